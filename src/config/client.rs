@@ -1,0 +1,439 @@
+//! The client configuration: every option of manual section 4.2.1, from a file, from in-memory
+//! sections (the manual's `config_data`, 4.2.2), or both, the in-memory values overriding the
+//! file's.
+//!
+//! Beyond the manual: `connect_timeout` in connection sections (default 5 s), so that a
+//! black-holed server costs at most that.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::ini::Ini;
+use super::server::{CHUNK_LENGTH_RANGE, DEFAULT_PORT};
+use super::value::{LogLevel, SectionReader};
+use super::{closest, is_connection_section, read_ini, ConfigError, ErrorKind, Origin};
+
+/// In-memory configuration sections: `section -> option -> value`, like the manual's
+/// `config_data` dictionary of dictionaries.
+///
+/// ```
+/// use odbcd::config::ConfigData;
+/// let data = ConfigData::new()
+///     .set("Connection", "host", "127.0.0.1")
+///     .set("Connection", "port", "6632")
+///     .set("Session", "enable_compression", "0");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigData {
+    sections: Vec<(String, Vec<(String, String)>)>,
+}
+
+impl ConfigData {
+    /// No sections.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets `option` of `section` to `value` (builder style).
+    #[must_use]
+    pub fn set(mut self, section: &str, option: &str, value: impl ToString) -> Self {
+        let value = value.to_string();
+        match self.sections.iter_mut().find(|(s, _)| s == section) {
+            Some((_, opts)) => match opts.iter_mut().find(|(o, _)| o == option) {
+                Some((_, v)) => *v = value,
+                None => opts.push((option.to_owned(), value)),
+            },
+            None => self
+                .sections
+                .push((section.to_owned(), vec![(option.to_owned(), value)])),
+        }
+        self
+    }
+
+    /// Declares an empty section (e.g. a connection section that takes every default).
+    #[must_use]
+    pub fn section(mut self, section: &str) -> Self {
+        if !self.sections.iter().any(|(s, _)| s == section) {
+            self.sections.push((section.to_owned(), Vec::new()));
+        }
+        self
+    }
+
+    fn merge_into(&self, ini: &mut Ini) {
+        for (section, opts) in &self.sections {
+            let s = ini.section_mut(section);
+            for (k, v) in opts {
+                s.set(k, v);
+            }
+        }
+    }
+}
+
+/// A complete, validated client configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientConfig {
+    /// Where it came from.
+    pub origin: Origin,
+    /// The servers to try, in the order `open()` tries them.
+    pub connections: Vec<ClientConnection>,
+    /// `[Authentication] login_salt`.
+    pub login_salt: Option<String>,
+    /// `[Session]`.
+    pub session: ClientSessionConfig,
+    /// `[Logging]`.
+    pub logging: ClientLoggingConfig,
+    /// `[Integration]`.
+    pub integration: IntegrationConfig,
+}
+
+/// A `[..Connection..]` section: one server to connect to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientConnection {
+    /// The section name.
+    pub name: String,
+    /// `host` (default 127.0.0.1): an IP address or host name.
+    pub host: String,
+    /// `port` (default 6632).
+    pub port: u16,
+    /// `socket_timeout` (default None): give up on a server that sends nothing for this long.
+    pub socket_timeout: Option<Duration>,
+    /// `connect_timeout` (default 5 s; not in the manual): bound on one TCP connect.
+    pub connect_timeout: Duration,
+    /// `using_ssl` (default 0).
+    pub using_ssl: bool,
+    /// `client_private_key_file`.
+    pub client_private_key_file: Option<PathBuf>,
+    /// `client_certificate_file`.
+    pub client_certificate_file: Option<PathBuf>,
+    /// `client_private_key_string`.
+    pub client_private_key_string: Option<String>,
+    /// `client_certificate_string`.
+    pub client_certificate_string: Option<String>,
+}
+
+/// `[Session]` of the client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientSessionConfig {
+    /// `remote_module` (default Manager): the server-side ODBC manager to use.
+    pub remote_module: String,
+    /// `enable_compression` (default 1): compress client-to-server frames.
+    pub enable_compression: bool,
+    /// `compression_ratio` (1..=9, default 2).
+    pub compression_ratio: u8,
+    /// `max_chunk_length` (default 64000).
+    pub max_chunk_length: u32,
+    /// `receive_timeout` (default 10 s): bound on receiving one frame once it has started.
+    pub receive_timeout: Duration,
+    /// `send_timeout` (default 10 s).
+    pub send_timeout: Duration,
+}
+
+/// `[Logging]` of the client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientLoggingConfig {
+    /// `log_level` (default mx.Log.SYSTEM_IMPORTANT).
+    pub log_level: LogLevel,
+    /// `log_file`: where `odbcsh` writes its log. The library itself logs through `tracing`
+    /// and leaves the subscriber to the application.
+    pub log_file: Option<PathBuf>,
+}
+
+/// `[Integration]`: Python-specific in the manual; accepted and validated so existing files
+/// load, and otherwise without effect (Rust has one TLS stack and no gevent).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntegrationConfig {
+    /// `ssl_module`: `ssl` or `pyOpenSSL`.
+    pub ssl_module: Option<String>,
+    /// `gevent`: 0 or 1.
+    pub gevent: bool,
+}
+
+const CONNECTION_OPTIONS: &[&str] = &[
+    "host",
+    "port",
+    "socket_timeout",
+    "connect_timeout",
+    "using_ssl",
+    "client_private_key_file",
+    "client_certificate_file",
+    "client_private_key_string",
+    "client_certificate_string",
+];
+const SECTIONS: &[&str] = &[
+    "Communication",
+    "Authentication",
+    "Session",
+    "Logging",
+    "Integration",
+];
+
+impl ClientConfig {
+    /// Loads a configuration from a file, in-memory data, both (data overrides the file), or
+    /// neither (built-in defaults: one server at 127.0.0.1:6632).
+    ///
+    /// # Errors
+    /// Any [`ConfigError`].
+    pub fn load(file: Option<&Path>, data: Option<&ConfigData>) -> Result<Self, ConfigError> {
+        let mut ini = match file {
+            Some(p) => read_ini(p)?,
+            None => Ini::empty(if data.is_some() {
+                Origin::Data
+            } else {
+                Origin::Defaults
+            }),
+        };
+        if let Some(d) = data {
+            d.merge_into(&mut ini);
+        }
+        Self::from_ini(&ini)
+    }
+
+    /// Builds the typed config from parsed INI.
+    ///
+    /// # Errors
+    /// Unknown sections or options, bad values, unknown names in `server_connections`.
+    pub fn from_ini(ini: &Ini) -> Result<Self, ConfigError> {
+        if let Some(g) = ini.globals.first() {
+            return Err(ConfigError {
+                origin: ini.origin.clone(),
+                line: g.line,
+                kind: ErrorKind::Invalid {
+                    message: format!(
+                        "option '{}' is outside any section; the client has no global options",
+                        g.key
+                    ),
+                },
+            });
+        }
+        for s in &ini.sections {
+            if !is_connection_section(&s.name) && !SECTIONS.contains(&s.name.as_str()) {
+                return Err(ConfigError {
+                    origin: ini.origin.clone(),
+                    line: s.line,
+                    kind: ErrorKind::UnknownSection {
+                        section: s.name.clone(),
+                        suggestion: closest(&s.name, SECTIONS.iter().copied()),
+                        allowed: format!(
+                            "{}, and connection sections (names containing \"Connection\")",
+                            SECTIONS.join(", ")
+                        ),
+                    },
+                });
+            }
+        }
+        let empty = super::ini::Section {
+            name: String::new(),
+            line: None,
+            entries: Vec::new(),
+        };
+        let section = |name: &str, known: &[&str]| -> Result<SectionReader<'_>, ConfigError> {
+            SectionReader::new(ini, ini.section(name).unwrap_or(&empty), known)
+        };
+
+        let mut all = Vec::new();
+        for s in ini.sections.iter().filter(|s| is_connection_section(&s.name)) {
+            let r = SectionReader::new(ini, s, CONNECTION_OPTIONS)?;
+            all.push(connection(&r, &s.name)?);
+        }
+        if all.is_empty() {
+            let default = super::ini::Section {
+                name: "Connection".into(),
+                line: None,
+                entries: Vec::new(),
+            };
+            let r = SectionReader::new(ini, &default, CONNECTION_OPTIONS)?;
+            all.push(connection(&r, "Connection")?);
+        }
+
+        let comm = section("Communication", &["server_connections"])?;
+        let connections = match comm.string("server_connections") {
+            None => {
+                all.sort_by(|a, b| a.name.cmp(&b.name));
+                all
+            }
+            Some(list) => {
+                let mut chosen = Vec::new();
+                for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                    let Some(c) = all.iter().find(|c| c.name == name) else {
+                        return Err(ConfigError {
+                            origin: ini.origin.clone(),
+                            line: comm.line_of("server_connections"),
+                            kind: ErrorKind::Invalid {
+                                message: format!(
+                                    "[Communication] server_connections names [{name}], which is not a connection section{}; defined: {}",
+                                    closest(name, all.iter().map(|c| c.name.as_str()))
+                                        .map(|s| format!(" (did you mean '{s}'?)"))
+                                        .unwrap_or_default(),
+                                    all.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                                ),
+                            },
+                        });
+                    };
+                    chosen.push(c.clone());
+                }
+                if chosen.is_empty() {
+                    return Err(ConfigError {
+                        origin: ini.origin.clone(),
+                        line: comm.line_of("server_connections"),
+                        kind: ErrorKind::Invalid {
+                            message: "[Communication] server_connections is empty".into(),
+                        },
+                    });
+                }
+                chosen
+            }
+        };
+
+        let auth = section("Authentication", &["login_salt"])?;
+        let s = section(
+            "Session",
+            &[
+                "remote_module",
+                "enable_compression",
+                "compression_ratio",
+                "max_chunk_length",
+                "receive_timeout",
+                "send_timeout",
+            ],
+        )?;
+        let session = ClientSessionConfig {
+            remote_module: s
+                .choice(
+                    "remote_module",
+                    "Manager",
+                    &["Manager", "unixODBC", "iODBC", "Windows"],
+                )?
+                .to_owned(),
+            enable_compression: s.flag("enable_compression", true)?,
+            compression_ratio: s.int("compression_ratio", 2, 1, 9)? as u8,
+            max_chunk_length: s.int(
+                "max_chunk_length",
+                64000,
+                CHUNK_LENGTH_RANGE.0,
+                CHUNK_LENGTH_RANGE.1,
+            )? as u32,
+            receive_timeout: s.seconds("receive_timeout", 10.0)?,
+            send_timeout: s.seconds("send_timeout", 10.0)?,
+        };
+        let l = section("Logging", &["log_level", "log_file"])?;
+        let logging = ClientLoggingConfig {
+            log_level: l.log_level("log_level", LogLevel::Important)?,
+            log_file: l.path("log_file"),
+        };
+        let i = section("Integration", &["ssl_module", "gevent"])?;
+        let integration = IntegrationConfig {
+            ssl_module: match i.string("ssl_module") {
+                None => None,
+                Some(_) => Some(i.choice("ssl_module", "ssl", &["ssl", "pyOpenSSL"])?.to_owned()),
+            },
+            gevent: i.flag("gevent", false)?,
+        };
+        Ok(Self {
+            origin: ini.origin.clone(),
+            connections,
+            login_salt: auth.string("login_salt").filter(|s| !s.is_empty()),
+            session,
+            logging,
+            integration,
+        })
+    }
+}
+
+fn connection(r: &SectionReader<'_>, name: &str) -> Result<ClientConnection, ConfigError> {
+    Ok(ClientConnection {
+        name: name.to_owned(),
+        host: r.string("host").unwrap_or_else(|| "127.0.0.1".into()),
+        port: r.int("port", u64::from(DEFAULT_PORT), 1, 65535)? as u16,
+        socket_timeout: r.opt_seconds("socket_timeout")?,
+        connect_timeout: r.seconds("connect_timeout", 5.0)?,
+        using_ssl: r.flag("using_ssl", false)?,
+        client_private_key_file: r.path("client_private_key_file"),
+        client_certificate_file: r.path("client_certificate_file"),
+        client_private_key_string: r.string("client_private_key_string").filter(|s| !s.is_empty()),
+        client_certificate_string: r.string("client_certificate_string").filter(|s| !s.is_empty()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_without_file_or_data() {
+        let c = ClientConfig::load(None, None).unwrap();
+        assert_eq!(c.connections.len(), 1);
+        assert_eq!(c.connections[0].host, "127.0.0.1");
+        assert_eq!(c.connections[0].port, 6632);
+        assert_eq!(c.session.remote_module, "Manager");
+        assert!(c.session.enable_compression);
+        assert_eq!(c.session.compression_ratio, 2);
+        assert_eq!(c.session.max_chunk_length, 64000);
+        assert_eq!(c.session.send_timeout, Duration::from_secs(10));
+        assert_eq!(c.logging.log_level, LogLevel::Important);
+    }
+
+    #[test]
+    fn manual_config_data_example() {
+        let data = ConfigData::new()
+            .set("Logging", "log_file", "client.log")
+            .set("Communication", "server_connections", "Connection_SSL, Connection")
+            .set("Connection", "host", "192.168.1.100")
+            .set("Connection", "port", 6632)
+            .set("Connection_SSL", "host", "192.168.1.100")
+            .set("Connection_SSL", "port", 6632)
+            .set("Connection_SSL", "using_ssl", 1);
+        let c = ClientConfig::load(None, Some(&data)).unwrap();
+        let names: Vec<_> = c.connections.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["Connection_SSL", "Connection"]);
+        assert!(c.connections[0].using_ssl);
+    }
+
+    #[test]
+    fn default_order_is_sorted_by_name() {
+        let data = ConfigData::new()
+            .set("ZConnection", "port", 2)
+            .set("AConnection", "port", 1);
+        let c = ClientConfig::load(None, Some(&data)).unwrap();
+        assert_eq!(c.connections[0].name, "AConnection");
+    }
+
+    #[test]
+    fn data_overrides_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("client-config.ini");
+        std::fs::write(
+            &path,
+            "[Server_Connection]\nhost = 10.0.0.1\nport = 7000\nclient_certificate_file = c.cert\n",
+        )
+        .unwrap();
+        let data = ConfigData::new().set("Server_Connection", "port", 7001);
+        let c = ClientConfig::load(Some(&path), Some(&data)).unwrap();
+        assert_eq!(c.connections[0].host, "10.0.0.1");
+        assert_eq!(c.connections[0].port, 7001);
+        assert_eq!(
+            c.connections[0].client_certificate_file,
+            Some(dir.path().join("c.cert"))
+        );
+    }
+
+    #[test]
+    fn errors() {
+        let data = ConfigData::new().set("Communication", "server_connections", "Nope");
+        let msg = ClientConfig::load(None, Some(&data)).unwrap_err().to_string();
+        assert!(msg.starts_with("<config_data>"), "{msg}");
+        assert!(msg.contains("[Nope]"), "{msg}");
+
+        let data = ConfigData::new().set("Connection", "hots", "x");
+        let msg = ClientConfig::load(None, Some(&data)).unwrap_err().to_string();
+        assert!(msg.contains("did you mean 'host'"), "{msg}");
+
+        let data = ConfigData::new().set("Session", "remote_module", "ODBC32");
+        let msg = ClientConfig::load(None, Some(&data)).unwrap_err().to_string();
+        assert!(msg.contains("Manager"), "{msg}");
+
+        let msg = ClientConfig::load(Some(Path::new("/nonexistent/odbcd.ini")), None)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("/nonexistent/odbcd.ini") && msg.contains("cannot read"), "{msg}");
+    }
+}

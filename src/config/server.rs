@@ -1,0 +1,611 @@
+//! The server configuration: every option of manual section 2.4.2, typed, with its default.
+//!
+//! Beyond the manual: `[License] max_connections` (the licence limit on physical database
+//! connections, default unlimited). `max_sessions` is accepted in `[Session]` and, as the
+//! manual's FAQ 7.1.13 uses it, in `[Activity]`.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::ini::Ini;
+use super::value::{resolve, CursorType, LogLevel, SectionReader};
+use super::{closest, is_connection_section, read_ini, ConfigError, ErrorKind, Origin};
+
+/// The default TCP port (IANA `mxodbc-connect`).
+pub const DEFAULT_PORT: u16 = 6632;
+
+/// A complete, validated server configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    /// Where it came from; relative paths were resolved against its folder.
+    pub origin: Origin,
+    /// One listener per connection section, in file order.
+    pub listeners: Vec<ListenerConfig>,
+    /// `[Authentication]`.
+    pub auth: AuthConfig,
+    /// `[Session]`.
+    pub session: SessionConfig,
+    /// `[Activity]`.
+    pub activity: ActivityConfig,
+    /// `[Logging]`.
+    pub logging: LoggingConfig,
+    /// `[License]`.
+    pub license: LicenseConfig,
+    /// `[Unix] pid_file`; `None` with built-in defaults (no config file, no PID file).
+    pub pid_file: Option<PathBuf>,
+}
+
+/// A `[..Connection..]` section: one listening socket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListenerConfig {
+    /// The section name.
+    pub name: String,
+    /// `interface` (default 127.0.0.1).
+    pub interface: IpAddr,
+    /// `netmask` (default 255.0.0.0): peers outside interface/netmask are refused.
+    pub netmask: IpAddr,
+    /// `port` (default 6632). `0` picks a free port (useful for tests).
+    pub port: u16,
+    /// `allow_reuse_address` (default 1): SO_REUSEADDR.
+    pub allow_reuse_address: bool,
+    /// `keepalive` (default 1): SO_KEEPALIVE on client sockets.
+    pub keepalive: bool,
+    /// `request_queue_size` (default 10): the listen backlog.
+    pub request_queue_size: u32,
+    /// `socket_timeout` (default None): drop a client after this long without any traffic.
+    pub socket_timeout: Option<Duration>,
+    /// `allow_ssl` (default 0); implied by `require_ssl`.
+    pub allow_ssl: bool,
+    /// `require_ssl` (default 0).
+    pub require_ssl: bool,
+    /// `server_private_key_file` (default server.pkey).
+    pub server_private_key_file: PathBuf,
+    /// `server_certificate_file` (default server.cert).
+    pub server_certificate_file: PathBuf,
+    /// `client_certificate_file`: concatenated PEM certificates to accept.
+    pub client_certificate_file: Option<PathBuf>,
+    /// `client_certificate_dir`: a folder of `.cert` files to accept.
+    pub client_certificate_dir: Option<PathBuf>,
+    /// `client_certificate_digest`: SHA1 digests to accept, normalised to lower-case hex.
+    pub client_certificate_digest: Vec<String>,
+    /// `client_certificate_digest_file`: a file of SHA1 digests, one per line.
+    pub client_certificate_digest_file: Option<PathBuf>,
+    /// `connection_cursortype` (default None: the driver's default).
+    pub connection_cursortype: Option<CursorType>,
+}
+
+/// How clients authenticate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    /// `none`: no authentication.
+    None,
+    /// `file`: users and password digests from `password_file`.
+    File,
+}
+
+/// `[Authentication]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthConfig {
+    /// `auth_mode` (default none).
+    pub mode: AuthMode,
+    /// `password_file` (default authorized-users.txt).
+    pub password_file: PathBuf,
+    /// `login_salt` (default: the built-in salt).
+    pub login_salt: Option<String>,
+}
+
+/// `[Session]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionConfig {
+    /// `max_sessions` (default 400).
+    pub max_sessions: u32,
+    /// `enable_compression` (default 1): compress server-to-client frames.
+    pub enable_compression: bool,
+    /// `compression_ratio` (1..=9, default 2): see [`crate::proto::compress`] for its meaning.
+    pub compression_ratio: u8,
+    /// `max_chunk_length` (default 64000): bound on one socket read/write and on a result batch.
+    pub max_chunk_length: u32,
+    /// `receive_timeout` (default 10 s): bound on receiving one frame once it has started.
+    pub receive_timeout: Duration,
+    /// `send_timeout` (default 10 s): bound on sending one frame.
+    pub send_timeout: Duration,
+}
+
+/// `[Activity]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityConfig {
+    /// `check_interval` (default 2 s): period of the housekeeping checks.
+    pub check_interval: Duration,
+    /// `max_request_execution_time` (default 86400 s).
+    pub max_request_execution_time: Duration,
+    /// `max_session_reconnect_time` (default 60 s).
+    pub max_session_reconnect_time: Duration,
+    /// `max_waiting_time` (default 86400 s): idle sessions are dropped after this.
+    pub max_waiting_time: Duration,
+}
+
+/// `[Logging]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggingConfig {
+    /// `log_level` (default mx.Log.SYSTEM_IMPORTANT).
+    pub log_level: LogLevel,
+    /// `log_file` (default server.log next to the config file; none with built-in defaults).
+    pub log_file: Option<PathBuf>,
+}
+
+/// `[License]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LicenseConfig {
+    /// `max_connections` (default None: unlimited physical database connections).
+    pub max_connections: Option<u32>,
+}
+
+const CONNECTION_OPTIONS: &[&str] = &[
+    "interface",
+    "netmask",
+    "port",
+    "allow_reuse_address",
+    "keepalive",
+    "request_queue_size",
+    "socket_timeout",
+    "allow_ssl",
+    "require_ssl",
+    "server_private_key_file",
+    "server_certificate_file",
+    "client_certificate_file",
+    "client_certificate_dir",
+    "client_certificate_digest",
+    "client_certificate_digest_file",
+    "connection_cursortype",
+];
+const AUTH_OPTIONS: &[&str] = &["auth_mode", "password_file", "login_salt"];
+const SESSION_OPTIONS: &[&str] = &[
+    "max_sessions",
+    "enable_compression",
+    "compression_ratio",
+    "max_chunk_length",
+    "receive_timeout",
+    "send_timeout",
+];
+const UNIX_OPTIONS: &[&str] = &["pid_file"];
+const ACTIVITY_OPTIONS: &[&str] = &[
+    "check_interval",
+    "max_request_execution_time",
+    "max_session_reconnect_time",
+    "max_waiting_time",
+    "max_sessions",
+];
+const LOGGING_OPTIONS: &[&str] = &["log_level", "log_file"];
+const LICENSE_OPTIONS: &[&str] = &["max_connections"];
+const SECTIONS: &[&str] = &[
+    "Authentication",
+    "Session",
+    "Unix",
+    "Windows",
+    "Activity",
+    "Logging",
+    "License",
+];
+
+/// The smallest and largest accepted `max_chunk_length`.
+pub const CHUNK_LENGTH_RANGE: (u64, u64) = (1024, 16 * 1024 * 1024);
+
+impl ServerConfig {
+    /// The built-in defaults: listen on 127.0.0.1:6632, plain, no authentication, log to
+    /// stderr only.
+    pub fn defaults() -> Self {
+        let ini = Ini::empty(Origin::Defaults);
+        // The empty document always validates.
+        match Self::from_ini(&ini) {
+            Ok(c) => c,
+            Err(e) => unreachable!("built-in defaults are valid: {e}"),
+        }
+    }
+
+    /// Loads and validates a configuration file.
+    ///
+    /// # Errors
+    /// Any [`ConfigError`]: unreadable file, bad syntax, unknown section or option, bad value.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        Self::from_ini(&read_ini(path)?)
+    }
+
+    /// Builds the typed config from parsed INI.
+    ///
+    /// # Errors
+    /// Unknown sections or options, bad values, inconsistent options.
+    pub fn from_ini(ini: &Ini) -> Result<Self, ConfigError> {
+        if let Some(g) = ini.globals.first() {
+            return Err(ConfigError {
+                origin: ini.origin.clone(),
+                line: g.line,
+                kind: ErrorKind::Invalid {
+                    message: format!(
+                        "option '{}' is outside any section; the server has no global options",
+                        g.key
+                    ),
+                },
+            });
+        }
+        for s in &ini.sections {
+            if !is_connection_section(&s.name) && !SECTIONS.contains(&s.name.as_str()) {
+                return Err(ConfigError {
+                    origin: ini.origin.clone(),
+                    line: s.line,
+                    kind: ErrorKind::UnknownSection {
+                        section: s.name.clone(),
+                        suggestion: closest(&s.name, SECTIONS.iter().copied()),
+                        allowed: format!(
+                            "{}, and connection sections (names containing \"Connection\")",
+                            SECTIONS.join(", ")
+                        ),
+                    },
+                });
+            }
+        }
+        let from_file = matches!(ini.origin, Origin::File(_));
+        let empty = super::ini::Section {
+            name: String::new(),
+            line: None,
+            entries: Vec::new(),
+        };
+        let section = |name: &str, known: &[&str]| -> Result<SectionReader<'_>, ConfigError> {
+            let s = ini.section(name).unwrap_or(&empty);
+            SectionReader::new(ini, s, known)
+        };
+
+        let mut listeners = Vec::new();
+        for s in ini.sections.iter().filter(|s| is_connection_section(&s.name)) {
+            let r = SectionReader::new(ini, s, CONNECTION_OPTIONS)?;
+            listeners.push(listener(&r, &s.name, &ini.origin)?);
+        }
+        if listeners.is_empty() {
+            let empty_conn = super::ini::Section {
+                name: "Connection".into(),
+                line: None,
+                entries: Vec::new(),
+            };
+            let r = SectionReader::new(ini, &empty_conn, CONNECTION_OPTIONS)?;
+            listeners.push(listener(&r, "Connection", &ini.origin)?);
+        }
+
+        let a = section("Authentication", AUTH_OPTIONS)?;
+        let auth = AuthConfig {
+            mode: match a.choice("auth_mode", "none", &["none", "file"])? {
+                "file" => AuthMode::File,
+                _ => AuthMode::None,
+            },
+            password_file: a
+                .path("password_file")
+                .unwrap_or_else(|| resolve(&ini.origin, "authorized-users.txt")),
+            login_salt: a.string("login_salt").filter(|s| !s.is_empty()),
+        };
+
+        let s = section("Session", SESSION_OPTIONS)?;
+        let act = section("Activity", ACTIVITY_OPTIONS)?;
+        let max_sessions = match (s.line_of("max_sessions"), act.line_of("max_sessions")) {
+            (Some(_), Some(line)) => {
+                let a = s.int("max_sessions", 400, 1, 1_000_000)?;
+                let b = act.int("max_sessions", 400, 1, 1_000_000)?;
+                if a != b {
+                    return Err(ConfigError {
+                        origin: ini.origin.clone(),
+                        line: Some(line),
+                        kind: ErrorKind::Invalid {
+                            message: format!(
+                                "max_sessions is {a} in [Session] but {b} in [Activity]; set it in one place"
+                            ),
+                        },
+                    });
+                }
+                a
+            }
+            (None, Some(_)) => act.int("max_sessions", 400, 1, 1_000_000)?,
+            _ => s.int("max_sessions", 400, 1, 1_000_000)?,
+        };
+        let session = SessionConfig {
+            max_sessions: max_sessions as u32,
+            enable_compression: s.flag("enable_compression", true)?,
+            compression_ratio: s.int("compression_ratio", 2, 1, 9)? as u8,
+            max_chunk_length: s.int(
+                "max_chunk_length",
+                64000,
+                CHUNK_LENGTH_RANGE.0,
+                CHUNK_LENGTH_RANGE.1,
+            )? as u32,
+            receive_timeout: s.seconds("receive_timeout", 10.0)?,
+            send_timeout: s.seconds("send_timeout", 10.0)?,
+        };
+        let activity = ActivityConfig {
+            check_interval: act.seconds("check_interval", 2.0)?,
+            max_request_execution_time: act.seconds("max_request_execution_time", 86400.0)?,
+            max_session_reconnect_time: act.seconds("max_session_reconnect_time", 60.0)?,
+            max_waiting_time: act.seconds("max_waiting_time", 86400.0)?,
+        };
+        let l = section("Logging", LOGGING_OPTIONS)?;
+        let logging = LoggingConfig {
+            log_level: l.log_level("log_level", LogLevel::Important)?,
+            log_file: l
+                .path("log_file")
+                .or_else(|| from_file.then(|| resolve(&ini.origin, "server.log"))),
+        };
+        let lic = section("License", LICENSE_OPTIONS)?;
+        let license = LicenseConfig {
+            max_connections: lic
+                .opt_int("max_connections", 1, u64::from(u32::MAX))?
+                .map(|n| n as u32),
+        };
+        let u = section("Unix", UNIX_OPTIONS)?;
+        let pid_file = u
+            .path("pid_file")
+            .or_else(|| from_file.then(|| resolve(&ini.origin, "server.pid")));
+        section("Windows", &[])?;
+
+        let mut seen = std::collections::HashMap::new();
+        for l in &listeners {
+            if l.port != 0 {
+                if let Some(prev) = seen.insert((l.interface, l.port), l.name.clone()) {
+                    return Err(ConfigError {
+                        origin: ini.origin.clone(),
+                        line: ini.section(&l.name).and_then(|s| s.line),
+                        kind: ErrorKind::Invalid {
+                            message: format!(
+                                "[{}] listens on {}:{} like [{prev}]",
+                                l.name, l.interface, l.port
+                            ),
+                        },
+                    });
+                }
+            }
+        }
+
+        Ok(Self {
+            origin: ini.origin.clone(),
+            listeners,
+            auth,
+            session,
+            activity,
+            logging,
+            license,
+            pid_file,
+        })
+    }
+}
+
+fn listener(r: &SectionReader<'_>, name: &str, origin: &Origin) -> Result<ListenerConfig, ConfigError> {
+    let ip = |key: &str, default: Ipv4Addr| -> Result<IpAddr, ConfigError> {
+        match r.string(key) {
+            None => Ok(IpAddr::V4(default)),
+            Some(v) => v.parse::<IpAddr>().map_err(|_| {
+                let e = super::ini::Entry {
+                    key: key.into(),
+                    value: v.clone(),
+                    line: r.line_of(key),
+                };
+                r.bad(&e, "an IPv4 or IPv6 address such as 127.0.0.1")
+            }),
+        }
+    };
+    let require_ssl = r.flag("require_ssl", false)?;
+    let digests = match r.string("client_certificate_digest") {
+        None => Vec::new(),
+        Some(v) => parse_digests(&v).map_err(|bad| {
+            let e = super::ini::Entry {
+                key: "client_certificate_digest".into(),
+                value: bad,
+                line: r.line_of("client_certificate_digest"),
+            };
+            r.bad(&e, "space-separated SHA1 digests (40 hex digits, ':' separators allowed)")
+        })?,
+    };
+    Ok(ListenerConfig {
+        name: name.to_owned(),
+        interface: ip("interface", Ipv4Addr::LOCALHOST)?,
+        netmask: ip("netmask", Ipv4Addr::new(255, 0, 0, 0))?,
+        port: r.int("port", u64::from(DEFAULT_PORT), 0, 65535)? as u16,
+        allow_reuse_address: r.flag("allow_reuse_address", true)?,
+        keepalive: r.flag("keepalive", true)?,
+        request_queue_size: r.int("request_queue_size", 10, 1, 65535)? as u32,
+        socket_timeout: r.opt_seconds("socket_timeout")?,
+        allow_ssl: r.flag("allow_ssl", false)? || require_ssl,
+        require_ssl,
+        server_private_key_file: r
+            .path("server_private_key_file")
+            .unwrap_or_else(|| resolve(origin, "server.pkey")),
+        server_certificate_file: r
+            .path("server_certificate_file")
+            .unwrap_or_else(|| resolve(origin, "server.cert")),
+        client_certificate_file: r.path("client_certificate_file"),
+        client_certificate_dir: r.path("client_certificate_dir"),
+        client_certificate_digest: digests,
+        client_certificate_digest_file: r.path("client_certificate_digest_file"),
+        connection_cursortype: r.cursor_type("connection_cursortype")?,
+    })
+}
+
+/// Parses space-separated SHA1 digests (case-insensitive hex, `:` separators allowed) into
+/// lower-case hex. Returns the offending word on error.
+pub fn parse_digests(v: &str) -> Result<Vec<String>, String> {
+    v.split_whitespace()
+        .map(|w| {
+            let hex: String = w.chars().filter(|c| *c != ':').collect::<String>().to_ascii_lowercase();
+            if hex.len() == 40 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                Ok(hex)
+            } else {
+                Err(w.to_owned())
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<ServerConfig, ConfigError> {
+        let origin = Origin::File(PathBuf::from("/etc/odbcd/server-config.ini"));
+        ServerConfig::from_ini(&Ini::parse(text, origin)?)
+    }
+
+    #[test]
+    fn defaults_match_the_manual() {
+        let c = ServerConfig::defaults();
+        assert_eq!(c.listeners.len(), 1);
+        let l = &c.listeners[0];
+        assert_eq!(l.interface, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert_eq!(l.netmask, IpAddr::V4(Ipv4Addr::new(255, 0, 0, 0)));
+        assert_eq!(l.port, 6632);
+        assert!(l.allow_reuse_address && l.keepalive && !l.allow_ssl && !l.require_ssl);
+        assert_eq!(l.request_queue_size, 10);
+        assert_eq!(l.socket_timeout, None);
+        assert_eq!(c.auth.mode, AuthMode::None);
+        assert_eq!(c.session.max_sessions, 400);
+        assert!(c.session.enable_compression);
+        assert_eq!(c.session.compression_ratio, 2);
+        assert_eq!(c.session.max_chunk_length, 64000);
+        assert_eq!(c.session.receive_timeout, Duration::from_secs(10));
+        assert_eq!(c.activity.check_interval, Duration::from_secs(2));
+        assert_eq!(c.activity.max_request_execution_time, Duration::from_secs(86400));
+        assert_eq!(c.activity.max_session_reconnect_time, Duration::from_secs(60));
+        assert_eq!(c.activity.max_waiting_time, Duration::from_secs(86400));
+        assert_eq!(c.logging.log_level, LogLevel::Important);
+        assert_eq!(c.logging.log_file, None);
+        assert_eq!(c.license.max_connections, None);
+        assert_eq!(c.pid_file, None);
+    }
+
+    #[test]
+    fn full_file_with_every_option() {
+        let c = load(
+            r"
+[Connection_Office]
+interface = 192.168.0.12
+netmask = 255.255.255.0
+port = 6633
+allow_reuse_address = 0
+keepalive = 0
+request_queue_size = 50
+socket_timeout = None
+allow_ssl = 1
+require_ssl = 0
+server_private_key_file = certs/server.pkey
+server_certificate_file = /abs/server.cert
+client_certificate_file = clients.pem
+client_certificate_dir = clients
+client_certificate_digest = AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd \
+   0123456789abcdef0123456789abcdef01234567
+client_certificate_digest_file = digests.txt
+connection_cursortype = SQL.CURSOR_FORWARD_ONLY
+
+[Authentication]
+auth_mode = file
+password_file = users.txt
+login_salt = pepper
+
+[Session]
+max_sessions = 10
+enable_compression = 0
+compression_ratio = 9
+max_chunk_length = 32000
+receive_timeout = 2.5
+send_timeout = 3
+
+[Unix]
+pid_file = run/odbcd.pid
+
+[Windows]
+
+[Activity]
+check_interval = 1
+max_request_execution_time = 60
+max_session_reconnect_time = 5
+max_waiting_time = 120
+
+[Logging]
+log_level = mx.Log.SYSTEM_ANY
+log_file = logs/server.log
+
+[License]
+max_connections = 20
+",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let l = &c.listeners[0];
+        assert_eq!(l.name, "Connection_Office");
+        assert_eq!(l.port, 6633);
+        assert_eq!(l.server_private_key_file, PathBuf::from("/etc/odbcd/certs/server.pkey"));
+        assert_eq!(l.server_certificate_file, PathBuf::from("/abs/server.cert"));
+        assert_eq!(
+            l.client_certificate_digest,
+            vec![
+                "aabbccddeeff00112233445566778899aabbccdd".to_string(),
+                "0123456789abcdef0123456789abcdef01234567".to_string()
+            ]
+        );
+        assert_eq!(l.connection_cursortype, Some(CursorType::ForwardOnly));
+        assert_eq!(c.auth.mode, AuthMode::File);
+        assert_eq!(c.auth.password_file, PathBuf::from("/etc/odbcd/users.txt"));
+        assert_eq!(c.session.max_sessions, 10);
+        assert_eq!(c.session.receive_timeout, Duration::from_millis(2500));
+        assert_eq!(c.pid_file, Some(PathBuf::from("/etc/odbcd/run/odbcd.pid")));
+        assert_eq!(c.logging.log_level, LogLevel::Any);
+        assert_eq!(c.license.max_connections, Some(20));
+    }
+
+    #[test]
+    fn require_ssl_implies_allow_ssl() {
+        let c = load("[Connection]\nrequire_ssl = 1\n").unwrap();
+        assert!(c.listeners[0].allow_ssl);
+    }
+
+    #[test]
+    fn max_sessions_in_activity_as_the_faq_writes_it() {
+        let c = load("[Activity]\nmax_sessions = 7\n").unwrap();
+        assert_eq!(c.session.max_sessions, 7);
+        let e = load("[Session]\nmax_sessions = 7\n[Activity]\nmax_sessions = 8\n").unwrap_err();
+        assert_eq!(e.line, Some(4));
+    }
+
+    #[test]
+    fn a_file_without_connection_sections_listens_on_the_default() {
+        let c = load("[Session]\nmax_sessions = 3\n").unwrap();
+        assert_eq!(c.listeners[0].port, DEFAULT_PORT);
+        assert_eq!(c.logging.log_file, Some(PathBuf::from("/etc/odbcd/server.log")));
+    }
+
+    #[test]
+    fn errors_name_file_line_option_and_what_is_allowed() {
+        let e = load("[Session]\n\nmax_sesions = 3\n").unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.starts_with("/etc/odbcd/server-config.ini:3:"), "{msg}");
+        assert!(msg.contains("did you mean 'max_sessions'"), "{msg}");
+
+        let msg = load("[Session]\ncompression_ratio = 10\n").unwrap_err().to_string();
+        assert!(msg.contains(":2:") && msg.contains("compression_ratio") && msg.contains("from 1 to 9"), "{msg}");
+
+        let msg = load("[Sesion]\n").unwrap_err().to_string();
+        assert!(msg.contains("unknown section [Sesion]") && msg.contains("did you mean 'Session'"), "{msg}");
+
+        let msg = load("[Logging]\nlog_level = loud\n").unwrap_err().to_string();
+        assert!(msg.contains("mx.Log.SYSTEM_ERROR"), "{msg}");
+
+        let msg = load("[Connection]\ninterface = localhost\n").unwrap_err().to_string();
+        assert!(msg.contains("IPv4"), "{msg}");
+
+        let msg = load("[Connection]\nclient_certificate_digest = abc\n").unwrap_err().to_string();
+        assert!(msg.contains("SHA1"), "{msg}");
+
+        let msg = load("x = 1\n").unwrap_err().to_string();
+        assert!(msg.contains("outside any section"), "{msg}");
+
+        let msg = load("[Windows]\nanything = 1\n").unwrap_err().to_string();
+        assert!(msg.contains("has no options"), "{msg}");
+
+        let msg = load("[Activity]\ncheck_interval = 0\n").unwrap_err().to_string();
+        assert!(msg.contains("greater than 0"), "{msg}");
+
+        let msg = load("[A_Connection]\n[B_Connection]\n").unwrap_err().to_string();
+        assert!(msg.contains("like [A_Connection]"), "{msg}");
+    }
+}

@@ -1,0 +1,322 @@
+//! Typed reading of one section: unknown-option checks and the manual's value forms
+//! (`0/1` flags, `None`, seconds, `mx.Log.SYSTEM_*` levels, `SQL.CURSOR_*` cursor types).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::ini::{Entry, Ini, Section};
+use super::{closest, ConfigError, ErrorKind, Origin};
+
+/// The manual's log levels (mxLog), from least to most verbose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub enum LogLevel {
+    /// `mx.Log.SYSTEM_ERROR`: errors only.
+    Error,
+    /// `mx.Log.SYSTEM_IMPORTANT`: errors and important events (start, stop, listening).
+    Important,
+    /// `mx.Log.SYSTEM_WARNING`: and warnings.
+    Warning,
+    /// `mx.Log.SYSTEM_MESSAGE`: and operational messages (sessions opened and closed).
+    Message,
+    /// `mx.Log.SYSTEM_INFO`: and informational messages (each request).
+    Info,
+    /// `mx.Log.SYSTEM_ANY`: everything.
+    Any,
+}
+
+impl LogLevel {
+    const FORMS: &'static str = "mx.Log.SYSTEM_ERROR, mx.Log.SYSTEM_IMPORTANT, mx.Log.SYSTEM_WARNING, mx.Log.SYSTEM_MESSAGE, mx.Log.SYSTEM_INFO or mx.Log.SYSTEM_ANY";
+
+    /// Parses `mx.Log.SYSTEM_X`, `SYSTEM_X` or `x` (any case).
+    pub fn parse(s: &str) -> Option<Self> {
+        let t = s.trim().to_ascii_uppercase();
+        let t = t.strip_prefix("MX.LOG.").unwrap_or(&t);
+        let t = t.strip_prefix("SYSTEM_").unwrap_or(t);
+        Some(match t {
+            "ERROR" => Self::Error,
+            "IMPORTANT" => Self::Important,
+            "WARNING" => Self::Warning,
+            "MESSAGE" => Self::Message,
+            "INFO" => Self::Info,
+            "ANY" => Self::Any,
+            _ => return None,
+        })
+    }
+
+    /// The `tracing` filter directive for this level. tracing has five levels for mxLog's six:
+    /// `Important` and `Warning` both show warnings, and lifecycle events (start, listening,
+    /// stop) are logged under the `odbcd::lifecycle` target so that `Important` shows them.
+    pub fn filter_directive(self) -> &'static str {
+        match self {
+            Self::Error => "error",
+            Self::Important | Self::Warning => "warn,odbcd::lifecycle=info",
+            Self::Message => "info",
+            Self::Info => "debug",
+            Self::Any => "trace",
+        }
+    }
+}
+
+/// `connection_cursortype`: the ODBC cursor type set on each statement (manual 2.4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum CursorType {
+    /// `SQL.CURSOR_FORWARD_ONLY`
+    ForwardOnly,
+    /// `SQL.CURSOR_KEYSET_DRIVEN`
+    KeysetDriven,
+    /// `SQL.CURSOR_DYNAMIC`
+    Dynamic,
+    /// `SQL.CURSOR_STATIC`
+    Static,
+}
+
+impl CursorType {
+    const FORMS: &'static str = "None, SQL.CURSOR_FORWARD_ONLY, SQL.CURSOR_KEYSET_DRIVEN, SQL.CURSOR_DYNAMIC or SQL.CURSOR_STATIC";
+
+    fn parse(s: &str) -> Option<Option<Self>> {
+        let t = s.trim().to_ascii_uppercase();
+        let t = t.strip_prefix("SQL.").unwrap_or(&t);
+        Some(Some(match t {
+            "NONE" => return Some(None),
+            "CURSOR_FORWARD_ONLY" => Self::ForwardOnly,
+            "CURSOR_KEYSET_DRIVEN" => Self::KeysetDriven,
+            "CURSOR_DYNAMIC" => Self::Dynamic,
+            "CURSOR_STATIC" => Self::Static,
+            _ => return None,
+        }))
+    }
+
+    /// The ODBC `SQL_CURSOR_*` value.
+    pub fn odbc_value(self) -> usize {
+        match self {
+            Self::ForwardOnly => 0,
+            Self::KeysetDriven => 1,
+            Self::Dynamic => 2,
+            Self::Static => 3,
+        }
+    }
+}
+
+/// Reads the options of one section, rejecting unknown ones.
+pub(crate) struct SectionReader<'a> {
+    origin: &'a Origin,
+    section: &'a Section,
+}
+
+impl<'a> SectionReader<'a> {
+    /// Checks every entry of `section` against `known` and returns a reader.
+    pub(crate) fn new(
+        ini: &'a Ini,
+        section: &'a Section,
+        known: &[&str],
+    ) -> Result<Self, ConfigError> {
+        for e in &section.entries {
+            if !known.contains(&e.key.as_str()) {
+                return Err(ConfigError {
+                    origin: ini.origin.clone(),
+                    line: e.line,
+                    kind: ErrorKind::UnknownOption {
+                        section: section.name.clone(),
+                        option: e.key.clone(),
+                        suggestion: closest(&e.key, known.iter().copied()),
+                        allowed: if known.is_empty() {
+                            "(this section has no options)".into()
+                        } else {
+                            known.join(", ")
+                        },
+                    },
+                });
+            }
+        }
+        Ok(Self {
+            origin: &ini.origin,
+            section,
+        })
+    }
+
+    fn entry(&self, key: &str) -> Option<&'a Entry> {
+        self.section.get(key)
+    }
+
+    /// An error for `entry` with what was expected.
+    pub(crate) fn bad(&self, entry: &Entry, expected: impl Into<String>) -> ConfigError {
+        ConfigError {
+            origin: self.origin.clone(),
+            line: entry.line,
+            kind: ErrorKind::BadValue {
+                section: self.section.name.clone(),
+                option: entry.key.clone(),
+                value: entry.value.clone(),
+                expected: expected.into(),
+            },
+        }
+    }
+
+    /// The raw string, if set.
+    pub(crate) fn string(&self, key: &str) -> Option<String> {
+        self.entry(key).map(|e| unquote(&e.value).to_owned())
+    }
+
+    /// A `0/1` flag (any integer: non-zero is on; `true/false/yes/no/on/off` also accepted).
+    pub(crate) fn flag(&self, key: &str, default: bool) -> Result<bool, ConfigError> {
+        let Some(e) = self.entry(key) else {
+            return Ok(default);
+        };
+        match e.value.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "on" => Ok(true),
+            "false" | "no" | "off" => Ok(false),
+            v => v
+                .parse::<i64>()
+                .map(|n| n != 0)
+                .map_err(|_| self.bad(e, "0 or 1")),
+        }
+    }
+
+    /// An integer in `min..=max`.
+    pub(crate) fn int(&self, key: &str, default: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
+        let Some(e) = self.entry(key) else {
+            return Ok(default);
+        };
+        match e.value.parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(self.bad(e, format!("an integer from {min} to {max}"))),
+        }
+    }
+
+    /// An integer in `min..=max`, or `None` (meaning "no limit").
+    pub(crate) fn opt_int(&self, key: &str, min: u64, max: u64) -> Result<Option<u64>, ConfigError> {
+        let Some(e) = self.entry(key) else {
+            return Ok(None);
+        };
+        if e.value.eq_ignore_ascii_case("none") {
+            return Ok(None);
+        }
+        match e.value.parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+            _ => Err(self.bad(e, format!("None or an integer from {min} to {max}"))),
+        }
+    }
+
+    /// A positive number of seconds (fractions allowed).
+    pub(crate) fn seconds(&self, key: &str, default: f64) -> Result<Duration, ConfigError> {
+        let Some(e) = self.entry(key) else {
+            return Ok(Duration::from_secs_f64(default));
+        };
+        parse_seconds(&e.value).ok_or_else(|| self.bad(e, "a number of seconds greater than 0"))
+    }
+
+    /// A positive number of seconds, or `None`.
+    pub(crate) fn opt_seconds(&self, key: &str) -> Result<Option<Duration>, ConfigError> {
+        let Some(e) = self.entry(key) else {
+            return Ok(None);
+        };
+        if e.value.eq_ignore_ascii_case("none") {
+            return Ok(None);
+        }
+        parse_seconds(&e.value)
+            .map(Some)
+            .ok_or_else(|| self.bad(e, "None or a number of seconds greater than 0"))
+    }
+
+    /// A path, resolved against the config file's folder.
+    pub(crate) fn path(&self, key: &str) -> Option<PathBuf> {
+        self.string(key).filter(|s| !s.is_empty()).map(|s| resolve(self.origin, &s))
+    }
+
+    /// A log level.
+    pub(crate) fn log_level(&self, key: &str, default: LogLevel) -> Result<LogLevel, ConfigError> {
+        let Some(e) = self.entry(key) else {
+            return Ok(default);
+        };
+        LogLevel::parse(&e.value).ok_or_else(|| self.bad(e, LogLevel::FORMS))
+    }
+
+    /// A cursor type or `None`.
+    pub(crate) fn cursor_type(&self, key: &str) -> Result<Option<CursorType>, ConfigError> {
+        let Some(e) = self.entry(key) else {
+            return Ok(None);
+        };
+        CursorType::parse(&e.value).ok_or_else(|| self.bad(e, CursorType::FORMS))
+    }
+
+    /// One of a fixed set of words (compared case-insensitively); returns the canonical form.
+    pub(crate) fn choice(
+        &self,
+        key: &str,
+        default: &'static str,
+        allowed: &[&'static str],
+    ) -> Result<&'static str, ConfigError> {
+        let Some(e) = self.entry(key) else {
+            return Ok(default);
+        };
+        let v = unquote(&e.value);
+        allowed
+            .iter()
+            .find(|a| a.eq_ignore_ascii_case(v))
+            .copied()
+            .ok_or_else(|| self.bad(e, format!("one of {}", allowed.join(", "))))
+    }
+
+    /// The line of `key`, for cross-option errors.
+    pub(crate) fn line_of(&self, key: &str) -> Option<usize> {
+        self.entry(key).and_then(|e| e.line)
+    }
+}
+
+fn parse_seconds(v: &str) -> Option<Duration> {
+    match v.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s < 1e9 => Some(Duration::from_secs_f64(s)),
+        _ => None,
+    }
+}
+
+/// Removes one pair of matching quotes, as the manual writes `client_private_key_string = ''`.
+fn unquote(s: &str) -> &str {
+    let b = s.as_bytes();
+    if b.len() >= 2 && (b[0] == b'\'' || b[0] == b'"') && b[b.len() - 1] == b[0] {
+        &s[1..s.len() - 1]
+    } else {
+        s
+    }
+}
+
+/// Resolves `p` against the folder of the configuration it came from.
+pub(crate) fn resolve(origin: &Origin, p: &str) -> PathBuf {
+    let path = Path::new(p);
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        origin.base_dir().join(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_levels_in_every_form() {
+        assert_eq!(LogLevel::parse("mx.Log.SYSTEM_IMPORTANT"), Some(LogLevel::Important));
+        assert_eq!(LogLevel::parse("SYSTEM_ANY"), Some(LogLevel::Any));
+        assert_eq!(LogLevel::parse("warning"), Some(LogLevel::Warning));
+        assert_eq!(LogLevel::parse("loud"), None);
+        assert!(LogLevel::Error < LogLevel::Any);
+    }
+
+    #[test]
+    fn cursor_types() {
+        assert_eq!(CursorType::parse("None"), Some(None));
+        assert_eq!(
+            CursorType::parse("SQL.CURSOR_STATIC"),
+            Some(Some(CursorType::Static))
+        );
+        assert_eq!(CursorType::parse("SQL.CURSOR_BOGUS"), None);
+    }
+
+    #[test]
+    fn unquote_strips_matching_quotes_only() {
+        assert_eq!(unquote("''"), "");
+        assert_eq!(unquote("'a'"), "a");
+        assert_eq!(unquote("'a"), "'a");
+    }
+}

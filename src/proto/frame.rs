@@ -1,0 +1,215 @@
+//! Frames: `[u32 big-endian length][u8 flags][payload]`, where the length counts the flags
+//! byte and the payload, and the payload is a postcard-encoded message, snappy-compressed when
+//! the flags say so. Pure functions: `Ok(None)` means "need more bytes", `Err` means the bytes
+//! are not a valid frame and the connection must end.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::compress::{decompress, Compression};
+use super::ProtoError;
+
+/// Bytes before the payload: the length and the flags.
+pub const HEADER_LEN: usize = 5;
+/// Flag: the payload is snappy-compressed.
+pub const FLAG_COMPRESSED: u8 = 0x01;
+const KNOWN_FLAGS: u8 = FLAG_COMPRESSED;
+
+/// A decoded frame header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// Payload bytes that follow the header.
+    pub payload_len: usize,
+    /// Whether the payload is compressed.
+    pub compressed: bool,
+}
+
+impl Header {
+    /// The whole frame's length on the wire.
+    pub fn frame_len(&self) -> usize {
+        HEADER_LEN + self.payload_len
+    }
+}
+
+/// Parses a frame header, checking the length against `max` before anything is allocated.
+///
+/// # Errors
+/// [`ProtoError::FrameTooLarge`], [`ProtoError::EmptyFrame`], [`ProtoError::BadFlags`].
+pub fn parse_header(b: &[u8; HEADER_LEN], max: usize) -> Result<Header, ProtoError> {
+    let len = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
+    if len == 0 {
+        return Err(ProtoError::EmptyFrame);
+    }
+    if len.saturating_add(4) > max {
+        return Err(ProtoError::FrameTooLarge {
+            len: len.saturating_add(4),
+            max,
+        });
+    }
+    let flags = b[4];
+    if flags & !KNOWN_FLAGS != 0 {
+        return Err(ProtoError::BadFlags { flags });
+    }
+    Ok(Header {
+        payload_len: len - 1,
+        compressed: flags & FLAG_COMPRESSED != 0,
+    })
+}
+
+/// Appends one frame holding `msg` to `out`.
+///
+/// # Errors
+/// [`ProtoError::Encode`] if postcard fails, [`ProtoError::FrameTooLarge`] if the message does
+/// not fit in a frame of `max` bytes.
+pub fn encode<M: Serialize>(
+    msg: &M,
+    compression: Compression,
+    max: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), ProtoError> {
+    let start = out.len();
+    out.extend_from_slice(&[0; HEADER_LEN]);
+    let encoded = postcard::to_extend(msg, std::mem::take(out)).map_err(|e| ProtoError::Encode {
+        reason: e.to_string(),
+    })?;
+    *out = encoded;
+    let mut flags = 0;
+    if let Some(c) = compression.compress(&out[start + HEADER_LEN..]) {
+        out.truncate(start + HEADER_LEN);
+        out.extend_from_slice(&c);
+        flags |= FLAG_COMPRESSED;
+    }
+    let len = out.len() - start - 4;
+    if len + 4 > max {
+        out.truncate(start);
+        return Err(ProtoError::FrameTooLarge { len: len + 4, max });
+    }
+    out[start..start + 4].copy_from_slice(&(len as u32).to_be_bytes());
+    out[start + 4] = flags;
+    Ok(())
+}
+
+/// Decodes the payload of a frame whose header was parsed.
+///
+/// # Errors
+/// [`ProtoError::Decompress`] or [`ProtoError::Decode`].
+pub fn decode_payload<M: DeserializeOwned>(
+    header: &Header,
+    payload: &[u8],
+    max: usize,
+) -> Result<M, ProtoError> {
+    let decode = |bytes: &[u8]| {
+        postcard::from_bytes(bytes).map_err(|e| ProtoError::Decode {
+            reason: e.to_string(),
+        })
+    };
+    if header.compressed {
+        decode(&decompress(payload, max)?)
+    } else {
+        decode(payload)
+    }
+}
+
+/// Decodes one frame from the start of `buf`: `Ok(None)` when more bytes are needed, else the
+/// message and the number of bytes it used.
+///
+/// # Errors
+/// Any [`ProtoError`] from the header or payload.
+pub fn decode<M: DeserializeOwned>(buf: &[u8], max: usize) -> Result<Option<(M, usize)>, ProtoError> {
+    let Some(head) = buf.first_chunk::<HEADER_LEN>() else {
+        return Ok(None);
+    };
+    let header = parse_header(head, max)?;
+    let Some(payload) = buf.get(HEADER_LEN..header.frame_len()) else {
+        return Ok(None);
+    };
+    let msg = decode_payload(&header, payload, max)?;
+    Ok(Some((msg, header.frame_len())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::message::{ClientFrame, Request, ServerFrame};
+    use super::super::MAX_FRAME_LEN;
+    use super::*;
+
+    #[test]
+    fn round_trip_plain_and_compressed() {
+        for comp in [Compression::OFF, Compression::new(true, 9)] {
+            let msg = ClientFrame {
+                id: 7,
+                request: Request::Execute {
+                    conn: 1,
+                    cursor: 2,
+                    sql: "select 1 ".repeat(100),
+                    params: vec![],
+                    max_rows: 10,
+                },
+            };
+            let mut out = Vec::new();
+            encode(&msg, comp, MAX_FRAME_LEN, &mut out).unwrap();
+            let (back, used): (ClientFrame, usize) = decode(&out, MAX_FRAME_LEN).unwrap().unwrap();
+            assert_eq!(back, msg);
+            assert_eq!(used, out.len());
+            assert_eq!(out[4] & FLAG_COMPRESSED != 0, comp != Compression::OFF);
+            // Every strict prefix needs more bytes.
+            for cut in 0..out.len() {
+                assert_eq!(decode::<ClientFrame>(&out[..cut], MAX_FRAME_LEN).unwrap(), None);
+            }
+        }
+    }
+
+    #[test]
+    fn oversized_length_is_refused_from_the_header_alone() {
+        let head = [0xff, 0xff, 0xff, 0xff, 0];
+        assert!(matches!(
+            decode::<ServerFrame>(&head, MAX_FRAME_LEN),
+            Err(ProtoError::FrameTooLarge { .. })
+        ));
+        assert_eq!(
+            decode::<ServerFrame>(&[0, 0, 0, 0, 0], MAX_FRAME_LEN),
+            Err(ProtoError::EmptyFrame)
+        );
+        assert_eq!(
+            decode::<ServerFrame>(&[0, 0, 0, 1, 0x80], MAX_FRAME_LEN),
+            Err(ProtoError::BadFlags { flags: 0x80 })
+        );
+    }
+
+    #[test]
+    fn encode_refuses_frames_over_the_maximum() {
+        let msg = ClientFrame {
+            id: 1,
+            request: Request::DriverConnect {
+                connection_string: "x".repeat(1000),
+            },
+        };
+        let mut out = vec![1, 2, 3];
+        assert!(matches!(
+            encode(&msg, Compression::OFF, 100, &mut out),
+            Err(ProtoError::FrameTooLarge { .. })
+        ));
+        assert_eq!(out, [1, 2, 3], "a refused frame leaves the buffer as it was");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let _ = decode::<ClientFrame>(&bytes, MAX_FRAME_LEN);
+            let _ = decode::<ServerFrame>(&bytes, MAX_FRAME_LEN);
+        }
+
+        #[test]
+        fn decoding_valid_header_with_garbage_never_panics(
+            flags in 0u8..2,
+            payload in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
+        ) {
+            let mut buf = ((payload.len() + 1) as u32).to_be_bytes().to_vec();
+            buf.push(flags);
+            buf.extend_from_slice(&payload);
+            let _ = decode::<ClientFrame>(&buf, MAX_FRAME_LEN);
+            let _ = decode::<ServerFrame>(&buf, MAX_FRAME_LEN);
+        }
+    }
+}

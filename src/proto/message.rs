@@ -1,0 +1,238 @@
+//! The messages of the protocol. Enum variants are append-only: never reorder or remove one
+//! (postcard encodes variants by index); add new ones at the end.
+//!
+//! The conversation after the preambles: the server sends [`Response::Greeting`] (with a
+//! login nonce) under request id 0; the client sends [`Request::OpenSession`]; then any
+//! requests, each answered by exactly one response with the same id.
+
+use serde::{Deserialize, Serialize};
+
+use super::value::{ColumnDesc, Value};
+use crate::error::DbError;
+
+/// Identifies a request; responses carry the id of the request they answer.
+pub type RequestId = u32;
+/// Identifies a database connection within a session (chosen by the server).
+pub type ConnId = u32;
+/// Identifies a cursor within a session (chosen by the client, unique per session).
+pub type CursorId = u32;
+
+/// What the client sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientFrame {
+    /// The request id (never 0, which the server's greeting uses).
+    pub id: RequestId,
+    /// The request.
+    pub request: Request,
+}
+
+/// What the server sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerFrame {
+    /// The id of the request this answers (0 for the greeting and unsolicited notices).
+    pub id: RequestId,
+    /// The response.
+    pub response: Response,
+}
+
+/// A client request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Request {
+    /// Opens (or, with `session_id`, resumes) a session. Must be the first request.
+    OpenSession {
+        /// User name for `[Authentication]`; empty when the server needs none.
+        username: String,
+        /// Proof of the password, computed over the greeting's nonce (empty without auth).
+        proof: Vec<u8>,
+        /// The server-side ODBC manager (`Manager`, `unixODBC`, ...).
+        module_name: String,
+        /// A session to resume after a broken link.
+        session_id: Option<String>,
+        /// A name for the client program, for the server's log.
+        client_name: String,
+    },
+    /// Closes the session: every connection closed, open transactions rolled back.
+    CloseSession,
+    /// Are you there? Answered with [`Response::Pong`].
+    Ping,
+    /// Cancels the running request with this id.
+    Cancel {
+        /// The request to cancel.
+        request: RequestId,
+    },
+    /// The server's ODBC data sources.
+    ListDataSources,
+    /// The server's ODBC drivers.
+    ListDrivers,
+    /// Opens a database connection with a connection string (`SQLDriverConnect`).
+    DriverConnect {
+        /// The ODBC connection string.
+        connection_string: String,
+    },
+    /// Opens a database connection with DSN, user and password (`SQLConnect`).
+    Connect {
+        /// Data source name.
+        dsn: String,
+        /// User.
+        uid: String,
+        /// Password.
+        pwd: String,
+    },
+    /// Turns autocommit on or off.
+    SetAutocommit {
+        /// The connection.
+        conn: ConnId,
+        /// On or off.
+        on: bool,
+    },
+    /// Commits the current transaction.
+    Commit {
+        /// The connection.
+        conn: ConnId,
+    },
+    /// Rolls back the current transaction.
+    Rollback {
+        /// The connection.
+        conn: ConnId,
+    },
+    /// Closes a database connection (rolling back what was not committed).
+    CloseConnection {
+        /// The connection.
+        conn: ConnId,
+    },
+    /// Executes a statement on a cursor (closing the cursor's previous result), returning
+    /// its description, row count and up to `max_rows` first rows.
+    Execute {
+        /// The connection.
+        conn: ConnId,
+        /// The cursor (created on first use).
+        cursor: CursorId,
+        /// The SQL text.
+        sql: String,
+        /// The parameters, one per `?`.
+        params: Vec<Value>,
+        /// How many rows to return with the result (0: none).
+        max_rows: u32,
+    },
+    /// Executes a statement once per parameter set.
+    ExecuteMany {
+        /// The connection.
+        conn: ConnId,
+        /// The cursor.
+        cursor: CursorId,
+        /// The SQL text.
+        sql: String,
+        /// One parameter list per execution.
+        param_sets: Vec<Vec<Value>>,
+    },
+    /// Fetches up to `max_rows` more rows (fewer when the batch would exceed the server's
+    /// `max_chunk_length`).
+    Fetch {
+        /// The connection.
+        conn: ConnId,
+        /// The cursor.
+        cursor: CursorId,
+        /// The most rows to return.
+        max_rows: u32,
+    },
+    /// Closes a cursor and frees its statement.
+    CloseCursor {
+        /// The connection.
+        conn: ConnId,
+        /// The cursor.
+        cursor: CursorId,
+    },
+    /// The server's registry state (sessions, connections).
+    Status,
+}
+
+/// A data source from the driver manager.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataSourceInfo {
+    /// The DSN.
+    pub name: String,
+    /// Its driver's description.
+    pub driver: String,
+}
+
+/// A driver from the driver manager.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriverInfo {
+    /// The driver's name (its odbcinst.ini section).
+    pub name: String,
+    /// Its attributes (`Driver=...`, `Setup=...`).
+    pub attributes: Vec<(String, String)>,
+}
+
+/// The server's registry state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerStatus {
+    /// Open sessions (the seeds' `nclients`).
+    pub sessions: u32,
+    /// Open physical database connections.
+    pub connections: u32,
+    /// Requests running on database connections right now.
+    pub running_requests: u32,
+    /// `max_sessions`.
+    pub max_sessions: u32,
+    /// `[License] max_connections`, when set.
+    pub max_connections: Option<u32>,
+}
+
+/// A server response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Response {
+    /// Sent once, right after the preambles.
+    Greeting {
+        /// The server's software version.
+        server_version: String,
+        /// A fresh random nonce for the login proof.
+        nonce: Vec<u8>,
+        /// Whether `OpenSession` must carry a user and proof.
+        auth_required: bool,
+    },
+    /// The session is open.
+    SessionOpened {
+        /// The session id (to resume it later).
+        session_id: String,
+        /// The server's software version.
+        server_version: String,
+    },
+    /// The request succeeded and has nothing to return.
+    Ok,
+    /// The request failed.
+    Error(DbError),
+    /// Answer to [`Request::Ping`].
+    Pong,
+    /// Answer to [`Request::ListDataSources`].
+    DataSources(Vec<DataSourceInfo>),
+    /// Answer to [`Request::ListDrivers`].
+    Drivers(Vec<DriverInfo>),
+    /// A database connection was opened.
+    Connected {
+        /// Its id.
+        conn: ConnId,
+        /// The DBMS name the driver reports.
+        dbms_name: String,
+    },
+    /// A statement was executed.
+    Executed {
+        /// The result's columns, `None` when the statement returned no result set.
+        columns: Option<Vec<ColumnDesc>>,
+        /// Rows affected, or -1 when unknown.
+        rowcount: i64,
+        /// The first rows of the result.
+        rows: Vec<Vec<Value>>,
+        /// True when the result set is exhausted.
+        done: bool,
+    },
+    /// More rows of a result set.
+    Rows {
+        /// The rows.
+        rows: Vec<Vec<Value>>,
+        /// True when the result set is exhausted.
+        done: bool,
+    },
+    /// Answer to [`Request::Status`].
+    Status(ServerStatus),
+}

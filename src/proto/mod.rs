@@ -1,0 +1,32 @@
+//! The wire protocol: pure encoding and decoding, no I/O (no tokio, actix or ODBC in here,
+//! except the thin `tokio_util` adapter in [`codec`], built only with the `server` feature).
+//!
+//! A connection starts with a fixed 8-byte [`preamble::Preamble`] from each side (magic,
+//! protocol version, flags), so a version mismatch is found before anything version-specific is
+//! decoded, and so that the server can tell plain clients from TLS (`0x16`) on the same port.
+//! After it, both sides exchange length-prefixed [`frame`]s carrying `postcard`-encoded
+//! [`message`]s, compressed per frame with snappy ([`compress`]) when the sender's configuration
+//! says so. Every request carries an id, and every response the id of its request, so one
+//! session can have requests in flight on several database connections at once.
+//!
+//! Compatibility: postcard is not self-describing, so enum variants in [`message`] are
+//! append-only and never reordered; a change that breaks this bumps [`PROTOCOL_VERSION`].
+
+pub mod compress;
+pub mod error;
+pub mod frame;
+pub mod message;
+pub mod preamble;
+pub mod value;
+
+#[cfg(feature = "server")]
+pub mod codec;
+
+pub use error::ProtoError;
+
+/// The protocol version this build speaks.
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// The largest frame either side accepts (length prefix included), checked before any
+/// allocation. Large enough for multi-megabyte parameters and values.
+pub const MAX_FRAME_LEN: usize = 64 * 1024 * 1024;

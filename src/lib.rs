@@ -15,16 +15,19 @@
 //! Building with `--no-default-features` leaves out the server, so the client library and
 //! `odbcsh` build and run on machines without unixODBC.
 
-#![forbid(unsafe_code)]
+// One audited `unsafe` call exists (server/db: re-wrapping a statement in cursor state).
+#![deny(unsafe_code)]
 #![warn(missing_docs, rust_2018_idioms)]
 
 pub mod client;
 pub mod config;
 pub mod connstr;
 pub mod error;
+pub mod logging;
 pub mod proto;
 #[cfg(feature = "server")]
 pub mod server;
+pub mod shell;
 
 /// This software's version, as servers report it in `server_version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

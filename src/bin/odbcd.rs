@@ -1,1 +1,129 @@
-fn main() {}
+//! `odbcd`: the networked ODBC server.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use odbcd::config::ServerConfig;
+use odbcd::server::Server;
+
+#[derive(Parser)]
+#[command(name = "odbcd", version, about = "Networked ODBC server: lets clients reach this machine's ODBC data sources over TCP")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server in the foreground until SIGINT or SIGTERM.
+    Run {
+        /// Server configuration file (server-config.ini); built-in defaults without it.
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
+    /// Check a configuration file and print the effective settings.
+    CheckConfig {
+        /// Server configuration file.
+        #[arg(short, long)]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::CheckConfig { config } => match ServerConfig::load(&config) {
+            Ok(c) => {
+                println!("{c:#?}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("odbcd: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Run { config } => run(config),
+    }
+}
+
+fn run(config_path: Option<PathBuf>) -> ExitCode {
+    let config = match &config_path {
+        Some(p) => match ServerConfig::load(p) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("odbcd: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => ServerConfig::defaults(),
+    };
+    if let Err(e) = odbcd::logging::init(config.logging.log_level, config.logging.log_file.as_deref()) {
+        eprintln!("odbcd: {e}");
+        return ExitCode::from(2);
+    }
+    ensure_utf8_locale();
+    let pid_file = config.pid_file.clone();
+    if let Some(p) = &pid_file {
+        if let Err(e) = std::fs::write(p, format!("{}\n", std::process::id())) {
+            eprintln!("odbcd: cannot write pid file {}: {e}", p.display());
+            return ExitCode::from(2);
+        }
+    }
+    let system = actix_rt::System::new();
+    let result = system.block_on(async move {
+        let server = Server::bind(config)?;
+        tracing::info!(target: "odbcd::lifecycle", version = odbcd::VERSION, "odbcd starting");
+        server.serve(shutdown_signal()).await;
+        Ok::<(), odbcd::server::ServerError>(())
+    });
+    if let Some(p) = &pid_file {
+        let _ = std::fs::remove_file(p);
+    }
+    match result {
+        Ok(()) => {
+            tracing::info!(target: "odbcd::lifecycle", "odbcd stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("odbcd: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("cannot watch SIGTERM: {e}");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// psqlodbc's Unicode driver fails every text conversion unless the process runs under a UTF-8
+/// locale. Drivers read the locale from the environment when they load, so make sure it says
+/// UTF-8 before any driver is loaded, and say so.
+fn ensure_utf8_locale() {
+    let current = ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
+    let utf8 = current
+        .as_deref()
+        .is_some_and(|v| v.to_ascii_lowercase().replace('-', "").contains("utf8"));
+    if !utf8 {
+        tracing::warn!(
+            locale = current.as_deref().unwrap_or("unset"),
+            "the locale is not UTF-8; setting LC_ALL=C.UTF-8 for the ODBC drivers (psqlodbc needs a UTF-8 locale to convert text)"
+        );
+        // Single-threaded at this point: no other thread reads the environment yet.
+        std::env::set_var("LC_ALL", "C.UTF-8");
+    }
+}

@@ -1,1 +1,331 @@
-fn main() {}
+//! `odbcsh`: a shell for odbcd servers.
+//!
+//! Exit status: 0 on success, 1 after an SQL error, 2 when the configuration or the session
+//! (including the database connection named by `--connect`) fails.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, ValueEnum};
+use odbcd::client::{ConfigData, Connection, Error, ErrorClass, Odbc, ServerSession};
+use odbcd::shell::{format_result, split_statements, Format, StatementSplitter};
+
+#[derive(Parser)]
+#[command(name = "odbcsh", version, about = "Shell for odbcd: run SQL on the server's ODBC data sources")]
+struct Cli {
+    /// Client configuration file (client-config.ini).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Server host (overrides the configuration's servers).
+    #[arg(long)]
+    host: Option<String>,
+    /// Server port (with --host, or alone for 127.0.0.1).
+    #[arg(long)]
+    port: Option<u16>,
+    /// User name for the server's authentication.
+    #[arg(long, default_value = "")]
+    user: String,
+    /// Password for the server's authentication.
+    #[arg(long, default_value = "")]
+    password: String,
+    /// ODBC connection string of the data source on the server, e.g. "DSN=demo".
+    #[arg(long)]
+    connect: String,
+    /// Run this statement (repeatable) and exit.
+    #[arg(short = 'e', long = "execute")]
+    execute: Vec<String>,
+    /// Output format for result sets.
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    format: FormatArg,
+    /// Go on after a failed statement (the exit status is still 1).
+    #[arg(long)]
+    continue_on_error: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Table,
+    Csv,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let format = match cli.format {
+        FormatArg::Table => Format::Table,
+        FormatArg::Csv => Format::Csv,
+        FormatArg::Json => Format::Json,
+    };
+    let mut data = None;
+    if cli.host.is_some() || cli.port.is_some() {
+        let mut d = ConfigData::new()
+            .set("CommandLineConnection", "host", cli.host.as_deref().unwrap_or("127.0.0.1"))
+            .set("Communication", "server_connections", "CommandLineConnection");
+        if let Some(p) = cli.port {
+            d = d.set("CommandLineConnection", "port", p);
+        }
+        data = Some(d);
+    }
+    let mut session = match ServerSession::new(cli.config.as_deref(), data.as_ref()) {
+        Ok(s) => s,
+        Err(e) => return fail(&e, 2),
+    };
+    if let Some(log_file) = session.config().logging.log_file.clone() {
+        let _ = odbcd::logging::init(session.config().logging.log_level, Some(&log_file));
+    }
+    let odbc = match session.open(&cli.user, &cli.password, None, None) {
+        Ok(o) => o,
+        Err(e) => return fail(&e, 2),
+    };
+    let connection = match odbc.driver_connect(&cli.connect) {
+        Ok(c) => c,
+        Err(e) => return fail(&e, 2),
+    };
+    let mut shell = Shell {
+        session: &mut session,
+        odbc,
+        connection,
+        format,
+        timing: false,
+        continue_on_error: cli.continue_on_error,
+        failed: false,
+    };
+    let status = if !cli.execute.is_empty() {
+        shell.run_all(cli.execute.iter().map(String::as_str))
+    } else if std::io::stdin().is_terminal() {
+        shell.interactive()
+    } else {
+        shell.piped()
+    };
+    let _ = session.close();
+    status
+}
+
+fn fail(e: &Error, code: u8) -> ExitCode {
+    print_error(e);
+    ExitCode::from(code)
+}
+
+fn print_error(e: &Error) {
+    eprintln!("ERROR {} [{}]: {}", e.class, e.sqlstate, e.message);
+}
+
+/// Errors that mean the session itself is gone (exit status 2).
+fn is_session_failure(e: &Error) -> bool {
+    e.is(ErrorClass::ODBCConnectError)
+}
+
+struct Shell<'a> {
+    session: &'a mut ServerSession,
+    odbc: Odbc,
+    connection: Connection,
+    format: Format,
+    timing: bool,
+    continue_on_error: bool,
+    failed: bool,
+}
+
+enum Step {
+    Continue,
+    Stop(ExitCode),
+}
+
+impl Shell<'_> {
+    fn status(&self) -> ExitCode {
+        ExitCode::from(u8::from(self.failed))
+    }
+
+    fn run_all<'s>(&mut self, statements: impl Iterator<Item = &'s str>) -> ExitCode {
+        for sql in statements {
+            for stmt in split_statements(sql) {
+                if let Step::Stop(code) = self.run(&stmt) {
+                    return code;
+                }
+            }
+        }
+        self.status()
+    }
+
+    /// Runs one statement or backslash command.
+    fn run(&mut self, input: &str) -> Step {
+        let input = input.trim();
+        if input.is_empty() {
+            return Step::Continue;
+        }
+        if input.starts_with('\\') {
+            return self.command(input);
+        }
+        let started = Instant::now();
+        let mut cursor = self.connection.cursor();
+        let result = cursor.execute(input, &[]).and_then(|c| {
+            let desc = c.description().map(<[_]>::to_vec);
+            let rows = if desc.is_some() { c.fetchall()? } else { Vec::new() };
+            Ok((desc, rows, c.rowcount()))
+        });
+        match result {
+            Ok((desc, rows, rowcount)) => {
+                let mut out = std::io::stdout().lock();
+                let (text, note) = format_result(self.format, desc.as_deref(), &rows, rowcount);
+                let _ = out.write_all(text.as_bytes());
+                let _ = out.flush();
+                if let Some(note) = note {
+                    eprintln!("{note}");
+                }
+                if self.timing {
+                    eprintln!("Time: {:.3} ms", started.elapsed().as_secs_f64() * 1000.0);
+                }
+                Step::Continue
+            }
+            Err(e) => {
+                print_error(&e);
+                self.failed = true;
+                if is_session_failure(&e) {
+                    Step::Stop(ExitCode::from(2))
+                } else if self.continue_on_error {
+                    Step::Continue
+                } else {
+                    Step::Stop(ExitCode::from(1))
+                }
+            }
+        }
+    }
+
+    fn command(&mut self, input: &str) -> Step {
+        let mut words = input.split_whitespace();
+        match words.next().unwrap_or_default() {
+            "\\q" | "\\quit" => Step::Stop(self.status()),
+            "\\timing" => {
+                self.timing = match words.next() {
+                    Some("on") => true,
+                    Some("off") => false,
+                    _ => !self.timing,
+                };
+                println!("Timing is {}.", if self.timing { "on" } else { "off" });
+                Step::Continue
+            }
+            "\\dsn" => {
+                match self.odbc.data_sources() {
+                    Ok(list) => {
+                        for d in list {
+                            println!("{}\t{}", d.name, d.driver);
+                        }
+                    }
+                    Err(e) => print_error(&e),
+                }
+                Step::Continue
+            }
+            "\\drivers" => {
+                match self.odbc.drivers() {
+                    Ok(list) => {
+                        for d in list {
+                            println!("{}", d.name);
+                        }
+                    }
+                    Err(e) => print_error(&e),
+                }
+                Step::Continue
+            }
+            "\\status" => {
+                println!(
+                    "server: [{}] version {}; database: {}; session open: {}",
+                    self.session.server_name().unwrap_or("-"),
+                    self.session.server_version(),
+                    self.connection.dbms_name(),
+                    !self.session.closed()
+                );
+                Step::Continue
+            }
+            "\\?" | "\\help" => {
+                println!("SQL statements end with ';'.\n\\dsn       data sources on the server\n\\drivers   ODBC drivers on the server\n\\status    server and session\n\\timing    toggle timing of statements\n\\q         quit");
+                Step::Continue
+            }
+            other => {
+                eprintln!("unknown command {other}; try \\?");
+                Step::Continue
+            }
+        }
+    }
+
+    /// Reads `;`-terminated statements from a pipe and runs each as soon as it is complete.
+    fn piped(&mut self) -> ExitCode {
+        let mut splitter = StatementSplitter::default();
+        let stdin = std::io::stdin();
+        for line in stdin.lock().lines() {
+            let Ok(line) = line else { break };
+            if splitter.is_empty() && line.trim_start().starts_with('\\') {
+                if let Step::Stop(code) = self.run(&line) {
+                    return code;
+                }
+                continue;
+            }
+            for stmt in splitter.push_line(&line) {
+                if let Step::Stop(code) = self.run(&stmt) {
+                    return code;
+                }
+            }
+        }
+        if let Some(rest) = splitter.finish() {
+            if let Step::Stop(code) = self.run(&rest) {
+                return code;
+            }
+        }
+        self.status()
+    }
+
+    fn interactive(&mut self) -> ExitCode {
+        let mut editor = match rustyline::DefaultEditor::new() {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("odbcsh: cannot start line editing: {e}");
+                return self.piped();
+            }
+        };
+        let history = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".odbcsh_history"));
+        if let Some(h) = &history {
+            let _ = editor.load_history(h);
+        }
+        println!(
+            "odbcsh {} connected to [{}] (server {}, {}). Type \\? for help.",
+            odbcd::VERSION,
+            self.session.server_name().unwrap_or("-"),
+            self.session.server_version(),
+            self.connection.dbms_name()
+        );
+        let mut splitter = StatementSplitter::default();
+        loop {
+            let prompt = if splitter.is_empty() { "odbcsh> " } else { "   ...> " };
+            let line = match editor.readline(prompt) {
+                Ok(l) => l,
+                Err(rustyline::error::ReadlineError::Interrupted) => {
+                    splitter = StatementSplitter::default();
+                    continue;
+                }
+                Err(_) => break,
+            };
+            let _ = editor.add_history_entry(line.as_str());
+            if splitter.is_empty() && line.trim_start().starts_with('\\') {
+                if let Step::Stop(code) = self.run(&line) {
+                    if let Some(h) = &history {
+                        let _ = editor.save_history(h);
+                    }
+                    return code;
+                }
+                continue;
+            }
+            for stmt in splitter.push_line(&line) {
+                // Interactive sessions go on after errors.
+                if let Step::Stop(code) = self.run(&stmt) {
+                    if code == ExitCode::from(2) {
+                        return code;
+                    }
+                }
+            }
+        }
+        if let Some(h) = &history {
+            let _ = editor.save_history(h);
+        }
+        self.status()
+    }
+}

@@ -1,1 +1,239 @@
-//! client
+//! The client library, shaped like the manual's Python API and DB-API.
+//!
+//! ```no_run
+//! use odbcd::client::ServerSession;
+//! # fn main() -> Result<(), odbcd::client::Error> {
+//! let mut session = ServerSession::new(Some("client-config.ini".as_ref()), None)?;
+//! let odbc = session.open("", "", None, None)?;
+//! let connection = odbc.driver_connect("DSN=demo")?;
+//! let mut cursor = connection.cursor();
+//! cursor.execute("select id, name from fruit where id > ?", &[1.into()])?;
+//! for row in cursor.fetchall()? {
+//!     println!("{row:?}");
+//! }
+//! session.close()?;
+//! # Ok(()) }
+//! ```
+//!
+//! Everything is synchronous and thread-safe: connections and cursors are `Send`, several
+//! threads may use one session at once (their requests travel on one TCP connection and run
+//! concurrently on different database connections), and the library runs no background
+//! threads or runtime of its own, so it works from plain code and from inside a tokio runtime
+//! (from async code, call it through `spawn_blocking` so a query does not block the executor).
+//!
+//! Errors are [`Error`]s carrying the manual's class ([`ErrorClass`]), the server's SQLSTATE,
+//! native code and message. `err.is(ErrorClass::DatabaseError)` answers "would
+//! `except DatabaseError` catch this?".
+
+mod connect;
+mod connection;
+mod cursor;
+mod link;
+
+use std::path::Path;
+use std::sync::Arc;
+
+pub use crate::config::{ClientConfig, ConfigData};
+pub use crate::error::{DbError as Error, DiagRecord, ErrorClass};
+pub use crate::proto::message::{DataSourceInfo, DriverInfo, ServerStatus};
+pub use crate::proto::value::{ColumnDesc, Date, Time, Timestamp, Value};
+pub use connection::Connection;
+pub use cursor::{Cursor, Row};
+
+use crate::proto::message::{Request, Response};
+use link::Link;
+
+/// A session with an odbcd server (the manual's `ServerSession`).
+pub struct ServerSession {
+    config: ClientConfig,
+    open: Option<connect::Opened>,
+}
+
+impl ServerSession {
+    /// Configures a session from a file, in-memory sections, both (in-memory values override the
+    /// file's), or neither (defaults: one server at 127.0.0.1:6632). Does not connect yet.
+    ///
+    /// # Errors
+    /// `ConfigurationError` naming the file, line and option.
+    pub fn new(config_file: Option<&Path>, config_data: Option<&ConfigData>) -> Result<Self, Error> {
+        let config = ClientConfig::load(config_file, config_data)
+            .map_err(|e| Error::with_state(ErrorClass::ConfigurationError, "HY000", e.to_string()))?;
+        Ok(Self::with_config(config))
+    }
+
+    /// A session from an already loaded configuration.
+    pub fn with_config(config: ClientConfig) -> Self {
+        Self { config, open: None }
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// Connects to the first configured server that accepts the session and returns the
+    /// remote ODBC interface (the manual's module proxy). `module_name` defaults to
+    /// `[Session] remote_module`; `session_id` resumes an earlier session.
+    ///
+    /// # Errors
+    /// `OperationalError` listing each server tried and why it failed.
+    pub fn open(
+        &mut self,
+        username: &str,
+        password: &str,
+        module_name: Option<&str>,
+        session_id: Option<&str>,
+    ) -> Result<Odbc, Error> {
+        if let Some(old) = self.open.take() {
+            old.link.shutdown();
+        }
+        let params = connect::OpenParams {
+            username,
+            password,
+            module_name: module_name.unwrap_or(&self.config.session.remote_module),
+            session_id,
+        };
+        let opened = connect::open_first(&self.config, &params)?;
+        let odbc = Odbc {
+            link: Arc::clone(&opened.link),
+        };
+        self.open = Some(opened);
+        Ok(odbc)
+    }
+
+    /// Closes the session: the server closes its database connections, rolling back what was
+    /// not committed. Closing a closed session does nothing.
+    ///
+    /// # Errors
+    /// Errors from the server while closing (the session is closed anyway).
+    pub fn close(&mut self) -> Result<(), Error> {
+        let Some(o) = self.open.take() else {
+            return Ok(());
+        };
+        let r = if o.link.is_broken() {
+            Ok(())
+        } else {
+            o.link.call(Request::CloseSession).map(|_| ())
+        };
+        o.link.close();
+        r
+    }
+
+    /// True unless a session is open and its link works.
+    pub fn closed(&self) -> bool {
+        self.open.as_ref().is_none_or(|o| o.link.is_broken())
+    }
+
+    /// The server's version (empty before `open`).
+    pub fn server_version(&self) -> &str {
+        self.open.as_ref().map_or("", |o| o.server_version.as_str())
+    }
+
+    /// The session id (to resume it), `None` before `open`.
+    pub fn session_id(&self) -> Option<&str> {
+        self.open.as_ref().map(|o| o.session_id.as_str())
+    }
+
+    /// The connection section of the server in use.
+    pub fn server_name(&self) -> Option<&str> {
+        self.open.as_ref().map(|o| o.server_name.as_str())
+    }
+
+    /// The remote ODBC interface of the open session.
+    pub fn odbc(&self) -> Option<Odbc> {
+        self.open.as_ref().map(|o| Odbc {
+            link: Arc::clone(&o.link),
+        })
+    }
+}
+
+impl Drop for ServerSession {
+    fn drop(&mut self) {
+        if let Some(o) = self.open.take() {
+            // The server frees everything of a session whose client goes away.
+            o.link.shutdown();
+        }
+    }
+}
+
+/// The server side's ODBC interface, as `session.open()` returns it: open database
+/// connections, list data sources and drivers.
+#[derive(Clone)]
+pub struct Odbc {
+    link: Arc<Link>,
+}
+
+impl Odbc {
+    /// Opens a database connection with an ODBC connection string (`SQLDriverConnect`).
+    ///
+    /// # Errors
+    /// The driver's error with its SQLSTATE (e.g. `IM002` for an unknown DSN).
+    pub fn driver_connect(&self, connection_string: &str) -> Result<Connection, Error> {
+        let r = self.link.call(Request::DriverConnect {
+            connection_string: connection_string.to_owned(),
+        })?;
+        Connection::from_response(Arc::clone(&self.link), r)
+    }
+
+    /// Opens a database connection with a DSN, user and password (`SQLConnect`).
+    ///
+    /// # Errors
+    /// The driver's error with its SQLSTATE.
+    pub fn connect(&self, dsn: &str, uid: &str, pwd: &str) -> Result<Connection, Error> {
+        let r = self.link.call(Request::Connect {
+            dsn: dsn.to_owned(),
+            uid: uid.to_owned(),
+            pwd: pwd.to_owned(),
+        })?;
+        Connection::from_response(Arc::clone(&self.link), r)
+    }
+
+    /// The server's ODBC data sources.
+    ///
+    /// # Errors
+    /// Driver manager or link errors.
+    pub fn data_sources(&self) -> Result<Vec<DataSourceInfo>, Error> {
+        match self.link.call(Request::ListDataSources)? {
+            Response::DataSources(d) => Ok(d),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// The server's ODBC drivers.
+    ///
+    /// # Errors
+    /// Driver manager or link errors.
+    pub fn drivers(&self) -> Result<Vec<DriverInfo>, Error> {
+        match self.link.call(Request::ListDrivers)? {
+            Response::Drivers(d) => Ok(d),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// The server's registry state: sessions, connections, running requests.
+    ///
+    /// # Errors
+    /// Link errors.
+    pub fn status(&self) -> Result<ServerStatus, Error> {
+        match self.link.call(Request::Status)? {
+            Response::Status(s) => Ok(s),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Round trip to the server.
+    ///
+    /// # Errors
+    /// Link errors.
+    pub fn ping(&self) -> Result<(), Error> {
+        self.link.call(Request::Ping).map(|_| ())
+    }
+}
+
+pub(crate) fn unexpected(r: &Response) -> Error {
+    Error::with_state(
+        ErrorClass::ProtocolError,
+        "08S01",
+        format!("unexpected response from the server: {r:?}"),
+    )
+}

@@ -1,1 +1,129 @@
-//! server
+//! The `odbcd` server: listeners, the registry actor, session actors and database connection
+//! actors. `actors.md` at the top of the repository describes who owns what and the lifecycle.
+//!
+//! - [`listener`]: binds every connection section's `interface:port`, accepts, checks the
+//!   netmask and does the preamble handshake, then starts a [`session::Session`].
+//! - [`registry`]: the [`registry::Registry`] actor: sessions and connection counts, limits.
+//! - [`session`]: the [`session::Session`] actor, one per client.
+//! - [`db`]: the [`db::DbConnection`] actor, one per physical database connection, each on its
+//!   own thread.
+
+pub mod db;
+pub mod listener;
+pub mod registry;
+pub mod session;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU32;
+use std::sync::Arc;
+
+use actix::{Actor, Addr};
+
+use crate::config::ServerConfig;
+use registry::Registry;
+
+/// What every session needs: the configuration and the registry.
+#[derive(Clone)]
+pub struct Shared {
+    /// The frozen configuration.
+    pub config: Arc<ServerConfig>,
+    /// The registry actor.
+    pub registry: Addr<Registry>,
+    /// Requests running on database connections right now.
+    pub running: Arc<AtomicU32>,
+}
+
+/// Errors that stop the server from starting.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr} ([{section}]): {source}")]
+    Bind {
+        /// The connection section.
+        section: String,
+        /// The address.
+        addr: SocketAddr,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A feature the configuration asks for is not available in this build.
+    #[error("[{section}]: {what}")]
+    Unsupported {
+        /// The connection section.
+        section: String,
+        /// What is not available.
+        what: String,
+    },
+}
+
+/// A server whose sockets are bound, ready to serve.
+pub struct Server {
+    shared: Shared,
+    listeners: Vec<listener::Listener>,
+}
+
+impl Server {
+    /// Binds every listener of `config` and starts the registry. Must run inside an actix
+    /// system.
+    ///
+    /// # Errors
+    /// [`ServerError::Bind`] when a socket cannot be bound.
+    pub fn bind(config: ServerConfig) -> Result<Self, ServerError> {
+        for l in &config.listeners {
+            if l.allow_ssl {
+                return Err(ServerError::Unsupported {
+                    section: l.name.clone(),
+                    what: "allow_ssl/require_ssl: TLS is not available in this build yet".into(),
+                });
+            }
+        }
+        if let Some(section) = config.listeners.iter().find(|l| l.connection_cursortype.is_some()) {
+            tracing::warn!(section = %section.name, "connection_cursortype is accepted but not applied yet: statements use the driver's default cursor type");
+        }
+        let running = Arc::new(AtomicU32::new(0));
+        let registry = Registry::new(
+            config.session.max_sessions,
+            config.license.max_connections,
+            running.clone(),
+        )
+        .start();
+        let config = Arc::new(config);
+        let listeners = config
+            .listeners
+            .iter()
+            .map(|l| listener::Listener::bind(l.clone()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            shared: Shared {
+                config,
+                registry,
+                running,
+            },
+            listeners,
+        })
+    }
+
+    /// The addresses actually bound (useful with `port = 0`).
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners.iter().map(listener::Listener::local_addr).collect()
+    }
+
+    /// Accepts clients until `shutdown` completes.
+    pub async fn serve(self, shutdown: impl Future<Output = ()>) {
+        for l in &self.listeners {
+            tracing::info!(target: "odbcd::lifecycle", section = %l.config().name, addr = %l.local_addr(), "listening on {}", l.local_addr());
+        }
+        let tasks: Vec<_> = self
+            .listeners
+            .into_iter()
+            .map(|l| actix_rt::spawn(l.serve(self.shared.clone())))
+            .collect();
+        shutdown.await;
+        tracing::info!(target: "odbcd::lifecycle", "shutting down");
+        for t in tasks {
+            t.abort();
+        }
+    }
+}

@@ -1,0 +1,388 @@
+//! The database connection actor: one per physical ODBC connection, on its own thread.
+//!
+//! ODBC calls block, so each [`DbConnection`] runs in a one-thread actix `SyncArbiter`: a slow
+//! query holds only its own thread, never a reactor thread. The actor owns the `odbc-api`
+//! connection (which is `Send` but not `Sync`: it has exactly one owner) and the open result
+//! sets of its cursors. Its messages ([`DbRequest`], [`DbReply`]) are plain serializable data,
+//! so that the actor can later move into a supervised worker process.
+//!
+//! Lifecycle: started empty by the session; [`DbRequest::Open`] connects; every other request
+//! works on the open connection; when the session drops its address (session closed or client
+//! lost), the thread ends and [`DbConnection`]'s `Drop` closes the result sets, rolls back what
+//! was not committed and disconnects. A panic inside a driver call is caught: the caller gets an
+//! `InternalError` and the connection is closed; other connections and sessions go on.
+
+mod diag;
+mod fetch;
+mod params;
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use actix::{Actor, Handler, Message, SyncContext};
+use odbc_api::handles::AsStatementRef;
+use odbc_api::{Connection, ConnectionOptions, ConnectionTransitions, CursorImpl};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DbError, ErrorClass};
+use crate::proto::message::{CursorId, DataSourceInfo, DriverInfo};
+use crate::proto::value::{ColumnDesc, Value};
+use diag::{from_odbc, from_odbc_with_handle};
+use fetch::ResultSet;
+
+pub use fetch::{BULK_BUFFER_BYTES, LONG_COLUMN_BYTES};
+
+/// How to open a database connection.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum OpenTarget {
+    /// `SQLDriverConnect` with a connection string.
+    ConnectionString(String),
+    /// `SQLConnect` with DSN, user and password.
+    Dsn {
+        /// Data source name.
+        dsn: String,
+        /// User.
+        uid: String,
+        /// Password.
+        pwd: String,
+    },
+}
+
+/// A request to a database connection actor.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum DbRequest {
+    /// Connect (must be the first request).
+    Open(OpenTarget),
+    /// Autocommit on or off.
+    SetAutocommit(bool),
+    /// Commit.
+    Commit,
+    /// Roll back.
+    Rollback,
+    /// Execute a statement on a cursor, returning up to `max_rows` first rows.
+    Execute {
+        /// The cursor.
+        cursor: CursorId,
+        /// SQL text.
+        sql: String,
+        /// Parameters.
+        params: Vec<Value>,
+        /// Rows to return at once.
+        max_rows: u32,
+    },
+    /// Execute once per parameter set.
+    ExecuteMany {
+        /// The cursor.
+        cursor: CursorId,
+        /// SQL text.
+        sql: String,
+        /// Parameter sets.
+        param_sets: Vec<Vec<Value>>,
+    },
+    /// Fetch more rows.
+    Fetch {
+        /// The cursor.
+        cursor: CursorId,
+        /// The most rows to return.
+        max_rows: u32,
+    },
+    /// Close a cursor's result set.
+    CloseCursor(CursorId),
+    /// Close everything: result sets, transaction (rolled back), connection.
+    Close,
+}
+
+/// A successful reply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum DbReply {
+    /// Connected.
+    Opened {
+        /// The DBMS name.
+        dbms_name: String,
+    },
+    /// Done, nothing to return.
+    Done,
+    /// A statement ran.
+    Executed {
+        /// Columns of its result set, if it has one.
+        columns: Option<Vec<ColumnDesc>>,
+        /// Rows affected, -1 when unknown.
+        rowcount: i64,
+        /// First rows.
+        rows: Vec<Vec<Value>>,
+        /// Result set exhausted.
+        done: bool,
+    },
+    /// More rows.
+    Rows {
+        /// The rows.
+        rows: Vec<Vec<Value>>,
+        /// Result set exhausted.
+        done: bool,
+    },
+}
+
+/// The actix message carrying a [`DbRequest`].
+#[derive(Debug, Message)]
+#[rtype(result = "Result<DbReply, DbError>")]
+pub struct DbCall(pub DbRequest);
+
+/// The actor owning one physical database connection.
+pub struct DbConnection {
+    conn: Option<Arc<Connection<'static>>>,
+    results: HashMap<CursorId, ResultSet>,
+    autocommit: bool,
+    /// Bound on the bytes of one batch of rows (the server's `max_chunk_length`).
+    max_chunk: usize,
+}
+
+impl DbConnection {
+    /// A connection actor that will send batches of at most `max_chunk` bytes.
+    pub fn new(max_chunk: usize) -> Self {
+        Self {
+            conn: None,
+            results: HashMap::new(),
+            autocommit: true,
+            max_chunk,
+        }
+    }
+
+    fn conn(&self) -> Result<&Arc<Connection<'static>>, DbError> {
+        self.conn.as_ref().ok_or_else(|| {
+            DbError::with_state(ErrorClass::ProgrammingError, "08003", "the database connection is closed")
+        })
+    }
+
+    fn dispatch(&mut self, req: DbRequest) -> Result<DbReply, DbError> {
+        match req {
+            DbRequest::Open(target) => self.open(target),
+            DbRequest::SetAutocommit(on) => {
+                self.conn()?.set_autocommit(on).map_err(|e| from_odbc(&e))?;
+                self.autocommit = on;
+                Ok(DbReply::Done)
+            }
+            DbRequest::Commit => {
+                self.conn()?.commit().map_err(|e| from_odbc(&e))?;
+                Ok(DbReply::Done)
+            }
+            DbRequest::Rollback => {
+                self.conn()?.rollback().map_err(|e| from_odbc(&e))?;
+                Ok(DbReply::Done)
+            }
+            DbRequest::Execute {
+                cursor,
+                sql,
+                params,
+                max_rows,
+            } => self.execute(cursor, &sql, &params, max_rows),
+            DbRequest::ExecuteMany {
+                cursor,
+                sql,
+                param_sets,
+            } => self.execute_many(cursor, &sql, &param_sets),
+            DbRequest::Fetch { cursor, max_rows } => {
+                let rs = self.results.get_mut(&cursor).ok_or_else(|| {
+                    DbError::with_state(
+                        ErrorClass::ProgrammingError,
+                        "24000",
+                        "no result set: execute a query on this cursor first",
+                    )
+                })?;
+                let (rows, done) = rs.fetch(max_rows.max(1) as usize, self.max_chunk)?;
+                if done {
+                    self.results.remove(&cursor);
+                }
+                Ok(DbReply::Rows { rows, done })
+            }
+            DbRequest::CloseCursor(cursor) => {
+                self.results.remove(&cursor);
+                Ok(DbReply::Done)
+            }
+            DbRequest::Close => {
+                self.close();
+                Ok(DbReply::Done)
+            }
+        }
+    }
+
+    fn open(&mut self, target: OpenTarget) -> Result<DbReply, DbError> {
+        if self.conn.is_some() {
+            return Err(DbError::new(ErrorClass::InterfaceError, "connection is already open"));
+        }
+        let env = odbc_api::environment().map_err(|e| from_odbc(&e))?;
+        let conn = match &target {
+            OpenTarget::ConnectionString(s) => env.connect_with_connection_string(s, ConnectionOptions::default()),
+            OpenTarget::Dsn { dsn, uid, pwd } => env.connect(dsn, uid, pwd, ConnectionOptions::default()),
+        }
+        .map_err(|e| from_odbc(&e))?;
+        let dbms_name = conn.database_management_system_name().unwrap_or_default();
+        self.conn = Some(Arc::new(conn));
+        self.autocommit = true;
+        Ok(DbReply::Opened { dbms_name })
+    }
+
+    fn execute(&mut self, cursor: CursorId, sql: &str, params: &[Value], max_rows: u32) -> Result<DbReply, DbError> {
+        self.results.remove(&cursor);
+        let params = params::to_params(params)?;
+        let conn = Arc::clone(self.conn()?);
+        let mut stmt = conn.into_preallocated().map_err(|e| from_odbc(&e))?;
+        let outcome = match stmt.execute(sql, params.as_slice()) {
+            // Keep the statement in cursor state without closing it: `into_stmt` does not close.
+            Ok(Some(c)) => {
+                let _ = c.into_stmt();
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
+            Err(e) => Err(e),
+        };
+        let has_cursor = match outcome {
+            Ok(b) => b,
+            Err(e) => return Err(from_odbc_with_handle(&e, &stmt.as_stmt_ref())),
+        };
+        let rowcount = stmt
+            .row_count()
+            .ok()
+            .flatten()
+            .and_then(|n| i64::try_from(n).ok())
+            .unwrap_or(-1);
+        if !has_cursor {
+            return Ok(DbReply::Executed {
+                columns: None,
+                rowcount,
+                rows: Vec::new(),
+                done: true,
+            });
+        }
+        // `stmt.execute` just returned a cursor on this statement and we did not close it, so
+        // the statement is in cursor state, which is what `CursorImpl::new` requires.
+        #[allow(unsafe_code)]
+        let owned = unsafe { CursorImpl::new(stmt.into_handle()) };
+        let (mut rs, columns) = ResultSet::open(owned)?;
+        let (rows, done) = if max_rows > 0 {
+            rs.fetch(max_rows as usize, self.max_chunk)?
+        } else {
+            (Vec::new(), false)
+        };
+        if !done {
+            self.results.insert(cursor, rs);
+        }
+        Ok(DbReply::Executed {
+            columns: Some(columns),
+            rowcount,
+            rows,
+            done,
+        })
+    }
+
+    fn execute_many(&mut self, cursor: CursorId, sql: &str, sets: &[Vec<Value>]) -> Result<DbReply, DbError> {
+        self.results.remove(&cursor);
+        let conn = Arc::clone(self.conn()?);
+        let mut stmt = conn.into_preallocated().map_err(|e| from_odbc(&e))?;
+        let mut total: i64 = 0;
+        let mut known = true;
+        for (i, set) in sets.iter().enumerate() {
+            let params = params::to_params(set)?;
+            // Dropping a cursor closes it, so the statement can run again.
+            let outcome = stmt.execute(sql, params.as_slice()).map(|c| c.map(drop));
+            if let Err(e) = outcome {
+                let mut err = from_odbc_with_handle(&e, &stmt.as_stmt_ref());
+                err.message = format!("parameter set {} of {}: {}", i + 1, sets.len(), err.message);
+                return Err(err);
+            }
+            match stmt.row_count().ok().flatten() {
+                Some(n) => total += n as i64,
+                None => known = false,
+            }
+        }
+        Ok(DbReply::Executed {
+            columns: None,
+            rowcount: if known { total } else { -1 },
+            rows: Vec::new(),
+            done: true,
+        })
+    }
+
+    /// Closes result sets, rolls back what was not committed, and disconnects.
+    fn close(&mut self) {
+        self.results.clear();
+        if let Some(conn) = self.conn.take() {
+            if !self.autocommit {
+                let _ = conn.rollback();
+            }
+            drop(conn);
+        }
+    }
+}
+
+impl Actor for DbConnection {
+    type Context = SyncContext<Self>;
+}
+
+impl Handler<DbCall> for DbConnection {
+    type Result = Result<DbReply, DbError>;
+
+    fn handle(&mut self, msg: DbCall, _: &mut SyncContext<Self>) -> Self::Result {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| self.dispatch(msg.0))) {
+            Ok(r) => r,
+            Err(_) => {
+                // State after a panic is unknown: drop the connection, but never unwind further.
+                let _ = std::panic::catch_unwind(AssertUnwindSafe(|| self.close()));
+                self.conn = None;
+                self.results.clear();
+                Err(DbError::new(
+                    ErrorClass::InternalError,
+                    "the ODBC driver failed inside a call (panic); this database connection was closed",
+                ))
+            }
+        }
+    }
+}
+
+impl Drop for DbConnection {
+    fn drop(&mut self) {
+        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| self.close()));
+    }
+}
+
+/// The driver manager's data sources. Blocking: call from a blocking thread.
+///
+/// # Errors
+/// Driver manager errors.
+pub fn data_sources() -> Result<Vec<DataSourceInfo>, DbError> {
+    let env = odbc_api::environment().map_err(|e| from_odbc(&e))?;
+    let mut out: Vec<DataSourceInfo> = env
+        .data_sources()
+        .map_err(|e| from_odbc(&e))?
+        .into_iter()
+        .map(|d| DataSourceInfo {
+            name: d.server_name,
+            driver: d.driver,
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// The driver manager's drivers. Blocking: call from a blocking thread.
+///
+/// # Errors
+/// Driver manager errors.
+pub fn drivers() -> Result<Vec<DriverInfo>, DbError> {
+    let env = odbc_api::environment().map_err(|e| from_odbc(&e))?;
+    let mut out: Vec<DriverInfo> = env
+        .drivers()
+        .map_err(|e| from_odbc(&e))?
+        .into_iter()
+        .map(|d| {
+            let mut attributes: Vec<(String, String)> = d.attributes.into_iter().collect();
+            attributes.sort();
+            DriverInfo {
+                name: d.description,
+                attributes,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}

@@ -38,6 +38,13 @@
 //! | `HY010`, `HY009`, `HY090`, `07002` | ProgrammingError | function sequence, invalid argument |
 //! | other `IMxxx` | InterfaceError | driver manager errors |
 //! | anything else (e.g. `HY000`) | DatabaseError | general database error |
+//!
+//! Some drivers report everything as `HY000`. For SQLite (whose driver puts SQLite's result
+//! code in the native code), [`ErrorClass::refine_sqlite`] refines `HY000` by that code:
+//! 1 (`SQLITE_ERROR`: syntax, unknown table or column) → ProgrammingError, 19
+//! (`SQLITE_CONSTRAINT`) → IntegrityError, 20 (`SQLITE_MISMATCH`) and 25 (`SQLITE_RANGE`) →
+//! DataError, 5, 6, 10, 13 (busy, locked, I/O, full) → OperationalError. The SQLSTATE and
+//! native code themselves are passed on unchanged.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -128,6 +135,23 @@ impl ErrorClass {
             "23" | "44" => IntegrityError,
             "24" | "25" => InternalError,
             "IM" => InterfaceError,
+            _ => DatabaseError,
+        }
+    }
+
+    /// The class for an SQLite driver error (`HY000` plus SQLite's result code as native code);
+    /// any other SQLSTATE keeps [`Self::from_sqlstate`]'s class.
+    pub fn refine_sqlite(state: &str, native: i32) -> Self {
+        use ErrorClass::*;
+        if !state.eq_ignore_ascii_case("HY000") {
+            return Self::from_sqlstate(state);
+        }
+        // Extended result codes keep the primary code in the low byte.
+        match native & 0xff {
+            1 => ProgrammingError,
+            19 => IntegrityError,
+            20 | 25 => DataError,
+            5 | 6 | 10 | 13 => OperationalError,
             _ => DatabaseError,
         }
     }
@@ -282,5 +306,15 @@ mod tests {
         for (state, class) in cases {
             assert_eq!(ErrorClass::from_sqlstate(state), class, "{state}");
         }
+    }
+
+    #[test]
+    fn sqlite_refinement() {
+        assert_eq!(ErrorClass::refine_sqlite("HY000", 1), ProgrammingError);
+        assert_eq!(ErrorClass::refine_sqlite("HY000", 19), IntegrityError);
+        assert_eq!(ErrorClass::refine_sqlite("HY000", 2067), IntegrityError);
+        assert_eq!(ErrorClass::refine_sqlite("HY000", 5), OperationalError);
+        assert_eq!(ErrorClass::refine_sqlite("HY000", 999), DatabaseError);
+        assert_eq!(ErrorClass::refine_sqlite("23000", 1), IntegrityError);
     }
 }

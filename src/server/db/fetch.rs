@@ -72,17 +72,22 @@ pub(crate) struct ResultSet {
 }
 
 impl ResultSet {
-    /// Describes the cursor's columns and prepares to read them.
+    /// Describes the cursor's columns and prepares to read them. `sizes_enforced` is false for
+    /// databases whose declared column sizes are not limits (SQLite): their text and binary
+    /// columns are then read piecewise.
     ///
     /// # Errors
     /// Driver errors while describing or binding.
-    pub(crate) fn open(mut cursor: OwnedCursor) -> Result<(Self, Vec<ColumnDesc>), DbError> {
+    pub(crate) fn open(mut cursor: OwnedCursor, sizes_enforced: bool) -> Result<(Self, Vec<ColumnDesc>), DbError> {
         let n = cursor.num_result_cols().map_err(|e| from_odbc(&e))?;
         let n = u16::try_from(n).unwrap_or(0);
         let mut columns = Vec::with_capacity(usize::from(n));
         let mut descs = Vec::with_capacity(usize::from(n));
         for i in 1..=n {
-            let (desc, col) = describe(&mut cursor, i)?;
+            let (desc, mut col) = describe(&mut cursor, i)?;
+            if !sizes_enforced && matches!(col.kind, Kind::Text | Kind::Bytes) {
+                col.bulk = None;
+            }
             descs.push(desc);
             columns.push(col);
         }
@@ -185,9 +190,13 @@ fn wire_size(v: &Value) -> usize {
 
 fn describe(cursor: &mut OwnedCursor, i: u16) -> Result<(ColumnDesc, Column), DbError> {
     let e = |e: odbc_api::Error| from_odbc(&e);
-    let name = cursor.col_name(i).map_err(e)?;
-    let dt = cursor.col_data_type(i).map_err(e)?;
-    let null_ok = match cursor.col_nullability(i).map_err(e)? {
+    // SQLDescribeCol, not SQLColAttribute: sqliteodbc answers SQL_DESC_CONCISE_TYPE with C
+    // types (e.g. -25 for BIGINT, SQL_C_CHAR for BLOB), but describes columns correctly.
+    let mut cd = odbc_api::ColumnDescription::default();
+    cursor.describe_col(i, &mut cd).map_err(e)?;
+    let name = cd.name_to_string().unwrap_or_default();
+    let dt = cd.data_type;
+    let null_ok = match cd.nullability {
         Nullability::Nullable => Some(true),
         Nullability::NoNulls => Some(false),
         Nullability::Unknown => None,

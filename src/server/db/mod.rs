@@ -135,6 +135,8 @@ pub struct DbConnection {
     autocommit: bool,
     /// Bound on the bytes of one batch of rows (the server's `max_chunk_length`).
     max_chunk: usize,
+    /// True for SQLite, whose driver reports every error as `HY000` (see [`ErrorClass::refine_sqlite`]).
+    sqlite: bool,
 }
 
 impl DbConnection {
@@ -145,6 +147,7 @@ impl DbConnection {
             results: HashMap::new(),
             autocommit: true,
             max_chunk,
+            sqlite: false,
         }
     }
 
@@ -217,6 +220,7 @@ impl DbConnection {
         }
         .map_err(|e| from_odbc(&e))?;
         let dbms_name = conn.database_management_system_name().unwrap_or_default();
+        self.sqlite = dbms_name.eq_ignore_ascii_case("sqlite");
         self.conn = Some(Arc::new(conn));
         self.autocommit = true;
         Ok(DbReply::Opened { dbms_name })
@@ -258,7 +262,7 @@ impl DbConnection {
         // the statement is in cursor state, which is what `CursorImpl::new` requires.
         #[allow(unsafe_code)]
         let owned = unsafe { CursorImpl::new(stmt.into_handle()) };
-        let (mut rs, columns) = ResultSet::open(owned)?;
+        let (mut rs, columns) = ResultSet::open(owned, !self.sqlite)?;
         let (rows, done) = if max_rows > 0 {
             rs.fetch(max_rows as usize, self.max_chunk)?
         } else {
@@ -324,6 +328,10 @@ impl Handler<DbCall> for DbConnection {
 
     fn handle(&mut self, msg: DbCall, _: &mut SyncContext<Self>) -> Self::Result {
         match std::panic::catch_unwind(AssertUnwindSafe(|| self.dispatch(msg.0))) {
+            Ok(Err(mut e)) if self.sqlite => {
+                e.class = ErrorClass::refine_sqlite(&e.sqlstate, e.native);
+                Err(e)
+            }
             Ok(r) => r,
             Err(_) => {
                 // State after a panic is unknown: drop the connection, but never unwind further.

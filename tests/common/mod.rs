@@ -1,0 +1,162 @@
+//! Test harness: real `odbcd` processes on ephemeral ports, ODBC ini files in temp dirs, and a
+//! throwaway PostgreSQL cluster ([`pg`]).
+
+#![allow(dead_code)]
+
+pub mod pg;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use odbcd::client::{ConfigData, Odbc, ServerSession};
+
+pub const SQLITE_DRIVER: &str = "/usr/lib/x86_64-linux-gnu/odbc/libsqlite3odbc.so";
+pub const PG_DRIVER: &str = "/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so";
+
+/// Writes odbcinst.ini (drivers `SQLite3`, `PostgreSQL Unicode`) and odbc.ini (DSN `demo`, a
+/// SQLite file) into `dir`; returns the environment the server needs.
+pub fn write_odbc_ini(dir: &Path) -> Vec<(String, String)> {
+    std::fs::write(
+        dir.join("odbcinst.ini"),
+        format!(
+            "[SQLite3]\nDescription=SQLite3 ODBC Driver\nDriver={SQLITE_DRIVER}\n\n[PostgreSQL Unicode]\nDescription=PostgreSQL ODBC driver (Unicode)\nDriver={PG_DRIVER}\n"
+        ),
+    )
+    .expect("write odbcinst.ini");
+    std::fs::write(
+        dir.join("odbc.ini"),
+        format!(
+            "[demo]\nDescription=demo SQLite database\nDriver=SQLite3\nDatabase={}\nStepAPI=1\n",
+            dir.join("demo.db").display()
+        ),
+    )
+    .expect("write odbc.ini");
+    vec![
+        ("ODBCSYSINI".into(), dir.display().to_string()),
+        ("ODBCINI".into(), dir.join("odbc.ini").display().to_string()),
+        ("LC_ALL".into(), "C.UTF-8".into()),
+    ]
+}
+
+/// A running `odbcd` process, killed on drop.
+pub struct TestServer {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    child: Child,
+    log: Arc<Mutex<String>>,
+}
+
+impl TestServer {
+    /// Starts `odbcd run` with `[Connection] port = 0` plus `extra` config text.
+    pub fn start(extra: &str) -> Self {
+        Self::start_with(&format!("[Connection]\ninterface = 127.0.0.1\nport = 0\n\n[Logging]\nlog_level = mx.Log.SYSTEM_INFO\n\n{extra}"))
+    }
+
+    /// Starts `odbcd run` with exactly this config text (it must listen on port 0 once).
+    pub fn start_with(config: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let env = write_odbc_ini(dir.path());
+        let cfg = dir.path().join("server-config.ini");
+        std::fs::write(&cfg, config).expect("write config");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_odbcd"))
+            .args(["run", "--config"])
+            .arg(&cfg)
+            .envs(env)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn odbcd");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(pos) = line.find("listening on 127.0.0.1:") {
+                    let port: String = line[pos + 23..].chars().take_while(char::is_ascii_digit).collect();
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(port.parse::<u16>().unwrap_or(0));
+                    }
+                }
+                let mut l = sink.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        let port = match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(p) => p,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("odbcd did not start:\n{}", log.lock().unwrap());
+            }
+        };
+        Self { dir, port, child, log }
+    }
+
+    /// Everything the server wrote to stderr so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Client config data pointing at this server.
+    pub fn config_data(&self) -> ConfigData {
+        ConfigData::new()
+            .set("Connection", "host", "127.0.0.1")
+            .set("Connection", "port", self.port)
+    }
+
+    /// An open session.
+    pub fn open(&self) -> (ServerSession, Odbc) {
+        let mut s = ServerSession::new(None, Some(&self.config_data())).expect("config");
+        let odbc = s.open("", "", None, None).expect("open session");
+        (s, odbc)
+    }
+
+    /// A DSN-less SQLite connection string for a database file `name` in the temp dir.
+    pub fn sqlite(&self, name: &str) -> String {
+        format!("Driver=SQLite3;Database={};StepAPI=1", self.dir.path().join(format!("{name}.db")).display())
+    }
+
+    /// The environment `odbcd` runs with (for direct ODBC use in tests).
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
+    /// Waits until `f` holds (polling), or panics after `secs`.
+    pub fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+        let end = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < end {
+            if f() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("timed out waiting for {what}");
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A table name unique to the calling test.
+#[macro_export]
+macro_rules! table {
+    ($name:expr) => {
+        format!("t_{}_{}", $name, std::process::id())
+    };
+}

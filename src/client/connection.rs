@@ -109,3 +109,14 @@ impl Drop for Connection {
         }
     }
 }
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("id", &self.id)
+            .field("dbms_name", &self.dbms_name)
+            .field("autocommit", &self.autocommit)
+            .field("closed", &self.closed)
+            .finish()
+    }
+}

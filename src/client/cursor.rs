@@ -249,3 +249,16 @@ impl Drop for Cursor {
         self.close();
     }
 }
+
+impl std::fmt::Debug for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cursor")
+            .field("conn", &self.conn)
+            .field("id", &self.id)
+            .field("rowcount", &self.rowcount)
+            .field("buffered_rows", &self.rows.len())
+            .field("done", &self.done)
+            .field("closed", &self.closed)
+            .finish()
+    }
+}

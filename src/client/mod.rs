@@ -237,3 +237,20 @@ pub(crate) fn unexpected(r: &Response) -> Error {
         format!("unexpected response from the server: {r:?}"),
     )
 }
+
+impl std::fmt::Debug for ServerSession {
+    // The session id is a secret (it allows a resume): not shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerSession")
+            .field("server", &self.server_name())
+            .field("server_version", &self.server_version())
+            .field("closed", &self.closed())
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Odbc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Odbc").field("server", &self.link.peer).finish()
+    }
+}

@@ -1,0 +1,216 @@
+//! A user's session against both databases: errors with their class and SQLSTATE,
+//! transactions seen from a second connection, data sources, and cleanup of server resources.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{pg::pg, TestServer};
+use odbcd::client::{ErrorClass, ServerSession, Value};
+
+#[test]
+fn sqlite_errors_have_class_and_sqlstate() {
+    let server = TestServer::start("");
+    let (_s, odbc) = server.open();
+    let conn = odbc.driver_connect(&server.sqlite("errors")).unwrap();
+    let mut c = conn.cursor();
+    let e = c.execute("SELEC 1", &[]).unwrap_err();
+    assert_eq!((e.class, e.sqlstate.as_str(), e.native), (ErrorClass::ProgrammingError, "HY000", 1), "{e}");
+    assert!(e.message.contains("syntax error"), "{e}");
+    let e = c.execute("SELECT * FROM missing_table", &[]).unwrap_err();
+    assert_eq!(e.class, ErrorClass::ProgrammingError, "{e}");
+    assert!(e.message.contains("no such table"), "{e}");
+    c.execute("CREATE TABLE u (id INTEGER PRIMARY KEY)", &[]).unwrap();
+    c.execute("INSERT INTO u VALUES (1)", &[]).unwrap();
+    let e = c.execute("INSERT INTO u VALUES (1)", &[]).unwrap_err();
+    assert_eq!((e.class, e.native), (ErrorClass::IntegrityError, 19), "{e}");
+    assert!(e.is(ErrorClass::DatabaseError) && e.is(ErrorClass::Error));
+    let e = odbc.driver_connect("DSN=no_such_dsn").unwrap_err();
+    assert_eq!((e.class, e.sqlstate.as_str()), (ErrorClass::OperationalError, "IM002"), "{e}");
+    // The cursor and connection still work after errors.
+    c.execute("SELECT id FROM u", &[]).unwrap();
+    assert_eq!(c.fetchone().unwrap(), Some(vec![Value::Int(1)]));
+}
+
+#[test]
+fn postgres_errors_have_class_and_sqlstate() {
+    let pg = pg();
+    pg.create_db("errors");
+    let server = TestServer::start("");
+    let (_s, odbc) = server.open();
+    let conn = odbc.driver_connect(&pg.connstr("errors")).unwrap();
+    let mut c = conn.cursor();
+    let e = c.execute("SELEC 1", &[]).unwrap_err();
+    assert_eq!((e.class, e.sqlstate.as_str()), (ErrorClass::ProgrammingError, "42601"), "{e}");
+    let e = c.execute("SELECT * FROM missing_table", &[]).unwrap_err();
+    assert_eq!((e.class, e.sqlstate.as_str()), (ErrorClass::ProgrammingError, "42P01"), "{e}");
+    c.execute("CREATE TABLE u (id integer primary key)", &[]).unwrap();
+    c.execute("INSERT INTO u VALUES (?)", &[1.into()]).unwrap();
+    let e = c.execute("INSERT INTO u VALUES (?)", &[1.into()]).unwrap_err();
+    assert_eq!((e.class, e.sqlstate.as_str()), (ErrorClass::IntegrityError, "23505"), "{e}");
+    let e = c.execute("SELECT 1/0", &[]).unwrap_err();
+    assert_eq!((e.class, e.sqlstate.as_str()), (ErrorClass::DataError, "22012"), "{e}");
+    c.execute("SELECT count(*) FROM u", &[]).unwrap();
+    assert_eq!(c.fetchone().unwrap(), Some(vec![Value::Int(1)]));
+}
+
+fn commit_and_rollback(first: &str, second: &str, table: &str, odbc: &odbcd::client::Odbc) {
+    let mut writer = odbc.driver_connect(first).unwrap();
+    let reader = odbc.driver_connect(second).unwrap();
+    let mut w = writer.cursor();
+    w.execute(&format!("CREATE TABLE {table} (id INTEGER)"), &[]).unwrap();
+    writer.set_autocommit(false).unwrap();
+    assert!(!writer.autocommit());
+    w.execute(&format!("INSERT INTO {table} VALUES (1)"), &[]).unwrap();
+    writer.rollback().unwrap();
+    w.execute(&format!("INSERT INTO {table} VALUES (2)"), &[]).unwrap();
+    writer.commit().unwrap();
+    w.execute(&format!("INSERT INTO {table} VALUES (3)"), &[]).unwrap();
+    // Not committed: closing rolls it back.
+    writer.close().unwrap();
+    let mut r = reader.cursor();
+    r.execute(&format!("SELECT id FROM {table} ORDER BY id"), &[]).unwrap();
+    assert_eq!(r.fetchall().unwrap(), vec![vec![Value::Int(2)]]);
+}
+
+#[test]
+fn sqlite_commit_and_rollback_seen_from_a_second_connection() {
+    let server = TestServer::start("");
+    let (_s, odbc) = server.open();
+    let cs = server.sqlite("tx");
+    commit_and_rollback(&cs, &cs, "tx", &odbc);
+}
+
+#[test]
+fn postgres_commit_and_rollback_seen_from_a_second_connection() {
+    let pg = pg();
+    pg.create_db("tx");
+    let server = TestServer::start("");
+    let (_s, odbc) = server.open();
+    commit_and_rollback(&pg.connstr("tx"), &pg.connstr("tx"), "tx", &odbc);
+}
+
+#[test]
+fn closing_a_session_ends_its_backend_connections() {
+    let pg = pg();
+    pg.create_db("lifecycle");
+    let server = TestServer::start("");
+    let (mut session, odbc) = server.open();
+    let conns: Vec<_> = (0..3).map(|_| odbc.driver_connect(&pg.connstr("lifecycle")).unwrap()).collect();
+    let mut c = conns[0].cursor();
+    c.execute("SELECT 1", &[]).unwrap();
+    assert_eq!(pg.backends("lifecycle"), 3);
+    assert_eq!(odbc.status().unwrap().connections, 3);
+    session.close().unwrap();
+    assert!(session.closed());
+    TestServer::wait_until(10, "backends to close", || pg.backends("lifecycle") == 0);
+    drop(conns);
+
+    // A client that just goes away: the server notices and cleans up too.
+    let (session, odbc) = server.open();
+    let _conn = odbc.driver_connect(&pg.connstr("lifecycle")).unwrap();
+    assert_eq!(pg.backends("lifecycle"), 1);
+    drop(_conn);
+    std::mem::forget(odbc);
+    drop(session);
+    TestServer::wait_until(10, "backends of a vanished client to close", || pg.backends("lifecycle") == 0);
+    let (_s, odbc) = server.open();
+    let st = odbc.status().unwrap();
+    assert_eq!((st.sessions, st.connections), (1, 0), "{st:?}");
+}
+
+#[test]
+fn passwords_never_reach_the_log() {
+    let pg = pg();
+    pg.create_db("masking");
+    let server = TestServer::start_with("[Connection]\nport = 0\n[Logging]\nlog_level = mx.Log.SYSTEM_ANY\n");
+    let (_s, odbc) = server.open();
+    let _c = odbc.driver_connect(&pg.connstr("masking")).unwrap();
+    let _ = odbc.driver_connect("DSN=nothing;UID=u;PWD={another;secret}");
+    let _ = odbc.connect("nothing", "u", "third-secret");
+    std::thread::sleep(Duration::from_millis(200));
+    let log = server.log();
+    assert!(log.contains("PWD=***") || log.contains("Password=***"), "{log}");
+    for secret in ["secret-pg-pwd", "another;secret", "third-secret"] {
+        assert!(!log.contains(secret), "{secret} in log:\n{log}");
+    }
+}
+
+#[test]
+fn data_sources_and_drivers_of_the_server() {
+    let server = TestServer::start("");
+    let (s, odbc) = server.open();
+    assert!(!s.closed());
+    assert_eq!(s.server_version(), odbcd::VERSION);
+    assert_eq!(s.session_id().map(str::len), Some(32));
+    let dsns = odbc.data_sources().unwrap();
+    assert!(dsns.iter().any(|d| d.name == "demo" && d.driver == "SQLite3"), "{dsns:?}");
+    let drivers = odbc.drivers().unwrap();
+    assert!(drivers.iter().any(|d| d.name == "SQLite3"), "{drivers:?}");
+    odbc.ping().unwrap();
+    let conn = odbc.connect("demo", "", "").unwrap();
+    assert_eq!(conn.dbms_name(), "SQLite");
+}
+
+#[test]
+fn one_session_runs_requests_on_several_connections_at_once() {
+    let pg = pg();
+    pg.create_db("parallel");
+    let server = TestServer::start("");
+    let (_s, odbc) = server.open();
+    let started = std::time::Instant::now();
+    let handles: Vec<_> = (0..3)
+        .map(|i| {
+            let conn = odbc.driver_connect(&pg.connstr("parallel")).unwrap();
+            std::thread::spawn(move || {
+                let mut c = conn.cursor();
+                c.execute("SELECT pg_sleep(1), CAST(? AS integer)", &[Value::Int(i)]).unwrap();
+                c.fetchone().unwrap().unwrap()[1].clone()
+            })
+        })
+        .collect();
+    let got: Vec<Value> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(got, vec![Value::Int(0), Value::Int(1), Value::Int(2)]);
+    // Three one-second queries in parallel, not one after another.
+    assert!(started.elapsed() < Duration::from_millis(2800), "{:?}", started.elapsed());
+}
+
+#[test]
+fn client_works_inside_a_tokio_runtime() {
+    let server = TestServer::start("");
+    let data = server.config_data();
+    let cs = server.sqlite("tokio");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let n = rt.block_on(async move {
+        // Directly from async code (blocking this task), and through spawn_blocking.
+        let mut session = ServerSession::new(None, Some(&data)).unwrap();
+        let odbc = session.open("", "", None, None).unwrap();
+        let conn = odbc.driver_connect(&cs).unwrap();
+        let mut c = conn.cursor();
+        c.execute("SELECT 41", &[]).unwrap();
+        let first = c.fetchone().unwrap().unwrap();
+        let second = tokio::task::spawn_blocking(move || {
+            let mut c = conn.cursor();
+            c.execute("SELECT 1", &[]).unwrap();
+            c.fetchone().unwrap().unwrap()
+        })
+        .await
+        .unwrap();
+        session.close().unwrap();
+        (first, second)
+    });
+    assert_eq!(n, (vec![Value::Text("41".into())], vec![Value::Text("1".into())]));
+}
+
+#[test]
+fn no_server_gives_one_operational_error_listing_each() {
+    let data = odbcd::client::ConfigData::new()
+        .set("A_Connection", "port", 1)
+        .set("B_Connection", "port", 2);
+    let mut s = ServerSession::new(None, Some(&data)).unwrap();
+    let e = s.open("", "", None, None).map(|_| ()).unwrap_err();
+    assert_eq!(e.class, ErrorClass::OperationalError);
+    assert!(e.message.contains("[A_Connection]") && e.message.contains("[B_Connection]"), "{e}");
+    assert_eq!(e.records.len(), 2);
+    assert!(s.closed());
+}

@@ -1,5 +1,6 @@
 //! `odbcd`: the networked ODBC server.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -34,7 +35,7 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::CheckConfig { config } => match ServerConfig::load(&config) {
             Ok(c) => {
-                println!("{c:#?}");
+                let _ = writeln!(std::io::stdout(), "{c:#?}");
                 ExitCode::SUCCESS
             }
             Err(e) => {
@@ -62,6 +63,9 @@ fn run(config_path: Option<PathBuf>) -> ExitCode {
         return ExitCode::from(2);
     }
     ensure_utf8_locale();
+    if let Some(dir) = config_path.as_deref().and_then(std::path::Path::parent) {
+        use_odbc_ini_beside(dir);
+    }
     let pid_file = config.pid_file.clone();
     if let Some(p) = &pid_file {
         if let Err(e) = std::fs::write(p, format!("{}\n", std::process::id())) {
@@ -105,6 +109,21 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
+    }
+}
+
+/// When the config file's folder holds `odbcinst.ini` / `odbc.ini` and the environment does not
+/// name others, the driver manager uses those (as the shipped `config/` folder is laid out).
+fn use_odbc_ini_beside(dir: &std::path::Path) {
+    let dir = if dir.as_os_str().is_empty() { std::path::Path::new(".") } else { dir };
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    if std::env::var_os("ODBCSYSINI").is_none() && dir.join("odbcinst.ini").is_file() {
+        tracing::info!(target: "odbcd::lifecycle", "using ODBC drivers from {}", dir.join("odbcinst.ini").display());
+        std::env::set_var("ODBCSYSINI", &dir);
+    }
+    if std::env::var_os("ODBCINI").is_none() && dir.join("odbc.ini").is_file() {
+        tracing::info!(target: "odbcd::lifecycle", "using ODBC data sources from {}", dir.join("odbc.ini").display());
+        std::env::set_var("ODBCINI", dir.join("odbc.ini"));
     }
 }
 

@@ -12,6 +12,13 @@ use clap::{Parser, ValueEnum};
 use odbcd::client::{ConfigData, Connection, Error, ErrorClass, Odbc, ServerSession};
 use odbcd::shell::{format_result, split_statements, Format, StatementSplitter};
 
+/// `println!` that ignores a closed stdout (e.g. `odbcsh ... | head`) instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 #[derive(Parser)]
 #[command(name = "odbcsh", version, about = "Shell for odbcd: run SQL on the server's ODBC data sources")]
 struct Cli {
@@ -109,7 +116,7 @@ fn fail(e: &Error, code: u8) -> ExitCode {
 }
 
 fn print_error(e: &Error) {
-    eprintln!("ERROR {} [{}]: {}", e.class, e.sqlstate, e.message);
+    eoutln!("ERROR {} [{}]: {}", e.class, e.sqlstate, e.message);
 }
 
 /// Errors that mean the session itself is gone (exit status 2).
@@ -171,10 +178,10 @@ impl Shell<'_> {
                 let _ = out.write_all(text.as_bytes());
                 let _ = out.flush();
                 if let Some(note) = note {
-                    eprintln!("{note}");
+                    eoutln!("{note}");
                 }
                 if self.timing {
-                    eprintln!("Time: {:.3} ms", started.elapsed().as_secs_f64() * 1000.0);
+                    eoutln!("Time: {:.3} ms", started.elapsed().as_secs_f64() * 1000.0);
                 }
                 Step::Continue
             }
@@ -202,14 +209,14 @@ impl Shell<'_> {
                     Some("off") => false,
                     _ => !self.timing,
                 };
-                println!("Timing is {}.", if self.timing { "on" } else { "off" });
+                outln!("Timing is {}.", if self.timing { "on" } else { "off" });
                 Step::Continue
             }
             "\\dsn" => {
                 match self.odbc.data_sources() {
                     Ok(list) => {
                         for d in list {
-                            println!("{}\t{}", d.name, d.driver);
+                            outln!("{}\t{}", d.name, d.driver);
                         }
                     }
                     Err(e) => print_error(&e),
@@ -220,7 +227,7 @@ impl Shell<'_> {
                 match self.odbc.drivers() {
                     Ok(list) => {
                         for d in list {
-                            println!("{}", d.name);
+                            outln!("{}", d.name);
                         }
                     }
                     Err(e) => print_error(&e),
@@ -228,7 +235,7 @@ impl Shell<'_> {
                 Step::Continue
             }
             "\\status" => {
-                println!(
+                outln!(
                     "server: [{}] version {}; database: {}; session open: {}",
                     self.session.server_name().unwrap_or("-"),
                     self.session.server_version(),
@@ -238,11 +245,11 @@ impl Shell<'_> {
                 Step::Continue
             }
             "\\?" | "\\help" => {
-                println!("SQL statements end with ';'.\n\\dsn       data sources on the server\n\\drivers   ODBC drivers on the server\n\\status    server and session\n\\timing    toggle timing of statements\n\\q         quit");
+                outln!("SQL statements end with ';'.\n\\dsn       data sources on the server\n\\drivers   ODBC drivers on the server\n\\status    server and session\n\\timing    toggle timing of statements\n\\q         quit");
                 Step::Continue
             }
             other => {
-                eprintln!("unknown command {other}; try \\?");
+                eoutln!("unknown command {other}; try \\?");
                 Step::Continue
             }
         }
@@ -278,7 +285,7 @@ impl Shell<'_> {
         let mut editor = match rustyline::DefaultEditor::new() {
             Ok(e) => e,
             Err(e) => {
-                eprintln!("odbcsh: cannot start line editing: {e}");
+                eoutln!("odbcsh: cannot start line editing: {e}");
                 return self.piped();
             }
         };
@@ -286,7 +293,7 @@ impl Shell<'_> {
         if let Some(h) = &history {
             let _ = editor.load_history(h);
         }
-        println!(
+        outln!(
             "odbcsh {} connected to [{}] (server {}, {}). Type \\? for help.",
             odbcd::VERSION,
             self.session.server_name().unwrap_or("-"),

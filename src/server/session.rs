@@ -41,6 +41,8 @@ pub struct Session {
     id: Option<String>,
     /// True while `OpenSession` is being processed.
     opening: bool,
+    /// True once the session is ending: the writer flushes its last frames, then stops us.
+    closing: bool,
     writer: Writer,
     conns: HashMap<ConnId, Addr<DbConnection>>,
     next_conn: ConnId,
@@ -64,6 +66,7 @@ impl Session {
                 peer,
                 id: None,
                 opening: false,
+                closing: false,
                 writer,
                 conns: HashMap::new(),
                 next_conn: 1,
@@ -83,6 +86,12 @@ impl Session {
     /// Sends an error and ends the session once it is written.
     fn fail(&mut self, id: RequestId, err: DbError) {
         self.reply(id, Response::Error(err));
+        self.end();
+    }
+
+    /// Ends the session after the frames already queued are written.
+    fn end(&mut self) {
+        self.closing = true;
         self.writer.close();
     }
 
@@ -271,7 +280,7 @@ impl Session {
             .into_actor(self)
             .map(move |_, act, _| {
                 act.reply(id, Response::Ok);
-                act.writer.close();
+                act.end();
             })
             .wait(ctx);
     }
@@ -414,7 +423,11 @@ impl StreamHandler<Result<ClientFrame, CodecError>> for Session {
     }
 
     fn finished(&mut self, ctx: &mut Context<Self>) {
-        ctx.stop();
+        // The client closed its side (or sent garbage). When we are already ending, the writer
+        // stops us once our last frames are out.
+        if !self.closing {
+            ctx.stop();
+        }
     }
 }
 

@@ -1,0 +1,191 @@
+//! Bad input never crashes or wedges the server, and other sessions keep working: garbage
+//! instead of a preamble, garbage frames, truncated frames, oversized lengths, stalled
+//! handshakes and clients that vanish in the middle of a request.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use common::{pg::pg, TestServer};
+use odbcd::proto::compress::Compression;
+use odbcd::proto::frame;
+use odbcd::proto::message::{ClientFrame, Request, Response, ServerFrame};
+use odbcd::proto::preamble::Preamble;
+use odbcd::proto::MAX_FRAME_LEN;
+
+fn raw(server: &TestServer) -> TcpStream {
+    let s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
+/// Does the preamble exchange and reads the greeting, like a client would.
+fn handshaken(server: &TestServer) -> TcpStream {
+    let mut s = raw(server);
+    s.write_all(&Preamble::current(0).encode()).unwrap();
+    let mut pre = [0u8; 8];
+    s.read_exact(&mut pre).unwrap();
+    assert!(Preamble::decode(&pre).is_ok());
+    let greeting: ServerFrame = read_frame(&mut s).expect("greeting");
+    assert!(matches!(greeting.response, Response::Greeting { .. }));
+    s
+}
+
+fn read_frame(s: &mut TcpStream) -> Option<ServerFrame> {
+    let mut head = [0u8; 5];
+    s.read_exact(&mut head).ok()?;
+    let h = frame::parse_header(&head, MAX_FRAME_LEN).ok()?;
+    let mut payload = vec![0u8; h.payload_len];
+    s.read_exact(&mut payload).ok()?;
+    frame::decode_payload(&h, &payload, MAX_FRAME_LEN).ok()
+}
+
+fn send(s: &mut TcpStream, id: u32, request: Request) {
+    let mut buf = Vec::new();
+    frame::encode(&ClientFrame { id, request }, Compression::OFF, MAX_FRAME_LEN, &mut buf).unwrap();
+    s.write_all(&buf).unwrap();
+}
+
+/// The server closes the connection (EOF or reset) within the read timeout.
+fn closed_by_server(s: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 256];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) => return e.kind() != std::io::ErrorKind::WouldBlock && e.kind() != std::io::ErrorKind::TimedOut,
+        }
+    }
+}
+
+/// Another session still works end to end.
+fn still_serving(server: &mut TestServer) {
+    assert!(server.alive(), "odbcd died:\n{}", server.log());
+    let (_s, odbc) = server.open();
+    let conn = odbc.driver_connect(&server.sqlite("ok")).unwrap();
+    let mut c = conn.cursor();
+    c.execute("SELECT 1", &[]).unwrap();
+    assert!(c.fetchone().unwrap().is_some());
+}
+
+#[test]
+fn garbage_instead_of_a_preamble() {
+    let mut server = TestServer::start("");
+    let mut s = raw(&server);
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    assert!(closed_by_server(&mut s));
+    let mut s = raw(&server);
+    s.write_all(&[0x16, 3, 1, 0, 200, 1, 0, 0]).unwrap();
+    assert!(closed_by_server(&mut s), "a TLS hello on a plain listener is closed");
+    still_serving(&mut server);
+}
+
+#[test]
+fn protocol_version_mismatch_is_a_protocol_error_naming_both_versions() {
+    let mut server = TestServer::start("");
+    let mut s = raw(&server);
+    s.write_all(&Preamble { version: 99, flags: 0 }.encode()).unwrap();
+    let mut pre = [0u8; 8];
+    s.read_exact(&mut pre).unwrap();
+    assert_eq!(Preamble::decode(&pre).unwrap().version, odbcd::proto::PROTOCOL_VERSION);
+    assert!(closed_by_server(&mut s));
+    TestServer::wait_until(5, "the mismatch in the log", || server.log().contains("client speaks version 99, server speaks version 1"));
+    still_serving(&mut server);
+}
+
+#[test]
+fn garbage_frames_get_a_protocol_error_and_a_close() {
+    let mut server = TestServer::start("");
+    for garbage in [
+        vec![0, 0, 0, 9, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+        vec![0, 0, 0, 1, 0x80],
+        vec![0, 0, 0, 0, 0],
+        vec![0, 0, 0, 6, 1, 0xff, 0xff, 0xff, 0xff, 0x0f],
+    ] {
+        let mut s = handshaken(&server);
+        s.write_all(&garbage).unwrap();
+        match read_frame(&mut s) {
+            Some(ServerFrame {
+                response: Response::Error(e),
+                ..
+            }) => assert_eq!(e.class, odbcd::client::ErrorClass::ProtocolError, "{e}"),
+            other => panic!("expected a protocol error, got {other:?}"),
+        }
+        assert!(closed_by_server(&mut s));
+    }
+    still_serving(&mut server);
+}
+
+#[test]
+fn oversized_length_is_refused_without_allocating() {
+    let mut server = TestServer::start("");
+    let mut s = handshaken(&server);
+    // Claims 4 GiB; the server must refuse from the header alone.
+    s.write_all(&[0xff, 0xff, 0xff, 0xf0, 0]).unwrap();
+    assert!(matches!(read_frame(&mut s), Some(ServerFrame { response: Response::Error(_), .. })));
+    assert!(closed_by_server(&mut s));
+    still_serving(&mut server);
+}
+
+#[test]
+fn truncated_frames_and_stalled_handshakes() {
+    let mut server = TestServer::start("[Session]\nreceive_timeout = 1\n");
+    // Half a frame, then the client goes away.
+    let mut s = handshaken(&server);
+    s.write_all(&[0, 0, 1, 0, 0, 1, 2, 3]).unwrap();
+    drop(s);
+    // Half a preamble, then nothing: receive_timeout ends it.
+    let mut s = raw(&server);
+    s.write_all(b"ODB").unwrap();
+    assert!(closed_by_server(&mut s));
+    // The first request is not OpenSession.
+    let mut s = handshaken(&server);
+    send(&mut s, 1, Request::Ping);
+    assert!(matches!(read_frame(&mut s), Some(ServerFrame { response: Response::Error(_), .. })));
+    assert!(closed_by_server(&mut s));
+    still_serving(&mut server);
+}
+
+#[test]
+fn client_vanishing_mid_request_frees_its_connections() {
+    let pg = pg();
+    pg.create_db("vanish");
+    let mut server = TestServer::start("");
+    let mut s = handshaken(&server);
+    send(
+        &mut s,
+        1,
+        Request::OpenSession {
+            username: String::new(),
+            proof: Vec::new(),
+            module_name: "Manager".into(),
+            session_id: None,
+            client_name: "hostile".into(),
+        },
+    );
+    assert!(matches!(read_frame(&mut s).unwrap().response, Response::SessionOpened { .. }));
+    send(&mut s, 2, Request::DriverConnect { connection_string: pg.connstr("vanish") });
+    let conn = match read_frame(&mut s).unwrap().response {
+        Response::Connected { conn, .. } => conn,
+        other => panic!("{other:?}"),
+    };
+    send(
+        &mut s,
+        3,
+        Request::Execute {
+            conn,
+            cursor: 1,
+            sql: "SELECT pg_sleep(1)".into(),
+            params: vec![],
+            max_rows: 10,
+        },
+    );
+    // Half of the next request, then gone.
+    s.write_all(&[0, 0, 0, 50, 0, 1]).unwrap();
+    drop(s);
+    still_serving(&mut server);
+    TestServer::wait_until(15, "the vanished client's backend to close", || pg.backends("vanish") == 0);
+    still_serving(&mut server);
+}

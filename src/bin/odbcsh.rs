@@ -19,6 +19,13 @@ macro_rules! outln {
     }};
 }
 
+/// `eprintln!` that ignores a closed stderr.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 #[derive(Parser)]
 #[command(name = "odbcsh", version, about = "Shell for odbcd: run SQL on the server's ODBC data sources")]
 struct Cli {
@@ -116,7 +123,7 @@ fn fail(e: &Error, code: u8) -> ExitCode {
 }
 
 fn print_error(e: &Error) {
-    eoutln!("ERROR {} [{}]: {}", e.class, e.sqlstate, e.message);
+    errln!("ERROR {} [{}]: {}", e.class, e.sqlstate, e.message);
 }
 
 /// Errors that mean the session itself is gone (exit status 2).
@@ -178,10 +185,10 @@ impl Shell<'_> {
                 let _ = out.write_all(text.as_bytes());
                 let _ = out.flush();
                 if let Some(note) = note {
-                    eoutln!("{note}");
+                    errln!("{note}");
                 }
                 if self.timing {
-                    eoutln!("Time: {:.3} ms", started.elapsed().as_secs_f64() * 1000.0);
+                    errln!("Time: {:.3} ms", started.elapsed().as_secs_f64() * 1000.0);
                 }
                 Step::Continue
             }
@@ -249,7 +256,7 @@ impl Shell<'_> {
                 Step::Continue
             }
             other => {
-                eoutln!("unknown command {other}; try \\?");
+                errln!("unknown command {other}; try \\?");
                 Step::Continue
             }
         }
@@ -285,7 +292,7 @@ impl Shell<'_> {
         let mut editor = match rustyline::DefaultEditor::new() {
             Ok(e) => e,
             Err(e) => {
-                eoutln!("odbcsh: cannot start line editing: {e}");
+                errln!("odbcsh: cannot start line editing: {e}");
                 return self.piped();
             }
         };

@@ -77,7 +77,9 @@ pub enum ConnStrError {
         position: usize,
     },
     /// Something other than spaces after a closing `}`.
-    #[error("connection string: unexpected {found:?} after '}}' at position {position}; expected ';'")]
+    #[error(
+        "connection string: unexpected {found:?} after '}}' at position {position}; expected ';'"
+    )]
     TrailingAfterBrace {
         /// The offending character.
         found: char,
@@ -369,12 +371,17 @@ mod tests {
 
     #[test]
     fn example_3_1_trusted_connection() {
-        let cs = parse("Driver=SQL Server;Server=ServerName;Database=DatabaseName; Trusted_Connection=Yes;");
+        let cs = parse(
+            "Driver=SQL Server;Server=ServerName;Database=DatabaseName; Trusted_Connection=Yes;",
+        );
         assert_eq!(cs.get("Driver"), Some("SQL Server"));
         assert_eq!(cs.get("Server"), Some("ServerName"));
         assert_eq!(cs.get("Database"), Some("DatabaseName"));
         assert_eq!(cs.get("Trusted_Connection"), Some("Yes"));
-        assert_eq!(cs.data_source(), Some(DataSource::Driver("SQL Server".into())));
+        assert_eq!(
+            cs.data_source(),
+            Some(DataSource::Driver("SQL Server".into()))
+        );
     }
 
     #[test]
@@ -393,7 +400,8 @@ mod tests {
 
     #[test]
     fn example_3_4_network() {
-        let cs = parse("Driver=SQL Server;Server=ServerName;Trusted_Connection=Yes;Network =DBMSSOCN;");
+        let cs =
+            parse("Driver=SQL Server;Server=ServerName;Trusted_Connection=Yes;Network =DBMSSOCN;");
         // Spaces before '=' are part of the key name (2.1.2.3).
         assert_eq!(cs.get("Network "), Some("DBMSSOCN"));
     }
@@ -431,7 +439,11 @@ mod tests {
     fn example_3_9_multiple_instances_of_a_generic_key() {
         let cs = parse("UID=sa2; PWD=myPwd; DATABASE=TestingDB; DSN=testDSN; UID=sa;");
         assert_eq!(cs.get("UID"), Some("sa"));
-        assert_eq!(cs.get("uid"), Some("sa"), "generic keys are case-insensitive");
+        assert_eq!(
+            cs.get("uid"),
+            Some("sa"),
+            "generic keys are case-insensitive"
+        );
     }
 
     #[test]

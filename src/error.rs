@@ -98,7 +98,10 @@ impl ErrorClass {
             DataError | OperationalError | IntegrityError | InternalError | ProgrammingError
             | NotSupportedError => Some(DatabaseError),
             ODBCConnectError => Some(InterfaceError),
-            ConfigurationError | ConnectionFailureError | PolicyViolationError | ProtocolError
+            ConfigurationError
+            | ConnectionFailureError
+            | PolicyViolationError
+            | ProtocolError
             | TimeoutError => Some(ODBCConnectError),
         }
     }

@@ -15,13 +15,23 @@ use crate::config::LogLevel;
 /// # Errors
 /// The log file cannot be opened for appending.
 pub fn init(level: LogLevel, log_file: Option<&Path>) -> std::io::Result<()> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level.filter_directive()));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(level.filter_directive()));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     let result = match log_file {
         Some(path) => {
-            let file = OpenOptions::new().create(true).append(true).open(path).map_err(|e| {
-                std::io::Error::new(e.kind(), format!("cannot open log file {}: {e}", path.display()))
-            })?;
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| {
+                    std::io::Error::new(
+                        e.kind(),
+                        format!("cannot open log file {}: {e}", path.display()),
+                    )
+                })?;
             builder
                 .with_ansi(false)
                 .with_writer(std::io::stderr.and(Mutex::new(file)))

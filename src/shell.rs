@@ -123,7 +123,10 @@ pub fn format_result(
 ) -> (String, Option<String>) {
     let Some(columns) = columns else {
         let msg = if rowcount >= 0 {
-            format!("{rowcount} row{} affected", if rowcount == 1 { "" } else { "s" })
+            format!(
+                "{rowcount} row{} affected",
+                if rowcount == 1 { "" } else { "s" }
+            )
         } else {
             "OK".to_owned()
         };
@@ -142,7 +145,13 @@ pub fn format_result(
 }
 
 fn table(columns: &[ColumnDesc], rows: &[Vec<Value>]) -> String {
-    let cell = |v: &Value| if v.is_null() { "NULL".to_owned() } else { v.to_string() };
+    let cell = |v: &Value| {
+        if v.is_null() {
+            "NULL".to_owned()
+        } else {
+            v.to_string()
+        }
+    };
     let cells: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(cell).collect()).collect();
     let mut widths: Vec<usize> = columns.iter().map(|c| c.name.chars().count()).collect();
     for r in &cells {
@@ -152,17 +161,31 @@ fn table(columns: &[ColumnDesc], rows: &[Vec<Value>]) -> String {
     }
     let pad = |s: &str, w: usize| format!("{s}{}", " ".repeat(w.saturating_sub(s.chars().count())));
     let mut out = String::new();
-    let header: Vec<String> = columns.iter().zip(&widths).map(|(c, w)| pad(&c.name, *w)).collect();
+    let header: Vec<String> = columns
+        .iter()
+        .zip(&widths)
+        .map(|(c, w)| pad(&c.name, *w))
+        .collect();
     out.push_str(header.join(" | ").trim_end());
     out.push('\n');
-    out.push_str(&widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("-+-"));
+    out.push_str(
+        &widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .join("-+-"),
+    );
     out.push('\n');
     for r in &cells {
         let line: Vec<String> = r.iter().zip(&widths).map(|(c, w)| pad(c, *w)).collect();
         out.push_str(line.join(" | ").trim_end());
         out.push('\n');
     }
-    out.push_str(&format!("({} row{})\n", rows.len(), if rows.len() == 1 { "" } else { "s" }));
+    out.push_str(&format!(
+        "({} row{})\n",
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" }
+    ));
     out
 }
 
@@ -177,12 +200,24 @@ pub fn csv_field(s: &str) -> String {
 
 fn csv(columns: &[ColumnDesc], rows: &[Vec<Value>]) -> String {
     let mut out = String::new();
-    out.push_str(&columns.iter().map(|c| csv_field(&c.name)).collect::<Vec<_>>().join(","));
+    out.push_str(
+        &columns
+            .iter()
+            .map(|c| csv_field(&c.name))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
     out.push('\n');
     for r in rows {
         let fields: Vec<String> = r
             .iter()
-            .map(|v| if v.is_null() { String::new() } else { csv_field(&v.to_string()) })
+            .map(|v| {
+                if v.is_null() {
+                    String::new()
+                } else {
+                    csv_field(&v.to_string())
+                }
+            })
             .collect();
         out.push_str(&fields.join(","));
         out.push('\n');
@@ -241,28 +276,45 @@ mod tests {
         );
         let mut s = StatementSplitter::default();
         assert!(s.push_line("insert into t values ('multi").is_empty());
-        assert_eq!(s.push_line("line');select 2;"), vec!["insert into t values ('multi\nline')", "select 2"]);
+        assert_eq!(
+            s.push_line("line');select 2;"),
+            vec!["insert into t values ('multi\nline')", "select 2"]
+        );
         assert!(s.is_empty());
         assert_eq!(split_statements("-- only a comment"), Vec::<String>::new());
     }
 
     #[test]
     fn csv_quotes_per_rfc_4180_and_null_is_empty() {
-        let rows = vec![vec![Value::Int(1), Value::Text("a,b".into())], vec![Value::Null, Value::Text("say \"hi\"".into())], vec![Value::Int(3), Value::Text(String::new())]];
+        let rows = vec![
+            vec![Value::Int(1), Value::Text("a,b".into())],
+            vec![Value::Null, Value::Text("say \"hi\"".into())],
+            vec![Value::Int(3), Value::Text(String::new())],
+        ];
         let (out, note) = format_result(Format::Csv, Some(&[col("id"), col("name")]), &rows, -1);
         assert_eq!(out, "id,name\n1,\"a,b\"\n,\"say \"\"hi\"\"\"\n3,\"\"\n");
         assert!(note.is_none());
         let (out, note) = format_result(Format::Csv, None, &[], 3);
-        assert_eq!((out.as_str(), note.as_deref()), ("", Some("3 rows affected")));
+        assert_eq!(
+            (out.as_str(), note.as_deref()),
+            ("", Some("3 rows affected"))
+        );
     }
 
     #[test]
     fn json_and_table() {
-        let rows = vec![vec![Value::Int(1), Value::Null, Value::Decimal("1.50".into())]];
+        let rows = vec![vec![
+            Value::Int(1),
+            Value::Null,
+            Value::Decimal("1.50".into()),
+        ]];
         let cols = [col("a"), col("b"), col("c")];
         let (out, _) = format_result(Format::Json, Some(&cols), &rows, -1);
         assert_eq!(out, "[{\"a\":1,\"b\":null,\"c\":\"1.50\"}]\n");
         let (out, _) = format_result(Format::Table, Some(&cols), &rows, -1);
-        assert_eq!(out, "a | b    | c\n--+------+-----\n1 | NULL | 1.50\n(1 row)\n");
+        assert_eq!(
+            out,
+            "a | b    | c\n--+------+-----\n1 | NULL | 1.50\n(1 row)\n"
+        );
     }
 }

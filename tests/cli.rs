@@ -12,13 +12,22 @@ fn odbcsh(server: &TestServer, connect: &str, args: &[&str], stdin: Option<&str>
     let mut child = Command::new(env!("CARGO_BIN_EXE_odbcsh"))
         .args(["--port", &server.port.to_string(), "--connect", connect])
         .args(args)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     }
     child.wait_with_output().unwrap()
 }
@@ -44,8 +53,15 @@ fn csv_session(connect: &str, server: &TestServer) {
         None,
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "id,name,note\n1,apple,\n2,\"pear, \"\"green\"\"\",\"\"\n");
-    assert!(text(&out.stderr).contains("1 row affected"), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "id,name,note\n1,apple,\n2,\"pear, \"\"green\"\"\",\"\"\n"
+    );
+    assert!(
+        text(&out.stderr).contains("1 row affected"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -63,8 +79,23 @@ fn odbcsh_e_with_csv_on_postgres() {
     pg.create_db("cli");
     let server = TestServer::start("");
     csv_session(&pg.connstr("cli"), &server);
-    let out = odbcsh(&server, &pg.connstr("cli"), &["--format", "json", "-e", "SELECT 1::int AS a, 'x'::text AS b, NULL::int AS c, 2.50::numeric(4,2) AS d"], None);
-    assert_eq!(text(&out.stdout), "[{\"a\":1,\"b\":\"x\",\"c\":null,\"d\":\"2.50\"}]\n", "{}", text(&out.stderr));
+    let out = odbcsh(
+        &server,
+        &pg.connstr("cli"),
+        &[
+            "--format",
+            "json",
+            "-e",
+            "SELECT 1::int AS a, 'x'::text AS b, NULL::int AS c, 2.50::numeric(4,2) AS d",
+        ],
+        None,
+    );
+    assert_eq!(
+        text(&out.stdout),
+        "[{\"a\":1,\"b\":\"x\",\"c\":null,\"d\":\"2.50\"}]\n",
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -72,18 +103,39 @@ fn exit_codes_and_error_lines() {
     let pg = pg();
     pg.create_db("cli_errors");
     let server = TestServer::start("");
-    let out = odbcsh(&server, &pg.connstr("cli_errors"), &["-e", "SELEC 1", "-e", "SELECT 2"], None);
+    let out = odbcsh(
+        &server,
+        &pg.connstr("cli_errors"),
+        &["-e", "SELEC 1", "-e", "SELECT 2"],
+        None,
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).starts_with("ERROR ProgrammingError [42601]: "), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with("ERROR ProgrammingError [42601]: "),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(text(&out.stdout).is_empty(), "stops at the first error");
 
     let out = odbcsh(&server, "DSN=no_such_dsn", &["-e", "SELECT 1"], None);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).starts_with("ERROR OperationalError [IM002]: "), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with("ERROR OperationalError [IM002]: "),
+        "{}",
+        text(&out.stderr)
+    );
 
-    let out = Command::new(env!("CARGO_BIN_EXE_odbcsh")).args(["--port", "1", "--connect", "DSN=x", "-e", "SELECT 1"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_odbcsh"))
+        .args(["--port", "1", "--connect", "DSN=x", "-e", "SELECT 1"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).starts_with("ERROR OperationalError [08001]: no server accepted the session"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr)
+            .starts_with("ERROR OperationalError [08001]: no server accepted the session"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -93,22 +145,56 @@ fn piped_statements_run_as_they_arrive() {
     let script = "CREATE TABLE t (id INTEGER);\nINSERT INTO t VALUES (1);\nINSERT INTO t\n  VALUES (2);\nSELEC oops;\nINSERT INTO t VALUES (3);\n";
     let out = odbcsh(&server, &cs, &["--format", "csv"], Some(script));
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("ERROR ProgrammingError [HY000]"), "{}", text(&out.stderr));
-    let out = odbcsh(&server, &cs, &["--format", "csv", "-e", "SELECT id FROM t ORDER BY id"], None);
-    assert_eq!(text(&out.stdout), "id\n1\n2\n", "stopped at the first error");
+    assert!(
+        text(&out.stderr).contains("ERROR ProgrammingError [HY000]"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = odbcsh(
+        &server,
+        &cs,
+        &["--format", "csv", "-e", "SELECT id FROM t ORDER BY id"],
+        None,
+    );
+    assert_eq!(
+        text(&out.stdout),
+        "id\n1\n2\n",
+        "stopped at the first error"
+    );
 
-    let out = odbcsh(&server, &cs, &["--format", "csv", "--continue-on-error"], Some("SELEC 1;\nINSERT INTO t VALUES (4);\nSELECT count(*) AS n FROM t;\n\\dsn\n"));
+    let out = odbcsh(
+        &server,
+        &cs,
+        &["--format", "csv", "--continue-on-error"],
+        Some("SELEC 1;\nINSERT INTO t VALUES (4);\nSELECT count(*) AS n FROM t;\n\\dsn\n"),
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stdout).contains("n\n3\n"), "{}", text(&out.stdout));
-    assert!(text(&out.stdout).contains("demo\tSQLite3"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("n\n3\n"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stdout).contains("demo\tSQLite3"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
 fn config_errors_name_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("server-config.ini");
-    std::fs::write(&cfg, "[Connection]\nport = 6632\n\n[Session]\nmax_sesions = 10\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_odbcd")).args(["run", "--config"]).arg(&cfg).output().unwrap();
+    std::fs::write(
+        &cfg,
+        "[Connection]\nport = 6632\n\n[Session]\nmax_sesions = 10\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_odbcd"))
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(err.contains(&format!("{}:5:", cfg.display())), "{err}");
@@ -116,10 +202,31 @@ fn config_errors_name_file_and_line() {
 
     let client = dir.path().join("client-config.ini");
     std::fs::write(&client, "[Connection]\nport = many\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_odbcsh")).arg("--config").arg(&client).args(["--connect", "DSN=x", "-e", "SELECT 1"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_odbcsh"))
+        .arg("--config")
+        .arg(&client)
+        .args(["--connect", "DSN=x", "-e", "SELECT 1"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains(&format!("ConfigurationError [HY000]: {}:2:", client.display())), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "ConfigurationError [HY000]: {}:2:",
+            client.display()
+        )),
+        "{}",
+        text(&out.stderr)
+    );
 
-    let out = Command::new(env!("CARGO_BIN_EXE_odbcd")).args(["check-config", "--config"]).arg("config/server-config.ini").output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "the shipped example config is valid: {}", text(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_odbcd"))
+        .args(["check-config", "--config"])
+        .arg("config/server-config.ini")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the shipped example config is valid: {}",
+        text(&out.stderr)
+    );
 }

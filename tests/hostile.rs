@@ -44,7 +44,13 @@ fn read_frame(s: &mut TcpStream) -> Option<ServerFrame> {
 
 fn send(s: &mut TcpStream, id: u32, request: Request) {
     let mut buf = Vec::new();
-    frame::encode(&ClientFrame { id, request }, Compression::OFF, MAX_FRAME_LEN, &mut buf).unwrap();
+    frame::encode(
+        &ClientFrame { id, request },
+        Compression::OFF,
+        MAX_FRAME_LEN,
+        &mut buf,
+    )
+    .unwrap();
     s.write_all(&buf).unwrap();
 }
 
@@ -55,7 +61,10 @@ fn closed_by_server(s: &mut TcpStream) -> bool {
         match s.read(&mut buf) {
             Ok(0) => return true,
             Ok(_) => continue,
-            Err(e) => return e.kind() != std::io::ErrorKind::WouldBlock && e.kind() != std::io::ErrorKind::TimedOut,
+            Err(e) => {
+                return e.kind() != std::io::ErrorKind::WouldBlock
+                    && e.kind() != std::io::ErrorKind::TimedOut
+            }
         }
     }
 }
@@ -78,7 +87,10 @@ fn garbage_instead_of_a_preamble() {
     assert!(closed_by_server(&mut s));
     let mut s = raw(&server);
     s.write_all(&[0x16, 3, 1, 0, 200, 1, 0, 0]).unwrap();
-    assert!(closed_by_server(&mut s), "a TLS hello on a plain listener is closed");
+    assert!(
+        closed_by_server(&mut s),
+        "a TLS hello on a plain listener is closed"
+    );
     still_serving(&mut server);
 }
 
@@ -86,12 +98,26 @@ fn garbage_instead_of_a_preamble() {
 fn protocol_version_mismatch_is_a_protocol_error_naming_both_versions() {
     let mut server = TestServer::start("");
     let mut s = raw(&server);
-    s.write_all(&Preamble { version: 99, flags: 0 }.encode()).unwrap();
+    s.write_all(
+        &Preamble {
+            version: 99,
+            flags: 0,
+        }
+        .encode(),
+    )
+    .unwrap();
     let mut pre = [0u8; 8];
     s.read_exact(&mut pre).unwrap();
-    assert_eq!(Preamble::decode(&pre).unwrap().version, odbcd::proto::PROTOCOL_VERSION);
+    assert_eq!(
+        Preamble::decode(&pre).unwrap().version,
+        odbcd::proto::PROTOCOL_VERSION
+    );
     assert!(closed_by_server(&mut s));
-    TestServer::wait_until(5, "the mismatch in the log", || server.log().contains("client speaks version 99, server speaks version 1"));
+    TestServer::wait_until(5, "the mismatch in the log", || {
+        server
+            .log()
+            .contains("client speaks version 99, server speaks version 1")
+    });
     still_serving(&mut server);
 }
 
@@ -99,7 +125,9 @@ fn protocol_version_mismatch_is_a_protocol_error_naming_both_versions() {
 fn garbage_frames_get_a_protocol_error_and_a_close() {
     let mut server = TestServer::start("");
     for garbage in [
-        vec![0, 0, 0, 9, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+        vec![
+            0, 0, 0, 9, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        ],
         vec![0, 0, 0, 1, 0x80],
         vec![0, 0, 0, 0, 0],
         vec![0, 0, 0, 6, 1, 0xff, 0xff, 0xff, 0xff, 0x0f],
@@ -124,7 +152,13 @@ fn oversized_length_is_refused_without_allocating() {
     let mut s = handshaken(&server);
     // Claims 4 GiB; the server must refuse from the header alone.
     s.write_all(&[0xff, 0xff, 0xff, 0xf0, 0]).unwrap();
-    assert!(matches!(read_frame(&mut s), Some(ServerFrame { response: Response::Error(_), .. })));
+    assert!(matches!(
+        read_frame(&mut s),
+        Some(ServerFrame {
+            response: Response::Error(_),
+            ..
+        })
+    ));
     assert!(closed_by_server(&mut s));
     still_serving(&mut server);
 }
@@ -143,7 +177,13 @@ fn truncated_frames_and_stalled_handshakes() {
     // The first request is not OpenSession.
     let mut s = handshaken(&server);
     send(&mut s, 1, Request::Ping);
-    assert!(matches!(read_frame(&mut s), Some(ServerFrame { response: Response::Error(_), .. })));
+    assert!(matches!(
+        read_frame(&mut s),
+        Some(ServerFrame {
+            response: Response::Error(_),
+            ..
+        })
+    ));
     assert!(closed_by_server(&mut s));
     still_serving(&mut server);
 }
@@ -165,8 +205,17 @@ fn client_vanishing_mid_request_frees_its_connections() {
             client_name: "hostile".into(),
         },
     );
-    assert!(matches!(read_frame(&mut s).unwrap().response, Response::SessionOpened { .. }));
-    send(&mut s, 2, Request::DriverConnect { connection_string: pg.connstr("vanish") });
+    assert!(matches!(
+        read_frame(&mut s).unwrap().response,
+        Response::SessionOpened { .. }
+    ));
+    send(
+        &mut s,
+        2,
+        Request::DriverConnect {
+            connection_string: pg.connstr("vanish"),
+        },
+    );
     let conn = match read_frame(&mut s).unwrap().response {
         Response::Connected { conn, .. } => conn,
         other => panic!("{other:?}"),
@@ -186,6 +235,8 @@ fn client_vanishing_mid_request_frees_its_connections() {
     s.write_all(&[0, 0, 0, 50, 0, 1]).unwrap();
     drop(s);
     still_serving(&mut server);
-    TestServer::wait_until(15, "the vanished client's backend to close", || pg.backends("vanish") == 0);
+    TestServer::wait_until(15, "the vanished client's backend to close", || {
+        pg.backends("vanish") == 0
+    });
     still_serving(&mut server);
 }

@@ -15,18 +15,27 @@ fn sqlite_errors_have_class_and_sqlstate() {
     let conn = odbc.driver_connect(&server.sqlite("errors")).unwrap();
     let mut c = conn.cursor();
     let e = c.execute("SELEC 1", &[]).unwrap_err();
-    assert_eq!((e.class, e.sqlstate.as_str(), e.native), (ErrorClass::ProgrammingError, "HY000", 1), "{e}");
+    assert_eq!(
+        (e.class, e.sqlstate.as_str(), e.native),
+        (ErrorClass::ProgrammingError, "HY000", 1),
+        "{e}"
+    );
     assert!(e.message.contains("syntax error"), "{e}");
     let e = c.execute("SELECT * FROM missing_table", &[]).unwrap_err();
     assert_eq!(e.class, ErrorClass::ProgrammingError, "{e}");
     assert!(e.message.contains("no such table"), "{e}");
-    c.execute("CREATE TABLE u (id INTEGER PRIMARY KEY)", &[]).unwrap();
+    c.execute("CREATE TABLE u (id INTEGER PRIMARY KEY)", &[])
+        .unwrap();
     c.execute("INSERT INTO u VALUES (1)", &[]).unwrap();
     let e = c.execute("INSERT INTO u VALUES (1)", &[]).unwrap_err();
     assert_eq!((e.class, e.native), (ErrorClass::IntegrityError, 19), "{e}");
     assert!(e.is(ErrorClass::DatabaseError) && e.is(ErrorClass::Error));
     let e = odbc.driver_connect("DSN=no_such_dsn").unwrap_err();
-    assert_eq!((e.class, e.sqlstate.as_str()), (ErrorClass::OperationalError, "IM002"), "{e}");
+    assert_eq!(
+        (e.class, e.sqlstate.as_str()),
+        (ErrorClass::OperationalError, "IM002"),
+        "{e}"
+    );
     // The cursor and connection still work after errors.
     c.execute("SELECT id FROM u", &[]).unwrap();
     assert_eq!(c.fetchone().unwrap(), Some(vec![Value::Int(1)]));
@@ -41,15 +50,34 @@ fn postgres_errors_have_class_and_sqlstate() {
     let conn = odbc.driver_connect(&pg.connstr("errors")).unwrap();
     let mut c = conn.cursor();
     let e = c.execute("SELEC 1", &[]).unwrap_err();
-    assert_eq!((e.class, e.sqlstate.as_str()), (ErrorClass::ProgrammingError, "42601"), "{e}");
+    assert_eq!(
+        (e.class, e.sqlstate.as_str()),
+        (ErrorClass::ProgrammingError, "42601"),
+        "{e}"
+    );
     let e = c.execute("SELECT * FROM missing_table", &[]).unwrap_err();
-    assert_eq!((e.class, e.sqlstate.as_str()), (ErrorClass::ProgrammingError, "42P01"), "{e}");
-    c.execute("CREATE TABLE u (id integer primary key)", &[]).unwrap();
+    assert_eq!(
+        (e.class, e.sqlstate.as_str()),
+        (ErrorClass::ProgrammingError, "42P01"),
+        "{e}"
+    );
+    c.execute("CREATE TABLE u (id integer primary key)", &[])
+        .unwrap();
     c.execute("INSERT INTO u VALUES (?)", &[1.into()]).unwrap();
-    let e = c.execute("INSERT INTO u VALUES (?)", &[1.into()]).unwrap_err();
-    assert_eq!((e.class, e.sqlstate.as_str()), (ErrorClass::IntegrityError, "23505"), "{e}");
+    let e = c
+        .execute("INSERT INTO u VALUES (?)", &[1.into()])
+        .unwrap_err();
+    assert_eq!(
+        (e.class, e.sqlstate.as_str()),
+        (ErrorClass::IntegrityError, "23505"),
+        "{e}"
+    );
     let e = c.execute("SELECT 1/0", &[]).unwrap_err();
-    assert_eq!((e.class, e.sqlstate.as_str()), (ErrorClass::DataError, "22012"), "{e}");
+    assert_eq!(
+        (e.class, e.sqlstate.as_str()),
+        (ErrorClass::DataError, "22012"),
+        "{e}"
+    );
     c.execute("SELECT count(*) FROM u", &[]).unwrap();
     assert_eq!(c.fetchone().unwrap(), Some(vec![Value::Int(1)]));
 }
@@ -58,18 +86,23 @@ fn commit_and_rollback(first: &str, second: &str, table: &str, odbc: &odbcd::cli
     let mut writer = odbc.driver_connect(first).unwrap();
     let reader = odbc.driver_connect(second).unwrap();
     let mut w = writer.cursor();
-    w.execute(&format!("CREATE TABLE {table} (id INTEGER)"), &[]).unwrap();
+    w.execute(&format!("CREATE TABLE {table} (id INTEGER)"), &[])
+        .unwrap();
     writer.set_autocommit(false).unwrap();
     assert!(!writer.autocommit());
-    w.execute(&format!("INSERT INTO {table} VALUES (1)"), &[]).unwrap();
+    w.execute(&format!("INSERT INTO {table} VALUES (1)"), &[])
+        .unwrap();
     writer.rollback().unwrap();
-    w.execute(&format!("INSERT INTO {table} VALUES (2)"), &[]).unwrap();
+    w.execute(&format!("INSERT INTO {table} VALUES (2)"), &[])
+        .unwrap();
     writer.commit().unwrap();
-    w.execute(&format!("INSERT INTO {table} VALUES (3)"), &[]).unwrap();
+    w.execute(&format!("INSERT INTO {table} VALUES (3)"), &[])
+        .unwrap();
     // Not committed: closing rolls it back.
     writer.close().unwrap();
     let mut r = reader.cursor();
-    r.execute(&format!("SELECT id FROM {table} ORDER BY id"), &[]).unwrap();
+    r.execute(&format!("SELECT id FROM {table} ORDER BY id"), &[])
+        .unwrap();
     assert_eq!(r.fetchall().unwrap(), vec![vec![Value::Int(2)]]);
 }
 
@@ -96,7 +129,9 @@ fn closing_a_session_ends_its_backend_connections() {
     pg.create_db("lifecycle");
     let server = TestServer::start("");
     let (mut session, odbc) = server.open();
-    let conns: Vec<_> = (0..3).map(|_| odbc.driver_connect(&pg.connstr("lifecycle")).unwrap()).collect();
+    let conns: Vec<_> = (0..3)
+        .map(|_| odbc.driver_connect(&pg.connstr("lifecycle")).unwrap())
+        .collect();
     let mut c = conns[0].cursor();
     c.execute("SELECT 1", &[]).unwrap();
     assert_eq!(pg.backends("lifecycle"), 3);
@@ -113,7 +148,9 @@ fn closing_a_session_ends_its_backend_connections() {
     drop(_conn);
     std::mem::forget(odbc);
     drop(session);
-    TestServer::wait_until(10, "backends of a vanished client to close", || pg.backends("lifecycle") == 0);
+    TestServer::wait_until(10, "backends of a vanished client to close", || {
+        pg.backends("lifecycle") == 0
+    });
     let (_s, odbc) = server.open();
     let st = odbc.status().unwrap();
     assert_eq!((st.sessions, st.connections), (1, 0), "{st:?}");
@@ -123,14 +160,19 @@ fn closing_a_session_ends_its_backend_connections() {
 fn passwords_never_reach_the_log() {
     let pg = pg();
     pg.create_db("masking");
-    let server = TestServer::start_with("[Connection]\nport = 0\n[Logging]\nlog_level = mx.Log.SYSTEM_ANY\n");
+    let server = TestServer::start_with(
+        "[Connection]\nport = 0\n[Logging]\nlog_level = mx.Log.SYSTEM_ANY\n",
+    );
     let (_s, odbc) = server.open();
     let _c = odbc.driver_connect(&pg.connstr("masking")).unwrap();
     let _ = odbc.driver_connect("DSN=nothing;UID=u;PWD={another;secret}");
     let _ = odbc.connect("nothing", "u", "third-secret");
     std::thread::sleep(Duration::from_millis(200));
     let log = server.log();
-    assert!(log.contains("PWD=***") || log.contains("Password=***"), "{log}");
+    assert!(
+        log.contains("PWD=***") || log.contains("Password=***"),
+        "{log}"
+    );
     for secret in ["secret-pg-pwd", "another;secret", "third-secret"] {
         assert!(!log.contains(secret), "{secret} in log:\n{log}");
     }
@@ -144,7 +186,11 @@ fn data_sources_and_drivers_of_the_server() {
     assert_eq!(s.server_version(), odbcd::VERSION);
     assert_eq!(s.session_id().map(str::len), Some(32));
     let dsns = odbc.data_sources().unwrap();
-    assert!(dsns.iter().any(|d| d.name == "demo" && d.driver == "SQLite3"), "{dsns:?}");
+    assert!(
+        dsns.iter()
+            .any(|d| d.name == "demo" && d.driver == "SQLite3"),
+        "{dsns:?}"
+    );
     let drivers = odbc.drivers().unwrap();
     assert!(drivers.iter().any(|d| d.name == "SQLite3"), "{drivers:?}");
     odbc.ping().unwrap();
@@ -164,7 +210,8 @@ fn one_session_runs_requests_on_several_connections_at_once() {
             let conn = odbc.driver_connect(&pg.connstr("parallel")).unwrap();
             std::thread::spawn(move || {
                 let mut c = conn.cursor();
-                c.execute("SELECT pg_sleep(1), CAST(? AS integer)", &[Value::Int(i)]).unwrap();
+                c.execute("SELECT pg_sleep(1), CAST(? AS integer)", &[Value::Int(i)])
+                    .unwrap();
                 c.fetchone().unwrap().unwrap()[1].clone()
             })
         })
@@ -172,7 +219,11 @@ fn one_session_runs_requests_on_several_connections_at_once() {
     let got: Vec<Value> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     assert_eq!(got, vec![Value::Int(0), Value::Int(1), Value::Int(2)]);
     // Three one-second queries in parallel, not one after another.
-    assert!(started.elapsed() < Duration::from_millis(2800), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(2800),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -180,7 +231,10 @@ fn client_works_inside_a_tokio_runtime() {
     let server = TestServer::start("");
     let data = server.config_data();
     let cs = server.sqlite("tokio");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let n = rt.block_on(async move {
         // Directly from async code (blocking this task), and through spawn_blocking.
         let mut session = ServerSession::new(None, Some(&data)).unwrap();
@@ -199,7 +253,13 @@ fn client_works_inside_a_tokio_runtime() {
         session.close().unwrap();
         (first, second)
     });
-    assert_eq!(n, (vec![Value::Text("41".into())], vec![Value::Text("1".into())]));
+    assert_eq!(
+        n,
+        (
+            vec![Value::Text("41".into())],
+            vec![Value::Text("1".into())]
+        )
+    );
 }
 
 #[test]
@@ -210,7 +270,10 @@ fn no_server_gives_one_operational_error_listing_each() {
     let mut s = ServerSession::new(None, Some(&data)).unwrap();
     let e = s.open("", "", None, None).map(|_| ()).unwrap_err();
     assert_eq!(e.class, ErrorClass::OperationalError);
-    assert!(e.message.contains("[A_Connection]") && e.message.contains("[B_Connection]"), "{e}");
+    assert!(
+        e.message.contains("[A_Connection]") && e.message.contains("[B_Connection]"),
+        "{e}"
+    );
     assert_eq!(e.records.len(), 2);
     assert!(s.closed());
 }

@@ -27,7 +27,8 @@ fn stream(odbc: &Odbc, connstr: &str, label: &str) {
     let mut c = conn.cursor();
     let before = rss_kib();
     let started = Instant::now();
-    c.execute("SELECT id, name, amount, created FROM big ORDER BY id", &[]).unwrap();
+    c.execute("SELECT id, name, amount, created FROM big ORDER BY id", &[])
+        .unwrap();
     assert_eq!(c.description().unwrap().len(), 4);
     let mut n = 0i64;
     let mut peak = before;
@@ -43,9 +44,15 @@ fn stream(odbc: &Odbc, connstr: &str, label: &str) {
     let secs = started.elapsed().as_secs_f64();
     assert_eq!(n, ROWS);
     let grown_mib = peak.saturating_sub(before) / 1024;
-    eprintln!("{label}: {n} rows in {secs:.2} s = {:.0} rows/s; client RSS grew {grown_mib} MiB", n as f64 / secs);
+    eprintln!(
+        "{label}: {n} rows in {secs:.2} s = {:.0} rows/s; client RSS grew {grown_mib} MiB",
+        n as f64 / secs
+    );
     // Holding the whole result would take several hundred MiB.
-    assert!(grown_mib < 64, "{label}: client memory grew by {grown_mib} MiB while streaming");
+    assert!(
+        grown_mib < 64,
+        "{label}: client memory grew by {grown_mib} MiB while streaming"
+    );
 }
 
 #[test]

@@ -8,8 +8,17 @@ use odbcd::client::{Connection, Date, Time, Timestamp, Value};
 
 fn ts(y: i16, mo: u8, d: u8, h: u8, mi: u8, s: u8, nanos: u32) -> Timestamp {
     Timestamp {
-        date: Date { year: y, month: mo, day: d },
-        time: Time { hour: h, minute: mi, second: s, nanos },
+        date: Date {
+            year: y,
+            month: mo,
+            day: d,
+        },
+        time: Time {
+            hour: h,
+            minute: mi,
+            second: s,
+            nanos,
+        },
     }
 }
 
@@ -43,45 +52,86 @@ fn values() -> Vec<Value> {
         Value::Decimal("12345.67".into()),
         Value::Text("grüße, 世界 🍐".into()),
         Value::Bytes(vec![0, 1, 2, 255, 0]),
-        Value::Date(Date { year: 2024, month: 2, day: 29 }),
-        Value::Time(Time { hour: 23, minute: 59, second: 58, nanos: 0 }),
+        Value::Date(Date {
+            year: 2024,
+            month: 2,
+            day: 29,
+        }),
+        Value::Time(Time {
+            hour: 23,
+            minute: 59,
+            second: 58,
+            nanos: 0,
+        }),
         Value::Timestamp(ts(1999, 12, 31, 23, 59, 59, 123_456_000)),
     ]
 }
 
 fn round_trip(conn: &Connection, dialect: &Dialect, table: &str) {
     let mut c = conn.cursor();
-    c.execute(&format!("CREATE TABLE {table} (id INTEGER, {})", dialect.ddl), &[]).unwrap();
+    c.execute(
+        &format!("CREATE TABLE {table} (id INTEGER, {})", dialect.ddl),
+        &[],
+    )
+    .unwrap();
     let mut row = vec![Value::Int(1)];
     row.extend(values());
     let marks = vec!["?"; row.len()].join(", ");
-    c.execute(&format!("INSERT INTO {table} VALUES ({marks})"), &row).unwrap();
+    c.execute(&format!("INSERT INTO {table} VALUES ({marks})"), &row)
+        .unwrap();
     assert_eq!(c.rowcount(), 1);
-    let nulls: Vec<Value> = std::iter::once(Value::Int(2)).chain(values().iter().map(|_| Value::Null)).collect();
-    c.execute(&format!("INSERT INTO {table} VALUES ({marks})"), &nulls).unwrap();
+    let nulls: Vec<Value> = std::iter::once(Value::Int(2))
+        .chain(values().iter().map(|_| Value::Null))
+        .collect();
+    c.execute(&format!("INSERT INTO {table} VALUES ({marks})"), &nulls)
+        .unwrap();
 
-    c.execute(&format!("SELECT * FROM {table} ORDER BY id"), &[]).unwrap();
+    c.execute(&format!("SELECT * FROM {table} ORDER BY id"), &[])
+        .unwrap();
     let desc = c.description().unwrap().to_vec();
     assert_eq!(desc.len(), 11);
     assert_eq!(desc[0].name.to_lowercase(), "id");
     assert_eq!(desc[6].name.to_lowercase(), "t");
     let rows = c.fetchall().unwrap();
     assert_eq!(rows.len(), 2);
-    assert_eq!(rows[0], (dialect.expected)(row.clone()), "values come back as they went in");
+    assert_eq!(
+        rows[0],
+        (dialect.expected)(row.clone()),
+        "values come back as they went in"
+    );
     assert_eq!(rows[1], nulls, "NULLs come back as NULLs");
     assert!(c.fetchone().unwrap().is_none());
 }
 
 fn large_values(conn: &Connection, table: &str, text_type: &str, bin_type: &str) {
     let mut c = conn.cursor();
-    c.execute(&format!("CREATE TABLE {table} (id INTEGER, t {text_type}, b {bin_type})"), &[]).unwrap();
-    let text: String = (0..2 * 1024 * 1024).map(|i| char::from(b'a' + (i % 26) as u8)).collect::<String>() + "é";
-    let bin: Vec<u8> = (0..2 * 1024 * 1024u32).map(|i| (i.wrapping_mul(7919) >> 3) as u8).collect();
-    c.execute(&format!("INSERT INTO {table} VALUES (?, ?, ?)"), &[1.into(), text.clone().into(), bin.clone().into()]).unwrap();
-    c.execute(&format!("SELECT t, b FROM {table}"), &[]).unwrap();
+    c.execute(
+        &format!("CREATE TABLE {table} (id INTEGER, t {text_type}, b {bin_type})"),
+        &[],
+    )
+    .unwrap();
+    let text: String = (0..2 * 1024 * 1024)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect::<String>()
+        + "é";
+    let bin: Vec<u8> = (0..2 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(7919) >> 3) as u8)
+        .collect();
+    c.execute(
+        &format!("INSERT INTO {table} VALUES (?, ?, ?)"),
+        &[1.into(), text.clone().into(), bin.clone().into()],
+    )
+    .unwrap();
+    c.execute(&format!("SELECT t, b FROM {table}"), &[])
+        .unwrap();
     let row = c.fetchone().unwrap().unwrap();
     match &row[0] {
-        Value::Text(t) => assert!(t == &text, "2 MB text differs (len {} vs {})", t.len(), text.len()),
+        Value::Text(t) => assert!(
+            t == &text,
+            "2 MB text differs (len {} vs {})",
+            t.len(),
+            text.len()
+        ),
         other => panic!("expected text, got {:?}", std::mem::discriminant(other)),
     }
     assert!(row[1] == Value::Bytes(bin), "2 MB binary differs");

@@ -9,7 +9,11 @@ use odbcd::config::ServerConfig;
 use odbcd::server::Server;
 
 #[derive(Parser)]
-#[command(name = "odbcd", version, about = "Networked ODBC server: lets clients reach this machine's ODBC data sources over TCP")]
+#[command(
+    name = "odbcd",
+    version,
+    about = "Networked ODBC server: lets clients reach this machine's ODBC data sources over TCP"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -58,7 +62,9 @@ fn run(config_path: Option<PathBuf>) -> ExitCode {
         },
         None => ServerConfig::defaults(),
     };
-    if let Err(e) = odbcd::logging::init(config.logging.log_level, config.logging.log_file.as_deref()) {
+    if let Err(e) =
+        odbcd::logging::init(config.logging.log_level, config.logging.log_file.as_deref())
+    {
         eprintln!("odbcd: {e}");
         return ExitCode::from(2);
     }
@@ -115,7 +121,11 @@ async fn shutdown_signal() {
 /// When the config file's folder holds `odbcinst.ini` / `odbc.ini` and the environment does not
 /// name others, the driver manager uses those (as the shipped `config/` folder is laid out).
 fn use_odbc_ini_beside(dir: &std::path::Path) {
-    let dir = if dir.as_os_str().is_empty() { std::path::Path::new(".") } else { dir };
+    let dir = if dir.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        dir
+    };
     let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     if std::env::var_os("ODBCSYSINI").is_none() && dir.join("odbcinst.ini").is_file() {
         tracing::info!(target: "odbcd::lifecycle", "using ODBC drivers from {}", dir.join("odbcinst.ini").display());

@@ -27,7 +27,11 @@ macro_rules! errln {
 }
 
 #[derive(Parser)]
-#[command(name = "odbcsh", version, about = "Shell for odbcd: run SQL on the server's ODBC data sources")]
+#[command(
+    name = "odbcsh",
+    version,
+    about = "Shell for odbcd: run SQL on the server's ODBC data sources"
+)]
 struct Cli {
     /// Client configuration file (client-config.ini).
     #[arg(long)]
@@ -75,8 +79,16 @@ fn main() -> ExitCode {
     let mut data = None;
     if cli.host.is_some() || cli.port.is_some() {
         let mut d = ConfigData::new()
-            .set("CommandLineConnection", "host", cli.host.as_deref().unwrap_or("127.0.0.1"))
-            .set("Communication", "server_connections", "CommandLineConnection");
+            .set(
+                "CommandLineConnection",
+                "host",
+                cli.host.as_deref().unwrap_or("127.0.0.1"),
+            )
+            .set(
+                "Communication",
+                "server_connections",
+                "CommandLineConnection",
+            );
         if let Some(p) = cli.port {
             d = d.set("CommandLineConnection", "port", p);
         }
@@ -175,7 +187,11 @@ impl Shell<'_> {
         let mut cursor = self.connection.cursor();
         let result = cursor.execute(input, &[]).and_then(|c| {
             let desc = c.description().map(<[_]>::to_vec);
-            let rows = if desc.is_some() { c.fetchall()? } else { Vec::new() };
+            let rows = if desc.is_some() {
+                c.fetchall()?
+            } else {
+                Vec::new()
+            };
             Ok((desc, rows, c.rowcount()))
         });
         match result {
@@ -309,7 +325,11 @@ impl Shell<'_> {
         );
         let mut splitter = StatementSplitter::default();
         loop {
-            let prompt = if splitter.is_empty() { "odbcsh> " } else { "   ...> " };
+            let prompt = if splitter.is_empty() {
+                "odbcsh> "
+            } else {
+                "   ...> "
+            };
             let line = match editor.readline(prompt) {
                 Ok(l) => l,
                 Err(rustyline::error::ReadlineError::Interrupted) => {

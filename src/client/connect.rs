@@ -52,7 +52,10 @@ pub(crate) fn open_first(config: &ClientConfig, p: &OpenParams<'_>) -> Result<Op
         "no server accepted the session: {}",
         failures
             .iter()
-            .map(|(s, e)| format!("[{}] {}:{}: {} ({})", s.name, s.host, s.port, e.message, e.class))
+            .map(|(s, e)| format!(
+                "[{}] {}:{}: {} ({})",
+                s.name, s.host, s.port, e.message, e.class
+            ))
             .collect::<Vec<_>>()
             .join("; ")
     );
@@ -68,7 +71,11 @@ pub(crate) fn open_first(config: &ClientConfig, p: &OpenParams<'_>) -> Result<Op
     Err(err)
 }
 
-fn open_one(config: &ClientConfig, server: &ClientConnection, p: &OpenParams<'_>) -> Result<Opened, DbError> {
+fn open_one(
+    config: &ClientConfig,
+    server: &ClientConnection,
+    p: &OpenParams<'_>,
+) -> Result<Opened, DbError> {
     let peer = format!("{}:{} [{}]", server.host, server.port, server.name);
     if server.using_ssl {
         return Err(DbError::with_state(
@@ -133,7 +140,9 @@ fn open_one(config: &ClientConfig, server: &ClientConnection, p: &OpenParams<'_>
             ))
         }
     };
-    let link = Arc::new(Link::new(stream, opts, peer.clone()).map_err(|e| io_error("setting up", &peer, &e))?);
+    let link = Arc::new(
+        Link::new(stream, opts, peer.clone()).map_err(|e| io_error("setting up", &peer, &e))?,
+    );
     let _ = p.password; // Sent as a proof once authentication is implemented (issue 4).
     let opened = link.call(Request::OpenSession {
         username: p.username.to_owned(),
@@ -169,13 +178,15 @@ fn open_one(config: &ClientConfig, server: &ClientConnection, p: &OpenParams<'_>
 }
 
 fn connect_tcp(server: &ClientConnection, peer: &str) -> Result<TcpStream, DbError> {
-    let addrs = (server.host.as_str(), server.port).to_socket_addrs().map_err(|e| {
-        DbError::with_state(
-            ErrorClass::ConnectionFailureError,
-            "08001",
-            format!("cannot resolve {peer}: {e}"),
-        )
-    })?;
+    let addrs = (server.host.as_str(), server.port)
+        .to_socket_addrs()
+        .map_err(|e| {
+            DbError::with_state(
+                ErrorClass::ConnectionFailureError,
+                "08001",
+                format!("cannot resolve {peer}: {e}"),
+            )
+        })?;
     let mut last = None;
     for addr in addrs {
         match TcpStream::connect_timeout(&addr, server.connect_timeout) {
@@ -187,7 +198,10 @@ fn connect_tcp(server: &ClientConnection, peer: &str) -> Result<TcpStream, DbErr
         Some(e) if e.kind() == std::io::ErrorKind::TimedOut => DbError::with_state(
             ErrorClass::TimeoutError,
             "HYT00",
-            format!("connecting to {peer} timed out after {:?}", server.connect_timeout),
+            format!(
+                "connecting to {peer} timed out after {:?}",
+                server.connect_timeout
+            ),
         ),
         Some(e) => DbError::with_state(
             ErrorClass::ConnectionFailureError,

@@ -35,7 +35,11 @@ impl Connection {
 
     fn check_open(&self) -> Result<(), Error> {
         if self.closed {
-            return Err(Error::with_state(ErrorClass::ProgrammingError, "08003", "the connection is closed"));
+            return Err(Error::with_state(
+                ErrorClass::ProgrammingError,
+                "08003",
+                "the connection is closed",
+            ));
         }
         Ok(())
     }
@@ -56,7 +60,9 @@ impl Connection {
     /// The database's error.
     pub fn commit(&self) -> Result<(), Error> {
         self.check_open()?;
-        self.link.call(Request::Commit { conn: self.id }).map(|_| ())
+        self.link
+            .call(Request::Commit { conn: self.id })
+            .map(|_| ())
     }
 
     /// Rolls back the current transaction.
@@ -65,7 +71,9 @@ impl Connection {
     /// The database's error.
     pub fn rollback(&self) -> Result<(), Error> {
         self.check_open()?;
-        self.link.call(Request::Rollback { conn: self.id }).map(|_| ())
+        self.link
+            .call(Request::Rollback { conn: self.id })
+            .map(|_| ())
     }
 
     /// Whether autocommit is on.
@@ -79,7 +87,8 @@ impl Connection {
     /// The driver's error.
     pub fn set_autocommit(&mut self, on: bool) -> Result<(), Error> {
         self.check_open()?;
-        self.link.call(Request::SetAutocommit { conn: self.id, on })?;
+        self.link
+            .call(Request::SetAutocommit { conn: self.id, on })?;
         self.autocommit = on;
         Ok(())
     }
@@ -98,14 +107,17 @@ impl Connection {
             return Ok(());
         }
         self.closed = true;
-        self.link.call(Request::CloseConnection { conn: self.id }).map(|_| ())
+        self.link
+            .call(Request::CloseConnection { conn: self.id })
+            .map(|_| ())
     }
 }
 
 impl Drop for Connection {
     fn drop(&mut self) {
         if !self.closed && !self.link.is_broken() {
-            self.link.send_and_forget(Request::CloseConnection { conn: self.id });
+            self.link
+                .send_and_forget(Request::CloseConnection { conn: self.id });
         }
     }
 }

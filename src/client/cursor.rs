@@ -54,7 +54,11 @@ impl Cursor {
 
     fn check_open(&self) -> Result<(), Error> {
         if self.closed {
-            return Err(Error::with_state(ErrorClass::ProgrammingError, "HY010", "the cursor is closed"));
+            return Err(Error::with_state(
+                ErrorClass::ProgrammingError,
+                "HY010",
+                "the cursor is closed",
+            ));
         }
         Ok(())
     }
@@ -106,7 +110,11 @@ impl Cursor {
     ///
     /// # Errors
     /// The first failure, naming the parameter set.
-    pub fn executemany(&mut self, sql: &str, param_sets: &[Vec<Value>]) -> Result<&mut Self, Error> {
+    pub fn executemany(
+        &mut self,
+        sql: &str,
+        param_sets: &[Vec<Value>],
+    ) -> Result<&mut Self, Error> {
         self.check_open()?;
         self.reset();
         match self.link.call(Request::ExecuteMany {
@@ -139,7 +147,9 @@ impl Cursor {
     fn fill(&mut self) -> Result<(), Error> {
         while self.rows.is_empty() && !self.done {
             self.request_next()?;
-            let Some(id) = self.prefetch.take() else { break };
+            let Some(id) = self.prefetch.take() else {
+                break;
+            };
             match self.link.wait(id)? {
                 Response::Rows { rows, done } => {
                     self.rows = rows.into();

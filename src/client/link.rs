@@ -114,8 +114,13 @@ impl Link {
         let mut w = lock(&self.writer);
         let (stream, buf) = &mut *w;
         buf.clear();
-        frame::encode(&ClientFrame { id, request }, self.opts.compression, MAX_FRAME_LEN, buf)
-            .map_err(|e| DbError::new(ErrorClass::InterfaceError, e.to_string()))?;
+        frame::encode(
+            &ClientFrame { id, request },
+            self.opts.compression,
+            MAX_FRAME_LEN,
+            buf,
+        )
+        .map_err(|e| DbError::new(ErrorClass::InterfaceError, e.to_string()))?;
         for chunk in buf.chunks(self.opts.max_chunk) {
             if let Err(e) = stream.write_all(chunk) {
                 let err = io_error("sending to", &self.peer, &e);
@@ -146,7 +151,10 @@ impl Link {
                 return Err(e.clone());
             }
             if st.reading {
-                st = self.wake.wait(st).unwrap_or_else(std::sync::PoisonError::into_inner);
+                st = self
+                    .wake
+                    .wait(st)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 continue;
             }
             st.reading = true;
@@ -207,7 +215,11 @@ impl Link {
 }
 
 /// Reads one frame: the first byte may take `socket_timeout`, the rest `receive_timeout`.
-pub(crate) fn read_frame(sock: &mut TcpStream, opts: &LinkOptions, peer: &str) -> Result<ServerFrame, DbError> {
+pub(crate) fn read_frame(
+    sock: &mut TcpStream,
+    opts: &LinkOptions,
+    peer: &str,
+) -> Result<ServerFrame, DbError> {
     let mut head = [0u8; HEADER_LEN];
     let _ = sock.set_read_timeout(opts.socket_timeout);
     read_exact(sock, &mut head[..1], peer)?;
@@ -222,7 +234,8 @@ pub(crate) fn read_frame(sock: &mut TcpStream, opts: &LinkOptions, peer: &str) -
 }
 
 fn read_exact(sock: &mut TcpStream, buf: &mut [u8], peer: &str) -> Result<(), DbError> {
-    sock.read_exact(buf).map_err(|e| io_error("receiving from", peer, &e))
+    sock.read_exact(buf)
+        .map_err(|e| io_error("receiving from", peer, &e))
 }
 
 pub(crate) fn protocol(peer: &str, e: &crate::proto::ProtoError) -> DbError {

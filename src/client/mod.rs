@@ -55,9 +55,13 @@ impl ServerSession {
     ///
     /// # Errors
     /// `ConfigurationError` naming the file, line and option.
-    pub fn new(config_file: Option<&Path>, config_data: Option<&ConfigData>) -> Result<Self, Error> {
-        let config = ClientConfig::load(config_file, config_data)
-            .map_err(|e| Error::with_state(ErrorClass::ConfigurationError, "HY000", e.to_string()))?;
+    pub fn new(
+        config_file: Option<&Path>,
+        config_data: Option<&ConfigData>,
+    ) -> Result<Self, Error> {
+        let config = ClientConfig::load(config_file, config_data).map_err(|e| {
+            Error::with_state(ErrorClass::ConfigurationError, "HY000", e.to_string())
+        })?;
         Ok(Self::with_config(config))
     }
 
@@ -251,6 +255,8 @@ impl std::fmt::Debug for ServerSession {
 
 impl std::fmt::Debug for Odbc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Odbc").field("server", &self.link.peer).finish()
+        f.debug_struct("Odbc")
+            .field("server", &self.link.peer)
+            .finish()
     }
 }

@@ -231,7 +231,11 @@ impl ClientConfig {
         };
 
         let mut all = Vec::new();
-        for s in ini.sections.iter().filter(|s| is_connection_section(&s.name)) {
+        for s in ini
+            .sections
+            .iter()
+            .filter(|s| is_connection_section(&s.name))
+        {
             let r = SectionReader::new(ini, s, CONNECTION_OPTIONS)?;
             all.push(connection(&r, &s.name)?);
         }
@@ -324,7 +328,10 @@ impl ClientConfig {
         let integration = IntegrationConfig {
             ssl_module: match i.string("ssl_module") {
                 None => None,
-                Some(_) => Some(i.choice("ssl_module", "ssl", &["ssl", "pyOpenSSL"])?.to_owned()),
+                Some(_) => Some(
+                    i.choice("ssl_module", "ssl", &["ssl", "pyOpenSSL"])?
+                        .to_owned(),
+                ),
             },
             gevent: i.flag("gevent", false)?,
         };
@@ -349,8 +356,12 @@ fn connection(r: &SectionReader<'_>, name: &str) -> Result<ClientConnection, Con
         using_ssl: r.flag("using_ssl", false)?,
         client_private_key_file: r.path("client_private_key_file"),
         client_certificate_file: r.path("client_certificate_file"),
-        client_private_key_string: r.string("client_private_key_string").filter(|s| !s.is_empty()),
-        client_certificate_string: r.string("client_certificate_string").filter(|s| !s.is_empty()),
+        client_private_key_string: r
+            .string("client_private_key_string")
+            .filter(|s| !s.is_empty()),
+        client_certificate_string: r
+            .string("client_certificate_string")
+            .filter(|s| !s.is_empty()),
     })
 }
 
@@ -376,7 +387,11 @@ mod tests {
     fn manual_config_data_example() {
         let data = ConfigData::new()
             .set("Logging", "log_file", "client.log")
-            .set("Communication", "server_connections", "Connection_SSL, Connection")
+            .set(
+                "Communication",
+                "server_connections",
+                "Connection_SSL, Connection",
+            )
             .set("Connection", "host", "192.168.1.100")
             .set("Connection", "port", 6632)
             .set("Connection_SSL", "host", "192.168.1.100")
@@ -419,21 +434,30 @@ mod tests {
     #[test]
     fn errors() {
         let data = ConfigData::new().set("Communication", "server_connections", "Nope");
-        let msg = ClientConfig::load(None, Some(&data)).unwrap_err().to_string();
+        let msg = ClientConfig::load(None, Some(&data))
+            .unwrap_err()
+            .to_string();
         assert!(msg.starts_with("<config_data>"), "{msg}");
         assert!(msg.contains("[Nope]"), "{msg}");
 
         let data = ConfigData::new().set("Connection", "hots", "x");
-        let msg = ClientConfig::load(None, Some(&data)).unwrap_err().to_string();
+        let msg = ClientConfig::load(None, Some(&data))
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("did you mean 'host'"), "{msg}");
 
         let data = ConfigData::new().set("Session", "remote_module", "ODBC32");
-        let msg = ClientConfig::load(None, Some(&data)).unwrap_err().to_string();
+        let msg = ClientConfig::load(None, Some(&data))
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("Manager"), "{msg}");
 
         let msg = ClientConfig::load(Some(Path::new("/nonexistent/odbcd.ini")), None)
             .unwrap_err()
             .to_string();
-        assert!(msg.contains("/nonexistent/odbcd.ini") && msg.contains("cannot read"), "{msg}");
+        assert!(
+            msg.contains("/nonexistent/odbcd.ini") && msg.contains("cannot read"),
+            "{msg}"
+        );
     }
 }

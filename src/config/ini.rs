@@ -122,10 +122,13 @@ impl Ini {
                     let next = loop {
                         match lines.next() {
                             None => {
-                                return Err(ini.error_at(lineno, ErrorKind::Syntax {
-                                    message: "line continuation '\\' at the end of the file"
-                                        .into(),
-                                }))
+                                return Err(ini.error_at(
+                                    lineno,
+                                    ErrorKind::Syntax {
+                                        message: "line continuation '\\' at the end of the file"
+                                            .into(),
+                                    },
+                                ))
                             }
                             Some((_, raw)) => {
                                 let l = raw.trim_end_matches('\r').trim();
@@ -144,23 +147,32 @@ impl Ini {
             }
             if let Some(rest) = logical.strip_prefix('[') {
                 let Some(name) = rest.strip_suffix(']') else {
-                    return Err(ini.error_at(lineno, ErrorKind::Syntax {
-                        message: format!("section header {logical:?} lacks its closing ']'"),
-                    }));
+                    return Err(ini.error_at(
+                        lineno,
+                        ErrorKind::Syntax {
+                            message: format!("section header {logical:?} lacks its closing ']'"),
+                        },
+                    ));
                 };
                 let name = name.trim();
                 if name.is_empty() {
-                    return Err(ini.error_at(lineno, ErrorKind::Syntax {
-                        message: "empty section name '[]'".into(),
-                    }));
+                    return Err(ini.error_at(
+                        lineno,
+                        ErrorKind::Syntax {
+                            message: "empty section name '[]'".into(),
+                        },
+                    ));
                 }
                 if let Some(prev) = ini.sections.iter().find(|s| s.name == name) {
-                    return Err(ini.error_at(lineno, ErrorKind::Syntax {
-                        message: format!(
-                            "section [{name}] appears twice (first on line {})",
-                            prev.line.unwrap_or(0)
-                        ),
-                    }));
+                    return Err(ini.error_at(
+                        lineno,
+                        ErrorKind::Syntax {
+                            message: format!(
+                                "section [{name}] appears twice (first on line {})",
+                                prev.line.unwrap_or(0)
+                            ),
+                        },
+                    ));
                 }
                 ini.sections.push(Section {
                     name: name.to_owned(),
@@ -170,17 +182,23 @@ impl Ini {
                 continue;
             }
             let Some((key, value)) = logical.split_once('=') else {
-                return Err(ini.error_at(lineno, ErrorKind::Syntax {
-                    message: format!(
+                return Err(ini.error_at(
+                    lineno,
+                    ErrorKind::Syntax {
+                        message: format!(
                         "expected 'option = value', '[Section]' or a comment, found {logical:?}"
                     ),
-                }));
+                    },
+                ));
             };
             let key = key.trim().to_ascii_lowercase();
             if key.is_empty() {
-                return Err(ini.error_at(lineno, ErrorKind::Syntax {
-                    message: "empty option name before '='".into(),
-                }));
+                return Err(ini.error_at(
+                    lineno,
+                    ErrorKind::Syntax {
+                        message: "empty option name before '='".into(),
+                    },
+                ));
             }
             let entry = Entry {
                 key,

@@ -9,6 +9,10 @@
 //! - [`server`]: every option of manual 2.4.2, plus `[License] max_connections`.
 //! - [`client`]: every option of manual 4.2.1, from a file, in-memory sections, or both.
 
+// Configuration errors happen once, at start-up, and carry file, line, section and option for
+// the operator: their size does not matter, their detail does.
+#![allow(clippy::result_large_err)]
+
 pub mod client;
 pub mod ini;
 pub mod server;
@@ -86,7 +90,10 @@ pub enum ErrorKind {
         message: String,
     },
     /// A section this program does not know.
-    #[error("unknown section [{section}]{}; known sections: {allowed}", suggest(suggestion))]
+    #[error(
+        "unknown section [{section}]{}; known sections: {allowed}",
+        suggest(suggestion)
+    )]
     UnknownSection {
         /// The section as written.
         section: String,
@@ -96,7 +103,10 @@ pub enum ErrorKind {
         allowed: String,
     },
     /// An option this section does not have.
-    #[error("unknown option '{option}' in [{section}]{}; allowed: {allowed}", suggest(suggestion))]
+    #[error(
+        "unknown option '{option}' in [{section}]{}; allowed: {allowed}",
+        suggest(suggestion)
+    )]
     UnknownOption {
         /// The section.
         section: String,
@@ -193,8 +203,14 @@ mod tests {
     #[test]
     fn closest_suggests_typos_only() {
         let known = ["max_sessions", "enable_compression", "send_timeout"];
-        assert_eq!(closest("max_sesions", known).as_deref(), Some("max_sessions"));
-        assert_eq!(closest("send_timout", known).as_deref(), Some("send_timeout"));
+        assert_eq!(
+            closest("max_sesions", known).as_deref(),
+            Some("max_sessions")
+        );
+        assert_eq!(
+            closest("send_timout", known).as_deref(),
+            Some("send_timeout")
+        );
         assert_eq!(closest("zzz", known), None);
     }
 

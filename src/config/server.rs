@@ -256,7 +256,11 @@ impl ServerConfig {
         };
 
         let mut listeners = Vec::new();
-        for s in ini.sections.iter().filter(|s| is_connection_section(&s.name)) {
+        for s in ini
+            .sections
+            .iter()
+            .filter(|s| is_connection_section(&s.name))
+        {
             let r = SectionReader::new(ini, s, CONNECTION_OPTIONS)?;
             listeners.push(listener(&r, &s.name, &ini.origin)?);
         }
@@ -373,7 +377,11 @@ impl ServerConfig {
     }
 }
 
-fn listener(r: &SectionReader<'_>, name: &str, origin: &Origin) -> Result<ListenerConfig, ConfigError> {
+fn listener(
+    r: &SectionReader<'_>,
+    name: &str,
+    origin: &Origin,
+) -> Result<ListenerConfig, ConfigError> {
     let ip = |key: &str, default: Ipv4Addr| -> Result<IpAddr, ConfigError> {
         match r.string(key) {
             None => Ok(IpAddr::V4(default)),
@@ -396,7 +404,10 @@ fn listener(r: &SectionReader<'_>, name: &str, origin: &Origin) -> Result<Listen
                 value: bad,
                 line: r.line_of("client_certificate_digest"),
             };
-            r.bad(&e, "space-separated SHA1 digests (40 hex digits, ':' separators allowed)")
+            r.bad(
+                &e,
+                "space-separated SHA1 digests (40 hex digits, ':' separators allowed)",
+            )
         })?,
     };
     Ok(ListenerConfig {
@@ -429,7 +440,11 @@ fn listener(r: &SectionReader<'_>, name: &str, origin: &Origin) -> Result<Listen
 pub fn parse_digests(v: &str) -> Result<Vec<String>, String> {
     v.split_whitespace()
         .map(|w| {
-            let hex: String = w.chars().filter(|c| *c != ':').collect::<String>().to_ascii_lowercase();
+            let hex: String = w
+                .chars()
+                .filter(|c| *c != ':')
+                .collect::<String>()
+                .to_ascii_lowercase();
             if hex.len() == 40 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
                 Ok(hex)
             } else {
@@ -466,8 +481,14 @@ mod tests {
         assert_eq!(c.session.max_chunk_length, 64000);
         assert_eq!(c.session.receive_timeout, Duration::from_secs(10));
         assert_eq!(c.activity.check_interval, Duration::from_secs(2));
-        assert_eq!(c.activity.max_request_execution_time, Duration::from_secs(86400));
-        assert_eq!(c.activity.max_session_reconnect_time, Duration::from_secs(60));
+        assert_eq!(
+            c.activity.max_request_execution_time,
+            Duration::from_secs(86400)
+        );
+        assert_eq!(
+            c.activity.max_session_reconnect_time,
+            Duration::from_secs(60)
+        );
         assert_eq!(c.activity.max_waiting_time, Duration::from_secs(86400));
         assert_eq!(c.logging.log_level, LogLevel::Important);
         assert_eq!(c.logging.log_file, None);
@@ -534,7 +555,10 @@ max_connections = 20
         let l = &c.listeners[0];
         assert_eq!(l.name, "Connection_Office");
         assert_eq!(l.port, 6633);
-        assert_eq!(l.server_private_key_file, PathBuf::from("/etc/odbcd/certs/server.pkey"));
+        assert_eq!(
+            l.server_private_key_file,
+            PathBuf::from("/etc/odbcd/certs/server.pkey")
+        );
         assert_eq!(l.server_certificate_file, PathBuf::from("/abs/server.cert"));
         assert_eq!(
             l.client_certificate_digest,
@@ -571,7 +595,10 @@ max_connections = 20
     fn a_file_without_connection_sections_listens_on_the_default() {
         let c = load("[Session]\nmax_sessions = 3\n").unwrap();
         assert_eq!(c.listeners[0].port, DEFAULT_PORT);
-        assert_eq!(c.logging.log_file, Some(PathBuf::from("/etc/odbcd/server.log")));
+        assert_eq!(
+            c.logging.log_file,
+            Some(PathBuf::from("/etc/odbcd/server.log"))
+        );
     }
 
     #[test]
@@ -581,19 +608,33 @@ max_connections = 20
         assert!(msg.starts_with("/etc/odbcd/server-config.ini:3:"), "{msg}");
         assert!(msg.contains("did you mean 'max_sessions'"), "{msg}");
 
-        let msg = load("[Session]\ncompression_ratio = 10\n").unwrap_err().to_string();
-        assert!(msg.contains(":2:") && msg.contains("compression_ratio") && msg.contains("from 1 to 9"), "{msg}");
+        let msg = load("[Session]\ncompression_ratio = 10\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains(":2:") && msg.contains("compression_ratio") && msg.contains("from 1 to 9"),
+            "{msg}"
+        );
 
         let msg = load("[Sesion]\n").unwrap_err().to_string();
-        assert!(msg.contains("unknown section [Sesion]") && msg.contains("did you mean 'Session'"), "{msg}");
+        assert!(
+            msg.contains("unknown section [Sesion]") && msg.contains("did you mean 'Session'"),
+            "{msg}"
+        );
 
-        let msg = load("[Logging]\nlog_level = loud\n").unwrap_err().to_string();
+        let msg = load("[Logging]\nlog_level = loud\n")
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("mx.Log.SYSTEM_ERROR"), "{msg}");
 
-        let msg = load("[Connection]\ninterface = localhost\n").unwrap_err().to_string();
+        let msg = load("[Connection]\ninterface = localhost\n")
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("IPv4"), "{msg}");
 
-        let msg = load("[Connection]\nclient_certificate_digest = abc\n").unwrap_err().to_string();
+        let msg = load("[Connection]\nclient_certificate_digest = abc\n")
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("SHA1"), "{msg}");
 
         let msg = load("x = 1\n").unwrap_err().to_string();
@@ -602,10 +643,14 @@ max_connections = 20
         let msg = load("[Windows]\nanything = 1\n").unwrap_err().to_string();
         assert!(msg.contains("has no options"), "{msg}");
 
-        let msg = load("[Activity]\ncheck_interval = 0\n").unwrap_err().to_string();
+        let msg = load("[Activity]\ncheck_interval = 0\n")
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("greater than 0"), "{msg}");
 
-        let msg = load("[A_Connection]\n[B_Connection]\n").unwrap_err().to_string();
+        let msg = load("[A_Connection]\n[B_Connection]\n")
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("like [A_Connection]"), "{msg}");
     }
 }

@@ -8,7 +8,9 @@ use super::ini::{Entry, Ini, Section};
 use super::{closest, ConfigError, ErrorKind, Origin};
 
 /// The manual's log levels (mxLog), from least to most verbose.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum LogLevel {
     /// `mx.Log.SYSTEM_ERROR`: errors only.
     Error,
@@ -173,7 +175,13 @@ impl<'a> SectionReader<'a> {
     }
 
     /// An integer in `min..=max`.
-    pub(crate) fn int(&self, key: &str, default: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
+    pub(crate) fn int(
+        &self,
+        key: &str,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> Result<u64, ConfigError> {
         let Some(e) = self.entry(key) else {
             return Ok(default);
         };
@@ -184,7 +192,12 @@ impl<'a> SectionReader<'a> {
     }
 
     /// An integer in `min..=max`, or `None` (meaning "no limit").
-    pub(crate) fn opt_int(&self, key: &str, min: u64, max: u64) -> Result<Option<u64>, ConfigError> {
+    pub(crate) fn opt_int(
+        &self,
+        key: &str,
+        min: u64,
+        max: u64,
+    ) -> Result<Option<u64>, ConfigError> {
         let Some(e) = self.entry(key) else {
             return Ok(None);
         };
@@ -220,7 +233,9 @@ impl<'a> SectionReader<'a> {
 
     /// A path, resolved against the config file's folder.
     pub(crate) fn path(&self, key: &str) -> Option<PathBuf> {
-        self.string(key).filter(|s| !s.is_empty()).map(|s| resolve(self.origin, &s))
+        self.string(key)
+            .filter(|s| !s.is_empty())
+            .map(|s| resolve(self.origin, &s))
     }
 
     /// A log level.
@@ -296,7 +311,10 @@ mod tests {
 
     #[test]
     fn log_levels_in_every_form() {
-        assert_eq!(LogLevel::parse("mx.Log.SYSTEM_IMPORTANT"), Some(LogLevel::Important));
+        assert_eq!(
+            LogLevel::parse("mx.Log.SYSTEM_IMPORTANT"),
+            Some(LogLevel::Important)
+        );
         assert_eq!(LogLevel::parse("SYSTEM_ANY"), Some(LogLevel::Any));
         assert_eq!(LogLevel::parse("warning"), Some(LogLevel::Warning));
         assert_eq!(LogLevel::parse("loud"), None);

@@ -58,7 +58,11 @@ impl<In: DeserializeOwned, Out> Decoder for FrameCodec<In, Out> {
             src.reserve(header.frame_len() - src.len());
             return Ok(None);
         }
-        let msg = frame::decode_payload(&header, &src[HEADER_LEN..header.frame_len()], self.max_frame)?;
+        let msg = frame::decode_payload(
+            &header,
+            &src[HEADER_LEN..header.frame_len()],
+            self.max_frame,
+        )?;
         src.advance(header.frame_len());
         Ok(Some(msg))
     }

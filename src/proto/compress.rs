@@ -95,9 +95,14 @@ mod tests {
 
     #[test]
     fn decompress_checks_size_before_allocating() {
-        let big = snap::raw::Encoder::new().compress_vec(&vec![0u8; 10_000]).unwrap();
+        let big = snap::raw::Encoder::new()
+            .compress_vec(&vec![0u8; 10_000])
+            .unwrap();
         assert!(decompress(&big, 10_000).is_ok());
-        assert!(matches!(decompress(&big, 9_999), Err(ProtoError::Decompress { .. })));
+        assert!(matches!(
+            decompress(&big, 9_999),
+            Err(ProtoError::Decompress { .. })
+        ));
         assert!(decompress(&[0xff, 0xff, 0xff, 0xff, 0x0f], 1 << 20).is_err());
     }
 }

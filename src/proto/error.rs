@@ -11,7 +11,9 @@ pub enum ProtoError {
         found: [u8; 4],
     },
     /// The peers speak different protocol versions.
-    #[error("protocol version mismatch: client speaks version {client}, server speaks version {server}")]
+    #[error(
+        "protocol version mismatch: client speaks version {client}, server speaks version {server}"
+    )]
     VersionMismatch {
         /// The client's version.
         client: u16,

@@ -69,9 +69,10 @@ pub fn encode<M: Serialize>(
 ) -> Result<(), ProtoError> {
     let start = out.len();
     out.extend_from_slice(&[0; HEADER_LEN]);
-    let encoded = postcard::to_extend(msg, std::mem::take(out)).map_err(|e| ProtoError::Encode {
-        reason: e.to_string(),
-    })?;
+    let encoded =
+        postcard::to_extend(msg, std::mem::take(out)).map_err(|e| ProtoError::Encode {
+            reason: e.to_string(),
+        })?;
     *out = encoded;
     let mut flags = 0;
     if let Some(c) = compression.compress(&out[start + HEADER_LEN..]) {
@@ -115,7 +116,10 @@ pub fn decode_payload<M: DeserializeOwned>(
 ///
 /// # Errors
 /// Any [`ProtoError`] from the header or payload.
-pub fn decode<M: DeserializeOwned>(buf: &[u8], max: usize) -> Result<Option<(M, usize)>, ProtoError> {
+pub fn decode<M: DeserializeOwned>(
+    buf: &[u8],
+    max: usize,
+) -> Result<Option<(M, usize)>, ProtoError> {
     let Some(head) = buf.first_chunk::<HEADER_LEN>() else {
         return Ok(None);
     };
@@ -154,7 +158,10 @@ mod tests {
             assert_eq!(out[4] & FLAG_COMPRESSED != 0, comp != Compression::OFF);
             // Every strict prefix needs more bytes.
             for cut in 0..out.len() {
-                assert_eq!(decode::<ClientFrame>(&out[..cut], MAX_FRAME_LEN).unwrap(), None);
+                assert_eq!(
+                    decode::<ClientFrame>(&out[..cut], MAX_FRAME_LEN).unwrap(),
+                    None
+                );
             }
         }
     }
@@ -189,7 +196,11 @@ mod tests {
             encode(&msg, Compression::OFF, 100, &mut out),
             Err(ProtoError::FrameTooLarge { .. })
         ));
-        assert_eq!(out, [1, 2, 3], "a refused frame leaves the buffer as it was");
+        assert_eq!(
+            out,
+            [1, 2, 3],
+            "a refused frame leaves the buffer as it was"
+        );
     }
 
     proptest::proptest! {

@@ -39,7 +39,9 @@ impl Listener {
             SocketAddr::V6(_) => TcpSocket::new_v6(),
         }
         .map_err(err)?;
-        socket.set_reuseaddr(config.allow_reuse_address).map_err(err)?;
+        socket
+            .set_reuseaddr(config.allow_reuse_address)
+            .map_err(err)?;
         socket.bind(addr).map_err(err)?;
         let socket = socket.listen(config.request_queue_size).map_err(err)?;
         Ok(Self { config, socket })
@@ -97,7 +99,12 @@ enum AcceptError {
     Io(#[from] std::io::Error),
 }
 
-async fn accept(mut stream: TcpStream, peer: SocketAddr, config: &ListenerConfig, shared: Shared) -> Result<(), AcceptError> {
+async fn accept(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    config: &ListenerConfig,
+    shared: Shared,
+) -> Result<(), AcceptError> {
     if !in_subnet(peer.ip(), config.interface, config.netmask) {
         return Err(AcceptError::OutsideSubnet {
             interface: config.interface,
@@ -174,10 +181,26 @@ mod tests {
     fn subnet_rules() {
         let ip = |s: &str| s.parse().unwrap();
         assert!(in_subnet(ip("127.0.0.2"), ip("127.0.0.1"), ip("255.0.0.0")));
-        assert!(!in_subnet(ip("127.0.0.2"), ip("127.0.0.1"), ip("255.255.255.255")));
-        assert!(in_subnet(ip("192.168.0.77"), ip("192.168.0.12"), ip("255.255.255.0")));
-        assert!(!in_subnet(ip("192.168.1.77"), ip("192.168.0.12"), ip("255.255.255.0")));
-        assert!(in_subnet(ip("::ffff:127.0.0.5"), ip("127.0.0.1"), ip("255.0.0.0")));
+        assert!(!in_subnet(
+            ip("127.0.0.2"),
+            ip("127.0.0.1"),
+            ip("255.255.255.255")
+        ));
+        assert!(in_subnet(
+            ip("192.168.0.77"),
+            ip("192.168.0.12"),
+            ip("255.255.255.0")
+        ));
+        assert!(!in_subnet(
+            ip("192.168.1.77"),
+            ip("192.168.0.12"),
+            ip("255.255.255.0")
+        ));
+        assert!(in_subnet(
+            ip("::ffff:127.0.0.5"),
+            ip("127.0.0.1"),
+            ip("255.0.0.0")
+        ));
         assert!(in_subnet(ip("10.1.2.3"), ip("0.0.0.0"), ip("0.0.0.0")));
     }
 }

@@ -79,7 +79,11 @@ impl Server {
                 });
             }
         }
-        if let Some(section) = config.listeners.iter().find(|l| l.connection_cursortype.is_some()) {
+        if let Some(section) = config
+            .listeners
+            .iter()
+            .find(|l| l.connection_cursortype.is_some())
+        {
             tracing::warn!(section = %section.name, "connection_cursortype is accepted but not applied yet: statements use the driver's default cursor type");
         }
         let running = Arc::new(AtomicU32::new(0));
@@ -107,7 +111,10 @@ impl Server {
 
     /// The addresses actually bound (useful with `port = 0`).
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.listeners.iter().map(listener::Listener::local_addr).collect()
+        self.listeners
+            .iter()
+            .map(listener::Listener::local_addr)
+            .collect()
     }
 
     /// Accepts clients until `shutdown` completes.

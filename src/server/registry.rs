@@ -101,7 +101,10 @@ impl Handler<RegisterSession> for Registry {
     fn handle(&mut self, msg: RegisterSession, _: &mut Context<Self>) -> Self::Result {
         if self.sessions.len() >= self.max_sessions as usize {
             tracing::warn!(peer = %msg.peer, max_sessions = self.max_sessions, "session refused: {MAX_SESSIONS_MESSAGE}");
-            return Err(DbError::new(ErrorClass::PolicyViolationError, MAX_SESSIONS_MESSAGE));
+            return Err(DbError::new(
+                ErrorClass::PolicyViolationError,
+                MAX_SESSIONS_MESSAGE,
+            ));
         }
         self.sessions.insert(
             msg.id,
@@ -131,11 +134,17 @@ impl Handler<AcquireConnection> for Registry {
     fn handle(&mut self, msg: AcquireConnection, _: &mut Context<Self>) -> Self::Result {
         if let Some(max) = self.max_connections {
             if self.connections >= max {
-                return Err(DbError::new(ErrorClass::InterfaceError, connection_limit_message(max)));
+                return Err(DbError::new(
+                    ErrorClass::InterfaceError,
+                    connection_limit_message(max),
+                ));
             }
         }
         let Some(s) = self.sessions.get_mut(&msg.session) else {
-            return Err(DbError::new(ErrorClass::InterfaceError, "session is not registered"));
+            return Err(DbError::new(
+                ErrorClass::InterfaceError,
+                "session is not registered",
+            ));
         };
         s.connections += 1;
         self.connections += 1;

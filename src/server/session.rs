@@ -17,7 +17,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::FramedRead;
 
 use super::db::{self, DbCall, DbConnection, DbReply, DbRequest, OpenTarget};
-use super::registry::{AcquireConnection, GetStatus, RegisterSession, ReleaseConnection, UnregisterSession};
+use super::registry::{
+    AcquireConnection, GetStatus, RegisterSession, ReleaseConnection, UnregisterSession,
+};
 use super::Shared;
 use crate::connstr;
 use crate::error::{DbError, ErrorClass};
@@ -57,7 +59,10 @@ impl Session {
         );
         Self::create(move |ctx| {
             Self::add_stream(
-                FramedRead::new(read, FrameCodec::<ClientFrame, ServerFrame>::new(MAX_FRAME_LEN, Compression::OFF)),
+                FramedRead::new(
+                    read,
+                    FrameCodec::<ClientFrame, ServerFrame>::new(MAX_FRAME_LEN, Compression::OFF),
+                ),
                 ctx,
             );
             let writer = FramedWrite::new(write, FrameCodec::new(MAX_FRAME_LEN, compression), ctx);
@@ -102,7 +107,10 @@ impl Session {
                 Request::OpenSession { .. } if !self.opening => self.open_session(id, request, ctx),
                 _ => self.fail(
                     id,
-                    DbError::new(ErrorClass::ProtocolError, "the first request must be OpenSession"),
+                    DbError::new(
+                        ErrorClass::ProtocolError,
+                        "the first request must be OpenSession",
+                    ),
                 ),
             }
             return;
@@ -110,7 +118,10 @@ impl Session {
         match request {
             Request::OpenSession { .. } => self.reply(
                 id,
-                Response::Error(DbError::new(ErrorClass::ProtocolError, "session is already open")),
+                Response::Error(DbError::new(
+                    ErrorClass::ProtocolError,
+                    "session is already open",
+                )),
             ),
             Request::CloseSession => self.close_session(id, ctx),
             Request::Ping => self.reply(id, Response::Pong),
@@ -137,7 +148,8 @@ impl Session {
                 actix_rt::task::spawn_blocking(db::data_sources)
                     .into_actor(self)
                     .map(move |r, act, _| {
-                        let r = r.map_err(|e| DbError::new(ErrorClass::InternalError, e.to_string()));
+                        let r =
+                            r.map_err(|e| DbError::new(ErrorClass::InternalError, e.to_string()));
                         act.reply_result(id, r.and_then(|r| r.map(Response::DataSources)));
                     })
                     .spawn(ctx);
@@ -146,7 +158,8 @@ impl Session {
                 actix_rt::task::spawn_blocking(db::drivers)
                     .into_actor(self)
                     .map(move |r, act, _| {
-                        let r = r.map_err(|e| DbError::new(ErrorClass::InternalError, e.to_string()));
+                        let r =
+                            r.map_err(|e| DbError::new(ErrorClass::InternalError, e.to_string()));
                         act.reply_result(id, r.and_then(|r| r.map(Response::Drivers)));
                     })
                     .spawn(ctx);
@@ -173,7 +186,9 @@ impl Session {
                         .spawn(ctx);
                 }
             },
-            Request::SetAutocommit { conn, on } => self.forward(id, conn, DbRequest::SetAutocommit(on), ctx),
+            Request::SetAutocommit { conn, on } => {
+                self.forward(id, conn, DbRequest::SetAutocommit(on), ctx)
+            }
             Request::Commit { conn } => self.forward(id, conn, DbRequest::Commit, ctx),
             Request::Rollback { conn } => self.forward(id, conn, DbRequest::Rollback, ctx),
             Request::Execute {
@@ -211,10 +226,16 @@ impl Session {
                 },
                 ctx,
             ),
-            Request::Fetch { conn, cursor, max_rows } => {
+            Request::Fetch {
+                conn,
+                cursor,
+                max_rows,
+            } => {
                 self.forward(id, conn, DbRequest::Fetch { cursor, max_rows }, ctx);
             }
-            Request::CloseCursor { conn, cursor } => self.forward(id, conn, DbRequest::CloseCursor(cursor), ctx),
+            Request::CloseCursor { conn, cursor } => {
+                self.forward(id, conn, DbRequest::CloseCursor(cursor), ctx)
+            }
         }
     }
 
@@ -307,7 +328,10 @@ impl Session {
                 Ok(DbReply::Opened { dbms_name }) => Ok((addr, dbms_name)),
                 Ok(other) => {
                     registry.do_send(ReleaseConnection { session });
-                    Err(DbError::new(ErrorClass::InternalError, format!("unexpected reply {other:?}")))
+                    Err(DbError::new(
+                        ErrorClass::InternalError,
+                        format!("unexpected reply {other:?}"),
+                    ))
                 }
                 Err(e) => {
                     registry.do_send(ReleaseConnection { session });
@@ -383,7 +407,10 @@ fn no_such_connection(conn: ConnId) -> DbError {
 fn new_session_id() -> Result<String, DbError> {
     let mut b = [0u8; 16];
     getrandom::fill(&mut b).map_err(|e| {
-        DbError::new(ErrorClass::InternalError, format!("cannot draw a random session id: {e}"))
+        DbError::new(
+            ErrorClass::InternalError,
+            format!("cannot draw a random session id: {e}"),
+        )
     })?;
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
@@ -399,7 +426,9 @@ impl Actor for Session {
         }
         if let Some(id) = &self.id {
             tracing::info!(session = self.short_id(), peer = %self.peer, "session closed");
-            self.shared.registry.do_send(UnregisterSession { id: id.clone() });
+            self.shared
+                .registry
+                .do_send(UnregisterSession { id: id.clone() });
         }
         Running::Stop
     }

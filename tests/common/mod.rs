@@ -79,7 +79,10 @@ impl TestServer {
             let mut tx = Some(tx);
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(pos) = line.find("listening on 127.0.0.1:") {
-                    let port: String = line[pos + 23..].chars().take_while(char::is_ascii_digit).collect();
+                    let port: String = line[pos + 23..]
+                        .chars()
+                        .take_while(char::is_ascii_digit)
+                        .collect();
                     if let Some(tx) = tx.take() {
                         let _ = tx.send(port.parse::<u16>().unwrap_or(0));
                     }
@@ -96,7 +99,12 @@ impl TestServer {
                 panic!("odbcd did not start:\n{}", log.lock().unwrap());
             }
         };
-        Self { dir, port, child, log }
+        Self {
+            dir,
+            port,
+            child,
+            log,
+        }
     }
 
     /// Everything the server wrote to stderr so far.
@@ -120,7 +128,10 @@ impl TestServer {
 
     /// A DSN-less SQLite connection string for a database file `name` in the temp dir.
     pub fn sqlite(&self, name: &str) -> String {
-        format!("Driver=SQLite3;Database={};StepAPI=1", self.dir.path().join(format!("{name}.db")).display())
+        format!(
+            "Driver=SQLite3;Database={};StepAPI=1",
+            self.dir.path().join(format!("{name}.db")).display()
+        )
     }
 
     /// The environment `odbcd` runs with (for direct ODBC use in tests).

@@ -21,7 +21,11 @@ pub struct Pg {
 static CLUSTER: OnceLock<Pg> = OnceLock::new();
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
 }
 
 fn bindir() -> PathBuf {
@@ -35,7 +39,10 @@ fn bindir() -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 /// The cluster, started on first use.
@@ -59,18 +66,40 @@ fn start() -> Pg {
     let dir = std::env::temp_dir().join(format!("odbcd-pg-{}-{}", std::process::id(), free_port()));
     std::fs::create_dir_all(&dir).expect("pg dir");
     if as_root {
-        let ok = Command::new("chown").args(["postgres:postgres"]).arg(&dir).status().map(|s| s.success()).unwrap_or(false);
+        let ok = Command::new("chown")
+            .args(["postgres:postgres"])
+            .arg(&dir)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
         assert!(ok, "chown postgres {}", dir.display());
     }
     let data = dir.join("data");
     let out = run_as(as_root, &bin.join("initdb"))
-        .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8", "-D"])
+        .args([
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "-D",
+        ])
         .arg(&data)
         .output()
         .expect("initdb");
-    assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "initdb failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let port = free_port();
-    let runner = if as_root { "runuser -u postgres -- " } else { "" };
+    let runner = if as_root {
+        "runuser -u postgres -- "
+    } else {
+        ""
+    };
     let script = format!(
         "{runner}{pg_ctl} -D {data} -l {dir}/log -w -o \"-p {port} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300\" start >/dev/null || exit 1; \
          echo started; read _; {runner}{pg_ctl} -D {data} -m immediate stop >/dev/null 2>&1; rm -rf {dir}",
@@ -88,7 +117,12 @@ fn start() -> Pg {
     let mut line = String::new();
     let stdout = supervisor.stdout.take().expect("stdout");
     std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).expect("read");
-    assert_eq!(line.trim(), "started", "postgres did not start; see {}/log", dir.display());
+    assert_eq!(
+        line.trim(),
+        "started",
+        "postgres did not start; see {}/log",
+        dir.display()
+    );
     let pg = Pg {
         port,
         dir,
@@ -115,7 +149,22 @@ impl Pg {
 
     fn try_psql(&self, db: &str, sql: &str) -> Result<String, String> {
         let out = Command::new("psql")
-            .args(["-X", "-q", "-A", "-t", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-p", &self.port.to_string(), "-c", sql])
+            .args([
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-d",
+                db,
+                "-p",
+                &self.port.to_string(),
+                "-c",
+                sql,
+            ])
             .output()
             .map_err(|e| e.to_string())?;
         if out.status.success() {
@@ -127,12 +176,16 @@ impl Pg {
 
     /// Runs SQL with psql, returning its unaligned output.
     pub fn psql(&self, db: &str, sql: &str) -> String {
-        self.try_psql(db, sql).unwrap_or_else(|e| panic!("psql {sql}: {e}"))
+        self.try_psql(db, sql)
+            .unwrap_or_else(|e| panic!("psql {sql}: {e}"))
     }
 
     /// Creates (or recreates) a database of its own for one test.
     pub fn create_db(&self, name: &str) {
-        self.psql("postgres", &format!("drop database if exists {name} with (force)"));
+        self.psql(
+            "postgres",
+            &format!("drop database if exists {name} with (force)"),
+        );
         self.psql("postgres", &format!("create database {name}"));
     }
 

@@ -32,7 +32,9 @@ fn record_of(r: &Record) -> DiagRecord {
     DiagRecord {
         sqlstate: r.state.as_str().to_owned(),
         native: r.native_error,
-        message: String::from_utf8_lossy(&r.message).trim_end_matches('\0').to_owned(),
+        message: String::from_utf8_lossy(&r.message)
+            .trim_end_matches('\0')
+            .to_owned(),
     }
 }
 

@@ -21,7 +21,9 @@ use std::sync::Arc;
 use odbc_api::buffers::{BufferDesc, ColumnarDynBuffer};
 use odbc_api::handles::{Nullability, StatementConnection};
 use odbc_api::sys::{Date as SysDate, Time as SysTime, Timestamp as SysTimestamp};
-use odbc_api::{Bit, BlockCursor, Connection, Cursor, CursorImpl, DataType, Nullable, ResultSetMetadata};
+use odbc_api::{
+    Bit, BlockCursor, Connection, Cursor, CursorImpl, DataType, Nullable, ResultSetMetadata,
+};
 
 use super::diag::from_odbc;
 use crate::error::DbError;
@@ -78,7 +80,10 @@ impl ResultSet {
     ///
     /// # Errors
     /// Driver errors while describing or binding.
-    pub(crate) fn open(mut cursor: OwnedCursor, sizes_enforced: bool) -> Result<(Self, Vec<ColumnDesc>), DbError> {
+    pub(crate) fn open(
+        mut cursor: OwnedCursor,
+        sizes_enforced: bool,
+    ) -> Result<(Self, Vec<ColumnDesc>), DbError> {
         let n = cursor.num_result_cols().map_err(|e| from_odbc(&e))?;
         let n = u16::try_from(n).unwrap_or(0);
         let mut columns = Vec::with_capacity(usize::from(n));
@@ -94,9 +99,14 @@ impl ResultSet {
         let bulk: Option<Vec<BufferDesc>> = columns.iter().map(|c| c.bulk).collect();
         let source = match bulk {
             Some(descs) if !descs.is_empty() => {
-                let row_bytes: usize = descs.iter().map(BufferDesc::bytes_per_row).sum::<usize>().max(1);
+                let row_bytes: usize = descs
+                    .iter()
+                    .map(BufferDesc::bytes_per_row)
+                    .sum::<usize>()
+                    .max(1);
                 let rows = (BULK_BUFFER_BYTES / row_bytes).clamp(1, MAX_BULK_ROWS);
-                let buffer = ColumnarDynBuffer::try_from_descs(rows, descs).map_err(|e| from_odbc(&e))?;
+                let buffer =
+                    ColumnarDynBuffer::try_from_descs(rows, descs).map_err(|e| from_odbc(&e))?;
                 Source::Bulk(cursor.bind_buffer(buffer).map_err(|e| from_odbc(&e))?)
             }
             _ => Source::Piecewise(cursor),
@@ -116,14 +126,20 @@ impl ResultSet {
     ///
     /// # Errors
     /// Driver errors while fetching; values longer than a bulk buffer.
-    pub(crate) fn fetch(&mut self, max_rows: usize, max_bytes: usize) -> Result<(Vec<Vec<Value>>, bool), DbError> {
+    pub(crate) fn fetch(
+        &mut self,
+        max_rows: usize,
+        max_bytes: usize,
+    ) -> Result<(Vec<Vec<Value>>, bool), DbError> {
         let mut rows = Vec::new();
         let mut bytes = 0;
         while rows.len() < max_rows && (bytes < max_bytes || rows.is_empty()) {
             if self.pending.is_empty() && !self.refill(max_rows - rows.len(), max_bytes)? {
                 break;
             }
-            let Some(row) = self.pending.pop_front() else { break };
+            let Some(row) = self.pending.pop_front() else {
+                break;
+            };
             bytes += row.iter().map(wire_size).sum::<usize>();
             rows.push(row);
         }
@@ -136,7 +152,9 @@ impl ResultSet {
         match &mut self.source {
             Source::Exhausted => Ok(false),
             Source::Bulk(block) => {
-                let batch = block.fetch_with_truncation_check(true).map_err(|e| from_odbc(&e))?;
+                let batch = block
+                    .fetch_with_truncation_check(true)
+                    .map_err(|e| from_odbc(&e))?;
                 let Some(batch) = batch else {
                     self.source = Source::Exhausted;
                     return Ok(false);
@@ -147,7 +165,11 @@ impl ResultSet {
                     cols.push(read_bulk_column(batch, i, c.kind, n));
                 }
                 for r in 0..n {
-                    self.pending.push_back(cols.iter_mut().map(|c| std::mem::replace(&mut c[r], Value::Null)).collect());
+                    self.pending.push_back(
+                        cols.iter_mut()
+                            .map(|c| std::mem::replace(&mut c[r], Value::Null))
+                            .collect(),
+                    );
                 }
                 Ok(n > 0)
             }
@@ -161,7 +183,8 @@ impl ResultSet {
                     };
                     let mut values = Vec::with_capacity(self.columns.len());
                     for (i, c) in self.columns.iter().enumerate() {
-                        let v = read_piece(&mut row, i as u16 + 1, c.kind).map_err(|e| from_odbc(&e))?;
+                        let v = read_piece(&mut row, i as u16 + 1, c.kind)
+                            .map_err(|e| from_odbc(&e))?;
                         bytes += wire_size(&v);
                         values.push(v);
                     }
@@ -201,8 +224,16 @@ fn describe(cursor: &mut OwnedCursor, i: u16) -> Result<(ColumnDesc, Column), Db
         Nullability::NoNulls => Some(false),
         Nullability::Unknown => None,
     };
-    let display_size = cursor.col_display_size(i).ok().flatten().map(|n| n.get() as i64);
-    let internal_size = cursor.col_octet_length(i).ok().flatten().map(|n| n.get() as i64);
+    let display_size = cursor
+        .col_display_size(i)
+        .ok()
+        .flatten()
+        .map(|n| n.get() as i64);
+    let internal_size = cursor
+        .col_octet_length(i)
+        .ok()
+        .flatten()
+        .map(|n| n.get() as i64);
     let precision = cursor.col_precision(i).ok().map(|p| p as i64);
     let scale = cursor.col_scale(i).ok().map(|s| s as i64);
     let fits = |bytes: usize| (bytes <= LONG_COLUMN_BYTES).then_some(bytes);
@@ -211,14 +242,19 @@ fn describe(cursor: &mut OwnedCursor, i: u16) -> Result<(ColumnDesc, Column), Db
         DataType::TinyInt | DataType::SmallInt | DataType::Integer | DataType::BigInt => {
             (Kind::Int, Some(BufferDesc::I64 { nullable: true }))
         }
-        DataType::Real | DataType::Float { .. } | DataType::Double => (Kind::Float, Some(BufferDesc::F64 { nullable: true })),
+        DataType::Real | DataType::Float { .. } | DataType::Double => {
+            (Kind::Float, Some(BufferDesc::F64 { nullable: true }))
+        }
         DataType::Numeric { precision, .. } | DataType::Decimal { precision, .. } => (
             Kind::Decimal,
             fits((precision + 2).max(40)).map(|n| BufferDesc::Text { max_str_len: n }),
         ),
         DataType::Date => (Kind::Date, Some(BufferDesc::Date { nullable: true })),
         DataType::Time { .. } => (Kind::Time, Some(BufferDesc::Time { nullable: true })),
-        DataType::Timestamp { .. } => (Kind::Timestamp, Some(BufferDesc::Timestamp { nullable: true })),
+        DataType::Timestamp { .. } => (
+            Kind::Timestamp,
+            Some(BufferDesc::Timestamp { nullable: true }),
+        ),
         DataType::Char { length }
         | DataType::Varchar { length }
         | DataType::WChar { length }
@@ -232,9 +268,14 @@ fn describe(cursor: &mut OwnedCursor, i: u16) -> Result<(ColumnDesc, Column), Db
                 .and_then(fits)
                 .map(|n| BufferDesc::Text { max_str_len: n }),
         ),
-        DataType::Binary { length } | DataType::Varbinary { length } | DataType::LongVarbinary { length } => (
+        DataType::Binary { length }
+        | DataType::Varbinary { length }
+        | DataType::LongVarbinary { length } => (
             Kind::Bytes,
-            length.map(|l| l.get()).and_then(fits).map(|n| BufferDesc::Binary { max_bytes: n }),
+            length
+                .map(|l| l.get())
+                .and_then(fits)
+                .map(|n| BufferDesc::Binary { max_bytes: n }),
         ),
         DataType::Unknown | DataType::Other { .. } => (Kind::Text, None),
     };
@@ -295,41 +336,58 @@ fn timestamp(t: &SysTimestamp) -> Timestamp {
 fn read_bulk_column(batch: &ColumnarDynBuffer, i: usize, kind: Kind, n: usize) -> Vec<Value> {
     let col = batch.column(i);
     let out: Option<Vec<Value>> = match kind {
-        Kind::Bool => col
-            .as_nullable_slice::<Bit>()
-            .map(|s| s.map(|v| v.map_or(Value::Null, |b| Value::Bool(b.as_bool()))).collect()),
-        Kind::Int => col
-            .as_nullable_slice::<i64>()
-            .map(|s| s.map(|v| v.map_or(Value::Null, |x| Value::Int(*x))).collect()),
-        Kind::Float => col
-            .as_nullable_slice::<f64>()
-            .map(|s| s.map(|v| v.map_or(Value::Null, |x| Value::Float(*x))).collect()),
-        Kind::Decimal => col.as_text().map(|s| {
-            (0..n)
-                .map(|r| s.get(r).map_or(Value::Null, |b| Value::Decimal(text(b).trim().to_owned())))
+        Kind::Bool => col.as_nullable_slice::<Bit>().map(|s| {
+            s.map(|v| v.map_or(Value::Null, |b| Value::Bool(b.as_bool())))
                 .collect()
         }),
-        Kind::Text => col
-            .as_text()
-            .map(|s| (0..n).map(|r| s.get(r).map_or(Value::Null, |b| Value::Text(text(b)))).collect()),
-        Kind::Bytes => col
-            .as_binary()
-            .map(|s| (0..n).map(|r| s.get(r).map_or(Value::Null, |b| Value::Bytes(b.to_vec()))).collect()),
-        Kind::Date => col
-            .as_nullable_slice::<SysDate>()
-            .map(|s| s.map(|v| v.map_or(Value::Null, |d| Value::Date(date(d)))).collect()),
-        Kind::Time => col
-            .as_nullable_slice::<SysTime>()
-            .map(|s| s.map(|v| v.map_or(Value::Null, |t| Value::Time(time(t)))).collect()),
-        Kind::Timestamp => col
-            .as_nullable_slice::<SysTimestamp>()
-            .map(|s| s.map(|v| v.map_or(Value::Null, |t| Value::Timestamp(timestamp(t)))).collect()),
+        Kind::Int => col.as_nullable_slice::<i64>().map(|s| {
+            s.map(|v| v.map_or(Value::Null, |x| Value::Int(*x)))
+                .collect()
+        }),
+        Kind::Float => col.as_nullable_slice::<f64>().map(|s| {
+            s.map(|v| v.map_or(Value::Null, |x| Value::Float(*x)))
+                .collect()
+        }),
+        Kind::Decimal => col.as_text().map(|s| {
+            (0..n)
+                .map(|r| {
+                    s.get(r)
+                        .map_or(Value::Null, |b| Value::Decimal(text(b).trim().to_owned()))
+                })
+                .collect()
+        }),
+        Kind::Text => col.as_text().map(|s| {
+            (0..n)
+                .map(|r| s.get(r).map_or(Value::Null, |b| Value::Text(text(b))))
+                .collect()
+        }),
+        Kind::Bytes => col.as_binary().map(|s| {
+            (0..n)
+                .map(|r| s.get(r).map_or(Value::Null, |b| Value::Bytes(b.to_vec())))
+                .collect()
+        }),
+        Kind::Date => col.as_nullable_slice::<SysDate>().map(|s| {
+            s.map(|v| v.map_or(Value::Null, |d| Value::Date(date(d))))
+                .collect()
+        }),
+        Kind::Time => col.as_nullable_slice::<SysTime>().map(|s| {
+            s.map(|v| v.map_or(Value::Null, |t| Value::Time(time(t))))
+                .collect()
+        }),
+        Kind::Timestamp => col.as_nullable_slice::<SysTimestamp>().map(|s| {
+            s.map(|v| v.map_or(Value::Null, |t| Value::Timestamp(timestamp(t))))
+                .collect()
+        }),
     };
     // The buffer types follow from `kind` in `describe`, so the downcast always succeeds.
     out.unwrap_or_else(|| vec![Value::Null; n])
 }
 
-fn read_piece(row: &mut odbc_api::CursorRow<'_>, i: u16, kind: Kind) -> Result<Value, odbc_api::Error> {
+fn read_piece(
+    row: &mut odbc_api::CursorRow<'_>,
+    i: u16,
+    kind: Kind,
+) -> Result<Value, odbc_api::Error> {
     fn fixed<T: odbc_api::Pod>(
         row: &mut odbc_api::CursorRow<'_>,
         i: u16,

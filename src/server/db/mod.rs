@@ -153,7 +153,11 @@ impl DbConnection {
 
     fn conn(&self) -> Result<&Arc<Connection<'static>>, DbError> {
         self.conn.as_ref().ok_or_else(|| {
-            DbError::with_state(ErrorClass::ProgrammingError, "08003", "the database connection is closed")
+            DbError::with_state(
+                ErrorClass::ProgrammingError,
+                "08003",
+                "the database connection is closed",
+            )
         })
     }
 
@@ -211,22 +215,39 @@ impl DbConnection {
 
     fn open(&mut self, target: OpenTarget) -> Result<DbReply, DbError> {
         if self.conn.is_some() {
-            return Err(DbError::new(ErrorClass::InterfaceError, "connection is already open"));
+            return Err(DbError::new(
+                ErrorClass::InterfaceError,
+                "connection is already open",
+            ));
         }
         let env = odbc_api::environment().map_err(|e| from_odbc(&e))?;
         let conn = match &target {
-            OpenTarget::ConnectionString(s) => env.connect_with_connection_string(s, ConnectionOptions::default()),
-            OpenTarget::Dsn { dsn, uid, pwd } => env.connect(dsn, uid, pwd, ConnectionOptions::default()),
+            OpenTarget::ConnectionString(s) => {
+                env.connect_with_connection_string(s, ConnectionOptions::default())
+            }
+            OpenTarget::Dsn { dsn, uid, pwd } => {
+                env.connect(dsn, uid, pwd, ConnectionOptions::default())
+            }
         }
         .map_err(|e| from_odbc(&e))?;
         let dbms_name = conn.database_management_system_name().unwrap_or_default();
         self.sqlite = dbms_name.eq_ignore_ascii_case("sqlite");
-        self.conn = Some(Arc::new(conn));
+        // Shared ownership between the connection and its statements, all on this actor's one
+        // thread; odbc-api implements statement ownership for `Arc<Connection>`, not `Rc`.
+        #[allow(clippy::arc_with_non_send_sync)]
+        let conn = Arc::new(conn);
+        self.conn = Some(conn);
         self.autocommit = true;
         Ok(DbReply::Opened { dbms_name })
     }
 
-    fn execute(&mut self, cursor: CursorId, sql: &str, params: &[Value], max_rows: u32) -> Result<DbReply, DbError> {
+    fn execute(
+        &mut self,
+        cursor: CursorId,
+        sql: &str,
+        params: &[Value],
+        max_rows: u32,
+    ) -> Result<DbReply, DbError> {
         self.results.remove(&cursor);
         let params = params::to_params(params)?;
         let conn = Arc::clone(self.conn()?);
@@ -279,7 +300,12 @@ impl DbConnection {
         })
     }
 
-    fn execute_many(&mut self, cursor: CursorId, sql: &str, sets: &[Vec<Value>]) -> Result<DbReply, DbError> {
+    fn execute_many(
+        &mut self,
+        cursor: CursorId,
+        sql: &str,
+        sets: &[Vec<Value>],
+    ) -> Result<DbReply, DbError> {
         self.results.remove(&cursor);
         let conn = Arc::clone(self.conn()?);
         let mut stmt = conn.into_preallocated().map_err(|e| from_odbc(&e))?;

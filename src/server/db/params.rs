@@ -18,7 +18,11 @@ pub(crate) type Param = Box<dyn InputParameter>;
 /// # Errors
 /// `DataError` for a decimal that is not a decimal number.
 pub(crate) fn to_params(values: &[Value]) -> Result<Vec<Param>, DbError> {
-    values.iter().enumerate().map(|(i, v)| to_param(i + 1, v)).collect()
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| to_param(i + 1, v))
+        .collect()
 }
 
 fn to_param(index: usize, v: &Value) -> Result<Param, DbError> {

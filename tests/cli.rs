@@ -230,3 +230,41 @@ fn config_errors_name_file_and_line() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn interactive_shell_on_a_terminal() {
+    // `script` (util-linux) gives odbcsh a real pty, so it runs its line editor.
+    let server = TestServer::start("");
+    let home = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "{} --port {} --connect DSN=demo",
+        env!("CARGO_BIN_EXE_odbcsh"),
+        server.port
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("HOME", home.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for line in ["SELECT 1 AS a,\r", " 2 AS b;\r", "\\timing\r", "\\q\r"] {
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        stdin.write_all(line.as_bytes()).unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let screen = text(&out.stdout).replace('\r', "");
+    assert!(
+        screen.contains("connected to [CommandLineConnection]"),
+        "{screen}"
+    );
+    assert!(screen.contains("...> "), "continuation prompt: {screen}");
+    assert!(screen.contains("a | b\n--+--\n1 | 2\n(1 row)"), "{screen}");
+    assert!(screen.contains("Timing is on."), "{screen}");
+    let history = std::fs::read_to_string(home.path().join(".odbcsh_history")).unwrap();
+    assert!(history.contains("2 AS b;"), "{history}");
+}

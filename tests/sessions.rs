@@ -277,3 +277,57 @@ fn no_server_gives_one_operational_error_listing_each() {
     assert_eq!(e.records.len(), 2);
     assert!(s.closed());
 }
+
+#[test]
+fn version_mismatch_is_a_protocol_error_naming_both_versions() {
+    use std::io::{Read, Write};
+    // A fake server that speaks protocol version 7.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let fake = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut pre = [0u8; 8];
+        s.read_exact(&mut pre).unwrap();
+        s.write_all(
+            &odbcd::proto::preamble::Preamble {
+                version: 7,
+                flags: 0,
+            }
+            .encode(),
+        )
+        .unwrap();
+    });
+    let data = odbcd::client::ConfigData::new().set("Connection", "port", port);
+    let mut s = ServerSession::new(None, Some(&data)).unwrap();
+    let e = s.open("", "", None, None).map(|_| ()).unwrap_err();
+    fake.join().unwrap();
+    assert_eq!(e.class, ErrorClass::ProtocolError, "{e}");
+    assert!(
+        e.message
+            .contains("client speaks version 1, server speaks version 7"),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_server_writes_its_log_file_without_secrets() {
+    let server = TestServer::start_with(
+        "[Connection]\nport = 0\n[Logging]\nlog_level = mx.Log.SYSTEM_INFO\nlog_file = logs.txt\n",
+    );
+    let (_s, odbc) = server.open();
+    let _ = odbc.driver_connect("DSN=nothing;PWD=log-file-secret");
+    let path = server.dir.path().join("logs.txt");
+    TestServer::wait_until(5, "the log file", || {
+        std::fs::read_to_string(&path).is_ok_and(|l| l.contains("connect failed"))
+    });
+    let log = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        log.contains("listening on 127.0.0.1:") && log.contains("PWD=***"),
+        "{log}"
+    );
+    assert!(!log.contains("log-file-secret"), "{log}");
+    assert!(
+        server.dir.path().join("server.pid").exists(),
+        "pid file next to the config"
+    );
+}

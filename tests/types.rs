@@ -147,7 +147,8 @@ fn sqlite_types_round_trip() {
 
 #[test]
 fn sqlite_large_values() {
-    let server = TestServer::start("");
+    // Tiny chunks: every read, write and batch crosses many chunk boundaries.
+    let server = TestServer::start("[Session]\nmax_chunk_length = 1024\n");
     let (_s, odbc) = server.open();
     let conn = odbc.driver_connect(&server.sqlite("large")).unwrap();
     large_values(&conn, "large", "TEXT", "BLOB");

@@ -2,8 +2,10 @@
 //!
 //! For each server: TCP connect bounded by `connect_timeout`, exchange preambles (a version
 //! mismatch is a `ProtocolError` naming both versions), read the greeting, send `OpenSession`.
-//! A server that fails any step is skipped; when none works the caller gets one
-//! `OperationalError` listing every server and why it failed (each also as a diagnostic record).
+//! A server that fails any step is skipped. When none works the caller gets one error listing
+//! every server and why it failed (each also as a diagnostic record): of the class all servers
+//! refused with when they all answered with the same refusal (e.g. `ProtocolError` for a
+//! version mismatch, `PolicyViolationError` when all are full), otherwise `OperationalError`.
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -59,7 +61,23 @@ pub(crate) fn open_first(config: &ClientConfig, p: &OpenParams<'_>) -> Result<Op
             .collect::<Vec<_>>()
             .join("; ")
     );
-    let mut err = DbError::with_state(ErrorClass::OperationalError, "08001", message);
+    // Servers that answered and refused for the same reason (all full, all speaking another
+    // protocol version, ...) give that reason's class; unreachable servers or mixed reasons
+    // give OperationalError, as the manual says.
+    let first = failures.first().map(|(_, e)| (e.class, e.sqlstate.clone()));
+    let (class, sqlstate) = match first {
+        Some((class, state))
+            if failures.iter().all(|(_, e)| e.class == class)
+                && !matches!(
+                    class,
+                    ErrorClass::ConnectionFailureError | ErrorClass::TimeoutError
+                ) =>
+        {
+            (class, state)
+        }
+        _ => (ErrorClass::OperationalError, "08001".to_owned()),
+    };
+    let mut err = DbError::with_state(class, &sqlstate, message);
     err.records = failures
         .into_iter()
         .map(|(s, e)| DiagRecord {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
+use super::chunked::Chunked;
 use super::session::Session;
 use super::{ServerError, Shared};
 use crate::config::ListenerConfig;
@@ -150,7 +151,13 @@ async fn accept(
     frame::encode(&greeting, Compression::OFF, MAX_FRAME_LEN, &mut buf)?;
     stream.write_all(&buf).await?;
     let (read, write) = stream.into_split();
-    Session::start(shared, peer, Box::new(read), Box::new(write));
+    let chunk = shared.config.session.max_chunk_length as usize;
+    Session::start(
+        shared,
+        peer,
+        Box::new(Chunked::new(read, chunk)),
+        Box::new(Chunked::new(write, chunk)),
+    );
     Ok(())
 }
 

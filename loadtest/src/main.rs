@@ -101,16 +101,7 @@ struct Shared {
 fn session(args: &Args) -> Result<(ServerSession, Connection), Error> {
     let mut data = ConfigData::new();
     if args.host.is_some() || args.port.is_some() {
-        data = data
-            .set(
-                "LoadtestConnection",
-                "host",
-                args.host.as_deref().unwrap_or("127.0.0.1"),
-            )
-            .set("Communication", "server_connections", "LoadtestConnection");
-        if let Some(p) = args.port {
-            data = data.set("LoadtestConnection", "port", p);
-        }
+        data = data.only_server("LoadtestConnection", args.host.as_deref(), args.port);
     }
     if args.no_compression {
         data = data.set("Session", "enable_compression", 0);

@@ -76,24 +76,9 @@ fn main() -> ExitCode {
         FormatArg::Csv => Format::Csv,
         FormatArg::Json => Format::Json,
     };
-    let mut data = None;
-    if cli.host.is_some() || cli.port.is_some() {
-        let mut d = ConfigData::new()
-            .set(
-                "CommandLineConnection",
-                "host",
-                cli.host.as_deref().unwrap_or("127.0.0.1"),
-            )
-            .set(
-                "Communication",
-                "server_connections",
-                "CommandLineConnection",
-            );
-        if let Some(p) = cli.port {
-            d = d.set("CommandLineConnection", "port", p);
-        }
-        data = Some(d);
-    }
+    let data = (cli.host.is_some() || cli.port.is_some()).then(|| {
+        ConfigData::new().only_server("CommandLineConnection", cli.host.as_deref(), cli.port)
+    });
     let mut session = match ServerSession::new(cli.config.as_deref(), data.as_ref()) {
         Ok(s) => s,
         Err(e) => return fail(&e, 2),

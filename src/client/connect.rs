@@ -14,7 +14,6 @@ use std::sync::Arc;
 use super::link::{io_error, protocol, read_frame, Link, LinkOptions};
 use crate::config::{ClientConfig, ClientConnection};
 use crate::error::{DbError, DiagRecord, ErrorClass};
-use crate::proto::compress::Compression;
 use crate::proto::message::{Request, Response};
 use crate::proto::preamble::{self, Preamble, FLAG_TLS_REQUIRED};
 use crate::proto::{ProtoError, PROTOCOL_VERSION};
@@ -103,9 +102,9 @@ fn open_one(
         ));
     }
     let stream = connect_tcp(server, &peer)?;
-    let s = &config.session;
+    let s = &config.session.transport;
     let opts = LinkOptions {
-        compression: Compression::new(s.enable_compression, s.compression_ratio),
+        compression: s.compression(),
         max_chunk: s.max_chunk_length as usize,
         socket_timeout: server.socket_timeout,
         receive_timeout: s.receive_timeout,

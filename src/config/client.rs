@@ -9,8 +9,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::ini::Ini;
-use super::server::{CHUNK_LENGTH_RANGE, DEFAULT_PORT};
-use super::value::{LogLevel, SectionReader};
+use super::server::DEFAULT_PORT;
+use super::value::{
+    check_sections, section_reader, transport, LogLevel, SectionReader, TransportConfig,
+    TRANSPORT_OPTIONS,
+};
 use super::{closest, is_connection_section, read_ini, ConfigError, ErrorKind, Origin};
 
 /// In-memory configuration sections: `section -> option -> value`, like the manual's
@@ -48,6 +51,21 @@ impl ConfigData {
                 .push((section.to_owned(), vec![(option.to_owned(), value)])),
         }
         self
+    }
+
+    /// Makes `section` (a connection section name) the only server to try, at `host`
+    /// (default 127.0.0.1) and `port` (default 6632): what the tools' `--host`/`--port` do.
+    #[must_use]
+    pub fn only_server(self, section: &str, host: Option<&str>, port: Option<u16>) -> Self {
+        let d = self.set(section, "host", host.unwrap_or("127.0.0.1")).set(
+            "Communication",
+            "server_connections",
+            section,
+        );
+        match port {
+            Some(p) => d.set(section, "port", p),
+            None => d,
+        }
     }
 
     /// Declares an empty section (e.g. a connection section that takes every default).
@@ -116,16 +134,9 @@ pub struct ClientConnection {
 pub struct ClientSessionConfig {
     /// `remote_module` (default Manager): the server-side ODBC manager to use.
     pub remote_module: String,
-    /// `enable_compression` (default 1): compress client-to-server frames.
-    pub enable_compression: bool,
-    /// `compression_ratio` (1..=9, default 2).
-    pub compression_ratio: u8,
-    /// `max_chunk_length` (default 64000).
-    pub max_chunk_length: u32,
-    /// `receive_timeout` (default 10 s): bound on receiving one frame once it has started.
-    pub receive_timeout: Duration,
-    /// `send_timeout` (default 10 s).
-    pub send_timeout: Duration,
+    /// How the client sends and receives (`enable_compression` governs client-to-server
+    /// frames).
+    pub transport: TransportConfig,
 }
 
 /// `[Logging]` of the client.
@@ -193,42 +204,8 @@ impl ClientConfig {
     /// # Errors
     /// Unknown sections or options, bad values, unknown names in `server_connections`.
     pub fn from_ini(ini: &Ini) -> Result<Self, ConfigError> {
-        if let Some(g) = ini.globals.first() {
-            return Err(ConfigError {
-                origin: ini.origin.clone(),
-                line: g.line,
-                kind: ErrorKind::Invalid {
-                    message: format!(
-                        "option '{}' is outside any section; the client has no global options",
-                        g.key
-                    ),
-                },
-            });
-        }
-        for s in &ini.sections {
-            if !is_connection_section(&s.name) && !SECTIONS.contains(&s.name.as_str()) {
-                return Err(ConfigError {
-                    origin: ini.origin.clone(),
-                    line: s.line,
-                    kind: ErrorKind::UnknownSection {
-                        section: s.name.clone(),
-                        suggestion: closest(&s.name, SECTIONS.iter().copied()),
-                        allowed: format!(
-                            "{}, and connection sections (names containing \"Connection\")",
-                            SECTIONS.join(", ")
-                        ),
-                    },
-                });
-            }
-        }
-        let empty = super::ini::Section {
-            name: String::new(),
-            line: None,
-            entries: Vec::new(),
-        };
-        let section = |name: &str, known: &[&str]| -> Result<SectionReader<'_>, ConfigError> {
-            SectionReader::new(ini, ini.section(name).unwrap_or(&empty), known)
-        };
+        check_sections(ini, SECTIONS, "client")?;
+        let section = |name: &str, known: &[&str]| section_reader(ini, name, known);
 
         let mut all = Vec::new();
         for s in ini
@@ -289,17 +266,9 @@ impl ClientConfig {
         };
 
         let auth = section("Authentication", &["login_salt"])?;
-        let s = section(
-            "Session",
-            &[
-                "remote_module",
-                "enable_compression",
-                "compression_ratio",
-                "max_chunk_length",
-                "receive_timeout",
-                "send_timeout",
-            ],
-        )?;
+        let mut session_options = vec!["remote_module"];
+        session_options.extend(TRANSPORT_OPTIONS);
+        let s = section("Session", &session_options)?;
         let session = ClientSessionConfig {
             remote_module: s
                 .choice(
@@ -308,16 +277,7 @@ impl ClientConfig {
                     &["Manager", "unixODBC", "iODBC", "Windows"],
                 )?
                 .to_owned(),
-            enable_compression: s.flag("enable_compression", true)?,
-            compression_ratio: s.int("compression_ratio", 2, 1, 9)? as u8,
-            max_chunk_length: s.int(
-                "max_chunk_length",
-                64000,
-                CHUNK_LENGTH_RANGE.0,
-                CHUNK_LENGTH_RANGE.1,
-            )? as u32,
-            receive_timeout: s.seconds("receive_timeout", 10.0)?,
-            send_timeout: s.seconds("send_timeout", 10.0)?,
+            transport: transport(&s)?,
         };
         let l = section("Logging", &["log_level", "log_file"])?;
         let logging = ClientLoggingConfig {
@@ -376,10 +336,10 @@ mod tests {
         assert_eq!(c.connections[0].host, "127.0.0.1");
         assert_eq!(c.connections[0].port, 6632);
         assert_eq!(c.session.remote_module, "Manager");
-        assert!(c.session.enable_compression);
-        assert_eq!(c.session.compression_ratio, 2);
-        assert_eq!(c.session.max_chunk_length, 64000);
-        assert_eq!(c.session.send_timeout, Duration::from_secs(10));
+        assert!(c.session.transport.enable_compression);
+        assert_eq!(c.session.transport.compression_ratio, 2);
+        assert_eq!(c.session.transport.max_chunk_length, 64000);
+        assert_eq!(c.session.transport.send_timeout, Duration::from_secs(10));
         assert_eq!(c.logging.log_level, LogLevel::Important);
     }
 

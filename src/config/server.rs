@@ -9,8 +9,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::ini::Ini;
-use super::value::{resolve, CursorType, LogLevel, SectionReader};
-use super::{closest, is_connection_section, read_ini, ConfigError, ErrorKind, Origin};
+use super::value::{
+    check_sections, resolve, section_reader, transport, CursorType, LogLevel, SectionReader,
+    TransportConfig,
+};
+use super::{is_connection_section, read_ini, ConfigError, ErrorKind, Origin};
 
 /// The default TCP port (IANA `mxodbc-connect`).
 pub const DEFAULT_PORT: u16 = 6632;
@@ -100,16 +103,9 @@ pub struct AuthConfig {
 pub struct SessionConfig {
     /// `max_sessions` (default 400).
     pub max_sessions: u32,
-    /// `enable_compression` (default 1): compress server-to-client frames.
-    pub enable_compression: bool,
-    /// `compression_ratio` (1..=9, default 2): see [`crate::proto::compress`] for its meaning.
-    pub compression_ratio: u8,
-    /// `max_chunk_length` (default 64000): bound on one socket read/write and on a result batch.
-    pub max_chunk_length: u32,
-    /// `receive_timeout` (default 10 s): bound on receiving one frame once it has started.
-    pub receive_timeout: Duration,
-    /// `send_timeout` (default 10 s): bound on sending one frame.
-    pub send_timeout: Duration,
+    /// How the server sends and receives (`enable_compression` governs server-to-client
+    /// frames).
+    pub transport: TransportConfig,
 }
 
 /// `[Activity]`.
@@ -188,9 +184,6 @@ const SECTIONS: &[&str] = &[
     "License",
 ];
 
-/// The smallest and largest accepted `max_chunk_length`.
-pub const CHUNK_LENGTH_RANGE: (u64, u64) = (1024, 16 * 1024 * 1024);
-
 impl ServerConfig {
     /// The built-in defaults: listen on 127.0.0.1:6632, plain, no authentication, log to
     /// stderr only.
@@ -216,44 +209,9 @@ impl ServerConfig {
     /// # Errors
     /// Unknown sections or options, bad values, inconsistent options.
     pub fn from_ini(ini: &Ini) -> Result<Self, ConfigError> {
-        if let Some(g) = ini.globals.first() {
-            return Err(ConfigError {
-                origin: ini.origin.clone(),
-                line: g.line,
-                kind: ErrorKind::Invalid {
-                    message: format!(
-                        "option '{}' is outside any section; the server has no global options",
-                        g.key
-                    ),
-                },
-            });
-        }
-        for s in &ini.sections {
-            if !is_connection_section(&s.name) && !SECTIONS.contains(&s.name.as_str()) {
-                return Err(ConfigError {
-                    origin: ini.origin.clone(),
-                    line: s.line,
-                    kind: ErrorKind::UnknownSection {
-                        section: s.name.clone(),
-                        suggestion: closest(&s.name, SECTIONS.iter().copied()),
-                        allowed: format!(
-                            "{}, and connection sections (names containing \"Connection\")",
-                            SECTIONS.join(", ")
-                        ),
-                    },
-                });
-            }
-        }
+        check_sections(ini, SECTIONS, "server")?;
         let from_file = matches!(ini.origin, Origin::File(_));
-        let empty = super::ini::Section {
-            name: String::new(),
-            line: None,
-            entries: Vec::new(),
-        };
-        let section = |name: &str, known: &[&str]| -> Result<SectionReader<'_>, ConfigError> {
-            let s = ini.section(name).unwrap_or(&empty);
-            SectionReader::new(ini, s, known)
-        };
+        let section = |name: &str, known: &[&str]| section_reader(ini, name, known);
 
         let mut listeners = Vec::new();
         for s in ini
@@ -310,16 +268,7 @@ impl ServerConfig {
         };
         let session = SessionConfig {
             max_sessions: max_sessions as u32,
-            enable_compression: s.flag("enable_compression", true)?,
-            compression_ratio: s.int("compression_ratio", 2, 1, 9)? as u8,
-            max_chunk_length: s.int(
-                "max_chunk_length",
-                64000,
-                CHUNK_LENGTH_RANGE.0,
-                CHUNK_LENGTH_RANGE.1,
-            )? as u32,
-            receive_timeout: s.seconds("receive_timeout", 10.0)?,
-            send_timeout: s.seconds("send_timeout", 10.0)?,
+            transport: transport(&s)?,
         };
         let activity = ActivityConfig {
             check_interval: act.seconds("check_interval", 2.0)?,
@@ -476,10 +425,10 @@ mod tests {
         assert_eq!(l.socket_timeout, None);
         assert_eq!(c.auth.mode, AuthMode::None);
         assert_eq!(c.session.max_sessions, 400);
-        assert!(c.session.enable_compression);
-        assert_eq!(c.session.compression_ratio, 2);
-        assert_eq!(c.session.max_chunk_length, 64000);
-        assert_eq!(c.session.receive_timeout, Duration::from_secs(10));
+        assert!(c.session.transport.enable_compression);
+        assert_eq!(c.session.transport.compression_ratio, 2);
+        assert_eq!(c.session.transport.max_chunk_length, 64000);
+        assert_eq!(c.session.transport.receive_timeout, Duration::from_secs(10));
         assert_eq!(c.activity.check_interval, Duration::from_secs(2));
         assert_eq!(
             c.activity.max_request_execution_time,
@@ -571,7 +520,10 @@ max_connections = 20
         assert_eq!(c.auth.mode, AuthMode::File);
         assert_eq!(c.auth.password_file, PathBuf::from("/etc/odbcd/users.txt"));
         assert_eq!(c.session.max_sessions, 10);
-        assert_eq!(c.session.receive_timeout, Duration::from_millis(2500));
+        assert_eq!(
+            c.session.transport.receive_timeout,
+            Duration::from_millis(2500)
+        );
         assert_eq!(c.pid_file, Some(PathBuf::from("/etc/odbcd/run/odbcd.pid")));
         assert_eq!(c.logging.log_level, LogLevel::Any);
         assert_eq!(c.license.max_connections, Some(20));

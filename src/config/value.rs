@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::ini::{Entry, Ini, Section};
-use super::{closest, ConfigError, ErrorKind, Origin};
+use super::{closest, is_connection_section, ConfigError, ErrorKind, Origin};
 
 /// The manual's log levels (mxLog), from least to most verbose.
 #[derive(
@@ -97,6 +97,106 @@ impl CursorType {
             Self::Static => 3,
         }
     }
+}
+
+/// The `[Session]` options the server and the client share: how this side sends and receives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransportConfig {
+    /// `enable_compression` (default 1): compress the frames this side sends.
+    pub enable_compression: bool,
+    /// `compression_ratio` (1..=9, default 2): see [`crate::proto::compress`] for its meaning.
+    pub compression_ratio: u8,
+    /// `max_chunk_length` (default 64000): bound on one socket read/write, and on the bytes of
+    /// one batch of result rows.
+    pub max_chunk_length: u32,
+    /// `receive_timeout` (default 10 s): bound on receiving one frame once it has started.
+    pub receive_timeout: Duration,
+    /// `send_timeout` (default 10 s): bound on sending one frame.
+    pub send_timeout: Duration,
+}
+
+impl TransportConfig {
+    /// How this side compresses what it sends.
+    pub fn compression(&self) -> crate::proto::compress::Compression {
+        crate::proto::compress::Compression::new(self.enable_compression, self.compression_ratio)
+    }
+}
+
+/// The smallest and largest accepted `max_chunk_length`.
+pub const CHUNK_LENGTH_RANGE: (u64, u64) = (1024, 16 * 1024 * 1024);
+
+/// The option names of [`TransportConfig`].
+pub(crate) const TRANSPORT_OPTIONS: [&str; 5] = [
+    "enable_compression",
+    "compression_ratio",
+    "max_chunk_length",
+    "receive_timeout",
+    "send_timeout",
+];
+
+/// Reads the [`TransportConfig`] options of a `[Session]` section.
+pub(crate) fn transport(s: &SectionReader<'_>) -> Result<TransportConfig, ConfigError> {
+    Ok(TransportConfig {
+        enable_compression: s.flag("enable_compression", true)?,
+        compression_ratio: s.int("compression_ratio", 2, 1, 9)? as u8,
+        max_chunk_length: s.int(
+            "max_chunk_length",
+            64000,
+            CHUNK_LENGTH_RANGE.0,
+            CHUNK_LENGTH_RANGE.1,
+        )? as u32,
+        receive_timeout: s.seconds("receive_timeout", 10.0)?,
+        send_timeout: s.seconds("send_timeout", 10.0)?,
+    })
+}
+
+/// Checks that `ini` has no options outside sections, and only `known` sections besides
+/// connection sections.
+pub(crate) fn check_sections(ini: &Ini, known: &[&str], program: &str) -> Result<(), ConfigError> {
+    if let Some(g) = ini.globals.first() {
+        return Err(ConfigError {
+            origin: ini.origin.clone(),
+            line: g.line,
+            kind: ErrorKind::Invalid {
+                message: format!(
+                    "option '{}' is outside any section; the {program} has no global options",
+                    g.key
+                ),
+            },
+        });
+    }
+    for s in &ini.sections {
+        if !is_connection_section(&s.name) && !known.contains(&s.name.as_str()) {
+            return Err(ConfigError {
+                origin: ini.origin.clone(),
+                line: s.line,
+                kind: ErrorKind::UnknownSection {
+                    section: s.name.clone(),
+                    suggestion: closest(&s.name, known.iter().copied()),
+                    allowed: format!(
+                        "{}, and connection sections (names containing \"Connection\")",
+                        known.join(", ")
+                    ),
+                },
+            });
+        }
+    }
+    Ok(())
+}
+
+static EMPTY_SECTION: Section = Section {
+    name: String::new(),
+    line: None,
+    entries: Vec::new(),
+};
+
+/// A reader for section `name`, as if empty when the section is absent.
+pub(crate) fn section_reader<'a>(
+    ini: &'a Ini,
+    name: &str,
+    known: &[&str],
+) -> Result<SectionReader<'a>, ConfigError> {
+    SectionReader::new(ini, ini.section(name).unwrap_or(&EMPTY_SECTION), known)
 }
 
 /// Reads the options of one section, rejecting unknown ones.

@@ -116,7 +116,7 @@ async fn accept(
     if config.keepalive {
         let _ = socket2::SockRef::from(&stream).set_keepalive(true);
     }
-    let timeout = shared.config.session.receive_timeout;
+    let timeout = shared.config.session.transport.receive_timeout;
     let mut pre = [0u8; preamble::LEN];
     match tokio::time::timeout(timeout, stream.read_exact(&mut pre)).await {
         Err(_) => return Err(AcceptError::Timeout(timeout)),
@@ -151,7 +151,7 @@ async fn accept(
     frame::encode(&greeting, Compression::OFF, MAX_FRAME_LEN, &mut buf)?;
     stream.write_all(&buf).await?;
     let (read, write) = stream.into_split();
-    let chunk = shared.config.session.max_chunk_length as usize;
+    let chunk = shared.config.session.transport.max_chunk_length as usize;
     Session::start(
         shared,
         peer,

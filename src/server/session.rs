@@ -53,10 +53,7 @@ pub struct Session {
 impl Session {
     /// Starts a session actor on an accepted, handshaken socket.
     pub fn start(shared: Shared, peer: SocketAddr, read: ReadHalf, write: WriteHalf) -> Addr<Self> {
-        let compression = Compression::new(
-            shared.config.session.enable_compression,
-            shared.config.session.compression_ratio,
-        );
+        let compression = shared.config.session.transport.compression();
         Self::create(move |ctx| {
             Self::add_stream(
                 FramedRead::new(
@@ -309,7 +306,7 @@ impl Session {
     fn open_connection(&mut self, id: RequestId, target: OpenTarget, ctx: &mut Context<Self>) {
         let session = self.id.clone().unwrap_or_default();
         let registry = self.shared.registry.clone();
-        let max_chunk = self.shared.config.session.max_chunk_length as usize;
+        let max_chunk = self.shared.config.session.transport.max_chunk_length as usize;
         let conn = self.next_conn;
         self.next_conn = self.next_conn.wrapping_add(1).max(1);
         let running = self.shared.running.clone();

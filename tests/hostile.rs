@@ -240,3 +240,59 @@ fn client_vanishing_mid_request_frees_its_connections() {
     });
     still_serving(&mut server);
 }
+
+#[test]
+fn a_client_that_stops_reading_is_dropped_after_send_timeout() {
+    let mut server = TestServer::start("[Session]\nsend_timeout = 1\n");
+    let mut s = handshaken(&server);
+    send(
+        &mut s,
+        1,
+        Request::OpenSession {
+            username: String::new(),
+            proof: Vec::new(),
+            module_name: "Manager".into(),
+            session_id: None,
+            client_name: "never reads".into(),
+        },
+    );
+    assert!(matches!(
+        read_frame(&mut s).unwrap().response,
+        Response::SessionOpened { .. }
+    ));
+    send(
+        &mut s,
+        2,
+        Request::DriverConnect {
+            connection_string: server.sqlite("stall"),
+        },
+    );
+    let conn = match read_frame(&mut s).unwrap().response {
+        Response::Connected { conn, .. } => conn,
+        other => panic!("{other:?}"),
+    };
+    // ~60 KB of incompressible bytes per answer, 400 answers: far more than socket buffers hold.
+    let sql = "SELECT randomblob(1000) FROM (WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < 60) SELECT x FROM g)";
+    for id in 0..400 {
+        send(
+            &mut s,
+            10 + id,
+            Request::Execute {
+                conn,
+                cursor: 1,
+                sql: sql.into(),
+                params: vec![],
+                max_rows: 100,
+            },
+        );
+    }
+    let (_observer, odbc) = server.open();
+    TestServer::wait_until(15, "the stalled session to be dropped", || {
+        odbc.status()
+            .map(|st| st.sessions == 1 && st.connections == 0)
+            .unwrap_or(false)
+    });
+    assert!(server.log().contains("send_timeout"), "{}", server.log());
+    drop(s);
+    still_serving(&mut server);
+}

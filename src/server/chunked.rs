@@ -1,17 +1,24 @@
-//! A socket adapter that bounds every read and write to `max_chunk_length` bytes, as the
-//! manual's `[Session] max_chunk_length` says ("maximum chunk length for TCP read/write
-//! operations").
+//! A socket adapter for the `[Session]` options: every read and write moves at most
+//! `max_chunk_length` bytes ("maximum chunk length for TCP read/write operations"), and a write
+//! that cannot make progress for `send_timeout` fails with `TimedOut`, so a client that stops
+//! reading cannot hold its session forever.
 
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Sleep;
 
 /// Wraps a socket half; each `poll_read`/`poll_write` moves at most `max` bytes.
 pub struct Chunked<T> {
     inner: T,
     max: usize,
+    send_timeout: Option<Duration>,
+    /// Set while a write is blocked: when it fires, the write fails.
+    stalled: Option<Pin<Box<Sleep>>>,
 }
 
 impl<T> Chunked<T> {
@@ -20,7 +27,16 @@ impl<T> Chunked<T> {
         Self {
             inner,
             max: max.max(1),
+            send_timeout: None,
+            stalled: None,
         }
+    }
+
+    /// Fails a write that makes no progress for `timeout`.
+    #[must_use]
+    pub fn with_send_timeout(mut self, timeout: Duration) -> Self {
+        self.send_timeout = Some(timeout);
+        self
     }
 }
 
@@ -53,7 +69,29 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Chunked<T> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let n = buf.len().min(self.max);
-        Pin::new(&mut self.inner).poll_write(cx, &buf[..n])
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_write(cx, &buf[..n]) {
+            Poll::Pending => {
+                let Some(timeout) = this.send_timeout else {
+                    return Poll::Pending;
+                };
+                let timer = this
+                    .stalled
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                if timer.as_mut().poll(cx).is_ready() {
+                    this.stalled = None;
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("send_timeout: the client took no data for {timeout:?}"),
+                    )));
+                }
+                Poll::Pending
+            }
+            ready => {
+                this.stalled = None;
+                ready
+            }
+        }
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -89,6 +127,38 @@ mod tests {
         fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
             Poll::Ready(Ok(()))
         }
+    }
+
+    /// Never takes any data.
+    struct Stuck;
+
+    impl AsyncWrite for Stuck {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            _: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Poll::Pending
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[test]
+    fn a_stalled_write_times_out() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut w = Chunked::new(Stuck, 1000).with_send_timeout(Duration::from_millis(50));
+            let e = w.write_all(b"hello").await.unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        });
     }
 
     #[test]

@@ -152,11 +152,12 @@ async fn accept(
     stream.write_all(&buf).await?;
     let (read, write) = stream.into_split();
     let chunk = shared.config.session.transport.max_chunk_length as usize;
+    let send_timeout = shared.config.session.transport.send_timeout;
     Session::start(
         shared,
         peer,
         Box::new(Chunked::new(read, chunk)),
-        Box::new(Chunked::new(write, chunk)),
+        Box::new(Chunked::new(write, chunk).with_send_timeout(send_timeout)),
     );
     Ok(())
 }

@@ -33,6 +33,27 @@ fn handshaken(server: &TestServer) -> TcpStream {
     s
 }
 
+/// A raw connection with an open session.
+fn opened(server: &TestServer, client_name: &str) -> TcpStream {
+    let mut s = handshaken(server);
+    send(
+        &mut s,
+        0,
+        Request::OpenSession {
+            username: String::new(),
+            proof: Vec::new(),
+            module_name: "Manager".into(),
+            session_id: None,
+            client_name: client_name.into(),
+        },
+    );
+    assert!(matches!(
+        read_frame(&mut s).unwrap().response,
+        Response::SessionOpened { .. }
+    ));
+    s
+}
+
 fn read_frame(s: &mut TcpStream) -> Option<ServerFrame> {
     let mut head = [0u8; 5];
     s.read_exact(&mut head).ok()?;
@@ -45,7 +66,11 @@ fn read_frame(s: &mut TcpStream) -> Option<ServerFrame> {
 fn send(s: &mut TcpStream, id: u32, request: Request) {
     let mut buf = Vec::new();
     frame::encode(
-        &ClientFrame { id, request },
+        &ClientFrame {
+            id,
+            ack: 0,
+            request,
+        },
         Compression::OFF,
         MAX_FRAME_LEN,
         &mut buf,
@@ -132,7 +157,18 @@ fn garbage_frames_get_a_protocol_error_and_a_close() {
         vec![0, 0, 0, 0, 0],
         vec![0, 0, 0, 6, 1, 0xff, 0xff, 0xff, 0xff, 0x0f],
     ] {
+        // As the first frame (the listener reads it), and inside an open session.
         let mut s = handshaken(&server);
+        s.write_all(&garbage).unwrap();
+        match read_frame(&mut s) {
+            Some(ServerFrame {
+                response: Response::Error(e),
+                ..
+            }) => assert_eq!(e.class, odbcd::client::ErrorClass::ProtocolError, "{e}"),
+            other => panic!("expected a protocol error, got {other:?}"),
+        }
+        assert!(closed_by_server(&mut s));
+        let mut s = opened(&server, "garbage");
         s.write_all(&garbage).unwrap();
         match read_frame(&mut s) {
             Some(ServerFrame {
@@ -149,7 +185,7 @@ fn garbage_frames_get_a_protocol_error_and_a_close() {
 #[test]
 fn oversized_length_is_refused_without_allocating() {
     let mut server = TestServer::start("");
-    let mut s = handshaken(&server);
+    let mut s = opened(&server, "oversized");
     // Claims 4 GiB; the server must refuse from the header alone.
     s.write_all(&[0xff, 0xff, 0xff, 0xf0, 0]).unwrap();
     assert!(matches!(
@@ -192,23 +228,9 @@ fn truncated_frames_and_stalled_handshakes() {
 fn client_vanishing_mid_request_frees_its_connections() {
     let pg = pg();
     pg.create_db("vanish");
-    let mut server = TestServer::start("");
-    let mut s = handshaken(&server);
-    send(
-        &mut s,
-        1,
-        Request::OpenSession {
-            username: String::new(),
-            proof: Vec::new(),
-            module_name: "Manager".into(),
-            session_id: None,
-            client_name: "hostile".into(),
-        },
-    );
-    assert!(matches!(
-        read_frame(&mut s).unwrap().response,
-        Response::SessionOpened { .. }
-    ));
+    let mut server =
+        TestServer::start("[Activity]\ncheck_interval = 0.1\nmax_session_reconnect_time = 1\n");
+    let mut s = opened(&server, "vanishing");
     send(
         &mut s,
         2,
@@ -243,23 +265,8 @@ fn client_vanishing_mid_request_frees_its_connections() {
 
 #[test]
 fn a_client_that_stops_reading_is_dropped_after_send_timeout() {
-    let mut server = TestServer::start("[Session]\nsend_timeout = 1\n");
-    let mut s = handshaken(&server);
-    send(
-        &mut s,
-        1,
-        Request::OpenSession {
-            username: String::new(),
-            proof: Vec::new(),
-            module_name: "Manager".into(),
-            session_id: None,
-            client_name: "never reads".into(),
-        },
-    );
-    assert!(matches!(
-        read_frame(&mut s).unwrap().response,
-        Response::SessionOpened { .. }
-    ));
+    let mut server = TestServer::start("[Session]\nsend_timeout = 1\n\n[Activity]\ncheck_interval = 0.1\nmax_session_reconnect_time = 1\n");
+    let mut s = opened(&server, "never reads");
     send(
         &mut s,
         2,

@@ -3,9 +3,11 @@
 //! For each server: TCP connect bounded by `connect_timeout`, exchange preambles (a version
 //! mismatch is a `ProtocolError` naming both versions), read the greeting, send `OpenSession`.
 //! A server that fails any step is skipped. When none works the caller gets one error listing
-//! every server and why it failed (each also as a diagnostic record): of the class all servers
-//! refused with when they all answered with the same refusal (e.g. `ProtocolError` for a
-//! version mismatch, `PolicyViolationError` when all are full), otherwise `OperationalError`.
+//! every server and why it failed (each also as a diagnostic record): if every server answered
+//! with the same refusal (all full, all speaking another protocol version), that refusal's
+//! class, and with a single server its exact message; otherwise `OperationalError`.
+//!
+//! [`handshake`] is also how a [`Link`] resumes its session on a new connection.
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -14,9 +16,44 @@ use std::sync::Arc;
 use super::link::{io_error, protocol, read_frame, Link, LinkOptions};
 use crate::config::{ClientConfig, ClientConnection};
 use crate::error::{DbError, DiagRecord, ErrorClass};
-use crate::proto::message::{Request, Response};
+use crate::proto::compress::Compression;
+use crate::proto::frame;
+use crate::proto::message::{ClientFrame, Request, Response};
 use crate::proto::preamble::{self, Preamble, FLAG_TLS_REQUIRED};
-use crate::proto::{ProtoError, PROTOCOL_VERSION};
+use crate::proto::{ProtoError, MAX_FRAME_LEN, PROTOCOL_VERSION};
+
+/// Where a session's server is and how to talk to it.
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoint {
+    pub(crate) server: ClientConnection,
+    pub(crate) opts: LinkOptions,
+    /// `host:port [section]`, for messages.
+    pub(crate) peer: String,
+}
+
+/// An open session: what the client asked for and what the server answered.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionInfo {
+    pub(crate) session_id: String,
+    pub(crate) server_version: String,
+    pub(crate) last_request: u32,
+    pub(crate) reconnect_window_ms: u64,
+    pub(crate) username: String,
+    pub(crate) module_name: String,
+}
+
+impl SessionInfo {
+    /// The `OpenSession` request that resumes this session.
+    pub(crate) fn resume_request(&self) -> Request {
+        Request::OpenSession {
+            username: self.username.clone(),
+            proof: Vec::new(),
+            module_name: self.module_name.clone(),
+            session_id: Some(self.session_id.clone()),
+            client_name: client_name(),
+        }
+    }
+}
 
 /// What `open()` needs besides the configuration.
 pub(crate) struct OpenParams<'a> {
@@ -29,8 +66,6 @@ pub(crate) struct OpenParams<'a> {
 /// An open session on one server.
 pub(crate) struct Opened {
     pub(crate) link: Arc<Link>,
-    pub(crate) session_id: String,
-    pub(crate) server_version: String,
     pub(crate) server_name: String,
 }
 
@@ -49,6 +84,23 @@ pub(crate) fn open_first(config: &ClientConfig, p: &OpenParams<'_>) -> Result<Op
             }
         }
     }
+    Err(no_server(failures))
+}
+
+fn no_server(failures: Vec<(&ClientConnection, DbError)>) -> DbError {
+    // Servers that answered and refused for the same reason (all full, all speaking another
+    // protocol version, ...) give that reason's class; unreachable servers or mixed reasons
+    // give OperationalError, as the manual says.
+    let refusal = failures.first().map(|(_, e)| e.class).filter(|class| {
+        failures.iter().all(|(_, e)| e.class == *class)
+            && !matches!(
+                class,
+                ErrorClass::ConnectionFailureError | ErrorClass::TimeoutError
+            )
+    });
+    if let (Some(_), [(_, only)]) = (refusal, failures.as_slice()) {
+        return only.clone();
+    }
     let message = format!(
         "no server accepted the session: {}",
         failures
@@ -60,20 +112,8 @@ pub(crate) fn open_first(config: &ClientConfig, p: &OpenParams<'_>) -> Result<Op
             .collect::<Vec<_>>()
             .join("; ")
     );
-    // Servers that answered and refused for the same reason (all full, all speaking another
-    // protocol version, ...) give that reason's class; unreachable servers or mixed reasons
-    // give OperationalError, as the manual says.
-    let first = failures.first().map(|(_, e)| (e.class, e.sqlstate.clone()));
-    let (class, sqlstate) = match first {
-        Some((class, state))
-            if failures.iter().all(|(_, e)| e.class == class)
-                && !matches!(
-                    class,
-                    ErrorClass::ConnectionFailureError | ErrorClass::TimeoutError
-                ) =>
-        {
-            (class, state)
-        }
+    let (class, sqlstate) = match (refusal, failures.first()) {
+        (Some(class), Some((_, e))) => (class, e.sqlstate.clone()),
         _ => (ErrorClass::OperationalError, "08001".to_owned()),
     };
     let mut err = DbError::with_state(class, &sqlstate, message);
@@ -85,7 +125,7 @@ pub(crate) fn open_first(config: &ClientConfig, p: &OpenParams<'_>) -> Result<Op
             message: format!("[{}] {}", s.name, e.message),
         })
         .collect();
-    Err(err)
+    err
 }
 
 fn open_one(
@@ -101,31 +141,65 @@ fn open_one(
             "using_ssl is set but TLS is not available in this client build yet",
         ));
     }
-    let stream = connect_tcp(server, &peer)?;
-    let s = &config.session.transport;
-    let opts = LinkOptions {
-        compression: s.compression(),
-        max_chunk: s.max_chunk_length as usize,
-        socket_timeout: server.socket_timeout,
-        receive_timeout: s.receive_timeout,
+    let t = &config.session.transport;
+    let endpoint = Endpoint {
+        server: server.clone(),
+        opts: LinkOptions {
+            compression: t.compression(),
+            max_chunk: t.max_chunk_length as usize,
+            socket_timeout: server.socket_timeout,
+            receive_timeout: t.receive_timeout,
+            send_timeout: t.send_timeout,
+        },
+        peer,
     };
-    let mut stream = stream;
+    let _ = p.password; // Sent as a proof once authentication is implemented (issue 4).
+    let request = Request::OpenSession {
+        username: p.username.to_owned(),
+        proof: Vec::new(),
+        module_name: p.module_name.to_owned(),
+        session_id: p.session_id.map(str::to_owned),
+        client_name: client_name(),
+    };
+    // Resuming explicitly from a new link: there is nothing to replay to it.
+    let ack = if p.session_id.is_some() { u64::MAX } else { 0 };
+    let (stream, mut info) = handshake(&endpoint, &request, ack)?;
+    info.username = p.username.to_owned();
+    info.module_name = p.module_name.to_owned();
+    let link = Link::new(stream, endpoint.clone(), info)
+        .map_err(|e| io_error("setting up", &endpoint.peer, &e))?;
+    Ok(Opened {
+        link: Arc::new(link),
+        server_name: server.name.clone(),
+    })
+}
+
+/// Connects, exchanges preambles, reads the greeting, sends `request` (an `OpenSession`) with
+/// `ack`, and reads the answer.
+pub(crate) fn handshake(
+    endpoint: &Endpoint,
+    request: &Request,
+    ack: u64,
+) -> Result<(TcpStream, SessionInfo), DbError> {
+    let peer = &endpoint.peer;
+    let opts = &endpoint.opts;
+    let mut stream = connect_tcp(&endpoint.server, peer)?;
     let _ = stream.set_nodelay(true);
     stream
-        .set_write_timeout(Some(s.send_timeout))
-        .and_then(|()| stream.set_read_timeout(Some(s.receive_timeout)))
-        .map_err(|e| io_error("configuring the socket for", &peer, &e))?;
+        .set_write_timeout(Some(opts.send_timeout))
+        .and_then(|()| stream.set_read_timeout(Some(opts.receive_timeout)))
+        .map_err(|e| io_error("configuring the socket for", peer, &e))?;
     stream
         .write_all(&Preamble::current(0).encode())
-        .map_err(|e| io_error("sending to", &peer, &e))?;
+        .map_err(|e| io_error("sending to", peer, &e))?;
     let mut pre = [0u8; preamble::LEN];
     stream
         .read_exact(&mut pre)
-        .map_err(|e| io_error("receiving from", &peer, &e))?;
-    let server_pre = Preamble::decode(&pre).map_err(|e| protocol(&peer, &e))?;
+        .map_err(|e| io_error("receiving from", peer, &e))?;
+    let server_pre = Preamble::decode(&pre).map_err(|e| protocol(peer, &e))?;
     if server_pre.version != PROTOCOL_VERSION {
         return Err(protocol(
-            &peer,
+            peer,
             &ProtoError::VersionMismatch {
                 client: PROTOCOL_VERSION,
                 server: server_pre.version,
@@ -139,59 +213,61 @@ fn open_one(
             format!("server {peer} requires SSL: set using_ssl = 1"),
         ));
     }
-    // The greeting: the handshake options use socket_timeout = receive_timeout.
-    let greet_opts = LinkOptions {
-        socket_timeout: Some(s.receive_timeout),
-        ..opts
+    // During the handshake every frame must come within receive_timeout.
+    let handshake_opts = LinkOptions {
+        socket_timeout: Some(opts.receive_timeout),
+        ..*opts
     };
-    let greeting = read_frame(&mut stream, &greet_opts, &peer)?;
+    let greeting = read_frame(&mut stream, &handshake_opts, peer)?;
     let server_version = match greeting.response {
         Response::Greeting { server_version, .. } => server_version,
         Response::Error(e) => return Err(e),
-        other => {
-            return Err(protocol(
-                &peer,
-                &ProtoError::Unexpected {
-                    what: format!("expected a greeting, got {other:?}"),
-                },
-            ))
-        }
+        other => return Err(unexpected(peer, "a greeting", &other)),
     };
-    let link = Arc::new(
-        Link::new(stream, opts, peer.clone()).map_err(|e| io_error("setting up", &peer, &e))?,
-    );
-    let _ = p.password; // Sent as a proof once authentication is implemented (issue 4).
-    let opened = link.call(Request::OpenSession {
-        username: p.username.to_owned(),
-        proof: Vec::new(),
-        module_name: p.module_name.to_owned(),
-        session_id: p.session_id.map(str::to_owned),
-        client_name: client_name(),
-    });
-    match opened {
-        Ok(Response::SessionOpened {
+    let mut buf = Vec::new();
+    frame::encode(
+        &ClientFrame {
+            id: 0,
+            ack,
+            request: request.clone(),
+        },
+        Compression::OFF,
+        MAX_FRAME_LEN,
+        &mut buf,
+    )
+    .map_err(|e| DbError::new(ErrorClass::InterfaceError, e.to_string()))?;
+    stream
+        .write_all(&buf)
+        .map_err(|e| io_error("sending to", peer, &e))?;
+    match read_frame(&mut stream, &handshake_opts, peer)?.response {
+        Response::SessionOpened {
             session_id,
             server_version: v,
-        }) => Ok(Opened {
-            link,
-            session_id,
-            server_version: if v.is_empty() { server_version } else { v },
-            server_name: server.name.clone(),
-        }),
-        Ok(other) => {
-            link.shutdown();
-            Err(protocol(
-                &peer,
-                &ProtoError::Unexpected {
-                    what: format!("expected SessionOpened, got {other:?}"),
-                },
-            ))
-        }
-        Err(e) => {
-            link.shutdown();
-            Err(e)
-        }
+            last_request,
+            reconnect_window_ms,
+        } => Ok((
+            stream,
+            SessionInfo {
+                session_id,
+                server_version: if v.is_empty() { server_version } else { v },
+                last_request,
+                reconnect_window_ms,
+                username: String::new(),
+                module_name: String::new(),
+            },
+        )),
+        Response::Error(e) => Err(e),
+        other => Err(unexpected(peer, "SessionOpened", &other)),
     }
+}
+
+fn unexpected(peer: &str, expected: &str, got: &Response) -> DbError {
+    protocol(
+        peer,
+        &ProtoError::Unexpected {
+            what: format!("expected {expected}, got {got:?}"),
+        },
+    )
 }
 
 fn connect_tcp(server: &ClientConnection, peer: &str) -> Result<TcpStream, DbError> {

@@ -1,23 +1,32 @@
-//! The link: one TCP connection to a server, shared by a session's connections and cursors.
+//! The link: one session's connection to its server, shared by the session's connections and
+//! cursors, and resumed on its own when the TCP connection breaks.
 //!
-//! Any thread may send a request (writes are serialised by a mutex) and wait for its answer.
-//! Reading uses a leader/follower scheme instead of a reader thread: the first waiter reads
-//! frames from the socket and delivers other threads' answers to a mailbox, the others sleep on
-//! a condition variable until their answer is there or the reader role is free. A single-threaded
-//! caller therefore never pays a thread hand-off, and several threads can have requests in
-//! flight on different database connections at once.
+//! Any thread may send a request (writes are serialised by a mutex, and request ids are
+//! allocated under it, so ids increase in wire order) and wait for its answer. Reading uses a
+//! leader/follower scheme instead of a reader thread: the first waiter reads frames and
+//! delivers other threads' answers to a mailbox, the others sleep on a condition variable. A
+//! single-threaded caller never pays a thread hand-off.
 //!
-//! Waiting for the first byte of an answer uses the connection's `socket_timeout` (default:
-//! no limit, since a query may run long); the rest of a frame must arrive within
+//! **Resume.** Every request stays in `unanswered` until its answer arrives, and the link counts
+//! the session frames it received. When the connection breaks (EOF, reset, a stalled frame),
+//! the thread that notices reconnects to the same server within the server's reconnect window,
+//! presents the session id and that count, and sends again the unanswered requests the server
+//! says it never received; the server replays the answers the link missed. Every request runs
+//! once and is answered once; callers only see a delay. A notice from the server (id 0, e.g.
+//! the session was dropped for `max_waiting_time`) ends the link for good with that error.
+//!
+//! Timeouts: waiting for the first byte of an answer uses the connection's `socket_timeout`
+//! (default: no limit, since a query may run long); the rest of a frame must arrive within
 //! `receive_timeout`, and each write must finish within `send_timeout`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use super::connect::{handshake, Endpoint, SessionInfo};
 use crate::error::{DbError, ErrorClass};
 use crate::proto::compress::Compression;
 use crate::proto::frame::{self, HEADER_LEN};
@@ -31,26 +40,43 @@ pub(crate) struct LinkOptions {
     pub(crate) max_chunk: usize,
     pub(crate) socket_timeout: Option<Duration>,
     pub(crate) receive_timeout: Duration,
+    pub(crate) send_timeout: Duration,
 }
+
+/// The longest a link keeps trying to resume, whatever the server's window.
+const MAX_RESUME: Duration = Duration::from_secs(600);
 
 #[derive(Default)]
 struct ReadState {
     mailbox: HashMap<RequestId, Response>,
     abandoned: HashSet<RequestId>,
+    /// Requests sent and not answered yet, encoded, to send again after a resume.
+    unanswered: BTreeMap<RequestId, Vec<u8>>,
+    /// Session frames received (the `ack` the server may forget up to).
+    received: u64,
     reading: bool,
+    resuming: bool,
+    /// Counts resumes: a failure seen under an older generation is already handled.
+    generation: u64,
     broken: Option<DbError>,
 }
 
-/// A live connection to one server.
+struct Writer {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    next_id: RequestId,
+}
+
+/// A live session link to one server.
 pub(crate) struct Link {
-    writer: Mutex<(TcpStream, Vec<u8>)>,
+    writer: Mutex<Writer>,
     reader: Mutex<TcpStream>,
     state: Mutex<ReadState>,
     wake: Condvar,
-    next_id: AtomicU32,
     next_cursor: AtomicU32,
-    opts: LinkOptions,
-    /// `host:port` and section name, for messages.
+    endpoint: Endpoint,
+    session: Mutex<SessionInfo>,
+    /// `host:port [section]`, for messages.
     pub(crate) peer: String,
 }
 
@@ -59,19 +85,40 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Errors after which the link tries to resume the session.
+fn resumable(e: &DbError) -> bool {
+    matches!(
+        e.class,
+        ErrorClass::ConnectionFailureError | ErrorClass::TimeoutError
+    )
+}
+
 impl Link {
-    pub(crate) fn new(stream: TcpStream, opts: LinkOptions, peer: String) -> std::io::Result<Self> {
+    pub(crate) fn new(
+        stream: TcpStream,
+        endpoint: Endpoint,
+        session: SessionInfo,
+    ) -> std::io::Result<Self> {
         let reader = stream.try_clone()?;
         Ok(Self {
-            writer: Mutex::new((stream, Vec::new())),
+            writer: Mutex::new(Writer {
+                stream,
+                buf: Vec::new(),
+                next_id: session.last_request.wrapping_add(1).max(1),
+            }),
             reader: Mutex::new(reader),
             state: Mutex::new(ReadState::default()),
             wake: Condvar::new(),
-            next_id: AtomicU32::new(1),
             next_cursor: AtomicU32::new(1),
-            opts,
-            peer,
+            peer: endpoint.peer.clone(),
+            endpoint,
+            session: Mutex::new(session),
         })
+    }
+
+    /// The session id and server version.
+    pub(crate) fn session(&self) -> SessionInfo {
+        lock(&self.session).clone()
     }
 
     /// A fresh cursor id, unique in this session.
@@ -79,7 +126,7 @@ impl Link {
         self.next_cursor.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// True once the link failed.
+    /// True once the link failed for good.
     pub(crate) fn is_broken(&self) -> bool {
         lock(&self.state).broken.is_some()
     }
@@ -100,34 +147,42 @@ impl Link {
         }
     }
 
-    /// Sends a request; returns its id.
+    /// Sends a request; returns its id. If the connection breaks while sending, the session is
+    /// resumed and the request sent again if the server did not get it.
     pub(crate) fn send(&self, request: Request) -> Result<RequestId, DbError> {
-        if let Some(e) = &lock(&self.state).broken {
-            return Err(e.clone());
-        }
-        let id = loop {
-            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-            if id != 0 {
-                break id;
-            }
-        };
         let mut w = lock(&self.writer);
-        let (stream, buf) = &mut *w;
+        // Read under the writer lock: a resume swaps the stream and bumps the generation
+        // under it too, so a failed write below is always a failure of `generation`.
+        let (ack, generation) = {
+            let st = lock(&self.state);
+            if let Some(e) = &st.broken {
+                return Err(e.clone());
+            }
+            (st.received, st.generation)
+        };
+        let id = w.next_id;
+        w.next_id = w.next_id.wrapping_add(1).max(1);
+        let Writer { stream, buf, .. } = &mut *w;
         buf.clear();
         frame::encode(
-            &ClientFrame { id, request },
-            self.opts.compression,
+            &ClientFrame { id, ack, request },
+            self.endpoint.opts.compression,
             MAX_FRAME_LEN,
             buf,
         )
         .map_err(|e| DbError::new(ErrorClass::InterfaceError, e.to_string()))?;
-        for chunk in buf.chunks(self.opts.max_chunk) {
+        lock(&self.state).unanswered.insert(id, buf.clone());
+        let mut failed = None;
+        for chunk in buf.chunks(self.endpoint.opts.max_chunk) {
             if let Err(e) = stream.write_all(chunk) {
-                let err = io_error("sending to", &self.peer, &e);
-                drop(w);
-                self.break_link(err.clone());
-                return Err(err);
+                failed = Some(io_error("sending to", &self.peer, &e));
+                break;
             }
+        }
+        drop(w);
+        if let Some(err) = failed {
+            // The request is in `unanswered`: the resume sends it again if needed.
+            self.recover(generation, err)?;
         }
         Ok(id)
     }
@@ -135,7 +190,7 @@ impl Link {
     /// Drops the answer to `id` whenever it arrives.
     pub(crate) fn abandon(&self, id: RequestId) {
         let mut st = lock(&self.state);
-        if st.mailbox.remove(&id).is_none() {
+        if st.mailbox.remove(&id).is_none() && st.unanswered.contains_key(&id) {
             st.abandoned.insert(id);
         }
     }
@@ -150,7 +205,7 @@ impl Link {
             if let Some(e) = &st.broken {
                 return Err(e.clone());
             }
-            if st.reading {
+            if st.reading || st.resuming {
                 st = self
                     .wake
                     .wait(st)
@@ -158,17 +213,44 @@ impl Link {
                 continue;
             }
             st.reading = true;
+            let generation = st.generation;
             drop(st);
-            let frame = self.read_frame();
+            let frame = read_frame(&mut lock(&self.reader), &self.endpoint.opts, &self.peer);
             st = lock(&self.state);
             st.reading = false;
             self.wake.notify_all();
             match frame {
-                Ok(f) if f.id == id => return Ok(f.response),
+                Ok(f) if f.id == 0 => {
+                    let err = match f.response {
+                        Response::Error(e) => e,
+                        other => protocol(
+                            &self.peer,
+                            &crate::proto::ProtoError::Unexpected {
+                                what: format!("unexpected notice {other:?}"),
+                            },
+                        ),
+                    };
+                    st.broken = Some(err.clone());
+                    drop(st);
+                    self.shutdown();
+                    return Err(err);
+                }
                 Ok(f) => {
+                    st.received += 1;
+                    if st.unanswered.remove(&f.id).is_none() {
+                        continue; // an answer we already had (replayed twice): drop it
+                    }
+                    if f.id == id {
+                        return Ok(f.response);
+                    }
                     if !st.abandoned.remove(&f.id) {
                         st.mailbox.insert(f.id, f.response);
                     }
+                }
+                Err(e) if resumable(&e) => {
+                    drop(st);
+                    self.recover(generation, e)?;
+                    st = lock(&self.state);
                 }
                 Err(e) => {
                     st.broken = Some(e.clone());
@@ -180,25 +262,106 @@ impl Link {
         }
     }
 
-    fn read_frame(&self) -> Result<ServerFrame, DbError> {
-        let mut sock = lock(&self.reader);
-        read_frame(&mut sock, &self.opts, &self.peer)
-    }
-
-    fn break_link(&self, err: DbError) {
+    /// Resumes the session after `cause` broke the connection of `generation`; returns once
+    /// the link works again (possibly resumed by another thread), or with the final error.
+    fn recover(&self, generation: u64, cause: DbError) -> Result<(), DbError> {
+        let ack = {
+            let mut st = lock(&self.state);
+            loop {
+                if let Some(e) = &st.broken {
+                    return Err(e.clone());
+                }
+                if st.generation != generation {
+                    return Ok(());
+                }
+                if !st.resuming {
+                    break;
+                }
+                st = self
+                    .wake
+                    .wait(st)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+            st.resuming = true;
+            st.received
+        };
+        tracing::info!(server = %self.peer, cause = %cause, "link lost; resuming the session");
+        let result = self.resume(ack);
         let mut st = lock(&self.state);
-        if st.broken.is_none() {
-            st.broken = Some(err);
+        st.resuming = false;
+        if let Err(e) = &result {
+            st.broken = Some(e.clone());
         }
         self.wake.notify_all();
-        drop(st);
+        result
+    }
+
+    /// Reconnects and resumes; sends again the requests the server did not receive.
+    fn resume(&self, ack: u64) -> Result<(), DbError> {
+        // Unblock a reader stuck on the old connection.
         self.shutdown();
+        let info = self.session();
+        let window = Duration::from_millis(info.reconnect_window_ms).min(MAX_RESUME);
+        let deadline = Instant::now() + window;
+        let mut backoff = Duration::from_millis(20);
+        loop {
+            match handshake(&self.endpoint, &info.resume_request(), ack) {
+                Ok((stream, opened)) => {
+                    let reader = stream
+                        .try_clone()
+                        .map_err(|e| io_error("setting up", &self.peer, &e))?;
+                    let mut w = lock(&self.writer);
+                    w.stream = stream;
+                    *lock(&self.reader) = reader;
+                    lock(&self.state).generation += 1;
+                    let resend: Vec<Vec<u8>> = lock(&self.state)
+                        .unanswered
+                        .range(opened.last_request.saturating_add(1)..)
+                        .map(|(_, bytes)| bytes.clone())
+                        .collect();
+                    for bytes in &resend {
+                        for chunk in bytes.chunks(self.endpoint.opts.max_chunk) {
+                            w.stream
+                                .write_all(chunk)
+                                .map_err(|e| io_error("sending to", &self.peer, &e))?;
+                        }
+                    }
+                    *lock(&self.session) = opened;
+                    tracing::info!(server = %self.peer, resent = resend.len(), "session resumed");
+                    return Ok(());
+                }
+                Err(e) if resumable(&e) && Instant::now() + backoff < deadline => {
+                    tracing::debug!(server = %self.peer, error = %e, "resume attempt failed; retrying");
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Resumes now, on a new connection (the manual's `open(session_id=...)` for a session
+    /// this link already belongs to).
+    pub(crate) fn resume_now(&self) -> Result<(), DbError> {
+        let generation = {
+            let mut st = lock(&self.state);
+            if st.broken.as_ref().is_some_and(resumable) {
+                st.broken = None;
+            }
+            st.generation
+        };
+        let cause = DbError::with_state(
+            ErrorClass::ConnectionFailureError,
+            "08S01",
+            "resume requested",
+        );
+        self.recover(generation, cause)
     }
 
     /// Closes the socket in both directions.
     pub(crate) fn shutdown(&self) {
         if let Ok(w) = self.writer.try_lock() {
-            let _ = w.0.shutdown(Shutdown::Both);
+            let _ = w.stream.shutdown(Shutdown::Both);
         } else if let Ok(r) = self.reader.try_lock() {
             let _ = r.shutdown(Shutdown::Both);
         }
@@ -206,11 +369,18 @@ impl Link {
 
     /// Marks the link closed by the application.
     pub(crate) fn close(&self) {
-        self.break_link(DbError::with_state(
-            ErrorClass::ProgrammingError,
-            "08003",
-            "the session is closed",
-        ));
+        {
+            let mut st = lock(&self.state);
+            if st.broken.is_none() {
+                st.broken = Some(DbError::with_state(
+                    ErrorClass::ProgrammingError,
+                    "08003",
+                    "the session is closed",
+                ));
+            }
+            self.wake.notify_all();
+        }
+        self.shutdown();
     }
 }
 
@@ -259,7 +429,7 @@ pub(crate) fn io_error(doing: &str, peer: &str, e: &std::io::Error) -> DbError {
         _ => DbError::with_state(
             ErrorClass::ConnectionFailureError,
             "08S01",
-            format!("connection to server {peer} failed while {doing} it: {e}"),
+            format!("connection to server {peer} failed ({doing} it): {e}"),
         ),
     }
 }

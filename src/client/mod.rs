@@ -46,7 +46,14 @@ use link::Link;
 /// A session with an odbcd server (the manual's `ServerSession`).
 pub struct ServerSession {
     config: ClientConfig,
-    open: Option<connect::Opened>,
+    open: Option<OpenSession>,
+}
+
+struct OpenSession {
+    link: Arc<Link>,
+    server_name: String,
+    session_id: String,
+    server_version: String,
 }
 
 impl ServerSession {
@@ -77,10 +84,16 @@ impl ServerSession {
 
     /// Connects to the first configured server that accepts the session and returns the
     /// remote ODBC interface (the manual's module proxy). `module_name` defaults to
-    /// `[Session] remote_module`; `session_id` resumes an earlier session.
+    /// `[Session] remote_module`.
+    ///
+    /// `session_id` resumes an earlier session whose link broke (within the server's
+    /// `max_session_reconnect_time`). For this session's own id, the existing link reconnects,
+    /// so its connections and cursors go on working; the library also does this by itself when
+    /// a link breaks, so this is only needed after it gave up.
     ///
     /// # Errors
-    /// `OperationalError` listing each server tried and why it failed.
+    /// `OperationalError` listing each server tried and why it failed (or the refusal all
+    /// servers gave, see [`connect`]).
     pub fn open(
         &mut self,
         username: &str,
@@ -88,6 +101,14 @@ impl ServerSession {
         module_name: Option<&str>,
         session_id: Option<&str>,
     ) -> Result<Odbc, Error> {
+        if let (Some(o), Some(id)) = (&self.open, session_id) {
+            if o.session_id == id {
+                o.link.resume_now()?;
+                return Ok(Odbc {
+                    link: Arc::clone(&o.link),
+                });
+            }
+        }
         if let Some(old) = self.open.take() {
             old.link.shutdown();
         }
@@ -98,10 +119,16 @@ impl ServerSession {
             session_id,
         };
         let opened = connect::open_first(&self.config, &params)?;
+        let info = opened.link.session();
         let odbc = Odbc {
             link: Arc::clone(&opened.link),
         };
-        self.open = Some(opened);
+        self.open = Some(OpenSession {
+            link: opened.link,
+            server_name: opened.server_name,
+            session_id: info.session_id,
+            server_version: info.server_version,
+        });
         Ok(odbc)
     }
 
@@ -154,7 +181,11 @@ impl ServerSession {
 impl Drop for ServerSession {
     fn drop(&mut self) {
         if let Some(o) = self.open.take() {
-            // The server frees everything of a session whose client goes away.
+            // Close the session on the server at once (rather than have it wait for a resume
+            // that will not come), without waiting for the answer.
+            if !o.link.is_broken() {
+                o.link.send_and_forget(Request::CloseSession);
+            }
             o.link.shutdown();
         }
     }

@@ -1,34 +1,47 @@
-//! The thin `tokio_util` adapter over [`super::frame`], used by the server's session actors.
+//! The thin `tokio_util` adapter over [`super::frame`], used by the server's session actors:
+//! a decoder of client frames that can report a stalled partial frame, and a pass-through
+//! encoder for frames the session encoded itself (it keeps them for replay on resume).
 
 use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use tokio_util::codec::{Decoder, Encoder};
 
-use super::compress::Compression;
 use super::frame::{self, HEADER_LEN};
 use super::ProtoError;
 
-/// Decodes frames of `In` and encodes frames of `Out`.
+/// Since when a frame has been partly received, shared with whoever enforces
+/// `receive_timeout`. `None` between frames.
+pub type PartialSince = Arc<Mutex<Option<Instant>>>;
+
+/// Decodes frames of `In`.
 #[derive(Debug)]
-pub struct FrameCodec<In, Out> {
+pub struct FrameDecoder<In> {
     max_frame: usize,
-    compression: Compression,
-    scratch: Vec<u8>,
-    _types: PhantomData<fn(Out) -> In>,
+    partial: PartialSince,
+    _types: PhantomData<fn() -> In>,
 }
 
-impl<In, Out> FrameCodec<In, Out> {
-    /// A codec accepting frames up to `max_frame` bytes and compressing outgoing frames as
-    /// `compression` says.
-    pub fn new(max_frame: usize, compression: Compression) -> Self {
+impl<In> FrameDecoder<In> {
+    /// A decoder accepting frames up to `max_frame` bytes, recording partial frames in
+    /// `partial`.
+    pub fn new(max_frame: usize, partial: PartialSince) -> Self {
         Self {
             max_frame,
-            compression,
-            scratch: Vec::new(),
+            partial,
             _types: PhantomData,
+        }
+    }
+
+    fn set_partial(&self, partial: bool) {
+        let mut p = self.partial.lock().unwrap_or_else(PoisonError::into_inner);
+        match (partial, p.is_some()) {
+            (true, false) => *p = Some(Instant::now()),
+            (false, true) => *p = None,
+            _ => {}
         }
     }
 }
@@ -44,18 +57,20 @@ pub enum CodecError {
     Proto(#[from] ProtoError),
 }
 
-impl<In: DeserializeOwned, Out> Decoder for FrameCodec<In, Out> {
+impl<In: DeserializeOwned> Decoder for FrameDecoder<In> {
     type Item = In;
     type Error = CodecError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<In>, CodecError> {
         let Some(head) = src.first_chunk::<HEADER_LEN>() else {
+            self.set_partial(!src.is_empty());
             return Ok(None);
         };
         let header = frame::parse_header(head, self.max_frame)?;
         if src.len() < header.frame_len() {
             // Reserve what the frame still needs (bounded by max_frame above).
             src.reserve(header.frame_len() - src.len());
+            self.set_partial(true);
             return Ok(None);
         }
         let msg = frame::decode_payload(
@@ -64,17 +79,20 @@ impl<In: DeserializeOwned, Out> Decoder for FrameCodec<In, Out> {
             self.max_frame,
         )?;
         src.advance(header.frame_len());
+        self.set_partial(!src.is_empty());
         Ok(Some(msg))
     }
 }
 
-impl<In, Out: Serialize> Encoder<Out> for FrameCodec<In, Out> {
+/// Writes already encoded frames as they are.
+#[derive(Debug, Default)]
+pub struct RawFrames;
+
+impl Encoder<Bytes> for RawFrames {
     type Error = CodecError;
 
-    fn encode(&mut self, item: Out, dst: &mut BytesMut) -> Result<(), CodecError> {
-        self.scratch.clear();
-        frame::encode(&item, self.compression, self.max_frame, &mut self.scratch)?;
-        dst.extend_from_slice(&self.scratch);
+    fn encode(&mut self, item: Bytes, dst: &mut BytesMut) -> Result<(), CodecError> {
+        dst.extend_from_slice(&item);
         Ok(())
     }
 }

@@ -142,6 +142,7 @@ mod tests {
         for comp in [Compression::OFF, Compression::new(true, 9)] {
             let msg = ClientFrame {
                 id: 7,
+                ack: 3,
                 request: Request::Execute {
                     conn: 1,
                     cursor: 2,
@@ -187,6 +188,7 @@ mod tests {
     fn encode_refuses_frames_over_the_maximum() {
         let msg = ClientFrame {
             id: 1,
+            ack: 0,
             request: Request::DriverConnect {
                 connection_string: "x".repeat(1000),
             },

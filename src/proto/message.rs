@@ -2,8 +2,11 @@
 //! (postcard encodes variants by index); add new ones at the end.
 //!
 //! The conversation after the preambles: the server sends [`Response::Greeting`] (with a
-//! login nonce) under request id 0; the client sends [`Request::OpenSession`]; then any
-//! requests, each answered by exactly one response with the same id.
+//! login nonce) under request id 0; the client sends [`Request::OpenSession`] (id 0), with a
+//! `session_id` to resume a session whose link broke; the server answers
+//! [`Response::SessionOpened`] (id 0). Then any requests, each answered by exactly one
+//! response with the same id. The server may send a notice under id 0 (an error that ends the
+//! session, e.g. `max_waiting_time`) before it closes the link.
 
 use serde::{Deserialize, Serialize};
 
@@ -20,8 +23,14 @@ pub type CursorId = u32;
 /// What the client sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClientFrame {
-    /// The request id (never 0, which the server's greeting uses).
+    /// The request id. Ids increase in the order requests are sent, so the server's highest
+    /// received id tells a resuming client which requests to send again. 0 is reserved for
+    /// `OpenSession` and for the server's greeting and notices.
     pub id: RequestId,
+    /// How many session frames (those after `SessionOpened`, notices excluded) the client has
+    /// received so far: the server may forget frames up to this one; it replays the rest when
+    /// the session resumes.
+    pub ack: u64,
     /// The request.
     pub request: Request,
 }
@@ -164,6 +173,23 @@ pub struct DriverInfo {
     pub attributes: Vec<(String, String)>,
 }
 
+/// One session in [`ServerStatus`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionStatus {
+    /// The first 8 characters of the session id (the full id is a secret).
+    pub id_prefix: String,
+    /// The client's address (of its current or last link).
+    pub peer: String,
+    /// The user that opened it.
+    pub user: String,
+    /// Physical database connections it holds.
+    pub connections: u32,
+    /// Its requests running on database connections.
+    pub running_requests: u32,
+    /// False while its link is broken and the server waits for it to resume.
+    pub attached: bool,
+}
+
 /// The server's registry state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerStatus {
@@ -177,6 +203,8 @@ pub struct ServerStatus {
     pub max_sessions: u32,
     /// `[License] max_connections`, when set.
     pub max_connections: Option<u32>,
+    /// Every session.
+    pub session_list: Vec<SessionStatus>,
 }
 
 /// A server response.
@@ -191,12 +219,18 @@ pub enum Response {
         /// Whether `OpenSession` must carry a user and proof.
         auth_required: bool,
     },
-    /// The session is open.
+    /// The session is open (or resumed).
     SessionOpened {
         /// The session id (to resume it later).
         session_id: String,
         /// The server's software version.
         server_version: String,
+        /// The highest request id the server has received in this session (0 for a new one):
+        /// a resuming client sends its unanswered requests above it again.
+        last_request: RequestId,
+        /// How long the server keeps the session after its link breaks
+        /// (`max_session_reconnect_time`), in milliseconds.
+        reconnect_window_ms: u64,
     },
     /// The request succeeded and has nothing to return.
     Ok,

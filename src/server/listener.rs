@@ -9,11 +9,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
 use super::chunked::Chunked;
-use super::session::Session;
+use super::registry::LookupSession;
+use super::session::{new_session_id, OpenRequest, ReadHalf, Reattach, Session, WriteHalf};
 use super::{ServerError, Shared};
 use crate::config::ListenerConfig;
+use crate::error::{DbError, ErrorClass};
 use crate::proto::compress::Compression;
-use crate::proto::message::{Response, ServerFrame};
+use crate::proto::message::{ClientFrame, Request, Response, ServerFrame};
 use crate::proto::preamble::{self, Preamble};
 use crate::proto::{frame, ProtoError, MAX_FRAME_LEN, PROTOCOL_VERSION};
 
@@ -94,6 +96,8 @@ enum AcceptError {
     Timeout(Duration),
     #[error("TLS client on a listener without TLS")]
     TlsNotEnabled,
+    #[error("session refused: {0}")]
+    Refused(String),
     #[error(transparent)]
     Proto(#[from] ProtoError),
     #[error(transparent)]
@@ -139,27 +143,133 @@ async fn accept(
     }
     let mut nonce = vec![0u8; 32];
     getrandom::fill(&mut nonce).map_err(|e| std::io::Error::other(e.to_string()))?;
-    let greeting = ServerFrame {
-        id: 0,
-        response: Response::Greeting {
-            server_version: crate::VERSION.to_owned(),
-            nonce,
-            auth_required: false,
-        },
+    let greeting = Response::Greeting {
+        server_version: crate::VERSION.to_owned(),
+        nonce,
+        auth_required: false,
     };
-    let mut buf = Vec::new();
-    frame::encode(&greeting, Compression::OFF, MAX_FRAME_LEN, &mut buf)?;
-    stream.write_all(&buf).await?;
+    write_frame(&mut stream, greeting).await?;
+
+    // The first request must be OpenSession: a new session, or one to resume.
+    let first: ClientFrame = match tokio::time::timeout(timeout, read_frame(&mut stream)).await {
+        Err(_) => return Err(AcceptError::Timeout(timeout)),
+        Ok(Err(AcceptError::Proto(e))) => {
+            let err = DbError::new(ErrorClass::ProtocolError, e.to_string());
+            write_frame(&mut stream, Response::Error(err)).await?;
+            return Err(e.into());
+        }
+        Ok(r) => r?,
+    };
+    let Request::OpenSession {
+        username,
+        session_id,
+        client_name,
+        ..
+    } = first.request
+    else {
+        let err = DbError::new(
+            ErrorClass::ProtocolError,
+            "the first request must be OpenSession",
+        );
+        write_frame(&mut stream, Response::Error(err)).await?;
+        return Err(ProtoError::Unexpected {
+            what: "a request before OpenSession".into(),
+        }
+        .into());
+    };
     let (read, write) = stream.into_split();
     let chunk = shared.config.session.transport.max_chunk_length as usize;
     let send_timeout = shared.config.session.transport.send_timeout;
-    Session::start(
-        shared,
-        peer,
-        Box::new(Chunked::new(read, chunk)),
-        Box::new(Chunked::new(write, chunk).with_send_timeout(send_timeout)),
-    );
+    let read: ReadHalf = Box::new(Chunked::new(read, chunk));
+    let write: WriteHalf = Box::new(Chunked::new(write, chunk).with_send_timeout(send_timeout));
+    match session_id {
+        None => {
+            let session_id = match new_session_id() {
+                Ok(id) => id,
+                Err(e) => return refuse(read, write, e).await,
+            };
+            Session::start(
+                shared,
+                peer,
+                read,
+                write,
+                OpenRequest {
+                    session_id,
+                    username,
+                    client_name,
+                },
+            );
+        }
+        Some(id) => {
+            let found = shared
+                .registry
+                .send(LookupSession { id, user: username })
+                .await
+                .unwrap_or_else(|e| Err(DbError::new(ErrorClass::InternalError, e.to_string())));
+            let addr = match found {
+                Ok(addr) => addr,
+                Err(e) => return refuse(read, write, e).await,
+            };
+            let ack = first.ack;
+            if let Err(e) = addr.try_send(Reattach {
+                read,
+                write,
+                peer,
+                ack,
+            }) {
+                tracing::info!(%peer, error = %e, "resume failed: the session is ending");
+            }
+        }
+    }
     Ok(())
+}
+
+/// Reads one client frame, exactly (nothing after it is consumed).
+async fn read_frame(stream: &mut TcpStream) -> Result<ClientFrame, AcceptError> {
+    let mut head = [0u8; frame::HEADER_LEN];
+    stream.read_exact(&mut head).await?;
+    let header = frame::parse_header(&head, MAX_FRAME_LEN)?;
+    // OpenSession is small; refuse anything larger before allocating it.
+    if header.payload_len > 64 * 1024 {
+        return Err(ProtoError::FrameTooLarge {
+            len: header.frame_len(),
+            max: 64 * 1024,
+        }
+        .into());
+    }
+    let mut payload = vec![0u8; header.payload_len];
+    stream.read_exact(&mut payload).await?;
+    Ok(frame::decode_payload(&header, &payload, MAX_FRAME_LEN)?)
+}
+
+async fn write_frame(stream: &mut TcpStream, response: Response) -> Result<(), AcceptError> {
+    let mut buf = Vec::new();
+    frame::encode(
+        &ServerFrame { id: 0, response },
+        Compression::OFF,
+        MAX_FRAME_LEN,
+        &mut buf,
+    )?;
+    stream.write_all(&buf).await?;
+    Ok(())
+}
+
+/// Tells the client why it cannot have a session, then closes.
+async fn refuse(_read: ReadHalf, mut write: WriteHalf, err: DbError) -> Result<(), AcceptError> {
+    let mut buf = Vec::new();
+    let message = err.message.clone();
+    frame::encode(
+        &ServerFrame {
+            id: 0,
+            response: Response::Error(err),
+        },
+        Compression::OFF,
+        MAX_FRAME_LEN,
+        &mut buf,
+    )?;
+    write.write_all(&buf).await?;
+    let _ = write.shutdown().await;
+    Err(AcceptError::Refused(message))
 }
 
 /// True when `peer` is in the subnet `interface`/`netmask` (IPv4-mapped IPv6 peers compare as

@@ -1,19 +1,24 @@
 //! The registry actor: knows every session and counts physical database connections, enforcing
-//! `max_sessions` and the licence limit `[License] max_connections`.
+//! `max_sessions` and the licence limit `[License] max_connections`; finds the session a
+//! resuming client names.
 //!
 //! Counts change only through its messages, in one place, so they never drift: a session
-//! registers when it opens and unregisters when it stops for any reason (close, lost client,
-//! error), which also releases every connection it still counted.
+//! registers when it opens and unregisters when it ends for any reason (close, idle timeout,
+//! reconnect window passed, error), which also releases every connection it still counted.
+//! For a while after a session ended, the registry remembers why ("tombstones"), so a client
+//! that tries to resume it learns the reason (e.g. the `TimeoutError` of `max_waiting_time`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use actix::{Actor, Context, Handler, Message, MessageResult};
+use actix::{Actor, Addr, Context, Handler, Message, MessageResult};
 
+use super::session::Session;
 use crate::error::{DbError, ErrorClass};
-use crate::proto::message::ServerStatus;
+use crate::proto::message::{ServerStatus, SessionStatus};
 
 /// The exact message of manual FAQ 7.1.13.
 pub const MAX_SESSIONS_MESSAGE: &str = "Maximum number of sessions reached.";
@@ -23,10 +28,25 @@ pub fn connection_limit_message(n: u32) -> String {
     format!("Connection limit exceeded. Your license allows {n} physical database connections.")
 }
 
-#[derive(Debug)]
+/// How long, and how many, ended sessions are remembered.
+const TOMBSTONE_TTL: Duration = Duration::from_secs(600);
+const MAX_TOMBSTONES: usize = 10_000;
+
+/// Counters a session updates itself and the registry reads for `Status`.
+#[derive(Debug, Default)]
+pub struct SessionStats {
+    /// Requests running on its database connections.
+    pub running: AtomicU32,
+    /// Whether its link is up.
+    pub attached: AtomicBool,
+}
+
 struct SessionEntry {
+    addr: Addr<Session>,
     peer: SocketAddr,
+    user: String,
     connections: u32,
+    stats: Arc<SessionStats>,
 }
 
 /// The registry actor.
@@ -35,6 +55,8 @@ pub struct Registry {
     max_connections: Option<u32>,
     sessions: HashMap<String, SessionEntry>,
     connections: u32,
+    tombstones: HashMap<String, (Instant, DbError)>,
+    tombstone_order: VecDeque<String>,
     /// Requests running on database connections, counted by the sessions.
     running: Arc<AtomicU32>,
 }
@@ -47,8 +69,28 @@ impl Registry {
             max_connections,
             sessions: HashMap::new(),
             connections: 0,
+            tombstones: HashMap::new(),
+            tombstone_order: VecDeque::new(),
             running,
         }
+    }
+
+    fn bury(&mut self, id: String, reason: DbError) {
+        let now = Instant::now();
+        while let Some(oldest) = self.tombstone_order.front() {
+            let expired = self
+                .tombstones
+                .get(oldest)
+                .is_none_or(|(at, _)| now.duration_since(*at) > TOMBSTONE_TTL);
+            if !expired && self.tombstone_order.len() < MAX_TOMBSTONES {
+                break;
+            }
+            if let Some(old) = self.tombstone_order.pop_front() {
+                self.tombstones.remove(&old);
+            }
+        }
+        self.tombstone_order.push_back(id.clone());
+        self.tombstones.insert(id, (now, reason));
     }
 }
 
@@ -62,16 +104,35 @@ impl Actor for Registry {
 pub struct RegisterSession {
     /// The new session's id.
     pub id: String,
+    /// The session actor.
+    pub addr: Addr<Session>,
     /// The client's address.
     pub peer: SocketAddr,
+    /// The user that opens it.
+    pub user: String,
+    /// Its counters.
+    pub stats: Arc<SessionStats>,
 }
 
-/// A session has ended; its connections are released too.
+/// A session has ended; its connections are released too, and `reason` is what a client that
+/// tries to resume it will be told.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct UnregisterSession {
     /// The session's id.
     pub id: String,
+    /// Why it ended.
+    pub reason: DbError,
+}
+
+/// A client wants to resume session `id` as `user`.
+#[derive(Message)]
+#[rtype(result = "Result<Addr<Session>, DbError>")]
+pub struct LookupSession {
+    /// The session id the client presented.
+    pub id: String,
+    /// The user the client authenticated as.
+    pub user: String,
 }
 
 /// A session wants to open one more physical database connection.
@@ -109,8 +170,11 @@ impl Handler<RegisterSession> for Registry {
         self.sessions.insert(
             msg.id,
             SessionEntry {
+                addr: msg.addr,
                 peer: msg.peer,
+                user: msg.user,
                 connections: 0,
+                stats: msg.stats,
             },
         );
         Ok(())
@@ -124,6 +188,27 @@ impl Handler<UnregisterSession> for Registry {
         if let Some(s) = self.sessions.remove(&msg.id) {
             self.connections = self.connections.saturating_sub(s.connections);
             tracing::debug!(peer = %s.peer, released = s.connections, "session unregistered");
+            self.bury(msg.id, msg.reason);
+        }
+    }
+}
+
+impl Handler<LookupSession> for Registry {
+    type Result = Result<Addr<Session>, DbError>;
+
+    fn handle(&mut self, msg: LookupSession, _: &mut Context<Self>) -> Self::Result {
+        match self.sessions.get(&msg.id) {
+            // The same message for a wrong user as for an unknown id: a session id is a secret
+            // and the answer must not confirm that one exists.
+            Some(s) if s.user == msg.user => Ok(s.addr.clone()),
+            Some(_) | None => match self.tombstones.get(&msg.id) {
+                Some((_, reason)) => Err(reason.clone()),
+                None => Err(DbError::with_state(
+                    ErrorClass::ConnectionFailureError,
+                    "08003",
+                    "no such session to resume: it never existed here, belongs to another user, or ended long ago",
+                )),
+            },
         }
     }
 }
@@ -169,12 +254,26 @@ impl Handler<GetStatus> for Registry {
     type Result = MessageResult<GetStatus>;
 
     fn handle(&mut self, _: GetStatus, _: &mut Context<Self>) -> Self::Result {
+        let mut session_list: Vec<SessionStatus> = self
+            .sessions
+            .iter()
+            .map(|(id, s)| SessionStatus {
+                id_prefix: id.chars().take(8).collect(),
+                peer: s.peer.to_string(),
+                user: s.user.clone(),
+                connections: s.connections,
+                running_requests: s.stats.running.load(Ordering::Relaxed),
+                attached: s.stats.attached.load(Ordering::Relaxed),
+            })
+            .collect();
+        session_list.sort_by(|a, b| a.id_prefix.cmp(&b.id_prefix));
         MessageResult(ServerStatus {
             sessions: self.sessions.len() as u32,
             connections: self.connections,
             running_requests: self.running.load(Ordering::Relaxed),
             max_sessions: self.max_sessions,
             max_connections: self.max_connections,
+            session_list,
         })
     }
 }

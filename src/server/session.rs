@@ -1,30 +1,44 @@
-//! The session actor: one per client connection.
+//! The session actor: one per client session, outliving broken links within the reconnect
+//! window.
 //!
-//! It reads [`ClientFrame`]s from the socket (a `StreamHandler`), answers session-level
-//! requests itself, forwards database requests to the [`DbConnection`] actor of the connection
-//! they name, and writes each answer back with its request id as soon as it is ready: requests
-//! on different database connections run concurrently, requests on one connection run in order.
-//! When the client closes the session or the link drops, `stopping` closes every database
-//! connection (rolling back what was not committed) and unregisters from the registry.
+//! It reads [`ClientFrame`]s from its current link, answers session-level requests itself,
+//! forwards database requests to the [`DbConnection`] actor of the connection they name, and
+//! writes each answer with its request id as soon as it is ready: requests on different
+//! database connections run concurrently, requests on one connection run in order.
+//!
+//! Every frame it sends after `SessionOpened` is numbered and kept until the client
+//! acknowledges it (`ClientFrame::ack`). When the link breaks, the session *detaches*: its
+//! database connections, transactions and cursors stay, answers of running requests are kept,
+//! and a client that comes back within `max_session_reconnect_time` (see
+//! [`Reattach`]) gets every frame it missed, in order. Each `check_interval` a watchdog drops
+//! idle sessions (`max_waiting_time`), cancels requests that run too long
+//! (`max_request_execution_time`), detaches links with a frame stuck half-received
+//! (`receive_timeout`), and ends sessions whose client did not come back.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix::io::{FramedWrite, WriteHandler};
 use actix::prelude::*;
+use bytes::Bytes;
+use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::FramedRead;
 
-use super::db::{self, DbCall, DbConnection, DbReply, DbRequest, OpenTarget};
+use super::db::{self, CancelSlot, DbCall, DbConnection, DbReply, DbRequest, OpenTarget};
 use super::registry::{
-    AcquireConnection, GetStatus, RegisterSession, ReleaseConnection, UnregisterSession,
+    AcquireConnection, GetStatus, RegisterSession, ReleaseConnection, SessionStats,
+    UnregisterSession,
 };
 use super::Shared;
 use crate::connstr;
 use crate::error::{DbError, ErrorClass};
-use crate::proto::codec::{CodecError, FrameCodec};
+use crate::proto::codec::{CodecError, FrameDecoder, PartialSince, RawFrames};
 use crate::proto::compress::Compression;
+use crate::proto::frame;
 use crate::proto::message::{ClientFrame, ConnId, Request, RequestId, Response, ServerFrame};
 use crate::proto::MAX_FRAME_LEN;
 
@@ -33,51 +47,199 @@ pub type ReadHalf = Box<dyn AsyncRead + Unpin + Send>;
 /// The write half of a client socket.
 pub type WriteHalf = Box<dyn AsyncWrite + Unpin + Send>;
 
-type Writer = FramedWrite<ServerFrame, WriteHalf, FrameCodec<ClientFrame, ServerFrame>>;
+type Writer = FramedWrite<Bytes, WriteHalf, RawFrames>;
+
+/// A client that stops acknowledging frames cannot make the session keep more than this.
+const MAX_REPLAY_BYTES: usize = 256 * 1024 * 1024;
+
+/// What the client said when it opened the session.
+#[derive(Debug, Clone)]
+pub struct OpenRequest {
+    /// The new session's id.
+    pub session_id: String,
+    /// The user it authenticated as (empty without authentication).
+    pub username: String,
+    /// The client program, for the log.
+    pub client_name: String,
+}
+
+/// The current link to the client.
+struct Link {
+    writer: Writer,
+    /// The writer's future, recorded when it starts: `FramedWrite::handle` must not be called
+    /// from inside the writer's own callbacks (it borrows state the writer's poll holds).
+    writer_task: SpawnHandle,
+    reader: SpawnHandle,
+    partial: PartialSince,
+    generation: u64,
+}
+
+/// A database connection of this session.
+struct DbHandle {
+    addr: Addr<DbConnection>,
+    cancel: Arc<CancelSlot>,
+}
+
+/// A request running on a database connection.
+struct RunningRequest {
+    started: Instant,
+    conn: ConnId,
+    /// Answered already (with a `TimeoutError`): the late answer is dropped.
+    answered: bool,
+}
+
+/// Events from the current link's reader.
+enum LinkEvent {
+    Frame(u64, Result<ClientFrame, CodecError>),
+    Closed(u64),
+}
 
 /// The session actor.
 pub struct Session {
     shared: Shared,
+    id: String,
+    user: String,
+    client_name: String,
     peer: SocketAddr,
-    /// Set once `OpenSession` succeeded.
-    id: Option<String>,
-    /// True while `OpenSession` is being processed.
-    opening: bool,
-    /// True once the session is ending: the writer flushes its last frames, then stops us.
+    stats: Arc<SessionStats>,
+    link: Option<Link>,
+    generation: u64,
+    detached_since: Option<Instant>,
+    /// Ending: the writer flushes the last frames, then the actor stops.
     closing: bool,
-    writer: Writer,
-    conns: HashMap<ConnId, Addr<DbConnection>>,
+    /// Why the session ended, for the registry's tombstone.
+    end_reason: Option<DbError>,
+    last_request: Instant,
+    highest_request: RequestId,
+    compression: Compression,
+    /// Frames sent but not yet acknowledged: (sequence number, encoded frame).
+    replay: VecDeque<(u64, Bytes)>,
+    replay_bytes: usize,
+    next_seq: u64,
+    conns: HashMap<ConnId, DbHandle>,
     next_conn: ConnId,
+    running: HashMap<RequestId, RunningRequest>,
 }
 
 impl Session {
-    /// Starts a session actor on an accepted, handshaken socket.
-    pub fn start(shared: Shared, peer: SocketAddr, read: ReadHalf, write: WriteHalf) -> Addr<Self> {
-        let compression = shared.config.session.transport.compression();
+    /// Starts a session on an accepted socket whose client sent `OpenSession`.
+    pub fn start(
+        shared: Shared,
+        peer: SocketAddr,
+        read: ReadHalf,
+        write: WriteHalf,
+        open: OpenRequest,
+    ) -> Addr<Self> {
         Self::create(move |ctx| {
-            Self::add_stream(
-                FramedRead::new(
-                    read,
-                    FrameCodec::<ClientFrame, ServerFrame>::new(MAX_FRAME_LEN, Compression::OFF),
-                ),
-                ctx,
-            );
-            let writer = FramedWrite::new(write, FrameCodec::new(MAX_FRAME_LEN, compression), ctx);
-            Self {
+            let compression = shared.config.session.transport.compression();
+            let mut s = Self {
                 shared,
+                id: open.session_id,
+                user: open.username,
+                client_name: open.client_name,
                 peer,
-                id: None,
-                opening: false,
+                stats: Arc::new(SessionStats::default()),
+                link: None,
+                generation: 0,
+                detached_since: None,
                 closing: false,
-                writer,
+                end_reason: None,
+                last_request: Instant::now(),
+                highest_request: 0,
+                compression,
+                replay: VecDeque::new(),
+                replay_bytes: 0,
+                next_seq: 1,
                 conns: HashMap::new(),
                 next_conn: 1,
-            }
+                running: HashMap::new(),
+            };
+            s.attach(read, write, ctx);
+            s
         })
     }
 
+    fn short_id(&self) -> &str {
+        // Session ids are secrets (they allow a resume): logs show a prefix only.
+        &self.id[..self.id.len().min(8)]
+    }
+
+    fn attach(&mut self, read: ReadHalf, write: WriteHalf, ctx: &mut Context<Self>) {
+        self.generation += 1;
+        let generation = self.generation;
+        let partial = PartialSince::default();
+        let frames = FramedRead::new(
+            read,
+            FrameDecoder::<ClientFrame>::new(MAX_FRAME_LEN, partial.clone()),
+        )
+        .map(move |r| LinkEvent::Frame(generation, r))
+        .chain(futures_util::stream::once(async move {
+            LinkEvent::Closed(generation)
+        }));
+        let reader = ctx.add_stream(frames);
+        let writer = FramedWrite::new(write, RawFrames, ctx);
+        let writer_task = writer.handle();
+        self.link = Some(Link {
+            writer,
+            writer_task,
+            reader,
+            partial,
+            generation,
+        });
+        self.detached_since = None;
+        self.stats.attached.store(true, Ordering::Relaxed);
+    }
+
+    /// The link broke: keep the session for `max_session_reconnect_time`.
+    fn detach(&mut self, why: &str, ctx: &mut Context<Self>) {
+        if self.closing {
+            // Ending anyway: the writer flushes the last frames (or fails), then we stop.
+            return;
+        }
+        let Some(link) = self.link.take() else {
+            return;
+        };
+        retire(link, ctx);
+        self.detached_since = Some(Instant::now());
+        self.stats.attached.store(false, Ordering::Relaxed);
+        tracing::info!(
+            session = self.short_id(),
+            peer = %self.peer,
+            reason = why,
+            window = ?self.shared.config.activity.max_session_reconnect_time,
+            "link lost; keeping the session for the client to resume"
+        );
+    }
+
+    fn encode(&self, id: RequestId, response: Response) -> Bytes {
+        let mut buf = Vec::new();
+        let frame = ServerFrame { id, response };
+        if let Err(e) = frame::encode(&frame, self.compression, MAX_FRAME_LEN, &mut buf) {
+            // Only an answer too large for a frame gets here: say so instead.
+            buf.clear();
+            let err = DbError::new(
+                ErrorClass::InterfaceError,
+                format!("cannot send the answer: {e}"),
+            );
+            let fallback = ServerFrame {
+                id,
+                response: Response::Error(err),
+            };
+            let _ = frame::encode(&fallback, Compression::OFF, MAX_FRAME_LEN, &mut buf);
+        }
+        Bytes::from(buf)
+    }
+
+    /// Sends a session frame: numbered, kept for replay until acknowledged.
     fn reply(&mut self, id: RequestId, response: Response) {
-        self.writer.write(ServerFrame { id, response });
+        let bytes = self.encode(id, response);
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.replay_bytes += bytes.len();
+        self.replay.push_back((seq, bytes.clone()));
+        if let Some(link) = &mut self.link {
+            link.writer.write(bytes);
+        }
     }
 
     fn reply_result(&mut self, id: RequestId, r: Result<Response, DbError>) {
@@ -85,33 +247,66 @@ impl Session {
         self.reply(id, response);
     }
 
-    /// Sends an error and ends the session once it is written.
-    fn fail(&mut self, id: RequestId, err: DbError) {
-        self.reply(id, Response::Error(err));
-        self.end();
+    /// Sends a frame outside the numbered stream (handshake answers, final notices).
+    fn send_unnumbered(&mut self, id: RequestId, response: Response) {
+        let bytes = self.encode(id, response);
+        if let Some(link) = &mut self.link {
+            link.writer.write(bytes);
+        }
     }
 
-    /// Ends the session after the frames already queued are written.
-    fn end(&mut self) {
+    /// Ends the session once the frames already queued are written; `reason` is what a
+    /// client that tries to resume will be told.
+    fn end(&mut self, reason: DbError, ctx: &mut Context<Self>) {
+        if self.end_reason.is_none() {
+            self.end_reason = Some(reason);
+        }
         self.closing = true;
-        self.writer.close();
+        match &mut self.link {
+            Some(link) => {
+                link.writer.close();
+                // Whatever the client does, go within a second.
+                ctx.run_later(Duration::from_secs(1), |_, ctx| ctx.stop());
+            }
+            None => ctx.stop(),
+        }
     }
 
-    fn handle_request(&mut self, frame: ClientFrame, ctx: &mut Context<Self>) {
-        let ClientFrame { id, request } = frame;
-        if self.id.is_none() {
-            match request {
-                Request::OpenSession { .. } if !self.opening => self.open_session(id, request, ctx),
-                _ => self.fail(
-                    id,
-                    DbError::new(
-                        ErrorClass::ProtocolError,
-                        "the first request must be OpenSession",
-                    ),
-                ),
+    /// Sends `err` as a notice (id 0) and ends the session.
+    fn fail(&mut self, err: DbError, ctx: &mut Context<Self>) {
+        self.send_unnumbered(0, Response::Error(err.clone()));
+        self.end(err, ctx);
+    }
+
+    fn acknowledge(&mut self, ack: u64) {
+        while let Some((seq, bytes)) = self.replay.front() {
+            if *seq > ack {
+                break;
             }
+            self.replay_bytes -= bytes.len();
+            self.replay.pop_front();
+        }
+    }
+
+    fn handle_frame(&mut self, frame: ClientFrame, ctx: &mut Context<Self>) {
+        let ClientFrame { id, ack, request } = frame;
+        self.last_request = Instant::now();
+        self.acknowledge(ack);
+        if self.replay_bytes > MAX_REPLAY_BYTES {
+            return self.fail(
+                DbError::new(
+                    ErrorClass::ProtocolError,
+                    "the client does not acknowledge what it receives",
+                ),
+                ctx,
+            );
+        }
+        if id <= self.highest_request {
+            // Sent again after a resume although we had it: it ran (or runs) once already.
+            tracing::debug!(session = self.short_id(), id, "duplicate request ignored");
             return;
         }
+        self.highest_request = id;
         match request {
             Request::OpenSession { .. } => self.reply(
                 id,
@@ -122,14 +317,7 @@ impl Session {
             ),
             Request::CloseSession => self.close_session(id, ctx),
             Request::Ping => self.reply(id, Response::Pong),
-            Request::Cancel { .. } => self.reply(
-                id,
-                Response::Error(DbError::with_state(
-                    ErrorClass::NotSupportedError,
-                    "HYC00",
-                    "cancel is not supported by this server yet",
-                )),
-            ),
+            Request::Cancel { request } => self.cancel_request(id, request),
             Request::Status => {
                 self.shared
                     .registry
@@ -171,10 +359,11 @@ impl Session {
             }
             Request::CloseConnection { conn } => match self.conns.remove(&conn) {
                 None => self.reply(id, Response::Error(no_such_connection(conn))),
-                Some(addr) => {
-                    let session = self.id.clone().unwrap_or_default();
+                Some(h) => {
+                    let session = self.id.clone();
                     let registry = self.shared.registry.clone();
-                    addr.send(DbCall(DbRequest::Close))
+                    h.addr
+                        .send(DbCall(DbRequest::Close))
                         .into_actor(self)
                         .map(move |r, act, _| {
                             registry.do_send(ReleaseConnection { session });
@@ -184,7 +373,7 @@ impl Session {
                 }
             },
             Request::SetAutocommit { conn, on } => {
-                self.forward(id, conn, DbRequest::SetAutocommit(on), ctx)
+                self.forward(id, conn, DbRequest::SetAutocommit(on), ctx);
             }
             Request::Commit { conn } => self.forward(id, conn, DbRequest::Commit, ctx),
             Request::Rollback { conn } => self.forward(id, conn, DbRequest::Rollback, ctx),
@@ -196,33 +385,27 @@ impl Session {
                 max_rows,
             } => {
                 tracing::debug!(session = self.short_id(), conn, cursor, %sql, "execute");
-                self.forward(
-                    id,
-                    conn,
-                    DbRequest::Execute {
-                        cursor,
-                        sql,
-                        params,
-                        max_rows,
-                    },
-                    ctx,
-                );
+                let req = DbRequest::Execute {
+                    cursor,
+                    sql,
+                    params,
+                    max_rows,
+                };
+                self.forward(id, conn, req, ctx);
             }
             Request::ExecuteMany {
                 conn,
                 cursor,
                 sql,
                 param_sets,
-            } => self.forward(
-                id,
-                conn,
-                DbRequest::ExecuteMany {
+            } => {
+                let req = DbRequest::ExecuteMany {
                     cursor,
                     sql,
                     param_sets,
-                },
-                ctx,
-            ),
+                };
+                self.forward(id, conn, req, ctx);
+            }
             Request::Fetch {
                 conn,
                 cursor,
@@ -231,84 +414,64 @@ impl Session {
                 self.forward(id, conn, DbRequest::Fetch { cursor, max_rows }, ctx);
             }
             Request::CloseCursor { conn, cursor } => {
-                self.forward(id, conn, DbRequest::CloseCursor(cursor), ctx)
+                self.forward(id, conn, DbRequest::CloseCursor(cursor), ctx);
             }
         }
-    }
-
-    fn short_id(&self) -> &str {
-        // Session ids are secrets (they allow a resume); logs show a prefix only.
-        self.id.as_deref().map_or("-", |s| &s[..s.len().min(8)])
-    }
-
-    fn open_session(&mut self, id: RequestId, request: Request, ctx: &mut Context<Self>) {
-        let Request::OpenSession {
-            session_id,
-            client_name,
-            username,
-            ..
-        } = request
-        else {
-            return;
-        };
-        if session_id.is_some() {
-            return self.fail(
-                id,
-                DbError::new(
-                    ErrorClass::ConnectionFailureError,
-                    "session resume is not supported by this server yet",
-                ),
-            );
-        }
-        let sid = match new_session_id() {
-            Ok(s) => s,
-            Err(e) => return self.fail(id, e),
-        };
-        self.opening = true;
-        let peer = self.peer;
-        self.shared
-            .registry
-            .send(RegisterSession { id: sid.clone(), peer })
-            .into_actor(self)
-            .map(move |r, act, _| match flatten(r) {
-                Ok(()) => {
-                    act.id = Some(sid.clone());
-                    act.opening = false;
-                    tracing::info!(session = act.short_id(), %peer, client = %client_name, user = %username, "session opened");
-                    act.reply(
-                        id,
-                        Response::SessionOpened {
-                            session_id: sid,
-                            server_version: crate::VERSION.to_owned(),
-                        },
-                    );
-                }
-                Err(e) => act.fail(id, e),
-            })
-            .wait(ctx);
     }
 
     fn close_session(&mut self, id: RequestId, ctx: &mut Context<Self>) {
         let closes: Vec<_> = self
             .conns
             .drain()
-            .map(|(_, addr)| addr.send(DbCall(DbRequest::Close)))
+            .map(|(_, h)| h.addr.send(DbCall(DbRequest::Close)))
             .collect();
         futures_util::future::join_all(closes)
             .into_actor(self)
-            .map(move |_, act, _| {
+            .map(move |_, act, ctx| {
                 act.reply(id, Response::Ok);
-                act.end();
+                act.end(
+                    DbError::with_state(
+                        ErrorClass::ProgrammingError,
+                        "08003",
+                        "the session was closed by its client",
+                    ),
+                    ctx,
+                );
             })
             .wait(ctx);
     }
 
+    fn cancel_request(&mut self, id: RequestId, target: RequestId) {
+        let cancelled = match self.running.get(&target) {
+            Some(r) if !r.answered => self.conns.get(&r.conn).map(|h| h.cancel.clone()),
+            _ => None,
+        };
+        let found = cancelled.is_some();
+        if let Some(slot) = cancelled {
+            actix_rt::task::spawn_blocking(move || slot.cancel());
+        }
+        // The cancelled request itself answers with the driver's error (e.g. HY008).
+        self.reply(
+            id,
+            if found {
+                Response::Ok
+            } else {
+                Response::Error(DbError::with_state(
+                    ErrorClass::ProgrammingError,
+                    "HY010",
+                    format!("request {target} is not running"),
+                ))
+            },
+        );
+    }
+
     fn open_connection(&mut self, id: RequestId, target: OpenTarget, ctx: &mut Context<Self>) {
-        let session = self.id.clone().unwrap_or_default();
+        let session = self.id.clone();
         let registry = self.shared.registry.clone();
         let max_chunk = self.shared.config.session.transport.max_chunk_length as usize;
         let conn = self.next_conn;
         self.next_conn = self.next_conn.wrapping_add(1).max(1);
+        let stats = self.stats.clone();
         let running = self.shared.running.clone();
         let fut = async move {
             registry
@@ -317,12 +480,16 @@ impl Session {
                 })
                 .await
                 .map_err(internal)??;
-            let addr = SyncArbiter::start(1, move || DbConnection::new(max_chunk));
+            let cancel = Arc::new(CancelSlot::default());
+            let slot = cancel.clone();
+            let addr = SyncArbiter::start(1, move || DbConnection::new(max_chunk, slot.clone()));
             running.fetch_add(1, Ordering::Relaxed);
+            stats.running.fetch_add(1, Ordering::Relaxed);
             let r = addr.send(DbCall(DbRequest::Open(target))).await;
             running.fetch_sub(1, Ordering::Relaxed);
+            stats.running.fetch_sub(1, Ordering::Relaxed);
             match flatten(r) {
-                Ok(DbReply::Opened { dbms_name }) => Ok((addr, dbms_name)),
+                Ok(DbReply::Opened { dbms_name }) => Ok((DbHandle { addr, cancel }, dbms_name)),
                 Ok(other) => {
                     registry.do_send(ReleaseConnection { session });
                     Err(DbError::new(
@@ -338,8 +505,13 @@ impl Session {
         };
         fut.into_actor(self)
             .map(move |r, act, _| match r {
-                Ok((addr, dbms_name)) => {
-                    act.conns.insert(conn, addr);
+                Ok((handle, dbms_name)) => {
+                    if act.closing {
+                        // The session ended while connecting: close it again.
+                        handle.addr.do_send(DbCall(DbRequest::Close));
+                        return;
+                    }
+                    act.conns.insert(conn, handle);
                     act.reply(id, Response::Connected { conn, dbms_name });
                 }
                 Err(e) => {
@@ -351,15 +523,28 @@ impl Session {
     }
 
     fn forward(&mut self, id: RequestId, conn: ConnId, req: DbRequest, ctx: &mut Context<Self>) {
-        let Some(addr) = self.conns.get(&conn) else {
+        let Some(h) = self.conns.get(&conn) else {
             return self.reply(id, Response::Error(no_such_connection(conn)));
         };
-        let running = self.shared.running.clone();
-        running.fetch_add(1, Ordering::Relaxed);
-        addr.send(DbCall(req))
+        self.running.insert(
+            id,
+            RunningRequest {
+                started: Instant::now(),
+                conn,
+                answered: false,
+            },
+        );
+        self.stats.running.fetch_add(1, Ordering::Relaxed);
+        self.shared.running.fetch_add(1, Ordering::Relaxed);
+        h.addr
+            .send(DbCall(req))
             .into_actor(self)
             .map(move |r, act, _| {
-                running.fetch_sub(1, Ordering::Relaxed);
+                act.stats.running.fetch_sub(1, Ordering::Relaxed);
+                act.shared.running.fetch_sub(1, Ordering::Relaxed);
+                if act.running.remove(&id).is_some_and(|r| r.answered) {
+                    return;
+                }
                 let response = flatten(r).map(|reply| match reply {
                     DbReply::Opened { .. } | DbReply::Done => Response::Ok,
                     DbReply::Executed {
@@ -379,6 +564,99 @@ impl Session {
             })
             .spawn(ctx);
     }
+
+    /// The watchdog, every `check_interval`.
+    fn check(&mut self, ctx: &mut Context<Self>) {
+        if self.closing {
+            return;
+        }
+        let activity = &self.shared.config.activity;
+        let (window, idle_limit, exec_limit) = (
+            activity.max_session_reconnect_time,
+            activity.max_waiting_time,
+            activity.max_request_execution_time,
+        );
+        let receive_timeout = self.shared.config.session.transport.receive_timeout;
+        if let Some(since) = self.detached_since {
+            if since.elapsed() > window {
+                tracing::info!(
+                    session = self.short_id(),
+                    "the client did not resume in time; closing the session"
+                );
+                let reason = DbError::with_state(
+                    ErrorClass::TimeoutError,
+                    "HYT00",
+                    format!("the session was closed: its client did not reconnect within max_session_reconnect_time ({window:?})"),
+                );
+                return self.end(reason, ctx);
+            }
+        }
+        if let Some(link) = &self.link {
+            let stuck = link
+                .partial
+                .lock()
+                .map(|p| p.is_some_and(|t| t.elapsed() > receive_timeout))
+                .unwrap_or(false);
+            if stuck {
+                return self.detach(
+                    &format!("receive_timeout: a frame stayed incomplete for {receive_timeout:?}"),
+                    ctx,
+                );
+            }
+        }
+        if self.link.is_some()
+            && self.running.is_empty()
+            && self.last_request.elapsed() > idle_limit
+        {
+            tracing::info!(
+                session = self.short_id(),
+                "idle for max_waiting_time; dropping the session"
+            );
+            let err = DbError::with_state(
+                ErrorClass::TimeoutError,
+                "HYT00",
+                format!("the session was dropped after {idle_limit:?} without a request (max_waiting_time)"),
+            );
+            return self.fail(err, ctx);
+        }
+        let overdue: Vec<RequestId> = self
+            .running
+            .iter()
+            .filter(|(_, r)| !r.answered && r.started.elapsed() > exec_limit)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in overdue {
+            let Some(r) = self.running.get_mut(&id) else {
+                continue;
+            };
+            r.answered = true;
+            if let Some(h) = self.conns.get(&r.conn) {
+                let slot = h.cancel.clone();
+                actix_rt::task::spawn_blocking(move || slot.cancel());
+            }
+            tracing::warn!(
+                session = self.short_id(),
+                request = id,
+                "request exceeded max_request_execution_time; cancelled"
+            );
+            self.reply(
+                id,
+                Response::Error(DbError::with_state(
+                    ErrorClass::TimeoutError,
+                    "HYT00",
+                    format!("the request ran longer than max_request_execution_time ({exec_limit:?}) and was cancelled"),
+                )),
+            );
+        }
+    }
+}
+
+/// Stops a link's reader and writer. The writer is dropped later, not here: this may run inside
+/// the writer's own callback, and dropping it there would re-borrow state its poll holds.
+fn retire(link: Link, ctx: &mut Context<Session>) {
+    ctx.cancel_future(link.reader);
+    ctx.cancel_future(link.writer_task);
+    ctx.run_later(Duration::ZERO, move |_, _| drop(link));
 }
 
 fn flatten<T>(r: Result<Result<T, DbError>, MailboxError>) -> Result<T, DbError> {
@@ -401,7 +679,10 @@ fn no_such_connection(conn: ConnId) -> DbError {
 }
 
 /// A new unguessable session id: 128 bits from the operating system's RNG, hex.
-fn new_session_id() -> Result<String, DbError> {
+///
+/// # Errors
+/// The RNG failed.
+pub fn new_session_id() -> Result<String, DbError> {
     let mut b = [0u8; 16];
     getrandom::fill(&mut b).map_err(|e| {
         DbError::new(
@@ -415,55 +696,167 @@ fn new_session_id() -> Result<String, DbError> {
 impl Actor for Session {
     type Context = Context<Self>;
 
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let msg = RegisterSession {
+            id: self.id.clone(),
+            addr: ctx.address(),
+            peer: self.peer,
+            user: self.user.clone(),
+            stats: self.stats.clone(),
+        };
+        self.shared
+            .registry
+            .send(msg)
+            .into_actor(self)
+            .map(|r, act, ctx| match flatten(r) {
+                Ok(()) => {
+                    tracing::info!(session = act.short_id(), peer = %act.peer, client = %act.client_name, user = %act.user, "session opened");
+                    let window = act.shared.config.activity.max_session_reconnect_time;
+                    act.send_unnumbered(
+                        0,
+                        Response::SessionOpened {
+                            session_id: act.id.clone(),
+                            server_version: crate::VERSION.to_owned(),
+                            last_request: 0,
+                            reconnect_window_ms: window.as_millis() as u64,
+                        },
+                    );
+                    let interval = act.shared.config.activity.check_interval;
+                    ctx.run_interval(interval, |act, ctx| act.check(ctx));
+                }
+                Err(e) => {
+                    // Not registered: nothing to unregister later.
+                    act.id.clear();
+                    act.fail(e, ctx);
+                }
+            })
+            .wait(ctx);
+    }
+
     fn stopping(&mut self, _: &mut Context<Self>) -> Running {
-        for (_, addr) in self.conns.drain() {
+        for (_, h) in self.conns.drain() {
             // Roll back and disconnect on the connection's own thread; dropping the address
             // afterwards ends that thread.
-            addr.do_send(DbCall(DbRequest::Close));
+            h.addr.do_send(DbCall(DbRequest::Close));
         }
-        if let Some(id) = &self.id {
+        self.stats.running.store(0, Ordering::Relaxed);
+        if !self.id.is_empty() {
             tracing::info!(session = self.short_id(), peer = %self.peer, "session closed");
-            self.shared
-                .registry
-                .do_send(UnregisterSession { id: id.clone() });
+            let reason = self.end_reason.take().unwrap_or_else(|| {
+                DbError::with_state(
+                    ErrorClass::ConnectionFailureError,
+                    "08S01",
+                    "the session has ended",
+                )
+            });
+            self.shared.registry.do_send(UnregisterSession {
+                id: self.id.clone(),
+                reason,
+            });
         }
         Running::Stop
     }
 }
 
-impl StreamHandler<Result<ClientFrame, CodecError>> for Session {
-    fn handle(&mut self, item: Result<ClientFrame, CodecError>, ctx: &mut Context<Self>) {
-        match item {
-            Ok(frame) => self.handle_request(frame, ctx),
-            Err(CodecError::Proto(e)) => {
-                tracing::warn!(peer = %self.peer, error = %e, "protocol error; closing the connection");
-                self.fail(0, DbError::new(ErrorClass::ProtocolError, e.to_string()));
-                // Give the error a moment to reach the client, then go regardless.
-                ctx.run_later(std::time::Duration::from_secs(1), |_, ctx| ctx.stop());
+impl StreamHandler<LinkEvent> for Session {
+    fn handle(&mut self, event: LinkEvent, ctx: &mut Context<Self>) {
+        let current = self.link.as_ref().map(|l| l.generation);
+        match event {
+            LinkEvent::Frame(g, _) | LinkEvent::Closed(g) if Some(g) != current => {}
+            LinkEvent::Frame(_, Ok(frame)) => self.handle_frame(frame, ctx),
+            LinkEvent::Frame(_, Err(CodecError::Proto(e))) => {
+                tracing::warn!(peer = %self.peer, error = %e, "protocol error; closing the session");
+                self.fail(DbError::new(ErrorClass::ProtocolError, e.to_string()), ctx);
             }
-            Err(CodecError::Io(e)) => {
-                tracing::info!(peer = %self.peer, error = %e, "connection lost");
-                ctx.stop();
-            }
+            LinkEvent::Frame(_, Err(CodecError::Io(e))) => self.detach(&e.to_string(), ctx),
+            LinkEvent::Closed(_) => self.detach("the client closed the connection", ctx),
         }
     }
 
+    fn finished(&mut self, _: &mut Context<Self>) {
+        // Links come and go; the `Closed` event says which one ended.
+    }
+}
+
+impl WriteHandler<CodecError> for Session {
+    fn error(&mut self, err: CodecError, ctx: &mut Context<Self>) -> Running {
+        self.detach(&format!("write failed: {err}"), ctx);
+        // Stop this writer (not the session: `finished` below only acts when ending).
+        Running::Stop
+    }
+
     fn finished(&mut self, ctx: &mut Context<Self>) {
-        // The client closed its side (or sent garbage). When we are already ending, the writer
-        // stops us once our last frames are out.
-        if !self.closing {
+        if self.closing {
             ctx.stop();
         }
     }
 }
 
-impl WriteHandler<CodecError> for Session {
-    fn error(&mut self, err: CodecError, _: &mut Context<Self>) -> Running {
-        tracing::info!(peer = %self.peer, error = %err, "write failed; closing the session");
-        Running::Stop
-    }
+/// A client resumes this session on a new link: `read`/`write` are its socket, `ack` the
+/// last session frame it received.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Reattach {
+    /// The new link's read half.
+    pub read: ReadHalf,
+    /// The new link's write half.
+    pub write: WriteHalf,
+    /// The client's address now.
+    pub peer: SocketAddr,
+    /// The last session frame the client received.
+    pub ack: u64,
+}
 
-    fn finished(&mut self, ctx: &mut Context<Self>) {
-        ctx.stop();
+impl Handler<Reattach> for Session {
+    type Result = ();
+
+    fn handle(&mut self, msg: Reattach, ctx: &mut Context<Self>) {
+        if let Some(old) = self.link.take() {
+            // The client gave up on the old link (e.g. it stalled): so do we.
+            retire(old, ctx);
+        }
+        self.peer = msg.peer;
+        self.attach(msg.read, msg.write, ctx);
+        if self.closing {
+            let reason = self.end_reason.clone().unwrap_or_else(|| {
+                DbError::with_state(
+                    ErrorClass::ConnectionFailureError,
+                    "08S01",
+                    "the session has ended",
+                )
+            });
+            return self.fail(reason, ctx);
+        }
+        self.acknowledge(msg.ack);
+        if msg.ack != u64::MAX
+            && self
+                .replay
+                .front()
+                .is_some_and(|(seq, _)| *seq > msg.ack + 1)
+        {
+            let err = DbError::with_state(
+                ErrorClass::ConnectionFailureError,
+                "08S01",
+                "cannot resume: answers the client has not received are gone",
+            );
+            return self.fail(err, ctx);
+        }
+        tracing::info!(session = self.short_id(), peer = %self.peer, replayed = self.replay.len(), "session resumed");
+        self.last_request = Instant::now();
+        let window = self.shared.config.activity.max_session_reconnect_time;
+        self.send_unnumbered(
+            0,
+            Response::SessionOpened {
+                session_id: self.id.clone(),
+                server_version: crate::VERSION.to_owned(),
+                last_request: self.highest_request,
+                reconnect_window_ms: window.as_millis() as u64,
+            },
+        );
+        if let Some(link) = &mut self.link {
+            for (_, bytes) in &self.replay {
+                link.writer.write(bytes.clone());
+            }
+        }
     }
 }

@@ -61,7 +61,17 @@ impl TestServer {
         let env = write_odbc_ini(dir.path());
         let cfg = dir.path().join("server-config.ini");
         std::fs::write(&cfg, config).expect("write config");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_odbcd"))
+        // ODBCD_TEST_WRAPPER runs the server under a debugger, e.g. "gdb -batch -ex run -ex bt --args".
+        let mut command = match std::env::var("ODBCD_TEST_WRAPPER") {
+            Ok(w) if !w.trim().is_empty() => {
+                let mut words = w.split_whitespace();
+                let mut c = Command::new(words.next().unwrap_or("env"));
+                c.args(words).arg(env!("CARGO_BIN_EXE_odbcd"));
+                c
+            }
+            _ => Command::new(env!("CARGO_BIN_EXE_odbcd")),
+        };
+        let mut child = command
             .args(["run", "--config"])
             .arg(&cfg)
             .envs(env)
@@ -149,6 +159,11 @@ impl TestServer {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("timed out waiting for {what}");
+    }
+
+    /// The exit status, if the process has ended.
+    pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
     }
 
     /// Whether the process is still running.

@@ -71,6 +71,8 @@ pub(crate) struct ResultSet {
     columns: Vec<Column>,
     source: Source,
     pending: VecDeque<Vec<Value>>,
+    /// The statement's handle, to cancel a fetch; valid as long as `source` holds the cursor.
+    stmt: odbc_api::sys::HStmt,
 }
 
 impl ResultSet {
@@ -84,6 +86,10 @@ impl ResultSet {
         mut cursor: OwnedCursor,
         sizes_enforced: bool,
     ) -> Result<(Self, Vec<ColumnDesc>), DbError> {
+        let stmt = {
+            use odbc_api::handles::{AsStatementRef, Statement};
+            cursor.as_stmt_ref().as_sys()
+        };
         let n = cursor.num_result_cols().map_err(|e| from_odbc(&e))?;
         let n = u16::try_from(n).unwrap_or(0);
         let mut columns = Vec::with_capacity(usize::from(n));
@@ -116,9 +122,15 @@ impl ResultSet {
                 columns,
                 source,
                 pending: VecDeque::new(),
+                stmt,
             },
             descs,
         ))
+    }
+
+    /// The statement handle, for [`super::cancel::CancelSlot::arm`].
+    pub(crate) fn stmt(&self) -> odbc_api::sys::HStmt {
+        self.stmt
     }
 
     /// Up to `max_rows` rows, stopping early once the batch holds `max_bytes` (at least one

@@ -12,6 +12,7 @@
 //! was not committed and disconnects. A panic inside a driver call is caught: the caller gets an
 //! `InternalError` and the connection is closed; other connections and sessions go on.
 
+pub mod cancel;
 mod diag;
 mod fetch;
 mod params;
@@ -21,7 +22,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use actix::{Actor, Handler, Message, SyncContext};
-use odbc_api::handles::AsStatementRef;
+use odbc_api::handles::{AsStatementRef, Statement};
 use odbc_api::{Connection, ConnectionOptions, ConnectionTransitions, CursorImpl};
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +32,7 @@ use crate::proto::value::{ColumnDesc, Value};
 use diag::{from_odbc, from_odbc_with_handle};
 use fetch::ResultSet;
 
+pub use cancel::CancelSlot;
 pub use fetch::{BULK_BUFFER_BYTES, LONG_COLUMN_BYTES};
 
 /// How to open a database connection.
@@ -137,17 +139,21 @@ pub struct DbConnection {
     max_chunk: usize,
     /// True for SQLite, whose driver reports every error as `HY000` (see [`ErrorClass::refine_sqlite`]).
     sqlite: bool,
+    /// The statement running now, for the session's watchdog to cancel.
+    cancel: Arc<CancelSlot>,
 }
 
 impl DbConnection {
-    /// A connection actor that will send batches of at most `max_chunk` bytes.
-    pub fn new(max_chunk: usize) -> Self {
+    /// A connection actor that sends batches of at most `max_chunk` bytes and arms `cancel`
+    /// with each statement while it runs.
+    pub fn new(max_chunk: usize, cancel: Arc<CancelSlot>) -> Self {
         Self {
             conn: None,
             results: HashMap::new(),
             autocommit: true,
             max_chunk,
             sqlite: false,
+            cancel,
         }
     }
 
@@ -196,7 +202,10 @@ impl DbConnection {
                         "no result set: execute a query on this cursor first",
                     )
                 })?;
-                let (rows, done) = rs.fetch(max_rows.max(1) as usize, self.max_chunk)?;
+                let armed = self.cancel.arm(rs.stmt());
+                let fetched = rs.fetch(max_rows.max(1) as usize, self.max_chunk);
+                drop(armed);
+                let (rows, done) = fetched?;
                 if done {
                     self.results.remove(&cursor);
                 }
@@ -252,6 +261,7 @@ impl DbConnection {
         let params = params::to_params(params)?;
         let conn = Arc::clone(self.conn()?);
         let mut stmt = conn.into_preallocated().map_err(|e| from_odbc(&e))?;
+        let armed = self.cancel.arm(stmt.as_stmt_ref().as_sys());
         let outcome = match stmt.execute(sql, params.as_slice()) {
             // Keep the statement in cursor state without closing it: `into_stmt` does not close.
             Ok(Some(c)) => {
@@ -261,6 +271,7 @@ impl DbConnection {
             Ok(None) => Ok(false),
             Err(e) => Err(e),
         };
+        drop(armed);
         let has_cursor = match outcome {
             Ok(b) => b,
             Err(e) => return Err(from_odbc_with_handle(&e, &stmt.as_stmt_ref())),
@@ -285,6 +296,7 @@ impl DbConnection {
         let owned = unsafe { CursorImpl::new(stmt.into_handle()) };
         let (mut rs, columns) = ResultSet::open(owned, !self.sqlite)?;
         let (rows, done) = if max_rows > 0 {
+            let _armed = self.cancel.arm(rs.stmt());
             rs.fetch(max_rows as usize, self.max_chunk)?
         } else {
             (Vec::new(), false)
@@ -309,6 +321,7 @@ impl DbConnection {
         self.results.remove(&cursor);
         let conn = Arc::clone(self.conn()?);
         let mut stmt = conn.into_preallocated().map_err(|e| from_odbc(&e))?;
+        let _armed = self.cancel.arm(stmt.as_stmt_ref().as_sys());
         let mut total: i64 = 0;
         let mut known = true;
         for (i, set) in sets.iter().enumerate() {

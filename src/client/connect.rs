@@ -55,6 +55,40 @@ impl SessionInfo {
     }
 }
 
+/// Why a handshake failed: the server could not be reached (or the link failed), or it answered
+/// and refused. Only the first is worth trying again or trying another server for the same
+/// reason.
+#[derive(Debug, Clone)]
+pub(crate) enum HandshakeError {
+    /// No usable answer: connect failed, timed out, or the link broke.
+    Unreachable(DbError),
+    /// The server answered with this error.
+    Refused(DbError),
+}
+
+impl HandshakeError {
+    pub(crate) fn into_error(self) -> DbError {
+        match self {
+            Self::Unreachable(e) | Self::Refused(e) => e,
+        }
+    }
+}
+
+impl std::fmt::Display for HandshakeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unreachable(e) => write!(f, "unreachable: {e}"),
+            Self::Refused(e) => write!(f, "refused: {e}"),
+        }
+    }
+}
+
+impl From<DbError> for HandshakeError {
+    fn from(e: DbError) -> Self {
+        Self::Unreachable(e)
+    }
+}
+
 /// What `open()` needs besides the configuration.
 pub(crate) struct OpenParams<'a> {
     pub(crate) username: &'a str,
@@ -87,17 +121,22 @@ pub(crate) fn open_first(config: &ClientConfig, p: &OpenParams<'_>) -> Result<Op
     Err(no_server(failures))
 }
 
-fn no_server(failures: Vec<(&ClientConnection, DbError)>) -> DbError {
+fn no_server(failures: Vec<(&ClientConnection, HandshakeError)>) -> DbError {
     // Servers that answered and refused for the same reason (all full, all speaking another
     // protocol version, ...) give that reason's class; unreachable servers or mixed reasons
     // give OperationalError, as the manual says.
-    let refusal = failures.first().map(|(_, e)| e.class).filter(|class| {
-        failures.iter().all(|(_, e)| e.class == *class)
-            && !matches!(
-                class,
-                ErrorClass::ConnectionFailureError | ErrorClass::TimeoutError
-            )
-    });
+    let refusal = match failures.first() {
+        Some((_, HandshakeError::Refused(first))) => Some(first.class).filter(|class| {
+            failures
+                .iter()
+                .all(|(_, f)| matches!(f, HandshakeError::Refused(e) if e.class == *class))
+        }),
+        _ => None,
+    };
+    let failures: Vec<(&ClientConnection, DbError)> = failures
+        .into_iter()
+        .map(|(s, f)| (s, f.into_error()))
+        .collect();
     if let (Some(_), [(_, only)]) = (refusal, failures.as_slice()) {
         return only.clone();
     }
@@ -132,14 +171,14 @@ fn open_one(
     config: &ClientConfig,
     server: &ClientConnection,
     p: &OpenParams<'_>,
-) -> Result<Opened, DbError> {
+) -> Result<Opened, HandshakeError> {
     let peer = format!("{}:{} [{}]", server.host, server.port, server.name);
     if server.using_ssl {
-        return Err(DbError::with_state(
+        return Err(HandshakeError::Unreachable(DbError::with_state(
             ErrorClass::ODBCConnectError,
             "08001",
             "using_ssl is set but TLS is not available in this client build yet",
-        ));
+        )));
     }
     let t = &config.session.transport;
     let endpoint = Endpoint {
@@ -180,7 +219,7 @@ pub(crate) fn handshake(
     endpoint: &Endpoint,
     request: &Request,
     ack: u64,
-) -> Result<(TcpStream, SessionInfo), DbError> {
+) -> Result<(TcpStream, SessionInfo), HandshakeError> {
     let peer = &endpoint.peer;
     let opts = &endpoint.opts;
     let mut stream = connect_tcp(&endpoint.server, peer)?;
@@ -196,22 +235,23 @@ pub(crate) fn handshake(
     stream
         .read_exact(&mut pre)
         .map_err(|e| io_error("receiving from", peer, &e))?;
-    let server_pre = Preamble::decode(&pre).map_err(|e| protocol(peer, &e))?;
+    let server_pre =
+        Preamble::decode(&pre).map_err(|e| HandshakeError::Refused(protocol(peer, &e)))?;
     if server_pre.version != PROTOCOL_VERSION {
-        return Err(protocol(
+        return Err(HandshakeError::Refused(protocol(
             peer,
             &ProtoError::VersionMismatch {
                 client: PROTOCOL_VERSION,
                 server: server_pre.version,
             },
-        ));
+        )));
     }
     if server_pre.flags & FLAG_TLS_REQUIRED != 0 {
-        return Err(DbError::with_state(
+        return Err(HandshakeError::Refused(DbError::with_state(
             ErrorClass::ODBCConnectError,
             "08001",
             format!("server {peer} requires SSL: set using_ssl = 1"),
-        ));
+        )));
     }
     // During the handshake every frame must come within receive_timeout.
     let handshake_opts = LinkOptions {
@@ -221,8 +261,14 @@ pub(crate) fn handshake(
     let greeting = read_frame(&mut stream, &handshake_opts, peer)?;
     let server_version = match greeting.response {
         Response::Greeting { server_version, .. } => server_version,
-        Response::Error(e) => return Err(e),
-        other => return Err(unexpected(peer, "a greeting", &other)),
+        Response::Error(e) => return Err(HandshakeError::Refused(e)),
+        other => {
+            return Err(HandshakeError::Refused(unexpected(
+                peer,
+                "a greeting",
+                &other,
+            )))
+        }
     };
     let mut buf = Vec::new();
     frame::encode(
@@ -256,8 +302,12 @@ pub(crate) fn handshake(
                 module_name: String::new(),
             },
         )),
-        Response::Error(e) => Err(e),
-        other => Err(unexpected(peer, "SessionOpened", &other)),
+        Response::Error(e) => Err(HandshakeError::Refused(e)),
+        other => Err(HandshakeError::Refused(unexpected(
+            peer,
+            "SessionOpened",
+            &other,
+        ))),
     }
 }
 

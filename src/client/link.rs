@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::connect::{handshake, Endpoint, SessionInfo};
+use super::connect::{handshake, Endpoint, HandshakeError, SessionInfo};
 use crate::error::{DbError, ErrorClass};
 use crate::proto::compress::Compression;
 use crate::proto::frame::{self, HEADER_LEN};
@@ -150,6 +150,18 @@ impl Link {
     /// Sends a request; returns its id. If the connection breaks while sending, the session is
     /// resumed and the request sent again if the server did not get it.
     pub(crate) fn send(&self, request: Request) -> Result<RequestId, DbError> {
+        self.send_with(request, true)
+    }
+
+    /// Tells the server the session is over, without waiting and without resuming if the
+    /// connection is already gone (the server then closes the session after its window).
+    pub(crate) fn say_goodbye(&self) {
+        if !self.is_broken() {
+            let _ = self.send_with(Request::CloseSession, false);
+        }
+    }
+
+    fn send_with(&self, request: Request, resume: bool) -> Result<RequestId, DbError> {
         let mut w = lock(&self.writer);
         // Read under the writer lock: a resume swaps the stream and bumps the generation
         // under it too, so a failed write below is always a failure of `generation`.
@@ -180,9 +192,11 @@ impl Link {
             }
         }
         drop(w);
-        if let Some(err) = failed {
+        match failed {
             // The request is in `unanswered`: the resume sends it again if needed.
-            self.recover(generation, err)?;
+            Some(err) if resume => self.recover(generation, err)?,
+            Some(err) => return Err(err),
+            None => {}
         }
         Ok(id)
     }
@@ -330,12 +344,14 @@ impl Link {
                     tracing::info!(server = %self.peer, resent = resend.len(), "session resumed");
                     return Ok(());
                 }
-                Err(e) if resumable(&e) && Instant::now() + backoff < deadline => {
+                // Unreachable: try again within the window. Refused (the session is gone, or
+                // belongs to someone else): final.
+                Err(HandshakeError::Unreachable(e)) if Instant::now() + backoff < deadline => {
                     tracing::debug!(server = %self.peer, error = %e, "resume attempt failed; retrying");
                     std::thread::sleep(backoff);
                     backoff = (backoff * 2).min(Duration::from_secs(1));
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into_error()),
             }
         }
     }

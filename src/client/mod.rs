@@ -183,9 +183,7 @@ impl Drop for ServerSession {
         if let Some(o) = self.open.take() {
             // Close the session on the server at once (rather than have it wait for a resume
             // that will not come), without waiting for the answer.
-            if !o.link.is_broken() {
-                o.link.send_and_forget(Request::CloseSession);
-            }
+            o.link.say_goodbye();
             o.link.shutdown();
         }
     }

@@ -1,0 +1,271 @@
+//! Session resume through a fault-injecting proxy: the link is cut, reset or stalled in the
+//! middle of a fetch and of inserts; the client resumes by itself, every row arrives once, every
+//! insert happens once, and the server's PostgreSQL backends go away afterwards.
+
+mod common;
+
+use std::time::Duration;
+
+use common::proxy::{Dir, Proxy};
+use common::{pg::pg, TestServer};
+use odbcd::client::{ConfigData, ErrorClass, ServerSession, Value};
+
+/// A server with a short watchdog tick and a generous reconnect window.
+fn server() -> TestServer {
+    TestServer::start("[Activity]\ncheck_interval = 0.1\nmax_session_reconnect_time = 20\n")
+}
+
+/// A client that talks to `odbcd` through `proxy`, noticing a stalled link within 1 s.
+fn session_via(proxy: &Proxy) -> ServerSession {
+    let data = ConfigData::new()
+        .set("Connection", "host", "127.0.0.1")
+        .set("Connection", "port", proxy.port)
+        .set("Connection", "socket_timeout", 1)
+        .set("Session", "receive_timeout", 1);
+    ServerSession::new(None, Some(&data)).unwrap()
+}
+
+const ROWS: i64 = 20_000;
+
+fn fill(odbc: &odbcd::client::Odbc, connstr: &str) {
+    let conn = odbc.driver_connect(connstr).unwrap();
+    let mut c = conn.cursor();
+    c.execute(
+        "CREATE TABLE big (id INTEGER PRIMARY KEY, payload VARCHAR(100))",
+        &[],
+    )
+    .unwrap();
+    let sets: Vec<Vec<Value>> = (1..=ROWS)
+        .map(|i| {
+            vec![
+                Value::Int(i),
+                Value::Text(format!("row-{i:08}-{}", "x".repeat(40))),
+            ]
+        })
+        .collect();
+    for chunk in sets.chunks(2000) {
+        c.executemany("INSERT INTO big VALUES (?, ?)", chunk)
+            .unwrap();
+    }
+}
+
+/// Streams the table while `fault` hits the link at several points; checks every row once.
+fn fetch_through_faults(connstr: &str, fault: impl Fn(&Proxy, usize)) {
+    let server = server();
+    let (_s, odbc) = server.open();
+    fill(&odbc, connstr);
+
+    let proxy = Proxy::start(server.port);
+    let mut session = session_via(&proxy);
+    let odbc = session.open("", "", None, None).unwrap();
+    let conn = odbc.driver_connect(connstr).unwrap();
+    let mut c = conn.cursor();
+    c.execute("SELECT id, payload FROM big ORDER BY id", &[])
+        .unwrap();
+    let mut expected = 1;
+    let mut faults = 0;
+    while let Some(row) = c.fetchone().unwrap() {
+        assert_eq!(row[0], Value::Int(expected), "every row once, in order");
+        if expected % 5_000 == 0 {
+            fault(&proxy, faults);
+            faults += 1;
+        }
+        expected += 1;
+    }
+    assert_eq!(expected - 1, ROWS);
+    assert!(
+        proxy.accepted() > 1,
+        "the link was really broken and resumed"
+    );
+    // The connection and session go on working normally.
+    c.execute("SELECT COUNT(*) FROM big", &[]).unwrap();
+    assert!(c.fetchone().unwrap().is_some());
+    session.close().unwrap();
+}
+
+#[test]
+fn cut_mid_fetch_resumes_and_every_row_arrives_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cs = format!(
+        "Driver=SQLite3;Database={};StepAPI=1",
+        dir.path().join("cut.db").display()
+    );
+    fetch_through_faults(&cs, |proxy, _| proxy.cut());
+}
+
+#[test]
+fn reset_and_half_frames_mid_fetch_on_postgres() {
+    let pg = pg();
+    pg.create_db("resume_reset");
+    fetch_through_faults(&pg.connstr("resume_reset"), |proxy, n| match n % 2 {
+        // An RST, then a cut in the middle of the next answer's frame.
+        0 => proxy.reset(),
+        _ => proxy.cut_after(Dir::Down, 7_000),
+    });
+    TestServer::wait_until(10, "backends to close", || pg.backends("resume_reset") == 0);
+}
+
+#[test]
+fn stall_mid_fetch_resumes_on_a_new_connection() {
+    let pg = pg();
+    pg.create_db("resume_stall");
+    fetch_through_faults(&pg.connstr("resume_stall"), |proxy, _| proxy.stall());
+    TestServer::wait_until(10, "backends to close", || pg.backends("resume_stall") == 0);
+}
+
+#[test]
+fn inserts_through_cuts_happen_exactly_once() {
+    let pg = pg();
+    pg.create_db("resume_insert");
+    let server = server();
+    let proxy = Proxy::start(server.port);
+    let mut session = session_via(&proxy);
+    let odbc = session.open("", "", None, None).unwrap();
+    let conn = odbc.driver_connect(&pg.connstr("resume_insert")).unwrap();
+    let mut c = conn.cursor();
+    // No primary key: a request that ran twice would show as a duplicate row.
+    c.execute("CREATE TABLE t (id integer, note text)", &[])
+        .unwrap();
+    for i in 1..=300i64 {
+        match i % 50 {
+            // Cut while the request is on its way up (mid-frame)...
+            10 => proxy.cut_after(Dir::Up, 20),
+            // ...after it arrived, while the answer is on its way down...
+            25 => proxy.cut_after(Dir::Down, 10),
+            // ...and with an RST before anything moves.
+            40 => proxy.reset(),
+            _ => {}
+        }
+        c.execute(
+            "INSERT INTO t VALUES (?, ?)",
+            &[Value::Int(i), Value::Text(format!("n{i}"))],
+        )
+        .unwrap();
+        assert_eq!(
+            c.rowcount(),
+            1,
+            "insert {i} answered once, with its own result"
+        );
+    }
+    assert!(
+        proxy.accepted() > 5,
+        "the link broke and resumed: {}",
+        proxy.accepted()
+    );
+    let counts = pg.psql(
+        "resume_insert",
+        "SELECT count(*), count(DISTINCT id), min(id), max(id) FROM t",
+    );
+    assert_eq!(counts, "300|300|1|300", "every insert exactly once");
+    session.close().unwrap();
+    TestServer::wait_until(10, "backends to close", || {
+        pg.backends("resume_insert") == 0
+    });
+}
+
+#[test]
+fn a_transaction_and_open_cursor_survive_a_resume() {
+    let pg = pg();
+    pg.create_db("resume_tx");
+    let server = server();
+    let proxy = Proxy::start(server.port);
+    let mut session = session_via(&proxy);
+    let odbc = session.open("", "", None, None).unwrap();
+    let mut conn = odbc.driver_connect(&pg.connstr("resume_tx")).unwrap();
+    let mut c = conn.cursor();
+    c.execute("CREATE TABLE t (id integer)", &[]).unwrap();
+    conn.set_autocommit(false).unwrap();
+    c.execute("INSERT INTO t SELECT generate_series(1, 5)", &[])
+        .unwrap();
+    proxy.cut();
+    // The uncommitted rows are still there after the resume, in the same transaction.
+    c.execute("SELECT count(*) FROM t", &[]).unwrap();
+    assert_eq!(c.fetchone().unwrap(), Some(vec![Value::Int(5)]));
+    assert_eq!(
+        pg.psql("resume_tx", "SELECT count(*) FROM t"),
+        "0",
+        "not committed yet"
+    );
+    conn.commit().unwrap();
+    assert_eq!(pg.psql("resume_tx", "SELECT count(*) FROM t"), "5");
+    session.close().unwrap();
+    TestServer::wait_until(10, "backends to close", || pg.backends("resume_tx") == 0);
+}
+
+#[test]
+fn explicit_resume_with_open_session_id() {
+    let pg = pg();
+    pg.create_db("resume_explicit");
+    let server = server();
+    let (mut a, odbc) = server.open();
+    let id = a.session_id().unwrap().to_owned();
+    let conn = odbc.driver_connect(&pg.connstr("resume_explicit")).unwrap();
+    let mut c = conn.cursor();
+    c.execute("SELECT generate_series(1, 50000)", &[]).unwrap();
+    assert_eq!(c.fetchone().unwrap(), Some(vec![Value::Int(1)]));
+
+    // The same session object: a new link, the same session; the open cursor goes on.
+    a.open("", "", None, Some(&id)).unwrap();
+    assert_eq!(a.session_id(), Some(id.as_str()));
+    let mut n = 1;
+    while let Some(row) = c.fetchone().unwrap() {
+        n += 1;
+        assert_eq!(row[0], Value::Int(n));
+    }
+    assert_eq!(n, 50000);
+
+    // Another client: a wrong user cannot take it; the right one can, and closes it.
+    let mut other = ServerSession::new(None, Some(&server.config_data())).unwrap();
+    let e = other
+        .open("mallory", "", None, Some(&id))
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(e.class, ErrorClass::ConnectionFailureError, "{e}");
+    assert!(e.message.contains("no such session"), "{e}");
+    other.open("", "", None, Some(&id)).unwrap();
+    assert_eq!(other.session_id(), Some(id.as_str()));
+    other.close().unwrap();
+    TestServer::wait_until(10, "backends to close", || {
+        pg.backends("resume_explicit") == 0
+    });
+    drop(c);
+    drop(conn);
+    drop(a);
+    let (_s, observer) = server.open();
+    assert_eq!(observer.status().unwrap().sessions, 1);
+}
+
+#[test]
+fn after_the_window_the_session_is_closed_and_rolled_back() {
+    let pg = pg();
+    pg.create_db("resume_window");
+    let server =
+        TestServer::start("[Activity]\ncheck_interval = 0.1\nmax_session_reconnect_time = 1\n");
+    let proxy = Proxy::start(server.port);
+    let mut session = session_via(&proxy);
+    let odbc = session.open("", "", None, None).unwrap();
+    let id = session.session_id().unwrap().to_owned();
+    let mut conn = odbc.driver_connect(&pg.connstr("resume_window")).unwrap();
+    let mut c = conn.cursor();
+    c.execute("CREATE TABLE t (id integer)", &[]).unwrap();
+    conn.set_autocommit(false).unwrap();
+    c.execute("INSERT INTO t VALUES (1)", &[]).unwrap();
+    // The link dies and the client does nothing within the window.
+    proxy.cut();
+    TestServer::wait_until(10, "the detached session to close", || {
+        pg.backends("resume_window") == 0
+    });
+    assert_eq!(
+        pg.psql("resume_window", "SELECT count(*) FROM t"),
+        "0",
+        "rolled back"
+    );
+    // Too late: the client learns why.
+    let e = c.execute("SELECT 1", &[]).unwrap_err();
+    assert_eq!(e.class, ErrorClass::TimeoutError, "{e}");
+    assert!(e.message.contains("max_session_reconnect_time"), "{e}");
+    let mut late = ServerSession::new(None, Some(&server.config_data())).unwrap();
+    let e = late.open("", "", None, Some(&id)).map(|_| ()).unwrap_err();
+    assert_eq!(e.class, ErrorClass::TimeoutError, "{e}");
+    std::thread::sleep(Duration::from_millis(10));
+}

@@ -734,11 +734,21 @@ impl Actor for Session {
     }
 
     fn stopping(&mut self, _: &mut Context<Self>) -> Running {
-        for (_, h) in self.conns.drain() {
+        let busy: std::collections::HashSet<ConnId> =
+            self.running.values().map(|r| r.conn).collect();
+        for (conn, h) in self.conns.drain() {
+            // Stop what still runs, so the close below does not wait behind it.
+            if busy.contains(&conn) {
+                let slot = h.cancel.clone();
+                actix_rt::task::spawn_blocking(move || slot.cancel());
+            }
             // Roll back and disconnect on the connection's own thread; dropping the address
             // afterwards ends that thread.
             h.addr.do_send(DbCall(DbRequest::Close));
         }
+        // The answers of running requests will not come back to this actor: settle the counts.
+        let unfinished = self.running.drain().count() as u32;
+        self.shared.running.fetch_sub(unfinished, Ordering::Relaxed);
         self.stats.running.store(0, Ordering::Relaxed);
         if !self.id.is_empty() {
             tracing::info!(session = self.short_id(), peer = %self.peer, "session closed");

@@ -76,8 +76,8 @@ fn odbcsh_e_with_csv_on_sqlite() {
 #[test]
 fn odbcsh_e_with_csv_on_postgres() {
     let pg = pg();
-    pg.create_db("cli");
     let server = TestServer::start("");
+    let _db = pg.database("cli");
     csv_session(&pg.connstr("cli"), &server);
     let out = odbcsh(
         &server,
@@ -101,8 +101,8 @@ fn odbcsh_e_with_csv_on_postgres() {
 #[test]
 fn exit_codes_and_error_lines() {
     let pg = pg();
-    pg.create_db("cli_errors");
     let server = TestServer::start("");
+    let _db = pg.database("cli_errors");
     let out = odbcsh(
         &server,
         &pg.connstr("cli_errors"),

@@ -67,10 +67,10 @@ fn the_licence_limits_physical_connections() {
 #[test]
 fn counts_come_back_to_zero_when_clients_close_vanish_or_are_killed() {
     let pg = pg();
-    pg.create_db("drift");
     let server = TestServer::start(
         "[Activity]\ncheck_interval = 0.1\nmax_session_reconnect_time = 0.5\n\n[License]\nmax_connections = 50\n",
     );
+    let _db = pg.database("drift");
     let connstr = pg.connstr("drift");
     for round in 0..12 {
         match round % 3 {
@@ -119,8 +119,8 @@ fn counts_come_back_to_zero_when_clients_close_vanish_or_are_killed() {
 #[test]
 fn an_idle_session_is_dropped_with_a_timeout_error() {
     let pg = pg();
-    pg.create_db("idle");
     let server = TestServer::start("[Activity]\ncheck_interval = 0.1\nmax_waiting_time = 1\n");
+    let _db = pg.database("idle");
     let (_s, odbc) = server.open();
     let mut conn = odbc.driver_connect(&pg.connstr("idle")).unwrap();
     let mut c = conn.cursor();
@@ -144,9 +144,9 @@ fn an_idle_session_is_dropped_with_a_timeout_error() {
 #[test]
 fn a_hung_query_is_cancelled_by_max_request_execution_time() {
     let pg = pg();
-    pg.create_db("hung");
     let server =
         TestServer::start("[Activity]\ncheck_interval = 0.1\nmax_request_execution_time = 1\n");
+    let _db = pg.database("hung");
     let (_s, odbc) = server.open();
     let conn = odbc.driver_connect(&pg.connstr("hung")).unwrap();
     let mut c = conn.cursor();
@@ -192,8 +192,8 @@ fn a_long_sqlite_query_is_cancelled_too() {
 #[test]
 fn status_reports_sessions_connections_and_running_requests() {
     let pg = pg();
-    pg.create_db("status");
     let server = TestServer::start("");
+    let _db = pg.database("status");
     let (_s, odbc) = server.open();
     let (_t, busy) = server.open();
     let conn = busy.driver_connect(&pg.connstr("status")).unwrap();
@@ -274,8 +274,8 @@ fn a_frame_stuck_half_received_detaches_the_session() {
 #[test]
 fn odbcsh_reports_the_idle_timeout_and_survives_a_cut_link() {
     let pg = pg();
-    pg.create_db("odbcsh_life");
     let server = TestServer::start("[Activity]\ncheck_interval = 0.1\nmax_waiting_time = 1\n");
+    let _db = pg.database("odbcsh_life");
     // Idle too long between two piped statements.
     let mut child = Command::new(env!("CARGO_BIN_EXE_odbcsh"))
         .args([

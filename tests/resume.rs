@@ -116,8 +116,8 @@ fn stall_mid_fetch_resumes_on_a_new_connection() {
 #[test]
 fn inserts_through_cuts_happen_exactly_once() {
     let pg = pg();
-    pg.create_db("resume_insert");
     let server = server();
+    let _db = pg.database("resume_insert");
     let proxy = Proxy::start(server.port);
     let mut session = session_via(&proxy);
     let odbc = session.open("", "", None, None).unwrap();
@@ -166,8 +166,8 @@ fn inserts_through_cuts_happen_exactly_once() {
 #[test]
 fn a_transaction_and_open_cursor_survive_a_resume() {
     let pg = pg();
-    pg.create_db("resume_tx");
     let server = server();
+    let _db = pg.database("resume_tx");
     let proxy = Proxy::start(server.port);
     let mut session = session_via(&proxy);
     let odbc = session.open("", "", None, None).unwrap();
@@ -195,8 +195,8 @@ fn a_transaction_and_open_cursor_survive_a_resume() {
 #[test]
 fn explicit_resume_with_open_session_id() {
     let pg = pg();
-    pg.create_db("resume_explicit");
     let server = server();
+    let _db = pg.database("resume_explicit");
     let (mut a, odbc) = server.open();
     let id = a.session_id().unwrap().to_owned();
     let conn = odbc.driver_connect(&pg.connstr("resume_explicit")).unwrap();

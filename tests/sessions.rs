@@ -44,8 +44,8 @@ fn sqlite_errors_have_class_and_sqlstate() {
 #[test]
 fn postgres_errors_have_class_and_sqlstate() {
     let pg = pg();
-    pg.create_db("errors");
     let server = TestServer::start("");
+    let _db = pg.database("errors");
     let (_s, odbc) = server.open();
     let conn = odbc.driver_connect(&pg.connstr("errors")).unwrap();
     let mut c = conn.cursor();
@@ -117,8 +117,8 @@ fn sqlite_commit_and_rollback_seen_from_a_second_connection() {
 #[test]
 fn postgres_commit_and_rollback_seen_from_a_second_connection() {
     let pg = pg();
-    pg.create_db("tx");
     let server = TestServer::start("");
+    let _db = pg.database("tx");
     let (_s, odbc) = server.open();
     commit_and_rollback(&pg.connstr("tx"), &pg.connstr("tx"), "tx", &odbc);
 }
@@ -126,8 +126,8 @@ fn postgres_commit_and_rollback_seen_from_a_second_connection() {
 #[test]
 fn closing_a_session_ends_its_backend_connections() {
     let pg = pg();
-    pg.create_db("lifecycle");
     let server = TestServer::start("");
+    let _db = pg.database("lifecycle");
     let (mut session, odbc) = server.open();
     let conns: Vec<_> = (0..3)
         .map(|_| odbc.driver_connect(&pg.connstr("lifecycle")).unwrap())
@@ -159,10 +159,10 @@ fn closing_a_session_ends_its_backend_connections() {
 #[test]
 fn passwords_never_reach_the_log() {
     let pg = pg();
-    pg.create_db("masking");
     let server = TestServer::start_with(
         "[Connection]\nport = 0\n[Logging]\nlog_level = mx.Log.SYSTEM_ANY\n",
     );
+    let _db = pg.database("masking");
     let (_s, odbc) = server.open();
     let _c = odbc.driver_connect(&pg.connstr("masking")).unwrap();
     let _ = odbc.driver_connect("DSN=nothing;UID=u;PWD={another;secret}");
@@ -201,8 +201,8 @@ fn data_sources_and_drivers_of_the_server() {
 #[test]
 fn one_session_runs_requests_on_several_connections_at_once() {
     let pg = pg();
-    pg.create_db("parallel");
     let server = TestServer::start("");
+    let _db = pg.database("parallel");
     let (_s, odbc) = server.open();
     let started = std::time::Instant::now();
     let handles: Vec<_> = (0..3)

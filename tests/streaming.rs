@@ -76,7 +76,7 @@ fn million_rows_stream_with_bounded_client_memory() {
     stream(&odbc, &sqlite, "sqlite");
 
     let pg = pg();
-    pg.create_db("streaming");
+    let _db = pg.database("streaming");
     pg.psql(
         "streaming",
         &format!(

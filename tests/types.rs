@@ -157,8 +157,8 @@ fn sqlite_large_values() {
 #[test]
 fn postgres_types_round_trip() {
     let pg = pg();
-    pg.create_db("types_rt");
     let server = TestServer::start("");
+    let _db = pg.database("types_rt");
     let (_s, odbc) = server.open();
     let conn = odbc.driver_connect(&pg.connstr("types_rt")).unwrap();
     round_trip(&conn, &POSTGRES, "types_rt");
@@ -167,8 +167,8 @@ fn postgres_types_round_trip() {
 #[test]
 fn postgres_large_values() {
     let pg = pg();
-    pg.create_db("large_values");
     let server = TestServer::start("");
+    let _db = pg.database("large_values");
     let (_s, odbc) = server.open();
     let conn = odbc.driver_connect(&pg.connstr("large_values")).unwrap();
     large_values(&conn, "large", "text", "bytea");

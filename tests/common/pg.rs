@@ -189,6 +189,17 @@ impl Pg {
         self.psql("postgres", &format!("create database {name}"));
     }
 
+    /// Creates database `name` for one test; when the guard is dropped (declare it after the
+    /// test's server, so it drops before the server is stopped), the test fails unless every
+    /// backend the server opened on it has gone.
+    pub fn database(&self, name: &str) -> DbGuard<'_> {
+        self.create_db(name);
+        DbGuard {
+            pg: self,
+            name: name.to_owned(),
+        }
+    }
+
     /// Client backends connected to `db` (not counting the psql asking).
     pub fn backends(&self, db: &str) -> usize {
         self.psql(
@@ -203,5 +214,29 @@ impl Pg {
     pub fn bin(&self) -> &std::path::Path {
         let _ = self.as_root;
         &self.bin
+    }
+}
+
+/// See [`Pg::database`].
+pub struct DbGuard<'a> {
+    pg: &'a Pg,
+    name: String,
+}
+
+impl Drop for DbGuard<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let end = Instant::now() + Duration::from_secs(15);
+        while self.pg.backends(&self.name) != 0 {
+            assert!(
+                Instant::now() < end,
+                "backends on {} did not return to zero: {}",
+                self.name,
+                self.pg.backends(&self.name)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }

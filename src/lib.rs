@@ -9,6 +9,7 @@
 //! - [`config`]: the manual's INI files, parsed into typed server and client configurations.
 //! - [`connstr`]: ODBC connection strings (MS-ODBCSTR), with password masking for logs.
 //! - [`error`]: the error classes of the manual (section 5.5) and the SQLSTATE mapping.
+//! - [`tls`]: TLS configuration for both sides, certificate digests, client-certificate rules.
 //! - [`client`]: the client library: `ServerSession`, `Connection`, `Cursor`.
 //! - `server` (feature `server`, on by default): the actix actors of `odbcd`; see `actors.md`.
 //!
@@ -28,6 +29,7 @@ pub mod proto;
 #[cfg(feature = "server")]
 pub mod server;
 pub mod shell;
+pub mod tls;
 
 /// This software's version, as servers report it in `server_version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

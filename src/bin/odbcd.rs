@@ -33,6 +33,13 @@ enum Command {
         #[arg(short, long)]
         config: PathBuf,
     },
+    /// Print the SHA1 digest (as client_certificate_digest takes it) and the SHA-256 digest of
+    /// every certificate in PEM files.
+    Digest {
+        /// PEM certificate files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -48,7 +55,32 @@ fn main() -> ExitCode {
             }
         },
         Command::Run { config } => run(config),
+        Command::Digest { files } => digest(&files),
     }
+}
+
+fn digest(files: &[PathBuf]) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    for f in files {
+        match odbcd::tls::load_certs(f, "certificate file") {
+            Ok(certs) => {
+                for c in certs {
+                    let _ = writeln!(
+                        out,
+                        "{}: SHA1 {} SHA256 {}",
+                        f.display(),
+                        odbcd::tls::sha1_hex(&c),
+                        odbcd::tls::sha256_hex(&c)
+                    );
+                }
+            }
+            Err(e) => {
+                eprintln!("odbcd: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn run(config_path: Option<PathBuf>) -> ExitCode {

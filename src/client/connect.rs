@@ -14,6 +14,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 
 use super::link::{io_error, protocol, read_frame, Link, LinkOptions};
+use super::transport::{establish, ReadSide, WriteSide};
 use crate::config::{ClientConfig, ClientConnection};
 use crate::error::{DbError, DiagRecord, ErrorClass};
 use crate::proto::compress::Compression;
@@ -21,12 +22,16 @@ use crate::proto::frame;
 use crate::proto::message::{ClientFrame, Request, Response};
 use crate::proto::preamble::{self, Preamble, FLAG_TLS_REQUIRED};
 use crate::proto::{ProtoError, MAX_FRAME_LEN, PROTOCOL_VERSION};
+use crate::tls::{ClientIdentity, ServerTrust};
+use rustls::pki_types::ServerName;
 
 /// Where a session's server is and how to talk to it.
 #[derive(Debug, Clone)]
 pub(crate) struct Endpoint {
     pub(crate) server: ClientConnection,
     pub(crate) opts: LinkOptions,
+    /// TLS setup when `using_ssl` is on.
+    pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
     /// `host:port [section]`, for messages.
     pub(crate) peer: String,
 }
@@ -173,13 +178,17 @@ fn open_one(
     p: &OpenParams<'_>,
 ) -> Result<Opened, HandshakeError> {
     let peer = format!("{}:{} [{}]", server.host, server.port, server.name);
-    if server.using_ssl {
-        return Err(HandshakeError::Unreachable(DbError::with_state(
-            ErrorClass::ODBCConnectError,
-            "08001",
-            "using_ssl is set but TLS is not available in this client build yet",
-        )));
-    }
+    let tls = if server.using_ssl {
+        Some(tls_config(server).map_err(|e| {
+            HandshakeError::Refused(DbError::with_state(
+                ErrorClass::ConfigurationError,
+                "08001",
+                format!("[{}] {e}", server.name),
+            ))
+        })?)
+    } else {
+        None
+    };
     let t = &config.session.transport;
     let endpoint = Endpoint {
         server: server.clone(),
@@ -190,6 +199,7 @@ fn open_one(
             receive_timeout: t.receive_timeout,
             send_timeout: t.send_timeout,
         },
+        tls,
         peer,
     };
     let _ = p.password; // Sent as a proof once authentication is implemented (issue 4).
@@ -202,10 +212,10 @@ fn open_one(
     };
     // Resuming explicitly from a new link: there is nothing to replay to it.
     let ack = if p.session_id.is_some() { u64::MAX } else { 0 };
-    let (stream, mut info) = handshake(&endpoint, &request, ack)?;
+    let (halves, mut info) = handshake(&endpoint, &request, ack)?;
     info.username = p.username.to_owned();
     info.module_name = p.module_name.to_owned();
-    let link = Link::new(stream, endpoint.clone(), info)
+    let link = Link::new(halves, endpoint.clone(), info)
         .map_err(|e| io_error("setting up", &endpoint.peer, &e))?;
     Ok(Opened {
         link: Arc::new(link),
@@ -219,20 +229,34 @@ pub(crate) fn handshake(
     endpoint: &Endpoint,
     request: &Request,
     ack: u64,
-) -> Result<(TcpStream, SessionInfo), HandshakeError> {
+) -> Result<((ReadSide, WriteSide), SessionInfo), HandshakeError> {
     let peer = &endpoint.peer;
     let opts = &endpoint.opts;
-    let mut stream = connect_tcp(&endpoint.server, peer)?;
+    let stream = connect_tcp(&endpoint.server, peer)?;
     let _ = stream.set_nodelay(true);
     stream
         .set_write_timeout(Some(opts.send_timeout))
         .and_then(|()| stream.set_read_timeout(Some(opts.receive_timeout)))
         .map_err(|e| io_error("configuring the socket for", peer, &e))?;
-    stream
+    let tls = match &endpoint.tls {
+        None => None,
+        Some(config) => {
+            let name = ServerName::try_from(endpoint.server.host.clone()).map_err(|e| {
+                HandshakeError::Refused(DbError::with_state(
+                    ErrorClass::ConfigurationError,
+                    "08001",
+                    format!("{peer}: host is not a valid TLS server name: {e}"),
+                ))
+            })?;
+            Some((Arc::clone(config), name))
+        }
+    };
+    let (mut reader, mut writer) = establish(stream, tls).map_err(|e| tls_failure(peer, &e))?;
+    writer
         .write_all(&Preamble::current(0).encode())
         .map_err(|e| io_error("sending to", peer, &e))?;
     let mut pre = [0u8; preamble::LEN];
-    stream
+    reader
         .read_exact(&mut pre)
         .map_err(|e| io_error("receiving from", peer, &e))?;
     let server_pre =
@@ -258,7 +282,7 @@ pub(crate) fn handshake(
         socket_timeout: Some(opts.receive_timeout),
         ..*opts
     };
-    let greeting = read_frame(&mut stream, &handshake_opts, peer)?;
+    let greeting = read_frame(&mut reader, &handshake_opts, peer)?;
     let server_version = match greeting.response {
         Response::Greeting { server_version, .. } => server_version,
         Response::Error(e) => return Err(HandshakeError::Refused(e)),
@@ -282,17 +306,17 @@ pub(crate) fn handshake(
         &mut buf,
     )
     .map_err(|e| DbError::new(ErrorClass::InterfaceError, e.to_string()))?;
-    stream
+    writer
         .write_all(&buf)
         .map_err(|e| io_error("sending to", peer, &e))?;
-    match read_frame(&mut stream, &handshake_opts, peer)?.response {
+    match read_frame(&mut reader, &handshake_opts, peer)?.response {
         Response::SessionOpened {
             session_id,
             server_version: v,
             last_request,
             reconnect_window_ms,
         } => Ok((
-            stream,
+            (reader, writer),
             SessionInfo {
                 session_id,
                 server_version: if v.is_empty() { server_version } else { v },
@@ -308,6 +332,45 @@ pub(crate) fn handshake(
             "SessionOpened",
             &other,
         ))),
+    }
+}
+
+/// The TLS setup for one server section.
+fn tls_config(
+    server: &ClientConnection,
+) -> Result<Arc<rustls::ClientConfig>, crate::tls::TlsError> {
+    let trust = ServerTrust {
+        certificates: match &server.server_certificate_file {
+            Some(f) => crate::tls::load_certs(f, "server_certificate_file")?,
+            None => Vec::new(),
+        },
+        digests: server.server_certificate_digest.clone(),
+        accept_any: !server.verify_server_certificate,
+    };
+    let identity = ClientIdentity::load(
+        server.client_certificate_file.as_deref(),
+        server.client_private_key_file.as_deref(),
+        server.client_certificate_string.as_deref(),
+        server.client_private_key_string.as_deref(),
+    )?;
+    crate::tls::client_config(&trust, &identity)
+}
+
+/// A failed TLS handshake is a refusal (the peer is there but not acceptable), other socket
+/// errors are not.
+fn tls_failure(peer: &str, e: &std::io::Error) -> HandshakeError {
+    let is_tls = e
+        .get_ref()
+        .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+        || e.kind() == std::io::ErrorKind::InvalidData;
+    if is_tls {
+        HandshakeError::Refused(DbError::with_state(
+            ErrorClass::ODBCConnectError,
+            "08001",
+            format!("TLS with {peer} failed: {e}"),
+        ))
+    } else {
+        HandshakeError::Unreachable(io_error("connecting with TLS to", peer, e))
     }
 }
 

@@ -21,12 +21,13 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{Read, Write};
-use std::net::{Shutdown, TcpStream};
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::connect::{handshake, Endpoint, HandshakeError, SessionInfo};
+use super::transport::{ReadSide, WriteSide};
 use crate::error::{DbError, ErrorClass};
 use crate::proto::compress::Compression;
 use crate::proto::frame::{self, HEADER_LEN};
@@ -62,7 +63,7 @@ struct ReadState {
 }
 
 struct Writer {
-    stream: TcpStream,
+    stream: WriteSide,
     buf: Vec<u8>,
     next_id: RequestId,
 }
@@ -70,7 +71,7 @@ struct Writer {
 /// A live session link to one server.
 pub(crate) struct Link {
     writer: Mutex<Writer>,
-    reader: Mutex<TcpStream>,
+    reader: Mutex<ReadSide>,
     state: Mutex<ReadState>,
     wake: Condvar,
     next_cursor: AtomicU32,
@@ -95,11 +96,10 @@ fn resumable(e: &DbError) -> bool {
 
 impl Link {
     pub(crate) fn new(
-        stream: TcpStream,
+        (reader, stream): (ReadSide, WriteSide),
         endpoint: Endpoint,
         session: SessionInfo,
     ) -> std::io::Result<Self> {
-        let reader = stream.try_clone()?;
         Ok(Self {
             writer: Mutex::new(Writer {
                 stream,
@@ -320,10 +320,7 @@ impl Link {
         let mut backoff = Duration::from_millis(20);
         loop {
             match handshake(&self.endpoint, &info.resume_request(), ack) {
-                Ok((stream, opened)) => {
-                    let reader = stream
-                        .try_clone()
-                        .map_err(|e| io_error("setting up", &self.peer, &e))?;
+                Ok(((reader, stream), opened)) => {
                     let mut w = lock(&self.writer);
                     w.stream = stream;
                     *lock(&self.reader) = reader;
@@ -377,9 +374,9 @@ impl Link {
     /// Closes the socket in both directions.
     pub(crate) fn shutdown(&self) {
         if let Ok(w) = self.writer.try_lock() {
-            let _ = w.stream.shutdown(Shutdown::Both);
+            w.stream.shutdown();
         } else if let Ok(r) = self.reader.try_lock() {
-            let _ = r.shutdown(Shutdown::Both);
+            r.shutdown();
         }
     }
 
@@ -402,14 +399,14 @@ impl Link {
 
 /// Reads one frame: the first byte may take `socket_timeout`, the rest `receive_timeout`.
 pub(crate) fn read_frame(
-    sock: &mut TcpStream,
+    sock: &mut ReadSide,
     opts: &LinkOptions,
     peer: &str,
 ) -> Result<ServerFrame, DbError> {
     let mut head = [0u8; HEADER_LEN];
-    let _ = sock.set_read_timeout(opts.socket_timeout);
+    sock.set_read_timeout(opts.socket_timeout);
     read_exact(sock, &mut head[..1], peer)?;
-    let _ = sock.set_read_timeout(Some(opts.receive_timeout));
+    sock.set_read_timeout(Some(opts.receive_timeout));
     read_exact(sock, &mut head[1..], peer)?;
     let header = frame::parse_header(&head, MAX_FRAME_LEN).map_err(|e| protocol(peer, &e))?;
     let mut payload = vec![0u8; header.payload_len];
@@ -419,7 +416,7 @@ pub(crate) fn read_frame(
     frame::decode_payload(&header, &payload, MAX_FRAME_LEN).map_err(|e| protocol(peer, &e))
 }
 
-fn read_exact(sock: &mut TcpStream, buf: &mut [u8], peer: &str) -> Result<(), DbError> {
+fn read_exact(sock: &mut ReadSide, buf: &mut [u8], peer: &str) -> Result<(), DbError> {
     sock.read_exact(buf)
         .map_err(|e| io_error("receiving from", peer, &e))
 }

@@ -29,6 +29,7 @@ mod connect;
 mod connection;
 mod cursor;
 mod link;
+mod transport;
 
 use std::path::Path;
 use std::sync::Arc;

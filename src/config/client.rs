@@ -127,6 +127,13 @@ pub struct ClientConnection {
     pub client_private_key_string: Option<String>,
     /// `client_certificate_string`.
     pub client_certificate_string: Option<String>,
+    /// `server_certificate_file` (not in the manual): the server's certificate, or a CA, to trust.
+    pub server_certificate_file: Option<PathBuf>,
+    /// `server_certificate_digest` (not in the manual): SHA1 or SHA-256 pins of the server's
+    /// certificate, lower-case hex.
+    pub server_certificate_digest: Vec<String>,
+    /// `verify_server_certificate` (not in the manual, default 1): 0 accepts any server.
+    pub verify_server_certificate: bool,
 }
 
 /// `[Session]` of the client.
@@ -169,6 +176,9 @@ const CONNECTION_OPTIONS: &[&str] = &[
     "client_certificate_file",
     "client_private_key_string",
     "client_certificate_string",
+    "server_certificate_file",
+    "server_certificate_digest",
+    "verify_server_certificate",
 ];
 const SECTIONS: &[&str] = &[
     "Communication",
@@ -322,6 +332,24 @@ fn connection(r: &SectionReader<'_>, name: &str) -> Result<ClientConnection, Con
         client_certificate_string: r
             .string("client_certificate_string")
             .filter(|s| !s.is_empty()),
+        server_certificate_file: r.path("server_certificate_file"),
+        server_certificate_digest: match r.string("server_certificate_digest") {
+            None => Vec::new(),
+            Some(v) => v
+                .split_whitespace()
+                .map(|d| {
+                    crate::tls::normalize_digest(d).ok_or_else(|| {
+                        let e = super::ini::Entry {
+                            key: "server_certificate_digest".into(),
+                            value: v.clone(),
+                            line: r.line_of("server_certificate_digest"),
+                        };
+                        r.bad(&e, "space-separated SHA1 (40) or SHA-256 (64) hex digests")
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        },
+        verify_server_certificate: r.flag("verify_server_certificate", true)?,
     })
 }
 

@@ -5,8 +5,11 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio_rustls::TlsAcceptor;
 
 use super::chunked::Chunked;
 use super::registry::LookupSession;
@@ -18,11 +21,51 @@ use crate::proto::compress::Compression;
 use crate::proto::message::{ClientFrame, Request, Response, ServerFrame};
 use crate::proto::preamble::{self, Preamble};
 use crate::proto::{frame, ProtoError, MAX_FRAME_LEN, PROTOCOL_VERSION};
+use crate::tls::{self, ClientCertRules, TlsError};
 
 /// A bound listening socket and its section.
 pub struct Listener {
     config: ListenerConfig,
     socket: TcpListener,
+    tls: Option<Arc<ListenerTls>>,
+}
+
+/// A listener's TLS setup: the acceptor and the client-certificate rules.
+pub struct ListenerTls {
+    acceptor: TlsAcceptor,
+    rules: ClientCertRules,
+}
+
+impl ListenerTls {
+    /// Loads the key, certificate and client-certificate rules of a section.
+    ///
+    /// # Errors
+    /// Missing or unusable files.
+    pub fn load(config: &ListenerConfig) -> Result<Self, TlsError> {
+        let server = tls::server_config(
+            &config.server_private_key_file,
+            &config.server_certificate_file,
+        )?;
+        let rules = ClientCertRules::load(
+            config.client_certificate_file.as_deref(),
+            config.client_certificate_dir.as_deref(),
+            &config.client_certificate_digest,
+            config.client_certificate_digest_file.as_deref(),
+        )?;
+        for cert in tls::load_certs(&config.server_certificate_file, "server_certificate_file")? {
+            tracing::info!(target: "odbcd::lifecycle", section = %config.name, "server certificate SHA1 {}", tls::sha1_hex(&cert));
+        }
+        if rules.admits_any() {
+            tracing::info!(target: "odbcd::lifecycle", section = %config.name, "no client certificate rule: any TLS client is admitted");
+        }
+        for d in rules.digests() {
+            tracing::info!(target: "odbcd::lifecycle", section = %config.name, "admitted client certificate SHA1 {d}");
+        }
+        Ok(Self {
+            acceptor: TlsAcceptor::from(server),
+            rules,
+        })
+    }
 }
 
 impl Listener {
@@ -47,7 +90,21 @@ impl Listener {
             .map_err(err)?;
         socket.bind(addr).map_err(err)?;
         let socket = socket.listen(config.request_queue_size).map_err(err)?;
-        Ok(Self { config, socket })
+        let tls = if config.allow_ssl {
+            Some(Arc::new(ListenerTls::load(&config).map_err(|e| {
+                ServerError::Tls {
+                    section: config.name.clone(),
+                    source: e,
+                }
+            })?))
+        } else {
+            None
+        };
+        Ok(Self {
+            config,
+            socket,
+            tls,
+        })
     }
 
     /// The bound address.
@@ -71,8 +128,10 @@ impl Listener {
                     backoff = Duration::from_millis(10);
                     let shared = shared.clone();
                     let config = self.config.clone();
+                    let tls = self.tls.clone();
                     actix_rt::spawn(async move {
-                        if let Err(e) = accept(stream, peer, &config, shared).await {
+                        if let Err(e) = accept(stream, peer, &config, tls.as_deref(), shared).await
+                        {
                             tracing::info!(%peer, section = %config.name, error = %e, "connection refused");
                         }
                     });
@@ -96,6 +155,8 @@ enum AcceptError {
     Timeout(Duration),
     #[error("TLS client on a listener without TLS")]
     TlsNotEnabled,
+    #[error("plain client on a listener that requires TLS")]
+    TlsRequired,
     #[error("session refused: {0}")]
     Refused(String),
     #[error(transparent)]
@@ -105,9 +166,10 @@ enum AcceptError {
 }
 
 async fn accept(
-    mut stream: TcpStream,
+    stream: TcpStream,
     peer: SocketAddr,
     config: &ListenerConfig,
+    tls: Option<&ListenerTls>,
     shared: Shared,
 ) -> Result<(), AcceptError> {
     if !in_subnet(peer.ip(), config.interface, config.netmask) {
@@ -121,6 +183,64 @@ async fn accept(
         let _ = socket2::SockRef::from(&stream).set_keepalive(true);
     }
     let timeout = shared.config.session.transport.receive_timeout;
+    // TLS or plain: the first byte tells (a TLS handshake record starts with 0x16).
+    let mut first = [0u8; 1];
+    match tokio::time::timeout(timeout, stream.peek(&mut first)).await {
+        Err(_) => return Err(AcceptError::Timeout(timeout)),
+        Ok(Ok(0)) => return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof).into()),
+        Ok(r) => {
+            r?;
+        }
+    }
+    let chunk = shared.config.session.transport.max_chunk_length as usize;
+    let send_timeout = shared.config.session.transport.send_timeout;
+    let io = Chunked::new(stream, chunk).with_send_timeout(send_timeout);
+    if !preamble::looks_like_tls(first[0]) {
+        return handshake(io, peer, config.require_ssl, None, shared).await;
+    }
+    let Some(tls) = tls else {
+        return Err(AcceptError::TlsNotEnabled);
+    };
+    let stream = match tokio::time::timeout(timeout, tls.acceptor.accept(io)).await {
+        Err(_) => return Err(AcceptError::Timeout(timeout)),
+        Ok(r) => r?,
+    };
+    let cert = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|c| c.first());
+    let refusal = match tls.rules.check(cert) {
+        Ok(Some(digest)) => {
+            tracing::info!(%peer, section = %config.name, "accepted client certificate SHA1 {digest}");
+            None
+        }
+        Ok(None) => None,
+        Err(reason) => {
+            tracing::warn!(%peer, section = %config.name, "client certificate refused: {reason}");
+            Some(DbError::with_state(
+                ErrorClass::ODBCConnectError,
+                "28000",
+                format!("the server does not accept this client: {reason}"),
+            ))
+        }
+    };
+    handshake(stream, peer, false, refusal, shared).await
+}
+
+/// The handshake on a plain or TLS stream: preambles, greeting, `OpenSession`; then a new
+/// session, or the socket handed to the session being resumed.
+async fn handshake<S>(
+    mut stream: S,
+    peer: SocketAddr,
+    require_tls: bool,
+    refusal: Option<DbError>,
+    shared: Shared,
+) -> Result<(), AcceptError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let timeout = shared.config.session.transport.receive_timeout;
     let mut pre = [0u8; preamble::LEN];
     match tokio::time::timeout(timeout, stream.read_exact(&mut pre)).await {
         Err(_) => return Err(AcceptError::Timeout(timeout)),
@@ -128,11 +248,13 @@ async fn accept(
             r?;
         }
     }
-    if preamble::looks_like_tls(pre[0]) {
-        return Err(AcceptError::TlsNotEnabled);
-    }
     let client = Preamble::decode(&pre)?;
-    stream.write_all(&Preamble::current(0).encode()).await?;
+    let flags = if require_tls {
+        preamble::FLAG_TLS_REQUIRED
+    } else {
+        0
+    };
+    stream.write_all(&Preamble::current(flags).encode()).await?;
     if client.version != PROTOCOL_VERSION {
         // The client learns our version from our preamble and reports the mismatch itself.
         return Err(ProtoError::VersionMismatch {
@@ -140,6 +262,14 @@ async fn accept(
             server: PROTOCOL_VERSION,
         }
         .into());
+    }
+    if require_tls {
+        // The client reads the flag and reports that the server requires SSL.
+        let _ = stream.shutdown().await;
+        return Err(AcceptError::TlsRequired);
+    }
+    if let Some(err) = refusal {
+        return refuse(stream, err).await;
     }
     let mut nonce = vec![0u8; 32];
     getrandom::fill(&mut nonce).map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -177,16 +307,14 @@ async fn accept(
         }
         .into());
     };
-    let (read, write) = stream.into_split();
-    let chunk = shared.config.session.transport.max_chunk_length as usize;
-    let send_timeout = shared.config.session.transport.send_timeout;
-    let read: ReadHalf = Box::new(Chunked::new(read, chunk));
-    let write: WriteHalf = Box::new(Chunked::new(write, chunk).with_send_timeout(send_timeout));
+    let (read, write) = tokio::io::split(stream);
+    let read: ReadHalf = Box::new(read);
+    let write: WriteHalf = Box::new(write);
     match session_id {
         None => {
             let session_id = match new_session_id() {
                 Ok(id) => id,
-                Err(e) => return refuse(read, write, e).await,
+                Err(e) => return refuse(tokio::io::join(read, write), e).await,
             };
             Session::start(
                 shared,
@@ -208,7 +336,7 @@ async fn accept(
                 .unwrap_or_else(|e| Err(DbError::new(ErrorClass::InternalError, e.to_string())));
             let addr = match found {
                 Ok(addr) => addr,
-                Err(e) => return refuse(read, write, e).await,
+                Err(e) => return refuse(tokio::io::join(read, write), e).await,
             };
             let ack = first.ack;
             if let Err(e) = addr.try_send(Reattach {
@@ -225,7 +353,7 @@ async fn accept(
 }
 
 /// Reads one client frame, exactly (nothing after it is consumed).
-async fn read_frame(stream: &mut TcpStream) -> Result<ClientFrame, AcceptError> {
+async fn read_frame<S: AsyncRead + Unpin>(stream: &mut S) -> Result<ClientFrame, AcceptError> {
     let mut head = [0u8; frame::HEADER_LEN];
     stream.read_exact(&mut head).await?;
     let header = frame::parse_header(&head, MAX_FRAME_LEN)?;
@@ -242,7 +370,10 @@ async fn read_frame(stream: &mut TcpStream) -> Result<ClientFrame, AcceptError> 
     Ok(frame::decode_payload(&header, &payload, MAX_FRAME_LEN)?)
 }
 
-async fn write_frame(stream: &mut TcpStream, response: Response) -> Result<(), AcceptError> {
+async fn write_frame<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    response: Response,
+) -> Result<(), AcceptError> {
     let mut buf = Vec::new();
     frame::encode(
         &ServerFrame { id: 0, response },
@@ -255,20 +386,10 @@ async fn write_frame(stream: &mut TcpStream, response: Response) -> Result<(), A
 }
 
 /// Tells the client why it cannot have a session, then closes.
-async fn refuse(_read: ReadHalf, mut write: WriteHalf, err: DbError) -> Result<(), AcceptError> {
-    let mut buf = Vec::new();
+async fn refuse<S: AsyncWrite + Unpin>(mut stream: S, err: DbError) -> Result<(), AcceptError> {
     let message = err.message.clone();
-    frame::encode(
-        &ServerFrame {
-            id: 0,
-            response: Response::Error(err),
-        },
-        Compression::OFF,
-        MAX_FRAME_LEN,
-        &mut buf,
-    )?;
-    write.write_all(&buf).await?;
-    let _ = write.shutdown().await;
+    write_frame(&mut stream, Response::Error(err)).await?;
+    let _ = stream.shutdown().await;
     Err(AcceptError::Refused(message))
 }
 

@@ -49,13 +49,13 @@ pub enum ServerError {
         /// The operating system's error.
         source: std::io::Error,
     },
-    /// A feature the configuration asks for is not available in this build.
-    #[error("[{section}]: {what}")]
-    Unsupported {
+    /// The TLS key, certificate or client-certificate rules of a section are unusable.
+    #[error("[{section}] TLS: {source}")]
+    Tls {
         /// The connection section.
         section: String,
-        /// What is not available.
-        what: String,
+        /// What is wrong.
+        source: crate::tls::TlsError,
     },
 }
 
@@ -72,14 +72,6 @@ impl Server {
     /// # Errors
     /// [`ServerError::Bind`] when a socket cannot be bound.
     pub fn bind(config: ServerConfig) -> Result<Self, ServerError> {
-        for l in &config.listeners {
-            if l.allow_ssl {
-                return Err(ServerError::Unsupported {
-                    section: l.name.clone(),
-                    what: "allow_ssl/require_ssl: TLS is not available in this build yet".into(),
-                });
-            }
-        }
         if let Some(section) = config
             .listeners
             .iter()

@@ -1,0 +1,273 @@
+//! Security through the client library and odbcsh: TLS required and allowed on the shared port,
+//! the client verifying the server (certificate, CA, pin, explicit opt-out), every
+//! client-certificate rule admitting and refusing, `odbcd digest`, `openssl s_client`, bad key
+//! files at start-up, and netmask refusal.
+
+mod common;
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use common::TestServer;
+use odbcd::client::{ConfigData, ErrorClass, ServerSession, Value};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+
+/// A CA, a server certificate for 127.0.0.1 and localhost, and two client certificates, as
+/// PEM files in a folder.
+struct Pki {
+    dir: tempfile::TempDir,
+}
+
+impl Pki {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params.distinguished_name.push(DnType::CommonName, "odbcd test CA");
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        std::fs::write(dir.path().join("ca.cert"), ca.pem()).unwrap();
+        let leaf = |name: &str, sans: Vec<String>| {
+            let key = KeyPair::generate().unwrap();
+            let mut params = CertificateParams::new(sans).unwrap();
+            params.distinguished_name.push(DnType::CommonName, name);
+            let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
+            std::fs::write(dir.path().join(format!("{name}.cert")), cert.pem()).unwrap();
+            std::fs::write(dir.path().join(format!("{name}.pkey")), key.serialize_pem()).unwrap();
+        };
+        leaf("server", vec!["127.0.0.1".into(), "localhost".into()]);
+        leaf("alice", vec![]);
+        leaf("bob", vec![]);
+        Self { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `odbcd digest` of a certificate file: (SHA1, SHA-256).
+    fn digest(&self, name: &str) -> (String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_odbcd")).arg("digest").arg(self.path(name)).output().unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let words: Vec<&str> = text.split_whitespace().collect();
+        (words[2].to_owned(), words[4].to_owned())
+    }
+
+    /// A `[Connection]` section with TLS and `extra` options.
+    fn server(&self, tls: &str, extra: &str) -> TestServer {
+        TestServer::start_with(&format!(
+            "[Connection]\ninterface = 127.0.0.1\nport = 0\n{tls}\nserver_private_key_file = {}\nserver_certificate_file = {}\n{extra}\n\n[Logging]\nlog_level = mx.Log.SYSTEM_INFO\n",
+            self.path("server.pkey").display(),
+            self.path("server.cert").display(),
+        ))
+    }
+}
+
+fn client(server: &TestServer, options: &[(&str, String)]) -> ServerSession {
+    let mut data = ConfigData::new().set("Connection", "host", "127.0.0.1").set("Connection", "port", server.port);
+    for (k, v) in options {
+        data = data.set("Connection", k, v);
+    }
+    ServerSession::new(None, Some(&data)).unwrap()
+}
+
+fn tls_as(pki: &Pki, who: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut o = vec![
+        ("using_ssl", "1".to_owned()),
+        ("server_certificate_file", pki.path("server.cert").display().to_string()),
+    ];
+    if let Some(who) = who {
+        o.push(("client_certificate_file", pki.path(&format!("{who}.cert")).display().to_string()));
+        o.push(("client_private_key_file", pki.path(&format!("{who}.pkey")).display().to_string()));
+    }
+    o
+}
+
+/// Opens a session and runs a query: Ok, or the error.
+fn query(server: &TestServer, options: &[(&str, String)]) -> Result<(), odbcd::client::Error> {
+    let mut s = client(server, options);
+    let odbc = s.open("", "", None, None)?;
+    let conn = odbc.driver_connect("DSN=demo")?;
+    let mut c = conn.cursor();
+    c.execute("SELECT 1", &[])?;
+    assert_eq!(c.fetchone()?, Some(vec![Value::Text("1".into())]));
+    s.close()
+}
+
+#[test]
+fn require_ssl_serves_tls_clients_and_refuses_plain_ones_clearly() {
+    let pki = Pki::new();
+    let server = pki.server("require_ssl = 1", "");
+    query(&server, &tls_as(&pki, None)).unwrap();
+    let e = query(&server, &[]).unwrap_err();
+    assert_eq!(e.class, ErrorClass::ODBCConnectError, "{e}");
+    assert!(e.message.contains("requires SSL"), "{e}");
+    // odbcsh over TLS, configured from a file.
+    let cfg = server.dir.path().join("client-tls.ini");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[Connection]\nhost = 127.0.0.1\nport = {}\nusing_ssl = 1\nserver_certificate_file = {}\n",
+            server.port,
+            pki.path("server.cert").display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_odbcsh"))
+        .arg("--config")
+        .arg(&cfg)
+        .args(["--connect", "DSN=demo", "--format", "csv", "-e", "SELECT 'over tls' AS x"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "x\nover tls\n", "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn allow_ssl_serves_plain_and_tls_on_one_port() {
+    let pki = Pki::new();
+    let server = pki.server("allow_ssl = 1", "");
+    query(&server, &[]).unwrap();
+    query(&server, &tls_as(&pki, None)).unwrap();
+    assert!(server.log().contains("server certificate SHA1"), "{}", server.log());
+}
+
+#[test]
+fn the_client_verifies_the_server() {
+    let pki = Pki::new();
+    let server = pki.server("require_ssl = 1", "");
+    let (sha1, sha256) = pki.digest("server.cert");
+    // Nothing to verify with: refused locally, saying how to fix it.
+    let e = query(&server, &[("using_ssl", "1".into())]).unwrap_err();
+    assert_eq!(e.class, ErrorClass::ConfigurationError, "{e}");
+    assert!(e.message.contains("server_certificate_file") && e.message.contains("verify_server_certificate = 0"), "{e}");
+    // The explicit opt-out.
+    query(&server, &[("using_ssl", "1".into()), ("verify_server_certificate", "0".into())]).unwrap();
+    // The CA, with the host name checked against the certificate.
+    query(&server, &[("using_ssl", "1".into()), ("server_certificate_file", pki.path("ca.cert").display().to_string())]).unwrap();
+    // Pins.
+    query(&server, &[("using_ssl", "1".into()), ("server_certificate_digest", sha256)]).unwrap();
+    query(&server, &[("using_ssl", "1".into()), ("server_certificate_digest", sha1.to_uppercase())]).unwrap();
+    // A wrong pin or an unrelated certificate: refused.
+    let e = query(&server, &[("using_ssl", "1".into()), ("server_certificate_digest", "00".repeat(20))]).unwrap_err();
+    assert_eq!(e.class, ErrorClass::ODBCConnectError, "{e}");
+    assert!(e.message.contains("not trusted"), "{e}");
+    let e = query(&server, &[("using_ssl", "1".into()), ("server_certificate_file", pki.path("bob.cert").display().to_string())]).unwrap_err();
+    assert_eq!(e.class, ErrorClass::ODBCConnectError, "{e}");
+}
+
+fn admits(server: &TestServer, pki: &Pki) -> (bool, bool, bool) {
+    let ok = |who: Option<&str>| match query(server, &tls_as(pki, who)) {
+        Ok(()) => true,
+        Err(e) => {
+            assert_eq!(e.class, ErrorClass::ODBCConnectError, "{e}");
+            assert!(e.message.contains("does not accept this client"), "{e}");
+            false
+        }
+    };
+    (ok(Some("alice")), ok(Some("bob")), ok(None))
+}
+
+#[test]
+fn each_client_certificate_rule_admits_and_refuses() {
+    let pki = Pki::new();
+    let (alice, _) = pki.digest("alice.cert");
+    // No rule: anyone.
+    assert_eq!(admits(&pki.server("require_ssl = 1", ""), &pki), (true, true, true));
+    // A file of certificates.
+    let server = pki.server("require_ssl = 1", &format!("client_certificate_file = {}", pki.path("alice.cert").display()));
+    assert_eq!(admits(&server, &pki), (true, false, false));
+    assert!(server.log().contains(&format!("admitted client certificate SHA1 {alice}")), "{}", server.log());
+    assert!(server.log().contains(&format!("accepted client certificate SHA1 {alice}")), "{}", server.log());
+    // A folder of .cert files.
+    let folder = pki.path("allowed");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::copy(pki.path("alice.cert"), folder.join("alice.cert")).unwrap();
+    std::fs::copy(pki.path("bob.cert"), folder.join("bob.cert.disabled")).unwrap();
+    let server = pki.server("require_ssl = 1", &format!("client_certificate_dir = {}", folder.display()));
+    assert_eq!(admits(&server, &pki), (true, false, false));
+    // Digests in the config: upper case, ':' separators, a continuation line.
+    let colons: String = alice.to_uppercase().as_bytes().chunks(2).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(":");
+    let server = pki.server("require_ssl = 1", &format!("client_certificate_digest = {} \\\n  {colons}", "ab".repeat(20)));
+    assert_eq!(admits(&server, &pki), (true, false, false));
+    // A digest file.
+    std::fs::write(pki.path("allowed.sha1"), format!("# admitted\n{alice}\n")).unwrap();
+    let server = pki.server("require_ssl = 1", &format!("client_certificate_digest_file = {}", pki.path("allowed.sha1").display()));
+    assert_eq!(admits(&server, &pki), (true, false, false));
+}
+
+#[test]
+fn openssl_s_client_completes_a_handshake() {
+    let pki = Pki::new();
+    let server = pki.server("require_ssl = 1", "");
+    let mut child = Command::new("openssl")
+        .args(["s_client", "-connect", &format!("127.0.0.1:{}", server.port), "-verify_return_error", "-CAfile"])
+        .arg(pki.path("ca.cert"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Send our preamble inside TLS, then hang up.
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"ODBD\x00\x01\x00\x00").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let mut raw = Vec::new();
+    child.stdout.take().unwrap().read_to_end(&mut raw).unwrap();
+    let out = String::from_utf8_lossy(&raw);
+    let status = child.wait().unwrap();
+    assert!(out.contains("Verify return code: 0 (ok)"), "{out}");
+    assert!(out.contains("ODBD"), "the server answered the preamble inside TLS: {out}");
+    assert!(status.success());
+}
+
+#[test]
+fn a_missing_or_bad_key_stops_the_server_at_start_up() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    for (key, expected) in [
+        (dir.path().join("missing.pkey"), "No such file"),
+        (pki.path("server.cert"), "no usable PEM private key"),
+        (pki.path("alice.pkey"), "does not fit"),
+    ] {
+        let cfg = dir.path().join("server-config.ini");
+        std::fs::write(
+            &cfg,
+            format!(
+                "[Connection]\nport = 0\nrequire_ssl = 1\nserver_private_key_file = {}\nserver_certificate_file = {}\n",
+                key.display(),
+                pki.path("server.cert").display()
+            ),
+        )
+        .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_odbcd")).args(["run", "--config"]).arg(&cfg).output().unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("[Connection] TLS") && err.contains(expected), "{err}");
+    }
+}
+
+#[test]
+fn a_peer_outside_the_netmask_is_closed_at_once() {
+    let mut server = TestServer::start_with(
+        "[Connection]\ninterface = 127.0.0.1\nnetmask = 255.255.255.255\nport = 0\n\n[Logging]\nlog_level = mx.Log.SYSTEM_INFO\n",
+    );
+    // From 127.0.0.2: closed before anything is said.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.bind(&"127.0.0.2:0".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+    socket.connect(&format!("127.0.0.1:{}", server.port).parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+    let mut s: std::net::TcpStream = socket.into();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    let _ = std::io::Write::write_all(&mut s, &odbcd::proto::preamble::Preamble::current(0).encode());
+    let mut buf = [0u8; 16];
+    assert!(matches!(s.read(&mut buf), Ok(0) | Err(_)), "closed without an answer");
+    TestServer::wait_until(5, "the refusal in the log", || server.log().contains("peer is outside 127.0.0.1/255.255.255.255"));
+    // From 127.0.0.1 (inside): served.
+    query(&server, &[]).unwrap();
+    assert!(server.alive());
+}
+

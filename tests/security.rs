@@ -25,7 +25,9 @@ impl Pki {
         let ca_key = KeyPair::generate().unwrap();
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params.distinguished_name.push(DnType::CommonName, "odbcd test CA");
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "odbcd test CA");
         let ca = ca_params.self_signed(&ca_key).unwrap();
         std::fs::write(dir.path().join("ca.cert"), ca.pem()).unwrap();
         let leaf = |name: &str, sans: Vec<String>| {
@@ -48,7 +50,11 @@ impl Pki {
 
     /// `odbcd digest` of a certificate file: (SHA1, SHA-256).
     fn digest(&self, name: &str) -> (String, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_odbcd")).arg("digest").arg(self.path(name)).output().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_odbcd"))
+            .arg("digest")
+            .arg(self.path(name))
+            .output()
+            .unwrap();
         assert!(out.status.success());
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let words: Vec<&str> = text.split_whitespace().collect();
@@ -66,7 +72,9 @@ impl Pki {
 }
 
 fn client(server: &TestServer, options: &[(&str, String)]) -> ServerSession {
-    let mut data = ConfigData::new().set("Connection", "host", "127.0.0.1").set("Connection", "port", server.port);
+    let mut data = ConfigData::new()
+        .set("Connection", "host", "127.0.0.1")
+        .set("Connection", "port", server.port);
     for (k, v) in options {
         data = data.set("Connection", k, v);
     }
@@ -76,11 +84,20 @@ fn client(server: &TestServer, options: &[(&str, String)]) -> ServerSession {
 fn tls_as(pki: &Pki, who: Option<&str>) -> Vec<(&'static str, String)> {
     let mut o = vec![
         ("using_ssl", "1".to_owned()),
-        ("server_certificate_file", pki.path("server.cert").display().to_string()),
+        (
+            "server_certificate_file",
+            pki.path("server.cert").display().to_string(),
+        ),
     ];
     if let Some(who) = who {
-        o.push(("client_certificate_file", pki.path(&format!("{who}.cert")).display().to_string()));
-        o.push(("client_private_key_file", pki.path(&format!("{who}.pkey")).display().to_string()));
+        o.push((
+            "client_certificate_file",
+            pki.path(&format!("{who}.cert")).display().to_string(),
+        ));
+        o.push((
+            "client_private_key_file",
+            pki.path(&format!("{who}.pkey")).display().to_string(),
+        ));
     }
     o
 }
@@ -118,10 +135,22 @@ fn require_ssl_serves_tls_clients_and_refuses_plain_ones_clearly() {
     let out = Command::new(env!("CARGO_BIN_EXE_odbcsh"))
         .arg("--config")
         .arg(&cfg)
-        .args(["--connect", "DSN=demo", "--format", "csv", "-e", "SELECT 'over tls' AS x"])
+        .args([
+            "--connect",
+            "DSN=demo",
+            "--format",
+            "csv",
+            "-e",
+            "SELECT 'over tls' AS x",
+        ])
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "x\nover tls\n", "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "x\nover tls\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -130,7 +159,11 @@ fn allow_ssl_serves_plain_and_tls_on_one_port() {
     let server = pki.server("allow_ssl = 1", "");
     query(&server, &[]).unwrap();
     query(&server, &tls_as(&pki, None)).unwrap();
-    assert!(server.log().contains("server certificate SHA1"), "{}", server.log());
+    assert!(
+        server.log().contains("server certificate SHA1"),
+        "{}",
+        server.log()
+    );
 }
 
 #[test]
@@ -141,19 +174,71 @@ fn the_client_verifies_the_server() {
     // Nothing to verify with: refused locally, saying how to fix it.
     let e = query(&server, &[("using_ssl", "1".into())]).unwrap_err();
     assert_eq!(e.class, ErrorClass::ConfigurationError, "{e}");
-    assert!(e.message.contains("server_certificate_file") && e.message.contains("verify_server_certificate = 0"), "{e}");
+    assert!(
+        e.message.contains("server_certificate_file")
+            && e.message.contains("verify_server_certificate = 0"),
+        "{e}"
+    );
     // The explicit opt-out.
-    query(&server, &[("using_ssl", "1".into()), ("verify_server_certificate", "0".into())]).unwrap();
+    query(
+        &server,
+        &[
+            ("using_ssl", "1".into()),
+            ("verify_server_certificate", "0".into()),
+        ],
+    )
+    .unwrap();
     // The CA, with the host name checked against the certificate.
-    query(&server, &[("using_ssl", "1".into()), ("server_certificate_file", pki.path("ca.cert").display().to_string())]).unwrap();
+    query(
+        &server,
+        &[
+            ("using_ssl", "1".into()),
+            (
+                "server_certificate_file",
+                pki.path("ca.cert").display().to_string(),
+            ),
+        ],
+    )
+    .unwrap();
     // Pins.
-    query(&server, &[("using_ssl", "1".into()), ("server_certificate_digest", sha256)]).unwrap();
-    query(&server, &[("using_ssl", "1".into()), ("server_certificate_digest", sha1.to_uppercase())]).unwrap();
+    query(
+        &server,
+        &[
+            ("using_ssl", "1".into()),
+            ("server_certificate_digest", sha256),
+        ],
+    )
+    .unwrap();
+    query(
+        &server,
+        &[
+            ("using_ssl", "1".into()),
+            ("server_certificate_digest", sha1.to_uppercase()),
+        ],
+    )
+    .unwrap();
     // A wrong pin or an unrelated certificate: refused.
-    let e = query(&server, &[("using_ssl", "1".into()), ("server_certificate_digest", "00".repeat(20))]).unwrap_err();
+    let e = query(
+        &server,
+        &[
+            ("using_ssl", "1".into()),
+            ("server_certificate_digest", "00".repeat(20)),
+        ],
+    )
+    .unwrap_err();
     assert_eq!(e.class, ErrorClass::ODBCConnectError, "{e}");
     assert!(e.message.contains("not trusted"), "{e}");
-    let e = query(&server, &[("using_ssl", "1".into()), ("server_certificate_file", pki.path("bob.cert").display().to_string())]).unwrap_err();
+    let e = query(
+        &server,
+        &[
+            ("using_ssl", "1".into()),
+            (
+                "server_certificate_file",
+                pki.path("bob.cert").display().to_string(),
+            ),
+        ],
+    )
+    .unwrap_err();
     assert_eq!(e.class, ErrorClass::ODBCConnectError, "{e}");
 }
 
@@ -174,26 +259,68 @@ fn each_client_certificate_rule_admits_and_refuses() {
     let pki = Pki::new();
     let (alice, _) = pki.digest("alice.cert");
     // No rule: anyone.
-    assert_eq!(admits(&pki.server("require_ssl = 1", ""), &pki), (true, true, true));
+    assert_eq!(
+        admits(&pki.server("require_ssl = 1", ""), &pki),
+        (true, true, true)
+    );
     // A file of certificates.
-    let server = pki.server("require_ssl = 1", &format!("client_certificate_file = {}", pki.path("alice.cert").display()));
+    let server = pki.server(
+        "require_ssl = 1",
+        &format!(
+            "client_certificate_file = {}",
+            pki.path("alice.cert").display()
+        ),
+    );
     assert_eq!(admits(&server, &pki), (true, false, false));
-    assert!(server.log().contains(&format!("admitted client certificate SHA1 {alice}")), "{}", server.log());
-    assert!(server.log().contains(&format!("accepted client certificate SHA1 {alice}")), "{}", server.log());
+    assert!(
+        server
+            .log()
+            .contains(&format!("admitted client certificate SHA1 {alice}")),
+        "{}",
+        server.log()
+    );
+    assert!(
+        server
+            .log()
+            .contains(&format!("accepted client certificate SHA1 {alice}")),
+        "{}",
+        server.log()
+    );
     // A folder of .cert files.
     let folder = pki.path("allowed");
     std::fs::create_dir(&folder).unwrap();
     std::fs::copy(pki.path("alice.cert"), folder.join("alice.cert")).unwrap();
     std::fs::copy(pki.path("bob.cert"), folder.join("bob.cert.disabled")).unwrap();
-    let server = pki.server("require_ssl = 1", &format!("client_certificate_dir = {}", folder.display()));
+    let server = pki.server(
+        "require_ssl = 1",
+        &format!("client_certificate_dir = {}", folder.display()),
+    );
     assert_eq!(admits(&server, &pki), (true, false, false));
     // Digests in the config: upper case, ':' separators, a continuation line.
-    let colons: String = alice.to_uppercase().as_bytes().chunks(2).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(":");
-    let server = pki.server("require_ssl = 1", &format!("client_certificate_digest = {} \\\n  {colons}", "ab".repeat(20)));
+    let colons: String = alice
+        .to_uppercase()
+        .as_bytes()
+        .chunks(2)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(":");
+    let server = pki.server(
+        "require_ssl = 1",
+        &format!(
+            "client_certificate_digest = {} \\\n  {colons}",
+            "ab".repeat(20)
+        ),
+    );
     assert_eq!(admits(&server, &pki), (true, false, false));
     // A digest file.
     std::fs::write(pki.path("allowed.sha1"), format!("# admitted\n{alice}\n")).unwrap();
-    let server = pki.server("require_ssl = 1", &format!("client_certificate_digest_file = {}", pki.path("allowed.sha1").display()));
+    let server = pki.server(
+        "require_ssl = 1",
+        &format!(
+            "client_certificate_digest_file = {}",
+            pki.path("allowed.sha1").display()
+        ),
+    );
     assert_eq!(admits(&server, &pki), (true, false, false));
 }
 
@@ -202,7 +329,13 @@ fn openssl_s_client_completes_a_handshake() {
     let pki = Pki::new();
     let server = pki.server("require_ssl = 1", "");
     let mut child = Command::new("openssl")
-        .args(["s_client", "-connect", &format!("127.0.0.1:{}", server.port), "-verify_return_error", "-CAfile"])
+        .args([
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{}", server.port),
+            "-verify_return_error",
+            "-CAfile",
+        ])
         .arg(pki.path("ca.cert"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -221,7 +354,10 @@ fn openssl_s_client_completes_a_handshake() {
     let out = String::from_utf8_lossy(&raw);
     let status = child.wait().unwrap();
     assert!(out.contains("Verify return code: 0 (ok)"), "{out}");
-    assert!(out.contains("ODBD"), "the server answered the preamble inside TLS: {out}");
+    assert!(
+        out.contains("ODBD"),
+        "the server answered the preamble inside TLS: {out}"
+    );
     assert!(status.success());
 }
 
@@ -244,10 +380,17 @@ fn a_missing_or_bad_key_stops_the_server_at_start_up() {
             ),
         )
         .unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_odbcd")).args(["run", "--config"]).arg(&cfg).output().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_odbcd"))
+            .args(["run", "--config"])
+            .arg(&cfg)
+            .output()
+            .unwrap();
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("[Connection] TLS") && err.contains(expected), "{err}");
+        assert!(
+            err.contains("[Connection] TLS") && err.contains(expected),
+            "{err}"
+        );
     }
 }
 
@@ -258,16 +401,101 @@ fn a_peer_outside_the_netmask_is_closed_at_once() {
     );
     // From 127.0.0.2: closed before anything is said.
     let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    socket.bind(&"127.0.0.2:0".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
-    socket.connect(&format!("127.0.0.1:{}", server.port).parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+    socket
+        .bind(
+            &"127.0.0.2:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
+    socket
+        .connect(
+            &format!("127.0.0.1:{}", server.port)
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
     let mut s: std::net::TcpStream = socket.into();
-    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
-    let _ = std::io::Write::write_all(&mut s, &odbcd::proto::preamble::Preamble::current(0).encode());
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let _ = std::io::Write::write_all(
+        &mut s,
+        &odbcd::proto::preamble::Preamble::current(0).encode(),
+    );
     let mut buf = [0u8; 16];
-    assert!(matches!(s.read(&mut buf), Ok(0) | Err(_)), "closed without an answer");
-    TestServer::wait_until(5, "the refusal in the log", || server.log().contains("peer is outside 127.0.0.1/255.255.255.255"));
+    assert!(
+        matches!(s.read(&mut buf), Ok(0) | Err(_)),
+        "closed without an answer"
+    );
+    TestServer::wait_until(5, "the refusal in the log", || {
+        server
+            .log()
+            .contains("peer is outside 127.0.0.1/255.255.255.255")
+    });
     // From 127.0.0.1 (inside): served.
     query(&server, &[]).unwrap();
     assert!(server.alive());
 }
 
+#[test]
+fn connection_strings_are_checked_against_the_access_rules() {
+    // Defaults: DSNs yes, DSN-less drivers no, driver paths never.
+    let server = TestServer::start_with("[Connection]\nport = 0\n");
+    let (_s, odbc) = server.open();
+    let policy = |cs: &str, needle: &str| {
+        let e = odbc.driver_connect(cs).unwrap_err();
+        assert_eq!(e.class, ErrorClass::PolicyViolationError, "{cs}: {e}");
+        assert!(e.message.contains(needle), "{cs}: {e}");
+    };
+    odbc.driver_connect("DSN=demo").unwrap();
+    policy(
+        &format!("Driver={};Database=/tmp/x.db", common::SQLITE_DRIVER),
+        "driver paths are not allowed",
+    );
+    policy(
+        "Driver={/usr/lib/x86_64-linux-gnu/odbc/libsqlite3odbc.so}",
+        "driver paths are not allowed",
+    );
+    policy("Driver=SQLite3;Database=/tmp/x.db", "allowed_drivers");
+    policy(
+        "DSN=demo;Driver=libsqlite3odbc.so",
+        "driver paths are not allowed",
+    );
+    policy("FileDSN=/etc/odbc.dsn", "FileDSN");
+    policy("DSN=demo;SaveFile=/tmp/leak.dsn", "SaveFile");
+    let e = odbc.driver_connect("DSN=demo;PWD={oops").unwrap_err();
+    assert_eq!(e.class, ErrorClass::ProgrammingError, "{e}");
+    assert!(server.log().contains("connect refused"), "{}", server.log());
+
+    // Listed names only.
+    let server = TestServer::start_with(
+        "[Connection]\nport = 0\n\n[Access]\nallowed_dsns = other\nallowed_drivers = SQLite3\n",
+    );
+    let (_s, odbc) = server.open();
+    let e = odbc.driver_connect("DSN=demo").unwrap_err();
+    assert_eq!(e.class, ErrorClass::PolicyViolationError, "{e}");
+    let e = odbc.connect("demo", "", "").unwrap_err();
+    assert_eq!(
+        e.class,
+        ErrorClass::PolicyViolationError,
+        "SQLConnect too: {e}"
+    );
+    odbc.driver_connect(&server.sqlite("allowed")).unwrap();
+    // odbcsh shows the refusal and exits with 2.
+    let out = Command::new(env!("CARGO_BIN_EXE_odbcsh"))
+        .args([
+            "--port",
+            &server.port.to_string(),
+            "--connect",
+            "Driver=/tmp/evil.so",
+            "-e",
+            "SELECT 1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .starts_with("ERROR PolicyViolationError [42000]: driver paths are not allowed"));
+}

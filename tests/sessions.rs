@@ -159,9 +159,10 @@ fn closing_a_session_ends_its_backend_connections() {
 #[test]
 fn passwords_never_reach_the_log() {
     let pg = pg();
-    let server = TestServer::start_with(
-        "[Connection]\nport = 0\n[Logging]\nlog_level = mx.Log.SYSTEM_ANY\n",
-    );
+    let server = TestServer::start_with(&format!(
+        "[Connection]\nport = 0\n[Logging]\nlog_level = mx.Log.SYSTEM_ANY\n{}",
+        common::ACCESS
+    ));
     let _db = pg.database("masking");
     let (_s, odbc) = server.open();
     let _c = odbc.driver_connect(&pg.connstr("masking")).unwrap();

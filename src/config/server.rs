@@ -37,6 +37,61 @@ pub struct ServerConfig {
     pub license: LicenseConfig,
     /// `[Unix] pid_file`; `None` with built-in defaults (no config file, no PID file).
     pub pid_file: Option<PathBuf>,
+    /// `[Access]`: which data sources and drivers clients may connect with.
+    pub access: AccessConfig,
+}
+
+/// `[Access]` (not in the manual): which data sources and drivers clients may use. A connection
+/// string is a way into the server machine (`Driver=/some/library.so` makes the driver manager
+/// load any library), so the defaults are strict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessConfig {
+    /// `allowed_dsns` (default `*`: every DSN of the driver manager): DSN names, compared
+    /// case-insensitively, or `*`.
+    pub allowed_dsns: NameList,
+    /// `allowed_drivers` (default: none): driver names clients may use without a DSN
+    /// (`Driver=name`), or `*`. Driver paths are refused whatever this says.
+    pub allowed_drivers: NameList,
+    /// `allow_file_dsn` (default 0): whether `FileDSN=` may be used.
+    pub allow_file_dsn: bool,
+}
+
+/// A list of names, or "any" (`*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameList {
+    /// `*`.
+    Any,
+    /// These names (lower-cased).
+    Only(Vec<String>),
+}
+
+impl NameList {
+    fn parse(v: Option<String>, default_any: bool) -> Self {
+        match v {
+            None => {
+                if default_any {
+                    Self::Any
+                } else {
+                    Self::Only(Vec::new())
+                }
+            }
+            Some(v) if v.trim() == "*" => Self::Any,
+            Some(v) => Self::Only(
+                v.split(',')
+                    .map(|n| n.trim().to_ascii_lowercase())
+                    .filter(|n| !n.is_empty())
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Whether `name` is on the list (case-insensitively).
+    pub fn contains(&self, name: &str) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Only(names) => names.iter().any(|n| n.eq_ignore_ascii_case(name.trim())),
+        }
+    }
 }
 
 /// A `[..Connection..]` section: one listening socket.
@@ -174,6 +229,7 @@ const ACTIVITY_OPTIONS: &[&str] = &[
 ];
 const LOGGING_OPTIONS: &[&str] = &["log_level", "log_file"];
 const LICENSE_OPTIONS: &[&str] = &["max_connections"];
+const ACCESS_OPTIONS: &[&str] = &["allowed_dsns", "allowed_drivers", "allow_file_dsn"];
 const SECTIONS: &[&str] = &[
     "Authentication",
     "Session",
@@ -182,6 +238,7 @@ const SECTIONS: &[&str] = &[
     "Activity",
     "Logging",
     "License",
+    "Access",
 ];
 
 impl ServerConfig {
@@ -294,6 +351,12 @@ impl ServerConfig {
             .path("pid_file")
             .or_else(|| from_file.then(|| resolve(&ini.origin, "server.pid")));
         section("Windows", &[])?;
+        let acc = section("Access", ACCESS_OPTIONS)?;
+        let access = AccessConfig {
+            allowed_dsns: NameList::parse(acc.string("allowed_dsns"), true),
+            allowed_drivers: NameList::parse(acc.string("allowed_drivers"), false),
+            allow_file_dsn: acc.flag("allow_file_dsn", false)?,
+        };
 
         let mut seen = std::collections::HashMap::new();
         for l in &listeners {
@@ -322,6 +385,7 @@ impl ServerConfig {
             logging,
             license,
             pid_file,
+            access,
         })
     }
 }

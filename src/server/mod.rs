@@ -8,6 +8,7 @@
 //! - [`db`]: the [`db::DbConnection`] actor, one per physical database connection, each on its
 //!   own thread.
 
+pub mod access;
 pub mod chunked;
 pub mod db;
 pub mod listener;

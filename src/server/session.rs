@@ -33,7 +33,7 @@ use super::registry::{
     AcquireConnection, GetStatus, RegisterSession, ReleaseConnection, SessionStats,
     UnregisterSession,
 };
-use super::Shared;
+use super::{access, Shared};
 use crate::connstr;
 use crate::error::{DbError, ErrorClass};
 use crate::proto::codec::{CodecError, FrameDecoder, PartialSince, RawFrames};
@@ -350,12 +350,32 @@ impl Session {
                     .spawn(ctx);
             }
             Request::DriverConnect { connection_string } => {
-                tracing::info!(session = self.short_id(), connection_string = %connstr::mask_for_log(&connection_string), "connect");
-                self.open_connection(id, OpenTarget::ConnectionString(connection_string), ctx);
+                let masked = connstr::mask_for_log(&connection_string);
+                tracing::info!(session = self.short_id(), connection_string = %masked, "connect");
+                match access::check_connection_string(
+                    &self.shared.config.access,
+                    &connection_string,
+                ) {
+                    Ok(()) => self.open_connection(
+                        id,
+                        OpenTarget::ConnectionString(connection_string),
+                        ctx,
+                    ),
+                    Err(e) => {
+                        tracing::warn!(session = self.short_id(), connection_string = %masked, reason = %e.message, "connect refused");
+                        self.reply(id, Response::Error(e));
+                    }
+                }
             }
             Request::Connect { dsn, uid, pwd } => {
                 tracing::info!(session = self.short_id(), dsn = %dsn, uid = %uid, "connect");
-                self.open_connection(id, OpenTarget::Dsn { dsn, uid, pwd }, ctx);
+                match access::check_dsn(&self.shared.config.access, &dsn) {
+                    Ok(()) => self.open_connection(id, OpenTarget::Dsn { dsn, uid, pwd }, ctx),
+                    Err(e) => {
+                        tracing::warn!(session = self.short_id(), dsn = %dsn, reason = %e.message, "connect refused");
+                        self.reply(id, Response::Error(e));
+                    }
+                }
             }
             Request::CloseConnection { conn } => match self.conns.remove(&conn) {
                 None => self.reply(id, Response::Error(no_such_connection(conn))),

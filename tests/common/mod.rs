@@ -42,6 +42,9 @@ pub fn write_odbc_ini(dir: &Path) -> Vec<(String, String)> {
     ]
 }
 
+/// The `[Access]` section the tests use: their DSN-less connection strings name these drivers.
+pub const ACCESS: &str = "[Access]\nallowed_drivers = SQLite3, PostgreSQL Unicode\n";
+
 /// A running `odbcd` process, killed on drop.
 pub struct TestServer {
     pub dir: tempfile::TempDir,
@@ -53,7 +56,9 @@ pub struct TestServer {
 impl TestServer {
     /// Starts `odbcd run` with `[Connection] port = 0` plus `extra` config text.
     pub fn start(extra: &str) -> Self {
-        Self::start_with(&format!("[Connection]\ninterface = 127.0.0.1\nport = 0\n\n[Logging]\nlog_level = mx.Log.SYSTEM_INFO\n\n{extra}"))
+        Self::start_with(&format!(
+            "[Connection]\ninterface = 127.0.0.1\nport = 0\n\n[Logging]\nlog_level = mx.Log.SYSTEM_INFO\n\n{ACCESS}\n{extra}"
+        ))
     }
 
     /// Starts `odbcd run` with exactly this config text (it must listen on port 0 once).

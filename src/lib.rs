@@ -9,6 +9,7 @@
 //! - [`config`]: the manual's INI files, parsed into typed server and client configurations.
 //! - [`connstr`]: ODBC connection strings (MS-ODBCSTR), with password masking for logs.
 //! - [`error`]: the error classes of the manual (section 5.5) and the SQLSTATE mapping.
+//! - [`auth`]: the password file and the challenge-response login.
 //! - [`tls`]: TLS configuration for both sides, certificate digests, client-certificate rules.
 //! - [`client`]: the client library: `ServerSession`, `Connection`, `Cursor`.
 //! - `server` (feature `server`, on by default): the actix actors of `odbcd`; see `actors.md`.
@@ -20,11 +21,13 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs, rust_2018_idioms)]
 
+pub mod auth;
 pub mod client;
 pub mod config;
 pub mod connstr;
 pub mod error;
 pub mod logging;
+pub mod passwd;
 pub mod proto;
 #[cfg(feature = "server")]
 pub mod server;

@@ -499,3 +499,260 @@ fn connection_strings_are_checked_against_the_access_rules() {
     assert!(String::from_utf8_lossy(&out.stderr)
         .starts_with("ERROR PolicyViolationError [42000]: driver paths are not allowed"));
 }
+
+/// A server with `auth_mode = file`: users made with `odbcd passwd`, plus a line in the manual's
+/// MD5 form.
+fn auth_server(salt: Option<&str>) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.txt");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_odbcd"));
+    cmd.args(["passwd", "-f"])
+        .arg(&users)
+        .args(["--add", "joe", "-p", "s3cret"]);
+    if let Some(s) = salt {
+        cmd.args(["--login-salt", s]);
+    }
+    assert!(cmd.status().unwrap().success());
+    let mut text = std::fs::read_to_string(&users).unwrap();
+    text.push_str("# the manual's form: md5 of 'abc'\nlegacy: 900150983cd24fb0d6963f7d28e17f72\n");
+    std::fs::write(&users, text).unwrap();
+    let salt_line = salt
+        .map(|s| format!("login_salt = {s}\n"))
+        .unwrap_or_default();
+    let server = TestServer::start(&format!(
+        "[Authentication]\nauth_mode = file\npassword_file = {}\n{salt_line}",
+        users.display()
+    ));
+    std::mem::forget(dir);
+    server
+}
+
+fn login(
+    server: &TestServer,
+    user: &str,
+    password: &str,
+    salt: Option<&str>,
+) -> Result<ServerSession, odbcd::client::Error> {
+    let mut data = server.config_data();
+    if let Some(s) = salt {
+        data = data.set("Authentication", "login_salt", s);
+    }
+    let mut s = ServerSession::new(None, Some(&data)).unwrap();
+    s.open(user, password, None, None)?;
+    Ok(s)
+}
+
+fn assert_auth_failed(r: Result<ServerSession, odbcd::client::Error>) {
+    let e = r.map(|_| ()).unwrap_err();
+    assert_eq!(e.class, ErrorClass::ODBCConnectError, "{e}");
+    assert_eq!(
+        e.message,
+        "authentication failed: unknown user or wrong password"
+    );
+}
+
+#[test]
+fn users_log_in_with_a_proof_and_wrong_ones_learn_nothing() {
+    let server = auth_server(None);
+    let s = login(&server, "joe", "s3cret", None).unwrap();
+    let odbc = s.odbc().unwrap();
+    odbc.driver_connect("DSN=demo").unwrap();
+    login(&server, "legacy", "abc", None).unwrap();
+    assert_auth_failed(login(&server, "joe", "wrong", None));
+    assert_auth_failed(login(&server, "nobody", "s3cret", None));
+    assert_auth_failed(login(&server, "", "", None));
+    let log = server.log();
+    assert!(!log.contains("s3cret"), "{log}");
+    let id = s.session_id().unwrap();
+    assert!(!log.contains(id), "session ids never reach the log: {log}");
+    // odbcsh with --user/--password.
+    let out = Command::new(env!("CARGO_BIN_EXE_odbcsh"))
+        .args([
+            "--port",
+            &server.port.to_string(),
+            "--user",
+            "joe",
+            "--password",
+            "s3cret",
+            "--connect",
+            "DSN=demo",
+            "-e",
+            "SELECT 1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn login_salt_must_match_on_both_sides() {
+    let server = auth_server(Some("pepper"));
+    login(&server, "joe", "s3cret", Some("pepper")).unwrap();
+    assert_auth_failed(login(&server, "joe", "s3cret", None));
+    assert_auth_failed(login(&server, "joe", "s3cret", Some("salt")));
+}
+
+#[test]
+fn a_captured_login_cannot_be_replayed() {
+    use odbcd::proto::{
+        compress::Compression, frame, message::*, preamble::Preamble, MAX_FRAME_LEN,
+    };
+    use std::io::Write;
+    let server = auth_server(None);
+    // One raw login: handshake, proof over this connection's nonce.
+    let connect = |proof: Option<Vec<u8>>| -> (Vec<u8>, Response) {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        s.write_all(&Preamble::current(0).encode()).unwrap();
+        let mut pre = [0u8; 8];
+        s.read_exact(&mut pre).unwrap();
+        let read_frame = |s: &mut std::net::TcpStream| -> ServerFrame {
+            let mut head = [0u8; 5];
+            s.read_exact(&mut head).unwrap();
+            let h = frame::parse_header(&head, MAX_FRAME_LEN).unwrap();
+            let mut payload = vec![0u8; h.payload_len];
+            s.read_exact(&mut payload).unwrap();
+            frame::decode_payload(&h, &payload, MAX_FRAME_LEN).unwrap()
+        };
+        let Response::Greeting {
+            nonce,
+            auth_required,
+            ..
+        } = read_frame(&mut s).response
+        else {
+            panic!()
+        };
+        assert!(auth_required);
+        let key = odbcd::auth::key_from_password("s3cret", "joe", None);
+        let proof = proof.unwrap_or_else(|| odbcd::auth::proof(&key, &nonce, "joe"));
+        let open = Request::OpenSession {
+            username: "joe".into(),
+            proof: proof.clone(),
+            module_name: "Manager".into(),
+            session_id: None,
+            client_name: "replay".into(),
+        };
+        let mut buf = Vec::new();
+        frame::encode(
+            &ClientFrame {
+                id: 0,
+                ack: 0,
+                request: open,
+            },
+            Compression::OFF,
+            MAX_FRAME_LEN,
+            &mut buf,
+        )
+        .unwrap();
+        s.write_all(&buf).unwrap();
+        (proof, read_frame(&mut s).response)
+    };
+    let (captured, answer) = connect(None);
+    assert!(
+        matches!(answer, Response::SessionOpened { .. }),
+        "{answer:?}"
+    );
+    let (_, answer) = connect(Some(captured));
+    assert!(
+        matches!(answer, Response::Error(ref e) if e.message.starts_with("authentication failed")),
+        "{answer:?}"
+    );
+}
+
+#[test]
+fn repeated_failures_are_slowed_down_and_a_resume_must_prove_its_user() {
+    let server = auth_server(None);
+    let mut last = std::time::Duration::ZERO;
+    for _ in 0..4 {
+        let started = std::time::Instant::now();
+        assert_auth_failed(login(&server, "joe", "guess", None));
+        last = started.elapsed();
+    }
+    assert!(
+        last >= std::time::Duration::from_millis(700),
+        "the fourth failure waits: {last:?}"
+    );
+    // A session id alone does not resume a session: the proof must be for its user.
+    let s = login(&server, "joe", "s3cret", None).unwrap();
+    let id = s.session_id().unwrap().to_owned();
+    let mut thief = ServerSession::new(None, Some(&server.config_data())).unwrap();
+    let e = thief
+        .open("joe", "guess", None, Some(&id))
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(
+        e.message,
+        "authentication failed: unknown user or wrong password"
+    );
+    let e = thief
+        .open("legacy", "abc", None, Some(&id))
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(
+        e.class,
+        ErrorClass::ConnectionFailureError,
+        "another user's session: {e}"
+    );
+    thief.open("joe", "s3cret", None, Some(&id)).unwrap();
+}
+
+#[test]
+fn the_password_tool_through_a_pipe() {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.txt");
+    std::fs::write(&users, "# team\nlegacy: 900150983cd24fb0d6963f7d28e17f72\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_odbcd"))
+        .args(["passwd", "-f"])
+        .arg(&users)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a\nann\npw1\nadd\nbob\npw2\nd\nbob\nlist\nq\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        screen.contains("Possible actions") && screen.contains(">>> "),
+        "{screen}"
+    );
+    assert!(screen.contains("legacy\nann\n"), "{screen}");
+    let text = std::fs::read_to_string(&users).unwrap();
+    assert!(
+        text.starts_with("# team\nlegacy: 900150983cd24fb0d6963f7d28e17f72\nann: pbkdf2-sha256:"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::metadata(&users).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_odbcd"))
+        .args(["passwd", "--examples"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--add joe"));
+    let out = Command::new(env!("CARGO_BIN_EXE_odbcd"))
+        .args(["passwd", "-f"])
+        .arg(&users)
+        .args(["--list", "-v"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!(
+            "password file {}\nlegacy (md5)\nann (pbkdf2-sha256)\n",
+            users.display()
+        )
+    );
+}

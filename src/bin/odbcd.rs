@@ -33,6 +33,9 @@ enum Command {
         #[arg(short, long)]
         config: PathBuf,
     },
+    /// Manage the password file ([Authentication] auth_mode = file): add, update, delete and list
+    /// users; without an action, an interactive mode.
+    Passwd(PasswdArgs),
     /// Print the SHA1 digest (as client_certificate_digest takes it) and the SHA-256 digest of
     /// every certificate in PEM files.
     Digest {
@@ -40,6 +43,43 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+}
+
+#[derive(clap::Args)]
+struct PasswdArgs {
+    /// Password file (default: the server config's password_file, else authorized-users.txt).
+    #[arg(short = 'f', long)]
+    file: Option<PathBuf>,
+    /// Server configuration to take password_file and login_salt from.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Add user.
+    #[arg(long, value_name = "USER")]
+    add: Option<String>,
+    /// Update user (set a new password).
+    #[arg(long, value_name = "USER")]
+    update: Option<String>,
+    /// Delete user.
+    #[arg(long, value_name = "USER")]
+    delete: Option<String>,
+    /// List all entries.
+    #[arg(long)]
+    list: bool,
+    /// The password (else read from the terminal without echo, or from stdin).
+    #[arg(short = 'p', long)]
+    password: Option<String>,
+    /// Generate verbose output.
+    #[arg(short = 'v', long)]
+    verbose: bool,
+    /// Show examples of usage.
+    #[arg(long)]
+    examples: bool,
+    /// Write the manual's MD5 form instead of the slow key form.
+    #[arg(long)]
+    md5: bool,
+    /// login_salt of the server (overrides the config's).
+    #[arg(long)]
+    login_salt: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -56,7 +96,87 @@ fn main() -> ExitCode {
         },
         Command::Run { config } => run(config),
         Command::Digest { files } => digest(&files),
+        Command::Passwd(args) => passwd(args),
     }
+}
+
+fn passwd(args: PasswdArgs) -> ExitCode {
+    use std::io::{BufRead, IsTerminal};
+    if args.examples {
+        let _ = writeln!(std::io::stdout(), "{}", odbcd::passwd::EXAMPLES);
+        return ExitCode::SUCCESS;
+    }
+    let config = match &args.config {
+        Some(p) => match ServerConfig::load(p) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("odbcd: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    let file = args
+        .file
+        .or_else(|| config.as_ref().map(|c| c.auth.password_file.clone()))
+        .unwrap_or_else(|| PathBuf::from("authorized-users.txt"));
+    let login_salt = args
+        .login_salt
+        .or_else(|| config.as_ref().and_then(|c| c.auth.login_salt.clone()));
+    let opts = odbcd::passwd::Options {
+        file,
+        login_salt,
+        add: args.add,
+        update: args.update,
+        delete: args.delete,
+        list: args.list,
+        password: args.password,
+        verbose: args.verbose,
+        md5: args.md5,
+    };
+    let stdin = std::io::stdin();
+    let terminal = stdin.is_terminal();
+    let mut input = stdin.lock();
+    let mut out = std::io::stdout();
+    let mut secret = read_secret_from_terminal;
+    let mut console = odbcd::passwd::Console {
+        input: &mut input as &mut dyn BufRead,
+        out: &mut out,
+        read_secret: if terminal { Some(&mut secret) } else { None },
+    };
+    match odbcd::passwd::run(&opts, &mut console) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("odbcd passwd: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Reads a line from the terminal with echo off (`stty -echo`).
+fn read_secret_from_terminal(prompt: &str) -> std::io::Result<String> {
+    use std::io::BufRead;
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")?;
+    let mut w = tty.try_clone()?;
+    write!(w, "{prompt}")?;
+    w.flush()?;
+    let stty = |arg: &str| -> std::io::Result<()> {
+        std::process::Command::new("stty")
+            .arg(arg)
+            .stdin(tty.try_clone()?)
+            .status()
+            .map(|_| ())
+    };
+    stty("-echo")?;
+    let mut line = String::new();
+    let r = std::io::BufReader::new(tty.try_clone()?).read_line(&mut line);
+    stty("echo")?;
+    writeln!(w)?;
+    r?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
 }
 
 fn digest(files: &[PathBuf]) -> ExitCode {

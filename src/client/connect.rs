@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use super::link::{io_error, protocol, read_frame, Link, LinkOptions};
 use super::transport::{establish, ReadSide, WriteSide};
+use crate::auth::{self, LoginKey};
 use crate::config::{ClientConfig, ClientConnection};
 use crate::error::{DbError, DiagRecord, ErrorClass};
 use crate::proto::compress::Compression;
@@ -36,6 +37,32 @@ pub(crate) struct Endpoint {
     pub(crate) peer: String,
 }
 
+/// What `OpenSession` says: who, with which key (for the login proof), and which session.
+#[derive(Debug, Clone)]
+pub(crate) struct OpenSpec {
+    pub(crate) username: String,
+    pub(crate) key: Option<LoginKey>,
+    pub(crate) module_name: String,
+    pub(crate) session_id: Option<String>,
+}
+
+impl OpenSpec {
+    /// The request, with the login proof over this connection's `nonce`.
+    fn request(&self, nonce: &[u8]) -> Request {
+        Request::OpenSession {
+            username: self.username.clone(),
+            proof: self
+                .key
+                .as_ref()
+                .map(|k| auth::proof(k, nonce, &self.username))
+                .unwrap_or_default(),
+            module_name: self.module_name.clone(),
+            session_id: self.session_id.clone(),
+            client_name: client_name(),
+        }
+    }
+}
+
 /// An open session: what the client asked for and what the server answered.
 #[derive(Debug, Clone)]
 pub(crate) struct SessionInfo {
@@ -43,19 +70,15 @@ pub(crate) struct SessionInfo {
     pub(crate) server_version: String,
     pub(crate) last_request: u32,
     pub(crate) reconnect_window_ms: u64,
-    pub(crate) username: String,
-    pub(crate) module_name: String,
+    pub(crate) spec: OpenSpec,
 }
 
 impl SessionInfo {
-    /// The `OpenSession` request that resumes this session.
-    pub(crate) fn resume_request(&self) -> Request {
-        Request::OpenSession {
-            username: self.username.clone(),
-            proof: Vec::new(),
-            module_name: self.module_name.clone(),
+    /// What resumes this session.
+    pub(crate) fn resume_spec(&self) -> OpenSpec {
+        OpenSpec {
             session_id: Some(self.session_id.clone()),
-            client_name: client_name(),
+            ..self.spec.clone()
         }
     }
 }
@@ -202,19 +225,18 @@ fn open_one(
         tls,
         peer,
     };
-    let _ = p.password; // Sent as a proof once authentication is implemented (issue 4).
-    let request = Request::OpenSession {
+    // The login key: derived once here, kept (never the password) for resumes.
+    let key = (!p.username.is_empty() || !p.password.is_empty())
+        .then(|| auth::key_from_password(p.password, p.username, config.login_salt.as_deref()));
+    let spec = OpenSpec {
         username: p.username.to_owned(),
-        proof: Vec::new(),
+        key,
         module_name: p.module_name.to_owned(),
         session_id: p.session_id.map(str::to_owned),
-        client_name: client_name(),
     };
     // Resuming explicitly from a new link: there is nothing to replay to it.
     let ack = if p.session_id.is_some() { u64::MAX } else { 0 };
-    let (halves, mut info) = handshake(&endpoint, &request, ack)?;
-    info.username = p.username.to_owned();
-    info.module_name = p.module_name.to_owned();
+    let (halves, info) = handshake(&endpoint, &spec, ack)?;
     let link = Link::new(halves, endpoint.clone(), info)
         .map_err(|e| io_error("setting up", &endpoint.peer, &e))?;
     Ok(Opened {
@@ -227,7 +249,7 @@ fn open_one(
 /// `ack`, and reads the answer.
 pub(crate) fn handshake(
     endpoint: &Endpoint,
-    request: &Request,
+    spec: &OpenSpec,
     ack: u64,
 ) -> Result<((ReadSide, WriteSide), SessionInfo), HandshakeError> {
     let peer = &endpoint.peer;
@@ -283,8 +305,12 @@ pub(crate) fn handshake(
         ..*opts
     };
     let greeting = read_frame(&mut reader, &handshake_opts, peer)?;
-    let server_version = match greeting.response {
-        Response::Greeting { server_version, .. } => server_version,
+    let (server_version, nonce) = match greeting.response {
+        Response::Greeting {
+            server_version,
+            nonce,
+            ..
+        } => (server_version, nonce),
         Response::Error(e) => return Err(HandshakeError::Refused(e)),
         other => {
             return Err(HandshakeError::Refused(unexpected(
@@ -299,7 +325,7 @@ pub(crate) fn handshake(
         &ClientFrame {
             id: 0,
             ack,
-            request: request.clone(),
+            request: spec.request(&nonce),
         },
         Compression::OFF,
         MAX_FRAME_LEN,
@@ -322,8 +348,7 @@ pub(crate) fn handshake(
                 server_version: if v.is_empty() { server_version } else { v },
                 last_request,
                 reconnect_window_ms,
-                username: String::new(),
-                module_name: String::new(),
+                spec: spec.clone(),
             },
         )),
         Response::Error(e) => Err(HandshakeError::Refused(e)),

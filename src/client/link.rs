@@ -319,7 +319,7 @@ impl Link {
         let deadline = Instant::now() + window;
         let mut backoff = Duration::from_millis(20);
         loop {
-            match handshake(&self.endpoint, &info.resume_request(), ack) {
+            match handshake(&self.endpoint, &info.resume_spec(), ack) {
                 Ok(((reader, stream), opened)) => {
                     let mut w = lock(&self.writer);
                     w.stream = stream;

@@ -275,8 +275,8 @@ where
     getrandom::fill(&mut nonce).map_err(|e| std::io::Error::other(e.to_string()))?;
     let greeting = Response::Greeting {
         server_version: crate::VERSION.to_owned(),
-        nonce,
-        auth_required: false,
+        nonce: nonce.clone(),
+        auth_required: shared.auth.is_some(),
     };
     write_frame(&mut stream, greeting).await?;
 
@@ -294,6 +294,7 @@ where
         username,
         session_id,
         client_name,
+        proof,
         ..
     } = first.request
     else {
@@ -307,6 +308,12 @@ where
         }
         .into());
     };
+    // A new session and a resume alike must prove who they are.
+    if let Some(auth) = &shared.auth {
+        if let Err(e) = auth.check(peer.ip(), &username, &nonce, &proof).await {
+            return refuse(stream, e).await;
+        }
+    }
     let (read, write) = tokio::io::split(stream);
     let read: ReadHalf = Box::new(read);
     let write: WriteHalf = Box::new(write);

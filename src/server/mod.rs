@@ -12,6 +12,7 @@ pub mod access;
 pub mod chunked;
 pub mod db;
 pub mod listener;
+pub mod login;
 pub mod registry;
 pub mod session;
 
@@ -34,6 +35,8 @@ pub struct Shared {
     pub registry: Addr<Registry>,
     /// Requests running on database connections right now.
     pub running: Arc<AtomicU32>,
+    /// The password file, with `auth_mode = file`.
+    pub auth: Option<Arc<login::Authenticator>>,
 }
 
 /// Errors that stop the server from starting.
@@ -50,6 +53,9 @@ pub enum ServerError {
         /// The operating system's error.
         source: std::io::Error,
     },
+    /// The password file is missing or invalid.
+    #[error("[Authentication] {0}")]
+    Auth(#[from] crate::auth::PasswordFileError),
     /// The TLS key, certificate or client-certificate rules of a section are unusable.
     #[error("[{section}] TLS: {source}")]
     Tls {
@@ -80,6 +86,12 @@ impl Server {
         {
             tracing::warn!(section = %section.name, "connection_cursortype is accepted but not applied yet: statements use the driver's default cursor type");
         }
+        let auth = match config.auth.mode {
+            crate::config::server::AuthMode::File => {
+                Some(Arc::new(login::Authenticator::load(&config.auth)?))
+            }
+            crate::config::server::AuthMode::None => None,
+        };
         let running = Arc::new(AtomicU32::new(0));
         let registry = Registry::new(
             config.session.max_sessions,
@@ -98,6 +110,7 @@ impl Server {
                 config,
                 registry,
                 running,
+                auth,
             },
             listeners,
         })

@@ -303,3 +303,36 @@ fn a_client_that_stops_reading_is_dropped_after_send_timeout() {
     drop(s);
     still_serving(&mut server);
 }
+
+#[test]
+fn floods_of_half_open_and_slow_connections_cannot_exhaust_the_server() {
+    let mut server = TestServer::start("[Session]\nmax_handshakes = 5\nreceive_timeout = 1\n");
+    let (_s, odbc) = server.open();
+    let conn = odbc.driver_connect(&server.sqlite("flood")).unwrap();
+    // Half-open connections that never speak, and slow-loris ones: one byte now and then.
+    let mut silent: Vec<TcpStream> = (0..30).map(|_| raw(&server)).collect();
+    let mut slow: Vec<TcpStream> = (0..5).map(|_| raw(&server)).collect();
+    for s in &mut slow {
+        let _ = s.write_all(b"O");
+    }
+    // The open session is not disturbed.
+    let mut c = conn.cursor();
+    c.execute("SELECT 1", &[]).unwrap();
+    assert!(c.fetchone().unwrap().is_some());
+    // Connections beyond max_handshakes were closed at once.
+    let closed = silent
+        .iter_mut()
+        .map(closed_by_server)
+        .filter(|c| *c)
+        .count();
+    assert!(closed >= 25, "{closed} of 30 closed");
+    // The slow ones are cut at the handshake deadline, whatever they send.
+    std::thread::sleep(Duration::from_millis(1500));
+    for s in &mut slow {
+        let _ = s.write_all(b"D");
+        assert!(closed_by_server(s));
+    }
+    assert!(server.log().contains("max_handshakes"), "{}", server.log());
+    // Afterwards new sessions get in again.
+    still_serving(&mut server);
+}

@@ -158,6 +158,10 @@ pub struct AuthConfig {
 pub struct SessionConfig {
     /// `max_sessions` (default 400).
     pub max_sessions: u32,
+    /// `max_handshakes` (not in the manual, default 128): connections still in their handshake
+    /// (TLS, preamble, login) at once; more are closed at once, so a flood of half-open or slow
+    /// connections cannot exhaust the server.
+    pub max_handshakes: u32,
     /// How the server sends and receives (`enable_compression` governs server-to-client
     /// frames).
     pub transport: TransportConfig,
@@ -213,6 +217,7 @@ const CONNECTION_OPTIONS: &[&str] = &[
 const AUTH_OPTIONS: &[&str] = &["auth_mode", "password_file", "login_salt"];
 const SESSION_OPTIONS: &[&str] = &[
     "max_sessions",
+    "max_handshakes",
     "enable_compression",
     "compression_ratio",
     "max_chunk_length",
@@ -325,6 +330,7 @@ impl ServerConfig {
         };
         let session = SessionConfig {
             max_sessions: max_sessions as u32,
+            max_handshakes: s.int("max_handshakes", 128, 1, 100_000)? as u32,
             transport: transport(&s)?,
         };
         let activity = ActivityConfig {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
 use super::chunked::Chunked;
@@ -120,18 +121,32 @@ impl Listener {
     }
 
     /// Accepts forever, backing off when accept fails (e.g. out of file descriptors).
-    pub async fn serve(self, shared: Shared) {
+    /// `handshakes` bounds the connections in their handshake at once (shared by listeners).
+    pub async fn serve(self, shared: Shared, handshakes: Arc<Semaphore>) {
         let mut backoff = Duration::from_millis(10);
         loop {
             match self.socket.accept().await {
                 Ok((stream, peer)) => {
                     backoff = Duration::from_millis(10);
+                    let Ok(permit) = handshakes.clone().try_acquire_owned() else {
+                        tracing::warn!(%peer, section = %self.config.name, "too many connections in their handshake (max_handshakes); closed");
+                        drop(stream);
+                        continue;
+                    };
                     let shared = shared.clone();
                     let config = self.config.clone();
                     let tls = self.tls.clone();
                     actix_rt::spawn(async move {
-                        if let Err(e) = accept(stream, peer, &config, tls.as_deref(), shared).await
-                        {
+                        // One deadline for everything before the session starts.
+                        let deadline = shared.config.session.transport.receive_timeout;
+                        let result = tokio::time::timeout(
+                            deadline,
+                            accept(stream, peer, &config, tls.as_deref(), shared),
+                        )
+                        .await
+                        .unwrap_or(Err(AcceptError::Timeout(deadline)));
+                        drop(permit);
+                        if let Err(e) = result {
                             tracing::info!(%peer, section = %config.name, error = %e, "connection refused");
                         }
                     });

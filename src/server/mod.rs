@@ -129,10 +129,13 @@ impl Server {
         for l in &self.listeners {
             tracing::info!(target: "odbcd::lifecycle", section = %l.config().name, addr = %l.local_addr(), "listening on {}", l.local_addr());
         }
+        let handshakes = Arc::new(tokio::sync::Semaphore::new(
+            self.shared.config.session.max_handshakes as usize,
+        ));
         let tasks: Vec<_> = self
             .listeners
             .into_iter()
-            .map(|l| actix_rt::spawn(l.serve(self.shared.clone())))
+            .map(|l| actix_rt::spawn(l.serve(self.shared.clone(), handshakes.clone())))
             .collect();
         shutdown.await;
         tracing::info!(target: "odbcd::lifecycle", "shutting down");

@@ -26,5 +26,11 @@ if ldd target/client-only/debug/odbcsh | grep -q libodbc; then
 fi
 target/client-only/debug/odbcsh --version
 
+echo "== fuzz targets (cargo-fuzz layout; built and smoke-run on stable)"
+(cd fuzz && cargo build --target-dir ../target/fuzz)
+for t in decode_frame parse_ini parse_connstr; do
+    target/fuzz/debug/$t -runs=20000 2>&1 | tail -1
+done
+
 echo "== tests"
 cargo test --workspace

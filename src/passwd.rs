@@ -32,6 +32,9 @@ pub struct Options {
     pub md5: bool,
 }
 
+/// Reads a password after showing a prompt, without echo.
+pub type SecretReader<'a> = &'a mut dyn FnMut(&str) -> std::io::Result<String>;
+
 /// Where the tool talks to its user.
 pub struct Console<'a> {
     /// Lines of input (the terminal or a pipe).
@@ -39,7 +42,7 @@ pub struct Console<'a> {
     /// Output.
     pub out: &'a mut dyn Write,
     /// Reads a password without echo when on a terminal; `None` reads from `input`.
-    pub read_secret: Option<&'a mut dyn FnMut(&str) -> std::io::Result<String>>,
+    pub read_secret: Option<SecretReader<'a>>,
 }
 
 impl Console<'_> {

@@ -229,6 +229,12 @@ fn config_errors_name_file_and_line() {
         "the shipped example config is valid: {}",
         text(&out.stderr)
     );
+    let out = Command::new(env!("CARGO_BIN_EXE_odbcd"))
+        .args(["check-config", "--config"])
+        .arg("config/secure-server-config.ini")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
 
 #[test]

@@ -756,3 +756,31 @@ fn the_password_tool_through_a_pipe() {
         )
     );
 }
+
+#[test]
+fn client_certificates_from_strings_and_keys_never_in_debug_output() {
+    let pki = Pki::new();
+    let server = pki.server(
+        "require_ssl = 1",
+        &format!(
+            "client_certificate_file = {}",
+            pki.path("alice.cert").display()
+        ),
+    );
+    let cert = std::fs::read_to_string(pki.path("alice.cert")).unwrap();
+    let key = std::fs::read_to_string(pki.path("alice.pkey")).unwrap();
+    let options = vec![
+        ("using_ssl", "1".to_owned()),
+        (
+            "server_certificate_file",
+            pki.path("server.cert").display().to_string(),
+        ),
+        ("client_certificate_string", cert),
+        ("client_private_key_string", key.clone()),
+    ];
+    query(&server, &options).unwrap();
+    let s = client(&server, &options);
+    let shown = format!("{:?}", s.config());
+    let key_body = key.lines().nth(1).unwrap();
+    assert!(!shown.contains(key_body), "no private key in Debug output");
+}

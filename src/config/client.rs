@@ -104,8 +104,9 @@ pub struct ClientConfig {
     pub integration: IntegrationConfig,
 }
 
-/// A `[..Connection..]` section: one server to connect to.
-#[derive(Debug, Clone, PartialEq)]
+/// A `[..Connection..]` section: one server to connect to. Its `Debug` output leaves out the
+/// private key string.
+#[derive(Clone, PartialEq)]
 pub struct ClientConnection {
     /// The section name.
     pub name: String,
@@ -134,6 +135,32 @@ pub struct ClientConnection {
     pub server_certificate_digest: Vec<String>,
     /// `verify_server_certificate` (not in the manual, default 1): 0 accepts any server.
     pub verify_server_certificate: bool,
+}
+
+impl std::fmt::Debug for ClientConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConnection")
+            .field("name", &self.name)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("socket_timeout", &self.socket_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("using_ssl", &self.using_ssl)
+            .field("client_private_key_file", &self.client_private_key_file)
+            .field("client_certificate_file", &self.client_certificate_file)
+            .field(
+                "client_private_key_string",
+                &self.client_private_key_string.as_ref().map(|_| "***"),
+            )
+            .field(
+                "client_certificate_string",
+                &self.client_certificate_string.is_some(),
+            )
+            .field("server_certificate_file", &self.server_certificate_file)
+            .field("server_certificate_digest", &self.server_certificate_digest)
+            .field("verify_server_certificate", &self.verify_server_certificate)
+            .finish()
+    }
 }
 
 /// `[Session]` of the client.

@@ -100,17 +100,18 @@ impl Authenticator {
         })
         .await
         .unwrap_or(false);
-        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        failures.retain(|_, (_, at)| at.elapsed() < FAILURE_MEMORY);
-        if ok {
-            failures.remove(&peer);
-            return Ok(());
-        }
-        let entry = failures.entry(peer).or_insert((0, Instant::now()));
-        entry.0 += 1;
-        entry.1 = Instant::now();
-        let n = entry.0;
-        drop(failures);
+        let n = {
+            let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+            failures.retain(|_, (_, at)| at.elapsed() < FAILURE_MEMORY);
+            if ok {
+                failures.remove(&peer);
+                return Ok(());
+            }
+            let entry = failures.entry(peer).or_insert((0, Instant::now()));
+            entry.0 += 1;
+            entry.1 = Instant::now();
+            entry.0
+        };
         let delay = Duration::from_millis(100u64 << (n - 1).min(10)).min(MAX_DELAY);
         tracing::warn!(%peer, user, failures = n, delay = ?delay, "login failed");
         actix_rt::time::sleep(delay).await;

@@ -784,3 +784,28 @@ fn client_certificates_from_strings_and_keys_never_in_debug_output() {
     let key_body = key.lines().nth(1).unwrap();
     assert!(!shown.contains(key_body), "no private key in Debug output");
 }
+
+#[test]
+fn a_tls_handshake_that_never_finishes_is_cut_at_the_deadline() {
+    use std::io::Write;
+    let pki = Pki::new();
+    let server = TestServer::start_with(&format!(
+        "[Connection]\ninterface = 127.0.0.1\nport = 0\nrequire_ssl = 1\nserver_private_key_file = {}\nserver_certificate_file = {}\n\n[Session]\nreceive_timeout = 1\n\n[Logging]\nlog_level = mx.Log.SYSTEM_INFO\n",
+        pki.path("server.pkey").display(),
+        pki.path("server.cert").display()
+    ));
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    // The start of a TLS record, then silence.
+    s.write_all(&[0x16, 0x03, 0x01, 0x00, 0xc8, 0x01]).unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 64];
+    assert!(matches!(s.read(&mut buf), Ok(0) | Err(_)));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    query(&server, &tls_as(&pki, None)).unwrap();
+}

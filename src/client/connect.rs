@@ -2,16 +2,17 @@
 //!
 //! For each server: TCP connect bounded by `connect_timeout`, exchange preambles (a version
 //! mismatch is a `ProtocolError` naming both versions), read the greeting, send `OpenSession`.
-//! A server that fails any step is skipped. When none works the caller gets one error listing
-//! every server and why it failed (each also as a diagnostic record): if every server answered
-//! with the same refusal (all full, all speaking another protocol version), that refusal's
-//! class, and with a single server its exact message; otherwise `OperationalError`.
+//! A server that fails any step is skipped. When none works the caller gets one
+//! `OperationalError` listing every server and why it failed (each also as a diagnostic
+//! record) — except with a single server that answered and refused (full, another protocol
+//! version, TLS or login refused): then that refusal itself, with its class and exact message.
 //!
 //! [`handshake`] is also how a [`Link`] resumes its session on a new connection.
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::link::{io_error, protocol, read_frame, Link, LinkOptions};
 use super::transport::{establish, ReadSide, WriteSide};
@@ -90,6 +91,9 @@ impl SessionInfo {
 pub(crate) enum HandshakeError {
     /// No usable answer: connect failed, timed out, or the link broke.
     Unreachable(DbError),
+    /// Nothing listens on the server's port: the server process (and every session it had) is
+    /// gone.
+    Gone(DbError),
     /// The server answered with this error.
     Refused(DbError),
 }
@@ -97,7 +101,7 @@ pub(crate) enum HandshakeError {
 impl HandshakeError {
     pub(crate) fn into_error(self) -> DbError {
         match self {
-            Self::Unreachable(e) | Self::Refused(e) => e,
+            Self::Unreachable(e) | Self::Gone(e) | Self::Refused(e) => e,
         }
     }
 }
@@ -106,6 +110,7 @@ impl std::fmt::Display for HandshakeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Unreachable(e) => write!(f, "unreachable: {e}"),
+            Self::Gone(e) => write!(f, "gone: {e}"),
             Self::Refused(e) => write!(f, "refused: {e}"),
         }
     }
@@ -150,24 +155,16 @@ pub(crate) fn open_first(config: &ClientConfig, p: &OpenParams<'_>) -> Result<Op
 }
 
 fn no_server(failures: Vec<(&ClientConnection, HandshakeError)>) -> DbError {
-    // Servers that answered and refused for the same reason (all full, all speaking another
-    // protocol version, ...) give that reason's class; unreachable servers or mixed reasons
-    // give OperationalError, as the manual says.
-    let refusal = match failures.first() {
-        Some((_, HandshakeError::Refused(first))) => Some(first.class).filter(|class| {
-            failures
-                .iter()
-                .all(|(_, f)| matches!(f, HandshakeError::Refused(e) if e.class == *class))
-        }),
-        _ => None,
-    };
+    // One server that answered and refused (full, another protocol version, TLS or login
+    // refused): its own error, exactly. Otherwise one OperationalError listing every server, as
+    // the manual says.
+    if let [(_, HandshakeError::Refused(e))] = failures.as_slice() {
+        return e.clone();
+    }
     let failures: Vec<(&ClientConnection, DbError)> = failures
         .into_iter()
         .map(|(s, f)| (s, f.into_error()))
         .collect();
-    if let (Some(_), [(_, only)]) = (refusal, failures.as_slice()) {
-        return only.clone();
-    }
     let message = format!(
         "no server accepted the session: {}",
         failures
@@ -179,11 +176,7 @@ fn no_server(failures: Vec<(&ClientConnection, HandshakeError)>) -> DbError {
             .collect::<Vec<_>>()
             .join("; ")
     );
-    let (class, sqlstate) = match (refusal, failures.first()) {
-        (Some(class), Some((_, e))) => (class, e.sqlstate.clone()),
-        _ => (ErrorClass::OperationalError, "08001".to_owned()),
-    };
-    let mut err = DbError::with_state(class, &sqlstate, message);
+    let mut err = DbError::with_state(ErrorClass::OperationalError, "08001", message);
     err.records = failures
         .into_iter()
         .map(|(s, e)| DiagRecord {
@@ -239,8 +232,12 @@ fn open_one(
     let (halves, info) = handshake(&endpoint, &spec, ack)?;
     let link = Link::new(halves, endpoint.clone(), info)
         .map_err(|e| io_error("setting up", &endpoint.peer, &e))?;
+    let link = Arc::new(link);
+    if let Some(interval) = config.ping_interval {
+        start_pinger(&link, interval, config.ping_timeout);
+    }
     Ok(Opened {
-        link: Arc::new(link),
+        link,
         server_name: server.name.clone(),
     })
 }
@@ -256,9 +253,12 @@ pub(crate) fn handshake(
     let opts = &endpoint.opts;
     let stream = connect_tcp(&endpoint.server, peer)?;
     let _ = stream.set_nodelay(true);
+    // The whole handshake is bounded by connect_timeout too: a server that accepts connections
+    // but never answers (hung, or a full backlog) costs at most that.
+    let step = opts.receive_timeout.min(endpoint.server.connect_timeout);
     stream
-        .set_write_timeout(Some(opts.send_timeout))
-        .and_then(|()| stream.set_read_timeout(Some(opts.receive_timeout)))
+        .set_write_timeout(Some(step))
+        .and_then(|()| stream.set_read_timeout(Some(step)))
         .map_err(|e| io_error("configuring the socket for", peer, &e))?;
     let tls = match &endpoint.tls {
         None => None,
@@ -301,7 +301,8 @@ pub(crate) fn handshake(
     }
     // During the handshake every frame must come within receive_timeout.
     let handshake_opts = LinkOptions {
-        socket_timeout: Some(opts.receive_timeout),
+        socket_timeout: Some(step),
+        receive_timeout: step,
         ..*opts
     };
     let greeting = read_frame(&mut reader, &handshake_opts, peer)?;
@@ -342,7 +343,10 @@ pub(crate) fn handshake(
             last_request,
             reconnect_window_ms,
         } => Ok((
-            (reader, writer),
+            {
+                writer.set_write_timeout(Some(opts.send_timeout));
+                (reader, writer)
+            },
             SessionInfo {
                 session_id,
                 server_version: if v.is_empty() { server_version } else { v },
@@ -357,6 +361,28 @@ pub(crate) fn handshake(
             "SessionOpened",
             &other,
         ))),
+    }
+}
+
+/// Pings the session's server whenever the link has been idle for `interval`, so a dead
+/// server is noticed even by a session that is not used. The thread holds only a weak
+/// reference: it ends when the session does.
+fn start_pinger(link: &Arc<Link>, interval: Duration, timeout: Duration) {
+    let weak = Arc::downgrade(link);
+    let spawned = std::thread::Builder::new()
+        .name("odbcd-ping".into())
+        .spawn(move || loop {
+            std::thread::sleep(interval);
+            let Some(link) = weak.upgrade() else {
+                return;
+            };
+            if let Err(e) = link.ping_if_idle(interval, timeout) {
+                tracing::info!(server = %link.peer, error = %e, "ping failed; the session is broken");
+                return;
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("cannot start the ping thread: {e}");
     }
 }
 
@@ -408,15 +434,15 @@ fn unexpected(peer: &str, expected: &str, got: &Response) -> DbError {
     )
 }
 
-fn connect_tcp(server: &ClientConnection, peer: &str) -> Result<TcpStream, DbError> {
+fn connect_tcp(server: &ClientConnection, peer: &str) -> Result<TcpStream, HandshakeError> {
     let addrs = (server.host.as_str(), server.port)
         .to_socket_addrs()
         .map_err(|e| {
-            DbError::with_state(
+            HandshakeError::Unreachable(DbError::with_state(
                 ErrorClass::ConnectionFailureError,
                 "08001",
                 format!("cannot resolve {peer}: {e}"),
-            )
+            ))
         })?;
     let mut last = None;
     for addr in addrs {
@@ -426,24 +452,33 @@ fn connect_tcp(server: &ClientConnection, peer: &str) -> Result<TcpStream, DbErr
         }
     }
     Err(match last {
-        Some(e) if e.kind() == std::io::ErrorKind::TimedOut => DbError::with_state(
-            ErrorClass::TimeoutError,
-            "HYT00",
-            format!(
-                "connecting to {peer} timed out after {:?}",
-                server.connect_timeout
-            ),
-        ),
-        Some(e) => DbError::with_state(
+        Some(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+            HandshakeError::Unreachable(DbError::with_state(
+                ErrorClass::TimeoutError,
+                "HYT00",
+                format!(
+                    "connecting to {peer} timed out after {:?}",
+                    server.connect_timeout
+                ),
+            ))
+        }
+        Some(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            HandshakeError::Gone(DbError::with_state(
+                ErrorClass::ConnectionFailureError,
+                "08001",
+                format!("cannot connect to {peer}: {e}"),
+            ))
+        }
+        Some(e) => HandshakeError::Unreachable(DbError::with_state(
             ErrorClass::ConnectionFailureError,
             "08001",
             format!("cannot connect to {peer}: {e}"),
-        ),
-        None => DbError::with_state(
+        )),
+        None => HandshakeError::Unreachable(DbError::with_state(
             ErrorClass::ConnectionFailureError,
             "08001",
             format!("{peer} resolves to no address"),
-        ),
+        )),
     })
 }
 

@@ -59,6 +59,8 @@ struct ReadState {
     resuming: bool,
     /// Counts resumes: a failure seen under an older generation is already handled.
     generation: u64,
+    /// When a frame last went out or came in (for pings).
+    last_traffic: Option<Instant>,
     broken: Option<DbError>,
 }
 
@@ -183,7 +185,11 @@ impl Link {
             buf,
         )
         .map_err(|e| DbError::new(ErrorClass::InterfaceError, e.to_string()))?;
-        lock(&self.state).unanswered.insert(id, buf.clone());
+        {
+            let mut st = lock(&self.state);
+            st.unanswered.insert(id, buf.clone());
+            st.last_traffic = Some(Instant::now());
+        }
         let mut failed = None;
         for chunk in buf.chunks(self.endpoint.opts.max_chunk) {
             if let Err(e) = stream.write_all(chunk) {
@@ -211,6 +217,41 @@ impl Link {
 
     /// Waits for the answer to `id`.
     pub(crate) fn wait(&self, id: RequestId) -> Result<Response, DbError> {
+        self.wait_with(id, None)
+    }
+
+    /// Pings the server when nothing went over the link for `idle`, waiting at most `timeout`
+    /// for the answer (a link that does not answer goes through the usual resume). Returns
+    /// whether it pinged.
+    ///
+    /// # Errors
+    /// The link is broken, or broke now and could not be resumed.
+    pub(crate) fn ping_if_idle(&self, idle: Duration, timeout: Duration) -> Result<bool, DbError> {
+        {
+            let st = lock(&self.state);
+            if let Some(e) = &st.broken {
+                return Err(e.clone());
+            }
+            let quiet = st.last_traffic.is_none_or(|t| t.elapsed() >= idle);
+            if !st.unanswered.is_empty() || st.resuming || st.reading || !quiet {
+                return Ok(false);
+            }
+        }
+        let id = self.send(Request::Ping)?;
+        self.wait_with(id, Some(timeout))?;
+        Ok(true)
+    }
+
+    /// Waits for the answer to `id`; `first_byte`, when given, replaces `socket_timeout` for
+    /// the wait this thread does as the reader.
+    fn wait_with(&self, id: RequestId, first_byte: Option<Duration>) -> Result<Response, DbError> {
+        let opts = match first_byte {
+            Some(t) => LinkOptions {
+                socket_timeout: Some(t),
+                ..self.endpoint.opts
+            },
+            None => self.endpoint.opts,
+        };
         let mut st = lock(&self.state);
         loop {
             if let Some(r) = st.mailbox.remove(&id) {
@@ -229,9 +270,10 @@ impl Link {
             st.reading = true;
             let generation = st.generation;
             drop(st);
-            let frame = read_frame(&mut lock(&self.reader), &self.endpoint.opts, &self.peer);
+            let frame = read_frame(&mut lock(&self.reader), &opts, &self.peer);
             st = lock(&self.state);
             st.reading = false;
+            st.last_traffic = Some(Instant::now());
             self.wake.notify_all();
             match frame {
                 Ok(f) if f.id == 0 => {
@@ -340,6 +382,15 @@ impl Link {
                     *lock(&self.session) = opened;
                     tracing::info!(server = %self.peer, resent = resend.len(), "session resumed");
                     return Ok(());
+                }
+                // Nothing listens any more: the server process, and this session with it, is
+                // gone. Say so at once instead of retrying for the whole window.
+                Err(HandshakeError::Gone(e)) => {
+                    return Err(DbError::with_state(
+                        ErrorClass::ConnectionFailureError,
+                        "08S01",
+                        format!("the session is lost: its server is gone ({})", e.message),
+                    ));
                 }
                 // Unreachable: try again within the window. Refused (the session is gone, or
                 // belongs to someone else): final.

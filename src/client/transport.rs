@@ -128,6 +128,11 @@ impl Read for ReadSide {
 }
 
 impl WriteSide {
+    /// Sets the socket's write timeout.
+    pub(crate) fn set_write_timeout(&self, t: Option<Duration>) {
+        let _ = self.sock.set_write_timeout(t);
+    }
+
     /// Closes the socket both ways.
     pub(crate) fn shutdown(&self) {
         let _ = self.sock.shutdown(Shutdown::Both);

@@ -102,6 +102,12 @@ pub struct ClientConfig {
     pub logging: ClientLoggingConfig,
     /// `[Integration]`.
     pub integration: IntegrationConfig,
+    /// `[Communication] ping_interval` (not in the manual, default 30 s; `None` turns pings
+    /// off): an idle session pings its server this often, so a dead server is noticed.
+    pub ping_interval: Option<Duration>,
+    /// `[Communication] ping_timeout` (not in the manual, default 10 s): how long a ping may
+    /// wait for its answer before the link counts as broken.
+    pub ping_timeout: Duration,
 }
 
 /// A `[..Connection..]` section: one server to connect to. Its `Debug` output leaves out the
@@ -263,7 +269,15 @@ impl ClientConfig {
             all.push(connection(&r, "Connection")?);
         }
 
-        let comm = section("Communication", &["server_connections"])?;
+        let comm = section(
+            "Communication",
+            &["server_connections", "ping_interval", "ping_timeout"],
+        )?;
+        let ping_interval = match comm.string("ping_interval") {
+            None => Some(Duration::from_secs(30)),
+            Some(_) => comm.opt_seconds("ping_interval")?,
+        };
+        let ping_timeout = comm.seconds("ping_timeout", 10.0)?;
         let connections = match comm.string("server_connections") {
             None => {
                 all.sort_by(|a, b| a.name.cmp(&b.name));
@@ -339,6 +353,8 @@ impl ClientConfig {
             session,
             logging,
             integration,
+            ping_interval,
+            ping_timeout,
         })
     }
 }

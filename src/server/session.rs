@@ -290,7 +290,11 @@ impl Session {
 
     fn handle_frame(&mut self, frame: ClientFrame, ctx: &mut Context<Self>) {
         let ClientFrame { id, ack, request } = frame;
-        self.last_request = Instant::now();
+        // Pings keep the link alive, not the session busy: they do not count for
+        // max_waiting_time.
+        if !matches!(request, Request::Ping) {
+            self.last_request = Instant::now();
+        }
         self.acknowledge(ack);
         if self.replay_bytes > MAX_REPLAY_BYTES {
             return self.fail(

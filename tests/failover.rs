@@ -46,13 +46,13 @@ fn the_first_server_down_at_open_is_skipped_and_comes_back_first() {
     let _b = server_on(pb);
     let mut s = ServerSession::new(None, Some(&two(pa, pb))).unwrap();
     s.open("", "", None, None).unwrap();
-    assert_eq!(s.server_name(), Some("B_Connection"));
+    assert_eq!(s.server_name().as_deref(), Some("B_Connection"));
     works(&s);
     // A comes back: new sessions use it again (the order is respected).
     let _a = server_on(pa);
     let mut t = ServerSession::new(None, Some(&two(pa, pb))).unwrap();
     t.open("", "", None, None).unwrap();
-    assert_eq!(t.server_name(), Some("A_Connection"));
+    assert_eq!(t.server_name().as_deref(), Some("A_Connection"));
     works(&t);
 }
 
@@ -63,7 +63,7 @@ fn a_server_dying_mid_session_fails_fast_and_reopen_lands_on_the_next() {
     let _b = server_on(pb);
     let mut s = ServerSession::new(None, Some(&two(pa, pb))).unwrap();
     let odbc = s.open("", "", None, None).unwrap();
-    assert_eq!(s.server_name(), Some("A_Connection"));
+    assert_eq!(s.server_name().as_deref(), Some("A_Connection"));
     let conn = odbc.driver_connect("DSN=demo").unwrap();
     let mut c = conn.cursor();
     c.execute("SELECT 1", &[]).unwrap();
@@ -79,7 +79,7 @@ fn a_server_dying_mid_session_fails_fast_and_reopen_lands_on_the_next() {
     );
     // The next open walks the list again.
     s.open("", "", None, None).unwrap();
-    assert_eq!(s.server_name(), Some("B_Connection"));
+    assert_eq!(s.server_name().as_deref(), Some("B_Connection"));
     works(&s);
 }
 
@@ -94,7 +94,7 @@ fn a_black_holed_server_costs_only_the_connect_timeout() {
     let started = Instant::now();
     s.open("", "", None, None).unwrap();
     let took = started.elapsed();
-    assert_eq!(s.server_name(), Some("B_Connection"));
+    assert_eq!(s.server_name().as_deref(), Some("B_Connection"));
     assert!(
         took < Duration::from_secs(4),
         "bounded by connect_timeout (1 s), not receive_timeout: {took:?}"
@@ -164,4 +164,42 @@ fn odbcsh_shows_its_server_and_fails_over_the_same_way() {
     let out = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("server: [B_Connection]"), "{text}");
+}
+
+#[test]
+fn auto_reconnect_reopens_between_transactions_and_never_replays_a_cut_one() {
+    let pg = common::pg::pg();
+    let (pa, pb) = (free_port(), free_port());
+    let mut a = server_on(pa);
+    let _b = server_on(pb);
+    let _db = pg.database("auto_reconnect");
+    let data = two(pa, pb)
+        .set("Communication", "auto_reconnect", 1)
+        .set("Communication", "reconnect_attempts", 2)
+        .set("Communication", "reconnect_delay", 0.1);
+    let mut s = ServerSession::new(None, Some(&data)).unwrap();
+    let odbc = s.open("", "", None, None).unwrap();
+    assert_eq!(s.server_name().as_deref(), Some("A_Connection"));
+    let mut conn = odbc.driver_connect(&pg.connstr("auto_reconnect")).unwrap();
+    let mut c = conn.cursor();
+    c.execute("CREATE TABLE t (id integer)", &[]).unwrap();
+    conn.set_autocommit(false).unwrap();
+    c.execute("INSERT INTO t VALUES (1)", &[]).unwrap();
+    // The server dies in the middle of the transaction: the commit is reported, not replayed.
+    a.kill();
+    let e = conn.commit().unwrap_err();
+    assert_eq!(e.class, ErrorClass::ConnectionFailureError, "{e}");
+    // The next transaction runs on B, on a connection made again with the same settings.
+    c.execute("INSERT INTO t VALUES (2)", &[]).unwrap();
+    conn.commit().unwrap();
+    assert_eq!(s.server_name().as_deref(), Some("B_Connection"));
+    assert!(!conn.autocommit(), "autocommit setting kept");
+    assert_eq!(
+        pg.psql("auto_reconnect", "SELECT string_agg(id::text, ',') FROM t"),
+        "2",
+        "the cut transaction did not commit and was not replayed"
+    );
+    drop(c);
+    conn.close().unwrap();
+    s.close().unwrap();
 }

@@ -206,7 +206,7 @@ fn explicit_resume_with_open_session_id() {
 
     // The same session object: a new link, the same session; the open cursor goes on.
     a.open("", "", None, Some(&id)).unwrap();
-    assert_eq!(a.session_id(), Some(id.as_str()));
+    assert_eq!(a.session_id().as_deref(), Some(id.as_str()));
     let mut n = 1;
     while let Some(row) = c.fetchone().unwrap() {
         n += 1;
@@ -223,7 +223,7 @@ fn explicit_resume_with_open_session_id() {
     assert_eq!(e.class, ErrorClass::ConnectionFailureError, "{e}");
     assert!(e.message.contains("no such session"), "{e}");
     other.open("", "", None, Some(&id)).unwrap();
-    assert_eq!(other.session_id(), Some(id.as_str()));
+    assert_eq!(other.session_id().as_deref(), Some(id.as_str()));
     other.close().unwrap();
     TestServer::wait_until(10, "backends to close", || {
         pg.backends("resume_explicit") == 0

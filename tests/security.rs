@@ -564,6 +564,7 @@ fn users_log_in_with_a_proof_and_wrong_ones_learn_nothing() {
     let log = server.log();
     assert!(!log.contains("s3cret"), "{log}");
     let id = s.session_id().unwrap();
+    let id = id.as_str();
     assert!(!log.contains(id), "session ids never reach the log: {log}");
     // odbcsh with --user/--password.
     let out = Command::new(env!("CARGO_BIN_EXE_odbcsh"))

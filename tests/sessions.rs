@@ -185,7 +185,7 @@ fn data_sources_and_drivers_of_the_server() {
     let (s, odbc) = server.open();
     assert!(!s.closed());
     assert_eq!(s.server_version(), odbcd::VERSION);
-    assert_eq!(s.session_id().map(str::len), Some(32));
+    assert_eq!(s.session_id().map(|id| id.len()), Some(32));
     let dsns = odbc.data_sources().unwrap();
     assert!(
         dsns.iter()

@@ -245,7 +245,7 @@ impl Shell<'_> {
             "\\status" => {
                 outln!(
                     "server: [{}] version {}; database: {}; session open: {}",
-                    self.session.server_name().unwrap_or("-"),
+                    self.session.server_name().unwrap_or_else(|| "-".into()),
                     self.session.server_version(),
                     self.connection.dbms_name(),
                     !self.session.closed()
@@ -304,7 +304,7 @@ impl Shell<'_> {
         outln!(
             "odbcsh {} connected to [{}] (server {}, {}). Type \\? for help.",
             odbcd::VERSION,
-            self.session.server_name().unwrap_or("-"),
+            self.session.server_name().unwrap_or_else(|| "-".into()),
             self.session.server_version(),
             self.connection.dbms_name()
         );

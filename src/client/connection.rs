@@ -1,7 +1,8 @@
 //! A database connection on the server, DB-API style.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use super::core::Core;
 use super::cursor::Cursor;
 use super::link::Link;
 use super::{unexpected, Error};
@@ -10,48 +11,96 @@ use crate::proto::message::{ConnId, Request, Response};
 
 /// One physical database connection, opened on the server by [`super::Odbc::driver_connect`]
 /// or [`super::Odbc::connect`]. Autocommit is on when it opens, as in ODBC. Dropping it closes
-/// it on the server (rolling back what was not committed).
+/// it on the server (rolling back what was not committed). With `auto_reconnect`, after its
+/// session was lost and opened again, it connects again by itself (same connection string,
+/// same autocommit setting) on its next use.
 pub struct Connection {
-    link: Arc<Link>,
+    pub(crate) inner: Arc<ConnInner>,
+}
+
+/// What a connection's cursors share with it.
+pub(crate) struct ConnInner {
+    core: Arc<Core>,
+    /// The request that opened it, to open it again after a re-open.
+    open: Request,
+    state: Mutex<ConnState>,
+}
+
+struct ConnState {
     id: ConnId,
+    generation: u64,
     dbms_name: String,
     autocommit: bool,
     closed: bool,
 }
 
-impl Connection {
-    pub(crate) fn from_response(link: Arc<Link>, r: Response) -> Result<Self, Error> {
-        match r {
-            Response::Connected { conn, dbms_name } => Ok(Self {
-                link,
-                id: conn,
-                dbms_name,
-                autocommit: true,
-                closed: false,
-            }),
-            other => Err(unexpected(&other)),
-        }
+fn connected(r: Response) -> Result<(ConnId, String), Error> {
+    match r {
+        Response::Connected { conn, dbms_name } => Ok((conn, dbms_name)),
+        other => Err(unexpected(&other)),
+    }
+}
+
+impl ConnInner {
+    fn state(&self) -> MutexGuard<'_, ConnState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn check_open(&self) -> Result<(), Error> {
-        if self.closed {
+    /// The link and connection id to use now, connecting again on a new session after an
+    /// automatic re-open.
+    pub(crate) fn ensure(&self) -> Result<(Arc<Link>, ConnId), Error> {
+        let (link, generation) = self.core.link()?;
+        let mut st = self.state();
+        if st.closed {
             return Err(Error::with_state(
                 ErrorClass::ProgrammingError,
                 "08003",
                 "the connection is closed",
             ));
         }
-        Ok(())
+        if st.generation != generation {
+            let (id, dbms_name) = connected(link.call(self.open.clone())?)?;
+            if !st.autocommit {
+                link.call(Request::SetAutocommit {
+                    conn: id,
+                    on: false,
+                })?;
+            }
+            st.id = id;
+            st.dbms_name = dbms_name;
+            st.generation = generation;
+        }
+        Ok((link, st.id))
+    }
+}
+
+impl Connection {
+    pub(crate) fn open(core: Arc<Core>, request: Request) -> Result<Self, Error> {
+        let (link, generation) = core.link()?;
+        let (id, dbms_name) = connected(link.call(request.clone())?)?;
+        Ok(Self {
+            inner: Arc::new(ConnInner {
+                core,
+                open: request,
+                state: Mutex::new(ConnState {
+                    id,
+                    generation,
+                    dbms_name,
+                    autocommit: true,
+                    closed: false,
+                }),
+            }),
+        })
     }
 
     /// The DBMS name the driver reports (e.g. `PostgreSQL`, `SQLite`).
-    pub fn dbms_name(&self) -> &str {
-        &self.dbms_name
+    pub fn dbms_name(&self) -> String {
+        self.inner.state().dbms_name.clone()
     }
 
     /// A new cursor on this connection.
     pub fn cursor(&self) -> Cursor {
-        Cursor::new(Arc::clone(&self.link), self.id, self.link.new_cursor_id())
+        Cursor::new(Arc::clone(&self.inner), Link::new_cursor_id())
     }
 
     /// Commits the current transaction.
@@ -59,10 +108,8 @@ impl Connection {
     /// # Errors
     /// The database's error.
     pub fn commit(&self) -> Result<(), Error> {
-        self.check_open()?;
-        self.link
-            .call(Request::Commit { conn: self.id })
-            .map(|_| ())
+        let (link, conn) = self.inner.ensure()?;
+        link.call(Request::Commit { conn }).map(|_| ())
     }
 
     /// Rolls back the current transaction.
@@ -70,15 +117,13 @@ impl Connection {
     /// # Errors
     /// The database's error.
     pub fn rollback(&self) -> Result<(), Error> {
-        self.check_open()?;
-        self.link
-            .call(Request::Rollback { conn: self.id })
-            .map(|_| ())
+        let (link, conn) = self.inner.ensure()?;
+        link.call(Request::Rollback { conn }).map(|_| ())
     }
 
     /// Whether autocommit is on.
     pub fn autocommit(&self) -> bool {
-        self.autocommit
+        self.inner.state().autocommit
     }
 
     /// Turns autocommit on or off.
@@ -86,16 +131,15 @@ impl Connection {
     /// # Errors
     /// The driver's error.
     pub fn set_autocommit(&mut self, on: bool) -> Result<(), Error> {
-        self.check_open()?;
-        self.link
-            .call(Request::SetAutocommit { conn: self.id, on })?;
-        self.autocommit = on;
+        let (link, conn) = self.inner.ensure()?;
+        link.call(Request::SetAutocommit { conn, on })?;
+        self.inner.state().autocommit = on;
         Ok(())
     }
 
     /// True once closed.
     pub fn closed(&self) -> bool {
-        self.closed
+        self.inner.state().closed
     }
 
     /// Closes the connection on the server; what was not committed is rolled back.
@@ -103,32 +147,42 @@ impl Connection {
     /// # Errors
     /// Link errors (the connection counts as closed anyway).
     pub fn close(&mut self) -> Result<(), Error> {
-        if self.closed {
-            return Ok(());
-        }
-        self.closed = true;
-        self.link
-            .call(Request::CloseConnection { conn: self.id })
-            .map(|_| ())
+        let (link, conn) = {
+            let mut st = self.inner.state();
+            if st.closed {
+                return Ok(());
+            }
+            st.closed = true;
+            if st.generation != self.inner.core.generation() {
+                // It went with a session that was lost: nothing is left to close.
+                return Ok(());
+            }
+            (self.inner.core.peek(), st.id)
+        };
+        link.call(Request::CloseConnection { conn }).map(|_| ())
     }
 }
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        if !self.closed && !self.link.is_broken() {
-            self.link
-                .send_and_forget(Request::CloseConnection { conn: self.id });
+        let st = self.inner.state();
+        if !st.closed {
+            let link = self.inner.core.peek();
+            if !link.is_broken() {
+                link.send_and_forget(Request::CloseConnection { conn: st.id });
+            }
         }
     }
 }
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let st = self.inner.state();
         f.debug_struct("Connection")
-            .field("id", &self.id)
-            .field("dbms_name", &self.dbms_name)
-            .field("autocommit", &self.autocommit)
-            .field("closed", &self.closed)
+            .field("id", &st.id)
+            .field("dbms_name", &st.dbms_name)
+            .field("autocommit", &st.autocommit)
+            .field("closed", &st.closed)
             .finish()
     }
 }

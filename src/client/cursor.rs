@@ -7,6 +7,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use super::connection::ConnInner;
 use super::link::Link;
 use super::{unexpected, Error};
 use crate::error::ErrorClass;
@@ -21,8 +22,10 @@ const BATCH_ROWS: u32 = 10_000;
 
 /// A cursor on a [`super::Connection`].
 pub struct Cursor {
-    link: Arc<Link>,
-    conn: ConnId,
+    conn: Arc<ConnInner>,
+    /// The link and connection id of the current result (set by `execute`).
+    link: Option<Arc<Link>>,
+    conn_id: ConnId,
     id: CursorId,
     description: Option<Vec<ColumnDesc>>,
     rowcount: i64,
@@ -37,10 +40,11 @@ pub struct Cursor {
 }
 
 impl Cursor {
-    pub(crate) fn new(link: Arc<Link>, conn: ConnId, id: CursorId) -> Self {
+    pub(crate) fn new(conn: Arc<ConnInner>, id: CursorId) -> Self {
         Self {
-            link,
             conn,
+            link: None,
+            conn_id: 0,
             id,
             description: None,
             rowcount: -1,
@@ -64,8 +68,8 @@ impl Cursor {
     }
 
     fn reset(&mut self) {
-        if let Some(id) = self.prefetch.take() {
-            self.link.abandon(id);
+        if let (Some(id), Some(link)) = (self.prefetch.take(), &self.link) {
+            link.abandon(id);
         }
         self.rows.clear();
         self.description = None;
@@ -81,8 +85,11 @@ impl Cursor {
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<&mut Self, Error> {
         self.check_open()?;
         self.reset();
-        let r = self.link.call(Request::Execute {
-            conn: self.conn,
+        let (link, conn) = self.conn.ensure()?;
+        self.link = Some(Arc::clone(&link));
+        self.conn_id = conn;
+        let r = link.call(Request::Execute {
+            conn,
             cursor: self.id,
             sql: sql.to_owned(),
             params: params.to_vec(),
@@ -117,8 +124,11 @@ impl Cursor {
     ) -> Result<&mut Self, Error> {
         self.check_open()?;
         self.reset();
-        match self.link.call(Request::ExecuteMany {
-            conn: self.conn,
+        let (link, conn) = self.conn.ensure()?;
+        self.link = Some(Arc::clone(&link));
+        self.conn_id = conn;
+        match link.call(Request::ExecuteMany {
+            conn,
             cursor: self.id,
             sql: sql.to_owned(),
             param_sets: param_sets.to_vec(),
@@ -133,9 +143,9 @@ impl Cursor {
 
     /// Asks for the next batch if the server has more and none is in flight.
     fn request_next(&mut self) -> Result<(), Error> {
-        if !self.done && self.prefetch.is_none() {
-            self.prefetch = Some(self.link.send(Request::Fetch {
-                conn: self.conn,
+        if let (false, None, Some(link)) = (self.done, self.prefetch, &self.link) {
+            self.prefetch = Some(link.send(Request::Fetch {
+                conn: self.conn_id,
                 cursor: self.id,
                 max_rows: BATCH_ROWS,
             })?);
@@ -147,10 +157,10 @@ impl Cursor {
     fn fill(&mut self) -> Result<(), Error> {
         while self.rows.is_empty() && !self.done {
             self.request_next()?;
-            let Some(id) = self.prefetch.take() else {
+            let (Some(id), Some(link)) = (self.prefetch.take(), &self.link) else {
                 break;
             };
-            match self.link.wait(id)? {
+            match link.wait(id)? {
                 Response::Rows { rows, done } => {
                     self.rows = rows.into();
                     self.done = done;
@@ -245,11 +255,13 @@ impl Cursor {
         }
         self.reset();
         self.closed = true;
-        if !self.link.is_broken() {
-            self.link.send_and_forget(Request::CloseCursor {
-                conn: self.conn,
-                cursor: self.id,
-            });
+        if let Some(link) = &self.link {
+            if !link.is_broken() {
+                link.send_and_forget(Request::CloseCursor {
+                    conn: self.conn_id,
+                    cursor: self.id,
+                });
+            }
         }
     }
 }
@@ -263,7 +275,7 @@ impl Drop for Cursor {
 impl std::fmt::Debug for Cursor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cursor")
-            .field("conn", &self.conn)
+            .field("conn", &self.conn_id)
             .field("id", &self.id)
             .field("rowcount", &self.rowcount)
             .field("buffered_rows", &self.rows.len())

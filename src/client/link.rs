@@ -76,7 +76,6 @@ pub(crate) struct Link {
     reader: Mutex<ReadSide>,
     state: Mutex<ReadState>,
     wake: Condvar,
-    next_cursor: AtomicU32,
     endpoint: Endpoint,
     session: Mutex<SessionInfo>,
     /// `host:port [section]`, for messages.
@@ -111,7 +110,6 @@ impl Link {
             reader: Mutex::new(reader),
             state: Mutex::new(ReadState::default()),
             wake: Condvar::new(),
-            next_cursor: AtomicU32::new(1),
             peer: endpoint.peer.clone(),
             endpoint,
             session: Mutex::new(session),
@@ -123,14 +121,32 @@ impl Link {
         lock(&self.session).clone()
     }
 
-    /// A fresh cursor id, unique in this session.
-    pub(crate) fn new_cursor_id(&self) -> u32 {
-        self.next_cursor.fetch_add(1, Ordering::Relaxed)
+    /// A fresh cursor id, unique in this process (so also in any session it is used with).
+    pub(crate) fn new_cursor_id() -> u32 {
+        static NEXT: AtomicU32 = AtomicU32::new(1);
+        NEXT.fetch_add(1, Ordering::Relaxed)
     }
 
     /// True once the link failed for good.
     pub(crate) fn is_broken(&self) -> bool {
         lock(&self.state).broken.is_some()
+    }
+
+    /// True when the session was lost (server gone, session dropped or not resumable), as
+    /// opposed to closed by the application.
+    pub(crate) fn is_lost(&self) -> bool {
+        lock(&self.state).broken.as_ref().is_some_and(resumable)
+    }
+
+    /// Why the link failed (a generic error when it has not).
+    pub(crate) fn lost_error(&self) -> DbError {
+        lock(&self.state).broken.clone().unwrap_or_else(|| {
+            DbError::with_state(
+                ErrorClass::ConnectionFailureError,
+                "08S01",
+                "the session was lost",
+            )
+        })
     }
 
     /// Sends a request and waits for its answer; a `Response::Error` becomes `Err`.

@@ -27,6 +27,7 @@
 
 mod connect;
 mod connection;
+mod core;
 mod cursor;
 mod link;
 mod transport;
@@ -42,7 +43,6 @@ pub use connection::Connection;
 pub use cursor::{Cursor, Row};
 
 use crate::proto::message::{Request, Response};
-use link::Link;
 
 /// A session with an odbcd server (the manual's `ServerSession`).
 pub struct ServerSession {
@@ -51,10 +51,7 @@ pub struct ServerSession {
 }
 
 struct OpenSession {
-    link: Arc<Link>,
-    server_name: String,
-    session_id: String,
-    server_version: String,
+    core: Arc<core::Core>,
 }
 
 impl ServerSession {
@@ -103,34 +100,38 @@ impl ServerSession {
         session_id: Option<&str>,
     ) -> Result<Odbc, Error> {
         if let (Some(o), Some(id)) = (&self.open, session_id) {
-            if o.session_id == id {
-                o.link.resume_now()?;
+            let link = o.core.peek();
+            if link.session().session_id == id {
+                link.resume_now()?;
                 return Ok(Odbc {
-                    link: Arc::clone(&o.link),
+                    core: Arc::clone(&o.core),
                 });
             }
         }
         if let Some(old) = self.open.take() {
-            old.link.shutdown();
+            old.core.peek().shutdown();
         }
+        let module_name = module_name.unwrap_or(&self.config.session.remote_module);
         let params = connect::OpenParams {
             username,
             password,
-            module_name: module_name.unwrap_or(&self.config.session.remote_module),
+            module_name,
             session_id,
         };
         let opened = connect::open_first(&self.config, &params)?;
-        let info = opened.link.session();
-        let odbc = Odbc {
-            link: Arc::clone(&opened.link),
-        };
-        self.open = Some(OpenSession {
-            link: opened.link,
-            server_name: opened.server_name,
-            session_id: info.session_id,
-            server_version: info.server_version,
+        let reopen = self.config.auto_reconnect.then(|| core::Reopen {
+            config: self.config.clone(),
+            username: username.to_owned(),
+            password: password.to_owned(),
+            module_name: module_name.to_owned(),
+            attempts: self.config.reconnect_attempts,
+            delay: self.config.reconnect_delay,
         });
-        Ok(odbc)
+        let core = Arc::new(core::Core::new(opened.link, opened.server_name, reopen));
+        self.open = Some(OpenSession {
+            core: Arc::clone(&core),
+        });
+        Ok(Odbc { core })
     }
 
     /// Closes the session: the server closes its database connections, rolling back what was
@@ -142,39 +143,46 @@ impl ServerSession {
         let Some(o) = self.open.take() else {
             return Ok(());
         };
-        let r = if o.link.is_broken() {
+        let link = o.core.peek();
+        let r = if link.is_broken() {
             Ok(())
         } else {
-            o.link.call(Request::CloseSession).map(|_| ())
+            link.call(Request::CloseSession).map(|_| ())
         };
-        o.link.close();
+        link.close();
         r
     }
 
     /// True unless a session is open and its link works.
     pub fn closed(&self) -> bool {
-        self.open.as_ref().is_none_or(|o| o.link.is_broken())
+        self.open.as_ref().is_none_or(|o| o.core.peek().is_broken())
     }
 
     /// The server's version (empty before `open`).
-    pub fn server_version(&self) -> &str {
-        self.open.as_ref().map_or("", |o| o.server_version.as_str())
+    pub fn server_version(&self) -> String {
+        self.open
+            .as_ref()
+            .map(|o| o.core.peek().session().server_version)
+            .unwrap_or_default()
     }
 
-    /// The session id (to resume it), `None` before `open`.
-    pub fn session_id(&self) -> Option<&str> {
-        self.open.as_ref().map(|o| o.session_id.as_str())
+    /// The session id (to resume it), `None` before `open`. After an automatic re-open
+    /// (`auto_reconnect`), the new session's.
+    pub fn session_id(&self) -> Option<String> {
+        self.open
+            .as_ref()
+            .map(|o| o.core.peek().session().session_id)
     }
 
     /// The connection section of the server in use.
-    pub fn server_name(&self) -> Option<&str> {
-        self.open.as_ref().map(|o| o.server_name.as_str())
+    pub fn server_name(&self) -> Option<String> {
+        self.open.as_ref().map(|o| o.core.server_name())
     }
 
     /// The remote ODBC interface of the open session.
     pub fn odbc(&self) -> Option<Odbc> {
         self.open.as_ref().map(|o| Odbc {
-            link: Arc::clone(&o.link),
+            core: Arc::clone(&o.core),
         })
     }
 }
@@ -184,8 +192,9 @@ impl Drop for ServerSession {
         if let Some(o) = self.open.take() {
             // Close the session on the server at once (rather than have it wait for a resume
             // that will not come), without waiting for the answer.
-            o.link.say_goodbye();
-            o.link.shutdown();
+            let link = o.core.peek();
+            link.say_goodbye();
+            link.shutdown();
         }
     }
 }
@@ -194,7 +203,7 @@ impl Drop for ServerSession {
 /// connections, list data sources and drivers.
 #[derive(Clone)]
 pub struct Odbc {
-    link: Arc<Link>,
+    core: Arc<core::Core>,
 }
 
 impl Odbc {
@@ -203,10 +212,10 @@ impl Odbc {
     /// # Errors
     /// The driver's error with its SQLSTATE (e.g. `IM002` for an unknown DSN).
     pub fn driver_connect(&self, connection_string: &str) -> Result<Connection, Error> {
-        let r = self.link.call(Request::DriverConnect {
+        let request = Request::DriverConnect {
             connection_string: connection_string.to_owned(),
-        })?;
-        Connection::from_response(Arc::clone(&self.link), r)
+        };
+        Connection::open(Arc::clone(&self.core), request)
     }
 
     /// Opens a database connection with a DSN, user and password (`SQLConnect`).
@@ -214,12 +223,12 @@ impl Odbc {
     /// # Errors
     /// The driver's error with its SQLSTATE.
     pub fn connect(&self, dsn: &str, uid: &str, pwd: &str) -> Result<Connection, Error> {
-        let r = self.link.call(Request::Connect {
+        let request = Request::Connect {
             dsn: dsn.to_owned(),
             uid: uid.to_owned(),
             pwd: pwd.to_owned(),
-        })?;
-        Connection::from_response(Arc::clone(&self.link), r)
+        };
+        Connection::open(Arc::clone(&self.core), request)
     }
 
     /// The server's ODBC data sources.
@@ -227,7 +236,7 @@ impl Odbc {
     /// # Errors
     /// Driver manager or link errors.
     pub fn data_sources(&self) -> Result<Vec<DataSourceInfo>, Error> {
-        match self.link.call(Request::ListDataSources)? {
+        match self.core.link()?.0.call(Request::ListDataSources)? {
             Response::DataSources(d) => Ok(d),
             other => Err(unexpected(&other)),
         }
@@ -238,7 +247,7 @@ impl Odbc {
     /// # Errors
     /// Driver manager or link errors.
     pub fn drivers(&self) -> Result<Vec<DriverInfo>, Error> {
-        match self.link.call(Request::ListDrivers)? {
+        match self.core.link()?.0.call(Request::ListDrivers)? {
             Response::Drivers(d) => Ok(d),
             other => Err(unexpected(&other)),
         }
@@ -249,7 +258,7 @@ impl Odbc {
     /// # Errors
     /// Link errors.
     pub fn status(&self) -> Result<ServerStatus, Error> {
-        match self.link.call(Request::Status)? {
+        match self.core.link()?.0.call(Request::Status)? {
             Response::Status(s) => Ok(s),
             other => Err(unexpected(&other)),
         }
@@ -260,7 +269,7 @@ impl Odbc {
     /// # Errors
     /// Link errors.
     pub fn ping(&self) -> Result<(), Error> {
-        self.link.call(Request::Ping).map(|_| ())
+        self.core.link()?.0.call(Request::Ping).map(|_| ())
     }
 }
 
@@ -286,7 +295,7 @@ impl std::fmt::Debug for ServerSession {
 impl std::fmt::Debug for Odbc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Odbc")
-            .field("server", &self.link.peer)
+            .field("server", &self.core.peek().peer)
             .finish()
     }
 }

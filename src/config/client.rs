@@ -108,6 +108,13 @@ pub struct ClientConfig {
     /// `[Communication] ping_timeout` (not in the manual, default 10 s): how long a ping may
     /// wait for its answer before the link counts as broken.
     pub ping_timeout: Duration,
+    /// `[Communication] auto_reconnect` (not in the manual, default 0): after the session is
+    /// lost, the next call opens a new one (walking the servers) and connections connect again.
+    pub auto_reconnect: bool,
+    /// `[Communication] reconnect_attempts` (default 3): walks of the server list per re-open.
+    pub reconnect_attempts: u32,
+    /// `[Communication] reconnect_delay` (default 1 s): the pause between walks.
+    pub reconnect_delay: Duration,
 }
 
 /// A `[..Connection..]` section: one server to connect to. Its `Debug` output leaves out the
@@ -271,13 +278,23 @@ impl ClientConfig {
 
         let comm = section(
             "Communication",
-            &["server_connections", "ping_interval", "ping_timeout"],
+            &[
+                "server_connections",
+                "ping_interval",
+                "ping_timeout",
+                "auto_reconnect",
+                "reconnect_attempts",
+                "reconnect_delay",
+            ],
         )?;
         let ping_interval = match comm.string("ping_interval") {
             None => Some(Duration::from_secs(30)),
             Some(_) => comm.opt_seconds("ping_interval")?,
         };
         let ping_timeout = comm.seconds("ping_timeout", 10.0)?;
+        let auto_reconnect = comm.flag("auto_reconnect", false)?;
+        let reconnect_attempts = comm.int("reconnect_attempts", 3, 1, 1000)? as u32;
+        let reconnect_delay = comm.seconds("reconnect_delay", 1.0)?;
         let connections = match comm.string("server_connections") {
             None => {
                 all.sort_by(|a, b| a.name.cmp(&b.name));
@@ -355,6 +372,9 @@ impl ClientConfig {
             integration,
             ping_interval,
             ping_timeout,
+            auto_reconnect,
+            reconnect_attempts,
+            reconnect_delay,
         })
     }
 }

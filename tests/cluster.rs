@@ -1,0 +1,192 @@
+//! A load-balanced cluster: three `odbcd` servers behind a real HAProxy (TCP mode, health
+//! checks in odbcd's protocol), writers inserting into PostgreSQL through it with
+//! `auto_reconnect`, and one server killed in the middle. Clients on the dead server get a
+//! `ConnectionFailureError` and carry on on a live one; throughput recovers; every acknowledged
+//! insert is in PostgreSQL exactly once and nothing is there that was not sent.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{free_port, pg::pg, TestServer, ACCESS};
+use odbcd::client::{ConfigData, ErrorClass, ServerSession, Value};
+
+struct HaProxy(Child);
+
+impl Drop for HaProxy {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// HAProxy on `port` in front of `servers`, with the health check of `config/haproxy.cfg`.
+fn haproxy(dir: &std::path::Path, port: u16, servers: &[u16]) -> HaProxy {
+    let example = std::fs::read_to_string("config/haproxy.cfg").unwrap();
+    let mut cfg: String = example
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("server ") && !l.contains("bind "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    cfg = cfg.replace(
+        "frontend odbcd\n",
+        &format!("frontend odbcd\n    bind 127.0.0.1:{port}\n"),
+    );
+    cfg = cfg.replace("inter 1s", "inter 200ms").replace("maxconn 4000", "maxconn 500");
+    for (i, p) in servers.iter().enumerate() {
+        cfg.push_str(&format!("    server odbcd{} 127.0.0.1:{p}\n", i + 1));
+    }
+    let path = dir.join("haproxy.cfg");
+    std::fs::write(&path, cfg).unwrap();
+    let child = Command::new("haproxy")
+        .arg("-f")
+        .arg(&path)
+        .arg("-db")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("haproxy (apt install haproxy)");
+    let p = HaProxy(child);
+    TestServer::wait_until(10, "haproxy to listen", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    p
+}
+
+#[derive(Default)]
+struct Outcome {
+    acknowledged: Mutex<BTreeSet<i64>>,
+    unknown: Mutex<BTreeSet<i64>>,
+    failures: AtomicU64,
+    after_kill: AtomicU64,
+}
+
+#[test]
+fn a_cluster_behind_haproxy_survives_a_dead_server() {
+    let pg = pg();
+    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let mut servers: Vec<TestServer> = ports
+        .iter()
+        .map(|p| {
+            TestServer::start_with(&format!(
+                "[Connection]\ninterface = 127.0.0.1\nport = {p}\n\n[Activity]\nmax_session_reconnect_time = 2\ncheck_interval = 0.2\n\n[Logging]\nlog_level = mx.Log.SYSTEM_INFO\n\n{ACCESS}"
+            ))
+        })
+        .collect();
+    let _db = pg.database("cluster");
+    pg.psql("cluster", "CREATE TABLE t (id bigint, writer integer)");
+    let dir = tempfile::tempdir().unwrap();
+    let front = free_port();
+    let _haproxy = haproxy(dir.path(), front, &ports);
+
+    let outcome = Arc::new(Outcome::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let killed = Arc::new(AtomicBool::new(false));
+    let connstr = pg.connstr("cluster");
+    let writers: Vec<_> = (0..6i64)
+        .map(|w| {
+            let (outcome, stop, killed, connstr) = (
+                outcome.clone(),
+                stop.clone(),
+                killed.clone(),
+                connstr.clone(),
+            );
+            std::thread::spawn(move || {
+                let data = ConfigData::new()
+                    .set("Connection", "port", front)
+                    .set("Connection", "connect_timeout", 1)
+                    .set("Communication", "auto_reconnect", 1)
+                    .set("Communication", "reconnect_attempts", 20)
+                    .set("Communication", "reconnect_delay", 0.1);
+                let mut s = ServerSession::new(None, Some(&data)).unwrap();
+                let odbc = s.open("", "", None, None).unwrap();
+                let conn = odbc.driver_connect(&connstr).unwrap();
+                let mut c = conn.cursor();
+                let mut n = 0i64;
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    let id = w * 1_000_000 + n;
+                    match c.execute(
+                        "INSERT INTO t VALUES (?, ?)",
+                        &[Value::Int(id), Value::Int(w)],
+                    ) {
+                        Ok(_) => {
+                            outcome.acknowledged.lock().unwrap().insert(id);
+                            if killed.load(Ordering::Relaxed) {
+                                outcome.after_kill.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        Err(e) => {
+                            // Lost with its server: it may or may not have committed.
+                            assert_eq!(e.class, ErrorClass::ConnectionFailureError, "{e}");
+                            outcome.unknown.lock().unwrap().insert(id);
+                            outcome.failures.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                let _ = s.close();
+            })
+        })
+        .collect();
+
+    // Let the load settle, kill the server with the most sessions, go on.
+    std::thread::sleep(Duration::from_millis(1500));
+    let victim = (0..3)
+        .max_by_key(|&i| {
+            let (_s, odbc) = servers[i].open();
+            odbc.status().map(|st| st.sessions).unwrap_or(0)
+        })
+        .unwrap_or(0);
+    let before = outcome.acknowledged.lock().unwrap().len();
+    servers[victim].kill();
+    killed.store(true, Ordering::Relaxed);
+    let killed_at = Instant::now();
+    std::thread::sleep(Duration::from_secs(4));
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.join().unwrap();
+    }
+
+    let acknowledged = outcome.acknowledged.lock().unwrap().clone();
+    let unknown = outcome.unknown.lock().unwrap().clone();
+    let after = outcome.after_kill.load(Ordering::Relaxed);
+    eprintln!(
+        "cluster: {} acknowledged ({before} before the kill, {after} in the {:?} after), {} lost with the dead server",
+        acknowledged.len(),
+        killed_at.elapsed(),
+        unknown.len()
+    );
+    assert!(before > 50, "load was running: {before}");
+    assert!(
+        outcome.failures.load(Ordering::Relaxed) >= 1,
+        "clients on the dead server saw the failure"
+    );
+    assert!(
+        after > 50,
+        "throughput recovered on the live servers: {after}"
+    );
+
+    // Exactly once: no acknowledged insert is missing, nothing is duplicated, nothing appeared
+    // that was not sent.
+    let rows: Vec<i64> = pg
+        .psql("cluster", "SELECT id FROM t ORDER BY id")
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    let distinct: BTreeSet<i64> = rows.iter().copied().collect();
+    assert_eq!(distinct.len(), rows.len(), "no row twice");
+    assert!(
+        acknowledged.is_subset(&distinct),
+        "every acknowledged insert is there"
+    );
+    assert!(
+        distinct
+            .iter()
+            .all(|id| acknowledged.contains(id) || unknown.contains(id)),
+        "nothing else is there"
+    );
+}

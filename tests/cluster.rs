@@ -36,7 +36,9 @@ fn haproxy(dir: &std::path::Path, port: u16, servers: &[u16]) -> HaProxy {
         "frontend odbcd\n",
         &format!("frontend odbcd\n    bind 127.0.0.1:{port}\n"),
     );
-    cfg = cfg.replace("inter 1s", "inter 200ms").replace("maxconn 4000", "maxconn 500");
+    cfg = cfg
+        .replace("inter 1s", "inter 200ms")
+        .replace("maxconn 4000", "maxconn 500");
     for (i, p) in servers.iter().enumerate() {
         cfg.push_str(&format!("    server odbcd{} 127.0.0.1:{p}\n", i + 1));
     }

@@ -1,19 +1,29 @@
-//! `odbcd-loadtest`: drives an odbcd server through the public client library and reports
-//! throughput and latency percentiles.
+//! `odbcd-loadtest`: drives an odbcd server through the public client library (or, with
+//! `--direct`, the same data source through `odbc-api` in this process) and reports throughput,
+//! latency percentiles, errors and bytes on the wire.
 //!
-//! Closed loop: each of `--sessions` threads opens its own session and connection and sends
-//! the next request as soon as the previous one is answered. Every run stops by itself after
-//! `--duration` seconds or `--requests` requests.
+//! Closed loop by default: each of `--sessions` threads sends its next request as soon as the
+//! previous one is answered. With `--rate R`, open loop: requests are scheduled at R per second
+//! in total and latency is measured from each request's *intended* start, so a slow server is
+//! not hidden by requests that were never sent (no coordinated omission). Every run stops by
+//! itself after `--duration` seconds or `--requests` requests.
 
-use std::collections::BTreeMap;
+mod report;
+mod runner;
+mod workload;
+
+use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clap::{Parser, ValueEnum};
-use hdrhistogram::Histogram;
-use odbcd::client::{ConfigData, Connection, Error, ServerSession, Value};
+use clap::Parser;
+use odbcd::client::{ConfigData, ServerSession};
+use report::Stats;
+use runner::{Direct, Remote, Runner};
+use workload::{Generator, Kind, Template};
 
 #[derive(Parser, Debug, Clone)]
 #[command(name = "odbcd-loadtest", version, about = "Load generator for odbcd")]
@@ -33,16 +43,28 @@ struct Args {
     /// Password for the server's authentication.
     #[arg(long, default_value = "")]
     password: String,
+    /// Use TLS (verify the server with --server-cert, or not at all with --insecure).
+    #[arg(long)]
+    tls: bool,
+    /// The server's certificate or CA, for --tls.
+    #[arg(long)]
+    server_cert: Option<PathBuf>,
+    /// With --tls: accept any server certificate.
+    #[arg(long)]
+    insecure: bool,
     /// Turn client-to-server compression off.
     #[arg(long)]
     no_compression: bool,
-    /// ODBC connection string of the data source on the server.
+    /// ODBC connection string of the data source.
     #[arg(long)]
     connect: String,
-    /// What each request does.
-    #[arg(long, value_enum, default_value_t = Workload::Select1)]
-    workload: Workload,
-    /// Concurrent sessions (one thread, session and connection each).
+    /// The workload (ignored with --sql).
+    #[arg(long, value_enum, default_value_t = Kind::Select1)]
+    workload: Kind,
+    /// Your own statements, one per line, with {int:A:B}, {text:N}, {seq}, {session} generators.
+    #[arg(long)]
+    sql: Option<PathBuf>,
+    /// Concurrent sessions (a thread, session and connection each).
     #[arg(long, default_value_t = 1)]
     sessions: usize,
     /// Seconds to measure (after the warm-up).
@@ -54,51 +76,27 @@ struct Args {
     /// Seconds of unmeasured warm-up.
     #[arg(long, default_value_t = 0.0)]
     warmup: f64,
-    /// Rows of the `lookup`/`bulk` table (created and filled when missing or of another size).
+    /// Open loop at this many requests per second in total.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Rows of the lookup/bulk table (created and filled when missing or of another size).
     #[arg(long, default_value_t = 10_000)]
     prepare_rows: u64,
-    /// Write the report as JSON to this file.
+    /// Inserts per transaction for the insert workload (1: autocommit).
+    #[arg(long, default_value_t = 1)]
+    batch: u32,
+    /// Run the same workload through odbc-api in this process instead of through odbcd.
+    #[arg(long)]
+    direct: bool,
+    /// Write the report as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Write a plot (SVG) of throughput and latency over time here.
+    #[arg(long)]
+    plot: Option<PathBuf>,
 }
 
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-enum Workload {
-    /// `SELECT 1`.
-    Select1,
-    /// A random primary-key point query on the prepared table.
-    Lookup,
-    /// Fetch the whole prepared table.
-    Bulk,
-    /// Insert one row (autocommit).
-    Insert,
-}
-
-impl Workload {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Select1 => "select1",
-            Self::Lookup => "lookup",
-            Self::Bulk => "bulk",
-            Self::Insert => "insert",
-        }
-    }
-}
-
-const TABLE: &str = "odbcd_loadtest";
-const INSERT_TABLE: &str = "odbcd_loadtest_insert";
-
-struct Shared {
-    hist: Mutex<Histogram<u64>>,
-    errors: Mutex<BTreeMap<String, u64>>,
-    first_errors: Mutex<Vec<String>>,
-    requests: AtomicU64,
-    rows: AtomicU64,
-    measuring: AtomicBool,
-    stop: AtomicBool,
-}
-
-fn session(args: &Args) -> Result<(ServerSession, Connection), Error> {
+fn session(args: &Args) -> Result<ServerSession, odbcd::client::Error> {
     let mut data = ConfigData::new();
     if args.host.is_some() || args.port.is_some() {
         data = data.only_server("LoadtestConnection", args.host.as_deref(), args.port);
@@ -106,281 +104,269 @@ fn session(args: &Args) -> Result<(ServerSession, Connection), Error> {
     if args.no_compression {
         data = data.set("Session", "enable_compression", 0);
     }
-    let mut s = ServerSession::new(args.config.as_deref(), Some(&data))?;
-    let odbc = s.open(&args.user, &args.password, None, None)?;
-    let conn = odbc.driver_connect(&args.connect)?;
-    Ok((s, conn))
+    // Sessions are short-lived and busy here: no pings.
+    data = data.set("Communication", "ping_interval", "None");
+    if args.tls {
+        let section = if args.host.is_some() || args.port.is_some() {
+            "LoadtestConnection"
+        } else {
+            "Connection"
+        };
+        data = data.set(section, "using_ssl", 1);
+        if let Some(c) = &args.server_cert {
+            data = data.set(section, "server_certificate_file", c.display());
+        }
+        if args.insecure {
+            data = data.set(section, "verify_server_certificate", 0);
+        }
+    }
+    ServerSession::new(args.config.as_deref(), Some(&data))
 }
 
-/// Creates and fills the lookup/bulk table unless it already holds `rows` rows.
-fn prepare(conn: &Connection, args: &Args) -> Result<(), Error> {
-    let mut c = conn.cursor();
-    match args.workload {
-        Workload::Lookup | Workload::Bulk => {
-            let have = c
-                .execute(&format!("SELECT COUNT(*) FROM {TABLE}"), &[])
-                .and_then(|c| c.fetchone())
-                .ok()
-                .flatten()
-                .and_then(|r| match r.first() {
-                    Some(Value::Int(n)) => Some(*n as u64),
-                    Some(Value::Text(t)) => t.parse().ok(),
-                    _ => None,
-                });
-            if have == Some(args.prepare_rows) {
-                return Ok(());
-            }
-            let _ = c.execute(&format!("DROP TABLE {TABLE}"), &[]);
-            c.execute(
-                &format!("CREATE TABLE {TABLE} (id INTEGER PRIMARY KEY, name VARCHAR(40), amount NUMERIC(12,2), created TIMESTAMP)"),
-                &[],
-            )?;
-            let sql = format!("INSERT INTO {TABLE} VALUES (?, ?, ?, ?)");
-            let mut batch = Vec::new();
-            for id in 1..=args.prepare_rows {
-                batch.push(vec![
-                    Value::Int(id as i64),
-                    Value::Text(format!("customer-name-{id:012}")),
-                    Value::Decimal(format!("{}.{:02}", id / 4, (id % 4) * 25)),
-                    Value::Text("2024-01-02 03:04:05".into()),
-                ]);
-                if batch.len() == 1000 {
-                    c.executemany(&sql, &batch)?;
-                    batch.clear();
-                }
-            }
-            if !batch.is_empty() {
-                c.executemany(&sql, &batch)?;
+fn open_runner(args: &Args) -> Result<Box<dyn Runner>, (String, String)> {
+    if args.direct {
+        Ok(Box::new(Direct::open(&args.connect)?))
+    } else {
+        let s = session(args).map_err(|e| (e.class.to_string(), e.to_string()))?;
+        Remote::open(s, &args.user, &args.password, &args.connect)
+            .map(|r| Box::new(r) as Box<dyn Runner>)
+            .map_err(|e| (e.class.to_string(), e.to_string()))
+    }
+}
+
+/// Creates and fills the tables the workload needs, unless they are there already.
+fn prepare(args: &Args, runner: &mut dyn Runner) -> Result<(), (String, String)> {
+    if args.sql.is_some() {
+        return Ok(());
+    }
+    let (ddl, fill) = workload::setup_sql(args.workload);
+    let table = if fill {
+        workload::TABLE
+    } else {
+        workload::INSERT_TABLE
+    };
+    if ddl.is_empty() {
+        return Ok(());
+    }
+    if fill {
+        let count = workload::Step::Execute {
+            sql: format!("SELECT id FROM {table}"),
+            params: vec![],
+        };
+        if runner.run(&count).ok() == Some(args.prepare_rows) {
+            return Ok(());
+        }
+    }
+    let _ = runner.run(&workload::Step::Execute {
+        sql: format!("DROP TABLE {table}"),
+        params: vec![],
+    });
+    for sql in ddl {
+        runner.run(&workload::Step::Execute {
+            sql,
+            params: vec![],
+        })?;
+    }
+    if fill {
+        let insert = format!("INSERT INTO {table} VALUES (?, ?, ?, ?)");
+        for batch in workload::fill_rows(args.prepare_rows) {
+            for params in batch {
+                runner.run(&workload::Step::Execute {
+                    sql: insert.clone(),
+                    params,
+                })?;
             }
         }
-        Workload::Insert => {
-            let _ = c.execute(&format!("DROP TABLE {INSERT_TABLE}"), &[]);
-            c.execute(
-                &format!(
-                    "CREATE TABLE {INSERT_TABLE} (session INTEGER, n INTEGER, payload VARCHAR(40))"
-                ),
-                &[],
-            )?;
-        }
-        Workload::Select1 => {}
     }
     Ok(())
 }
 
-/// One request; returns the rows it fetched.
-fn request(
-    conn: &Connection,
-    args: &Args,
-    worker: usize,
-    n: u64,
-    rng: &mut u64,
-) -> Result<u64, Error> {
-    let mut c = conn.cursor();
-    Ok(match args.workload {
-        Workload::Select1 => {
-            c.execute("SELECT 1", &[])?;
-            c.fetchall()?.len() as u64
-        }
-        Workload::Lookup => {
-            *rng ^= *rng << 13;
-            *rng ^= *rng >> 7;
-            *rng ^= *rng << 17;
-            let id = (*rng % args.prepare_rows.max(1)) + 1;
-            c.execute(
-                &format!("SELECT id, name, amount, created FROM {TABLE} WHERE id = ?"),
-                &[Value::Int(id as i64)],
-            )?;
-            c.fetchall()?.len() as u64
-        }
-        Workload::Bulk => {
-            c.execute(
-                &format!("SELECT id, name, amount, created FROM {TABLE}"),
-                &[],
-            )?;
-            let mut rows = 0;
-            for r in c.rows() {
-                r?;
-                rows += 1;
-            }
-            rows
-        }
-        Workload::Insert => {
-            c.execute(
-                &format!("INSERT INTO {INSERT_TABLE} VALUES (?, ?, ?)"),
-                &[
-                    Value::Int(worker as i64),
-                    Value::Int(n as i64),
-                    Value::Text("payload-0123456789".into()),
-                ],
-            )?;
-            0
-        }
-    })
-}
-
-fn worker(args: &Args, shared: &Shared, id: usize, conn: &Connection) {
-    let mut rng = 0x9e37_79b9_7f4a_7c15u64 ^ (id as u64 + 1).wrapping_mul(0x2545_f491_4f6c_dd1d);
-    let mut n = 0u64;
-    while !shared.stop.load(Ordering::Relaxed) {
-        let started = Instant::now();
-        let result = request(conn, args, id, n, &mut rng);
-        let micros = started.elapsed().as_micros() as u64;
-        n += 1;
-        if !shared.measuring.load(Ordering::Relaxed) {
-            continue;
-        }
-        match result {
-            Ok(rows) => {
-                if let Ok(mut h) = shared.hist.lock() {
-                    let _ = h.record(micros.max(1));
-                }
-                shared.rows.fetch_add(rows, Ordering::Relaxed);
-            }
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let templates: Vec<Template> = match &args.sql {
+        None => Vec::new(),
+        Some(p) => match std::fs::read_to_string(p)
+            .map_err(|e| e.to_string())
+            .and_then(|t| workload::parse_sql_file(&t))
+        {
+            Ok(t) => t,
             Err(e) => {
-                if let Ok(mut m) = shared.errors.lock() {
-                    *m.entry(e.class.to_string()).or_default() += 1;
+                eprintln!("odbcd-loadtest: {}: {e}", p.display());
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let fail = |what: &str, e: (String, String)| {
+        eprintln!("odbcd-loadtest: {what}: {}", e.1);
+        ExitCode::from(2)
+    };
+    match open_runner(&args) {
+        Ok(mut r) => {
+            if let Err(e) = prepare(&args, r.as_mut()) {
+                return fail("preparing the tables", e);
+            }
+        }
+        Err(e) => return fail("connecting", e),
+    }
+    let stats = Arc::new(Stats::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let measuring = Arc::new(AtomicBool::new(args.warmup <= 0.0));
+    let sessions = args.sessions.max(1);
+    let kind = (args.sql.is_none()).then_some(args.workload);
+    // Each worker opens its own session (or in-process connection) in its own thread.
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), (String, String)>>();
+    let go = Arc::new(std::sync::Barrier::new(sessions + 1));
+    let handles: Vec<_> = (0..sessions)
+        .map(|i| {
+            let (stats, stop, measuring) = (stats.clone(), stop.clone(), measuring.clone());
+            let mut gen = Generator::new(kind, templates.clone(), i, args.prepare_rows, args.batch);
+            let (rate, max_requests) = (args.rate, args.requests);
+            let (args, ready, go) = (args.clone(), ready_tx.clone(), go.clone());
+            std::thread::spawn(move || {
+                let opened = open_runner(&args);
+                let _ = ready.send(opened.as_ref().map(|_| ()).map_err(Clone::clone));
+                go.wait();
+                let begin = Instant::now();
+                let measure_from = begin + Duration::from_secs_f64(args.warmup.max(0.0));
+                let Ok(mut runner) = opened else {
+                    return (0, 0);
+                };
+                if stop.load(Ordering::Relaxed) {
+                    return (0, 0);
                 }
-                if let Ok(mut f) = shared.first_errors.lock() {
-                    if f.len() < 5 {
-                        eprintln!("error: {e}");
-                        f.push(e.to_string());
+                if gen.transactional() {
+                    if let Err(e) = runner.begin_transactions() {
+                        stats.error(&e.0, &e.1);
+                        return (0, 0);
                     }
                 }
-            }
-        }
-        let done = shared.requests.fetch_add(1, Ordering::Relaxed) + 1;
-        if args.requests.is_some_and(|max| done >= max) {
-            shared.stop.store(true, Ordering::Relaxed);
-        }
-    }
-}
-
-fn main() -> std::process::ExitCode {
-    let args = Args::parse();
-    let setup = match session(&args).and_then(|(s, c)| prepare(&c, &args).map(|()| (s, c))) {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("odbcd-loadtest: {e}");
-            return std::process::ExitCode::from(2);
-        }
-    };
-    drop(setup);
-    let hist = match Histogram::new_with_bounds(1, 3_600_000_000, 3) {
-        Ok(h) => h,
-        Err(e) => {
-            eprintln!("odbcd-loadtest: histogram: {e}");
-            return std::process::ExitCode::from(2);
-        }
-    };
-    let shared = Arc::new(Shared {
-        hist: Mutex::new(hist),
-        errors: Mutex::new(BTreeMap::new()),
-        first_errors: Mutex::new(Vec::new()),
-        requests: AtomicU64::new(0),
-        rows: AtomicU64::new(0),
-        measuring: AtomicBool::new(args.warmup <= 0.0),
-        stop: AtomicBool::new(false),
-    });
-    let mut conns = Vec::new();
-    for _ in 0..args.sessions {
-        match session(&args) {
-            Ok(x) => conns.push(x),
-            Err(e) => {
-                eprintln!("odbcd-loadtest: opening a session: {e}");
-                return std::process::ExitCode::from(2);
-            }
-        }
-    }
-    let threads: Vec<_> = conns
-        .into_iter()
-        .enumerate()
-        .map(|(i, (s, c))| {
-            let args = args.clone();
-            let shared = shared.clone();
-            std::thread::spawn(move || {
-                worker(&args, &shared, i, &c);
-                drop(c);
-                drop(s);
+                // Open loop: this session's share of the rate, staggered across sessions.
+                let interval = rate.map(|r| Duration::from_secs_f64(sessions as f64 / r.max(1e-6)));
+                let mut intended = begin
+                    + interval.map_or(Duration::ZERO, |iv| iv.mul_f64(i as f64 / sessions as f64));
+                while !stop.load(Ordering::Relaxed) {
+                    if interval.is_some() {
+                        let now = Instant::now();
+                        if intended > now {
+                            std::thread::sleep(intended - now);
+                        }
+                    } else {
+                        intended = Instant::now();
+                    }
+                    let steps = gen.next_request();
+                    let mut rows = 0;
+                    let mut failed = None;
+                    for step in &steps {
+                        match runner.run(step) {
+                            Ok(n) => rows += n,
+                            Err(e) => {
+                                failed = Some(e);
+                                break;
+                            }
+                        }
+                    }
+                    let done = Instant::now();
+                    if measuring.load(Ordering::Relaxed) && intended >= measure_from {
+                        match failed {
+                            None => stats.ok(intended - measure_from, done - intended, rows),
+                            Some((class, message)) => stats.error(&class, &message),
+                        }
+                        if max_requests.is_some_and(|m| stats.requests.load(Ordering::Relaxed) >= m)
+                        {
+                            stop.store(true, Ordering::Relaxed);
+                        }
+                    }
+                    if let Some(iv) = interval {
+                        intended += iv;
+                    }
+                }
+                runner.traffic()
             })
         })
         .collect();
-    if args.warmup > 0.0 {
-        std::thread::sleep(Duration::from_secs_f64(args.warmup));
-        shared.measuring.store(true, Ordering::Relaxed);
+
+    let mut failed_open = None;
+    for _ in 0..sessions {
+        if let Ok(Err(e)) = ready_rx.recv() {
+            failed_open = Some(e);
+        }
     }
-    let started = Instant::now();
+    if failed_open.is_some() {
+        stop.store(true, Ordering::Relaxed);
+    }
+    go.wait();
+    if let Some(e) = failed_open {
+        for h in handles {
+            let _ = h.join();
+        }
+        return fail("opening a session", e);
+    }
+    let begin = Instant::now();
+    let measure_from = begin + Duration::from_secs_f64(args.warmup.max(0.0));
+    let progress = indicatif::ProgressBar::new_spinner();
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
     let limit = Duration::from_secs_f64(if args.requests.is_some() {
         3600.0
     } else {
         args.duration.max(0.001)
     });
-    while !shared.stop.load(Ordering::Relaxed) && started.elapsed() < limit {
-        std::thread::sleep(Duration::from_millis(10));
+    let mut last = (Instant::now(), 0u64);
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = Instant::now();
+        if !measuring.load(Ordering::Relaxed) && now >= measure_from {
+            measuring.store(true, Ordering::Relaxed);
+        }
+        let done = stats.requests.load(Ordering::Relaxed);
+        if now.duration_since(last.0) >= Duration::from_millis(500) {
+            let rate = (done - last.1) as f64 / now.duration_since(last.0).as_secs_f64();
+            progress.set_message(format!(
+                "{rate:.0} req/s, {done} requests, {} errors",
+                stats.error_count.load(Ordering::Relaxed)
+            ));
+            progress.tick();
+            last = (now, done);
+        }
+        if stop.load(Ordering::Relaxed) || now.saturating_duration_since(measure_from) >= limit {
+            break;
+        }
     }
-    shared.stop.store(true, Ordering::Relaxed);
-    let secs = started.elapsed().as_secs_f64();
-    for t in threads {
-        let _ = t.join();
+    stop.store(true, Ordering::Relaxed);
+    let secs = Instant::now()
+        .saturating_duration_since(measure_from)
+        .as_secs_f64();
+    let mut traffic = (0, 0);
+    for h in handles {
+        if let Ok((s, r)) = h.join() {
+            traffic = (traffic.0 + s, traffic.1 + r);
+        }
     }
-    let report = report(&args, &shared, secs);
-    {
-        use std::io::Write;
-        let _ = writeln!(std::io::stdout(), "{}", human(&report));
-    }
+    progress.finish_and_clear();
+
+    let head = serde_json::json!({
+        "workload": args.sql.as_ref().map_or_else(|| args.workload.name().to_owned(), |p| format!("sql:{}", p.display())),
+        "mode": if args.direct { "direct" } else { "remote" },
+        "sessions": sessions,
+        "rate": args.rate,
+        "compression": !args.no_compression,
+        "tls": args.tls,
+    });
+    let report = stats.report(head, secs, traffic);
+    let _ = writeln!(std::io::stdout(), "{}", report::human(&report));
     if let Some(path) = &args.json {
         if let Err(e) = std::fs::write(path, format!("{report:#}\n")) {
             eprintln!("odbcd-loadtest: cannot write {}: {e}", path.display());
-            return std::process::ExitCode::from(2);
+            return ExitCode::from(2);
         }
     }
-    std::process::ExitCode::SUCCESS
-}
-
-fn report(args: &Args, shared: &Shared, secs: f64) -> serde_json::Value {
-    let h = shared
-        .hist
-        .lock()
-        .map(|h| h.clone())
-        .unwrap_or_else(|e| e.into_inner().clone());
-    let requests = shared.requests.load(Ordering::Relaxed);
-    let rows = shared.rows.load(Ordering::Relaxed);
-    let errors = shared.errors.lock().map(|e| e.clone()).unwrap_or_default();
-    serde_json::json!({
-        "workload": args.workload.name(),
-        "mode": "remote",
-        "sessions": args.sessions,
-        "duration_s": secs,
-        "requests": requests,
-        "rows": rows,
-        "throughput_rps": requests as f64 / secs,
-        "rows_per_s": rows as f64 / secs,
-        "latency_us": {
-            "p50": h.value_at_quantile(0.50),
-            "p90": h.value_at_quantile(0.90),
-            "p99": h.value_at_quantile(0.99),
-            "p999": h.value_at_quantile(0.999),
-            "max": h.max(),
-        },
-        "errors": errors,
-    })
-}
-
-fn human(r: &serde_json::Value) -> String {
-    let l = &r["latency_us"];
-    format!(
-        "workload {} | sessions {} | {:.1} s\nrequests {} ({:.0}/s) | rows {} ({:.0}/s)\nlatency µs: p50 {} p90 {} p99 {} p99.9 {} max {}\nerrors {}",
-        r["workload"].as_str().unwrap_or_default(),
-        r["sessions"],
-        r["duration_s"].as_f64().unwrap_or_default(),
-        r["requests"],
-        r["throughput_rps"].as_f64().unwrap_or_default(),
-        r["rows"],
-        r["rows_per_s"].as_f64().unwrap_or_default(),
-        l["p50"],
-        l["p90"],
-        l["p99"],
-        l["p999"],
-        l["max"],
-        r["errors"]
-    )
+    if let Some(path) = &args.plot {
+        if let Err(e) = std::fs::write(path, report::svg(&report)) {
+            eprintln!("odbcd-loadtest: cannot write {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    ExitCode::SUCCESS
 }

@@ -305,7 +305,7 @@ pub(crate) fn handshake(
         receive_timeout: step,
         ..*opts
     };
-    let greeting = read_frame(&mut reader, &handshake_opts, peer)?;
+    let (greeting, _) = read_frame(&mut reader, &handshake_opts, peer)?;
     let (server_version, nonce) = match greeting.response {
         Response::Greeting {
             server_version,
@@ -336,7 +336,7 @@ pub(crate) fn handshake(
     writer
         .write_all(&buf)
         .map_err(|e| io_error("sending to", peer, &e))?;
-    match read_frame(&mut reader, &handshake_opts, peer)?.response {
+    match read_frame(&mut reader, &handshake_opts, peer)?.0.response {
         Response::SessionOpened {
             session_id,
             server_version: v,

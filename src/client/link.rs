@@ -22,7 +22,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{Read, Write};
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -78,6 +78,9 @@ pub(crate) struct Link {
     wake: Condvar,
     endpoint: Endpoint,
     session: Mutex<SessionInfo>,
+    /// Frame bytes written and read (compressed as on the wire, before TLS).
+    bytes_sent: AtomicU64,
+    bytes_received: AtomicU64,
     /// `host:port [section]`, for messages.
     pub(crate) peer: String,
 }
@@ -113,6 +116,8 @@ impl Link {
             peer: endpoint.peer.clone(),
             endpoint,
             session: Mutex::new(session),
+            bytes_sent: AtomicU64::new(0),
+            bytes_received: AtomicU64::new(0),
         })
     }
 
@@ -125,6 +130,14 @@ impl Link {
     pub(crate) fn new_cursor_id() -> u32 {
         static NEXT: AtomicU32 = AtomicU32::new(1);
         NEXT.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Frame bytes sent and received so far.
+    pub(crate) fn traffic(&self) -> (u64, u64) {
+        (
+            self.bytes_sent.load(Ordering::Relaxed),
+            self.bytes_received.load(Ordering::Relaxed),
+        )
     }
 
     /// True once the link failed for good.
@@ -207,6 +220,8 @@ impl Link {
             st.last_traffic = Some(Instant::now());
         }
         let mut failed = None;
+        self.bytes_sent
+            .fetch_add(buf.len() as u64, Ordering::Relaxed);
         for chunk in buf.chunks(self.endpoint.opts.max_chunk) {
             if let Err(e) = stream.write_all(chunk) {
                 failed = Some(io_error("sending to", &self.peer, &e));
@@ -287,6 +302,10 @@ impl Link {
             let generation = st.generation;
             drop(st);
             let frame = read_frame(&mut lock(&self.reader), &opts, &self.peer);
+            if let Ok((_, n)) = &frame {
+                self.bytes_received.fetch_add(*n as u64, Ordering::Relaxed);
+            }
+            let frame = frame.map(|(f, _)| f);
             st = lock(&self.state);
             st.reading = false;
             st.last_traffic = Some(Instant::now());
@@ -469,7 +488,7 @@ pub(crate) fn read_frame(
     sock: &mut ReadSide,
     opts: &LinkOptions,
     peer: &str,
-) -> Result<ServerFrame, DbError> {
+) -> Result<(ServerFrame, usize), DbError> {
     let mut head = [0u8; HEADER_LEN];
     sock.set_read_timeout(opts.socket_timeout);
     read_exact(sock, &mut head[..1], peer)?;
@@ -480,7 +499,9 @@ pub(crate) fn read_frame(
     for chunk in payload.chunks_mut(opts.max_chunk) {
         read_exact(sock, chunk, peer)?;
     }
-    frame::decode_payload(&header, &payload, MAX_FRAME_LEN).map_err(|e| protocol(peer, &e))
+    frame::decode_payload(&header, &payload, MAX_FRAME_LEN)
+        .map(|f| (f, header.frame_len()))
+        .map_err(|e| protocol(peer, &e))
 }
 
 fn read_exact(sock: &mut ReadSide, buf: &mut [u8], peer: &str) -> Result<(), DbError> {

@@ -264,6 +264,11 @@ impl Odbc {
         }
     }
 
+    /// Frame bytes (compressed as on the wire) sent to and received from the current server.
+    pub fn traffic(&self) -> (u64, u64) {
+        self.core.peek().traffic()
+    }
+
     /// Round trip to the server.
     ///
     /// # Errors

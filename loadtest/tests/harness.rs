@@ -1,0 +1,274 @@
+//! The harness itself, in short runs against SQLite through a real odbcd (and in-process with
+//! `--direct`): every workload, open loop, `--sql`, the JSON report and the plot. No timing
+//! assertions: performance lives in BENCHMARKS.md.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+const SQLITE_DRIVER: &str = "/usr/lib/x86_64-linux-gnu/odbc/libsqlite3odbc.so";
+
+/// `target/debug/odbcd`, built by `cargo test --workspace` for the server's own tests.
+fn odbcd_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().and_then(Path::parent).unwrap().join("odbcd");
+    assert!(
+        bin.exists(),
+        "{} missing: run `cargo test --workspace` (or `cargo build --bin odbcd`) first",
+        bin.display()
+    );
+    bin
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+    env: Vec<(String, String)>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn server(dir: &Path) -> Server {
+    std::fs::write(
+        dir.join("odbcinst.ini"),
+        format!("[SQLite3]\nDriver={SQLITE_DRIVER}\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("odbc.ini"), "").unwrap();
+    let env = vec![
+        ("ODBCSYSINI".to_owned(), dir.display().to_string()),
+        (
+            "ODBCINI".to_owned(),
+            dir.join("odbc.ini").display().to_string(),
+        ),
+        ("LC_ALL".to_owned(), "C.UTF-8".to_owned()),
+    ];
+    let cfg = dir.join("server-config.ini");
+    std::fs::write(&cfg, "[Connection]\ninterface = 127.0.0.1\nport = 0\n\n[Access]\nallowed_drivers = SQLite3\n\n[Logging]\nlog_level = mx.Log.SYSTEM_IMPORTANT\n").unwrap();
+    let mut child = Command::new(odbcd_bin())
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .envs(env.clone())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(p) = line.find("listening on 127.0.0.1:") {
+                let port: String = line[p + 23..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                let _ = tx.send(port.parse::<u16>().unwrap_or(0));
+            }
+        }
+    });
+    let port = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("odbcd started");
+    Server { child, port, env }
+}
+
+fn loadtest(server: &Server, args: &[&str]) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let plot = dir.path().join("plot.svg");
+    let out = Command::new(env!("CARGO_BIN_EXE_odbcd-loadtest"))
+        .args(["--port", &server.port.to_string()])
+        .args(args)
+        .arg("--json")
+        .arg(&json)
+        .arg("--plot")
+        .arg(&plot)
+        .envs(server.env.clone())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("latency µs: p50"));
+    assert!(std::fs::read_to_string(&plot).unwrap().starts_with("<svg"));
+    serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap()
+}
+
+fn check(r: &serde_json::Value, workload: &str, mode: &str) {
+    for key in [
+        "workload",
+        "sessions",
+        "duration_s",
+        "requests",
+        "rows",
+        "throughput_rps",
+        "rows_per_s",
+        "latency_us",
+        "errors",
+        "bytes_sent",
+        "bytes_received",
+        "mode",
+    ] {
+        assert!(r.get(key).is_some(), "{key} missing in {r}");
+    }
+    for key in ["p50", "p90", "p99", "p999", "max"] {
+        assert!(r["latency_us"][key].as_u64().is_some(), "{key}");
+    }
+    assert_eq!(r["workload"], workload);
+    assert_eq!(r["mode"], mode);
+    assert!(r["requests"].as_u64().unwrap() > 0, "{r}");
+    assert_eq!(r["errors"], serde_json::json!({}), "{r}");
+}
+
+#[test]
+fn every_workload_runs_and_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path());
+    let cs = format!(
+        "Driver=SQLite3;Database={};StepAPI=1",
+        dir.path().join("lt.db").display()
+    );
+    let base = ["--connect", &cs, "--requests", "150"];
+    let r = loadtest(&server, &[&base[..], &["--workload", "select1"]].concat());
+    check(&r, "select1", "remote");
+    assert!(r["bytes_sent"].as_u64().unwrap() > 0 && r["bytes_received"].as_u64().unwrap() > 0);
+    check(
+        &loadtest(
+            &server,
+            &[
+                &base[..],
+                &[
+                    "--workload",
+                    "lookup",
+                    "--prepare-rows",
+                    "200",
+                    "--sessions",
+                    "2",
+                ],
+            ]
+            .concat(),
+        ),
+        "lookup",
+        "remote",
+    );
+    let r = loadtest(
+        &server,
+        &[&base[..], &["--workload", "bulk", "--prepare-rows", "200"]].concat(),
+    );
+    check(&r, "bulk", "remote");
+    assert_eq!(
+        r["rows"].as_u64().unwrap(),
+        r["requests"].as_u64().unwrap() * 200,
+        "every row of every fetch"
+    );
+    check(
+        &loadtest(
+            &server,
+            &[
+                &base[..],
+                &["--workload", "insert", "--batch", "5", "--sessions", "2"],
+            ]
+            .concat(),
+        ),
+        "insert",
+        "remote",
+    );
+    check(
+        &loadtest(
+            &server,
+            &[&base[..], &["--workload", "mixed", "--prepare-rows", "200"]].concat(),
+        ),
+        "mixed",
+        "remote",
+    );
+    // Open loop: latency from the intended start.
+    let r = loadtest(
+        &server,
+        &[
+            "--connect",
+            &cs,
+            "--workload",
+            "select1",
+            "--rate",
+            "300",
+            "--duration",
+            "1",
+        ],
+    );
+    check(&r, "select1", "remote");
+    assert_eq!(r["rate"], 300.0);
+    // The same workload in-process, for the remote/direct ratio.
+    let r = loadtest(
+        &server,
+        &[
+            &base[..],
+            &["--workload", "lookup", "--prepare-rows", "200", "--direct"],
+        ]
+        .concat(),
+    );
+    check(&r, "lookup", "direct");
+    assert_eq!(r["bytes_sent"], 0);
+}
+
+#[test]
+fn user_statements_with_generators_and_errors_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path());
+    let cs = format!(
+        "Driver=SQLite3;Database={};StepAPI=1",
+        dir.path().join("sql.db").display()
+    );
+    let sql = dir.path().join("work.sql");
+    std::fs::write(
+        &sql,
+        "# a user's workload\nSELECT {int:1:100} + {seq}, '{text:8}' AS t;\nSELECT {session};\n",
+    )
+    .unwrap();
+    let r = loadtest(
+        &server,
+        &[
+            "--connect",
+            &cs,
+            "--sql",
+            sql.to_str().unwrap(),
+            "--requests",
+            "100",
+        ],
+    );
+    check(&r, &format!("sql:{}", sql.display()), "remote");
+    // Errors do not stop the run: they are counted by class.
+    std::fs::write(&sql, "SELECT * FROM missing_table\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_odbcd-loadtest"))
+        .args([
+            "--port",
+            &server.port.to_string(),
+            "--connect",
+            &cs,
+            "--sql",
+            sql.to_str().unwrap(),
+            "--requests",
+            "20",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("\"ProgrammingError\":20"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .matches("error: ")
+            .count()
+            <= 5,
+        "only the first errors are printed"
+    );
+}

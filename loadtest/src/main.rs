@@ -168,6 +168,19 @@ fn prepare(args: &Args, runner: &mut dyn Runner) -> Result<(), (String, String)>
         })?;
     }
     if fill {
+        // Fill it on the database side where the dialect allows (PostgreSQL, SQLite); else row
+        // by row.
+        for sql in workload::fill_sql(args.prepare_rows) {
+            if runner
+                .run(&workload::Step::Execute {
+                    sql,
+                    params: vec![],
+                })
+                .is_ok()
+            {
+                return Ok(());
+            }
+        }
         let insert = format!("INSERT INTO {table} VALUES (?, ?, ?, ?)");
         for batch in workload::fill_rows(args.prepare_rows) {
             for params in batch {

@@ -272,6 +272,20 @@ pub fn setup_sql(kind: Kind) -> (Vec<String>, bool) {
     }
 }
 
+/// Statements that fill the prepared table on the database side, one per dialect
+/// (PostgreSQL, SQLite), tried in order.
+pub fn fill_sql(rows: u64) -> Vec<String> {
+    vec![
+        format!(
+            "INSERT INTO {TABLE} SELECT g, 'customer-name-' || lpad(g::text, 12, '0'), g * 1.25, timestamp '2024-01-02 03:04:05' FROM generate_series(1, {rows}) g"
+        ),
+        // sqliteodbc never steps a statement that starts with WITH, so the CTE goes inside.
+        format!(
+            "INSERT INTO {TABLE} WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < {rows}) SELECT x, printf('customer-name-%012d', x), x * 1.25, '2024-01-02 03:04:05' FROM g"
+        ),
+    ]
+}
+
 /// The rows of the prepared table, in batches.
 pub fn fill_rows(rows: u64) -> impl Iterator<Item = Vec<Vec<Value>>> {
     (1..=rows)

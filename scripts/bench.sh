@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# The benchmark set of BENCHMARKS.md, runnable by anyone on Debian 12: starts a throwaway
+# PostgreSQL cluster, pgbouncer and odbcd on loopback, runs each measurement REPEAT times
+# (default 3; the report takes medians), writes JSON reports and plots to bench-results/, and
+# stops everything. Usage: scripts/bench.sh [REPEAT]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPEAT=${1:-3}
+scripts/setup.sh
+if ! command -v pgbouncer >/dev/null; then
+    sudo=""; [ "$(id -u)" != 0 ] && sudo=sudo
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q pgbouncer </dev/null
+fi
+cargo build --release --bins -p odbcd -p odbcd-loadtest
+
+OUT=$PWD/bench-results
+rm -rf "$OUT"; mkdir -p "$OUT"
+WORK=$(mktemp -d /tmp/odbcd-bench.XXXXXX)
+chmod 755 "$WORK"
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort | tail -1)
+AS_PG=""; [ "$(id -u)" = 0 ] && AS_PG="runuser -u postgres --"
+PGPORT=55432; BOUNCER=56432; ODBCD=56632
+
+cleanup() {
+    [ -n "${ODBCD_PID:-}" ] && kill "$ODBCD_PID" 2>/dev/null || true
+    [ -n "${BOUNCER_PID:-}" ] && kill "$BOUNCER_PID" 2>/dev/null || true
+    $AS_PG "$PGBIN/pg_ctl" -D "$WORK/pg" -m fast stop >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# PostgreSQL, owned by postgres when we are root.
+mkdir -p "$WORK/pg"; [ -n "$AS_PG" ] && chown postgres "$WORK" "$WORK/pg"
+$AS_PG "$PGBIN/initdb" -A trust -U postgres -E UTF8 --locale=C.UTF-8 -D "$WORK/pg" >/dev/null
+$AS_PG "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg.log" -w -o "-p $PGPORT -k $WORK -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" start >/dev/null
+psql() { command psql -X -q -h 127.0.0.1 -p "$PGPORT" -U postgres "$@"; }
+psql -c "CREATE DATABASE bench" >/dev/null
+
+# pgbouncer in transaction pooling.
+cat > "$WORK/pgbouncer.ini" <<EOF
+[databases]
+bench = host=127.0.0.1 port=$PGPORT dbname=bench user=postgres
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $BOUNCER
+auth_type = trust
+auth_file = $WORK/userlist.txt
+pool_mode = transaction
+max_client_conn = 500
+default_pool_size = 64
+unix_socket_dir =
+EOF
+echo '"postgres" ""' > "$WORK/userlist.txt"
+[ -n "$AS_PG" ] && chown postgres "$WORK/pgbouncer.ini" "$WORK/userlist.txt"
+$AS_PG pgbouncer "$WORK/pgbouncer.ini" >"$WORK/pgbouncer.log" 2>&1 &
+BOUNCER_PID=$!
+
+# odbcd with the drivers and a SQLite file.
+cat > "$WORK/odbcinst.ini" <<EOF
+[SQLite3]
+Driver=/usr/lib/x86_64-linux-gnu/odbc/libsqlite3odbc.so
+[PostgreSQL Unicode]
+Driver=/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so
+EOF
+: > "$WORK/odbc.ini"
+export ODBCSYSINI=$WORK ODBCINI=$WORK/odbc.ini LC_ALL=C.UTF-8
+cat > "$WORK/server.ini" <<EOF
+[Connection]
+interface = 127.0.0.1
+port = $ODBCD
+[Session]
+max_sessions = 20000
+max_handshakes = 1000
+[Access]
+allowed_drivers = SQLite3, PostgreSQL Unicode
+[Logging]
+log_level = mx.Log.SYSTEM_ERROR
+log_file = $WORK/odbcd.log
+EOF
+target/release/odbcd run --config "$WORK/server.ini" 2>/dev/null &
+ODBCD_PID=$!
+sleep 1
+
+SQLITE="Driver=SQLite3;Database=$WORK/bench.db;StepAPI=1"
+PG="Driver={PostgreSQL Unicode};Servername=127.0.0.1;Port=$PGPORT;Database=bench;Username=postgres;UseDeclareFetch=1;Fetch=10000;BoolsAsChar=0"
+LT="target/release/odbcd-loadtest --port $ODBCD"
+
+run() { # name, args...
+    local name=$1; shift
+    for i in $(seq "$REPEAT"); do
+        $LT "$@" --json "$OUT/$name.$i.json" --plot "$OUT/$name.$i.svg" >/dev/null
+    done
+    echo "$name done"
+}
+
+# 1. Bulk fetch, 1M rows x 4 columns, remote and direct, both databases; compression on/off.
+for db in SQLITE PG; do
+    cs=${!db}
+    $LT --connect "$cs" --workload bulk --prepare-rows 1000000 --requests 1 >/dev/null
+    run "bulk-$db-remote" --connect "$cs" --workload bulk --prepare-rows 1000000 --requests 3
+    run "bulk-$db-remote-nocompress" --connect "$cs" --workload bulk --prepare-rows 1000000 --requests 3 --no-compression
+    run "bulk-$db-direct" --connect "$cs" --workload bulk --prepare-rows 1000000 --requests 3 --direct
+done
+# 2. Round trip: select1, one session.
+for db in SQLITE PG; do
+    cs=${!db}
+    run "select1-$db-remote" --connect "$cs" --workload select1 --duration 5 --warmup 1
+    run "select1-$db-direct" --connect "$cs" --workload select1 --duration 5 --warmup 1 --direct
+done
+# 3. Many sessions: lookup on PostgreSQL, 64 sessions, against pgbouncer + pgbench -S -c 64.
+$LT --connect "$PG" --workload lookup --prepare-rows 100000 --requests 1 >/dev/null
+run "lookup64-PG-remote" --connect "$PG" --workload lookup --prepare-rows 100000 --sessions 64 --duration 10 --warmup 2
+run "lookup64-PG-direct" --connect "$PG" --workload lookup --prepare-rows 100000 --sessions 64 --duration 10 --warmup 2 --direct
+"$PGBIN/pgbench" -h 127.0.0.1 -p "$PGPORT" -U postgres -i -s 1 -q bench >/dev/null 2>&1
+for i in $(seq "$REPEAT"); do
+    "$PGBIN/pgbench" -h 127.0.0.1 -p "$BOUNCER" -U postgres -S -c 64 -j 2 -T 10 -n bench 2>/dev/null \
+        | grep -E "^tps" > "$OUT/pgbouncer-pgbench.$i.txt"
+done
+echo "pgbouncer done"
+ps -o rss= -p "$ODBCD_PID" > "$OUT/odbcd-rss-kib.txt"
+echo "results in $OUT"

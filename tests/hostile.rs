@@ -79,6 +79,18 @@ fn send(s: &mut TcpStream, id: u32, request: Request) {
     s.write_all(&buf).unwrap();
 }
 
+/// The server answers with an error frame, then closes.
+fn refused_and_closed(s: &mut TcpStream) {
+    assert!(matches!(
+        read_frame(s),
+        Some(ServerFrame {
+            response: Response::Error(_),
+            ..
+        })
+    ));
+    assert!(closed_by_server(s));
+}
+
 /// The server closes the connection (EOF or reset) within the read timeout.
 fn closed_by_server(s: &mut TcpStream) -> bool {
     let mut buf = [0u8; 256];
@@ -188,14 +200,7 @@ fn oversized_length_is_refused_without_allocating() {
     let mut s = opened(&server, "oversized");
     // Claims 4 GiB; the server must refuse from the header alone.
     s.write_all(&[0xff, 0xff, 0xff, 0xf0, 0]).unwrap();
-    assert!(matches!(
-        read_frame(&mut s),
-        Some(ServerFrame {
-            response: Response::Error(_),
-            ..
-        })
-    ));
-    assert!(closed_by_server(&mut s));
+    refused_and_closed(&mut s);
     still_serving(&mut server);
 }
 
@@ -213,14 +218,7 @@ fn truncated_frames_and_stalled_handshakes() {
     // The first request is not OpenSession.
     let mut s = handshaken(&server);
     send(&mut s, 1, Request::Ping);
-    assert!(matches!(
-        read_frame(&mut s),
-        Some(ServerFrame {
-            response: Response::Error(_),
-            ..
-        })
-    ));
-    assert!(closed_by_server(&mut s));
+    refused_and_closed(&mut s);
     still_serving(&mut server);
 }
 

@@ -21,6 +21,7 @@ PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort | tail -1)
 AS_PG=""; [ "$(id -u)" = 0 ] && AS_PG="runuser -u postgres --"
 PGPORT=55432; BOUNCER=56432; ODBCD=56632
 
+ulimit -n 20000 2>/dev/null || true
 cleanup() {
     [ -n "${ODBCD_PID:-}" ] && kill "$ODBCD_PID" 2>/dev/null || true
     [ -n "${BOUNCER_PID:-}" ] && kill "$BOUNCER_PID" 2>/dev/null || true
@@ -117,5 +118,9 @@ for i in $(seq "$REPEAT"); do
         | grep -E "^tps" > "$OUT/pgbouncer-pgbench.$i.txt"
 done
 echo "pgbouncer done"
+# 4. Scale: idle sessions held open (the client needs 2 file descriptors per session) while 100
+#    sessions run select1; the report's "idle" part has the open rate and server KiB per session.
+IDLE=$(( ($(ulimit -n) - 1000) / 2 )); [ "$IDLE" -gt 10000 ] && IDLE=10000
+run "scale-SQLITE" --connect "$SQLITE" --idle-sessions "$IDLE" --sessions 100 --workload select1 --duration 5 --no-compression
 ps -o rss= -p "$ODBCD_PID" > "$OUT/odbcd-rss-kib.txt"
 echo "results in $OUT"

@@ -88,6 +88,10 @@ struct Args {
     /// Run the same workload through odbc-api in this process instead of through odbcd.
     #[arg(long)]
     direct: bool,
+    /// Open this many extra idle sessions first and keep them open during the run; reports
+    /// their open rate and the server's memory per idle session.
+    #[arg(long, default_value_t = 0)]
+    idle_sessions: usize,
     /// Write the report as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -220,6 +224,44 @@ fn main() -> ExitCode {
             }
         }
         Err(e) => return fail("connecting", e),
+    }
+    // Idle sessions: opened before the run (their open rate), held during it (server memory).
+    let mut idle = Vec::new();
+    let mut idle_report = serde_json::Value::Null;
+    if args.idle_sessions > 0 && !args.direct {
+        let status = |s: &ServerSession| s.odbc().and_then(|o| o.status().ok());
+        let probe = match session(&args)
+            .and_then(|mut s| s.open(&args.user, &args.password, None, None).map(|_| s))
+        {
+            Ok(s) => s,
+            Err(e) => return fail("opening a session", (e.class.to_string(), e.to_string())),
+        };
+        let before = status(&probe).and_then(|st| st.rss_kib);
+        let started = Instant::now();
+        for _ in 0..args.idle_sessions {
+            match session(&args)
+                .and_then(|mut s| s.open(&args.user, &args.password, None, None).map(|_| s))
+            {
+                Ok(s) => idle.push(s),
+                Err(e) => {
+                    return fail(
+                        "opening an idle session",
+                        (e.class.to_string(), e.to_string()),
+                    )
+                }
+            }
+        }
+        let open_secs = started.elapsed().as_secs_f64();
+        let after = status(&probe).and_then(|st| st.rss_kib);
+        idle_report = serde_json::json!({
+            "sessions": idle.len(),
+            "open_rate_per_s": idle.len() as f64 / open_secs,
+            "server_rss_kib_before": before,
+            "server_rss_kib_after": after,
+            "server_kib_per_session": before.zip(after).map(|(b, a)| a.saturating_sub(b) as f64 / idle.len() as f64),
+        });
+        eprintln!("idle sessions: {idle_report}");
+        idle.push(probe);
     }
     let stats = Arc::new(Stats::default());
     let stop = Arc::new(AtomicBool::new(false));
@@ -366,8 +408,10 @@ fn main() -> ExitCode {
         "rate": args.rate,
         "compression": !args.no_compression,
         "tls": args.tls,
+        "idle": idle_report,
     });
     let report = stats.report(head, secs, traffic);
+    drop(idle);
     let _ = writeln!(std::io::stdout(), "{}", report::human(&report));
     if let Some(path) = &args.json {
         if let Err(e) = std::fs::write(path, format!("{report:#}\n")) {

@@ -205,6 +205,8 @@ pub struct ServerStatus {
     pub max_connections: Option<u32>,
     /// Every session.
     pub session_list: Vec<SessionStatus>,
+    /// The server process's resident memory in KiB, where the platform tells (Linux).
+    pub rss_kib: Option<u64>,
 }
 
 /// A server response.

@@ -28,6 +28,13 @@ pub fn connection_limit_message(n: u32) -> String {
     format!("Connection limit exceeded. Your license allows {n} physical database connections.")
 }
 
+/// This process's resident memory (Linux: `VmRSS` of `/proc/self/status`).
+fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// How long, and how many, ended sessions are remembered.
 const TOMBSTONE_TTL: Duration = Duration::from_secs(600);
 const MAX_TOMBSTONES: usize = 10_000;
@@ -274,6 +281,7 @@ impl Handler<GetStatus> for Registry {
             max_sessions: self.max_sessions,
             max_connections: self.max_connections,
             session_list,
+            rss_kib: rss_kib(),
         })
     }
 }

@@ -24,6 +24,7 @@ PGPORT=55432; BOUNCER=56432; ODBCD=56632
 ulimit -n 20000 2>/dev/null || true
 cleanup() {
     [ -n "${ODBCD_PID:-}" ] && kill "$ODBCD_PID" 2>/dev/null || true
+    [ -n "${ODBCD_PLAIN_PID:-}" ] && kill "$ODBCD_PLAIN_PID" 2>/dev/null || true
     [ -n "${BOUNCER_PID:-}" ] && kill "$BOUNCER_PID" 2>/dev/null || true
     $AS_PG "$PGBIN/pg_ctl" -D "$WORK/pg" -m fast stop >/dev/null 2>&1 || true
     rm -rf "$WORK"
@@ -80,11 +81,18 @@ log_file = $WORK/odbcd.log
 EOF
 target/release/odbcd run --config "$WORK/server.ini" 2>/dev/null &
 ODBCD_PID=$!
+# A second server that does not compress its answers, for the compression comparison.
+ODBCD_PLAIN=56633
+sed -e "s/^port = $ODBCD/port = $ODBCD_PLAIN/" -e "s/^\[Session\]/[Session]\nenable_compression = 0/" \
+    -e "s#odbcd.log#odbcd-plain.log#" "$WORK/server.ini" > "$WORK/server-plain.ini"
+target/release/odbcd run --config "$WORK/server-plain.ini" 2>/dev/null &
+ODBCD_PLAIN_PID=$!
 sleep 1
 
 SQLITE="Driver=SQLite3;Database=$WORK/bench.db;StepAPI=1"
 PG="Driver={PostgreSQL Unicode};Servername=127.0.0.1;Port=$PGPORT;Database=bench;Username=postgres;UseDeclareFetch=1;Fetch=10000;BoolsAsChar=0"
 LT="target/release/odbcd-loadtest --port $ODBCD"
+LT_PLAIN="target/release/odbcd-loadtest --port $ODBCD_PLAIN"
 
 run() { # name, args...
     local name=$1; shift
@@ -99,7 +107,10 @@ for db in SQLITE PG; do
     cs=${!db}
     $LT --connect "$cs" --workload bulk --prepare-rows 1000000 --requests 1 >/dev/null
     run "bulk-$db-remote" --connect "$cs" --workload bulk --prepare-rows 1000000 --requests 3
-    run "bulk-$db-remote-nocompress" --connect "$cs" --workload bulk --prepare-rows 1000000 --requests 3 --no-compression
+    for i in $(seq "$REPEAT"); do
+        $LT_PLAIN --connect "$cs" --workload bulk --prepare-rows 1000000 --requests 3 --no-compression \
+            --json "$OUT/bulk-$db-remote-nocompress.$i.json" >/dev/null
+    done
     run "bulk-$db-direct" --connect "$cs" --workload bulk --prepare-rows 1000000 --requests 3 --direct
 done
 # 2. Round trip: select1, one session.
@@ -119,7 +130,8 @@ for i in $(seq "$REPEAT"); do
 done
 echo "pgbouncer done"
 # 4. Scale: idle sessions held open (the client needs 2 file descriptors per session) while 100
-#    sessions run select1; the report's "idle" part has the open rate and server KiB per session.
+#    sessions run select1; the report's "idle" part has the open rate and server KiB per session
+#    (meaningful in the first run: later runs start from a server that already held sessions).
 IDLE=$(( ($(ulimit -n) - 1000) / 2 )); [ "$IDLE" -gt 10000 ] && IDLE=10000
 run "scale-SQLITE" --connect "$SQLITE" --idle-sessions "$IDLE" --sessions 100 --workload select1 --duration 5 --no-compression
 ps -o rss= -p "$ODBCD_PID" > "$OUT/odbcd-rss-kib.txt"

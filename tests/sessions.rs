@@ -332,3 +332,56 @@ fn the_server_writes_its_log_file_without_secrets() {
         "pid file next to the config"
     );
 }
+
+#[test]
+fn connection_cursortype_is_set_on_each_statement() {
+    let pg = pg();
+    let _db = pg.database("cursortype");
+    let config = |cursor: &str| {
+        format!(
+            "[Connection]\ninterface = 127.0.0.1\nport = 0\nconnection_cursortype = {cursor}\n\n\
+             [Logging]\nlog_level = mx.Log.SYSTEM_ANY\n\n{}",
+            common::ACCESS
+        )
+    };
+
+    // PostgreSQL supports static cursors: the type is applied and queries run as usual.
+    let server = TestServer::start_with(&config("SQL.CURSOR_STATIC"));
+    let (_s, odbc) = server.open();
+    let conn = odbc.driver_connect(&pg.connstr("cursortype")).unwrap();
+    let mut c = conn.cursor();
+    c.execute("SELECT g FROM generate_series(1, 3) AS g", &[])
+        .unwrap();
+    assert_eq!(c.fetchall().unwrap().len(), 3);
+    TestServer::wait_until(10, "the applied cursor type in the log", || {
+        server.log().contains("connection_cursortype applied")
+    });
+    assert!(!server.log().contains("instead of"), "{}", server.log());
+    drop(server);
+
+    // The SQLite driver has no keyset-driven cursors: it substitutes a static one, which the
+    // server logs once, and the statements still work.
+    let server = TestServer::start_with(&config("SQL.CURSOR_KEYSET_DRIVEN"));
+    let (_s, odbc) = server.open();
+    let conn = odbc.driver_connect(&server.sqlite("cursortype")).unwrap();
+    let mut c = conn.cursor();
+    c.execute("CREATE TABLE t (id INTEGER)", &[]).unwrap();
+    c.execute("INSERT INTO t VALUES (1), (2)", &[]).unwrap();
+    c.execute("SELECT id FROM t ORDER BY id", &[]).unwrap();
+    assert_eq!(
+        c.fetchall().unwrap(),
+        vec![vec![Value::Int(1)], vec![Value::Int(2)]]
+    );
+    TestServer::wait_until(10, "the substituted cursor type in the log", || {
+        server
+            .log()
+            .contains("instead of connection_cursortype KeysetDriven")
+    });
+    assert_eq!(
+        server
+            .log()
+            .matches("instead of connection_cursortype")
+            .count(),
+        1
+    );
+}

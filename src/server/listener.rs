@@ -211,7 +211,15 @@ async fn accept(
     let send_timeout = shared.config.session.transport.send_timeout;
     let io = Chunked::new(stream, chunk).with_send_timeout(send_timeout);
     if !preamble::looks_like_tls(first[0]) {
-        return handshake(io, peer, config.require_ssl, None, shared).await;
+        return handshake(
+            io,
+            peer,
+            config.require_ssl,
+            None,
+            config.connection_cursortype,
+            shared,
+        )
+        .await;
     }
     let Some(tls) = tls else {
         return Err(AcceptError::TlsNotEnabled);
@@ -240,7 +248,15 @@ async fn accept(
             ))
         }
     };
-    handshake(stream, peer, false, refusal, shared).await
+    handshake(
+        stream,
+        peer,
+        false,
+        refusal,
+        config.connection_cursortype,
+        shared,
+    )
+    .await
 }
 
 /// The handshake on a plain or TLS stream: preambles, greeting, `OpenSession`; then a new
@@ -250,6 +266,7 @@ async fn handshake<S>(
     peer: SocketAddr,
     require_tls: bool,
     refusal: Option<DbError>,
+    cursor_type: Option<crate::config::CursorType>,
     shared: Shared,
 ) -> Result<(), AcceptError>
 where
@@ -347,6 +364,7 @@ where
                     session_id,
                     username,
                     client_name,
+                    cursor_type,
                 },
             );
         }

@@ -79,13 +79,6 @@ impl Server {
     /// # Errors
     /// [`ServerError::Bind`] when a socket cannot be bound.
     pub fn bind(config: ServerConfig) -> Result<Self, ServerError> {
-        if let Some(section) = config
-            .listeners
-            .iter()
-            .find(|l| l.connection_cursortype.is_some())
-        {
-            tracing::warn!(section = %section.name, "connection_cursortype is accepted but not applied yet: statements use the driver's default cursor type");
-        }
         let auth = match config.auth.mode {
             crate::config::server::AuthMode::File => {
                 Some(Arc::new(login::Authenticator::load(&config.auth)?))

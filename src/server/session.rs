@@ -61,6 +61,8 @@ pub struct OpenRequest {
     pub username: String,
     /// The client program, for the log.
     pub client_name: String,
+    /// `connection_cursortype` of the listener the client came through.
+    pub cursor_type: Option<crate::config::CursorType>,
 }
 
 /// The current link to the client.
@@ -100,6 +102,7 @@ pub struct Session {
     id: String,
     user: String,
     client_name: String,
+    cursor_type: Option<crate::config::CursorType>,
     peer: SocketAddr,
     stats: Arc<SessionStats>,
     link: Option<Link>,
@@ -137,6 +140,7 @@ impl Session {
                 id: open.session_id,
                 user: open.username,
                 client_name: open.client_name,
+                cursor_type: open.cursor_type,
                 peer,
                 stats: Arc::new(SessionStats::default()),
                 link: None,
@@ -497,6 +501,7 @@ impl Session {
         self.next_conn = self.next_conn.wrapping_add(1).max(1);
         let stats = self.stats.clone();
         let running = self.shared.running.clone();
+        let cursor_type = self.cursor_type;
         let fut = async move {
             registry
                 .send(AcquireConnection {
@@ -506,7 +511,9 @@ impl Session {
                 .map_err(internal)??;
             let cancel = Arc::new(CancelSlot::default());
             let slot = cancel.clone();
-            let addr = SyncArbiter::start(1, move || DbConnection::new(max_chunk, slot.clone()));
+            let addr = SyncArbiter::start(1, move || {
+                DbConnection::new(max_chunk, slot.clone(), cursor_type)
+            });
             running.fetch_add(1, Ordering::Relaxed);
             stats.running.fetch_add(1, Ordering::Relaxed);
             let r = addr.send(DbCall(DbRequest::Open(target))).await;

@@ -16,6 +16,7 @@ pub mod cancel;
 mod diag;
 mod fetch;
 mod params;
+mod stmt_attr;
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -26,6 +27,7 @@ use odbc_api::handles::{AsStatementRef, Statement};
 use odbc_api::{Connection, ConnectionOptions, ConnectionTransitions, CursorImpl};
 use serde::{Deserialize, Serialize};
 
+use crate::config::CursorType;
 use crate::error::{DbError, ErrorClass};
 use crate::proto::message::{CursorId, DataSourceInfo, DriverInfo};
 use crate::proto::value::{ColumnDesc, Value};
@@ -141,12 +143,16 @@ pub struct DbConnection {
     sqlite: bool,
     /// The statement running now, for the session's watchdog to cancel.
     cancel: Arc<CancelSlot>,
+    /// `connection_cursortype` of the listener the session came through.
+    cursor_type: Option<CursorType>,
+    /// The driver's answer was already logged.
+    cursor_type_logged: bool,
 }
 
 impl DbConnection {
     /// A connection actor that sends batches of at most `max_chunk` bytes and arms `cancel`
     /// with each statement while it runs.
-    pub fn new(max_chunk: usize, cancel: Arc<CancelSlot>) -> Self {
+    pub fn new(max_chunk: usize, cancel: Arc<CancelSlot>, cursor_type: Option<CursorType>) -> Self {
         Self {
             conn: None,
             results: HashMap::new(),
@@ -154,6 +160,33 @@ impl DbConnection {
             max_chunk,
             sqlite: false,
             cancel,
+            cursor_type,
+            cursor_type_logged: false,
+        }
+    }
+
+    /// Applies `connection_cursortype` to a new statement, logging once what the driver did.
+    fn apply_cursor_type(&mut self, stmt: odbc_api::sys::HStmt) -> Result<(), DbError> {
+        let Some(wanted) = self.cursor_type else {
+            return Ok(());
+        };
+        match stmt_attr::set_cursor_type(stmt, wanted.odbc_value()) {
+            None => Err(DbError::with_state(
+                ErrorClass::NotSupportedError,
+                "HYC00",
+                format!("the driver refuses connection_cursortype {wanted:?}"),
+            )),
+            Some(actual) => {
+                if !self.cursor_type_logged {
+                    self.cursor_type_logged = true;
+                    if actual == wanted.odbc_value() {
+                        tracing::debug!(cursor_type = ?wanted, "connection_cursortype applied");
+                    } else {
+                        tracing::info!(cursor_type = ?wanted, actual, "the driver uses cursor type {actual} instead of connection_cursortype {wanted:?}");
+                    }
+                }
+                Ok(())
+            }
         }
     }
 
@@ -261,6 +294,7 @@ impl DbConnection {
         let params = params::to_params(params)?;
         let conn = Arc::clone(self.conn()?);
         let mut stmt = conn.into_preallocated().map_err(|e| from_odbc(&e))?;
+        self.apply_cursor_type(stmt.as_stmt_ref().as_sys())?;
         let armed = self.cancel.arm(stmt.as_stmt_ref().as_sys());
         let outcome = match stmt.execute(sql, params.as_slice()) {
             // Keep the statement in cursor state without closing it: `into_stmt` does not close.

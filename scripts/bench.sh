@@ -2,10 +2,13 @@
 # The benchmark set of BENCHMARKS.md, runnable by anyone on Debian 12: starts a throwaway
 # PostgreSQL cluster, pgbouncer and odbcd on loopback, runs each measurement REPEAT times
 # (default 3; the report takes medians), writes JSON reports and plots to bench-results/, and
-# stops everything. Usage: scripts/bench.sh [REPEAT]
+# stops everything. Usage: scripts/bench.sh [REPEAT]; ONLY=bulk,select1,lookup,scale,connect
+# runs a subset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPEAT=${1:-3}
+ONLY=${ONLY:-all}
+want() { [ "$ONLY" = all ] || [[ ",$ONLY," == *",$1,"* ]]; }
 scripts/setup.sh
 if ! command -v pgbouncer >/dev/null; then
     sudo=""; [ "$(id -u)" != 0 ] && sudo=sudo
@@ -75,6 +78,8 @@ max_sessions = 20000
 max_handshakes = 1000
 [Access]
 allowed_drivers = SQLite3, PostgreSQL Unicode
+[Pool]
+max_idle_connections = 64
 [Logging]
 log_level = mx.Log.SYSTEM_ERROR
 log_file = $WORK/odbcd.log
@@ -83,8 +88,9 @@ target/release/odbcd run --config "$WORK/server.ini" 2>/dev/null &
 ODBCD_PID=$!
 # A second server that does not compress its answers, for the compression comparison.
 ODBCD_PLAIN=56633
+# It has no [Pool] either, for the connect comparison.
 sed -e "s/^port = $ODBCD/port = $ODBCD_PLAIN/" -e "s/^\[Session\]/[Session]\nenable_compression = 0/" \
-    -e "s#odbcd.log#odbcd-plain.log#" "$WORK/server.ini" > "$WORK/server-plain.ini"
+    -e "s#odbcd.log#odbcd-plain.log#" -e "/^\[Pool\]/,+1d" "$WORK/server.ini" > "$WORK/server-plain.ini"
 target/release/odbcd run --config "$WORK/server-plain.ini" 2>/dev/null &
 ODBCD_PLAIN_PID=$!
 sleep 1
@@ -103,7 +109,7 @@ run() { # name, args...
 }
 
 # 1. Bulk fetch, 1M rows x 4 columns, remote and direct, both databases; compression on/off.
-for db in SQLITE PG; do
+want bulk && for db in SQLITE PG; do
     cs=${!db}
     $LT --connect "$cs" --workload bulk --prepare-rows 1000000 --requests 1 >/dev/null
     run "bulk-$db-remote" --connect "$cs" --workload bulk --prepare-rows 1000000 --requests 3
@@ -114,12 +120,13 @@ for db in SQLITE PG; do
     run "bulk-$db-direct" --connect "$cs" --workload bulk --prepare-rows 1000000 --requests 3 --direct
 done
 # 2. Round trip: select1, one session.
-for db in SQLITE PG; do
+want select1 && for db in SQLITE PG; do
     cs=${!db}
     run "select1-$db-remote" --connect "$cs" --workload select1 --duration 5 --warmup 1
     run "select1-$db-direct" --connect "$cs" --workload select1 --duration 5 --warmup 1 --direct
 done
 # 3. Many sessions: lookup on PostgreSQL, 64 sessions, against pgbouncer + pgbench -S -c 64.
+if want lookup; then
 $LT --connect "$PG" --workload lookup --prepare-rows 100000 --requests 1 >/dev/null
 run "lookup64-PG-remote" --connect "$PG" --workload lookup --prepare-rows 100000 --sessions 64 --duration 10 --warmup 2
 run "lookup64-PG-direct" --connect "$PG" --workload lookup --prepare-rows 100000 --sessions 64 --duration 10 --warmup 2 --direct
@@ -129,10 +136,23 @@ for i in $(seq "$REPEAT"); do
         | grep -E "^tps" > "$OUT/pgbouncer-pgbench.$i.txt"
 done
 echo "pgbouncer done"
+fi
 # 4. Scale: idle sessions held open (the client needs 2 file descriptors per session) while 100
 #    sessions run select1; the report's "idle" part has the open rate and server KiB per session
 #    (meaningful in the first run: later runs start from a server that already held sessions).
+if want scale; then
 IDLE=$(( ($(ulimit -n) - 1000) / 2 )); [ "$IDLE" -gt 10000 ] && IDLE=10000
 run "scale-SQLITE" --connect "$SQLITE" --idle-sessions "$IDLE" --sessions 100 --workload select1 --duration 5 --no-compression
 ps -o rss= -p "$ODBCD_PID" > "$OUT/odbcd-rss-kib.txt"
+fi
+# 6. Connection reuse: connect + SELECT 1 + close on PostgreSQL, one session: pooled server
+#    ([Pool]), the server without a pool, and a fresh in-process ODBC connect.
+if want connect; then
+run "connect-PG-pooled" --connect "$PG" --workload connect --duration 5 --warmup 1
+for i in $(seq "$REPEAT"); do
+    $LT_PLAIN --connect "$PG" --workload connect --duration 5 --warmup 1 --no-compression \
+        --json "$OUT/connect-PG-unpooled.$i.json" >/dev/null
+done
+run "connect-PG-direct" --connect "$PG" --workload connect --duration 5 --warmup 1 --direct
+fi
 echo "results in $OUT"

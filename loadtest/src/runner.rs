@@ -35,6 +35,7 @@ pub struct Remote {
     session: ServerSession,
     odbc: client::Odbc,
     conn: client::Connection,
+    connect: String,
 }
 
 impl Remote {
@@ -55,6 +56,7 @@ impl Remote {
             session,
             odbc,
             conn,
+            connect: connect.to_owned(),
         })
     }
 }
@@ -76,6 +78,14 @@ impl Runner for Remote {
                 Ok(n)
             }
             Step::Commit => self.conn.commit().map(|()| 0).map_err(|e| client_err(&e)),
+            Step::Reconnect => {
+                self.conn.close().map_err(|e| client_err(&e))?;
+                self.conn = self
+                    .odbc
+                    .driver_connect(&self.connect)
+                    .map_err(|e| client_err(&e))?;
+                Ok(0)
+            }
         }
     }
 
@@ -97,6 +107,7 @@ impl Drop for Remote {
 /// The same data source through `odbc-api`, in this process.
 pub struct Direct {
     conn: Arc<Connection<'static>>,
+    connect: String,
 }
 
 fn odbc_err(e: &odbc_api::Error) -> (String, String) {
@@ -115,13 +126,20 @@ impl Direct {
     /// # Errors
     /// Driver manager and driver errors.
     pub fn open(connect: &str) -> Result<Self, (String, String)> {
+        Ok(Self {
+            conn: Self::connect(connect)?,
+            connect: connect.to_owned(),
+        })
+    }
+
+    fn connect(connect: &str) -> Result<Arc<Connection<'static>>, (String, String)> {
         let env = odbc_api::environment().map_err(|e| odbc_err(&e))?;
         let conn = env
             .connect_with_connection_string(connect, ConnectionOptions::default())
             .map_err(|e| odbc_err(&e))?;
         #[allow(clippy::arc_with_non_send_sync)]
         let conn = Arc::new(conn);
-        Ok(Self { conn })
+        Ok(conn)
     }
 }
 
@@ -165,6 +183,11 @@ impl Runner for Direct {
                 Ok(n)
             }
             Step::Commit => self.conn.commit().map(|()| 0).map_err(|e| odbc_err(&e)),
+            Step::Reconnect => {
+                // Connect, then disconnect the old one: both inside the request, as remote.
+                self.conn = Self::connect(&self.connect)?;
+                Ok(0)
+            }
         }
     }
 

@@ -20,6 +20,8 @@ pub enum Step {
     },
     /// Commit the transaction.
     Commit,
+    /// Close the database connection and connect again.
+    Reconnect,
 }
 
 /// A built-in workload.
@@ -35,6 +37,8 @@ pub enum Kind {
     Insert,
     /// 80 % lookups, 20 % inserts.
     Mixed,
+    /// Connect, `SELECT 1`, close: the cost of a connection (and of `[Pool]` reuse).
+    Connect,
 }
 
 impl Kind {
@@ -46,6 +50,7 @@ impl Kind {
             Self::Bulk => "bulk",
             Self::Insert => "insert",
             Self::Mixed => "mixed",
+            Self::Connect => "connect",
         }
     }
 }
@@ -233,6 +238,13 @@ impl Generator {
                 params: vec![],
             }],
             Kind::Lookup => vec![self.lookup()],
+            Kind::Connect => vec![
+                Step::Reconnect,
+                Step::Execute {
+                    sql: "SELECT 1".into(),
+                    params: vec![],
+                },
+            ],
             Kind::Bulk => vec![Step::Execute {
                 sql: format!("SELECT id, name, amount, created FROM {TABLE}"),
                 params: vec![],
@@ -268,7 +280,7 @@ pub fn setup_sql(kind: Kind) -> (Vec<String>, bool) {
             vec![format!("CREATE TABLE {INSERT_TABLE} (session INTEGER, n INTEGER, payload VARCHAR(40))")],
             false,
         ),
-        Kind::Select1 => (Vec::new(), false),
+        Kind::Select1 | Kind::Connect => (Vec::new(), false),
     }
 }
 

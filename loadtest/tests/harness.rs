@@ -188,6 +188,21 @@ fn every_workload_runs_and_reports() {
         "mixed",
         "remote",
     );
+    // A new database connection per request, remote and in-process.
+    let connect = [
+        "--connect",
+        &cs,
+        "--requests",
+        "20",
+        "--workload",
+        "connect",
+    ];
+    let r = loadtest(&server, &connect);
+    check(&r, "connect", "remote");
+    assert_eq!(r["errors"], serde_json::json!({}), "{r}");
+    assert_eq!(r["rows"].as_u64().unwrap(), r["requests"].as_u64().unwrap());
+    let r = loadtest(&server, &[&connect[..], &["--direct"]].concat());
+    check(&r, "connect", "direct");
     // Open loop: latency from the intended start.
     let r = loadtest(
         &server,

@@ -35,6 +35,8 @@ pub struct ServerConfig {
     pub logging: LoggingConfig,
     /// `[License]`.
     pub license: LicenseConfig,
+    /// `[Pool]`.
+    pub pool: PoolConfig,
     /// `[Unix] pid_file`; `None` with built-in defaults (no config file, no PID file).
     pub pid_file: Option<PathBuf>,
     /// `[Access]`: which data sources and drivers clients may connect with.
@@ -196,6 +198,16 @@ pub struct LicenseConfig {
     pub max_connections: Option<u32>,
 }
 
+/// `[Pool]` (not in the manual): idle physical database connections kept for reuse.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolConfig {
+    /// `max_idle_connections` (default 0: no pooling, every close disconnects): how many idle
+    /// connections the server keeps in all. They count against `[License] max_connections`.
+    pub max_idle_connections: u32,
+    /// `idle_timeout` (default 60 s): an idle connection unused this long is disconnected.
+    pub idle_timeout: Duration,
+}
+
 const CONNECTION_OPTIONS: &[&str] = &[
     "interface",
     "netmask",
@@ -234,6 +246,7 @@ const ACTIVITY_OPTIONS: &[&str] = &[
 ];
 const LOGGING_OPTIONS: &[&str] = &["log_level", "log_file"];
 const LICENSE_OPTIONS: &[&str] = &["max_connections"];
+const POOL_OPTIONS: &[&str] = &["max_idle_connections", "idle_timeout"];
 const ACCESS_OPTIONS: &[&str] = &["allowed_dsns", "allowed_drivers", "allow_file_dsn"];
 const SECTIONS: &[&str] = &[
     "Authentication",
@@ -243,6 +256,7 @@ const SECTIONS: &[&str] = &[
     "Activity",
     "Logging",
     "License",
+    "Pool",
     "Access",
 ];
 
@@ -352,6 +366,11 @@ impl ServerConfig {
                 .opt_int("max_connections", 1, u64::from(u32::MAX))?
                 .map(|n| n as u32),
         };
+        let p = section("Pool", POOL_OPTIONS)?;
+        let pool = PoolConfig {
+            max_idle_connections: p.int("max_idle_connections", 0, 0, 100_000)? as u32,
+            idle_timeout: p.seconds("idle_timeout", 60.0)?,
+        };
         let u = section("Unix", UNIX_OPTIONS)?;
         let pid_file = u
             .path("pid_file")
@@ -390,6 +409,7 @@ impl ServerConfig {
             activity,
             logging,
             license,
+            pool,
             pid_file,
             access,
         })

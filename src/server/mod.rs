@@ -13,6 +13,7 @@ pub mod chunked;
 pub mod db;
 pub mod listener;
 pub mod login;
+pub mod pool;
 pub mod registry;
 pub mod session;
 
@@ -89,6 +90,7 @@ impl Server {
         let registry = Registry::new(
             config.session.max_sessions,
             config.license.max_connections,
+            &config.pool,
             running.clone(),
         )
         .start();

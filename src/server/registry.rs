@@ -7,6 +7,11 @@
 //! reconnect window passed, error), which also releases every connection it still counted.
 //! For a while after a session ended, the registry remembers why ("tombstones"), so a client
 //! that tries to resume it learns the reason (e.g. the `TimeoutError` of `max_waiting_time`).
+//!
+//! It also owns the idle-connection pool (`[Pool]`), so that pooled connections count against
+//! the licence limit exactly like connections in use: a session's connection actor hands its
+//! reset connection back with [`ConnectionClosed`], and [`AcquireConnection`] gives a pooled
+//! one out again, or makes room under the limit by disconnecting the longest-idle one.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -14,9 +19,12 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix::{Actor, Addr, Context, Handler, Message, MessageResult};
+use actix::{Actor, Addr, AsyncContext, Context, Handler, Message, MessageResult};
+use odbc_api::Connection;
 
+use super::pool::{IdlePool, PoolKey};
 use super::session::Session;
+use crate::config::server::PoolConfig;
 use crate::error::{DbError, ErrorClass};
 use crate::proto::message::{ServerStatus, SessionStatus};
 
@@ -61,7 +69,9 @@ pub struct Registry {
     max_sessions: u32,
     max_connections: Option<u32>,
     sessions: HashMap<String, SessionEntry>,
+    /// Physical connections: those of the sessions plus the idle ones in `pool`.
     connections: u32,
+    pool: IdlePool<Connection<'static>>,
     tombstones: HashMap<String, (Instant, DbError)>,
     tombstone_order: VecDeque<String>,
     /// Requests running on database connections, counted by the sessions.
@@ -69,13 +79,19 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// A registry enforcing the given limits.
-    pub fn new(max_sessions: u32, max_connections: Option<u32>, running: Arc<AtomicU32>) -> Self {
+    /// A registry enforcing the given limits, pooling idle connections as `pool` says.
+    pub fn new(
+        max_sessions: u32,
+        max_connections: Option<u32>,
+        pool: &PoolConfig,
+        running: Arc<AtomicU32>,
+    ) -> Self {
         Self {
             max_sessions,
             max_connections,
             sessions: HashMap::new(),
             connections: 0,
+            pool: IdlePool::new(pool.max_idle_connections as usize, pool.idle_timeout),
             tombstones: HashMap::new(),
             tombstone_order: VecDeque::new(),
             running,
@@ -101,8 +117,37 @@ impl Registry {
     }
 }
 
+/// Disconnects pooled connections on a blocking thread (SQLDisconnect may take a network round
+/// trip; the registry never waits on a driver).
+fn disconnect(conns: Vec<Connection<'static>>) {
+    if conns.is_empty() {
+        return;
+    }
+    actix_rt::task::spawn_blocking(move || {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(conns)));
+    });
+}
+
 impl Actor for Registry {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        if self.pool.enabled() {
+            let every = (self.pool.idle_timeout() / 4)
+                .clamp(Duration::from_millis(100), Duration::from_secs(5));
+            ctx.run_interval(every, |act, _| {
+                let expired = act.pool.expire(Instant::now());
+                if !expired.is_empty() {
+                    tracing::debug!(
+                        count = expired.len(),
+                        "idle pooled connections disconnected"
+                    );
+                    act.connections = act.connections.saturating_sub(expired.len() as u32);
+                    disconnect(expired);
+                }
+            });
+        }
+    }
 }
 
 /// A session asks to be admitted.
@@ -142,20 +187,25 @@ pub struct LookupSession {
     pub user: String,
 }
 
-/// A session wants to open one more physical database connection.
+/// A session wants one more physical database connection for `key`: a pooled one
+/// (`Ok(Some)`), or permission to open a new one (`Ok(None)`).
 #[derive(Message)]
-#[rtype(result = "Result<(), DbError>")]
+#[rtype(result = "Result<Option<Connection<'static>>, DbError>")]
 pub struct AcquireConnection {
     /// The session's id.
     pub session: String,
+    /// What the connection is for.
+    pub key: PoolKey,
 }
 
-/// A session closed a physical database connection (or failed to open one it acquired).
+/// A connection actor disconnected its connection, or hands it back reset for reuse.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct ReleaseConnection {
-    /// The session's id.
+pub struct ConnectionClosed {
+    /// The session that used it.
     pub session: String,
+    /// The connection and its key, when it may be reused.
+    pub reusable: Option<(PoolKey, Connection<'static>)>,
 }
 
 /// Asks for the registry's state.
@@ -221,38 +271,63 @@ impl Handler<LookupSession> for Registry {
 }
 
 impl Handler<AcquireConnection> for Registry {
-    type Result = Result<(), DbError>;
+    type Result = Result<Option<Connection<'static>>, DbError>;
 
     fn handle(&mut self, msg: AcquireConnection, _: &mut Context<Self>) -> Self::Result {
-        if let Some(max) = self.max_connections {
-            if self.connections >= max {
-                return Err(DbError::new(
-                    ErrorClass::InterfaceError,
-                    connection_limit_message(max),
-                ));
-            }
-        }
         let Some(s) = self.sessions.get_mut(&msg.session) else {
             return Err(DbError::new(
                 ErrorClass::InterfaceError,
                 "session is not registered",
             ));
         };
+        if let Some(conn) = self.pool.take(&msg.key) {
+            // Moves from the pool to the session: the total does not change.
+            s.connections += 1;
+            return Ok(Some(conn));
+        }
+        if let Some(max) = self.max_connections {
+            if self.connections >= max {
+                // An idle connection for someone else gives way to a connection in use.
+                let Some(idle) = self.pool.evict_oldest() else {
+                    return Err(DbError::new(
+                        ErrorClass::InterfaceError,
+                        connection_limit_message(max),
+                    ));
+                };
+                self.connections = self.connections.saturating_sub(1);
+                disconnect(vec![idle]);
+            }
+        }
         s.connections += 1;
         self.connections += 1;
-        Ok(())
+        Ok(None)
     }
 }
 
-impl Handler<ReleaseConnection> for Registry {
+impl Handler<ConnectionClosed> for Registry {
     type Result = ();
 
-    fn handle(&mut self, msg: ReleaseConnection, _: &mut Context<Self>) {
+    fn handle(&mut self, msg: ConnectionClosed, _: &mut Context<Self>) {
+        // A session that already ended released all its connections at once.
         if let Some(s) = self.sessions.get_mut(&msg.session) {
             if s.connections > 0 {
                 s.connections -= 1;
                 self.connections = self.connections.saturating_sub(1);
             }
+        }
+        let Some((key, conn)) = msg.reusable else {
+            return;
+        };
+        if self
+            .max_connections
+            .is_some_and(|max| self.connections >= max)
+        {
+            return disconnect(vec![conn]);
+        }
+        self.connections += 1;
+        if let Some(evicted) = self.pool.put(key, conn, Instant::now()) {
+            self.connections = self.connections.saturating_sub(1);
+            disconnect(vec![evicted]);
         }
     }
 }

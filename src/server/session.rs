@@ -28,10 +28,12 @@ use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::FramedRead;
 
-use super::db::{self, CancelSlot, DbCall, DbConnection, DbReply, DbRequest, OpenTarget};
+use super::db::{
+    self, Adopt, CancelSlot, DbCall, DbConnection, DbReply, DbRequest, OpenTarget, Owner,
+};
+use super::pool::PoolKey;
 use super::registry::{
-    AcquireConnection, GetStatus, RegisterSession, ReleaseConnection, SessionStats,
-    UnregisterSession,
+    AcquireConnection, GetStatus, RegisterSession, SessionStats, UnregisterSession,
 };
 use super::{access, Shared};
 use crate::connstr;
@@ -388,13 +390,11 @@ impl Session {
             Request::CloseConnection { conn } => match self.conns.remove(&conn) {
                 None => self.reply(id, Response::Error(no_such_connection(conn))),
                 Some(h) => {
-                    let session = self.id.clone();
-                    let registry = self.shared.registry.clone();
+                    // The connection actor tells the registry itself.
                     h.addr
                         .send(DbCall(DbRequest::Close))
                         .into_actor(self)
                         .map(move |r, act, _| {
-                            registry.do_send(ReleaseConnection { session });
                             act.reply_result(id, flatten(r).map(|_| Response::Ok));
                         })
                         .spawn(ctx);
@@ -502,36 +502,44 @@ impl Session {
         let stats = self.stats.clone();
         let running = self.shared.running.clone();
         let cursor_type = self.cursor_type;
+        let key = PoolKey::new(&self.user, &target);
+        let pooling = self.shared.config.pool.max_idle_connections > 0;
         let fut = async move {
-            registry
+            let pooled = registry
                 .send(AcquireConnection {
                     session: session.clone(),
+                    key,
                 })
                 .await
                 .map_err(internal)??;
+            // From here the connection actor owns the count and settles it when it ends.
             let cancel = Arc::new(CancelSlot::default());
             let slot = cancel.clone();
+            let owner = std::sync::Mutex::new(Some(Owner {
+                registry,
+                session,
+                key,
+                pooling,
+            }));
             let addr = SyncArbiter::start(1, move || {
-                DbConnection::new(max_chunk, slot.clone(), cursor_type)
+                let owner = owner.lock().ok().and_then(|mut o| o.take());
+                DbConnection::new(max_chunk, slot.clone(), cursor_type, owner)
             });
             running.fetch_add(1, Ordering::Relaxed);
             stats.running.fetch_add(1, Ordering::Relaxed);
-            let r = addr.send(DbCall(DbRequest::Open(target))).await;
+            let r = match pooled {
+                Some(conn) => addr.send(Adopt { conn, target }).await,
+                None => addr.send(DbCall(DbRequest::Open(target))).await,
+            };
             running.fetch_sub(1, Ordering::Relaxed);
             stats.running.fetch_sub(1, Ordering::Relaxed);
             match flatten(r) {
                 Ok(DbReply::Opened { dbms_name }) => Ok((DbHandle { addr, cancel }, dbms_name)),
-                Ok(other) => {
-                    registry.do_send(ReleaseConnection { session });
-                    Err(DbError::new(
-                        ErrorClass::InternalError,
-                        format!("unexpected reply {other:?}"),
-                    ))
-                }
-                Err(e) => {
-                    registry.do_send(ReleaseConnection { session });
-                    Err(e)
-                }
+                Ok(other) => Err(DbError::new(
+                    ErrorClass::InternalError,
+                    format!("unexpected reply {other:?}"),
+                )),
+                Err(e) => Err(e),
             }
         };
         fut.into_actor(self)

@@ -6,10 +6,13 @@
 //! sets of its cursors. Its messages ([`DbRequest`], [`DbReply`]) are plain serializable data,
 //! so that the actor can later move into a supervised worker process.
 //!
-//! Lifecycle: started empty by the session; [`DbRequest::Open`] connects; every other request
-//! works on the open connection; when the session drops its address (session closed or client
-//! lost), the thread ends and [`DbConnection`]'s `Drop` closes the result sets, rolls back what
-//! was not committed and disconnects. A panic inside a driver call is caught: the caller gets an
+//! Lifecycle: started empty by the session, after the registry counted the connection;
+//! [`DbRequest::Open`] connects, or [`Adopt`] takes over a pooled connection; every other request
+//! works on the open connection; [`DbRequest::Close`] — or the session dropping its address
+//! (session closed or client lost), which ends the thread and runs `Drop` — closes the result
+//! sets, rolls back what was not committed and either disconnects or, with `[Pool]` on, resets
+//! the connection (autocommit back on) and hands it to the registry's pool. Either way the
+//! actor tells the registry exactly once ([`ConnectionClosed`]), which settles the count. A panic inside a driver call is caught: the caller gets an
 //! `InternalError` and the connection is closed; other connections and sessions go on.
 
 pub mod cancel;
@@ -27,6 +30,8 @@ use odbc_api::handles::{AsStatementRef, Statement};
 use odbc_api::{Connection, ConnectionOptions, ConnectionTransitions, CursorImpl};
 use serde::{Deserialize, Serialize};
 
+use super::pool::PoolKey;
+use super::registry::{ConnectionClosed, Registry};
 use crate::config::CursorType;
 use crate::error::{DbError, ErrorClass};
 use crate::proto::message::{CursorId, DataSourceInfo, DriverInfo};
@@ -127,6 +132,29 @@ pub enum DbReply {
     },
 }
 
+/// Takes over a pooled connection for `target` (connecting afresh if the pooled one died).
+/// In-process only: a live connection cannot be serialized.
+#[derive(Message)]
+#[rtype(result = "Result<DbReply, DbError>")]
+pub struct Adopt {
+    /// The pooled connection.
+    pub conn: Connection<'static>,
+    /// What it was opened with.
+    pub target: OpenTarget,
+}
+
+/// Where a connection actor reports that its connection is gone or reusable.
+pub struct Owner {
+    /// The registry, which counts the connection.
+    pub registry: actix::Addr<Registry>,
+    /// The session using it.
+    pub session: String,
+    /// Its pool key.
+    pub key: PoolKey,
+    /// Whether to hand it back for reuse (`[Pool] max_idle_connections > 0`).
+    pub pooling: bool,
+}
+
 /// The actix message carrying a [`DbRequest`].
 #[derive(Debug, Message)]
 #[rtype(result = "Result<DbReply, DbError>")]
@@ -147,12 +175,21 @@ pub struct DbConnection {
     cursor_type: Option<CursorType>,
     /// The driver's answer was already logged.
     cursor_type_logged: bool,
+    /// Told of the close once, then `None`.
+    owner: Option<Owner>,
+    /// A driver call panicked: never reuse this connection.
+    poisoned: bool,
 }
 
 impl DbConnection {
-    /// A connection actor that sends batches of at most `max_chunk` bytes and arms `cancel`
-    /// with each statement while it runs.
-    pub fn new(max_chunk: usize, cancel: Arc<CancelSlot>, cursor_type: Option<CursorType>) -> Self {
+    /// A connection actor that sends batches of at most `max_chunk` bytes, arms `cancel` with
+    /// each statement while it runs, and reports its close to `owner`.
+    pub fn new(
+        max_chunk: usize,
+        cancel: Arc<CancelSlot>,
+        cursor_type: Option<CursorType>,
+        owner: Option<Owner>,
+    ) -> Self {
         Self {
             conn: None,
             results: HashMap::new(),
@@ -162,6 +199,8 @@ impl DbConnection {
             cancel,
             cursor_type,
             cursor_type_logged: false,
+            owner,
+            poisoned: false,
         }
     }
 
@@ -272,6 +311,11 @@ impl DbConnection {
             }
         }
         .map_err(|e| from_odbc(&e))?;
+        self.install(conn)
+    }
+
+    /// Makes `conn` this actor's open connection.
+    fn install(&mut self, conn: Connection<'static>) -> Result<DbReply, DbError> {
         let dbms_name = conn.database_management_system_name().unwrap_or_default();
         self.sqlite = dbms_name.eq_ignore_ascii_case("sqlite");
         // Shared ownership between the connection and its statements, all on this actor's one
@@ -380,14 +424,45 @@ impl DbConnection {
         })
     }
 
-    /// Closes result sets, rolls back what was not committed, and disconnects.
+    /// Takes over a pooled connection; a dead one is dropped and `target` connected afresh.
+    fn adopt(&mut self, conn: Connection<'static>, target: OpenTarget) -> Result<DbReply, DbError> {
+        if self.conn.is_some() {
+            return Err(DbError::new(
+                ErrorClass::InterfaceError,
+                "connection is already open",
+            ));
+        }
+        if conn.is_dead().unwrap_or(true) {
+            tracing::debug!("a pooled connection had died; connecting afresh");
+            drop(conn);
+            return self.open(target);
+        }
+        self.install(conn)
+    }
+
+    /// Closes result sets, rolls back what was not committed, and then disconnects or hands the
+    /// reset connection to the pool; tells the registry once.
     fn close(&mut self) {
         self.results.clear();
+        let mut reusable = None;
         if let Some(conn) = self.conn.take() {
-            if !self.autocommit {
-                let _ = conn.rollback();
+            let reset =
+                self.autocommit || (conn.rollback().is_ok() && conn.set_autocommit(true).is_ok());
+            let pooling = self.owner.as_ref().is_some_and(|o| o.pooling);
+            if pooling && reset && !self.poisoned {
+                // The result sets are gone, so this is the only reference.
+                if let Ok(conn) = Arc::try_unwrap(conn) {
+                    if matches!(conn.is_dead(), Ok(false)) {
+                        reusable = Some(conn);
+                    }
+                }
             }
-            drop(conn);
+        }
+        if let Some(owner) = self.owner.take() {
+            owner.registry.do_send(ConnectionClosed {
+                session: owner.session,
+                reusable: reusable.map(|c| (owner.key, c)),
+            });
         }
     }
 }
@@ -408,9 +483,28 @@ impl Handler<DbCall> for DbConnection {
             Ok(r) => r,
             Err(_) => {
                 // State after a panic is unknown: drop the connection, but never unwind further.
+                self.poisoned = true;
                 let _ = std::panic::catch_unwind(AssertUnwindSafe(|| self.close()));
                 self.conn = None;
                 self.results.clear();
+                Err(DbError::new(
+                    ErrorClass::InternalError,
+                    "the ODBC driver failed inside a call (panic); this database connection was closed",
+                ))
+            }
+        }
+    }
+}
+
+impl Handler<Adopt> for DbConnection {
+    type Result = Result<DbReply, DbError>;
+
+    fn handle(&mut self, msg: Adopt, _: &mut SyncContext<Self>) -> Self::Result {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| self.adopt(msg.conn, msg.target))) {
+            Ok(r) => r,
+            Err(_) => {
+                self.poisoned = true;
+                let _ = std::panic::catch_unwind(AssertUnwindSafe(|| self.close()));
                 Err(DbError::new(
                     ErrorClass::InternalError,
                     "the ODBC driver failed inside a call (panic); this database connection was closed",

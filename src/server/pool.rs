@@ -1,0 +1,219 @@
+//! The idle-connection pool (`[Pool]`): physical database connections a session closed, kept
+//! for the next `connect` with the same connection string by the same user.
+//!
+//! Pure bookkeeping, generic over the connection type so it can be tested without a driver;
+//! the registry actor owns the one instance, which keeps the licence count and the pool in
+//! one place. Connections enter already reset (rolled back, autocommit on) by their
+//! connection actor, and leave the pool to be disconnected on a blocking thread, never here.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use super::db::OpenTarget;
+
+/// What a pooled connection may be reused for: a digest of the odbcd user and the complete
+/// connection target (passwords included, so they are not kept in clear).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PoolKey([u8; 32]);
+
+impl PoolKey {
+    /// The key of `target` opened by the odbcd user `user`.
+    pub fn new(user: &str, target: &OpenTarget) -> Self {
+        let mut h = Sha256::new();
+        h.update(user.as_bytes());
+        h.update([0]);
+        match target {
+            OpenTarget::ConnectionString(s) => {
+                h.update(b"connstr\0");
+                h.update(s.as_bytes());
+            }
+            OpenTarget::Dsn { dsn, uid, pwd } => {
+                h.update(b"dsn\0");
+                for part in [dsn, uid, pwd] {
+                    h.update(part.as_bytes());
+                    h.update([0]);
+                }
+            }
+        }
+        Self(h.finalize().into())
+    }
+}
+
+impl std::fmt::Debug for PoolKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "PoolKey({:02x}{:02x}{:02x}{:02x}..)",
+            self.0[0], self.0[1], self.0[2], self.0[3]
+        )
+    }
+}
+
+/// Idle connections by key, oldest first, at most `capacity` in all.
+pub struct IdlePool<C> {
+    capacity: usize,
+    idle_timeout: Duration,
+    by_key: HashMap<PoolKey, Vec<(Instant, C)>>,
+    /// Keys in the order connections entered (one entry per connection); may hold stale
+    /// entries for connections already taken, skipped lazily.
+    order: VecDeque<(Instant, PoolKey)>,
+    len: usize,
+}
+
+impl<C> IdlePool<C> {
+    /// A pool of at most `capacity` idle connections, each kept at most `idle_timeout`.
+    pub fn new(capacity: usize, idle_timeout: Duration) -> Self {
+        Self {
+            capacity,
+            idle_timeout,
+            by_key: HashMap::new(),
+            order: VecDeque::new(),
+            len: 0,
+        }
+    }
+
+    /// Idle connections held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the pool holds none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// How long a connection may stay idle.
+    pub fn idle_timeout(&self) -> Duration {
+        self.idle_timeout
+    }
+
+    /// Whether pooling is on at all.
+    pub fn enabled(&self) -> bool {
+        self.capacity > 0
+    }
+
+    /// The most recently returned connection for `key` (warmest first).
+    pub fn take(&mut self, key: &PoolKey) -> Option<C> {
+        let list = self.by_key.get_mut(key)?;
+        let (_, conn) = list.pop()?;
+        if list.is_empty() {
+            self.by_key.remove(key);
+        }
+        self.len -= 1;
+        Some(conn)
+    }
+
+    /// Keeps `conn` for `key`; when the pool is full the oldest idle connection makes room and
+    /// is given back to be disconnected. With pooling off, `conn` itself comes back.
+    pub fn put(&mut self, key: PoolKey, conn: C, now: Instant) -> Option<C> {
+        if !self.enabled() {
+            return Some(conn);
+        }
+        let evicted = if self.len >= self.capacity {
+            self.evict_oldest()
+        } else {
+            None
+        };
+        self.by_key.entry(key).or_default().push((now, conn));
+        self.order.push_back((now, key));
+        self.len += 1;
+        evicted
+    }
+
+    /// Removes the connection that has been idle longest.
+    pub fn evict_oldest(&mut self) -> Option<C> {
+        while let Some((at, key)) = self.order.pop_front() {
+            let Some(list) = self.by_key.get_mut(&key) else {
+                continue;
+            };
+            // The list is in entry order; an entry of `order` is live while a connection of that
+            // key entered at that instant is still there.
+            let Some(pos) = list.iter().position(|(t, _)| *t == at) else {
+                continue;
+            };
+            let (_, conn) = list.remove(pos);
+            if list.is_empty() {
+                self.by_key.remove(&key);
+            }
+            self.len -= 1;
+            return Some(conn);
+        }
+        None
+    }
+
+    /// Removes every connection idle longer than the idle timeout at `now`.
+    pub fn expire(&mut self, now: Instant) -> Vec<C> {
+        let mut out = Vec::new();
+        while let Some(&(at, _)) = self.order.front() {
+            if now.duration_since(at) < self.idle_timeout {
+                break;
+            }
+            match self.evict_oldest() {
+                Some(c) => out.push(c),
+                None => break,
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: &str) -> PoolKey {
+        PoolKey::new("alice", &OpenTarget::ConnectionString(n.into()))
+    }
+
+    #[test]
+    fn keys_separate_users_and_targets() {
+        let t = OpenTarget::ConnectionString("DSN=a".into());
+        assert_eq!(PoolKey::new("u", &t), PoolKey::new("u", &t));
+        assert_ne!(PoolKey::new("u", &t), PoolKey::new("v", &t));
+        assert_ne!(PoolKey::new("u", &t), key("DSN=b"));
+        let dsn = |pwd: &str| OpenTarget::Dsn {
+            dsn: "a".into(),
+            uid: "x".into(),
+            pwd: pwd.into(),
+        };
+        assert_ne!(PoolKey::new("u", &dsn("1")), PoolKey::new("u", &dsn("2")));
+    }
+
+    #[test]
+    fn take_returns_only_the_same_key_warmest_first() {
+        let mut p = IdlePool::new(4, Duration::from_secs(60));
+        let t0 = Instant::now();
+        assert!(p.put(key("a"), 1, t0).is_none());
+        assert!(p.put(key("a"), 2, t0 + Duration::from_millis(1)).is_none());
+        assert_eq!(p.take(&key("b")), None);
+        assert_eq!(p.take(&key("a")), Some(2));
+        assert_eq!(p.take(&key("a")), Some(1));
+        assert_eq!(p.take(&key("a")), None);
+        assert!(p.is_empty());
+    }
+
+    #[test]
+    fn full_pool_evicts_the_oldest_and_expiry_follows_the_timeout() {
+        let mut p = IdlePool::new(2, Duration::from_secs(10));
+        let t0 = Instant::now();
+        p.put(key("a"), 1, t0);
+        p.put(key("b"), 2, t0 + Duration::from_secs(1));
+        assert_eq!(p.put(key("c"), 3, t0 + Duration::from_secs(2)), Some(1));
+        assert_eq!(p.len(), 2);
+        // A taken connection leaves a stale order entry that eviction skips.
+        assert_eq!(p.take(&key("b")), Some(2));
+        assert_eq!(p.expire(t0 + Duration::from_secs(5)), Vec::<i32>::new());
+        assert_eq!(p.expire(t0 + Duration::from_secs(12)), vec![3]);
+        assert!(p.is_empty());
+        assert_eq!(p.evict_oldest(), None);
+    }
+
+    #[test]
+    fn disabled_pool_keeps_nothing() {
+        let mut p = IdlePool::new(0, Duration::from_secs(10));
+        assert_eq!(p.put(key("a"), 1, Instant::now()), Some(1));
+        assert!(p.is_empty());
+    }
+}

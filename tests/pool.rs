@@ -1,0 +1,136 @@
+//! `[Pool]`: a closed database connection is reset and reused by the next `connect` of the
+//! same user with the same connection string, within the idle timeout and the licence limit.
+
+mod common;
+
+use common::{pg::pg, TestServer};
+use odbcd::client::{Connection, ErrorClass, Value};
+
+/// The PostgreSQL backend serving `conn`.
+fn backend_pid(conn: &Connection) -> i64 {
+    let mut c = conn.cursor();
+    c.execute("SELECT pg_backend_pid()", &[]).unwrap();
+    match c.fetchone().unwrap() {
+        Some(row) => match &row[0] {
+            Value::Int(pid) => *pid,
+            other => panic!("pid is {other:?}"),
+        },
+        None => panic!("no pid"),
+    }
+}
+
+fn count(conn: &Connection, table: &str) -> usize {
+    let mut c = conn.cursor();
+    c.execute(&format!("SELECT id FROM {table}"), &[]).unwrap();
+    c.fetchall().unwrap().len()
+}
+
+#[test]
+fn a_closed_connection_is_reset_and_reused_then_expires() {
+    let pg = pg();
+    // Declared before the server: pooled backends live as long as the server does.
+    let db = pg.database("pooled");
+    let server = TestServer::start("[Pool]\nmax_idle_connections = 4\nidle_timeout = 2\n");
+    let (_s, odbc) = server.open();
+    let connstr = pg.connstr("pooled");
+
+    let mut first = odbc.driver_connect(&connstr).unwrap();
+    let pid = backend_pid(&first);
+    first
+        .cursor()
+        .execute("CREATE TABLE t (id INTEGER)", &[])
+        .unwrap();
+    // Work left uncommitted when the connection closes is rolled back, not handed on.
+    first.set_autocommit(false).unwrap();
+    first
+        .cursor()
+        .execute("INSERT INTO t VALUES (1)", &[])
+        .unwrap();
+    first.close().unwrap();
+    assert_eq!(
+        pg.backends("pooled"),
+        1,
+        "the closed connection stays pooled"
+    );
+
+    let second = odbc.driver_connect(&connstr).unwrap();
+    assert_eq!(backend_pid(&second), pid, "the same physical connection");
+    assert_eq!(
+        count(&second, "t"),
+        0,
+        "the pooled connection was rolled back"
+    );
+    // Back in autocommit: a second connection (a new physical one) sees the insert at once.
+    second
+        .cursor()
+        .execute("INSERT INTO t VALUES (2)", &[])
+        .unwrap();
+    let third = odbc.driver_connect(&connstr).unwrap();
+    assert_ne!(backend_pid(&third), pid);
+    assert_eq!(count(&third, "t"), 1);
+
+    // Another connection string never gets a pooled connection of the first.
+    drop(third);
+    drop(second);
+    TestServer::wait_until(10, "both connections pooled", || pg.backends("pooled") == 2);
+    let other = odbc
+        .driver_connect(&format!("{connstr};ApplicationName=other"))
+        .unwrap();
+    let other_pid = backend_pid(&other);
+    assert_ne!(other_pid, pid);
+    drop(other);
+
+    // Unused for longer than idle_timeout, every pooled connection is disconnected.
+    TestServer::wait_until(15, "the idle connections to expire", || {
+        pg.backends("pooled") == 0
+    });
+    let fresh = odbc.driver_connect(&connstr).unwrap();
+    assert_ne!(backend_pid(&fresh), pid);
+    drop(fresh);
+    drop(server);
+    drop(db);
+}
+
+#[test]
+fn pooled_connections_count_against_the_licence_and_give_way() {
+    let pg = pg();
+    let db = pg.database("pool_licence");
+    let server =
+        TestServer::start("[Pool]\nmax_idle_connections = 4\n\n[License]\nmax_connections = 1\n");
+    let (_s, odbc) = server.open();
+    let connstr = pg.connstr("pool_licence");
+    let first = odbc.driver_connect(&connstr).unwrap();
+    let pid = backend_pid(&first);
+    let e = odbc.driver_connect(&connstr).unwrap_err();
+    assert_eq!(e.class, ErrorClass::InterfaceError, "{e}");
+    drop(first);
+    TestServer::wait_until(10, "the connection to be pooled", || {
+        pg.backends("pool_licence") == 1
+    });
+    // The idle connection of another connection string is disconnected to make room.
+    let other = odbc
+        .driver_connect(&format!("{connstr};ApplicationName=other"))
+        .unwrap();
+    assert_ne!(backend_pid(&other), pid);
+    TestServer::wait_until(10, "the pooled connection to be disconnected", || {
+        pg.backends("pool_licence") == 1
+    });
+    drop(other);
+    drop(server);
+    drop(db);
+}
+
+#[test]
+fn without_a_pool_section_every_close_disconnects() {
+    let pg = pg();
+    let server = TestServer::start("");
+    let _db = pg.database("unpooled");
+    let (_s, odbc) = server.open();
+    let connstr = pg.connstr("unpooled");
+    let mut first = odbc.driver_connect(&connstr).unwrap();
+    let pid = backend_pid(&first);
+    first.close().unwrap();
+    TestServer::wait_until(10, "the backend to go", || pg.backends("unpooled") == 0);
+    let second = odbc.driver_connect(&connstr).unwrap();
+    assert_ne!(backend_pid(&second), pid);
+}

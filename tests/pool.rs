@@ -134,3 +134,26 @@ fn without_a_pool_section_every_close_disconnects() {
     let second = odbc.driver_connect(&connstr).unwrap();
     assert_ne!(backend_pid(&second), pid);
 }
+
+#[test]
+fn closing_the_session_pools_its_connections_for_the_next_session() {
+    let pg = pg();
+    let db = pg.database("pool_sessions");
+    let server = TestServer::start("[Pool]\nmax_idle_connections = 2\n");
+    let connstr = pg.connstr("pool_sessions");
+    let (mut first_session, odbc) = server.open();
+    let conn = odbc.driver_connect(&connstr).unwrap();
+    let pid = backend_pid(&conn);
+    first_session.close().unwrap();
+
+    let (_s, odbc) = server.open();
+    let conn = odbc.driver_connect(&connstr).unwrap();
+    assert_eq!(
+        backend_pid(&conn),
+        pid,
+        "the first session's connection, reused"
+    );
+    drop(conn);
+    drop(server);
+    drop(db);
+}

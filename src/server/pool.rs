@@ -1,10 +1,11 @@
 //! The idle-connection pool (`[Pool]`): physical database connections a session closed, kept
 //! for the next `connect` with the same connection string by the same user.
 //!
-//! Pure bookkeeping, generic over the connection type so it can be tested without a driver;
-//! the registry actor owns the one instance, which keeps the licence count and the pool in
-//! one place. Connections enter already reset (rolled back, autocommit on) by their
-//! connection actor, and leave the pool to be disconnected on a blocking thread, never here.
+//! Pure bookkeeping, generic over what is pooled so it can be tested without a driver; the
+//! registry actor owns the one instance (holding parked connection actors), which keeps the
+//! licence count and the pool in one place. Connections enter already reset (rolled back,
+//! autocommit on) by their connection actor; what leaves the pool without being reused is
+//! dropped by the registry, and the actor disconnects on its own thread.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};

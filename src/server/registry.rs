@@ -9,9 +9,9 @@
 //! that tries to resume it learns the reason (e.g. the `TimeoutError` of `max_waiting_time`).
 //!
 //! It also owns the idle-connection pool (`[Pool]`), so that pooled connections count against
-//! the licence limit exactly like connections in use: a session's connection actor hands its
-//! reset connection back with [`ConnectionClosed`], and [`AcquireConnection`] gives a pooled
-//! one out again, or makes room under the limit by disconnecting the longest-idle one.
+//! the licence limit exactly like connections in use: a connection actor whose session is done
+//! with it parks itself, reset, with [`ConnectionClosed`], and [`AcquireConnection`] gives a
+//! parked one out again, or makes room under the limit by disconnecting the longest-idle one.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -19,14 +19,13 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix::{Actor, Addr, AsyncContext, Context, Handler, Message, MessageResult};
-use odbc_api::Connection;
-
+use super::db::DbHandle;
 use super::pool::{IdlePool, PoolKey};
 use super::session::Session;
 use crate::config::server::PoolConfig;
 use crate::error::{DbError, ErrorClass};
 use crate::proto::message::{ServerStatus, SessionStatus};
+use actix::{Actor, Addr, AsyncContext, Context, Handler, Message, MessageResult};
 
 /// The exact message of manual FAQ 7.1.13.
 pub const MAX_SESSIONS_MESSAGE: &str = "Maximum number of sessions reached.";
@@ -71,7 +70,7 @@ pub struct Registry {
     sessions: HashMap<String, SessionEntry>,
     /// Physical connections: those of the sessions plus the idle ones in `pool`.
     connections: u32,
-    pool: IdlePool<Connection<'static>>,
+    pool: IdlePool<DbHandle>,
     tombstones: HashMap<String, (Instant, DbError)>,
     tombstone_order: VecDeque<String>,
     /// Requests running on database connections, counted by the sessions.
@@ -117,15 +116,10 @@ impl Registry {
     }
 }
 
-/// Disconnects pooled connections on a blocking thread (SQLDisconnect may take a network round
-/// trip; the registry never waits on a driver).
-fn disconnect(conns: Vec<Connection<'static>>) {
-    if conns.is_empty() {
-        return;
-    }
-    actix_rt::task::spawn_blocking(move || {
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(conns)));
-    });
+/// Lets pooled connection actors go: with the last address dropped, each actor's thread ends
+/// and disconnects on its own (the registry never waits on a driver).
+fn disconnect(conns: Vec<DbHandle>) {
+    drop(conns);
 }
 
 impl Actor for Registry {
@@ -190,7 +184,7 @@ pub struct LookupSession {
 /// A session wants one more physical database connection for `key`: a pooled one
 /// (`Ok(Some)`), or permission to open a new one (`Ok(None)`).
 #[derive(Message)]
-#[rtype(result = "Result<Option<Connection<'static>>, DbError>")]
+#[rtype(result = "Result<Option<DbHandle>, DbError>")]
 pub struct AcquireConnection {
     /// The session's id.
     pub session: String,
@@ -198,14 +192,14 @@ pub struct AcquireConnection {
     pub key: PoolKey,
 }
 
-/// A connection actor disconnected its connection, or hands it back reset for reuse.
+/// A connection actor disconnected its connection, or parks itself (reset) for reuse.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct ConnectionClosed {
     /// The session that used it.
     pub session: String,
-    /// The connection and its key, when it may be reused.
-    pub reusable: Option<(PoolKey, Connection<'static>)>,
+    /// The parked actor and its key, when it may be reused.
+    pub reusable: Option<(PoolKey, DbHandle)>,
 }
 
 /// Asks for the registry's state.
@@ -271,7 +265,7 @@ impl Handler<LookupSession> for Registry {
 }
 
 impl Handler<AcquireConnection> for Registry {
-    type Result = Result<Option<Connection<'static>>, DbError>;
+    type Result = Result<Option<DbHandle>, DbError>;
 
     fn handle(&mut self, msg: AcquireConnection, _: &mut Context<Self>) -> Self::Result {
         let Some(s) = self.sessions.get_mut(&msg.session) else {

@@ -29,7 +29,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::FramedRead;
 
 use super::db::{
-    self, Adopt, CancelSlot, DbCall, DbConnection, DbReply, DbRequest, OpenTarget, Owner,
+    self, Adopt, CancelSlot, DbCall, DbConnection, DbHandle, DbReply, DbRequest, OpenTarget, Owner,
+    Release,
 };
 use super::pool::PoolKey;
 use super::registry::{
@@ -79,11 +80,6 @@ struct Link {
 }
 
 /// A database connection of this session.
-struct DbHandle {
-    addr: Addr<DbConnection>,
-    cancel: Arc<CancelSlot>,
-}
-
 /// A request running on a database connection.
 struct RunningRequest {
     started: Instant,
@@ -392,7 +388,7 @@ impl Session {
                 Some(h) => {
                     // The connection actor tells the registry itself.
                     h.addr
-                        .send(DbCall(DbRequest::Close))
+                        .send(Release { me: h.clone() })
                         .into_actor(self)
                         .map(move |r, act, _| {
                             act.reply_result(id, flatten(r).map(|_| Response::Ok));
@@ -451,7 +447,7 @@ impl Session {
         let closes: Vec<_> = self
             .conns
             .drain()
-            .map(|(_, h)| h.addr.send(DbCall(DbRequest::Close)))
+            .map(|(_, h)| h.addr.send(Release { me: h.clone() }))
             .collect();
         futures_util::future::join_all(closes)
             .into_actor(self)
@@ -513,28 +509,40 @@ impl Session {
                 .await
                 .map_err(internal)??;
             // From here the connection actor owns the count and settles it when it ends.
-            let cancel = Arc::new(CancelSlot::default());
-            let slot = cancel.clone();
-            let owner = std::sync::Mutex::new(Some(Owner {
+            let owner = Owner {
                 registry,
                 session,
                 key,
                 pooling,
-            }));
-            let addr = SyncArbiter::start(1, move || {
-                let owner = owner.lock().ok().and_then(|mut o| o.take());
-                DbConnection::new(max_chunk, slot.clone(), cursor_type, owner)
-            });
+            };
             running.fetch_add(1, Ordering::Relaxed);
             stats.running.fetch_add(1, Ordering::Relaxed);
-            let r = match pooled {
-                Some(conn) => addr.send(Adopt { conn, target }).await,
-                None => addr.send(DbCall(DbRequest::Open(target))).await,
+            let (handle, r) = match pooled {
+                Some(handle) => {
+                    let adopt = Adopt {
+                        owner,
+                        target,
+                        cursor_type,
+                    };
+                    let r = handle.addr.send(adopt).await;
+                    (handle, r)
+                }
+                None => {
+                    let cancel = Arc::new(CancelSlot::default());
+                    let slot = cancel.clone();
+                    let owner = std::sync::Mutex::new(Some(owner));
+                    let addr = SyncArbiter::start(1, move || {
+                        let owner = owner.lock().ok().and_then(|mut o| o.take());
+                        DbConnection::new(max_chunk, slot.clone(), cursor_type, owner)
+                    });
+                    let r = addr.send(DbCall(DbRequest::Open(target))).await;
+                    (DbHandle { addr, cancel }, r)
+                }
             };
             running.fetch_sub(1, Ordering::Relaxed);
             stats.running.fetch_sub(1, Ordering::Relaxed);
             match flatten(r) {
-                Ok(DbReply::Opened { dbms_name }) => Ok((DbHandle { addr, cancel }, dbms_name)),
+                Ok(DbReply::Opened { dbms_name }) => Ok((handle, dbms_name)),
                 Ok(other) => Err(DbError::new(
                     ErrorClass::InternalError,
                     format!("unexpected reply {other:?}"),
@@ -547,7 +555,7 @@ impl Session {
                 Ok((handle, dbms_name)) => {
                     if act.closing {
                         // The session ended while connecting: close it again.
-                        handle.addr.do_send(DbCall(DbRequest::Close));
+                        handle.addr.do_send(Release { me: handle.clone() });
                         return;
                     }
                     act.conns.insert(conn, handle);
@@ -783,7 +791,7 @@ impl Actor for Session {
             }
             // Roll back and disconnect on the connection's own thread; dropping the address
             // afterwards ends that thread.
-            h.addr.do_send(DbCall(DbRequest::Close));
+            h.addr.do_send(Release { me: h.clone() });
         }
         // The answers of running requests will not come back to this actor: settle the counts.
         let unfinished = self.running.drain().count() as u32;

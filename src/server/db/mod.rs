@@ -7,12 +7,13 @@
 //! so that the actor can later move into a supervised worker process.
 //!
 //! Lifecycle: started empty by the session, after the registry counted the connection;
-//! [`DbRequest::Open`] connects, or [`Adopt`] takes over a pooled connection; every other request
-//! works on the open connection; [`DbRequest::Close`] — or the session dropping its address
-//! (session closed or client lost), which ends the thread and runs `Drop` — closes the result
-//! sets, rolls back what was not committed and either disconnects or, with `[Pool]` on, resets
-//! the connection (autocommit back on) and hands it to the registry's pool. Either way the
-//! actor tells the registry exactly once ([`ConnectionClosed`]), which settles the count. A panic inside a driver call is caught: the caller gets an
+//! [`DbRequest::Open`] connects; every other request works on the open connection. [`Release`]
+//! (the session is done with it) closes the result sets, rolls back what was not committed and
+//! either disconnects or, with `[Pool]` on, resets the connection (autocommit back on) and
+//! parks: the actor, its thread and its connection go to the registry's pool, and a later
+//! session takes them over with [`Adopt`]. Either way the actor tells the registry exactly once
+//! per use ([`ConnectionClosed`]), which settles the count. When every address is dropped (the
+//! session ended or the pool let it go), the thread ends and `Drop` disconnects. A panic inside a driver call is caught: the caller gets an
 //! `InternalError` and the connection is closed; other connections and sessions go on.
 
 pub mod cancel;
@@ -25,7 +26,7 @@ use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use actix::{Actor, Handler, Message, SyncContext};
+use actix::{Actor, Addr, Handler, Message, SyncContext};
 use odbc_api::handles::{AsStatementRef, Statement};
 use odbc_api::{Connection, ConnectionOptions, ConnectionTransitions, CursorImpl};
 use serde::{Deserialize, Serialize};
@@ -132,15 +133,36 @@ pub enum DbReply {
     },
 }
 
-/// Takes over a pooled connection for `target` (connecting afresh if the pooled one died).
-/// In-process only: a live connection cannot be serialized.
+/// A database connection actor as its session (or the pool) holds it.
+#[derive(Clone)]
+pub struct DbHandle {
+    /// The actor.
+    pub addr: Addr<DbConnection>,
+    /// Its statement running now, for `SQLCancel`.
+    pub cancel: Arc<CancelSlot>,
+}
+
+/// A parked (pooled) actor is taken over by a new session for `target` (connecting afresh if
+/// the pooled connection died). In-process only, like [`Release`].
 #[derive(Message)]
 #[rtype(result = "Result<DbReply, DbError>")]
 pub struct Adopt {
-    /// The pooled connection.
-    pub conn: Connection<'static>,
-    /// What it was opened with.
+    /// The new user's registry bookkeeping.
+    pub owner: Owner,
+    /// What to connect to if the pooled connection is dead.
     pub target: OpenTarget,
+    /// `connection_cursortype` of the new session's listener.
+    pub cursor_type: Option<CursorType>,
+}
+
+/// The session is done with this connection: close it, or park it in the pool. `me` is the
+/// actor's own handle, which goes to the pool if the connection is reusable (a strong address
+/// keeps the actor's thread alive).
+#[derive(Message)]
+#[rtype(result = "Result<DbReply, DbError>")]
+pub struct Release {
+    /// The actor's own handle.
+    pub me: DbHandle,
 }
 
 /// Where a connection actor reports that its connection is gone or reusable.
@@ -175,8 +197,10 @@ pub struct DbConnection {
     cursor_type: Option<CursorType>,
     /// The driver's answer was already logged.
     cursor_type_logged: bool,
-    /// Told of the close once, then `None`.
+    /// Told of the close once, then `None` (also while parked in the pool).
     owner: Option<Owner>,
+    /// The DBMS name of the open connection.
+    dbms_name: String,
     /// A driver call panicked: never reuse this connection.
     poisoned: bool,
 }
@@ -200,6 +224,7 @@ impl DbConnection {
             cursor_type,
             cursor_type_logged: false,
             owner,
+            dbms_name: String::new(),
             poisoned: false,
         }
     }
@@ -288,7 +313,7 @@ impl DbConnection {
                 Ok(DbReply::Done)
             }
             DbRequest::Close => {
-                self.close();
+                self.close(None);
                 Ok(DbReply::Done)
             }
         }
@@ -324,6 +349,7 @@ impl DbConnection {
         let conn = Arc::new(conn);
         self.conn = Some(conn);
         self.autocommit = true;
+        self.dbms_name = dbms_name.clone();
         Ok(DbReply::Opened { dbms_name })
     }
 
@@ -424,44 +450,51 @@ impl DbConnection {
         })
     }
 
-    /// Takes over a pooled connection; a dead one is dropped and `target` connected afresh.
-    fn adopt(&mut self, conn: Connection<'static>, target: OpenTarget) -> Result<DbReply, DbError> {
-        if self.conn.is_some() {
-            return Err(DbError::new(
-                ErrorClass::InterfaceError,
-                "connection is already open",
-            ));
+    /// Takes over this parked actor for a new user; a dead connection is dropped and `target`
+    /// connected afresh.
+    fn adopt(&mut self, owner: Owner, target: OpenTarget) -> Result<DbReply, DbError> {
+        self.owner = Some(owner);
+        match &self.conn {
+            Some(conn) if matches!(conn.is_dead(), Ok(false)) => Ok(DbReply::Opened {
+                dbms_name: self.dbms_name.clone(),
+            }),
+            _ => {
+                tracing::debug!("a pooled connection had died; connecting afresh");
+                self.conn = None;
+                self.open(target)
+            }
         }
-        if conn.is_dead().unwrap_or(true) {
-            tracing::debug!("a pooled connection had died; connecting afresh");
-            drop(conn);
-            return self.open(target);
-        }
-        self.install(conn)
     }
 
-    /// Closes result sets, rolls back what was not committed, and then disconnects or hands the
-    /// reset connection to the pool; tells the registry once.
-    fn close(&mut self) {
+    /// Closes result sets and rolls back what was not committed; then, given `me` (the actor's
+    /// own handle), with pooling on and a clean connection, keeps the connection and parks (the
+    /// registry gets `me`), else disconnects. Tells the registry once.
+    fn close(&mut self, me: Option<DbHandle>) {
         self.results.clear();
-        let mut reusable = None;
+        let owner = self.owner.take();
+        let mut parked = None;
         if let Some(conn) = self.conn.take() {
             let reset =
                 self.autocommit || (conn.rollback().is_ok() && conn.set_autocommit(true).is_ok());
-            let pooling = self.owner.as_ref().is_some_and(|o| o.pooling);
-            if pooling && reset && !self.poisoned {
-                // The result sets are gone, so this is the only reference.
-                if let Ok(conn) = Arc::try_unwrap(conn) {
-                    if matches!(conn.is_dead(), Ok(false)) {
-                        reusable = Some(conn);
-                    }
+            self.autocommit = true;
+            let pooling = owner.as_ref().is_some_and(|o| o.pooling);
+            // The result sets are gone, so the count is 1 unless a statement is still alive.
+            let clean = reset
+                && !self.poisoned
+                && Arc::strong_count(&conn) == 1
+                && matches!(conn.is_dead(), Ok(false));
+            match me {
+                Some(me) if pooling && clean => {
+                    self.conn = Some(conn);
+                    parked = Some(me);
                 }
+                _ => drop(conn),
             }
         }
-        if let Some(owner) = self.owner.take() {
+        if let Some(owner) = owner {
             owner.registry.do_send(ConnectionClosed {
                 session: owner.session,
-                reusable: reusable.map(|c| (owner.key, c)),
+                reusable: parked.map(|me| (owner.key, me)),
             });
         }
     }
@@ -484,7 +517,7 @@ impl Handler<DbCall> for DbConnection {
             Err(_) => {
                 // State after a panic is unknown: drop the connection, but never unwind further.
                 self.poisoned = true;
-                let _ = std::panic::catch_unwind(AssertUnwindSafe(|| self.close()));
+                let _ = std::panic::catch_unwind(AssertUnwindSafe(|| self.close(None)));
                 self.conn = None;
                 self.results.clear();
                 Err(DbError::new(
@@ -496,27 +529,49 @@ impl Handler<DbCall> for DbConnection {
     }
 }
 
+/// Runs `f`, turning a panic inside the driver into an `InternalError` and closing the
+/// connection.
+fn contain(
+    this: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<DbReply, DbError>,
+) -> Result<DbReply, DbError> {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| f(this))) {
+        Ok(r) => r,
+        Err(_) => {
+            this.poisoned = true;
+            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| this.close(None)));
+            this.conn = None;
+            Err(DbError::new(
+                ErrorClass::InternalError,
+                "the ODBC driver failed inside a call (panic); this database connection was closed",
+            ))
+        }
+    }
+}
+
 impl Handler<Adopt> for DbConnection {
     type Result = Result<DbReply, DbError>;
 
     fn handle(&mut self, msg: Adopt, _: &mut SyncContext<Self>) -> Self::Result {
-        match std::panic::catch_unwind(AssertUnwindSafe(|| self.adopt(msg.conn, msg.target))) {
-            Ok(r) => r,
-            Err(_) => {
-                self.poisoned = true;
-                let _ = std::panic::catch_unwind(AssertUnwindSafe(|| self.close()));
-                Err(DbError::new(
-                    ErrorClass::InternalError,
-                    "the ODBC driver failed inside a call (panic); this database connection was closed",
-                ))
-            }
-        }
+        self.cursor_type = msg.cursor_type;
+        contain(self, |this| this.adopt(msg.owner, msg.target))
+    }
+}
+
+impl Handler<Release> for DbConnection {
+    type Result = Result<DbReply, DbError>;
+
+    fn handle(&mut self, msg: Release, _: &mut SyncContext<Self>) -> Self::Result {
+        contain(self, |this| {
+            this.close(Some(msg.me));
+            Ok(DbReply::Done)
+        })
     }
 }
 
 impl Drop for DbConnection {
     fn drop(&mut self) {
-        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| self.close()));
+        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| self.close(None)));
     }
 }
 

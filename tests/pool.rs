@@ -157,3 +157,31 @@ fn closing_the_session_pools_its_connections_for_the_next_session() {
     drop(server);
     drop(db);
 }
+
+#[test]
+fn a_pooled_connection_whose_backend_died_is_replaced() {
+    let pg = pg();
+    let db = pg.database("pool_dead");
+    // Check every pooled connection before reuse, however briefly it was idle.
+    let server = TestServer::start("[Pool]\nmax_idle_connections = 2\ncheck_delay = 0.01\n");
+    let (_s, odbc) = server.open();
+    let connstr = pg.connstr("pool_dead");
+    let conn = odbc.driver_connect(&connstr).unwrap();
+    let pid = backend_pid(&conn);
+    drop(conn);
+    TestServer::wait_until(10, "the connection to be pooled", || {
+        pg.backends("pool_dead") == 1
+    });
+    // The database goes away under the idle connection (restart, failover, admin kill).
+    pg.psql("postgres", &format!("select pg_terminate_backend({pid})"));
+    TestServer::wait_until(10, "the backend to end", || pg.backends("pool_dead") == 0);
+    let conn = odbc.driver_connect(&connstr).unwrap();
+    assert_ne!(
+        backend_pid(&conn),
+        pid,
+        "a fresh connection, not the dead one"
+    );
+    drop(conn);
+    drop(server);
+    drop(db);
+}

@@ -206,6 +206,12 @@ pub struct PoolConfig {
     pub max_idle_connections: u32,
     /// `idle_timeout` (default 60 s): an idle connection unused this long is disconnected.
     pub idle_timeout: Duration,
+    /// `check_query` (default `SELECT 1`; empty: no check): run on a pooled connection idle for
+    /// at least `check_delay` before it is reused; if it fails, the connection is replaced by a
+    /// fresh one (the database may have restarted or dropped it meanwhile).
+    pub check_query: Option<String>,
+    /// `check_delay` (default 30 s).
+    pub check_delay: Duration,
 }
 
 const CONNECTION_OPTIONS: &[&str] = &[
@@ -246,7 +252,12 @@ const ACTIVITY_OPTIONS: &[&str] = &[
 ];
 const LOGGING_OPTIONS: &[&str] = &["log_level", "log_file"];
 const LICENSE_OPTIONS: &[&str] = &["max_connections"];
-const POOL_OPTIONS: &[&str] = &["max_idle_connections", "idle_timeout"];
+const POOL_OPTIONS: &[&str] = &[
+    "max_idle_connections",
+    "idle_timeout",
+    "check_query",
+    "check_delay",
+];
 const ACCESS_OPTIONS: &[&str] = &["allowed_dsns", "allowed_drivers", "allow_file_dsn"];
 const SECTIONS: &[&str] = &[
     "Authentication",
@@ -370,6 +381,12 @@ impl ServerConfig {
         let pool = PoolConfig {
             max_idle_connections: p.int("max_idle_connections", 0, 0, 100_000)? as u32,
             idle_timeout: p.seconds("idle_timeout", 60.0)?,
+            check_query: match p.string("check_query") {
+                None => Some("SELECT 1".to_owned()),
+                Some(q) if q.trim().is_empty() => None,
+                Some(q) => Some(q.trim().to_owned()),
+            },
+            check_delay: p.seconds("check_delay", 30.0)?,
         };
         let u = section("Unix", UNIX_OPTIONS)?;
         let pid_file = u
@@ -503,6 +520,20 @@ mod tests {
     }
 
     #[test]
+    fn pool_section() {
+        let c = load("[Pool]\nmax_idle_connections = 8\nidle_timeout = 5\ncheck_query =\ncheck_delay = 0.5\n")
+            .unwrap();
+        assert_eq!(c.pool.max_idle_connections, 8);
+        assert_eq!(c.pool.idle_timeout, Duration::from_secs(5));
+        assert_eq!(c.pool.check_query, None, "empty: no check");
+        assert_eq!(c.pool.check_delay, Duration::from_millis(500));
+        let e = load("[Pool]\n\nmax_idle_connections = -1\n").unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+        let e = load("[Pool]\nmax_idle = 1\n").unwrap_err();
+        assert!(e.to_string().contains("max_idle_connections"), "{e}");
+    }
+
+    #[test]
     fn defaults_match_the_manual() {
         let c = ServerConfig::defaults();
         assert_eq!(c.listeners.len(), 1);
@@ -532,6 +563,10 @@ mod tests {
         assert_eq!(c.logging.log_level, LogLevel::Important);
         assert_eq!(c.logging.log_file, None);
         assert_eq!(c.license.max_connections, None);
+        assert_eq!(c.pool.max_idle_connections, 0);
+        assert_eq!(c.pool.idle_timeout, Duration::from_secs(60));
+        assert_eq!(c.pool.check_query.as_deref(), Some("SELECT 1"));
+        assert_eq!(c.pool.check_delay, Duration::from_secs(30));
         assert_eq!(c.pid_file, None);
     }
 

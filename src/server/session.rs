@@ -499,7 +499,12 @@ impl Session {
         let running = self.shared.running.clone();
         let cursor_type = self.cursor_type;
         let key = PoolKey::new(&self.user, &target);
-        let pooling = self.shared.config.pool.max_idle_connections > 0;
+        let pool = &self.shared.config.pool;
+        let pooling = pool.max_idle_connections > 0;
+        let check = pool
+            .check_query
+            .as_deref()
+            .map(|q| (Arc::<str>::from(q), pool.check_delay));
         let fut = async move {
             let pooled = registry
                 .send(AcquireConnection {
@@ -523,6 +528,7 @@ impl Session {
                         owner,
                         target,
                         cursor_type,
+                        check,
                     };
                     let r = handle.addr.send(adopt).await;
                     (handle, r)

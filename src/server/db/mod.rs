@@ -153,6 +153,8 @@ pub struct Adopt {
     pub target: OpenTarget,
     /// `connection_cursortype` of the new session's listener.
     pub cursor_type: Option<CursorType>,
+    /// `[Pool] check_query`, run first when the connection was parked at least `check_delay`.
+    pub check: Option<(Arc<str>, std::time::Duration)>,
 }
 
 /// The session is done with this connection: close it, or park it in the pool. `me` is the
@@ -201,6 +203,8 @@ pub struct DbConnection {
     owner: Option<Owner>,
     /// The DBMS name of the open connection.
     dbms_name: String,
+    /// When the actor parked in the pool.
+    parked_at: Option<std::time::Instant>,
     /// A driver call panicked: never reuse this connection.
     poisoned: bool,
 }
@@ -225,6 +229,7 @@ impl DbConnection {
             cursor_type_logged: false,
             owner,
             dbms_name: String::new(),
+            parked_at: None,
             poisoned: false,
         }
     }
@@ -452,18 +457,35 @@ impl DbConnection {
 
     /// Takes over this parked actor for a new user; a dead connection is dropped and `target`
     /// connected afresh.
-    fn adopt(&mut self, owner: Owner, target: OpenTarget) -> Result<DbReply, DbError> {
+    fn adopt(
+        &mut self,
+        owner: Owner,
+        target: OpenTarget,
+        check: Option<(Arc<str>, std::time::Duration)>,
+    ) -> Result<DbReply, DbError> {
         self.owner = Some(owner);
-        match &self.conn {
-            Some(conn) if matches!(conn.is_dead(), Ok(false)) => Ok(DbReply::Opened {
-                dbms_name: self.dbms_name.clone(),
-            }),
-            _ => {
-                tracing::debug!("a pooled connection had died; connecting afresh");
-                self.conn = None;
-                self.open(target)
+        let idle = self.parked_at.take().map(|at| at.elapsed());
+        let alive = match &self.conn {
+            None => false,
+            Some(conn) => {
+                matches!(conn.is_dead(), Ok(false))
+                    && match (&check, idle) {
+                        (Some((query, after)), Some(idle)) if idle >= *after => {
+                            // Only success matters; the result set (if any) is closed at once.
+                            conn.execute(query, (), None).is_ok()
+                        }
+                        _ => true,
+                    }
             }
+        };
+        if alive {
+            return Ok(DbReply::Opened {
+                dbms_name: self.dbms_name.clone(),
+            });
         }
+        tracing::info!("a pooled connection failed its check; connecting afresh");
+        self.conn = None;
+        self.open(target)
     }
 
     /// Closes result sets and rolls back what was not committed; then, given `me` (the actor's
@@ -486,6 +508,7 @@ impl DbConnection {
             match me {
                 Some(me) if pooling && clean => {
                     self.conn = Some(conn);
+                    self.parked_at = Some(std::time::Instant::now());
                     parked = Some(me);
                 }
                 _ => drop(conn),
@@ -554,7 +577,7 @@ impl Handler<Adopt> for DbConnection {
 
     fn handle(&mut self, msg: Adopt, _: &mut SyncContext<Self>) -> Self::Result {
         self.cursor_type = msg.cursor_type;
-        contain(self, |this| this.adopt(msg.owner, msg.target))
+        contain(self, |this| this.adopt(msg.owner, msg.target, msg.check))
     }
 }
 

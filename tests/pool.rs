@@ -185,3 +185,64 @@ fn a_pooled_connection_whose_backend_died_is_replaced() {
     drop(server);
     drop(db);
 }
+
+#[test]
+fn the_licence_count_stays_exact_under_concurrent_connects_and_closes() {
+    let server = TestServer::start(
+        "[Pool]\nmax_idle_connections = 3\nidle_timeout = 1\n\n[License]\nmax_connections = 10\n",
+    );
+    let connstr = server.sqlite("churn");
+    let refused = std::sync::atomic::AtomicU32::new(0);
+    std::thread::scope(|scope| {
+        for t in 0..8 {
+            let (server, connstr, refused) = (&server, &connstr, &refused);
+            scope.spawn(move || {
+                let (mut s, odbc) = server.open();
+                // Some connections stay open until the session closes.
+                let mut held = None;
+                for i in 0..25 {
+                    // Half the threads use a connection string of their own.
+                    let cs = if t % 2 == 0 {
+                        connstr.clone()
+                    } else {
+                        format!("{connstr};Timeout={}", 1000 + t)
+                    };
+                    match odbc.driver_connect(&cs) {
+                        Ok(mut conn) => {
+                            let mut c = conn.cursor();
+                            c.execute("SELECT ?", &[Value::Int(i)]).unwrap();
+                            assert_eq!(c.fetchone().unwrap(), Some(vec![Value::Int(i)]));
+                            if t < 3 && i % 5 == 4 {
+                                held = Some(conn);
+                            } else {
+                                conn.close().unwrap();
+                            }
+                        }
+                        Err(e) => {
+                            assert_eq!(e.class, ErrorClass::InterfaceError, "{e}");
+                            assert!(e.message.contains("allows 10"), "{e}");
+                            refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    }
+                }
+                s.close().unwrap();
+                drop(held);
+            });
+        }
+    });
+    let (_s, odbc) = server.open();
+    let status = odbc.status().unwrap();
+    assert_eq!(status.sessions, 1);
+    assert!(
+        status.connections <= 3,
+        "only pooled ones remain: {status:?}"
+    );
+    // Idle for longer than idle_timeout, the pooled connections are let go.
+    TestServer::wait_until(10, "the pool to empty", || {
+        odbc.status().unwrap().connections == 0
+    });
+    eprintln!(
+        "refused at the licence limit: {}",
+        refused.load(std::sync::atomic::Ordering::Relaxed)
+    );
+}

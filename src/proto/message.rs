@@ -195,7 +195,7 @@ pub struct SessionStatus {
 pub struct ServerStatus {
     /// Open sessions (the seeds' `nclients`).
     pub sessions: u32,
-    /// Open physical database connections.
+    /// Open physical database connections, idle pooled ones (`[Pool]`) included.
     pub connections: u32,
     /// Requests running on database connections right now.
     pub running_requests: u32,

@@ -163,7 +163,7 @@ fn a_pooled_connection_whose_backend_died_is_replaced() {
     let pg = pg();
     let db = pg.database("pool_dead");
     // Check every pooled connection before reuse, however briefly it was idle.
-    let server = TestServer::start("[Pool]\nmax_idle_connections = 2\ncheck_delay = 0.01\n");
+    let server = TestServer::start("[Pool]\nmax_idle_connections = 2\ncheck_delay = 0\n");
     let (_s, odbc) = server.open();
     let connstr = pg.connstr("pool_dead");
     let conn = odbc.driver_connect(&connstr).unwrap();

@@ -210,7 +210,7 @@ pub struct PoolConfig {
     /// at least `check_delay` before it is reused; if it fails, the connection is replaced by a
     /// fresh one (the database may have restarted or dropped it meanwhile).
     pub check_query: Option<String>,
-    /// `check_delay` (default 30 s).
+    /// `check_delay` (default 30 s; 0: check before every reuse).
     pub check_delay: Duration,
 }
 
@@ -386,7 +386,7 @@ impl ServerConfig {
                 Some(q) if q.trim().is_empty() => None,
                 Some(q) => Some(q.trim().to_owned()),
             },
-            check_delay: p.seconds("check_delay", 30.0)?,
+            check_delay: p.seconds_or_zero("check_delay", 30.0)?,
         };
         let u = section("Unix", UNIX_OPTIONS)?;
         let pid_file = u
@@ -527,6 +527,10 @@ mod tests {
         assert_eq!(c.pool.idle_timeout, Duration::from_secs(5));
         assert_eq!(c.pool.check_query, None, "empty: no check");
         assert_eq!(c.pool.check_delay, Duration::from_millis(500));
+        let c = load("[Pool]\ncheck_delay = 0\n").unwrap();
+        assert_eq!(c.pool.check_delay, Duration::ZERO);
+        let e = load("[Pool]\ncheck_delay = -1\n").unwrap_err();
+        assert!(e.to_string().contains("0 or more"), "{e}");
         let e = load("[Pool]\n\nmax_idle_connections = -1\n").unwrap_err();
         assert_eq!(e.line, Some(3), "{e}");
         let e = load("[Pool]\nmax_idle = 1\n").unwrap_err();

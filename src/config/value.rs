@@ -318,6 +318,17 @@ impl<'a> SectionReader<'a> {
         parse_seconds(&e.value).ok_or_else(|| self.bad(e, "a number of seconds greater than 0"))
     }
 
+    /// A number of seconds, 0 allowed (fractions allowed).
+    pub(crate) fn seconds_or_zero(&self, key: &str, default: f64) -> Result<Duration, ConfigError> {
+        let Some(e) = self.entry(key) else {
+            return Ok(Duration::from_secs_f64(default));
+        };
+        if e.value.trim().parse::<f64>() == Ok(0.0) {
+            return Ok(Duration::ZERO);
+        }
+        parse_seconds(&e.value).ok_or_else(|| self.bad(e, "a number of seconds, 0 or more"))
+    }
+
     /// A positive number of seconds, or `None`.
     pub(crate) fn opt_seconds(&self, key: &str) -> Result<Option<Duration>, ConfigError> {
         let Some(e) = self.entry(key) else {

@@ -235,12 +235,50 @@ impl ClientCertRules {
     }
 }
 
+/// Handshake signature checks with the provider's algorithms, shared by both verifiers.
+#[derive(Debug)]
+struct SignatureChecks(Arc<CryptoProvider>);
+
+impl SignatureChecks {
+    fn tls12(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn tls13(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
 /// Asks for client certificates and accepts any whose handshake signature checks out; the
 /// listener applies [`ClientCertRules`] after the handshake, so a refused client gets a clear
 /// error frame instead of a bare TLS alert.
 #[derive(Debug)]
 struct AnyClientCert {
-    provider: Arc<CryptoProvider>,
+    signatures: SignatureChecks,
 }
 
 impl ClientCertVerifier for AnyClientCert {
@@ -271,12 +309,7 @@ impl ClientCertVerifier for AnyClientCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.signatures.tls12(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -285,18 +318,11 @@ impl ClientCertVerifier for AnyClientCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.signatures.tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.signatures.schemes()
     }
 }
 
@@ -314,7 +340,9 @@ pub fn server_config(
     let config = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::Rustls(e.to_string()))?
-        .with_client_cert_verifier(Arc::new(AnyClientCert { provider }))
+        .with_client_cert_verifier(Arc::new(AnyClientCert {
+            signatures: SignatureChecks(provider),
+        }))
         .with_single_cert(certs, key)
         .map_err(|e| {
             TlsError::Rustls(format!(
@@ -340,7 +368,7 @@ struct ServerVerifier {
     trust: ServerTrust,
     /// Chain verification against `trust.certificates` as roots, when they can serve as such.
     webpki: Option<Arc<rustls::client::WebPkiServerVerifier>>,
-    provider: Arc<CryptoProvider>,
+    signatures: SignatureChecks,
 }
 
 impl ServerCertVerifier for ServerVerifier {
@@ -392,12 +420,7 @@ impl ServerCertVerifier for ServerVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.signatures.tls12(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -406,18 +429,11 @@ impl ServerCertVerifier for ServerVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.signatures.tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.signatures.schemes()
     }
 }
 
@@ -512,7 +528,7 @@ pub fn client_config(
     let verifier = Arc::new(ServerVerifier {
         trust: trust.clone(),
         webpki,
-        provider: provider.clone(),
+        signatures: SignatureChecks(provider.clone()),
     });
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::{pg::pg, TestServer};
 use odbcd::proto::compress::Compression;
 use odbcd::proto::frame;
-use odbcd::proto::message::{ClientFrame, Request, Response, ServerFrame};
+use odbcd::proto::message::{ClientFrame, ConnId, Request, Response, ServerFrame};
 use odbcd::proto::preamble::Preamble;
 use odbcd::proto::MAX_FRAME_LEN;
 
@@ -80,6 +80,15 @@ fn send(s: &mut TcpStream, id: u32, request: Request) {
 }
 
 /// The server answers with an error frame, then closes.
+/// Sends `DriverConnect` as request `id` and returns the new connection's id.
+fn connect(s: &mut TcpStream, id: u32, connection_string: String) -> ConnId {
+    send(s, id, Request::DriverConnect { connection_string });
+    match read_frame(s).unwrap().response {
+        Response::Connected { conn, .. } => conn,
+        other => panic!("{other:?}"),
+    }
+}
+
 fn refused_and_closed(s: &mut TcpStream) {
     assert!(matches!(
         read_frame(s),
@@ -229,17 +238,7 @@ fn client_vanishing_mid_request_frees_its_connections() {
     let mut server =
         TestServer::start("[Activity]\ncheck_interval = 0.1\nmax_session_reconnect_time = 1\n");
     let mut s = opened(&server, "vanishing");
-    send(
-        &mut s,
-        2,
-        Request::DriverConnect {
-            connection_string: pg.connstr("vanish"),
-        },
-    );
-    let conn = match read_frame(&mut s).unwrap().response {
-        Response::Connected { conn, .. } => conn,
-        other => panic!("{other:?}"),
-    };
+    let conn = connect(&mut s, 2, pg.connstr("vanish"));
     send(
         &mut s,
         3,
@@ -265,17 +264,7 @@ fn client_vanishing_mid_request_frees_its_connections() {
 fn a_client_that_stops_reading_is_dropped_after_send_timeout() {
     let mut server = TestServer::start("[Session]\nsend_timeout = 1\n\n[Activity]\ncheck_interval = 0.1\nmax_session_reconnect_time = 1\n");
     let mut s = opened(&server, "never reads");
-    send(
-        &mut s,
-        2,
-        Request::DriverConnect {
-            connection_string: server.sqlite("stall"),
-        },
-    );
-    let conn = match read_frame(&mut s).unwrap().response {
-        Response::Connected { conn, .. } => conn,
-        other => panic!("{other:?}"),
-    };
+    let conn = connect(&mut s, 2, server.sqlite("stall"));
     // ~60 KB of incompressible bytes per answer, 400 answers: far more than socket buffers hold.
     let sql = "SELECT randomblob(1000) FROM (WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < 60) SELECT x FROM g)";
     for id in 0..400 {

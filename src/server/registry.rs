@@ -116,12 +116,6 @@ impl Registry {
     }
 }
 
-/// Lets pooled connection actors go: with the last address dropped, each actor's thread ends
-/// and disconnects on its own (the registry never waits on a driver).
-fn disconnect(conns: Vec<DbHandle>) {
-    drop(conns);
-}
-
 impl Actor for Registry {
     type Context = Context<Self>;
 
@@ -137,7 +131,9 @@ impl Actor for Registry {
                         "idle pooled connections disconnected"
                     );
                     act.connections = act.connections.saturating_sub(expired.len() as u32);
-                    disconnect(expired);
+                    // Dropping a pooled actor's last address ends its thread, which disconnects
+                    // on its own: the registry never waits on a driver.
+                    drop(expired);
                 }
             });
         }
@@ -289,7 +285,7 @@ impl Handler<AcquireConnection> for Registry {
                     ));
                 };
                 self.connections = self.connections.saturating_sub(1);
-                disconnect(vec![idle]);
+                drop(idle);
             }
         }
         s.connections += 1;
@@ -316,12 +312,13 @@ impl Handler<ConnectionClosed> for Registry {
             .max_connections
             .is_some_and(|max| self.connections >= max)
         {
-            return disconnect(vec![conn]);
+            drop(conn);
+            return;
         }
         self.connections += 1;
         if let Some(evicted) = self.pool.put(key, conn, Instant::now()) {
             self.connections = self.connections.saturating_sub(1);
-            disconnect(vec![evicted]);
+            drop(evicted);
         }
     }
 }

@@ -99,8 +99,6 @@ pub enum DbRequest {
     },
     /// Close a cursor's result set.
     CloseCursor(CursorId),
-    /// Close everything: result sets, transaction (rolled back), connection.
-    Close,
 }
 
 /// A successful reply.
@@ -315,10 +313,6 @@ impl DbConnection {
             }
             DbRequest::CloseCursor(cursor) => {
                 self.results.remove(&cursor);
-                Ok(DbReply::Done)
-            }
-            DbRequest::Close => {
-                self.close(None);
                 Ok(DbReply::Done)
             }
         }

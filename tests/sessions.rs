@@ -82,6 +82,48 @@ fn postgres_errors_have_class_and_sqlstate() {
     assert_eq!(c.fetchone().unwrap(), Some(vec![Value::Int(1)]));
 }
 
+/// The server reads a result set ahead of the client: an error in a later batch (here the
+/// 3000th row divides by zero, in psqlodbc's second 2000-row fetch) must still arrive after
+/// the rows the driver gave before it, in order, and leave the connection usable.
+#[test]
+fn an_error_in_a_later_batch_arrives_after_the_rows_before_it() {
+    let pg = pg();
+    let server = TestServer::start("");
+    let _db = pg.database("late_error");
+    let (_s, odbc) = server.open();
+    let conn = odbc.driver_connect(&pg.connstr("late_error")).unwrap();
+    let mut c = conn.cursor();
+    c.execute(
+        "SELECT g, 10 / (3000 - g) FROM generate_series(1, 5000) g",
+        &[],
+    )
+    .unwrap();
+    let mut n = 0i64;
+    let err = loop {
+        match c.fetchone() {
+            Ok(Some(row)) => {
+                n += 1;
+                assert_eq!(row[0], Value::Int(n), "rows arrive once, in order");
+            }
+            Ok(None) => panic!("the result set ended without its error after {n} rows"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(
+        (err.class, err.sqlstate.as_str()),
+        (ErrorClass::DataError, "22012"),
+        "{err}"
+    );
+    // How many rows the driver hands out before its error depends on its own batching; none
+    // may be lost before it, and none can come from past the failing row.
+    assert!(
+        (2000..3000).contains(&n),
+        "{n} rows arrived before the error: the first driver fetch's 2000 at least"
+    );
+    c.execute("SELECT 42", &[]).unwrap();
+    assert_eq!(c.fetchone().unwrap(), Some(vec![Value::Int(42)]));
+}
+
 fn commit_and_rollback(first: &str, second: &str, table: &str, odbc: &odbcd::client::Odbc) {
     let mut writer = odbc.driver_connect(first).unwrap();
     let reader = odbc.driver_connect(second).unwrap();

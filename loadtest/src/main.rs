@@ -217,6 +217,12 @@ fn main() -> ExitCode {
         eprintln!("odbcd-loadtest: {what}: {}", e.1);
         ExitCode::from(2)
     };
+    if args.direct && args.workload == Kind::Ping && args.sql.is_none() {
+        eprintln!(
+            "odbcd-loadtest: --workload ping measures the server alone: it has no --direct form"
+        );
+        return ExitCode::from(2);
+    }
     match open_runner(&args) {
         Ok(mut r) => {
             if let Err(e) = prepare(&args, r.as_mut()) {

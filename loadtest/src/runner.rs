@@ -86,6 +86,7 @@ impl Runner for Remote {
                     .map_err(|e| client_err(&e))?;
                 Ok(0)
             }
+            Step::Ping => self.odbc.ping().map(|()| 0).map_err(|e| client_err(&e)),
         }
     }
 
@@ -188,6 +189,10 @@ impl Runner for Direct {
                 self.conn = Self::connect(&self.connect)?;
                 Ok(0)
             }
+            Step::Ping => Err((
+                "NotSupportedError".into(),
+                "ping has no in-process form: it measures the server alone".into(),
+            )),
         }
     }
 

@@ -22,6 +22,8 @@ pub enum Step {
     Commit,
     /// Close the database connection and connect again.
     Reconnect,
+    /// A server round trip that does not reach the database (remote only).
+    Ping,
 }
 
 /// A built-in workload.
@@ -39,6 +41,9 @@ pub enum Kind {
     Mixed,
     /// Connect, `SELECT 1`, close: the cost of a connection (and of `[Pool]` reuse).
     Connect,
+    /// A ping: the server's own round trip, without the database (remote only). Subtract it
+    /// from `select1` to see what the database hop costs.
+    Ping,
 }
 
 impl Kind {
@@ -51,6 +56,7 @@ impl Kind {
             Self::Insert => "insert",
             Self::Mixed => "mixed",
             Self::Connect => "connect",
+            Self::Ping => "ping",
         }
     }
 }
@@ -238,6 +244,7 @@ impl Generator {
                 params: vec![],
             }],
             Kind::Lookup => vec![self.lookup()],
+            Kind::Ping => vec![Step::Ping],
             Kind::Connect => vec![
                 Step::Reconnect,
                 Step::Execute {
@@ -280,7 +287,7 @@ pub fn setup_sql(kind: Kind) -> (Vec<String>, bool) {
             vec![format!("CREATE TABLE {INSERT_TABLE} (session INTEGER, n INTEGER, payload VARCHAR(40))")],
             false,
         ),
-        Kind::Select1 | Kind::Connect => (Vec::new(), false),
+        Kind::Select1 | Kind::Connect | Kind::Ping => (Vec::new(), false),
     }
 }
 

@@ -203,6 +203,19 @@ fn every_workload_runs_and_reports() {
     assert_eq!(r["rows"].as_u64().unwrap(), r["requests"].as_u64().unwrap());
     let r = loadtest(&server, &[&connect[..], &["--direct"]].concat());
     check(&r, "connect", "direct");
+    // The server's own round trip, without the database; it has no in-process form.
+    let r = loadtest(&server, &[&base[..], &["--workload", "ping"]].concat());
+    check(&r, "ping", "remote");
+    assert_eq!(r["rows"], 0);
+    let out = Command::new(env!("CARGO_BIN_EXE_odbcd-loadtest"))
+        .args(["--port", &server.port.to_string()])
+        .args(base)
+        .args(["--workload", "ping", "--direct"])
+        .envs(server.env.clone())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no --direct form"));
     // Open loop: latency from the intended start.
     let r = loadtest(
         &server,

@@ -67,13 +67,31 @@ pub fn encode<M: Serialize>(
     max: usize,
     out: &mut Vec<u8>,
 ) -> Result<(), ProtoError> {
-    let start = out.len();
-    out.extend_from_slice(&[0; HEADER_LEN]);
-    let encoded =
-        postcard::to_extend(msg, std::mem::take(out)).map_err(|e| ProtoError::Encode {
+    encode_with(compression, max, out, |buf| {
+        *buf = postcard::to_extend(msg, std::mem::take(buf)).map_err(|e| ProtoError::Encode {
             reason: e.to_string(),
         })?;
-    *out = encoded;
+        Ok(())
+    })
+}
+
+/// Appends one frame to `out` whose payload `write` appends to the buffer it is given (which
+/// already holds `out`'s bytes and the frame header). On error `out` is left as it was.
+///
+/// # Errors
+/// What `write` returns, or [`ProtoError::FrameTooLarge`] if the frame is over `max` bytes.
+pub fn encode_with(
+    compression: Compression,
+    max: usize,
+    out: &mut Vec<u8>,
+    write: impl FnOnce(&mut Vec<u8>) -> Result<(), ProtoError>,
+) -> Result<(), ProtoError> {
+    let start = out.len();
+    out.extend_from_slice(&[0; HEADER_LEN]);
+    if let Err(e) = write(out) {
+        out.truncate(start);
+        return Err(e);
+    }
     let mut flags = 0;
     if let Some(c) = compression.compress(&out[start + HEADER_LEN..]) {
         out.truncate(start + HEADER_LEN);

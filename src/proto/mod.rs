@@ -17,6 +17,7 @@ pub mod error;
 pub mod frame;
 pub mod message;
 pub mod preamble;
+pub mod rows;
 pub mod value;
 
 #[cfg(feature = "server")]

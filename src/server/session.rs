@@ -43,7 +43,8 @@ use crate::proto::codec::{CodecError, FrameDecoder, PartialSince, RawFrames};
 use crate::proto::compress::Compression;
 use crate::proto::frame;
 use crate::proto::message::{ClientFrame, ConnId, Request, RequestId, Response, ServerFrame};
-use crate::proto::MAX_FRAME_LEN;
+use crate::proto::rows::{encode_rows_frame, EncodedRows, RowsHead};
+use crate::proto::{ProtoError, MAX_FRAME_LEN};
 
 /// The read half of a client socket (plain TCP now; TLS streams later).
 pub type ReadHalf = Box<dyn AsyncRead + Unpin + Send>;
@@ -217,24 +218,51 @@ impl Session {
         let mut buf = Vec::new();
         let frame = ServerFrame { id, response };
         if let Err(e) = frame::encode(&frame, self.compression, MAX_FRAME_LEN, &mut buf) {
-            // Only an answer too large for a frame gets here: say so instead.
-            buf.clear();
-            let err = DbError::new(
-                ErrorClass::InterfaceError,
-                format!("cannot send the answer: {e}"),
-            );
-            let fallback = ServerFrame {
-                id,
-                response: Response::Error(err),
-            };
-            let _ = frame::encode(&fallback, Compression::OFF, MAX_FRAME_LEN, &mut buf);
+            return self.encode_failure(id, &e);
         }
+        Bytes::from(buf)
+    }
+
+    /// Only an answer too large for a frame gets here: say so instead.
+    fn encode_failure(&self, id: RequestId, e: &ProtoError) -> Bytes {
+        let mut buf = Vec::new();
+        let err = DbError::new(
+            ErrorClass::InterfaceError,
+            format!("cannot send the answer: {e}"),
+        );
+        let fallback = ServerFrame {
+            id,
+            response: Response::Error(err),
+        };
+        let _ = frame::encode(&fallback, Compression::OFF, MAX_FRAME_LEN, &mut buf);
         Bytes::from(buf)
     }
 
     /// Sends a session frame: numbered, kept for replay until acknowledged.
     fn reply(&mut self, id: RequestId, response: Response) {
         let bytes = self.encode(id, response);
+        self.send_numbered(bytes);
+    }
+
+    /// Sends rows the database actor already encoded, as a numbered session frame.
+    fn reply_rows(&mut self, id: RequestId, head: RowsHead<'_>, rows: &EncodedRows, done: bool) {
+        let mut buf = Vec::new();
+        let bytes = match encode_rows_frame(
+            id,
+            head,
+            rows,
+            done,
+            self.compression,
+            MAX_FRAME_LEN,
+            &mut buf,
+        ) {
+            Ok(()) => Bytes::from(buf),
+            Err(e) => self.encode_failure(id, &e),
+        };
+        self.send_numbered(bytes);
+    }
+
+    fn send_numbered(&mut self, bytes: Bytes) {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.replay_bytes += bytes.len();
@@ -598,22 +626,25 @@ impl Session {
                 if act.running.remove(&id).is_some_and(|r| r.answered) {
                     return;
                 }
-                let response = flatten(r).map(|reply| match reply {
-                    DbReply::Opened { .. } | DbReply::Done => Response::Ok,
-                    DbReply::Executed {
+                match flatten(r) {
+                    Ok(DbReply::Opened { .. } | DbReply::Done) => act.reply(id, Response::Ok),
+                    Ok(DbReply::Executed {
                         columns,
                         rowcount,
                         rows,
                         done,
-                    } => Response::Executed {
-                        columns,
-                        rowcount,
-                        rows,
-                        done,
-                    },
-                    DbReply::Rows { rows, done } => Response::Rows { rows, done },
-                });
-                act.reply_result(id, response);
+                    }) => {
+                        let head = RowsHead::Executed {
+                            columns: columns.as_deref(),
+                            rowcount,
+                        };
+                        act.reply_rows(id, head, &rows, done);
+                    }
+                    Ok(DbReply::Rows { rows, done }) => {
+                        act.reply_rows(id, RowsHead::Rows, &rows, done);
+                    }
+                    Err(e) => act.reply(id, Response::Error(e)),
+                }
             })
             .spawn(ctx);
     }

@@ -5,8 +5,10 @@
 //! - **Bulk**: when every column has a bounded size of at most [`LONG_COLUMN_BYTES`], rows are
 //!   fetched with `odbc-api` columnar buffers, many rows per `SQLFetch`. The buffer holds at
 //!   most [`BULK_BUFFER_BYTES`], so server memory per cursor stays bounded whatever the result
-//!   size. A value longer than its buffer (a driver that under-reports a column size) is an
-//!   error, never a silent truncation.
+//!   size. It starts at [`FIRST_BULK_ROWS`] rows and grows eightfold each time a fetch fills
+//!   it, so a point query does not pay for (allocating and zeroing) a buffer sized for a
+//!   million-row scan. A value longer than its buffer (a driver that under-reports a column
+//!   size) is an error, never a silent truncation.
 //! - **Piecewise**: when any column is long or of unknown size (PostgreSQL `text`/`bytea`,
 //!   SQLite columns without a declared size, `VARCHAR(MAX)`), rows are fetched one at a time
 //!   and each value read with `SQLGetData` in pieces, so a column reported as gigabytes wide
@@ -15,10 +17,11 @@
 //! Either way, a batch on the wire stops at the client's row count or at `max_chunk_length`
 //! bytes, whichever comes first (at least one row, so a huge row still moves).
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
-use odbc_api::buffers::{BufferDesc, ColumnarDynBuffer};
+use odbc_api::buffers::{
+    BinColumnSlice, BufferDesc, ColumnarDynBuffer, NullableSlice, TextColumnSlice,
+};
 use odbc_api::handles::{Nullability, StatementConnection};
 use odbc_api::sys::{Date as SysDate, Time as SysTime, Timestamp as SysTimestamp};
 use odbc_api::{
@@ -27,7 +30,8 @@ use odbc_api::{
 
 use super::diag::from_odbc;
 use crate::error::DbError;
-use crate::proto::value::{ColumnDesc, Date, Time, Timestamp, Value};
+use crate::proto::rows::EncodedRows;
+use crate::proto::value::{ColumnDesc, Date, Time, Timestamp};
 
 /// A cursor that owns (a share of) its connection.
 pub(crate) type OwnedCursor = CursorImpl<StatementConnection<Arc<Connection<'static>>>>;
@@ -38,6 +42,8 @@ pub const LONG_COLUMN_BYTES: usize = 4096;
 pub const BULK_BUFFER_BYTES: usize = 4 * 1024 * 1024;
 /// The most rows one bulk fetch asks for.
 pub const MAX_BULK_ROWS: usize = 4096;
+/// The rows of a result set's first bulk buffer (it grows while the result set goes on).
+pub const FIRST_BULK_ROWS: usize = 32;
 
 /// How a column's values are represented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,17 +68,91 @@ struct Column {
 
 enum Source {
     Piecewise(OwnedCursor),
-    Bulk(BlockCursor<OwnedCursor, ColumnarDynBuffer>),
+    Bulk(BlockCursor<OwnedCursor, ColumnarDynBuffer>, BulkSize),
     Exhausted,
+}
+
+/// The bulk buffer's shape and how far it may grow.
+struct BulkSize {
+    descs: Vec<BufferDesc>,
+    /// Rows the bound buffer holds now.
+    rows: usize,
+    /// Rows it may grow to (bounded by [`BULK_BUFFER_BYTES`] and [`MAX_BULK_ROWS`]).
+    max_rows: usize,
+}
+
+impl BulkSize {
+    fn buffer(&self) -> Result<ColumnarDynBuffer, DbError> {
+        ColumnarDynBuffer::try_from_descs(self.rows, self.descs.iter().copied())
+            .map_err(|e| from_odbc(&e))
+    }
 }
 
 /// An open result set.
 pub(crate) struct ResultSet {
     columns: Vec<Column>,
     source: Source,
-    pending: VecDeque<Vec<Value>>,
+    pending: PendingRows,
     /// The statement's handle, to cancel a fetch; valid as long as `source` holds the cursor.
     stmt: odbc_api::sys::HStmt,
+    /// Reused for piecewise reads of text and binary values.
+    piece: Vec<u8>,
+    /// The rows the client asked for last, for reading ahead.
+    last_want: usize,
+    /// An error met while reading ahead: the next fetch reports it.
+    deferred: Option<DbError>,
+    /// The last read filled its buffer (or limit): the result set most likely goes on.
+    last_read_full: bool,
+}
+
+/// Rows read from the driver and encoded, not yet sent.
+#[derive(Default)]
+struct PendingRows {
+    rows: EncodedRows,
+    /// Where each row ends in `rows`' bytes.
+    ends: Vec<usize>,
+    /// The next row to send.
+    next: usize,
+}
+
+impl PendingRows {
+    fn is_empty(&self) -> bool {
+        self.next == self.ends.len()
+    }
+
+    /// Ends the row just written.
+    fn end_row(&mut self) {
+        self.ends.push(self.rows.byte_len());
+    }
+
+    /// Moves rows to `out` while it has fewer than `max_rows` rows and fewer than `max_bytes`
+    /// bytes (at least one row).
+    fn take_into(&mut self, out: &mut EncodedRows, max_rows: usize, max_bytes: usize) {
+        let start = self.next.checked_sub(1).map_or(0, |i| self.ends[i]);
+        let mut end = start;
+        let mut taken = 0;
+        while self.next < self.ends.len()
+            && out.len() + taken < max_rows
+            && (out.byte_len() + (end - start) < max_bytes || out.len() + taken == 0)
+        {
+            end = self.ends[self.next];
+            self.next += 1;
+            taken += 1;
+        }
+        if out.is_empty() && start == 0 && self.is_empty() {
+            // The whole batch goes: hand it over instead of copying it, and make room for
+            // the next one of the same size at once.
+            let room = self.rows.byte_len();
+            *out = std::mem::replace(&mut self.rows, EncodedRows::with_capacity(room));
+        } else {
+            out.extend_encoded(taken, &self.rows.as_bytes()[start..end]);
+        }
+        if self.is_empty() {
+            self.rows.clear();
+            self.ends.clear();
+            self.next = 0;
+        }
+    }
 }
 
 impl ResultSet {
@@ -110,10 +190,16 @@ impl ResultSet {
                     .map(BufferDesc::bytes_per_row)
                     .sum::<usize>()
                     .max(1);
-                let rows = (BULK_BUFFER_BYTES / row_bytes).clamp(1, MAX_BULK_ROWS);
-                let buffer =
-                    ColumnarDynBuffer::try_from_descs(rows, descs).map_err(|e| from_odbc(&e))?;
-                Source::Bulk(cursor.bind_buffer(buffer).map_err(|e| from_odbc(&e))?)
+                let max_rows = (BULK_BUFFER_BYTES / row_bytes).clamp(1, MAX_BULK_ROWS);
+                let size = BulkSize {
+                    descs,
+                    rows: FIRST_BULK_ROWS.min(max_rows),
+                    max_rows,
+                };
+                let block = cursor
+                    .bind_buffer(size.buffer()?)
+                    .map_err(|e| from_odbc(&e))?;
+                Source::Bulk(block, size)
             }
             _ => Source::Piecewise(cursor),
         };
@@ -121,8 +207,12 @@ impl ResultSet {
             Self {
                 columns,
                 source,
-                pending: VecDeque::new(),
+                pending: PendingRows::default(),
                 stmt,
+                piece: Vec::new(),
+                last_want: 1,
+                deferred: None,
+                last_read_full: false,
             },
             descs,
         ))
@@ -134,7 +224,12 @@ impl ResultSet {
     }
 
     /// Up to `max_rows` rows, stopping early once the batch holds `max_bytes` (at least one
-    /// row). Returns the rows and whether the result set is exhausted.
+    /// row), encoded for the wire. Returns the rows and whether the result set is exhausted.
+    ///
+    /// Rows already read (ahead) go out without waiting for the driver: once there is a row to
+    /// send, another read is made only when the last one came back short, a sign that the
+    /// result set ends, so that the answer can say so. A result set that goes on is thus
+    /// read by [`Self::read_ahead`] while the previous batch is on the wire.
     ///
     /// # Errors
     /// Driver errors while fetching; values longer than a bulk buffer.
@@ -142,84 +237,120 @@ impl ResultSet {
         &mut self,
         max_rows: usize,
         max_bytes: usize,
-    ) -> Result<(Vec<Vec<Value>>, bool), DbError> {
-        let mut rows = Vec::new();
-        let mut bytes = 0;
-        while rows.len() < max_rows && (bytes < max_bytes || rows.is_empty()) {
-            if self.pending.is_empty() && !self.refill(max_rows - rows.len(), max_bytes)? {
-                break;
-            }
-            let Some(row) = self.pending.pop_front() else {
-                break;
-            };
-            bytes += row.iter().map(wire_size).sum::<usize>();
-            rows.push(row);
+    ) -> Result<(EncodedRows, bool), DbError> {
+        if let Some(e) = self.deferred.take() {
+            return Err(e);
         }
-        let done = self.pending.is_empty() && matches!(self.source, Source::Exhausted);
-        Ok((rows, done))
+        self.last_want = max_rows;
+        let mut out = EncodedRows::new();
+        while out.len() < max_rows && (out.byte_len() < max_bytes || out.is_empty()) {
+            if self.pending.is_empty() {
+                if !out.is_empty() && self.last_read_full {
+                    break;
+                }
+                if !self.refill(max_rows - out.len(), max_bytes)? {
+                    break;
+                }
+            }
+            self.pending.take_into(&mut out, max_rows, max_bytes);
+        }
+        Ok((out, self.is_exhausted()))
     }
 
-    /// Reads more rows into `pending`; false when there are none.
+    /// Reads the next batch ahead of the client's request, unless rows are already waiting.
+    /// An error is kept for the next [`Self::fetch`], which is where the client sees it.
+    pub(crate) fn read_ahead(&mut self, max_bytes: usize) {
+        if self.pending.is_empty() && self.deferred.is_none() {
+            if let Err(e) = self.refill(self.last_want, max_bytes) {
+                self.deferred = Some(e);
+            }
+        }
+    }
+
+    /// Every row was read and sent.
+    pub(crate) fn is_exhausted(&self) -> bool {
+        self.pending.is_empty() && matches!(self.source, Source::Exhausted)
+    }
+
+    /// The result set goes on after a full buffer: bind one eight times larger (up to the
+    /// limits) for the next fetch.
+    fn grow_bulk_buffer(&mut self) -> Result<(), DbError> {
+        let Source::Bulk(block, mut size) = std::mem::replace(&mut self.source, Source::Exhausted)
+        else {
+            return Ok(());
+        };
+        let (cursor, _old) = block.unbind().map_err(|e| from_odbc(&e))?;
+        size.rows = (size.rows * 8).min(size.max_rows);
+        let block = cursor
+            .bind_buffer(size.buffer()?)
+            .map_err(|e| from_odbc(&e))?;
+        self.source = Source::Bulk(block, size);
+        Ok(())
+    }
+
+    /// Reads more rows into `pending` (which is empty); false when there are none.
     fn refill(&mut self, want: usize, max_bytes: usize) -> Result<bool, DbError> {
         match &mut self.source {
             Source::Exhausted => Ok(false),
-            Source::Bulk(block) => {
+            Source::Bulk(block, size) => {
                 let batch = block
                     .fetch_with_truncation_check(true)
                     .map_err(|e| from_odbc(&e))?;
                 let Some(batch) = batch else {
                     self.source = Source::Exhausted;
+                    self.last_read_full = false;
                     return Ok(false);
                 };
                 let n = batch.num_rows();
-                let mut cols: Vec<Vec<Value>> = Vec::with_capacity(self.columns.len());
-                for (i, c) in self.columns.iter().enumerate() {
-                    cols.push(read_bulk_column(batch, i, c.kind, n));
-                }
+                self.last_read_full = n == size.rows;
+                let grow = n == size.rows && size.rows < size.max_rows;
+                let views: Vec<BulkView<'_>> = self
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| BulkView::new(batch, i, c.kind))
+                    .collect();
                 for r in 0..n {
-                    self.pending.push_back(
-                        cols.iter_mut()
-                            .map(|c| std::mem::replace(&mut c[r], Value::Null))
-                            .collect(),
-                    );
+                    self.pending.rows.begin_row(views.len());
+                    for v in &views {
+                        v.encode(r, &mut self.pending.rows);
+                    }
+                    self.pending.end_row();
+                }
+                if grow {
+                    self.grow_bulk_buffer()?;
                 }
                 Ok(n > 0)
             }
             Source::Piecewise(cursor) => {
-                let mut bytes = 0;
                 let mut got = 0;
-                while got < want.max(1) && bytes < max_bytes {
+                while got < want.max(1) && self.pending.rows.byte_len() < max_bytes {
                     let Some(mut row) = cursor.next_row().map_err(|e| from_odbc(&e))? else {
                         self.source = Source::Exhausted;
                         break;
                     };
-                    let mut values = Vec::with_capacity(self.columns.len());
+                    self.pending.rows.begin_row(self.columns.len());
                     for (i, c) in self.columns.iter().enumerate() {
-                        let v = read_piece(&mut row, i as u16 + 1, c.kind)
-                            .map_err(|e| from_odbc(&e))?;
-                        bytes += wire_size(&v);
-                        values.push(v);
+                        read_piece(
+                            &mut row,
+                            i as u16 + 1,
+                            c.kind,
+                            &mut self.piece,
+                            &mut self.pending.rows,
+                        )
+                        .map_err(|e| from_odbc(&e))?;
                     }
-                    self.pending.push_back(values);
+                    self.pending.end_row();
                     got += 1;
+                }
+                self.last_read_full = !matches!(self.source, Source::Exhausted);
+                // Do not keep a buffer as large as the largest value read.
+                if self.piece.capacity() > LONG_COLUMN_BYTES {
+                    self.piece = Vec::new();
                 }
                 Ok(got > 0)
             }
         }
-    }
-}
-
-/// Approximate encoded size of a value, for batch sizing.
-fn wire_size(v: &Value) -> usize {
-    match v {
-        Value::Null => 1,
-        Value::Bool(_) => 2,
-        Value::Int(_) | Value::Float(_) => 9,
-        Value::Decimal(s) | Value::Text(s) => s.len() + 3,
-        Value::Bytes(b) => b.len() + 3,
-        Value::Date(_) => 5,
-        Value::Time(_) => 8,
-        Value::Timestamp(_) => 13,
     }
 }
 
@@ -305,11 +436,9 @@ fn describe(cursor: &mut OwnedCursor, i: u16) -> Result<(ColumnDesc, Column), Db
     ))
 }
 
-fn text(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_owned(),
-        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
-    }
+/// The bytes as text, replacing invalid UTF-8 (borrowed when valid, the common case).
+fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
 }
 
 fn date(d: &SysDate) -> Date {
@@ -345,97 +474,135 @@ fn timestamp(t: &SysTimestamp) -> Timestamp {
     }
 }
 
-fn read_bulk_column(batch: &ColumnarDynBuffer, i: usize, kind: Kind, n: usize) -> Vec<Value> {
-    let col = batch.column(i);
-    let out: Option<Vec<Value>> = match kind {
-        Kind::Bool => col.as_nullable_slice::<Bit>().map(|s| {
-            s.map(|v| v.map_or(Value::Null, |b| Value::Bool(b.as_bool())))
-                .collect()
-        }),
-        Kind::Int => col.as_nullable_slice::<i64>().map(|s| {
-            s.map(|v| v.map_or(Value::Null, |x| Value::Int(*x)))
-                .collect()
-        }),
-        Kind::Float => col.as_nullable_slice::<f64>().map(|s| {
-            s.map(|v| v.map_or(Value::Null, |x| Value::Float(*x)))
-                .collect()
-        }),
-        Kind::Decimal => col.as_text().map(|s| {
-            (0..n)
-                .map(|r| {
-                    s.get(r)
-                        .map_or(Value::Null, |b| Value::Decimal(text(b).trim().to_owned()))
-                })
-                .collect()
-        }),
-        Kind::Text => col.as_text().map(|s| {
-            (0..n)
-                .map(|r| s.get(r).map_or(Value::Null, |b| Value::Text(text(b))))
-                .collect()
-        }),
-        Kind::Bytes => col.as_binary().map(|s| {
-            (0..n)
-                .map(|r| s.get(r).map_or(Value::Null, |b| Value::Bytes(b.to_vec())))
-                .collect()
-        }),
-        Kind::Date => col.as_nullable_slice::<SysDate>().map(|s| {
-            s.map(|v| v.map_or(Value::Null, |d| Value::Date(date(d))))
-                .collect()
-        }),
-        Kind::Time => col.as_nullable_slice::<SysTime>().map(|s| {
-            s.map(|v| v.map_or(Value::Null, |t| Value::Time(time(t))))
-                .collect()
-        }),
-        Kind::Timestamp => col.as_nullable_slice::<SysTimestamp>().map(|s| {
-            s.map(|v| v.map_or(Value::Null, |t| Value::Timestamp(timestamp(t))))
-                .collect()
-        }),
-    };
-    // The buffer types follow from `kind` in `describe`, so the downcast always succeeds.
-    out.unwrap_or_else(|| vec![Value::Null; n])
+/// One bulk column of a fetched batch, ready to encode cell by cell.
+enum BulkView<'a> {
+    Bool(NullableSlice<'a, Bit>),
+    Int(NullableSlice<'a, i64>),
+    Float(NullableSlice<'a, f64>),
+    Decimal(TextColumnSlice<'a, u8>),
+    Text(TextColumnSlice<'a, u8>),
+    Bytes(BinColumnSlice<'a>),
+    Date(NullableSlice<'a, SysDate>),
+    Time(NullableSlice<'a, SysTime>),
+    Timestamp(NullableSlice<'a, SysTimestamp>),
+    /// The buffer is not of the kind's type (never: `describe` chose both).
+    Mismatch,
 }
 
+impl<'a> BulkView<'a> {
+    fn new(batch: &'a ColumnarDynBuffer, i: usize, kind: Kind) -> Self {
+        let col = batch.column(i);
+        let view = match kind {
+            Kind::Bool => col.as_nullable_slice().map(Self::Bool),
+            Kind::Int => col.as_nullable_slice().map(Self::Int),
+            Kind::Float => col.as_nullable_slice().map(Self::Float),
+            Kind::Decimal => col.as_text().map(Self::Decimal),
+            Kind::Text => col.as_text().map(Self::Text),
+            Kind::Bytes => col.as_binary().map(Self::Bytes),
+            Kind::Date => col.as_nullable_slice().map(Self::Date),
+            Kind::Time => col.as_nullable_slice().map(Self::Time),
+            Kind::Timestamp => col.as_nullable_slice().map(Self::Timestamp),
+        };
+        view.unwrap_or(Self::Mismatch)
+    }
+
+    fn encode(&self, r: usize, out: &mut EncodedRows) {
+        match self {
+            Self::Bool(s) => match s.get(r) {
+                Some(b) => out.push_bool(b.as_bool()),
+                None => out.push_null(),
+            },
+            Self::Int(s) => match s.get(r) {
+                Some(i) => out.push_int(*i),
+                None => out.push_null(),
+            },
+            Self::Float(s) => match s.get(r) {
+                Some(f) => out.push_float(*f),
+                None => out.push_null(),
+            },
+            Self::Decimal(s) => match s.get(r) {
+                Some(b) => out.push_decimal(text(b).trim()),
+                None => out.push_null(),
+            },
+            Self::Text(s) => match s.get(r) {
+                Some(b) => out.push_text(&text(b)),
+                None => out.push_null(),
+            },
+            Self::Bytes(s) => match s.get(r) {
+                Some(b) => out.push_bytes(b),
+                None => out.push_null(),
+            },
+            Self::Date(s) => match s.get(r) {
+                Some(d) => out.push_date(date(d)),
+                None => out.push_null(),
+            },
+            Self::Time(s) => match s.get(r) {
+                Some(t) => out.push_time(time(t)),
+                None => out.push_null(),
+            },
+            Self::Timestamp(s) => match s.get(r) {
+                Some(t) => out.push_timestamp(timestamp(t)),
+                None => out.push_null(),
+            },
+            Self::Mismatch => out.push_null(),
+        }
+    }
+}
+
+/// Reads column `i` of the current row with `SQLGetData` (in pieces for text and binary,
+/// into `buf`) and appends it to `out`.
 fn read_piece(
     row: &mut odbc_api::CursorRow<'_>,
     i: u16,
     kind: Kind,
-) -> Result<Value, odbc_api::Error> {
+    buf: &mut Vec<u8>,
+    out: &mut EncodedRows,
+) -> Result<(), odbc_api::Error> {
     fn fixed<T: odbc_api::Pod>(
         row: &mut odbc_api::CursorRow<'_>,
         i: u16,
-        f: impl Fn(T) -> Value,
-    ) -> Result<Value, odbc_api::Error> {
+        out: &mut EncodedRows,
+        push: impl Fn(&mut EncodedRows, T),
+    ) -> Result<(), odbc_api::Error> {
         let mut v = Nullable::<T>::null();
         row.get_data(i, &mut v)?;
-        Ok(v.into_opt().map_or(Value::Null, f))
+        match v.into_opt() {
+            Some(v) => push(out, v),
+            None => out.push_null(),
+        }
+        Ok(())
     }
-    Ok(match kind {
-        Kind::Bool => fixed::<Bit>(row, i, |b| Value::Bool(b.as_bool()))?,
-        Kind::Int => fixed::<i64>(row, i, Value::Int)?,
-        Kind::Float => fixed::<f64>(row, i, Value::Float)?,
-        Kind::Date => fixed::<SysDate>(row, i, |d| Value::Date(date(&d)))?,
-        Kind::Time => fixed::<SysTime>(row, i, |t| Value::Time(time(&t)))?,
-        Kind::Timestamp => fixed::<SysTimestamp>(row, i, |t| Value::Timestamp(timestamp(&t)))?,
+    match kind {
+        Kind::Bool => fixed::<Bit>(row, i, out, |o, b| o.push_bool(b.as_bool())),
+        Kind::Int => fixed::<i64>(row, i, out, EncodedRows::push_int),
+        Kind::Float => fixed::<f64>(row, i, out, EncodedRows::push_float),
+        Kind::Date => fixed::<SysDate>(row, i, out, |o, d| o.push_date(date(&d))),
+        Kind::Time => fixed::<SysTime>(row, i, out, |o, t| o.push_time(time(&t))),
+        Kind::Timestamp => {
+            fixed::<SysTimestamp>(row, i, out, |o, t| o.push_timestamp(timestamp(&t)))
+        }
         Kind::Decimal | Kind::Text => {
-            let mut buf = Vec::new();
-            if row.get_text(i, &mut buf)? {
-                let s = text(&buf);
+            buf.clear();
+            if row.get_text(i, buf)? {
+                let s = text(buf);
                 if kind == Kind::Decimal {
-                    Value::Decimal(s.trim().to_owned())
+                    out.push_decimal(s.trim());
                 } else {
-                    Value::Text(s)
+                    out.push_text(&s);
                 }
             } else {
-                Value::Null
+                out.push_null();
             }
+            Ok(())
         }
         Kind::Bytes => {
-            let mut buf = Vec::new();
-            if row.get_binary(i, &mut buf)? {
-                Value::Bytes(buf)
+            buf.clear();
+            if row.get_binary(i, buf)? {
+                out.push_bytes(buf);
             } else {
-                Value::Null
+                out.push_null();
             }
+            Ok(())
         }
-    })
+    }
 }

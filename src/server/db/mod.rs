@@ -36,6 +36,7 @@ use super::registry::{ConnectionClosed, Registry};
 use crate::config::CursorType;
 use crate::error::{DbError, ErrorClass};
 use crate::proto::message::{CursorId, DataSourceInfo, DriverInfo};
+use crate::proto::rows::EncodedRows;
 use crate::proto::value::{ColumnDesc, Value};
 use diag::{from_odbc, from_odbc_with_handle};
 use fetch::ResultSet;
@@ -117,15 +118,15 @@ pub enum DbReply {
         columns: Option<Vec<ColumnDesc>>,
         /// Rows affected, -1 when unknown.
         rowcount: i64,
-        /// First rows.
-        rows: Vec<Vec<Value>>,
+        /// First rows, encoded for the wire.
+        rows: EncodedRows,
         /// Result set exhausted.
         done: bool,
     },
     /// More rows.
     Rows {
-        /// The rows.
-        rows: Vec<Vec<Value>>,
+        /// The rows, encoded for the wire.
+        rows: EncodedRows,
         /// Result set exhausted.
         done: bool,
     },
@@ -389,7 +390,7 @@ impl DbConnection {
             return Ok(DbReply::Executed {
                 columns: None,
                 rowcount,
-                rows: Vec::new(),
+                rows: EncodedRows::new(),
                 done: true,
             });
         }
@@ -402,7 +403,7 @@ impl DbConnection {
             let _armed = self.cancel.arm(rs.stmt());
             rs.fetch(max_rows as usize, self.max_chunk)?
         } else {
-            (Vec::new(), false)
+            (EncodedRows::new(), false)
         };
         if !done {
             self.results.insert(cursor, rs);
@@ -444,7 +445,7 @@ impl DbConnection {
         Ok(DbReply::Executed {
             columns: None,
             rowcount: if known { total } else { -1 },
-            rows: Vec::new(),
+            rows: EncodedRows::new(),
             done: true,
         })
     }
@@ -524,7 +525,48 @@ impl Actor for DbConnection {
 impl Handler<DbCall> for DbConnection {
     type Result = Result<DbReply, DbError>;
 
-    fn handle(&mut self, msg: DbCall, _: &mut SyncContext<Self>) -> Self::Result {
+    fn handle(&mut self, msg: DbCall, ctx: &mut SyncContext<Self>) -> Self::Result {
+        let reads = match &msg.0 {
+            DbRequest::Execute { cursor, .. } | DbRequest::Fetch { cursor, .. } => Some(*cursor),
+            _ => None,
+        };
+        let result = self.handle_call(msg);
+        if let (
+            Some(cursor),
+            Ok(DbReply::Executed { done: false, .. } | DbReply::Rows { done: false, .. }),
+        ) = (reads, &result)
+        {
+            // The answer goes out when this returns; the next batch is read meanwhile, and is
+            // ready when the client's next Fetch (queued behind this) arrives.
+            ctx.address().do_send(ReadAhead(cursor));
+        }
+        result
+    }
+}
+
+/// Reads the next batch of a cursor's result set before the client asks for it (sent by the
+/// actor to itself after answering with rows of a result set that goes on).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+struct ReadAhead(CursorId);
+
+impl Handler<ReadAhead> for DbConnection {
+    type Result = ();
+
+    fn handle(&mut self, msg: ReadAhead, _: &mut SyncContext<Self>) {
+        let _ = contain(self, |this| {
+            if let Some(rs) = this.results.get_mut(&msg.0) {
+                let armed = this.cancel.arm(rs.stmt());
+                rs.read_ahead(this.max_chunk);
+                drop(armed);
+            }
+            Ok(DbReply::Done)
+        });
+    }
+}
+
+impl DbConnection {
+    fn handle_call(&mut self, msg: DbCall) -> Result<DbReply, DbError> {
         match std::panic::catch_unwind(AssertUnwindSafe(|| self.dispatch(msg.0))) {
             Ok(Err(mut e)) if self.sqlite => {
                 e.class = ErrorClass::refine_sqlite(&e.sqlstate, e.native);

@@ -1,5 +1,7 @@
 //! The client's byte transport, plain TCP or TLS, as two halves that can be used from different
-//! threads at once (the link reads on one while another sends on the other).
+//! threads at once (the link reads on one while another sends on the other). Both halves share
+//! one socket (one file descriptor per session: `&TcpStream` reads and writes, and the
+//! socket's read and write timeouts are separate options).
 //!
 //! With TLS, one `rustls::ClientConnection` is shared by both halves behind a mutex that is
 //! never held while blocking on the socket: the read half waits for ciphertext without it, then
@@ -22,7 +24,7 @@ fn lock(tls: &Tls) -> MutexGuard<'_, ClientConnection> {
 
 /// The reading half.
 pub(crate) struct ReadSide {
-    sock: TcpStream,
+    sock: Arc<TcpStream>,
     tls: Option<Tls>,
     /// Decrypted bytes not yet consumed.
     plain: Vec<u8>,
@@ -32,7 +34,7 @@ pub(crate) struct ReadSide {
 
 /// The writing half.
 pub(crate) struct WriteSide {
-    sock: TcpStream,
+    sock: Arc<TcpStream>,
     tls: Option<Tls>,
     out: Vec<u8>,
 }
@@ -60,8 +62,9 @@ pub(crate) fn establish(
             Some(Arc::new(Mutex::new(conn)))
         }
     };
+    let stream = Arc::new(stream);
     let read = ReadSide {
-        sock: stream.try_clone()?,
+        sock: Arc::clone(&stream),
         tls: tls.clone(),
         plain: Vec::new(),
         pos: 0,
@@ -90,7 +93,7 @@ impl ReadSide {
 impl Read for ReadSide {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         let Some(tls) = &self.tls else {
-            return self.sock.read(out);
+            return (&*self.sock).read(out);
         };
         loop {
             if self.pos < self.plain.len() {
@@ -102,7 +105,7 @@ impl Read for ReadSide {
             self.plain.clear();
             self.pos = 0;
             // Wait for ciphertext without holding the connection.
-            let n = self.sock.read(&mut self.raw)?;
+            let n = (&*self.sock).read(&mut self.raw)?;
             if n == 0 {
                 return Ok(0);
             }
@@ -142,7 +145,7 @@ impl WriteSide {
 impl Write for WriteSide {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         let Some(tls) = &self.tls else {
-            return self.sock.write(data);
+            return (&*self.sock).write(data);
         };
         self.out.clear();
         {
@@ -152,11 +155,11 @@ impl Write for WriteSide {
                 conn.write_tls(&mut self.out)?;
             }
         }
-        self.sock.write_all(&self.out)?;
+        (&*self.sock).write_all(&self.out)?;
         Ok(data.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.sock.flush()
+        (&*self.sock).flush()
     }
 }

@@ -124,6 +124,42 @@ fn an_error_in_a_later_batch_arrives_after_the_rows_before_it() {
     assert_eq!(c.fetchone().unwrap(), Some(vec![Value::Int(42)]));
 }
 
+/// The same on SQLite, whose rows are read one at a time: the statement fails while stepping
+/// to row 3000 (integer overflow), after the rows before it went out in batches read ahead.
+#[test]
+fn sqlite_error_while_stepping_arrives_after_every_row_before_it() {
+    let server = TestServer::start("");
+    let (_s, odbc) = server.open();
+    let conn = odbc.driver_connect(&server.sqlite("late_error")).unwrap();
+    let mut c = conn.cursor();
+    c.execute(
+        "SELECT x, CASE WHEN x = 3000 THEN abs(-9223372036854775808) ELSE x END \
+         FROM (WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < 5000) SELECT x FROM g)",
+        &[],
+    )
+    .unwrap();
+    let mut n = 0i64;
+    let err = loop {
+        match c.fetchone() {
+            Ok(Some(row)) => {
+                n += 1;
+                // SQLite declares no type for an expression: its values come as text.
+                assert_eq!(
+                    row[0],
+                    Value::Text(n.to_string()),
+                    "rows arrive once, in order"
+                );
+            }
+            Ok(None) => panic!("the result set ended without its error after {n} rows"),
+            Err(e) => break e,
+        }
+    };
+    assert!(err.message.contains("integer overflow"), "{err}");
+    assert_eq!(n, 2999, "every row before the failing one arrived first");
+    c.execute("SELECT 42", &[]).unwrap();
+    assert_eq!(c.fetchone().unwrap(), Some(vec![Value::Text("42".into())]));
+}
+
 fn commit_and_rollback(first: &str, second: &str, table: &str, odbc: &odbcd::client::Odbc) {
     let mut writer = odbc.driver_connect(first).unwrap();
     let reader = odbc.driver_connect(second).unwrap();

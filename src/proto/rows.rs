@@ -55,6 +55,12 @@ impl EncodedRows {
         }
     }
 
+    /// Keeps the first `rows` rows, which end at byte `bytes` (drops a row left half-written).
+    pub fn truncate(&mut self, rows: usize, bytes: usize) {
+        self.rows = self.rows.min(rows);
+        self.bytes.truncate(bytes);
+    }
+
     /// Removes every row, keeping the memory.
     pub fn clear(&mut self) {
         self.rows = 0;

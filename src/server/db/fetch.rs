@@ -125,6 +125,12 @@ impl PendingRows {
         self.ends.push(self.rows.byte_len());
     }
 
+    /// Drops a row whose reading failed half-way, keeping the complete ones.
+    fn drop_partial_row(&mut self) {
+        let bytes = self.ends.last().copied().unwrap_or(0);
+        self.rows.truncate(self.ends.len(), bytes);
+    }
+
     /// Moves rows to `out` while it has fewer than `max_rows` rows and fewer than `max_bytes`
     /// bytes (at least one row).
     fn take_into(&mut self, out: &mut EncodedRows, max_rows: usize, max_bytes: usize) {
@@ -238,18 +244,26 @@ impl ResultSet {
         max_rows: usize,
         max_bytes: usize,
     ) -> Result<(EncodedRows, bool), DbError> {
-        if let Some(e) = self.deferred.take() {
-            return Err(e);
-        }
         self.last_want = max_rows;
         let mut out = EncodedRows::new();
         while out.len() < max_rows && (out.byte_len() < max_bytes || out.is_empty()) {
             if self.pending.is_empty() {
+                // An error comes after the rows read before it.
+                if let Some(e) = self.deferred.take() {
+                    if out.is_empty() {
+                        return Err(e);
+                    }
+                    self.deferred = Some(e);
+                    break;
+                }
                 if !out.is_empty() && self.last_read_full {
                     break;
                 }
-                if !self.refill(max_rows - out.len(), max_bytes)? {
-                    break;
+                match self.refill(max_rows - out.len(), max_bytes) {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) if out.is_empty() && self.pending.is_empty() => return Err(e),
+                    Err(e) => self.deferred = Some(e),
                 }
             }
             self.pending.take_into(&mut out, max_rows, max_bytes);
@@ -258,7 +272,7 @@ impl ResultSet {
     }
 
     /// Reads the next batch ahead of the client's request, unless rows are already waiting.
-    /// An error is kept for the next [`Self::fetch`], which is where the client sees it.
+    /// An error is kept for [`Self::fetch`], which reports it after the rows read before it.
     pub(crate) fn read_ahead(&mut self, max_bytes: usize) {
         if self.pending.is_empty() && self.deferred.is_none() {
             if let Err(e) = self.refill(self.last_want, max_bytes) {
@@ -331,14 +345,17 @@ impl ResultSet {
                     };
                     self.pending.rows.begin_row(self.columns.len());
                     for (i, c) in self.columns.iter().enumerate() {
-                        read_piece(
+                        let read = read_piece(
                             &mut row,
                             i as u16 + 1,
                             c.kind,
                             &mut self.piece,
                             &mut self.pending.rows,
-                        )
-                        .map_err(|e| from_odbc(&e))?;
+                        );
+                        if let Err(e) = read {
+                            self.pending.drop_partial_row();
+                            return Err(from_odbc(&e));
+                        }
                     }
                     self.pending.end_row();
                     got += 1;

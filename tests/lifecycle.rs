@@ -189,6 +189,41 @@ fn a_long_sqlite_query_is_cancelled_too() {
     assert_eq!(c.fetchone().unwrap(), Some(vec![Value::Text("7".into())]));
 }
 
+/// A server that cannot start a thread for a new database connection (here: out of address
+/// space for its stack) answers with an error instead of crashing: the session and its other
+/// connection go on, and the failed connection is not counted.
+#[test]
+fn no_thread_for_a_connection_is_an_error_not_a_crash() {
+    let server = TestServer::start("");
+    let (_s, odbc) = server.open();
+    let sqlite = server.sqlite("threads");
+    let first = odbc.driver_connect(&sqlite).unwrap();
+    let vm_kib: u64 = std::fs::read_to_string(format!("/proc/{}/status", server.pid()))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmSize:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    // 1 MiB more address space: too little for a thread's 2 MiB stack.
+    let limited = Command::new("prlimit")
+        .arg(format!("--pid={}", server.pid()))
+        .arg(format!("--as={}", (vm_kib + 1024) * 1024))
+        .status()
+        .unwrap();
+    assert!(limited.success());
+    let e = odbc.driver_connect(&sqlite).unwrap_err();
+    assert_eq!(
+        (e.class, e.sqlstate.as_str()),
+        (ErrorClass::OperationalError, "HY001"),
+        "{e}"
+    );
+    assert!(e.message.contains("cannot start a thread"), "{e}");
+    let mut c = first.cursor();
+    c.execute("SELECT 7", &[]).unwrap();
+    assert_eq!(c.fetchone().unwrap(), Some(vec![Value::Text("7".into())]));
+    assert_eq!(odbc.status().unwrap().connections, 1);
+}
+
 #[test]
 fn status_reports_sessions_connections_and_running_requests() {
     let pg = pg();

@@ -29,12 +29,12 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::FramedRead;
 
 use super::db::{
-    self, Adopt, CancelSlot, DbCall, DbConnection, DbHandle, DbReply, DbRequest, OpenTarget, Owner,
-    Release,
+    self, Adopt, CancelSlot, DbAddr, DbConnection, DbHandle, DbReply, DbRequest, OpenTarget, Owner,
 };
 use super::pool::PoolKey;
 use super::registry::{
-    AcquireConnection, GetStatus, RegisterSession, SessionStats, UnregisterSession,
+    AcquireConnection, ConnectionClosed, GetStatus, RegisterSession, SessionStats,
+    UnregisterSession,
 };
 use super::{access, Shared};
 use crate::connstr;
@@ -416,7 +416,7 @@ impl Session {
                 Some(h) => {
                     // The connection actor tells the registry itself.
                     h.addr
-                        .send(Release { me: h.clone() })
+                        .release(h.clone())
                         .into_actor(self)
                         .map(move |r, act, _| {
                             act.reply_result(id, flatten(r).map(|_| Response::Ok));
@@ -475,7 +475,7 @@ impl Session {
         let closes: Vec<_> = self
             .conns
             .drain()
-            .map(|(_, h)| h.addr.send(Release { me: h.clone() }))
+            .map(|(_, h)| h.addr.release(h.clone()))
             .collect();
         futures_util::future::join_all(closes)
             .into_actor(self)
@@ -558,18 +558,35 @@ impl Session {
                         cursor_type,
                         check,
                     };
-                    let r = handle.addr.send(adopt).await;
+                    let r = handle.addr.adopt(adopt).await;
                     (handle, r)
                 }
                 None => {
                     let cancel = Arc::new(CancelSlot::default());
                     let slot = cancel.clone();
-                    let owner = std::sync::Mutex::new(Some(owner));
-                    let addr = SyncArbiter::start(1, move || {
-                        let owner = owner.lock().ok().and_then(|mut o| o.take());
-                        DbConnection::new(max_chunk, slot.clone(), cursor_type, owner)
+                    // The owner moves to the actor's thread; if no thread starts, it is taken
+                    // back to settle the registry's count here.
+                    let owner = Arc::new(std::sync::Mutex::new(Some(owner)));
+                    let handover = Arc::clone(&owner);
+                    let started = DbAddr::start(move || {
+                        let owner = handover.lock().ok().and_then(|mut o| o.take());
+                        DbConnection::new(max_chunk, slot, cursor_type, owner)
                     });
-                    let r = addr.send(DbCall(DbRequest::Open(target))).await;
+                    let addr = match started {
+                        Ok(addr) => addr,
+                        Err(e) => {
+                            if let Some(o) = owner.lock().ok().and_then(|mut o| o.take()) {
+                                o.registry.do_send(ConnectionClosed {
+                                    session: o.session,
+                                    reusable: None,
+                                });
+                            }
+                            running.fetch_sub(1, Ordering::Relaxed);
+                            stats.running.fetch_sub(1, Ordering::Relaxed);
+                            return Err(e);
+                        }
+                    };
+                    let r = addr.call(DbRequest::Open(target)).await;
                     (DbHandle { addr, cancel }, r)
                 }
             };
@@ -589,7 +606,7 @@ impl Session {
                 Ok((handle, dbms_name)) => {
                     if act.closing {
                         // The session ended while connecting: close it again.
-                        handle.addr.do_send(Release { me: handle.clone() });
+                        handle.addr.release_now(handle.clone());
                         return;
                     }
                     act.conns.insert(conn, handle);
@@ -618,7 +635,7 @@ impl Session {
         self.stats.running.fetch_add(1, Ordering::Relaxed);
         self.shared.running.fetch_add(1, Ordering::Relaxed);
         h.addr
-            .send(DbCall(req))
+            .call(req)
             .into_actor(self)
             .map(move |r, act, _| {
                 act.stats.running.fetch_sub(1, Ordering::Relaxed);
@@ -828,7 +845,7 @@ impl Actor for Session {
             }
             // Roll back and disconnect on the connection's own thread; dropping the address
             // afterwards ends that thread.
-            h.addr.do_send(Release { me: h.clone() });
+            h.addr.release_now(h.clone());
         }
         // The answers of running requests will not come back to this actor: settle the counts.
         let unfinished = self.running.drain().count() as u32;

@@ -1,24 +1,27 @@
 //! The database connection actor: one per physical ODBC connection, on its own thread.
 //!
-//! ODBC calls block, so each [`DbConnection`] runs in a one-thread actix `SyncArbiter`: a slow
-//! query holds only its own thread, never a reactor thread. The actor owns the `odbc-api`
+//! ODBC calls block, so each [`DbConnection`] runs on its own thread with its own mailbox
+//! ([`mailbox`]; [`DbAddr`] is its address): a slow query holds only its own thread, never a
+//! reactor thread. The actor owns the `odbc-api`
 //! connection (which is `Send` but not `Sync`: it has exactly one owner) and the open result
 //! sets of its cursors. Its messages ([`DbRequest`], [`DbReply`]) are plain serializable data,
 //! so that the actor can later move into a supervised worker process.
 //!
 //! Lifecycle: started empty by the session, after the registry counted the connection;
-//! [`DbRequest::Open`] connects; every other request works on the open connection. [`Release`]
-//! (the session is done with it) closes the result sets, rolls back what was not committed and
+//! [`DbRequest::Open`] connects; every other request works on the open connection. A release
+//! ([`DbAddr::release`]: the session is done with it) closes the result sets, rolls back what was not committed and
 //! either disconnects or, with `[Pool]` on, resets the connection (autocommit back on) and
 //! parks: the actor, its thread and its connection go to the registry's pool, and a later
 //! session takes them over with [`Adopt`]. Either way the actor tells the registry exactly once
 //! per use ([`ConnectionClosed`]), which settles the count. When every address is dropped (the
-//! session ended or the pool let it go), the thread ends and `Drop` disconnects. A panic inside a driver call is caught: the caller gets an
-//! `InternalError` and the connection is closed; other connections and sessions go on.
+//! session ended or the pool let it go), the thread ends and `Drop` disconnects. A panic inside
+//! a driver call is caught: the caller gets an `InternalError` and the connection is closed;
+//! other connections and sessions go on.
 
 pub mod cancel;
 mod diag;
 mod fetch;
+pub mod mailbox;
 mod params;
 mod stmt_attr;
 
@@ -26,7 +29,6 @@ use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use actix::{Actor, Addr, Handler, Message, SyncContext};
 use odbc_api::handles::{AsStatementRef, Statement};
 use odbc_api::{Connection, ConnectionOptions, ConnectionTransitions, CursorImpl};
 use serde::{Deserialize, Serialize};
@@ -43,6 +45,8 @@ use fetch::ResultSet;
 
 pub use cancel::CancelSlot;
 pub use fetch::{BULK_BUFFER_BYTES, LONG_COLUMN_BYTES};
+pub use mailbox::DbAddr;
+use mailbox::{Envelope, Inbox};
 
 /// How to open a database connection.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -136,15 +140,13 @@ pub enum DbReply {
 #[derive(Clone)]
 pub struct DbHandle {
     /// The actor.
-    pub addr: Addr<DbConnection>,
+    pub addr: DbAddr,
     /// Its statement running now, for `SQLCancel`.
     pub cancel: Arc<CancelSlot>,
 }
 
 /// A parked (pooled) actor is taken over by a new session for `target` (connecting afresh if
-/// the pooled connection died). In-process only, like [`Release`].
-#[derive(Message)]
-#[rtype(result = "Result<DbReply, DbError>")]
+/// the pooled connection died). In-process only, like a release.
 pub struct Adopt {
     /// The new user's registry bookkeeping.
     pub owner: Owner,
@@ -154,16 +156,6 @@ pub struct Adopt {
     pub cursor_type: Option<CursorType>,
     /// `[Pool] check_query`, run first when the connection was parked at least `check_delay`.
     pub check: Option<(Arc<str>, std::time::Duration)>,
-}
-
-/// The session is done with this connection: close it, or park it in the pool. `me` is the
-/// actor's own handle, which goes to the pool if the connection is reusable (a strong address
-/// keeps the actor's thread alive).
-#[derive(Message)]
-#[rtype(result = "Result<DbReply, DbError>")]
-pub struct Release {
-    /// The actor's own handle.
-    pub me: DbHandle,
 }
 
 /// Where a connection actor reports that its connection is gone or reusable.
@@ -177,11 +169,6 @@ pub struct Owner {
     /// Whether to hand it back for reuse (`[Pool] max_idle_connections > 0`).
     pub pooling: bool,
 }
-
-/// The actix message carrying a [`DbRequest`].
-#[derive(Debug, Message)]
-#[rtype(result = "Result<DbReply, DbError>")]
-pub struct DbCall(pub DbRequest);
 
 /// The actor owning one physical database connection.
 pub struct DbConnection {
@@ -518,56 +505,67 @@ impl DbConnection {
     }
 }
 
-impl Actor for DbConnection {
-    type Context = SyncContext<Self>;
-}
-
-impl Handler<DbCall> for DbConnection {
-    type Result = Result<DbReply, DbError>;
-
-    fn handle(&mut self, msg: DbCall, ctx: &mut SyncContext<Self>) -> Self::Result {
-        let reads = match &msg.0 {
-            DbRequest::Execute { cursor, .. } | DbRequest::Fetch { cursor, .. } => Some(*cursor),
-            _ => None,
-        };
-        let result = self.handle_call(msg);
-        if let (
-            Some(cursor),
-            Ok(DbReply::Executed { done: false, .. } | DbReply::Rows { done: false, .. }),
-        ) = (reads, &result)
-        {
-            // The answer goes out when this returns; the next batch is read meanwhile, and is
-            // ready when the client's next Fetch (queued behind this) arrives.
-            ctx.address().do_send(ReadAhead(cursor));
-        }
-        result
-    }
-}
-
-/// Reads the next batch of a cursor's result set before the client asks for it (sent by the
-/// actor to itself after answering with rows of a result set that goes on).
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-struct ReadAhead(CursorId);
-
-impl Handler<ReadAhead> for DbConnection {
-    type Result = ();
-
-    fn handle(&mut self, msg: ReadAhead, _: &mut SyncContext<Self>) {
-        let _ = contain(self, |this| {
-            if let Some(rs) = this.results.get_mut(&msg.0) {
-                let armed = this.cancel.arm(rs.stmt());
-                rs.read_ahead(this.max_chunk);
-                drop(armed);
+impl DbConnection {
+    /// The actor's life: one message at a time until no address is left.
+    fn run(mut self, inbox: &Inbox) {
+        while let Some(envelope) = inbox.next() {
+            match envelope {
+                Envelope::Call(req, reply_to) => {
+                    let reads = match &req {
+                        DbRequest::Execute { cursor, .. } | DbRequest::Fetch { cursor, .. } => {
+                            Some(*cursor)
+                        }
+                        _ => None,
+                    };
+                    let result = self.handle_call(req);
+                    if let (
+                        Some(cursor),
+                        Ok(
+                            DbReply::Executed { done: false, .. }
+                            | DbReply::Rows { done: false, .. },
+                        ),
+                    ) = (reads, &result)
+                    {
+                        // The next batch is read while this one is on the wire, and is ready
+                        // when the client's next Fetch (queued behind this) arrives.
+                        inbox.push(Envelope::ReadAhead(cursor));
+                    }
+                    let _ = reply_to.send(result);
+                }
+                Envelope::ReadAhead(cursor) => {
+                    let _ = contain(&mut self, |this| {
+                        if let Some(rs) = this.results.get_mut(&cursor) {
+                            let armed = this.cancel.arm(rs.stmt());
+                            rs.read_ahead(this.max_chunk);
+                            drop(armed);
+                        }
+                        Ok(DbReply::Done)
+                    });
+                }
+                Envelope::Adopt(msg, reply_to) => {
+                    self.cursor_type = msg.cursor_type;
+                    let result = contain(&mut self, |this| {
+                        this.adopt(msg.owner, msg.target, msg.check)
+                    });
+                    let _ = reply_to.send(result);
+                }
+                Envelope::Release(me, reply_to) => {
+                    let result = contain(&mut self, |this| {
+                        this.close(Some(me));
+                        Ok(DbReply::Done)
+                    });
+                    if let Some(reply_to) = reply_to {
+                        let _ = reply_to.send(result);
+                    }
+                }
             }
-            Ok(DbReply::Done)
-        });
+        }
     }
 }
 
 impl DbConnection {
-    fn handle_call(&mut self, msg: DbCall) -> Result<DbReply, DbError> {
-        match std::panic::catch_unwind(AssertUnwindSafe(|| self.dispatch(msg.0))) {
+    fn handle_call(&mut self, req: DbRequest) -> Result<DbReply, DbError> {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| self.dispatch(req))) {
             Ok(Err(mut e)) if self.sqlite => {
                 e.class = ErrorClass::refine_sqlite(&e.sqlstate, e.native);
                 Err(e)
@@ -605,26 +603,6 @@ fn contain(
                 "the ODBC driver failed inside a call (panic); this database connection was closed",
             ))
         }
-    }
-}
-
-impl Handler<Adopt> for DbConnection {
-    type Result = Result<DbReply, DbError>;
-
-    fn handle(&mut self, msg: Adopt, _: &mut SyncContext<Self>) -> Self::Result {
-        self.cursor_type = msg.cursor_type;
-        contain(self, |this| this.adopt(msg.owner, msg.target, msg.check))
-    }
-}
-
-impl Handler<Release> for DbConnection {
-    type Result = Result<DbReply, DbError>;
-
-    fn handle(&mut self, msg: Release, _: &mut SyncContext<Self>) -> Self::Result {
-        contain(self, |this| {
-            this.close(Some(msg.me));
-            Ok(DbReply::Done)
-        })
     }
 }
 

@@ -286,7 +286,7 @@ fn a_client_that_stops_reading_is_dropped_after_send_timeout() {
             .map(|st| st.sessions == 1 && st.connections == 0)
             .unwrap_or(false)
     });
-    assert!(server.log().contains("send_timeout"), "{}", server.log());
+    server.expect_log("send_timeout");
     drop(s);
     still_serving(&mut server);
 }
@@ -319,7 +319,7 @@ fn floods_of_half_open_and_slow_connections_cannot_exhaust_the_server() {
         let _ = s.write_all(b"D");
         assert!(closed_by_server(s));
     }
-    assert!(server.log().contains("max_handshakes"), "{}", server.log());
+    server.expect_log("max_handshakes");
     // Afterwards new sessions get in again.
     still_serving(&mut server);
 }

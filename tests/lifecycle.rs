@@ -303,7 +303,7 @@ fn a_frame_stuck_half_received_detaches_the_session() {
     TestServer::wait_until(5, "the detached session to close", || {
         odbc.status().map(|st| st.sessions == 1).unwrap_or(false)
     });
-    assert!(server.log().contains("receive_timeout"), "{}", server.log());
+    server.expect_log("receive_timeout");
 }
 
 #[test]

@@ -159,11 +159,7 @@ fn allow_ssl_serves_plain_and_tls_on_one_port() {
     let server = pki.server("allow_ssl = 1", "");
     query(&server, &[]).unwrap();
     query(&server, &tls_as(&pki, None)).unwrap();
-    assert!(
-        server.log().contains("server certificate SHA1"),
-        "{}",
-        server.log()
-    );
+    server.expect_log("server certificate SHA1");
 }
 
 #[test]
@@ -467,7 +463,7 @@ fn connection_strings_are_checked_against_the_access_rules() {
     policy("DSN=demo;SaveFile=/tmp/leak.dsn", "SaveFile");
     let e = odbc.driver_connect("DSN=demo;PWD={oops").unwrap_err();
     assert_eq!(e.class, ErrorClass::ProgrammingError, "{e}");
-    assert!(server.log().contains("connect refused"), "{}", server.log());
+    server.expect_log("connect refused");
 
     // Listed names only.
     let server = TestServer::start_with(

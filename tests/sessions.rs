@@ -160,6 +160,58 @@ fn sqlite_error_while_stepping_arrives_after_every_row_before_it() {
     assert_eq!(c.fetchone().unwrap(), Some(vec![Value::Text("42".into())]));
 }
 
+/// A cursor per statement is the usual DB-API pattern: dropping one whose result set was read
+/// to the end sends nothing (the server let the result set go with its last rows), so a
+/// statement costs one round trip, not two.
+#[test]
+fn dropping_a_finished_cursor_sends_nothing() {
+    let server = TestServer::start("");
+    let (_s, odbc) = server.open();
+    let conn = odbc.driver_connect(&server.sqlite("cursors")).unwrap();
+    let sent = || odbc.traffic().0;
+    let mut kept = conn.cursor();
+    kept.execute("SELECT 1", &[]).unwrap();
+    assert_eq!(kept.fetchall().unwrap().len(), 1);
+    let before = sent();
+    kept.execute("SELECT 1", &[]).unwrap();
+    assert_eq!(kept.fetchall().unwrap().len(), 1);
+    let one_statement = sent() - before;
+    let before = sent();
+    {
+        let mut dropped = conn.cursor();
+        dropped.execute("SELECT 1", &[]).unwrap();
+        assert_eq!(dropped.fetchall().unwrap().len(), 1);
+    }
+    let with_drop = sent() - before;
+    // A request frame is at least 9 bytes; cursor ids may differ by one varint byte.
+    assert!(
+        with_drop <= one_statement + 1,
+        "dropping the cursor sent {} more bytes",
+        with_drop - one_statement
+    );
+    // A cursor dropped with rows left still tells the server, and the connection goes on.
+    {
+        let mut open = conn.cursor();
+        open.execute(
+            "SELECT x FROM (WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < 50000) SELECT x FROM g)",
+            &[],
+        )
+        .unwrap();
+        assert!(open.fetchone().unwrap().is_some());
+        let before = sent();
+        drop(open);
+        assert!(
+            sent() - before >= 9,
+            "closing an open result set is a request"
+        );
+    }
+    kept.execute("SELECT 2", &[]).unwrap();
+    assert_eq!(
+        kept.fetchone().unwrap(),
+        Some(vec![Value::Text("2".into())])
+    );
+}
+
 fn commit_and_rollback(first: &str, second: &str, table: &str, odbc: &odbcd::client::Odbc) {
     let mut writer = odbc.driver_connect(first).unwrap();
     let reader = odbc.driver_connect(second).unwrap();

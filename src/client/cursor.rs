@@ -34,6 +34,9 @@ pub struct Cursor {
     done: bool,
     /// A fetch request in flight.
     prefetch: Option<RequestId>,
+    /// The server may still hold a result set for this cursor (it lets one go by itself once
+    /// an answer says `done`, or when the cursor executes again): closing must tell it.
+    open_on_server: bool,
     /// Rows `fetchmany()` returns by default (DB-API `arraysize`).
     pub arraysize: usize,
     closed: bool,
@@ -51,6 +54,7 @@ impl Cursor {
             rows: VecDeque::new(),
             done: true,
             prefetch: None,
+            open_on_server: false,
             arraysize: 1,
             closed: false,
         }
@@ -88,6 +92,8 @@ impl Cursor {
         let (link, conn) = self.conn.ensure()?;
         self.link = Some(Arc::clone(&link));
         self.conn_id = conn;
+        // Until an answer says otherwise (after an error, closing tells the server anyway).
+        self.open_on_server = true;
         let r = link.call(Request::Execute {
             conn,
             cursor: self.id,
@@ -106,6 +112,7 @@ impl Cursor {
                 self.rowcount = rowcount;
                 self.rows = rows.into();
                 self.done = done;
+                self.open_on_server = !done;
                 self.request_next()?;
                 Ok(self)
             }
@@ -127,6 +134,7 @@ impl Cursor {
         let (link, conn) = self.conn.ensure()?;
         self.link = Some(Arc::clone(&link));
         self.conn_id = conn;
+        self.open_on_server = true;
         match link.call(Request::ExecuteMany {
             conn,
             cursor: self.id,
@@ -134,6 +142,7 @@ impl Cursor {
             param_sets: param_sets.to_vec(),
         })? {
             Response::Executed { rowcount, .. } => {
+                self.open_on_server = false;
                 self.rowcount = rowcount;
                 Ok(self)
             }
@@ -164,6 +173,7 @@ impl Cursor {
                 Response::Rows { rows, done } => {
                     self.rows = rows.into();
                     self.done = done;
+                    self.open_on_server = !done;
                 }
                 Response::Error(e) => {
                     self.done = true;
@@ -253,9 +263,10 @@ impl Cursor {
         if self.closed {
             return;
         }
+        let open = self.open_on_server;
         self.reset();
         self.closed = true;
-        if let Some(link) = &self.link {
+        if let (true, Some(link)) = (open, &self.link) {
             if !link.is_broken() {
                 link.send_and_forget(Request::CloseCursor {
                     conn: self.conn_id,

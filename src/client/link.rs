@@ -492,9 +492,15 @@ pub(crate) fn read_frame(
     let mut head = [0u8; HEADER_LEN];
     sock.set_read_timeout(opts.socket_timeout);
     read_exact(sock, &mut head[..1], peer)?;
-    sock.set_read_timeout(Some(opts.receive_timeout));
+    // The rest of the frame may take `receive_timeout` (set only when it must be waited for).
+    if sock.buffered() < HEADER_LEN - 1 {
+        sock.set_read_timeout(Some(opts.receive_timeout));
+    }
     read_exact(sock, &mut head[1..], peer)?;
     let header = frame::parse_header(&head, MAX_FRAME_LEN).map_err(|e| protocol(peer, &e))?;
+    if sock.buffered() < header.payload_len {
+        sock.set_read_timeout(Some(opts.receive_timeout));
+    }
     let mut payload = vec![0u8; header.payload_len];
     for chunk in payload.chunks_mut(opts.max_chunk) {
         read_exact(sock, chunk, peer)?;

@@ -22,14 +22,20 @@ fn lock(tls: &Tls) -> MutexGuard<'_, ClientConnection> {
     tls.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The reading half.
+/// The reading half. It reads ahead into a buffer, so that a frame's header and a small
+/// payload cost one system call.
 pub(crate) struct ReadSide {
     sock: Arc<TcpStream>,
     tls: Option<Tls>,
-    /// Decrypted bytes not yet consumed.
+    /// Decrypted bytes not yet consumed (TLS).
     plain: Vec<u8>,
     pos: usize,
+    /// Bytes from the socket: ciphertext (TLS), or `raw[raw_pos..raw_len]` not yet consumed.
     raw: Vec<u8>,
+    raw_pos: usize,
+    raw_len: usize,
+    /// The read timeout set on the socket, once one was set.
+    timeout: Option<Option<Duration>>,
 }
 
 /// The writing half.
@@ -69,6 +75,9 @@ pub(crate) fn establish(
         plain: Vec::new(),
         pos: 0,
         raw: vec![0u8; 16 * 1024],
+        raw_pos: 0,
+        raw_len: 0,
+        timeout: None,
     };
     let write = WriteSide {
         sock: stream,
@@ -79,9 +88,19 @@ pub(crate) fn establish(
 }
 
 impl ReadSide {
-    /// Sets the socket's read timeout.
-    pub(crate) fn set_read_timeout(&self, t: Option<Duration>) {
-        let _ = self.sock.set_read_timeout(t);
+    /// Sets the socket's read timeout (a system call only when it changes).
+    pub(crate) fn set_read_timeout(&mut self, t: Option<Duration>) {
+        if self.timeout != Some(t) && self.sock.set_read_timeout(t).is_ok() {
+            self.timeout = Some(t);
+        }
+    }
+
+    /// Bytes already read from the socket and not yet consumed (so reading them cannot block).
+    pub(crate) fn buffered(&self) -> usize {
+        match self.tls {
+            Some(_) => self.plain.len() - self.pos,
+            None => self.raw_len - self.raw_pos,
+        }
     }
 
     /// Closes the socket both ways (unblocks a reader).
@@ -93,7 +112,18 @@ impl ReadSide {
 impl Read for ReadSide {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         let Some(tls) = &self.tls else {
-            return (&*self.sock).read(out);
+            if self.raw_pos == self.raw_len {
+                if out.len() >= self.raw.len() {
+                    // A large read goes straight to the caller.
+                    return (&*self.sock).read(out);
+                }
+                self.raw_len = (&*self.sock).read(&mut self.raw)?;
+                self.raw_pos = 0;
+            }
+            let n = out.len().min(self.raw_len - self.raw_pos);
+            out[..n].copy_from_slice(&self.raw[self.raw_pos..self.raw_pos + n]);
+            self.raw_pos += n;
+            return Ok(n);
         };
         loop {
             if self.pos < self.plain.len() {

@@ -128,6 +128,20 @@ impl TestServer {
         self.child.id()
     }
 
+    /// Waits (up to 10 s) until the server's log contains `needle`; panics with the log if it
+    /// never does. The log is read from the server's stderr by another thread, so a line
+    /// written just before an answer may arrive just after it.
+    pub fn expect_log(&self, needle: &str) {
+        let end = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < end {
+            if self.log().contains(needle) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the server never logged {needle:?}:\n{}", self.log());
+    }
+
     /// Everything the server wrote to stderr so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()

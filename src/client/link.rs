@@ -57,6 +57,8 @@ struct ReadState {
     received: u64,
     reading: bool,
     resuming: bool,
+    /// Threads waiting on `wake` (the reader wakes them only if there are any).
+    waiters: usize,
     /// Counts resumes: a failure seen under an older generation is already handled.
     generation: u64,
     /// When a frame last went out or came in (for pings).
@@ -292,10 +294,12 @@ impl Link {
                 return Err(e.clone());
             }
             if st.reading || st.resuming {
+                st.waiters += 1;
                 st = self
                     .wake
                     .wait(st)
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
+                st.waiters -= 1;
                 continue;
             }
             st.reading = true;
@@ -309,7 +313,9 @@ impl Link {
             st = lock(&self.state);
             st.reading = false;
             st.last_traffic = Some(Instant::now());
-            self.wake.notify_all();
+            if st.waiters > 0 {
+                self.wake.notify_all();
+            }
             match frame {
                 Ok(f) if f.id == 0 => {
                     let err = match f.response {
@@ -368,10 +374,12 @@ impl Link {
                 if !st.resuming {
                     break;
                 }
+                st.waiters += 1;
                 st = self
                     .wake
                     .wait(st)
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
+                st.waiters -= 1;
             }
             st.resuming = true;
             st.received

@@ -82,6 +82,25 @@ fn postgres_errors_have_class_and_sqlstate() {
     assert_eq!(c.fetchone().unwrap(), Some(vec![Value::Int(1)]));
 }
 
+/// Reads rows until the cursor's error, checking that row `n` (from 1) starts with
+/// `first(n)`; returns how many rows came and the error.
+fn rows_until_error(
+    c: &mut odbcd::client::Cursor,
+    first: impl Fn(i64) -> Value,
+) -> (i64, odbcd::client::Error) {
+    let mut n = 0i64;
+    loop {
+        match c.fetchone() {
+            Ok(Some(row)) => {
+                n += 1;
+                assert_eq!(row[0], first(n), "rows arrive once, in order");
+            }
+            Ok(None) => panic!("the result set ended without its error after {n} rows"),
+            Err(e) => return (n, e),
+        }
+    }
+}
+
 /// The server reads a result set ahead of the client: an error in a later batch (here the
 /// 3000th row divides by zero, in psqlodbc's second 2000-row fetch) must still arrive after
 /// the rows the driver gave before it, in order, and leave the connection usable.
@@ -98,17 +117,7 @@ fn an_error_in_a_later_batch_arrives_after_the_rows_before_it() {
         &[],
     )
     .unwrap();
-    let mut n = 0i64;
-    let err = loop {
-        match c.fetchone() {
-            Ok(Some(row)) => {
-                n += 1;
-                assert_eq!(row[0], Value::Int(n), "rows arrive once, in order");
-            }
-            Ok(None) => panic!("the result set ended without its error after {n} rows"),
-            Err(e) => break e,
-        }
-    };
+    let (n, err) = rows_until_error(&mut c, Value::Int);
     assert_eq!(
         (err.class, err.sqlstate.as_str()),
         (ErrorClass::DataError, "22012"),
@@ -138,22 +147,8 @@ fn sqlite_error_while_stepping_arrives_after_every_row_before_it() {
         &[],
     )
     .unwrap();
-    let mut n = 0i64;
-    let err = loop {
-        match c.fetchone() {
-            Ok(Some(row)) => {
-                n += 1;
-                // SQLite declares no type for an expression: its values come as text.
-                assert_eq!(
-                    row[0],
-                    Value::Text(n.to_string()),
-                    "rows arrive once, in order"
-                );
-            }
-            Ok(None) => panic!("the result set ended without its error after {n} rows"),
-            Err(e) => break e,
-        }
-    };
+    // SQLite declares no type for an expression: its values come as text.
+    let (n, err) = rows_until_error(&mut c, |n| Value::Text(n.to_string()));
     assert!(err.message.contains("integer overflow"), "{err}");
     assert_eq!(n, 2999, "every row before the failing one arrived first");
     c.execute("SELECT 42", &[]).unwrap();

@@ -91,7 +91,7 @@ impl ServerSession {
     ///
     /// # Errors
     /// `OperationalError` listing each server tried and why it failed (or the refusal all
-    /// servers gave, see [`connect`]).
+    /// servers gave, see `client::connect`).
     pub fn open(
         &mut self,
         username: &str,

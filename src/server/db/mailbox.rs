@@ -1,6 +1,6 @@
 //! The database connection actor's thread and mailbox.
 //!
-//! Each [`DbConnection`] runs on its own OS thread and takes its messages ([`Envelope`]s) one at
+//! Each [`DbConnection`] runs on its own OS thread and takes its messages (`Envelope`s) one at
 //! a time, in order, from a queue; answers go back through one-shot channels that the session's
 //! futures await. The thread ends when the last [`DbAddr`] is dropped and the queue is empty.
 //!

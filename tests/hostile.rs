@@ -179,26 +179,19 @@ fn garbage_frames_get_a_protocol_error_and_a_close() {
         vec![0, 0, 0, 6, 1, 0xff, 0xff, 0xff, 0xff, 0x0f],
     ] {
         // As the first frame (the listener reads it), and inside an open session.
-        let mut s = handshaken(&server);
-        s.write_all(&garbage).unwrap();
-        match read_frame(&mut s) {
-            Some(ServerFrame {
-                response: Response::Error(e),
-                ..
-            }) => assert_eq!(e.class, odbcd::client::ErrorClass::ProtocolError, "{e}"),
-            other => panic!("expected a protocol error, got {other:?}"),
-        }
-        assert!(closed_by_server(&mut s));
-        let mut s = opened(&server, "garbage");
-        s.write_all(&garbage).unwrap();
-        match read_frame(&mut s) {
-            Some(ServerFrame {
-                response: Response::Error(e),
-                ..
-            }) => assert_eq!(e.class, odbcd::client::ErrorClass::ProtocolError, "{e}"),
-            other => panic!("expected a protocol error, got {other:?}"),
-        }
-        assert!(closed_by_server(&mut s));
+        let refused = |mut s: TcpStream| {
+            s.write_all(&garbage).unwrap();
+            match read_frame(&mut s) {
+                Some(ServerFrame {
+                    response: Response::Error(e),
+                    ..
+                }) => assert_eq!(e.class, odbcd::client::ErrorClass::ProtocolError, "{e}"),
+                other => panic!("expected a protocol error, got {other:?}"),
+            }
+            assert!(closed_by_server(&mut s));
+        };
+        refused(handshaken(&server));
+        refused(opened(&server, "garbage"));
     }
     still_serving(&mut server);
 }

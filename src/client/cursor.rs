@@ -81,12 +81,9 @@ impl Cursor {
         self.done = true;
     }
 
-    /// Executes `sql` with `params` (one per `?`). A result set's description and first rows
-    /// arrive with the answer.
-    ///
-    /// # Errors
-    /// The database's error, with its class and SQLSTATE.
-    pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<&mut Self, Error> {
+    /// Starts a new statement: forgets the current result and returns the link and
+    /// connection to send it on.
+    fn begin(&mut self) -> Result<(Arc<Link>, ConnId), Error> {
         self.check_open()?;
         self.reset();
         let (link, conn) = self.conn.ensure()?;
@@ -94,6 +91,16 @@ impl Cursor {
         self.conn_id = conn;
         // Until an answer says otherwise (after an error, closing tells the server anyway).
         self.open_on_server = true;
+        Ok((link, conn))
+    }
+
+    /// Executes `sql` with `params` (one per `?`). A result set's description and first rows
+    /// arrive with the answer.
+    ///
+    /// # Errors
+    /// The database's error, with its class and SQLSTATE.
+    pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<&mut Self, Error> {
+        let (link, conn) = self.begin()?;
         let r = link.call(Request::Execute {
             conn,
             cursor: self.id,
@@ -129,12 +136,7 @@ impl Cursor {
         sql: &str,
         param_sets: &[Vec<Value>],
     ) -> Result<&mut Self, Error> {
-        self.check_open()?;
-        self.reset();
-        let (link, conn) = self.conn.ensure()?;
-        self.link = Some(Arc::clone(&link));
-        self.conn_id = conn;
-        self.open_on_server = true;
+        let (link, conn) = self.begin()?;
         match link.call(Request::ExecuteMany {
             conn,
             cursor: self.id,

@@ -240,6 +240,18 @@ impl Link {
         Ok(id)
     }
 
+    /// Waits until the reader or a resume wakes this thread (counted, so that the reader
+    /// notifies only when someone waits).
+    fn wait_for_change<'a>(&self, mut st: MutexGuard<'a, ReadState>) -> MutexGuard<'a, ReadState> {
+        st.waiters += 1;
+        let mut st = self
+            .wake
+            .wait(st)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        st.waiters -= 1;
+        st
+    }
+
     /// Drops the answer to `id` whenever it arrives.
     pub(crate) fn abandon(&self, id: RequestId) {
         let mut st = lock(&self.state);
@@ -294,12 +306,7 @@ impl Link {
                 return Err(e.clone());
             }
             if st.reading || st.resuming {
-                st.waiters += 1;
-                st = self
-                    .wake
-                    .wait(st)
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                st.waiters -= 1;
+                st = self.wait_for_change(st);
                 continue;
             }
             st.reading = true;
@@ -374,12 +381,7 @@ impl Link {
                 if !st.resuming {
                     break;
                 }
-                st.waiters += 1;
-                st = self
-                    .wake
-                    .wait(st)
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                st.waiters -= 1;
+                st = self.wait_for_change(st);
             }
             st.resuming = true;
             st.received

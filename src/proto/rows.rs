@@ -213,12 +213,12 @@ fn varint(out: &mut Vec<u8>, mut v: u64) {
 }
 
 /// What a rows frame answers with, apart from the rows.
-#[derive(Debug, Clone, Copy)]
-pub enum RowsHead<'a> {
+#[derive(Debug, Clone)]
+pub enum RowsHead {
     /// [`Response::Executed`]: the statement's columns and row count.
     Executed {
         /// The result's columns, `None` when the statement returned no result set.
-        columns: Option<&'a [ColumnDesc]>,
+        columns: Option<Vec<ColumnDesc>>,
         /// Rows affected, or -1 when unknown.
         rowcount: i64,
     },
@@ -233,7 +233,7 @@ pub enum RowsHead<'a> {
 /// As [`frame::encode`]: the frame would be larger than `max`, or postcard failed.
 pub fn encode_rows_frame(
     id: RequestId,
-    head: RowsHead<'_>,
+    head: RowsHead,
     rows: &EncodedRows,
     done: bool,
     compression: Compression,
@@ -244,7 +244,7 @@ pub fn encode_rows_frame(
     // the rows go in between, after their real count.
     let response = match head {
         RowsHead::Executed { columns, rowcount } => Response::Executed {
-            columns: columns.map(<[ColumnDesc]>::to_vec),
+            columns,
             rowcount,
             rows: Vec::new(),
             done,
@@ -352,7 +352,7 @@ mod tests {
             }];
             let (head, response) = if executed {
                 (
-                    RowsHead::Executed { columns: Some(&columns), rowcount },
+                    RowsHead::Executed { columns: Some(columns.clone()), rowcount },
                     Response::Executed { columns: Some(columns.clone()), rowcount, rows: rows.clone(), done },
                 )
             } else {

@@ -245,7 +245,7 @@ impl Session {
     }
 
     /// Sends rows the database actor already encoded, as a numbered session frame.
-    fn reply_rows(&mut self, id: RequestId, head: RowsHead<'_>, rows: &EncodedRows, done: bool) {
+    fn reply_rows(&mut self, id: RequestId, head: RowsHead, rows: &EncodedRows, done: bool) {
         let mut buf = Vec::new();
         let bytes = match encode_rows_frame(
             id,
@@ -651,10 +651,7 @@ impl Session {
                         rows,
                         done,
                     }) => {
-                        let head = RowsHead::Executed {
-                            columns: columns.as_deref(),
-                            rowcount,
-                        };
+                        let head = RowsHead::Executed { columns, rowcount };
                         act.reply_rows(id, head, &rows, done);
                     }
                     Ok(DbReply::Rows { rows, done }) => {

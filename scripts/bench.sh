@@ -78,6 +78,7 @@ max_sessions = 20000
 max_handshakes = 1000
 [Access]
 allowed_drivers = SQLite3, PostgreSQL Unicode
+allowed_unsafe_keys = Database
 [Pool]
 max_idle_connections = 64
 [Logging]

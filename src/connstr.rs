@@ -26,6 +26,10 @@ pub struct Pair {
     pub key: String,
     /// The unescaped value.
     pub value: String,
+    /// Spaces followed the `=` (`KEY= v`, `KEY= {v}`): MS-ODBCSTR drops them (and the braces),
+    /// unixODBC and the drivers keep them as part of the value. Whoever hands the pair on must
+    /// not guess.
+    pub space_after_equals: bool,
 }
 
 impl Pair {
@@ -56,11 +60,10 @@ pub struct ConnStr {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConnStrError {
-    /// A pair has a key but no `=`.
-    #[error("connection string: expected '=' after key {key:?} at position {position}")]
+    /// A pair has a key but no `=`. The message never quotes the text: it may be a password
+    /// that followed a `;` by mistake (`PWD=abc;def`).
+    #[error("connection string: expected '=' before position {position}")]
     MissingEquals {
-        /// The key that has no `=`.
-        key: String,
         /// Where the pair ended.
         position: usize,
     },
@@ -76,13 +79,12 @@ pub enum ConnStrError {
         /// Where the `{` is.
         position: usize,
     },
-    /// Something other than spaces after a closing `}`.
+    /// Something other than spaces after a closing `}`. The character is not quoted (it may be
+    /// part of a password).
     #[error(
-        "connection string: unexpected {found:?} after '}}' at position {position}; expected ';'"
+        "connection string: unexpected character after '}}' at position {position}; expected ';'"
     )]
     TrailingAfterBrace {
-        /// The offending character.
-        found: char,
         /// Where it is.
         position: usize,
     },
@@ -113,6 +115,7 @@ impl ConnStr {
                 .map(|(k, v)| Pair {
                     key: k.into(),
                     value: v.into(),
+                    space_after_equals: false,
                 })
                 .collect(),
         }
@@ -213,9 +216,20 @@ pub fn is_secret_key(key: &str) -> bool {
 
 /// Masks a connection string for logging. A string that does not parse is not echoed at all:
 /// we cannot know where its password is.
+/// Control characters are shown escaped, so a string cannot forge log lines.
 pub fn mask_for_log(raw: &str) -> String {
     match raw.parse::<ConnStr>() {
-        Ok(cs) => cs.masked(),
+        Ok(cs) => cs
+            .masked()
+            .chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
         Err(e) => format!("<unparseable connection string: {e}>"),
     }
 }
@@ -286,8 +300,14 @@ impl<'a> Parser<'a> {
             _ => {}
         }
         let key = self.key()?;
+        let after_equals = self.pos;
         let value = self.value()?;
-        Ok(Some(Pair { key, value }))
+        let space_after_equals = self.chars.get(after_equals) == Some(&' ');
+        Ok(Some(Pair {
+            key,
+            value,
+            space_after_equals,
+        }))
     }
 
     /// KeyName = nonSP-SC-EQ *nonEQ, ending at '='.
@@ -305,7 +325,6 @@ impl<'a> Parser<'a> {
             }
         }
         Err(ConnStrError::MissingEquals {
-            key: self.chars[start..self.pos].iter().collect(),
             position: self.pos + 1,
         })
     }
@@ -341,8 +360,7 @@ impl<'a> Parser<'a> {
             }
             match self.peek() {
                 None | Some(';') => Ok(value),
-                Some(found) => Err(ConnStrError::TrailingAfterBrace {
-                    found,
+                Some(_) => Err(ConnStrError::TrailingAfterBrace {
                     position: self.pos + 1,
                 }),
             }
@@ -486,10 +504,7 @@ mod tests {
     fn errors_carry_positions() {
         assert_eq!(
             "DSN=x;UID".parse::<ConnStr>(),
-            Err(ConnStrError::MissingEquals {
-                key: "UID".into(),
-                position: 10
-            })
+            Err(ConnStrError::MissingEquals { position: 10 })
         );
         assert_eq!(
             "DSN=x; =y".parse::<ConnStr>(),
@@ -501,10 +516,7 @@ mod tests {
         );
         assert_eq!(
             "PWD={abc}x;DSN=a".parse::<ConnStr>(),
-            Err(ConnStrError::TrailingAfterBrace {
-                found: 'x',
-                position: 10
-            })
+            Err(ConnStrError::TrailingAfterBrace { position: 10 })
         );
         assert_eq!(
             "DSN=a\0".parse::<ConnStr>(),
@@ -529,6 +541,14 @@ mod tests {
         assert!(!format!("{cs:?}").contains("s1"));
         assert!(mask_for_log("PWD={oops").starts_with("<unparseable"));
         assert!(!mask_for_log("PWD={oops").contains("oops"));
+        // A password cut by a stray ';' must not leak through the error either.
+        let logged = mask_for_log("PWD=abc;hunter2tail");
+        assert!(
+            !logged.contains("hunter2") && !logged.contains("abc"),
+            "{logged}"
+        );
+        let logged = mask_for_log("PWD={abc}hunter2;DSN=x");
+        assert!(!logged.contains("hunter2"), "{logged}");
     }
 
     proptest::proptest! {

@@ -25,6 +25,7 @@ pub mod auth;
 pub mod client;
 pub mod config;
 pub mod connstr;
+pub mod driver_keys;
 pub mod error;
 pub mod logging;
 pub mod passwd;

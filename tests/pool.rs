@@ -74,7 +74,7 @@ fn a_closed_connection_is_reset_and_reused_then_expires() {
     drop(second);
     TestServer::wait_until(10, "both connections pooled", || pg.backends("pooled") == 2);
     let other = odbc
-        .driver_connect(&format!("{connstr};ApplicationName=other"))
+        .driver_connect(&format!("{connstr};ReadOnly=0"))
         .unwrap();
     let other_pid = backend_pid(&other);
     assert_ne!(other_pid, pid);
@@ -109,7 +109,7 @@ fn pooled_connections_count_against_the_licence_and_give_way() {
     });
     // The idle connection of another connection string is disconnected to make room.
     let other = odbc
-        .driver_connect(&format!("{connstr};ApplicationName=other"))
+        .driver_connect(&format!("{connstr};ReadOnly=0"))
         .unwrap();
     assert_ne!(backend_pid(&other), pid);
     TestServer::wait_until(10, "the pooled connection to be disconnected", || {

@@ -455,10 +455,7 @@ fn connection_strings_are_checked_against_the_access_rules() {
         "driver paths are not allowed",
     );
     policy("Driver=SQLite3;Database=/tmp/x.db", "allowed_drivers");
-    policy(
-        "DSN=demo;Driver=libsqlite3odbc.so",
-        "driver paths are not allowed",
-    );
+    policy("DSN=demo;Driver=libsqlite3odbc.so", "one of DSN, Driver");
     policy("FileDSN=/etc/odbc.dsn", "FileDSN");
     policy("DSN=demo;SaveFile=/tmp/leak.dsn", "SaveFile");
     let e = odbc.driver_connect("DSN=demo;PWD={oops").unwrap_err();
@@ -467,7 +464,7 @@ fn connection_strings_are_checked_against_the_access_rules() {
 
     // Listed names only.
     let server = TestServer::start_with(
-        "[Connection]\nport = 0\n\n[Access]\nallowed_dsns = other\nallowed_drivers = SQLite3\n",
+        "[Connection]\nport = 0\n\n[Access]\nallowed_dsns = other\nallowed_drivers = SQLite3\nallowed_unsafe_keys = Database\n",
     );
     let (_s, odbc) = server.open();
     let e = odbc.driver_connect("DSN=demo").unwrap_err();

@@ -49,7 +49,7 @@ fn server(dir: &Path) -> Server {
         ("LC_ALL".to_owned(), "C.UTF-8".to_owned()),
     ];
     let cfg = dir.join("server-config.ini");
-    std::fs::write(&cfg, "[Connection]\ninterface = 127.0.0.1\nport = 0\n\n[Access]\nallowed_drivers = SQLite3\n\n[Logging]\nlog_level = mx.Log.SYSTEM_IMPORTANT\n").unwrap();
+    std::fs::write(&cfg, "[Connection]\ninterface = 127.0.0.1\nport = 0\n\n[Access]\nallowed_drivers = SQLite3\nallowed_unsafe_keys = Database\n\n[Logging]\nlog_level = mx.Log.SYSTEM_IMPORTANT\n").unwrap();
     let mut child = Command::new(odbcd_bin())
         .args(["run", "--config"])
         .arg(&cfg)

@@ -56,6 +56,12 @@ pub struct AccessConfig {
     pub allowed_drivers: NameList,
     /// `allow_file_dsn` (default 0): whether `FileDSN=` may be used.
     pub allow_file_dsn: bool,
+    /// `client_attributes` (default `UID, PWD`): the keys a client may add to a `DSN=`
+    /// connection; every other setting comes from the operator's DSN definition.
+    pub client_attributes: Vec<String>,
+    /// `allowed_unsafe_keys` (default: none): keys that name a file on the server or load
+    /// code (see [`crate::driver_keys`]) which clients may use anyway. Refused everywhere else.
+    pub allowed_unsafe_keys: Vec<String>,
 }
 
 /// A list of names, or "any" (`*`).
@@ -258,7 +264,13 @@ const POOL_OPTIONS: &[&str] = &[
     "check_query",
     "check_delay",
 ];
-const ACCESS_OPTIONS: &[&str] = &["allowed_dsns", "allowed_drivers", "allow_file_dsn"];
+const ACCESS_OPTIONS: &[&str] = &[
+    "allowed_dsns",
+    "allowed_drivers",
+    "allow_file_dsn",
+    "client_attributes",
+    "allowed_unsafe_keys",
+];
 const SECTIONS: &[&str] = &[
     "Authentication",
     "Session",
@@ -398,6 +410,19 @@ impl ServerConfig {
             allowed_dsns: NameList::parse(acc.string("allowed_dsns"), true),
             allowed_drivers: NameList::parse(acc.string("allowed_drivers"), false),
             allow_file_dsn: acc.flag("allow_file_dsn", false)?,
+            client_attributes: acc.key_list("client_attributes", &["UID", "PWD"], |k| {
+                crate::driver_keys::check_client_attribute(k)
+            })?,
+            allowed_unsafe_keys: acc.key_list("allowed_unsafe_keys", &[], |k| {
+                if crate::driver_keys::is_unsafe_anywhere(k) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "{k:?} is not a key that names a file or loads code; unsafe keys: {}",
+                        crate::driver_keys::unsafe_key_names().join(", ")
+                    ))
+                }
+            })?,
         };
 
         let mut seen = std::collections::HashMap::new();

@@ -254,6 +254,34 @@ impl<'a> SectionReader<'a> {
         }
     }
 
+    /// A comma-separated list of connection-string key names, each checked by `check` (which
+    /// says what is wrong); `default` when the option is absent. An empty value is an empty list.
+    pub(crate) fn key_list(
+        &self,
+        key: &str,
+        default: &[&str],
+        check: impl Fn(&str) -> Result<(), String>,
+    ) -> Result<Vec<String>, ConfigError> {
+        let Some(e) = self.entry(key) else {
+            return Ok(default.iter().map(|k| (*k).to_owned()).collect());
+        };
+        let mut out = Vec::new();
+        for k in unquote(&e.value).split(',').map(str::trim) {
+            if k.is_empty() {
+                continue;
+            }
+            if !crate::driver_keys::is_plain_key(k) {
+                return Err(self.bad(
+                    e,
+                    "key names of letters, digits, '_', '-' or '.', separated by commas",
+                ));
+            }
+            check(k).map_err(|why| self.bad(e, why))?;
+            out.push(k.to_owned());
+        }
+        Ok(out)
+    }
+
     /// The raw string, if set.
     pub(crate) fn string(&self, key: &str) -> Option<String> {
         self.entry(key).map(|e| unquote(&e.value).to_owned())

@@ -38,6 +38,8 @@ pub struct Shared {
     pub running: Arc<AtomicU32>,
     /// The password file, with `auth_mode = file`.
     pub auth: Option<Arc<login::Authenticator>>,
+    /// The driver manager's drivers and data sources, for the access rules.
+    pub catalog: Arc<access::DriverCatalog>,
 }
 
 /// Errors that stop the server from starting.
@@ -65,6 +67,33 @@ pub enum ServerError {
         /// What is wrong.
         source: crate::tls::TlsError,
     },
+}
+
+/// Reads the driver manager's drivers and data sources (blocking; at start-up). A driver
+/// manager that cannot list them gives an empty catalog: DSN-less connections are then refused
+/// and DSN connections take only `client_attributes`, judged against every known driver.
+pub fn load_catalog() -> access::DriverCatalog {
+    let drivers = db::drivers().unwrap_or_else(|e| {
+        tracing::warn!(target: "odbcd::lifecycle", error = %e.message, "cannot list the driver manager's drivers");
+        Vec::new()
+    });
+    let dsns = db::data_sources().unwrap_or_else(|e| {
+        tracing::warn!(target: "odbcd::lifecycle", error = %e.message, "cannot list the driver manager's data sources");
+        Vec::new()
+    });
+    let libraries: Vec<(&str, &str)> = drivers
+        .iter()
+        .filter_map(|d| {
+            d.attributes
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("Driver"))
+                .map(|(_, lib)| (d.name.as_str(), lib.as_str()))
+        })
+        .collect();
+    access::DriverCatalog::new(
+        libraries,
+        dsns.iter().map(|d| (d.name.as_str(), d.driver.as_str())),
+    )
 }
 
 /// A server whose sockets are bound, ready to serve.
@@ -95,6 +124,7 @@ impl Server {
         )
         .start();
         let config = Arc::new(config);
+        let catalog = Arc::new(load_catalog());
         let listeners = config
             .listeners
             .iter()
@@ -106,6 +136,7 @@ impl Server {
                 registry,
                 running,
                 auth,
+                catalog,
             },
             listeners,
         })

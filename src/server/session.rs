@@ -386,15 +386,15 @@ impl Session {
             Request::DriverConnect { connection_string } => {
                 let masked = connstr::mask_for_log(&connection_string);
                 tracing::info!(session = self.short_id(), connection_string = %masked, "connect");
-                match access::check_connection_string(
+                match access::authorize_connection_string(
                     &self.shared.config.access,
+                    &self.shared.catalog,
                     &connection_string,
                 ) {
-                    Ok(()) => self.open_connection(
-                        id,
-                        OpenTarget::ConnectionString(connection_string),
-                        ctx,
-                    ),
+                    // Only the string rebuilt from the checked pairs reaches the driver manager.
+                    Ok(checked) => {
+                        self.open_connection(id, OpenTarget::ConnectionString(checked), ctx)
+                    }
                     Err(e) => {
                         tracing::warn!(session = self.short_id(), connection_string = %masked, reason = %e.message, "connect refused");
                         self.reply(id, Response::Error(e));
@@ -402,11 +402,13 @@ impl Session {
                 }
             }
             Request::Connect { dsn, uid, pwd } => {
-                tracing::info!(session = self.short_id(), dsn = %dsn, uid = %uid, "connect");
-                match access::check_dsn(&self.shared.config.access, &dsn) {
+                tracing::info!(session = self.short_id(), dsn = %dsn.escape_debug(), uid = %uid.escape_debug(), "connect");
+                match access::check_dsn(&self.shared.config.access, &dsn)
+                    .and_then(|()| access::check_credentials(&uid, &pwd))
+                {
                     Ok(()) => self.open_connection(id, OpenTarget::Dsn { dsn, uid, pwd }, ctx),
                     Err(e) => {
-                        tracing::warn!(session = self.short_id(), dsn = %dsn, reason = %e.message, "connect refused");
+                        tracing::warn!(session = self.short_id(), dsn = %dsn.escape_debug(), reason = %e.message, "connect refused");
                         self.reply(id, Response::Error(e));
                     }
                 }

@@ -43,7 +43,7 @@ pub fn write_odbc_ini(dir: &Path) -> Vec<(String, String)> {
 }
 
 /// The `[Access]` section the tests use: their DSN-less connection strings name these drivers.
-pub const ACCESS: &str = "[Access]\nallowed_drivers = SQLite3, PostgreSQL Unicode\n";
+pub const ACCESS: &str = "[Access]\nallowed_drivers = SQLite3, PostgreSQL Unicode\n# The tests name their own SQLite files.\nallowed_unsafe_keys = Database\n";
 
 /// A running `odbcd` process, killed on drop.
 pub struct TestServer {
@@ -80,6 +80,7 @@ impl TestServer {
         let mut child = command
             .args(["run", "--config"])
             .arg(&cfg)
+            .current_dir(dir.path())
             .envs(env)
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())

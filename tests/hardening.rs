@@ -1,0 +1,239 @@
+//! Issue 10's attacks, each run as a hostile client would against a real server with real
+//! unixODBC and real drivers, and each shown to fail.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::TestServer;
+use odbcd::client::Odbc;
+use odbcd::error::ErrorClass;
+
+/// A shared library whose constructor creates `marker`: if anything loads it, the file exists.
+fn payload_library(dir: &Path, marker: &Path) -> PathBuf {
+    let src = dir.join("payload.c");
+    let lib = dir.join("payload.so");
+    std::fs::write(
+        &src,
+        format!(
+            "#include <stdio.h>\n__attribute__((constructor)) static void owned(void) {{\n  FILE *f = fopen(\"{}\", \"w\");\n  if (f) {{ fputs(\"loaded\", f); fclose(f); }}\n}}\nint sqlite3_extension_init(void *db, char **err, const void *api) {{ return 0; }}\n",
+            marker.display()
+        ),
+    )
+    .expect("write payload.c");
+    let status = Command::new("gcc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&lib)
+        .arg(&src)
+        .status()
+        .expect("run gcc");
+    assert!(status.success(), "gcc failed");
+    lib
+}
+
+/// Connects with `cs`: refused by the access rules (true), or connected to the demo DSN's
+/// SQLite database and nowhere else (false). Anything else fails the test.
+fn refused_or_demo(odbc: &Odbc, cs: &str) -> bool {
+    match odbc.driver_connect(cs) {
+        Err(e) => {
+            assert!(
+                matches!(
+                    e.class,
+                    ErrorClass::PolicyViolationError | ErrorClass::ProgrammingError
+                ),
+                "{cs:?}: {e}"
+            );
+            assert_eq!(e.sqlstate, "42000", "{cs:?}: {e}");
+            true
+        }
+        Ok(conn) => {
+            let mut cur = conn.cursor();
+            let rows = cur
+                .execute("SELECT marker FROM demo_only", &[])
+                .and_then(|c| c.fetchall())
+                .unwrap_or_else(|e| panic!("{cs:?} connected somewhere else: {e}"));
+            assert_eq!(rows.len(), 1, "{cs:?}");
+            false
+        }
+    }
+}
+
+#[test]
+fn no_connection_string_loads_a_library_or_touches_a_file() {
+    let server = TestServer::start_with(
+        "[Connection]\ninterface = 127.0.0.1\nport = 0\n\n[Access]\nallowed_drivers = SQLite3\n",
+    );
+    let dir = server.dir.path().to_owned();
+    let marker = dir.join("LOADED");
+    let lib = payload_library(&dir, &marker);
+    let lib = lib.display().to_string();
+    let victim = dir.join("victim.txt");
+    let created = dir.join("created.db");
+    let (_s, odbc) = server.open();
+    {
+        // The demo database gets a table only it has, so a connection elsewhere shows.
+        let conn = odbc.driver_connect("DSN=demo").expect("demo");
+        let mut cur = conn.cursor();
+        cur.execute("CREATE TABLE demo_only (marker INTEGER)", &[])
+            .unwrap();
+        cur.execute("INSERT INTO demo_only VALUES (1)", &[])
+            .unwrap();
+    }
+    let v = victim.display();
+    let c = created.display();
+    let mut corpus: Vec<String> = vec![
+        // The issue's parser mismatch, and its relatives.
+        format!("X= {{;Driver={lib};}};DSN=demo"),
+        format!("X={{;Driver={lib};}};DSN=demo"),
+        format!("X= {{;SAVEFILE={v};}};DSN=demo"),
+        format!("X= {{;FILEDSN={v};}};DSN=demo"),
+        format!("X= {{;Driver=PostgreSQL Unicode;}};DSN=demo"),
+        format!("DSN=demo;PWD={{x;Driver={lib}}}"),
+        format!("DSN=demo;PWD={{x}}}};Driver={lib}}}"),
+        format!("DSN=demo;PWD={{{{x;LoadExt={lib}}}"),
+        format!("DSN=demo;Driver={lib}"),
+        format!("Driver={lib};DSN=demo"),
+        format!("DSN=demo;driver = {lib}"),
+        format!("DSN=demo; DRIVER={lib}"),
+        format!("DSN=demo;DRIVER ={lib}"),
+        format!("DSN=demo;UID=a\nDRIVER={lib}"),
+        format!("DSN=demo;UID=a\rDRIVER={lib}"),
+        format!("DSN=demo;UID=a\tDRIVER={lib}"),
+        format!("DSN=demo\0;DRIVER={lib}"),
+        format!("DSN=demo;UID;DRIVER={lib}"),
+        format!("DSN=demo;={lib}"),
+        format!("DSN=demo;FileDSN={v}"),
+        format!("DSN=demo;SaveFile={v}"),
+        format!("DSN=demo;savefile={v}"),
+        format!("DSN=demo;DMConnAttr=[105]={v}"),
+        // Driver keys that load code or name files, in any spelling.
+        format!("DSN=demo;LoadExt={lib}"),
+        format!("DSN=demo;loadext={lib}"),
+        format!("DSN=demo;LOADEXT={lib};LoadExt=none"),
+        format!("DSN=demo;Tracefile={v}"),
+        format!("DSN=demo;Database={c}"),
+        format!("DSN=demo;database={c};Database={c}"),
+        format!("Driver=SQLite3;Database={c}"),
+        format!("Driver=SQLite3;Database={c};LoadExt={lib}"),
+        "Driver=SQLite3;Timeout=100".to_string(),
+        "Driver=SQLite3".to_string(),
+        format!("Driver={{SQLite3}};Tracefile={v}"),
+        // Duplicates in any case, empty keys, spaces around '=' and braces.
+        "DSN=demo;dsn=other".to_string(),
+        "dsn=demo;DSN=demo".to_string(),
+        "DSN= demo".to_string(),
+        "DSN ={demo}".to_string(),
+        "DSN={demo}}}".to_string(),
+        "DSN={de;mo}".to_string(),
+        "DSN=demo;UID=a;uid=b".to_string(),
+        "DSN=demo;PWD={unterminated".to_string(),
+        "DSN=demo;PWD={a}b".to_string(),
+        "DSN=demo;;;=x".to_string(),
+        // Very long values and many pairs.
+        format!("DSN=demo;PWD={}", "p".repeat(100_000)),
+        format!("DSN={}", "d".repeat(5_000)),
+        (0..10_000).map(|i| format!("k{i}=v;")).collect(),
+    ];
+    // What must connect to the demo database (and only there).
+    let fine = [
+        "DSN=demo",
+        "dsn=demo;UID=someone;PWD=p=w:d",
+        "DSN={demo};PWD={x=y}",
+        ";;DSN=demo;;",
+        "DSN={demo} ;UID=x",
+    ];
+    corpus.extend(fine.iter().map(|s| (*s).to_string()));
+    for cs in &corpus {
+        let was_refused = refused_or_demo(&odbc, cs);
+        assert_eq!(
+            was_refused,
+            !fine.contains(&cs.as_str()),
+            "{:?}",
+            &cs[..cs.len().min(80)]
+        );
+    }
+    assert!(!marker.exists(), "the payload library was loaded");
+    assert!(!victim.exists(), "a file was written");
+    assert!(!created.exists(), "a database file was created");
+    // sqliteodbc without Database opens a file named after the whole connection string.
+    let strays: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains('='))
+        .collect();
+    assert!(strays.is_empty(), "files named after strings: {strays:?}");
+    server.expect_log("connect refused");
+
+    // The same payload does load when the operator opts in: the test has teeth.
+    let trusting = TestServer::start_with("[Connection]\ninterface = 127.0.0.1\nport = 0\n\n[Access]\nclient_attributes = UID, PWD, LoadExt\nallowed_unsafe_keys = LoadExt\n");
+    let (_s2, odbc2) = trusting.open();
+    let _ = odbc2.driver_connect(&format!("DSN=demo;LoadExt={lib}"));
+    assert!(
+        marker.exists(),
+        "the opted-in LoadExt did not load the payload"
+    );
+}
+
+#[test]
+fn dsn_less_connections_take_only_the_drivers_safe_keys() {
+    let server = TestServer::start_with("[Connection]\ninterface = 127.0.0.1\nport = 0\n\n[Access]\nallowed_drivers = SQLite3, PostgreSQL Unicode\nallowed_unsafe_keys = Database\n");
+    let (_s, odbc) = server.open();
+    let db = server.dir.path().join("ok.db");
+    let conn = odbc
+        .driver_connect(&format!(
+            "Driver={{SQLite3}};Database={};StepAPI=1;Timeout=2000",
+            db.display()
+        ))
+        .expect("an opted-in Database with the driver's settings");
+    assert_eq!(conn.dbms_name(), "SQLite");
+    for (cs, needle) in [
+        (
+            format!("Driver=SQLite3;Database={};LoadExt=/x.so", db.display()),
+            "LoadExt",
+        ),
+        (
+            format!("Driver=SQLite3;Database={};Bogus=1", db.display()),
+            "Bogus",
+        ),
+        (
+            "Driver={PostgreSQL Unicode};Servername=/tmp;Database=x".to_string(),
+            "Unix socket",
+        ),
+        (
+            "Driver={PostgreSQL Unicode};Servername=h;pqopt={sslkey=/etc/ssl/private/x}"
+                .to_string(),
+            "pqopt",
+        ),
+        (
+            "Driver={PostgreSQL Unicode};Servername=h;CommLog=1".to_string(),
+            "CommLog",
+        ),
+        ("Driver={PostgreSQL Unicode};B3=1".to_string(), "B3"),
+    ] {
+        let e = odbc.driver_connect(&cs).unwrap_err();
+        assert_eq!(e.class, ErrorClass::PolicyViolationError, "{cs}: {e}");
+        assert!(e.message.contains(needle), "{cs}: {e}");
+    }
+}
+
+#[test]
+fn config_names_unknown_unsafe_keys_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("server-config.ini");
+    std::fs::write(
+        &cfg,
+        "[Connection]\nport = 0\n\n[Access]\nallowed_unsafe_keys = Database, StepAPI\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_odbcd"))
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("server-config.ini:5"), "{err}");
+    assert!(err.contains("StepAPI"), "{err}");
+}

@@ -237,3 +237,32 @@ fn config_names_unknown_unsafe_keys_with_file_and_line() {
     assert!(err.contains("server-config.ini:5"), "{err}");
     assert!(err.contains("StepAPI"), "{err}");
 }
+
+#[test]
+fn sql_through_sqlite_cannot_load_a_library_or_read_and_write_files() {
+    let server = TestServer::start_with("[Connection]\ninterface = 127.0.0.1\nport = 0\n");
+    let dir = server.dir.path().to_owned();
+    let marker = dir.join("LOADED");
+    let lib = payload_library(&dir, &marker);
+    let victim = dir.join("victim.bin");
+    let (_s, odbc) = server.open();
+    let conn = odbc.driver_connect("DSN=demo").expect("demo");
+    let mut cur = conn.cursor();
+    for sql in [
+        format!("SELECT load_extension('{}')", lib.display()),
+        format!(
+            "SELECT LOAD_EXTENSION('{}', 'sqlite3_extension_init')",
+            lib.display()
+        ),
+        format!("SELECT blob_export(x'7f454c46', '{}')", victim.display()),
+        "SELECT blob_import('/etc/hostname')".to_string(),
+    ] {
+        let r = cur.execute(&sql, &[]).and_then(|c| c.fetchall());
+        assert!(r.is_err(), "{sql} ran: {r:?}");
+    }
+    assert!(!marker.exists(), "SQL loaded a library into the server");
+    assert!(!victim.exists(), "SQL wrote a file on the server");
+    // The connection still works.
+    let rows = cur.execute("SELECT 1", &[]).unwrap().fetchall().unwrap();
+    assert_eq!(rows.len(), 1);
+}

@@ -83,6 +83,7 @@ struct PasswdArgs {
 }
 
 fn main() -> ExitCode {
+    odbcd::server::db::sqlite_guard::keep();
     match Cli::parse().command {
         Command::CheckConfig { config } => match ServerConfig::load(&config) {
             Ok(c) => {

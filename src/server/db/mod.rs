@@ -23,6 +23,7 @@ mod diag;
 mod fetch;
 pub mod mailbox;
 mod params;
+pub mod sqlite_guard;
 mod stmt_attr;
 
 use std::collections::HashMap;

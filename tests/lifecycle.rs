@@ -244,13 +244,16 @@ fn status_reports_sessions_connections_and_running_requests() {
     });
     let st = odbc.status().unwrap();
     assert_eq!((st.sessions, st.connections, st.max_sessions), (2, 2, 400));
-    let mut per: Vec<(u32, u32)> = st
-        .session_list
-        .iter()
-        .map(|s| (s.connections, s.running_requests))
-        .collect();
-    per.sort();
-    assert_eq!(per, vec![(0, 0), (2, 1)], "{:?}", st.session_list);
+    // Without authentication every user is anonymous: a session sees itself and the totals.
+    let own = |st: &odbcd::proto::message::ServerStatus| -> Vec<(u32, u32)> {
+        st.session_list
+            .iter()
+            .map(|s| (s.connections, s.running_requests))
+            .collect()
+    };
+    assert_eq!(own(&st), vec![(0, 0)], "{:?}", st.session_list);
+    let st = busy.status().unwrap();
+    assert_eq!(own(&st), vec![(2, 1)], "{:?}", st.session_list);
     assert!(st
         .session_list
         .iter()
@@ -296,14 +299,11 @@ fn a_frame_stuck_half_received_detaches_the_session() {
     });
     s.write_all(&[0, 0, 0, 100, 0, 1, 2]).unwrap();
     TestServer::wait_until(5, "the stuck link to be detached", || {
-        odbc.status()
-            .map(|st| st.session_list.iter().any(|x| !x.attached))
-            .unwrap_or(false)
+        server.log().contains("receive_timeout")
     });
     TestServer::wait_until(5, "the detached session to close", || {
         odbc.status().map(|st| st.sessions == 1).unwrap_or(false)
     });
-    server.expect_log("receive_timeout");
 }
 
 #[test]

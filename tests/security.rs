@@ -803,3 +803,18 @@ fn a_tls_handshake_that_never_finishes_is_cut_at_the_deadline() {
     );
     query(&server, &tls_as(&pki, None)).unwrap();
 }
+
+#[test]
+fn status_shows_a_user_its_own_sessions_and_the_totals_only() {
+    let server = auth_server(None);
+    let joe = login(&server, "joe", "s3cret", None).unwrap();
+    let _joe2 = login(&server, "joe", "s3cret", None).unwrap();
+    let legacy = login(&server, "legacy", "abc", None).unwrap();
+    let st = joe.odbc().unwrap().status().unwrap();
+    assert_eq!(st.sessions, 3, "totals are for everyone");
+    assert_eq!(st.session_list.len(), 2, "{:?}", st.session_list);
+    assert!(st.session_list.iter().all(|s| s.user == "joe"));
+    let st = legacy.odbc().unwrap().status().unwrap();
+    assert_eq!(st.session_list.len(), 1);
+    assert_eq!(st.session_list[0].user, "legacy");
+}

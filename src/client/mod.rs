@@ -253,7 +253,8 @@ impl Odbc {
         }
     }
 
-    /// The server's registry state: sessions, connections, running requests.
+    /// The server's registry state: sessions, connections, running requests in total, and the
+    /// details of this user's own sessions (without authentication: of this session only).
     ///
     /// # Errors
     /// Link errors.

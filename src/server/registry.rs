@@ -198,10 +198,16 @@ pub struct ConnectionClosed {
     pub reusable: Option<(PoolKey, DbHandle)>,
 }
 
-/// Asks for the registry's state.
+/// Asks for the registry's state, as one session may see it: the totals, and the sessions of
+/// the same user (without authentication, where every user is anonymous: only its own).
 #[derive(Message)]
 #[rtype(result = "ServerStatus")]
-pub struct GetStatus;
+pub struct GetStatus {
+    /// The asking session's id.
+    pub session: String,
+    /// Its user ("" without authentication).
+    pub user: String,
+}
 
 impl Handler<RegisterSession> for Registry {
     type Result = Result<(), DbError>;
@@ -326,10 +332,17 @@ impl Handler<ConnectionClosed> for Registry {
 impl Handler<GetStatus> for Registry {
     type Result = MessageResult<GetStatus>;
 
-    fn handle(&mut self, _: GetStatus, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, viewer: GetStatus, _: &mut Context<Self>) -> Self::Result {
         let mut session_list: Vec<SessionStatus> = self
             .sessions
             .iter()
+            .filter(|(id, s)| {
+                if viewer.user.is_empty() {
+                    **id == viewer.session
+                } else {
+                    s.user == viewer.user
+                }
+            })
             .map(|(id, s)| SessionStatus {
                 id_prefix: id.chars().take(8).collect(),
                 peer: s.peer.to_string(),

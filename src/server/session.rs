@@ -355,7 +355,10 @@ impl Session {
             Request::Status => {
                 self.shared
                     .registry
-                    .send(GetStatus)
+                    .send(GetStatus {
+                        session: self.id.clone(),
+                        user: self.user.clone(),
+                    })
                     .into_actor(self)
                     .map(move |r, act, _| match r {
                         Ok(s) => act.reply(id, Response::Status(s)),

@@ -818,3 +818,140 @@ fn status_shows_a_user_its_own_sessions_and_the_totals_only() {
     assert_eq!(st.session_list.len(), 1);
     assert_eq!(st.session_list[0].user, "legacy");
 }
+
+/// One login over a raw socket: handshake, then `OpenSession` as `user` with the proof of
+/// `key` (or a garbage proof); returns how long the server took to answer it.
+fn raw_login(
+    server: &TestServer,
+    user: &str,
+    key: Option<&odbcd::auth::LoginKey>,
+) -> (std::time::Duration, odbcd::proto::message::Response) {
+    use odbcd::proto::{
+        compress::Compression, frame, message::*, preamble::Preamble, MAX_FRAME_LEN,
+    };
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    s.set_nodelay(true).unwrap();
+    s.write_all(&Preamble::current(0).encode()).unwrap();
+    let mut pre = [0u8; 8];
+    s.read_exact(&mut pre).unwrap();
+    let read_frame = |s: &mut std::net::TcpStream| -> ServerFrame {
+        let mut head = [0u8; 5];
+        s.read_exact(&mut head).unwrap();
+        let h = frame::parse_header(&head, MAX_FRAME_LEN).unwrap();
+        let mut payload = vec![0u8; h.payload_len];
+        s.read_exact(&mut payload).unwrap();
+        frame::decode_payload(&h, &payload, MAX_FRAME_LEN).unwrap()
+    };
+    let Response::Greeting { nonce, .. } = read_frame(&mut s).response else {
+        panic!("no greeting")
+    };
+    let proof = match key {
+        Some(k) => odbcd::auth::proof(k, &nonce, user),
+        None => vec![7; 32],
+    };
+    let mut buf = Vec::new();
+    frame::encode(
+        &ClientFrame {
+            id: 0,
+            ack: 0,
+            request: Request::OpenSession {
+                username: user.into(),
+                proof,
+                module_name: "Manager".into(),
+                session_id: None,
+                client_name: "timing".into(),
+            },
+        },
+        Compression::OFF,
+        MAX_FRAME_LEN,
+        &mut buf,
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    s.write_all(&buf).unwrap();
+    let answer = read_frame(&mut s).response;
+    (started.elapsed(), answer)
+}
+
+#[test]
+fn a_failed_login_takes_as_long_for_an_unknown_user_as_for_a_known_one() {
+    let server = auth_server(None);
+    let users = ["joe", "legacy", "nobody"];
+    let joe = odbcd::auth::key_from_password("s3cret", "joe", None);
+    let mut times: Vec<Vec<std::time::Duration>> = vec![Vec::new(); users.len()];
+    for _ in 0..11 {
+        for (i, user) in users.iter().enumerate() {
+            // A success clears the address's back-off: every failure waits the same delay.
+            let (_, ok) = raw_login(&server, "joe", Some(&joe));
+            assert!(matches!(
+                ok,
+                odbcd::proto::message::Response::SessionOpened { .. }
+            ));
+            let (took, answer) = raw_login(&server, user, None);
+            assert!(
+                matches!(answer, odbcd::proto::message::Response::Error(ref e) if e.message == "authentication failed: unknown user or wrong password"),
+                "{answer:?}"
+            );
+            times[i].push(took);
+        }
+    }
+    let medians: Vec<_> = times
+        .iter_mut()
+        .map(|t| {
+            t.sort();
+            t[t.len() / 2]
+        })
+        .collect();
+    let (lo, hi) = (
+        medians.iter().min().copied().unwrap(),
+        medians.iter().max().copied().unwrap(),
+    );
+    assert!(
+        hi - lo < std::time::Duration::from_millis(3),
+        "medians differ (pbkdf2 entry, md5 entry, unknown user): {medians:?}"
+    );
+}
+
+#[test]
+fn users_change_without_a_restart_and_sighup_does_not_stop_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.txt");
+    let passwd = |args: &[&str]| {
+        let st = Command::new(env!("CARGO_BIN_EXE_odbcd"))
+            .args(["passwd", "-f"])
+            .arg(&users)
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(st.success(), "passwd {args:?}");
+    };
+    passwd(&["--add", "joe", "-p", "s3cret"]);
+    passwd(&["--add", "ann", "-p", "first"]);
+    let mut server = TestServer::start(&format!(
+        "[Authentication]\nauth_mode = file\npassword_file = {}\n",
+        users.display()
+    ));
+    login(&server, "ann", "first", None).unwrap();
+    // A changed file counts at the next login.
+    passwd(&["--update", "ann", "-p", "second"]);
+    assert_auth_failed(login(&server, "ann", "first", None));
+    login(&server, "ann", "second", None).unwrap();
+    passwd(&["--delete", "ann"]);
+    assert_auth_failed(login(&server, "ann", "second", None));
+    // SIGHUP re-reads it too, and leaves the server running.
+    for _ in 0..3 {
+        let st = Command::new("kill")
+            .args(["-HUP", &server.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    server.expect_log("SIGHUP");
+    assert!(server.alive(), "SIGHUP stopped the server");
+    login(&server, "joe", "s3cret", None).unwrap();
+    // A broken file keeps the users read before, and the log says where it is broken.
+    std::fs::write(&users, "joe: not-a-digest\n").unwrap();
+    login(&server, "joe", "s3cret", None).unwrap();
+    server.expect_log("users.txt:1");
+}

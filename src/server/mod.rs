@@ -69,6 +69,25 @@ pub enum ServerError {
     },
 }
 
+/// SIGHUP re-reads the password file (and never stops the server, which is the signal's default
+/// action). The rest of the configuration is read at start-up only.
+async fn reload_on_hangup(shared: Shared) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hangup = match signal(SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(target: "odbcd::lifecycle", "cannot watch SIGHUP: {e}");
+            return;
+        }
+    };
+    while hangup.recv().await.is_some() {
+        tracing::info!(target: "odbcd::lifecycle", "SIGHUP: re-reading the password file (other settings need a restart)");
+        if let Some(auth) = shared.auth.clone() {
+            let _ = actix_rt::task::spawn_blocking(move || auth.reload(true)).await;
+        }
+    }
+}
+
 /// Reads the driver manager's drivers and data sources (blocking; at start-up). A driver
 /// manager that cannot list them gives an empty catalog: DSN-less connections are then refused
 /// and DSN connections take only `client_attributes`, judged against every known driver.
@@ -163,7 +182,9 @@ impl Server {
             .into_iter()
             .map(|l| actix_rt::spawn(l.serve(self.shared.clone(), handshakes.clone())))
             .collect();
+        let hangup = actix_rt::spawn(reload_on_hangup(self.shared.clone()));
         shutdown.await;
+        hangup.abort();
         tracing::info!(target: "odbcd::lifecycle", "shutting down");
         for t in tasks {
             t.abort();

@@ -224,7 +224,10 @@ impl PasswordFile {
         }
     }
 
-    /// Writes the file atomically (a temporary file in the same folder, then rename), mode 0600.
+    /// Writes the file atomically, mode 0600: a new temporary file in the same folder (created
+    /// exclusively, with an unpredictable name, so a planted file or symlink is never written
+    /// through), synced, renamed over `path` (which replaces a symlink at `path` rather than
+    /// writing where it points), then the folder is synced so the rename survives a crash.
     ///
     /// # Errors
     /// I/O errors.
@@ -239,17 +242,56 @@ impl PasswordFile {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-        let mut f = std::fs::OpenOptions::new()
+        let mut random = [0u8; 12];
+        getrandom::fill(&mut random).map_err(|e| std::io::Error::other(e.to_string()))?;
+        let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let tmp = dir.join(format!(".{name}.{suffix}.tmp"));
+        let written = (|| {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            f.write_all(self.render().as_bytes())?;
+            f.sync_all()?;
+            drop(f);
+            std::fs::rename(&tmp, path)
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written?;
+        std::fs::File::open(dir)?.sync_all()
+    }
+
+    /// Takes the exclusive lock that serializes writers of the password file at `path` (a
+    /// `.NAME.lock` file beside it, created without following symlinks), waiting for another
+    /// holder. Released when the returned file is dropped.
+    ///
+    /// # Errors
+    /// I/O errors (a symlink planted at the lock path is one).
+    pub fn lock(path: &Path) -> std::io::Result<std::fs::File> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        /// `O_NOFOLLOW` (Linux).
+        const O_NOFOLLOW: i32 = 0o400000;
+        let f = std::fs::OpenOptions::new()
+            .read(true)
             .write(true)
             .create(true)
-            .truncate(true)
+            .truncate(false)
             .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(self.render().as_bytes())?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)
+            .custom_flags(O_NOFOLLOW)
+            .open(dir.join(format!(".{name}.lock")))?;
+        f.lock()?;
+        Ok(f)
     }
 
     /// The file's text.

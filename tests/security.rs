@@ -955,3 +955,85 @@ fn users_change_without_a_restart_and_sighup_does_not_stop_the_server() {
     login(&server, "joe", "s3cret", None).unwrap();
     server.expect_log("users.txt:1");
 }
+
+#[test]
+fn the_password_tool_never_writes_through_a_planted_link_and_serializes_writers() {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.txt");
+    let tool = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_odbcd"))
+            .args(["passwd", "-f"])
+            .arg(&users)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    // --password-stdin, and the warning about the salt with -f.
+    let out = tool(&["--add", "joe", "--password-stdin"], "s3cret\n");
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("login_salt"));
+    let server = TestServer::start(&format!(
+        "[Authentication]\nauth_mode = file\npassword_file = {}\n",
+        users.display()
+    ));
+    login(&server, "joe", "s3cret", None).unwrap();
+    let help = Command::new(env!("CARGO_BIN_EXE_odbcd"))
+        .args(["passwd", "--help"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("process list"));
+
+    // A symlink planted at the lock path: refused, its target untouched.
+    let target = dir.path().join("target.txt");
+    std::fs::write(&target, "untouched").unwrap();
+    let _ = std::fs::remove_file(dir.path().join(".users.txt.lock"));
+    std::os::unix::fs::symlink(&target, dir.path().join(".users.txt.lock")).unwrap();
+    let out = tool(&["--add", "eve", "--password-stdin"], "x\n");
+    assert!(!out.status.success());
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched");
+    std::fs::remove_file(dir.path().join(".users.txt.lock")).unwrap();
+
+    // Eight writers at once: every user is there afterwards, no temp file is left, mode 0600.
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let users = users.clone();
+            std::thread::spawn(move || {
+                Command::new(env!("CARGO_BIN_EXE_odbcd"))
+                    .args(["passwd", "--md5", "-f"])
+                    .arg(&users)
+                    .args(["--add", &format!("user{i}"), "-p", "pw"])
+                    .output()
+                    .unwrap()
+            })
+        })
+        .collect();
+    for h in handles {
+        let out = h.join().unwrap();
+        assert!(out.status.success(), "{out:?}");
+    }
+    let text = std::fs::read_to_string(&users).unwrap();
+    for i in 0..8 {
+        assert!(text.contains(&format!("user{i}:")), "user{i} lost:\n{text}");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let mode = std::fs::metadata(&users).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}

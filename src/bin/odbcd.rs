@@ -65,9 +65,13 @@ struct PasswdArgs {
     /// List all entries.
     #[arg(long)]
     list: bool,
-    /// The password (else read from the terminal without echo, or from stdin).
-    #[arg(short = 'p', long)]
+    /// The password. Visible to every user of the machine in the process list while the tool
+    /// runs: prefer --password-stdin, or the prompt (a terminal, without echo).
+    #[arg(short = 'p', long, conflicts_with = "password_stdin")]
     password: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    password_stdin: bool,
     /// Generate verbose output.
     #[arg(short = 'v', long)]
     verbose: bool,
@@ -124,6 +128,21 @@ fn passwd(args: PasswdArgs) -> ExitCode {
     let login_salt = args
         .login_salt
         .or_else(|| config.as_ref().and_then(|c| c.auth.login_salt.clone()));
+    let writes = args.add.is_some() || args.update.is_some();
+    if writes && login_salt.is_none() && !args.md5 {
+        eprintln!(
+            "odbcd passwd: warning: no login salt (--login-salt, or --config with [Authentication] login_salt): the key is derived with the default salt, so the server must not set login_salt either"
+        );
+    }
+    let mut password = args.password;
+    if args.password_stdin {
+        let mut line = String::new();
+        if let Err(e) = std::io::stdin().lock().read_line(&mut line) {
+            eprintln!("odbcd passwd: cannot read the password from stdin: {e}");
+            return ExitCode::from(2);
+        }
+        password = Some(line.trim_end_matches(['\n', '\r']).to_owned());
+    }
     let opts = odbcd::passwd::Options {
         file,
         login_salt,
@@ -131,7 +150,7 @@ fn passwd(args: PasswdArgs) -> ExitCode {
         update: args.update,
         delete: args.delete,
         list: args.list,
-        password: args.password,
+        password,
         verbose: args.verbose,
         md5: args.md5,
     };

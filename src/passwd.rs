@@ -188,14 +188,16 @@ fn valid_user(user: &str) -> Result<(), String> {
 /// # Errors
 /// What went wrong, for the user.
 pub fn run(opts: &Options, console: &mut Console<'_>) -> Result<(), String> {
-    let read_only = opts.list && opts.add.is_none() && opts.update.is_none() && opts.delete.is_none();
+    let read_only =
+        opts.list && opts.add.is_none() && opts.update.is_none() && opts.delete.is_none();
     // One writer at a time, from reading the file to writing it back.
     let _lock = if read_only {
         None
     } else {
-        Some(PasswordFile::lock(&opts.file).map_err(|e| {
-            format!("cannot lock {}: {e}", opts.file.display())
-        })?)
+        Some(
+            PasswordFile::lock(&opts.file)
+                .map_err(|e| format!("cannot lock {}: {e}", opts.file.display()))?,
+        )
     };
     let file = PasswordFile::load(&opts.file, true).map_err(|e| e.to_string())?;
     let mut tool = Tool { opts, file };

@@ -1037,3 +1037,26 @@ fn the_password_tool_never_writes_through_a_planted_link_and_serializes_writers(
     let mode = std::fs::metadata(&users).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
 }
+
+#[test]
+fn a_tls_session_with_a_client_certificate_resumes_only_with_that_certificate() {
+    let pki = Pki::new();
+    let server = pki.server("allow_ssl = 1", "");
+    let mut first = client(&server, &tls_as(&pki, Some("alice")));
+    first.open("", "", None, None).unwrap();
+    let id = first.session_id().unwrap();
+    for (what, opts) in [
+        ("plain", vec![]),
+        ("another certificate", tls_as(&pki, Some("bob"))),
+        ("no certificate", tls_as(&pki, None)),
+    ] {
+        let mut thief = client(&server, &opts);
+        let e = thief
+            .open("", "", None, Some(id.as_str()))
+            .map(|_| ())
+            .unwrap_err();
+        assert!(e.message.contains("no such session"), "{what}: {e}");
+    }
+    let mut again = client(&server, &tls_as(&pki, Some("alice")));
+    again.open("", "", None, Some(id.as_str())).unwrap();
+}

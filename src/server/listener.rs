@@ -13,7 +13,7 @@ use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
 use super::chunked::Chunked;
-use super::registry::LookupSession;
+use super::registry::{LookupSession, Transport};
 use super::session::{new_session_id, OpenRequest, ReadHalf, Reattach, Session, WriteHalf};
 use super::{ServerError, Shared};
 use crate::config::ListenerConfig;
@@ -217,6 +217,7 @@ async fn accept(
             config.require_ssl,
             None,
             config.connection_cursortype,
+            Transport::Plain,
             shared,
         )
         .await;
@@ -233,6 +234,9 @@ async fn accept(
         .1
         .peer_certificates()
         .and_then(|c| c.first());
+    let transport = Transport::Tls {
+        client_certificate: cert.map(|c| crate::tls::sha256_hex(c)),
+    };
     let refusal = match tls.rules.check(cert) {
         Ok(Some(digest)) => {
             tracing::info!(%peer, section = %config.name, "accepted client certificate SHA1 {digest}");
@@ -254,6 +258,7 @@ async fn accept(
         false,
         refusal,
         config.connection_cursortype,
+        transport,
         shared,
     )
     .await
@@ -267,6 +272,7 @@ async fn handshake<S>(
     require_tls: bool,
     refusal: Option<DbError>,
     cursor_type: Option<crate::config::CursorType>,
+    transport: Transport,
     shared: Shared,
 ) -> Result<(), AcceptError>
 where
@@ -365,13 +371,18 @@ where
                     username,
                     client_name,
                     cursor_type,
+                    transport,
                 },
             );
         }
         Some(id) => {
             let found = shared
                 .registry
-                .send(LookupSession { id, user: username })
+                .send(LookupSession {
+                    id,
+                    user: username,
+                    transport,
+                })
                 .await
                 .unwrap_or_else(|e| Err(DbError::new(ErrorClass::InternalError, e.to_string())));
             let addr = match found {

@@ -59,6 +59,7 @@ struct SessionEntry {
     addr: Addr<Session>,
     peer: SocketAddr,
     user: String,
+    transport: Transport,
     connections: u32,
     stats: Arc<SessionStats>,
 }
@@ -152,6 +153,8 @@ pub struct RegisterSession {
     pub peer: SocketAddr,
     /// The user that opens it.
     pub user: String,
+    /// How its client came.
+    pub transport: Transport,
     /// Its counters.
     pub stats: Arc<SessionStats>,
 }
@@ -175,6 +178,31 @@ pub struct LookupSession {
     pub id: String,
     /// The user the client authenticated as.
     pub user: String,
+    /// How the resuming client came.
+    pub transport: Transport,
+}
+
+/// How a client reached the server, as far as a resume must match it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transport {
+    /// Plain TCP.
+    Plain,
+    /// TLS, with the SHA-256 digest of the client's certificate if it showed one.
+    Tls {
+        /// The client certificate's SHA-256 (hex), if any.
+        client_certificate: Option<String>,
+    },
+}
+
+impl Transport {
+    /// Whether a client that came over `resume` may take over a session opened over `self`: a
+    /// TLS session only over TLS, and with the same client certificate (or none if it had none).
+    pub fn admits(&self, resume: &Transport) -> bool {
+        match self {
+            Transport::Plain => true,
+            Transport::Tls { .. } => self == resume,
+        }
+    }
 }
 
 /// A session wants one more physical database connection for `key`: a pooled one
@@ -226,6 +254,7 @@ impl Handler<RegisterSession> for Registry {
                 addr: msg.addr,
                 peer: msg.peer,
                 user: msg.user,
+                transport: msg.transport,
                 connections: 0,
                 stats: msg.stats,
             },
@@ -253,7 +282,11 @@ impl Handler<LookupSession> for Registry {
         match self.sessions.get(&msg.id) {
             // The same message for a wrong user as for an unknown id: a session id is a secret
             // and the answer must not confirm that one exists.
-            Some(s) if s.user == msg.user => Ok(s.addr.clone()),
+            // Another transport is answered the same way: a TLS session with a client
+            // certificate resumes only over TLS with that certificate.
+            Some(s) if s.user == msg.user && s.transport.admits(&msg.transport) => {
+                Ok(s.addr.clone())
+            }
             Some(_) | None => match self.tombstones.get(&msg.id) {
                 Some((_, reason)) => Err(reason.clone()),
                 None => Err(DbError::with_state(

@@ -33,7 +33,7 @@ use super::db::{
 };
 use super::pool::PoolKey;
 use super::registry::{
-    AcquireConnection, ConnectionClosed, GetStatus, RegisterSession, SessionStats,
+    AcquireConnection, ConnectionClosed, GetStatus, RegisterSession, SessionStats, Transport,
     UnregisterSession,
 };
 use super::{access, Shared};
@@ -67,6 +67,8 @@ pub struct OpenRequest {
     pub client_name: String,
     /// `connection_cursortype` of the listener the client came through.
     pub cursor_type: Option<crate::config::CursorType>,
+    /// How the client came (a resume must come the same way).
+    pub transport: Transport,
 }
 
 /// The current link to the client.
@@ -102,6 +104,7 @@ pub struct Session {
     user: String,
     client_name: String,
     cursor_type: Option<crate::config::CursorType>,
+    transport: Transport,
     peer: SocketAddr,
     stats: Arc<SessionStats>,
     link: Option<Link>,
@@ -140,6 +143,7 @@ impl Session {
                 user: open.username,
                 client_name: open.client_name,
                 cursor_type: open.cursor_type,
+                transport: open.transport,
                 peer,
                 stats: Arc::new(SessionStats::default()),
                 link: None,
@@ -805,6 +809,7 @@ impl Actor for Session {
             addr: ctx.address(),
             peer: self.peer,
             user: self.user.clone(),
+            transport: self.transport.clone(),
             stats: self.stats.clone(),
         };
         self.shared

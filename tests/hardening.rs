@@ -266,3 +266,107 @@ fn sql_through_sqlite_cannot_load_a_library_or_read_and_write_files() {
     let rows = cur.execute("SELECT 1", &[]).unwrap().fetchall().unwrap();
     assert_eq!(rows.len(), 1);
 }
+
+/// A TCP connection to `port` from `source` (a loopback address other than the real client's).
+fn connect_from(source: std::net::Ipv4Addr, port: u16) -> Option<std::net::TcpStream> {
+    use socket2::{Domain, Socket, Type};
+    let s = Socket::new(Domain::IPV4, Type::STREAM, None).ok()?;
+    s.bind(&std::net::SocketAddr::from((source, 0)).into())
+        .ok()?;
+    s.connect(&std::net::SocketAddr::from(([127, 0, 0, 1], port)).into())
+        .ok()?;
+    Some(s.into())
+}
+
+#[test]
+fn a_thousand_dribbling_connections_do_not_keep_a_real_client_out() {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    let server = TestServer::start("");
+    let port = server.port;
+    let stop = Arc::new(AtomicBool::new(false));
+    let reconnects = Arc::new(AtomicUsize::new(0));
+    // 8 addresses x 125 connections, each sending one byte a second and reconnecting when
+    // the server closes it.
+    let attackers: Vec<_> = (2..=9u8)
+        .map(|last| {
+            let (stop, reconnects) = (stop.clone(), reconnects.clone());
+            std::thread::spawn(move || {
+                let source = std::net::Ipv4Addr::new(127, 0, 0, last);
+                let mut conns: Vec<Option<std::net::TcpStream>> =
+                    (0..125).map(|_| connect_from(source, port)).collect();
+                while !stop.load(Ordering::Relaxed) {
+                    for c in conns.iter_mut() {
+                        let alive = c.as_mut().is_some_and(|s| s.write_all(b"\x00").is_ok());
+                        if !alive {
+                            *c = connect_from(source, port);
+                            reconnects.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut slowest = Duration::ZERO;
+    for _ in 0..20 {
+        let started = Instant::now();
+        let (mut session, odbc) = server.open();
+        let conn = odbc
+            .driver_connect("DSN=demo")
+            .expect("a real client gets in");
+        drop(conn);
+        session.close().unwrap();
+        let took = started.elapsed();
+        slowest = slowest.max(took);
+        assert!(
+            took < Duration::from_secs(2),
+            "a real client waited {took:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for a in attackers {
+        a.join().unwrap();
+    }
+    let reconnects = reconnects.load(Ordering::Relaxed);
+    assert!(
+        reconnects > 500,
+        "only {reconnects} attacker connections were closed: the test would prove nothing"
+    );
+    server.expect_log("max_handshakes_per_address");
+    eprintln!("slowest real client: {slowest:?}");
+}
+
+#[test]
+fn resumes_have_a_reserve_when_strangers_hold_every_handshake_slot() {
+    use std::io::Write;
+    use std::time::Duration;
+    let server = TestServer::start(
+        "[Session]\nmax_handshakes = 16\nmax_handshakes_per_address = 2\nhandshake_timeout = 30\nreceive_timeout = 30\n",
+    );
+    let mut before = odbcd::client::ServerSession::new(None, Some(&server.config_data())).unwrap();
+    before.open("", "", None, None).unwrap();
+    let id = before.session_id().unwrap();
+    // Eight strangers take their two slots each: every main slot.
+    let mut strangers: Vec<std::net::TcpStream> = (2..=9u8)
+        .flat_map(|last| (0..2).map(move |_| last))
+        .filter_map(|last| connect_from(std::net::Ipv4Addr::new(127, 0, 0, last), server.port))
+        .collect();
+    for s in &mut strangers {
+        s.write_all(b"\x00").unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    // A new session gets a reserve slot and is told the server is busy...
+    let mut fresh = odbcd::client::ServerSession::new(None, Some(&server.config_data())).unwrap();
+    let e = fresh.open("", "", None, None).map(|_| ()).unwrap_err();
+    assert!(e.message.contains("busy"), "{e}");
+    // ...while the client that had a session gets back to it.
+    let mut again = odbcd::client::ServerSession::new(None, Some(&server.config_data())).unwrap();
+    let odbc = again.open("", "", None, Some(id.as_str())).unwrap();
+    odbc.driver_connect("DSN=demo").unwrap();
+    drop(strangers);
+}

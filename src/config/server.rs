@@ -117,7 +117,9 @@ pub struct ListenerConfig {
     pub allow_reuse_address: bool,
     /// `keepalive` (default 1): SO_KEEPALIVE on client sockets.
     pub keepalive: bool,
-    /// `request_queue_size` (default 10): the listen backlog.
+    /// `request_queue_size` (default 1024; the manual says 10): the listen backlog. A backlog of
+    /// 10 drops the SYNs of real clients (a 1 s retransmission each) whenever more than ten
+    /// connections arrive between two accepts, as in any flood.
     pub request_queue_size: u32,
     /// `socket_timeout` (default None): drop a client after this long without any traffic.
     pub socket_timeout: Option<Duration>,
@@ -170,6 +172,12 @@ pub struct SessionConfig {
     /// (TLS, preamble, login) at once; more are closed at once, so a flood of half-open or slow
     /// connections cannot exhaust the server.
     pub max_handshakes: u32,
+    /// `max_handshakes_per_address` (not in the manual, default 8): of those, at most this many
+    /// from one IP address.
+    pub max_handshakes_per_address: u32,
+    /// `handshake_timeout` (not in the manual, default 5 s, never more than `receive_timeout`):
+    /// everything before the session starts (TLS, preamble, login) must finish within it.
+    pub handshake_timeout: Duration,
     /// How the server sends and receives (`enable_compression` governs server-to-client
     /// frames).
     pub transport: TransportConfig,
@@ -242,6 +250,8 @@ const AUTH_OPTIONS: &[&str] = &["auth_mode", "password_file", "login_salt"];
 const SESSION_OPTIONS: &[&str] = &[
     "max_sessions",
     "max_handshakes",
+    "max_handshakes_per_address",
+    "handshake_timeout",
     "enable_compression",
     "compression_ratio",
     "max_chunk_length",
@@ -368,6 +378,8 @@ impl ServerConfig {
         let session = SessionConfig {
             max_sessions: max_sessions as u32,
             max_handshakes: s.int("max_handshakes", 128, 1, 100_000)? as u32,
+            max_handshakes_per_address: s.int("max_handshakes_per_address", 8, 1, 100_000)? as u32,
+            handshake_timeout: s.seconds("handshake_timeout", 5.0)?,
             transport: transport(&s)?,
         };
         let activity = ActivityConfig {
@@ -498,7 +510,7 @@ fn listener(
         port: r.int("port", u64::from(DEFAULT_PORT), 0, 65535)? as u16,
         allow_reuse_address: r.flag("allow_reuse_address", true)?,
         keepalive: r.flag("keepalive", true)?,
-        request_queue_size: r.int("request_queue_size", 10, 1, 65535)? as u32,
+        request_queue_size: r.int("request_queue_size", 1024, 1, 65535)? as u32,
         socket_timeout: r.opt_seconds("socket_timeout")?,
         allow_ssl: r.flag("allow_ssl", false)? || require_ssl,
         require_ssl,
@@ -571,7 +583,7 @@ mod tests {
         assert_eq!(l.netmask, IpAddr::V4(Ipv4Addr::new(255, 0, 0, 0)));
         assert_eq!(l.port, 6632);
         assert!(l.allow_reuse_address && l.keepalive && !l.allow_ssl && !l.require_ssl);
-        assert_eq!(l.request_queue_size, 10);
+        assert_eq!(l.request_queue_size, 1024);
         assert_eq!(l.socket_timeout, None);
         assert_eq!(c.auth.mode, AuthMode::None);
         assert_eq!(c.session.max_sessions, 400);

@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
 use super::chunked::Chunked;
+use super::handshakes::{Handshakes, SlotKind, RESERVE_DEADLINE};
 use super::registry::{LookupSession, Transport};
 use super::session::{new_session_id, OpenRequest, ReadHalf, Reattach, Session, WriteHalf};
 use super::{ServerError, Shared};
@@ -121,31 +121,40 @@ impl Listener {
     }
 
     /// Accepts forever, backing off when accept fails (e.g. out of file descriptors).
-    /// `handshakes` bounds the connections in their handshake at once (shared by listeners).
-    pub async fn serve(self, shared: Shared, handshakes: Arc<Semaphore>) {
+    /// `handshakes` holds the slots of connections in their handshake (shared by listeners).
+    pub async fn serve(self, shared: Shared, handshakes: Arc<Handshakes>) {
         let mut backoff = Duration::from_millis(10);
         loop {
             match self.socket.accept().await {
                 Ok((stream, peer)) => {
                     backoff = Duration::from_millis(10);
-                    let Ok(permit) = handshakes.clone().try_acquire_owned() else {
-                        tracing::warn!(%peer, section = %self.config.name, "too many connections in their handshake (max_handshakes); closed");
-                        drop(stream);
-                        continue;
+                    let slot = match handshakes.acquire(peer.ip()) {
+                        Ok(slot) => slot,
+                        Err(why) => {
+                            tracing::warn!(%peer, section = %self.config.name, "{why}; closed");
+                            drop(stream);
+                            continue;
+                        }
                     };
                     let shared = shared.clone();
                     let config = self.config.clone();
                     let tls = self.tls.clone();
                     actix_rt::spawn(async move {
                         // One deadline for everything before the session starts.
-                        let deadline = shared.config.session.transport.receive_timeout;
+                        let session = &shared.config.session;
+                        let mut deadline = session
+                            .handshake_timeout
+                            .min(session.transport.receive_timeout);
+                        if slot.kind() == SlotKind::Reserve {
+                            deadline = deadline.min(RESERVE_DEADLINE);
+                        }
                         let result = tokio::time::timeout(
                             deadline,
-                            accept(stream, peer, &config, tls.as_deref(), shared),
+                            accept(stream, peer, &config, tls.as_deref(), slot.kind(), shared),
                         )
                         .await
                         .unwrap_or(Err(AcceptError::Timeout(deadline)));
-                        drop(permit);
+                        drop(slot);
                         if let Err(e) = result {
                             tracing::info!(%peer, section = %config.name, error = %e, "connection refused");
                         }
@@ -185,6 +194,7 @@ async fn accept(
     peer: SocketAddr,
     config: &ListenerConfig,
     tls: Option<&ListenerTls>,
+    slot: SlotKind,
     shared: Shared,
 ) -> Result<(), AcceptError> {
     if !in_subnet(peer.ip(), config.interface, config.netmask) {
@@ -211,16 +221,13 @@ async fn accept(
     let send_timeout = shared.config.session.transport.send_timeout;
     let io = Chunked::new(stream, chunk).with_send_timeout(send_timeout);
     if !preamble::looks_like_tls(first[0]) {
-        return handshake(
-            io,
+        let arrival = Arrival {
             peer,
-            config.require_ssl,
-            None,
-            config.connection_cursortype,
-            Transport::Plain,
-            shared,
-        )
-        .await;
+            cursor_type: config.connection_cursortype,
+            transport: Transport::Plain,
+            slot,
+        };
+        return handshake(io, arrival, config.require_ssl, None, shared).await;
     }
     let Some(tls) = tls else {
         return Err(AcceptError::TlsNotEnabled);
@@ -252,32 +259,44 @@ async fn accept(
             ))
         }
     };
-    handshake(
-        stream,
+    let arrival = Arrival {
         peer,
-        false,
-        refusal,
-        config.connection_cursortype,
+        cursor_type: config.connection_cursortype,
         transport,
-        shared,
-    )
-    .await
+        slot,
+    };
+    handshake(stream, arrival, false, refusal, shared).await
+}
+
+/// What is known of a connection when its handshake starts.
+struct Arrival {
+    peer: SocketAddr,
+    /// `connection_cursortype` of the listener.
+    cursor_type: Option<crate::config::CursorType>,
+    /// Plain or TLS (with the client certificate's digest).
+    transport: Transport,
+    /// The handshake slot it holds.
+    slot: SlotKind,
 }
 
 /// The handshake on a plain or TLS stream: preambles, greeting, `OpenSession`; then a new
 /// session, or the socket handed to the session being resumed.
 async fn handshake<S>(
     mut stream: S,
-    peer: SocketAddr,
+    arrival: Arrival,
     require_tls: bool,
     refusal: Option<DbError>,
-    cursor_type: Option<crate::config::CursorType>,
-    transport: Transport,
     shared: Shared,
 ) -> Result<(), AcceptError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let Arrival {
+        peer,
+        cursor_type,
+        transport,
+        slot,
+    } = arrival;
     let timeout = shared.config.session.transport.receive_timeout;
     let mut pre = [0u8; preamble::LEN];
     match tokio::time::timeout(timeout, stream.read_exact(&mut pre)).await {
@@ -346,6 +365,15 @@ where
         }
         .into());
     };
+    if slot == SlotKind::Reserve && session_id.is_none() {
+        // The reserve is for clients getting back to their sessions.
+        let err = DbError::with_state(
+            ErrorClass::OperationalError,
+            "HYT00",
+            "the server is busy with other connections' handshakes; try again",
+        );
+        return refuse(stream, err).await;
+    }
     // A new session and a resume alike must prove who they are.
     if let Some(auth) = &shared.auth {
         if let Err(e) = auth.check(peer.ip(), &username, &nonce, &proof).await {

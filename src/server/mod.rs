@@ -11,6 +11,7 @@
 pub mod access;
 pub mod chunked;
 pub mod db;
+pub mod handshakes;
 pub mod listener;
 pub mod login;
 pub mod pool;
@@ -174,9 +175,10 @@ impl Server {
         for l in &self.listeners {
             tracing::info!(target: "odbcd::lifecycle", section = %l.config().name, addr = %l.local_addr(), "listening on {}", l.local_addr());
         }
-        let handshakes = Arc::new(tokio::sync::Semaphore::new(
+        let handshakes = handshakes::Handshakes::new(
             self.shared.config.session.max_handshakes as usize,
-        ));
+            self.shared.config.session.max_handshakes_per_address as usize,
+        );
         let tasks: Vec<_> = self
             .listeners
             .into_iter()

@@ -370,3 +370,61 @@ fn resumes_have_a_reserve_when_strangers_hold_every_handshake_slot() {
     odbc.driver_connect("DSN=demo").unwrap();
     drop(strangers);
 }
+
+/// The server's peak resident memory so far, in MB.
+fn peak_rss_mb(server: &TestServer) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    kib / 1024
+}
+
+#[test]
+fn a_request_of_four_million_nulls_is_refused_within_the_memory_budget() {
+    use odbcd::client::Value;
+    let server = TestServer::start("");
+    let (_s, odbc) = server.open();
+    let conn = odbc.driver_connect("DSN=demo").unwrap();
+    let mut cur = conn.cursor();
+    cur.execute("SELECT 1", &[]).unwrap().fetchall().unwrap();
+    let (_other_session, other) = server.open();
+    let other = other.driver_connect("DSN=demo").unwrap();
+    let before = peak_rss_mb(&server);
+    let e = cur
+        .execute("SELECT ?", &vec![Value::Null; 4_000_000])
+        .map(|_| ())
+        .unwrap_err();
+    assert!(e.message.contains("max_request_size"), "{e}");
+    let grown = peak_rss_mb(&server) - before;
+    assert!(grown < 100, "peak RSS grew by {grown} MB");
+    // The session goes on, and so does everyone else.
+    assert_eq!(
+        cur.execute("SELECT 2", &[])
+            .unwrap()
+            .fetchall()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        other
+            .cursor()
+            .execute("SELECT 3", &[])
+            .unwrap()
+            .fetchall()
+            .unwrap()
+            .len(),
+        1
+    );
+    // Within the budget but over ODBC's 65,535 parameters: refused before binding.
+    let e = cur
+        .execute("SELECT ?", &vec![Value::Int(1); 70_000])
+        .map(|_| ())
+        .unwrap_err();
+    assert!(e.message.contains("65535"), "{e}");
+    eprintln!("peak RSS growth: {grown} MB");
+}

@@ -175,6 +175,9 @@ pub struct SessionConfig {
     /// `max_handshakes_per_address` (not in the manual, default 8): of those, at most this many
     /// from one IP address.
     pub max_handshakes_per_address: u32,
+    /// `max_request_size` (not in the manual, default 64 MiB): the most memory one request may
+    /// decode to (parameters count 32 bytes each plus their contents); larger ones are refused.
+    pub max_request_size: usize,
     /// `handshake_timeout` (not in the manual, default 5 s, never more than `receive_timeout`):
     /// everything before the session starts (TLS, preamble, login) must finish within it.
     pub handshake_timeout: Duration,
@@ -252,6 +255,7 @@ const SESSION_OPTIONS: &[&str] = &[
     "max_handshakes",
     "max_handshakes_per_address",
     "handshake_timeout",
+    "max_request_size",
     "enable_compression",
     "compression_ratio",
     "max_chunk_length",
@@ -380,6 +384,7 @@ impl ServerConfig {
             max_handshakes: s.int("max_handshakes", 128, 1, 100_000)? as u32,
             max_handshakes_per_address: s.int("max_handshakes_per_address", 8, 1, 100_000)? as u32,
             handshake_timeout: s.seconds("handshake_timeout", 5.0)?,
+            max_request_size: s.int("max_request_size", 64 << 20, 1024, 1 << 40)? as usize,
             transport: transport(&s)?,
         };
         let activity = ActivityConfig {

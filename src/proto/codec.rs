@@ -22,7 +22,23 @@ pub type PartialSince = Arc<Mutex<Option<Instant>>>;
 pub struct FrameDecoder<In> {
     max_frame: usize,
     partial: PartialSince,
+    budget: Option<usize>,
     _types: PhantomData<fn() -> In>,
+}
+
+/// A decoded frame, or one that was skipped because it decodes to more than the budget.
+#[derive(Debug)]
+pub enum Decoded<In> {
+    /// The frame.
+    Frame(In),
+    /// A frame over the budget (see [`super::budget`]): only its first two fields, which for
+    /// a client frame are its request id and acknowledgement. The stream goes on after it.
+    OverBudget {
+        /// The request id.
+        id: u32,
+        /// The acknowledgement it carried.
+        ack: u64,
+    },
 }
 
 impl<In> FrameDecoder<In> {
@@ -32,8 +48,16 @@ impl<In> FrameDecoder<In> {
         Self {
             max_frame,
             partial,
+            budget: None,
             _types: PhantomData,
         }
+    }
+
+    /// Decodes each frame within a budget of `bytes` (see [`super::budget`]).
+    #[must_use]
+    pub fn with_budget(mut self, bytes: usize) -> Self {
+        self.budget = Some(bytes);
+        self
     }
 
     fn set_partial(&self, partial: bool) {
@@ -58,10 +82,10 @@ pub enum CodecError {
 }
 
 impl<In: DeserializeOwned> Decoder for FrameDecoder<In> {
-    type Item = In;
+    type Item = Decoded<In>;
     type Error = CodecError;
 
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<In>, CodecError> {
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Decoded<In>>, CodecError> {
         let Some(head) = src.first_chunk::<HEADER_LEN>() else {
             self.set_partial(!src.is_empty());
             return Ok(None);
@@ -73,14 +97,30 @@ impl<In: DeserializeOwned> Decoder for FrameDecoder<In> {
             self.set_partial(true);
             return Ok(None);
         }
-        let msg = frame::decode_payload(
-            &header,
-            &src[HEADER_LEN..header.frame_len()],
-            self.max_frame,
-        )?;
+        let payload = &src[HEADER_LEN..header.frame_len()];
+        let decoded = match self.budget {
+            None => Decoded::Frame(frame::decode_payload(&header, payload, self.max_frame)?),
+            Some(limit) => {
+                let plain = frame::plain_payload(&header, payload, self.max_frame)?;
+                let (r, exceeded) =
+                    super::budget::with_budget(limit, || frame::decode_plain::<In>(&plain));
+                match r {
+                    Ok(msg) => Decoded::Frame(msg),
+                    Err(_) if exceeded => {
+                        let (id, ack) = postcard::take_from_bytes::<(u32, u64)>(&plain)
+                            .map(|(prefix, _)| prefix)
+                            .map_err(|e| ProtoError::Decode {
+                                reason: e.to_string(),
+                            })?;
+                        Decoded::OverBudget { id, ack }
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
         src.advance(header.frame_len());
         self.set_partial(!src.is_empty());
-        Ok(Some(msg))
+        Ok(Some(decoded))
     }
 }
 

@@ -108,6 +108,32 @@ pub fn encode_with(
     Ok(())
 }
 
+/// The payload of a frame whose header was parsed, decompressed if it was compressed.
+///
+/// # Errors
+/// [`ProtoError::Decompress`].
+pub fn plain_payload<'a>(
+    header: &Header,
+    payload: &'a [u8],
+    max: usize,
+) -> Result<std::borrow::Cow<'a, [u8]>, ProtoError> {
+    if header.compressed {
+        Ok(std::borrow::Cow::Owned(decompress(payload, max)?))
+    } else {
+        Ok(std::borrow::Cow::Borrowed(payload))
+    }
+}
+
+/// Decodes an uncompressed payload.
+///
+/// # Errors
+/// [`ProtoError::Decode`].
+pub fn decode_plain<M: DeserializeOwned>(payload: &[u8]) -> Result<M, ProtoError> {
+    postcard::from_bytes(payload).map_err(|e| ProtoError::Decode {
+        reason: e.to_string(),
+    })
+}
+
 /// Decodes the payload of a frame whose header was parsed.
 ///
 /// # Errors

@@ -119,6 +119,7 @@ pub enum Request {
         /// The SQL text.
         sql: String,
         /// The parameters, one per `?`.
+        #[serde(deserialize_with = "super::budget::values")]
         params: Vec<Value>,
         /// How many rows to return with the result (0: none).
         max_rows: u32,
@@ -132,6 +133,7 @@ pub enum Request {
         /// The SQL text.
         sql: String,
         /// One parameter list per execution.
+        #[serde(deserialize_with = "super::budget::value_sets")]
         param_sets: Vec<Vec<Value>>,
     },
     /// Fetches up to `max_rows` more rows (fewer when the batch would exceed the server's

@@ -12,6 +12,7 @@
 //! Compatibility: postcard is not self-describing, so enum variants in [`message`] are
 //! append-only and never reordered; a change that breaks this bumps [`PROTOCOL_VERSION`].
 
+pub mod budget;
 pub mod compress;
 pub mod error;
 pub mod frame;

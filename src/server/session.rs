@@ -39,7 +39,7 @@ use super::registry::{
 use super::{access, Shared};
 use crate::connstr;
 use crate::error::{DbError, ErrorClass};
-use crate::proto::codec::{CodecError, FrameDecoder, PartialSince, RawFrames};
+use crate::proto::codec::{CodecError, Decoded, FrameDecoder, PartialSince, RawFrames};
 use crate::proto::compress::Compression;
 use crate::proto::frame;
 use crate::proto::message::{ClientFrame, ConnId, Request, RequestId, Response, ServerFrame};
@@ -93,7 +93,7 @@ struct RunningRequest {
 
 /// Events from the current link's reader.
 enum LinkEvent {
-    Frame(u64, Result<ClientFrame, CodecError>),
+    Frame(u64, Result<Decoded<ClientFrame>, CodecError>),
     Closed(u64),
 }
 
@@ -177,7 +177,8 @@ impl Session {
         let partial = PartialSince::default();
         let frames = FramedRead::new(
             read,
-            FrameDecoder::<ClientFrame>::new(MAX_FRAME_LEN, partial.clone()),
+            FrameDecoder::<ClientFrame>::new(MAX_FRAME_LEN, partial.clone())
+                .with_budget(self.shared.config.session.max_request_size),
         )
         .map(move |r| LinkEvent::Frame(generation, r))
         .chain(futures_util::stream::once(async move {
@@ -320,6 +321,30 @@ impl Session {
             self.replay_bytes -= bytes.len();
             self.replay.pop_front();
         }
+    }
+
+    /// A request that decodes to more than `max_request_size` was skipped: tell its sender.
+    fn refuse_oversized(&mut self, id: RequestId, ack: u64) {
+        self.acknowledge(ack);
+        if id <= self.highest_request {
+            return;
+        }
+        self.highest_request = id;
+        let limit = self.shared.config.session.max_request_size;
+        tracing::warn!(
+            session = self.short_id(),
+            id,
+            limit,
+            "request over max_request_size refused"
+        );
+        self.reply(
+            id,
+            Response::Error(DbError::with_state(
+                ErrorClass::OperationalError,
+                "HY001",
+                format!("the request decodes to more than [Session] max_request_size ({limit} bytes); send it in parts"),
+            )),
+        );
     }
 
     fn handle_frame(&mut self, frame: ClientFrame, ctx: &mut Context<Self>) {
@@ -881,7 +906,10 @@ impl StreamHandler<LinkEvent> for Session {
         let current = self.link.as_ref().map(|l| l.generation);
         match event {
             LinkEvent::Frame(g, _) | LinkEvent::Closed(g) if Some(g) != current => {}
-            LinkEvent::Frame(_, Ok(frame)) => self.handle_frame(frame, ctx),
+            LinkEvent::Frame(_, Ok(Decoded::Frame(frame))) => self.handle_frame(frame, ctx),
+            LinkEvent::Frame(_, Ok(Decoded::OverBudget { id, ack })) => {
+                self.refuse_oversized(id, ack);
+            }
             LinkEvent::Frame(_, Err(CodecError::Proto(e))) => {
                 tracing::warn!(peer = %self.peer, error = %e, "protocol error; closing the session");
                 self.fail(DbError::new(ErrorClass::ProtocolError, e.to_string()), ctx);

@@ -7,6 +7,9 @@ use odbc_api::{Bit, DataType};
 use crate::error::{DbError, ErrorClass};
 use crate::proto::value::Value;
 
+/// `SQLBindParameter` numbers parameters with an `SQLUSMALLINT`.
+pub(crate) const MAX_PARAMS: usize = u16::MAX as usize;
+
 /// One bound parameter.
 pub(crate) type Param = Box<dyn InputParameter>;
 
@@ -16,8 +19,19 @@ pub(crate) type Param = Box<dyn InputParameter>;
 /// Decimals are bound as text typed `NUMERIC(p, s)`, so the exact digits reach the database.
 ///
 /// # Errors
-/// `DataError` for a decimal that is not a decimal number.
+/// `DataError` for a decimal that is not a decimal number; `ProgrammingError` for more than
+/// [`MAX_PARAMS`] values (checked before anything is bound).
 pub(crate) fn to_params(values: &[Value]) -> Result<Vec<Param>, DbError> {
+    if values.len() > MAX_PARAMS {
+        return Err(DbError::with_state(
+            ErrorClass::ProgrammingError,
+            "07002",
+            format!(
+                "{} parameters: a statement takes at most {MAX_PARAMS} (ODBC numbers them with 16 bits)",
+                values.len()
+            ),
+        ));
+    }
     values
         .iter()
         .enumerate()

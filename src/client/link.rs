@@ -55,6 +55,8 @@ struct ReadState {
     unanswered: BTreeMap<RequestId, Vec<u8>>,
     /// Session frames received (the `ack` the server may forget up to).
     received: u64,
+    /// Bytes received since an acknowledgement last went out.
+    unacknowledged_bytes: u64,
     reading: bool,
     resuming: bool,
     /// Threads waiting on `wake` (the reader wakes them only if there are any).
@@ -220,6 +222,7 @@ impl Link {
             let mut st = lock(&self.state);
             st.unanswered.insert(id, buf.clone());
             st.last_traffic = Some(Instant::now());
+            st.unacknowledged_bytes = 0;
         }
         let mut failed = None;
         self.bytes_sent
@@ -238,6 +241,32 @@ impl Link {
             None => {}
         }
         Ok(id)
+    }
+
+    /// Sends an acknowledgement-only frame (request id 0, which the server never answers).
+    /// A failure is left to the next read or send to notice.
+    fn send_acknowledgement(&self) {
+        let mut w = lock(&self.writer);
+        let ack = {
+            let mut st = lock(&self.state);
+            if st.broken.is_some() || st.resuming {
+                return;
+            }
+            st.unacknowledged_bytes = 0;
+            st.received
+        };
+        let Writer { stream, buf, .. } = &mut *w;
+        buf.clear();
+        let frame = ClientFrame {
+            id: 0,
+            ack,
+            request: Request::Ping,
+        };
+        if frame::encode(&frame, Compression::OFF, MAX_FRAME_LEN, buf).is_ok() {
+            self.bytes_sent
+                .fetch_add(buf.len() as u64, Ordering::Relaxed);
+            let _ = stream.write_all(buf);
+        }
     }
 
     /// Waits until the reader or a resume wakes this thread (counted, so that the reader
@@ -313,8 +342,10 @@ impl Link {
             let generation = st.generation;
             drop(st);
             let frame = read_frame(&mut lock(&self.reader), &opts, &self.peer);
+            let mut frame_bytes = 0;
             if let Ok((_, n)) = &frame {
-                self.bytes_received.fetch_add(*n as u64, Ordering::Relaxed);
+                frame_bytes = *n as u64;
+                self.bytes_received.fetch_add(frame_bytes, Ordering::Relaxed);
             }
             let frame = frame.map(|(f, _)| f);
             st = lock(&self.state);
@@ -341,6 +372,14 @@ impl Link {
                 }
                 Ok(f) => {
                     st.received += 1;
+                    st.unacknowledged_bytes += frame_bytes;
+                    if st.unacknowledged_bytes >= crate::proto::ACK_EVERY_BYTES {
+                        // The server holds back output nobody acknowledged: say what arrived
+                        // even when no request is about to go out.
+                        drop(st);
+                        self.send_acknowledgement();
+                        st = lock(&self.state);
+                    }
                     if st.unanswered.remove(&f.id).is_none() {
                         continue; // an answer we already had (replayed twice): drop it
                     }

@@ -32,3 +32,9 @@ pub const PROTOCOL_VERSION: u16 = 1;
 /// The largest frame either side accepts (length prefix included), checked before any
 /// allocation. Large enough for multi-megabyte parameters and values.
 pub const MAX_FRAME_LEN: usize = 64 * 1024 * 1024;
+
+/// A client acknowledges at least every this many bytes it receives, with a frame of request
+/// id 0 when it has no request to send (the server holds back output the client has not
+/// acknowledged beyond a budget, and would otherwise wait for an acknowledgement that never
+/// comes).
+pub const ACK_EVERY_BYTES: u64 = 1024 * 1024;

@@ -11,6 +11,7 @@
 pub mod access;
 pub mod chunked;
 pub mod db;
+pub mod gate;
 pub mod handshakes;
 pub mod listener;
 pub mod login;

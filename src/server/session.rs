@@ -36,6 +36,7 @@ use super::registry::{
     AcquireConnection, ConnectionClosed, GetStatus, RegisterSession, SessionStats, Transport,
     UnregisterSession,
 };
+use super::gate::{Gate, Gated};
 use super::{access, Shared};
 use crate::connstr;
 use crate::error::{DbError, ErrorClass};
@@ -78,18 +79,48 @@ struct Link {
     /// from inside the writer's own callbacks (it borrows state the writer's poll holds).
     writer_task: SpawnHandle,
     reader: SpawnHandle,
+    /// Holds the reader while too many requests wait (see [`MAX_QUEUED`]).
+    gate: Arc<Gate>,
     partial: PartialSince,
     generation: u64,
 }
 
 /// A database connection of this session.
-/// A request running on a database connection.
+/// A request handed to a database connection (at most one per connection at a time).
 struct RunningRequest {
-    started: Instant,
     conn: ConnId,
-    /// Answered already (with a `TimeoutError`): the late answer is dropped.
-    answered: bool,
+    /// Who asked to cancel it, once the driver was asked to: its answer then says so.
+    cancelled: Option<CancelReason>,
+    /// A cancel is being attempted now (on a blocking thread).
+    cancelling: bool,
 }
+
+/// Why a running request was cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CancelReason {
+    /// The watchdog: it ran longer than `max_request_execution_time`.
+    Watchdog,
+    /// The client's `Cancel` request.
+    Client,
+}
+
+/// A request waiting in the session for its database connection.
+enum Queued {
+    /// A database request.
+    Call(RequestId, DbRequest),
+    /// `CloseConnection`, in order after what the client sent before it.
+    Close(RequestId),
+}
+
+/// Output the client has not acknowledged beyond which the session hands no further requests
+/// to its database connections (back-pressure): what runs finishes, nothing new starts until
+/// the client acknowledges. The client acknowledges at least every
+/// [`crate::proto::ACK_EVERY_BYTES`] it reads, even when it sends no request.
+const OUTPUT_BUDGET: usize = 32 * 1024 * 1024;
+
+/// Requests waiting in the session (not yet handed to a connection) beyond which the session
+/// stops reading from the client until some have run.
+const MAX_QUEUED: usize = 64;
 
 /// Events from the current link's reader.
 enum LinkEvent {
@@ -124,6 +155,11 @@ pub struct Session {
     conns: HashMap<ConnId, DbHandle>,
     next_conn: ConnId,
     running: HashMap<RequestId, RunningRequest>,
+    /// Requests waiting for their connection, per connection, in the order received.
+    queued: HashMap<ConnId, VecDeque<Queued>>,
+    queued_total: usize,
+    /// Connections with a request handed to them.
+    busy: std::collections::HashSet<ConnId>,
 }
 
 impl Session {
@@ -160,6 +196,9 @@ impl Session {
                 conns: HashMap::new(),
                 next_conn: 1,
                 running: HashMap::new(),
+                queued: HashMap::new(),
+                queued_total: 0,
+                busy: std::collections::HashSet::new(),
             };
             s.attach(read, write, ctx);
             s
@@ -175,6 +214,10 @@ impl Session {
         self.generation += 1;
         let generation = self.generation;
         let partial = PartialSince::default();
+        let gate = Arc::new(Gate::default());
+        if self.queued_total >= MAX_QUEUED {
+            gate.close();
+        }
         let frames = FramedRead::new(
             read,
             FrameDecoder::<ClientFrame>::new(MAX_FRAME_LEN, partial.clone())
@@ -184,13 +227,14 @@ impl Session {
         .chain(futures_util::stream::once(async move {
             LinkEvent::Closed(generation)
         }));
-        let reader = ctx.add_stream(frames);
+        let reader = ctx.add_stream(Gated::new(frames, gate.clone()));
         let writer = FramedWrite::new(write, RawFrames, ctx);
         let writer_task = writer.handle();
         self.link = Some(Link {
             writer,
             writer_task,
             reader,
+            gate,
             partial,
             generation,
         });
@@ -313,7 +357,8 @@ impl Session {
         self.end(err, ctx);
     }
 
-    fn acknowledge(&mut self, ack: u64) {
+    fn acknowledge(&mut self, ack: u64, ctx: &mut Context<Self>) {
+        let held = self.replay_bytes > OUTPUT_BUDGET;
         while let Some((seq, bytes)) = self.replay.front() {
             if *seq > ack {
                 break;
@@ -321,11 +366,17 @@ impl Session {
             self.replay_bytes -= bytes.len();
             self.replay.pop_front();
         }
+        if held && self.replay_bytes <= OUTPUT_BUDGET {
+            let waiting: Vec<ConnId> = self.queued.keys().copied().collect();
+            for conn in waiting {
+                self.pump(conn, ctx);
+            }
+        }
     }
 
     /// A request that decodes to more than `max_request_size` was skipped: tell its sender.
-    fn refuse_oversized(&mut self, id: RequestId, ack: u64) {
-        self.acknowledge(ack);
+    fn refuse_oversized(&mut self, id: RequestId, ack: u64, ctx: &mut Context<Self>) {
+        self.acknowledge(ack, ctx);
         if id <= self.highest_request {
             return;
         }
@@ -354,7 +405,11 @@ impl Session {
         if !matches!(request, Request::Ping) {
             self.last_request = Instant::now();
         }
-        self.acknowledge(ack);
+        self.acknowledge(ack, ctx);
+        if id == 0 {
+            // An acknowledgement only (the client had nothing to ask).
+            return;
+        }
         if self.replay_bytes > MAX_REPLAY_BYTES {
             return self.fail(
                 DbError::new(
@@ -380,7 +435,7 @@ impl Session {
             ),
             Request::CloseSession => self.close_session(id, ctx),
             Request::Ping => self.reply(id, Response::Pong),
-            Request::Cancel { request } => self.cancel_request(id, request),
+            Request::Cancel { request } => self.cancel_request(id, request, ctx),
             Request::Status => {
                 self.shared
                     .registry
@@ -445,19 +500,13 @@ impl Session {
                     }
                 }
             }
-            Request::CloseConnection { conn } => match self.conns.remove(&conn) {
-                None => self.reply(id, Response::Error(no_such_connection(conn))),
-                Some(h) => {
-                    // The connection actor tells the registry itself.
-                    h.addr
-                        .release(h.clone())
-                        .into_actor(self)
-                        .map(move |r, act, _| {
-                            act.reply_result(id, flatten(r).map(|_| Response::Ok));
-                        })
-                        .spawn(ctx);
+            Request::CloseConnection { conn } => {
+                if self.conns.contains_key(&conn) {
+                    self.enqueue(conn, Queued::Close(id), ctx);
+                } else {
+                    self.reply(id, Response::Error(no_such_connection(conn)));
                 }
-            },
+            }
             Request::SetAutocommit { conn, on } => {
                 self.forward(id, conn, DbRequest::SetAutocommit(on), ctx);
             }
@@ -527,27 +576,48 @@ impl Session {
             .wait(ctx);
     }
 
-    fn cancel_request(&mut self, id: RequestId, target: RequestId) {
-        let cancelled = match self.running.get(&target) {
-            Some(r) if !r.answered => self.conns.get(&r.conn).map(|h| h.cancel.clone()),
-            _ => None,
-        };
-        let found = cancelled.is_some();
-        if let Some(slot) = cancelled {
-            actix_rt::task::spawn_blocking(move || slot.cancel());
+    fn cancel_request(&mut self, id: RequestId, target: RequestId, ctx: &mut Context<Self>) {
+        // Still waiting in the session: it never runs.
+        let mut dequeued = false;
+        for (conn, queue) in &mut self.queued {
+            if let Some(pos) = queue
+                .iter()
+                .position(|q| matches!(q, Queued::Call(q_id, _) if *q_id == target))
+            {
+                queue.remove(pos);
+                self.queued_total -= 1;
+                dequeued = true;
+                if queue.is_empty() {
+                    let conn = *conn;
+                    self.queued.remove(&conn);
+                }
+                break;
+            }
         }
-        // The cancelled request itself answers with the driver's error (e.g. HY008).
+        if dequeued {
+            self.reply(
+                target,
+                Response::Error(DbError::with_state(
+                    ErrorClass::OperationalError,
+                    "HY008",
+                    "cancelled before it ran",
+                )),
+            );
+            return self.reply(id, Response::Ok);
+        }
+        if self.running.contains_key(&target) {
+            // The cancelled request answers itself: the driver's error (e.g. HY008), or its
+            // result if it finished before the driver could stop it.
+            self.cancel_running(target, CancelReason::Client, ctx);
+            return self.reply(id, Response::Ok);
+        }
         self.reply(
             id,
-            if found {
-                Response::Ok
-            } else {
-                Response::Error(DbError::with_state(
-                    ErrorClass::ProgrammingError,
-                    "HY010",
-                    format!("request {target} is not running"),
-                ))
-            },
+            Response::Error(DbError::with_state(
+                ErrorClass::ProgrammingError,
+                "HY010",
+                format!("request {target} is not running"),
+            )),
         );
     }
 
@@ -620,7 +690,7 @@ impl Session {
                             return Err(e);
                         }
                     };
-                    let r = addr.call(DbRequest::Open(target)).await;
+                    let r = addr.call(id, DbRequest::Open(target)).await;
                     (DbHandle { addr, cancel }, r)
                 }
             };
@@ -654,29 +724,102 @@ impl Session {
             .spawn(ctx);
     }
 
+    /// Queues a database request for connection `conn`; it runs when the connection is free
+    /// and the client has acknowledged enough of what it was sent.
     fn forward(&mut self, id: RequestId, conn: ConnId, req: DbRequest, ctx: &mut Context<Self>) {
+        if !self.conns.contains_key(&conn) {
+            return self.reply(id, Response::Error(no_such_connection(conn)));
+        }
+        self.enqueue(conn, Queued::Call(id, req), ctx);
+    }
+
+    fn enqueue(&mut self, conn: ConnId, item: Queued, ctx: &mut Context<Self>) {
+        self.queued.entry(conn).or_default().push_back(item);
+        self.queued_total += 1;
+        if self.queued_total >= MAX_QUEUED {
+            if let Some(link) = &self.link {
+                link.gate.close();
+            }
+        }
+        self.pump(conn, ctx);
+    }
+
+    /// Hands the next queued request of `conn` to the connection, if the connection is free
+    /// and the output budget allows.
+    fn pump(&mut self, conn: ConnId, ctx: &mut Context<Self>) {
+        if self.busy.contains(&conn) || self.replay_bytes > OUTPUT_BUDGET {
+            return;
+        }
+        let Some(queue) = self.queued.get_mut(&conn) else {
+            return;
+        };
+        let Some(item) = queue.pop_front() else {
+            self.queued.remove(&conn);
+            return;
+        };
+        if queue.is_empty() {
+            self.queued.remove(&conn);
+        }
+        self.queued_total -= 1;
+        if self.queued_total < MAX_QUEUED / 2 {
+            if let Some(link) = &self.link {
+                link.gate.open();
+            }
+        }
+        match item {
+            Queued::Call(id, req) => self.dispatch(id, conn, req, ctx),
+            Queued::Close(id) => self.close_connection(id, conn, ctx),
+        }
+    }
+
+    /// `CloseConnection`, after everything the client sent before it on that connection.
+    fn close_connection(&mut self, id: RequestId, conn: ConnId, ctx: &mut Context<Self>) {
+        let Some(h) = self.conns.remove(&conn) else {
+            self.reply(id, Response::Error(no_such_connection(conn)));
+            return self.pump(conn, ctx);
+        };
+        // Whatever the client queued after the close finds no connection.
+        if let Some(rest) = self.queued.remove(&conn) {
+            self.queued_total -= rest.len();
+            for item in rest {
+                let (Queued::Call(later, _) | Queued::Close(later)) = item;
+                self.reply(later, Response::Error(no_such_connection(conn)));
+            }
+        }
+        // The connection actor tells the registry itself.
+        h.addr
+            .release(h.clone())
+            .into_actor(self)
+            .map(move |r, act, _| {
+                act.reply_result(id, flatten(r).map(|_| Response::Ok));
+            })
+            .spawn(ctx);
+    }
+
+    fn dispatch(&mut self, id: RequestId, conn: ConnId, req: DbRequest, ctx: &mut Context<Self>) {
         let Some(h) = self.conns.get(&conn) else {
             return self.reply(id, Response::Error(no_such_connection(conn)));
         };
+        self.busy.insert(conn);
         self.running.insert(
             id,
             RunningRequest {
-                started: Instant::now(),
                 conn,
-                answered: false,
+                cancelled: None,
+                cancelling: false,
             },
         );
         self.stats.running.fetch_add(1, Ordering::Relaxed);
         self.shared.running.fetch_add(1, Ordering::Relaxed);
+        let exec_limit = self.shared.config.activity.max_request_execution_time;
         h.addr
-            .call(req)
+            .call(id, req)
             .into_actor(self)
-            .map(move |r, act, _| {
+            .map(move |r, act, ctx| {
                 act.stats.running.fetch_sub(1, Ordering::Relaxed);
                 act.shared.running.fetch_sub(1, Ordering::Relaxed);
-                if act.running.remove(&id).is_some_and(|r| r.answered) {
-                    return;
-                }
+                let cancelled = act.running.remove(&id).and_then(|r| r.cancelled);
+                act.busy.remove(&conn);
                 match flatten(r) {
                     Ok(DbReply::Opened { .. } | DbReply::Done) => act.reply(id, Response::Ok),
                     Ok(DbReply::Executed {
@@ -691,7 +834,49 @@ impl Session {
                     Ok(DbReply::Rows { rows, done }) => {
                         act.reply_rows(id, RowsHead::Rows, &rows, done);
                     }
+                    // Cancelled by the watchdog, and the driver did stop it: say why. (A
+                    // request the cancel came too late for answers with what it did.)
+                    Err(e) if cancelled == Some(CancelReason::Watchdog) => act.reply(
+                        id,
+                        Response::Error(DbError {
+                            class: ErrorClass::TimeoutError,
+                            sqlstate: "HYT00".into(),
+                            message: format!(
+                                "the request ran longer than max_request_execution_time ({exec_limit:?}) and was cancelled: {}",
+                                e.message
+                            ),
+                            ..e
+                        }),
+                    ),
                     Err(e) => act.reply(id, Response::Error(e)),
+                }
+                act.pump(conn, ctx);
+            })
+            .spawn(ctx);
+    }
+
+    /// Asks the driver to cancel request `id`'s statement, on a blocking thread (`SQLCancel`
+    /// may wait for the database). Marks the request cancelled once the driver was asked.
+    fn cancel_running(&mut self, id: RequestId, why: CancelReason, ctx: &mut Context<Self>) {
+        let Some(r) = self.running.get_mut(&id) else {
+            return;
+        };
+        if r.cancelling || r.cancelled.is_some() {
+            return;
+        }
+        let Some(h) = self.conns.get(&r.conn) else {
+            return;
+        };
+        r.cancelling = true;
+        let slot = h.cancel.clone();
+        actix_rt::task::spawn_blocking(move || slot.cancel_request(id))
+            .into_actor(self)
+            .map(move |asked, act, _| {
+                if let Some(r) = act.running.get_mut(&id) {
+                    r.cancelling = false;
+                    if asked.unwrap_or(false) {
+                        r.cancelled = Some(why);
+                    }
                 }
             })
             .spawn(ctx);
@@ -751,34 +936,29 @@ impl Session {
             );
             return self.fail(err, ctx);
         }
+        // Each request is timed from its start on its connection, and only its own statement
+        // is cancelled; its answer (the driver's error, or its result if it finished first)
+        // is what the client gets.
         let overdue: Vec<RequestId> = self
             .running
             .iter()
-            .filter(|(_, r)| !r.answered && r.started.elapsed() > exec_limit)
+            .filter(|(id, r)| {
+                r.cancelled.is_none()
+                    && self.conns.get(&r.conn).is_some_and(|h| {
+                        h.cancel
+                            .started(**id)
+                            .is_some_and(|t| t.elapsed() > exec_limit)
+                    })
+            })
             .map(|(id, _)| *id)
             .collect();
         for id in overdue {
-            let Some(r) = self.running.get_mut(&id) else {
-                continue;
-            };
-            r.answered = true;
-            if let Some(h) = self.conns.get(&r.conn) {
-                let slot = h.cancel.clone();
-                actix_rt::task::spawn_blocking(move || slot.cancel());
-            }
             tracing::warn!(
                 session = self.short_id(),
                 request = id,
-                "request exceeded max_request_execution_time; cancelled"
+                "request exceeded max_request_execution_time; cancelling it"
             );
-            self.reply(
-                id,
-                Response::Error(DbError::with_state(
-                    ErrorClass::TimeoutError,
-                    "HYT00",
-                    format!("the request ran longer than max_request_execution_time ({exec_limit:?}) and was cancelled"),
-                )),
-            );
+            self.cancel_running(id, CancelReason::Watchdog, ctx);
         }
     }
 }
@@ -867,13 +1047,15 @@ impl Actor for Session {
     }
 
     fn stopping(&mut self, _: &mut Context<Self>) -> Running {
-        let busy: std::collections::HashSet<ConnId> =
-            self.running.values().map(|r| r.conn).collect();
+        let running: Vec<(RequestId, ConnId)> =
+            self.running.iter().map(|(id, r)| (*id, r.conn)).collect();
+        self.queued.clear();
+        self.queued_total = 0;
         for (conn, h) in self.conns.drain() {
             // Stop what still runs, so the close below does not wait behind it.
-            if busy.contains(&conn) {
-                let slot = h.cancel.clone();
-                actix_rt::task::spawn_blocking(move || slot.cancel());
+            for (id, _) in running.iter().filter(|(_, c)| *c == conn) {
+                let (slot, id) = (h.cancel.clone(), *id);
+                actix_rt::task::spawn_blocking(move || slot.cancel_request(id));
             }
             // Roll back and disconnect on the connection's own thread; dropping the address
             // afterwards ends that thread.
@@ -908,7 +1090,7 @@ impl StreamHandler<LinkEvent> for Session {
             LinkEvent::Frame(g, _) | LinkEvent::Closed(g) if Some(g) != current => {}
             LinkEvent::Frame(_, Ok(Decoded::Frame(frame))) => self.handle_frame(frame, ctx),
             LinkEvent::Frame(_, Ok(Decoded::OverBudget { id, ack })) => {
-                self.refuse_oversized(id, ack);
+                self.refuse_oversized(id, ack, ctx);
             }
             LinkEvent::Frame(_, Err(CodecError::Proto(e))) => {
                 tracing::warn!(peer = %self.peer, error = %e, "protocol error; closing the session");
@@ -973,7 +1155,7 @@ impl Handler<Reattach> for Session {
             });
             return self.fail(reason, ctx);
         }
-        self.acknowledge(msg.ack);
+        self.acknowledge(msg.ack, ctx);
         if msg.ack != u64::MAX
             && self
                 .replay

@@ -1,13 +1,17 @@
 //! Cancelling a running ODBC call from another thread (`SQLCancel`).
 //!
-//! A [`DbConnection`](super::DbConnection) arms its [`CancelSlot`] with the statement handle
-//! of the call it is about to make and disarms it when the call returns, before the statement
-//! can be freed. The session actor's watchdog calls [`CancelSlot::cancel`] for a request that
-//! exceeds `max_request_execution_time`. The slot's mutex makes arming, disarming and
-//! cancelling mutually exclusive, so `SQLCancel` only ever sees a live handle.
+//! A [`DbConnection`](super::DbConnection) marks the session request it works on
+//! ([`CancelSlot::begin`]: the request's clock starts there, not when the session queued it),
+//! arms the slot with the statement handle of each call it makes and disarms it when the call
+//! returns, before the statement can be freed. The session's watchdog (after
+//! `max_request_execution_time`) and `Cancel{request}` call [`CancelSlot::cancel_request`],
+//! which cancels only a statement of that request: never one read ahead for a cursor, never
+//! the next request's. The slot's mutex makes arming, disarming and cancelling mutually
+//! exclusive, so `SQLCancel` only ever sees a live handle.
 #![allow(unsafe_code)]
 
 use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
 
 use odbc_api::sys::{HStmt, SqlReturn};
 
@@ -19,10 +23,28 @@ struct RawStmt(HStmt);
 // is armed, i.e. while the owning thread has not yet returned from the call and freed it.
 unsafe impl Send for RawStmt {}
 
-/// The statement a database connection is currently running, if any.
+/// The request a database connection works on, and the statement it is running, if any.
 #[derive(Default)]
 pub struct CancelSlot {
-    current: Mutex<Option<RawStmt>>,
+    current: Mutex<Current>,
+}
+
+#[derive(Default)]
+struct Current {
+    stmt: Option<RawStmt>,
+    /// The session request being worked on (its id) and since when.
+    request: Option<(u32, Instant)>,
+}
+
+/// Ends the request's mark when dropped.
+pub(crate) struct Working<'a> {
+    slot: &'a CancelSlot,
+}
+
+impl Drop for Working<'_> {
+    fn drop(&mut self) {
+        self.slot.lock().request = None;
+    }
 }
 
 /// Disarms the slot when dropped.
@@ -32,34 +54,50 @@ pub(crate) struct Armed<'a> {
 
 impl Drop for Armed<'_> {
     fn drop(&mut self) {
-        *self
-            .slot
-            .current
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = None;
+        self.slot.lock().stmt = None;
     }
 }
 
 impl CancelSlot {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Current> {
+        self.current.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Marks session request `id` as the one this connection works on, from now until the
+    /// returned guard is dropped.
+    pub(crate) fn begin(&self, id: u32) -> Working<'_> {
+        self.lock().request = Some((id, Instant::now()));
+        Working { slot: self }
+    }
+
+    /// When request `id` started on the connection, if it is the one running.
+    pub fn started(&self, id: u32) -> Option<Instant> {
+        match self.lock().request {
+            Some((running, since)) if running == id => Some(since),
+            _ => None,
+        }
+    }
+
     /// Marks `stmt` as running until the returned guard is dropped. The guard must be dropped
     /// before the statement is freed.
     pub(crate) fn arm(&self, stmt: HStmt) -> Armed<'_> {
-        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(RawStmt(stmt));
+        self.lock().stmt = Some(RawStmt(stmt));
         Armed { slot: self }
     }
 
-    /// Asks the driver to cancel the running call, if there is one. Returns whether a call was
-    /// running. May block briefly (e.g. psqlodbc sends a cancel request to the server).
-    pub fn cancel(&self) -> bool {
-        let guard = self.current.lock().unwrap_or_else(PoisonError::into_inner);
-        match guard.as_ref() {
-            Some(stmt) => {
+    /// Asks the driver to cancel the statement of request `id`, if that request is running a
+    /// call now. Returns whether it asked. May block briefly (e.g. psqlodbc sends a cancel
+    /// request to the server).
+    pub fn cancel_request(&self, id: u32) -> bool {
+        let guard = self.lock();
+        match (&guard.stmt, guard.request) {
+            (Some(stmt), Some((running, _))) if running == id => {
                 // SAFETY: the slot is armed, so the handle is live (see `RawStmt`), and the
                 // lock keeps the owner from disarming and freeing it while we call.
                 let rc = unsafe { odbc_api::sys::SQLCancel(stmt.0) };
                 rc != SqlReturn::ERROR && rc != SqlReturn::INVALID_HANDLE
             }
-            None => false,
+            _ => false,
         }
     }
 }

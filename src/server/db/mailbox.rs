@@ -30,8 +30,8 @@ type ReplyTo = oneshot::Sender<Result<DbReply, DbError>>;
 
 /// One message to a database connection actor.
 pub(crate) enum Envelope {
-    /// A [`DbRequest`] from the session.
-    Call(DbRequest, ReplyTo),
+    /// A [`DbRequest`] from the session, with the session's request id (for cancelling).
+    Call(u32, DbRequest, ReplyTo),
     /// A new session takes over a parked actor.
     Adopt(Adopt, ReplyTo),
     /// The session is done with the connection (`me` is the actor's own handle).
@@ -120,10 +120,10 @@ impl DbAddr {
         Ok(DbAddr { mailbox })
     }
 
-    /// Sends `req` and returns its answer.
-    pub fn call(&self, req: DbRequest) -> impl Future<Output = Answer> + use<> {
+    /// Sends `req` (the session's request `id`) and returns its answer.
+    pub fn call(&self, id: u32, req: DbRequest) -> impl Future<Output = Answer> + use<> {
         let (tx, rx) = oneshot::channel();
-        self.mailbox.push(Envelope::Call(req, tx));
+        self.mailbox.push(Envelope::Call(id, req, tx));
         answer(rx)
     }
 

@@ -511,14 +511,17 @@ impl DbConnection {
     fn run(mut self, inbox: &Inbox) {
         while let Some(envelope) = inbox.next() {
             match envelope {
-                Envelope::Call(req, reply_to) => {
+                Envelope::Call(id, req, reply_to) => {
                     let reads = match &req {
                         DbRequest::Execute { cursor, .. } | DbRequest::Fetch { cursor, .. } => {
                             Some(*cursor)
                         }
                         _ => None,
                     };
+                    let working = Arc::clone(&self.cancel);
+                    let mark = working.begin(id);
                     let result = self.handle_call(req);
+                    drop(mark);
                     if let (
                         Some(cursor),
                         Ok(

@@ -371,18 +371,6 @@ fn resumes_have_a_reserve_when_strangers_hold_every_handshake_slot() {
     drop(strangers);
 }
 
-/// The server's peak resident memory so far, in MB.
-fn peak_rss_mb(server: &TestServer) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap();
-    kib / 1024
-}
-
 #[test]
 fn a_request_of_four_million_nulls_is_refused_within_the_memory_budget() {
     use odbcd::client::Value;
@@ -393,13 +381,13 @@ fn a_request_of_four_million_nulls_is_refused_within_the_memory_budget() {
     cur.execute("SELECT 1", &[]).unwrap().fetchall().unwrap();
     let (_other_session, other) = server.open();
     let other = other.driver_connect("DSN=demo").unwrap();
-    let before = peak_rss_mb(&server);
+    let before = server.peak_rss_mb();
     let e = cur
         .execute("SELECT ?", &vec![Value::Null; 4_000_000])
         .map(|_| ())
         .unwrap_err();
     assert!(e.message.contains("max_request_size"), "{e}");
-    let grown = peak_rss_mb(&server) - before;
+    let grown = server.peak_rss_mb() - before;
     assert!(grown < 100, "peak RSS grew by {grown} MB");
     // The session goes on, and so does everyone else.
     assert_eq!(

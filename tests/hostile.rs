@@ -316,3 +316,114 @@ fn floods_of_half_open_and_slow_connections_cannot_exhaust_the_server() {
     // Afterwards new sessions get in again.
     still_serving(&mut server);
 }
+
+#[test]
+fn a_client_that_pipelines_big_answers_and_never_reads_is_held_to_a_memory_budget() {
+    let server = TestServer::start("[Session]\nsend_timeout = 2\n");
+    let mut s = opened(&server, "hoarder");
+    send(
+        &mut s,
+        1,
+        Request::DriverConnect {
+            connection_string: "DSN=demo".into(),
+        },
+    );
+    let Response::Connected { conn, .. } = read_frame(&mut s).unwrap().response else {
+        panic!("no connection")
+    };
+    let before = server.peak_rss_mb();
+    // 40 answers of 10 MB each, asked for at once, never read.
+    for i in 0..40u32 {
+        send(
+            &mut s,
+            2 + i,
+            Request::Execute {
+                conn,
+                cursor: i + 1,
+                sql: "SELECT randomblob(10000000)".into(),
+                params: vec![],
+                max_rows: 1,
+            },
+        );
+    }
+    // Everyone else is served meanwhile.
+    let (_other, odbc) = server.open();
+    let other = odbc.driver_connect("DSN=demo").unwrap();
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(6) {
+        let mut c = other.cursor();
+        c.execute("SELECT 1", &[]).unwrap();
+        assert!(c.fetchone().unwrap().is_some());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The silent client lost its link after send_timeout; the session waits for a resume.
+    server.expect_log("link lost");
+    let grown = server.peak_rss_mb() - before;
+    assert!(grown < 400, "peak RSS grew by {grown} MB");
+    eprintln!("peak RSS growth: {grown} MB");
+    drop(s);
+}
+
+#[test]
+fn cancelling_a_queued_request_means_it_never_runs() {
+    let server = TestServer::start("");
+    let mut s = opened(&server, "canceller");
+    let db = server.sqlite("cancel");
+    send(
+        &mut s,
+        1,
+        Request::DriverConnect {
+            connection_string: db,
+        },
+    );
+    let Response::Connected { conn, .. } = read_frame(&mut s).unwrap().response else {
+        panic!("no connection")
+    };
+    let execute = |cursor, sql: &str| Request::Execute {
+        conn,
+        cursor,
+        sql: sql.into(),
+        params: vec![],
+        max_rows: 10,
+    };
+    send(&mut s, 2, execute(1, "CREATE TABLE t (x INTEGER)"));
+    assert!(!matches!(
+        read_frame(&mut s).unwrap().response,
+        Response::Error(_)
+    ));
+    // A slow query, an INSERT queued behind it, and a cancel of the INSERT.
+    send(
+        &mut s,
+        3,
+        execute(
+            1,
+            "WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < 2000000) SELECT count(*) FROM g",
+        ),
+    );
+    send(&mut s, 4, execute(2, "INSERT INTO t VALUES (1)"));
+    send(&mut s, 5, Request::Cancel { request: 4 });
+    let mut answers = std::collections::HashMap::new();
+    while answers.len() < 3 {
+        let f = read_frame(&mut s).expect("answer");
+        answers.insert(f.id, f.response);
+    }
+    assert!(
+        matches!(&answers[&4], Response::Error(e) if e.sqlstate == "HY008"),
+        "{:?}",
+        answers[&4]
+    );
+    assert!(matches!(answers[&5], Response::Ok), "{:?}", answers[&5]);
+    assert!(
+        !matches!(answers[&3], Response::Error(_)),
+        "{:?}",
+        answers[&3]
+    );
+    send(&mut s, 6, execute(3, "SELECT count(*) FROM t"));
+    let Response::Executed { rows, .. } = read_frame(&mut s).unwrap().response else {
+        panic!("no count")
+    };
+    assert_eq!(
+        rows,
+        vec![vec![odbcd::proto::value::Value::Text("0".into())]]
+    );
+}

@@ -371,3 +371,34 @@ fn odbcsh_reports_the_idle_timeout_and_survives_a_cut_link() {
         .all(|(i, l)| *l == (i + 1).to_string()));
     assert!(proxy.accepted() >= 2, "the link was cut and resumed");
 }
+
+#[test]
+fn only_the_request_that_overran_is_cancelled_and_none_is_reported_cancelled_after_running() {
+    let pg = pg();
+    let server =
+        TestServer::start("[Activity]\ncheck_interval = 0.1\nmax_request_execution_time = 1\n");
+    let _db = pg.database("overran");
+    pg.psql("overran", "CREATE TABLE t (x int)");
+    let (_s, odbc) = server.open();
+    let conn = std::sync::Arc::new(odbc.driver_connect(&pg.connstr("overran")).unwrap());
+    let slow = {
+        let conn = conn.clone();
+        std::thread::spawn(move || {
+            conn.cursor()
+                .execute("SELECT pg_sleep(30)", &[])
+                .map(|_| ())
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    // Pipelined behind the slow query on the same connection: it starts when that one ends,
+    // its clock starts then, and the watchdog's cancel is not for it.
+    let insert = conn
+        .cursor()
+        .execute("INSERT INTO t VALUES (1)", &[])
+        .map(|_| ());
+    let e = slow.join().unwrap().unwrap_err();
+    assert_eq!(e.class, ErrorClass::TimeoutError, "{e}");
+    insert.expect("the INSERT ran and must say so");
+    conn.commit().unwrap();
+    assert_eq!(pg.psql("overran", "SELECT count(*) FROM t"), "1");
+}

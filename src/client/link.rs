@@ -345,7 +345,8 @@ impl Link {
             let mut frame_bytes = 0;
             if let Ok((_, n)) = &frame {
                 frame_bytes = *n as u64;
-                self.bytes_received.fetch_add(frame_bytes, Ordering::Relaxed);
+                self.bytes_received
+                    .fetch_add(frame_bytes, Ordering::Relaxed);
             }
             let frame = frame.map(|(f, _)| f);
             st = lock(&self.state);

@@ -31,12 +31,12 @@ use tokio_util::codec::FramedRead;
 use super::db::{
     self, Adopt, CancelSlot, DbAddr, DbConnection, DbHandle, DbReply, DbRequest, OpenTarget, Owner,
 };
+use super::gate::{Gate, Gated};
 use super::pool::PoolKey;
 use super::registry::{
     AcquireConnection, ConnectionClosed, GetStatus, RegisterSession, SessionStats, Transport,
     UnregisterSession,
 };
-use super::gate::{Gate, Gated};
 use super::{access, Shared};
 use crate::connstr;
 use crate::error::{DbError, ErrorClass};

@@ -129,6 +129,19 @@ impl TestServer {
         self.child.id()
     }
 
+    /// The server's peak resident memory so far (`VmHWM`), in MB.
+    pub fn peak_rss_mb(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("read /proc/PID/status");
+        let kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .expect("VmHWM");
+        kib / 1024
+    }
+
     /// Waits (up to 10 s) until the server's log contains `needle`; panics with the log if it
     /// never does. The log is read from the server's stderr by another thread, so a line
     /// written just before an answer may arrive just after it.

@@ -416,3 +416,53 @@ fn a_request_of_four_million_nulls_is_refused_within_the_memory_budget() {
     assert!(e.message.contains("65535"), "{e}");
     eprintln!("peak RSS growth: {grown} MB");
 }
+
+#[test]
+fn a_session_holds_a_bounded_number_of_connections_cursors_and_value_bytes() {
+    let server = TestServer::start("[Session]\nmax_connections_per_session = 3\n");
+    let (_s, odbc) = server.open();
+    let conns: Vec<_> = (0..3)
+        .map(|_| odbc.driver_connect("DSN=demo").unwrap())
+        .collect();
+    let e = odbc.driver_connect("DSN=demo").map(|_| ()).unwrap_err();
+    assert_eq!(e.class, ErrorClass::InterfaceError, "{e}");
+    assert!(e.message.contains("max_connections_per_session"), "{e}");
+    drop(conns.into_iter().next_back());
+    let conn = odbc
+        .driver_connect("DSN=demo")
+        .expect("room again after a close");
+
+    // Cursors with open results, on one connection.
+    let many = "WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < 20000) SELECT x FROM g";
+    let mut open = Vec::new();
+    let refused = loop {
+        let mut c = conn.cursor();
+        match c.execute(many, &[]) {
+            Ok(_) => open.push(c),
+            Err(e) => break e,
+        }
+        assert!(open.len() <= 256, "more than 256 open cursors");
+    };
+    assert_eq!(open.len(), 256);
+    assert_eq!(refused.class, ErrorClass::InterfaceError, "{refused}");
+    open.truncate(10);
+    let mut c = conn.cursor();
+    c.execute("SELECT 1", &[]).expect("room again");
+
+    // One value larger than an answer can carry: an error, not an allocation without end.
+    let before = server.peak_rss_mb();
+    let e = c
+        .execute("SELECT randomblob(100000000)", &[])
+        .and_then(|c| c.fetchall())
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(
+        (e.class, e.sqlstate.as_str()),
+        (ErrorClass::DataError, "22001"),
+        "{e}"
+    );
+    eprintln!(
+        "peak RSS growth with a 100 MB value: {} MB",
+        server.peak_rss_mb() - before
+    );
+}

@@ -178,6 +178,9 @@ pub struct SessionConfig {
     /// `max_request_size` (not in the manual, default 64 MiB): the most memory one request may
     /// decode to (parameters count 32 bytes each plus their contents); larger ones are refused.
     pub max_request_size: usize,
+    /// `max_connections_per_session` (not in the manual, default 32): database connections one
+    /// session may have open at once.
+    pub max_connections_per_session: u32,
     /// `handshake_timeout` (not in the manual, default 5 s, never more than `receive_timeout`):
     /// everything before the session starts (TLS, preamble, login) must finish within it.
     pub handshake_timeout: Duration,
@@ -256,6 +259,7 @@ const SESSION_OPTIONS: &[&str] = &[
     "max_handshakes_per_address",
     "handshake_timeout",
     "max_request_size",
+    "max_connections_per_session",
     "enable_compression",
     "compression_ratio",
     "max_chunk_length",
@@ -385,6 +389,8 @@ impl ServerConfig {
             max_handshakes_per_address: s.int("max_handshakes_per_address", 8, 1, 100_000)? as u32,
             handshake_timeout: s.seconds("handshake_timeout", 5.0)?,
             max_request_size: s.int("max_request_size", 64 << 20, 1024, 1 << 40)? as usize,
+            max_connections_per_session: s.int("max_connections_per_session", 32, 1, 100_000)?
+                as u32,
             transport: transport(&s)?,
         };
         let activity = ActivityConfig {

@@ -160,6 +160,8 @@ pub struct Session {
     queued_total: usize,
     /// Connections with a request handed to them.
     busy: std::collections::HashSet<ConnId>,
+    /// Connections being opened now (they count against `max_connections_per_session`).
+    opening: usize,
 }
 
 impl Session {
@@ -199,6 +201,7 @@ impl Session {
                 queued: HashMap::new(),
                 queued_total: 0,
                 busy: std::collections::HashSet::new(),
+                opening: 0,
             };
             s.attach(read, write, ctx);
             s
@@ -622,6 +625,18 @@ impl Session {
     }
 
     fn open_connection(&mut self, id: RequestId, target: OpenTarget, ctx: &mut Context<Self>) {
+        let limit = self.shared.config.session.max_connections_per_session as usize;
+        if self.conns.len() + self.opening >= limit {
+            return self.reply(
+                id,
+                Response::Error(DbError::with_state(
+                    ErrorClass::InterfaceError,
+                    "HY000",
+                    format!("this session has {limit} database connections open, the most [Session] max_connections_per_session allows: close one first"),
+                )),
+            );
+        }
+        self.opening += 1;
         let session = self.id.clone();
         let registry = self.shared.registry.clone();
         let max_chunk = self.shared.config.session.transport.max_chunk_length as usize;
@@ -706,19 +721,22 @@ impl Session {
             }
         };
         fut.into_actor(self)
-            .map(move |r, act, _| match r {
-                Ok((handle, dbms_name)) => {
-                    if act.closing {
-                        // The session ended while connecting: close it again.
-                        handle.addr.release_now(handle.clone());
-                        return;
+            .map(move |r, act, _| {
+                act.opening -= 1;
+                match r {
+                    Ok((handle, dbms_name)) => {
+                        if act.closing {
+                            // The session ended while connecting: close it again.
+                            handle.addr.release_now(handle.clone());
+                            return;
+                        }
+                        act.conns.insert(conn, handle);
+                        act.reply(id, Response::Connected { conn, dbms_name });
                     }
-                    act.conns.insert(conn, handle);
-                    act.reply(id, Response::Connected { conn, dbms_name });
-                }
-                Err(e) => {
-                    tracing::info!(session = act.short_id(), sqlstate = %e.sqlstate, error = %e.message, "connect failed");
-                    act.reply(id, Response::Error(e));
+                    Err(e) => {
+                        tracing::info!(session = act.short_id(), sqlstate = %e.sqlstate, error = %e.message, "connect failed");
+                        act.reply(id, Response::Error(e));
+                    }
                 }
             })
             .spawn(ctx);

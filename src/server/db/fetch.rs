@@ -28,6 +28,9 @@ use odbc_api::{
     Bit, BlockCursor, Connection, Cursor, CursorImpl, DataType, Nullable, ResultSetMetadata,
 };
 
+use odbc_api::buffers::Indicator;
+use odbc_api::parameter::{Binary, Text, VarCell, VarKind};
+
 use super::diag::from_odbc;
 use crate::error::DbError;
 use crate::proto::rows::EncodedRows;
@@ -354,7 +357,7 @@ impl ResultSet {
                         );
                         if let Err(e) = read {
                             self.pending.drop_partial_row();
-                            return Err(from_odbc(&e));
+                            return Err(e.at_column(i + 1));
                         }
                     }
                     self.pending.end_row();
@@ -566,21 +569,107 @@ impl<'a> BulkView<'a> {
     }
 }
 
+/// The longest value read in pieces: it must fit in one answer frame.
+pub const MAX_VALUE_BYTES: usize = crate::proto::MAX_FRAME_LEN - 1024 * 1024;
+
+/// Why a piecewise read failed.
+enum PieceError {
+    Odbc(odbc_api::Error),
+    /// The value is longer than [`MAX_VALUE_BYTES`].
+    TooLong,
+}
+
+impl From<odbc_api::Error> for PieceError {
+    fn from(e: odbc_api::Error) -> Self {
+        Self::Odbc(e)
+    }
+}
+
+impl PieceError {
+    fn at_column(self, column: usize) -> DbError {
+        match self {
+            Self::Odbc(e) => from_odbc(&e),
+            Self::TooLong => DbError::with_state(
+                crate::error::ErrorClass::DataError,
+                "22001",
+                format!(
+                    "column {column}: the value is longer than {MAX_VALUE_BYTES} bytes, the most one answer carries"
+                ),
+            ),
+        }
+    }
+}
+
+/// `CursorRow::get_text`/`get_binary` with a cap: reads column `i` in pieces into `buf`,
+/// growing it at most to `cap` bytes. `Ok(false)` for NULL.
+fn read_capped<K: VarKind<Element = u8>>(
+    row: &mut odbc_api::CursorRow<'_>,
+    i: u16,
+    buf: &mut Vec<u8>,
+    cap: usize,
+) -> Result<bool, PieceError> {
+    let zeros = K::TERMINATING_ZEROES;
+    if buf.capacity() < 256 {
+        buf.reserve(256);
+    }
+    buf.resize(buf.capacity().min(cap + zeros), 0);
+    let mut target = VarCell::<&mut [u8], K>::from_buffer(buf.as_mut_slice(), Indicator::NoTotal);
+    row.get_data(i, &mut target)?;
+    while !target.is_complete() {
+        let indicator = target.indicator();
+        let fetched = target.len_in_bytes().unwrap_or(0);
+        let old_len = buf.len();
+        let wanted = match indicator {
+            // Incomplete yet NULL: never (the caller ignores `buf` for NULL).
+            Indicator::Null => return Ok(false),
+            // The driver does not say how much is left: double.
+            Indicator::NoTotal => old_len * 2,
+            // It says how long the whole value is.
+            Indicator::Length(len) => old_len + len.saturating_sub(fetched),
+        };
+        if wanted <= old_len {
+            // A driver that neither completes nor says how much is missing.
+            return Err(PieceError::TooLong);
+        }
+        if old_len >= cap + zeros {
+            return Err(PieceError::TooLong);
+        }
+        buf.resize(wanted.min(cap + zeros), 0);
+        target =
+            VarCell::<&mut [u8], K>::from_buffer(&mut buf[(old_len - zeros)..], Indicator::NoTotal);
+        row.get_data(i, &mut target)?;
+    }
+    match target.indicator().length() {
+        Some(len) => {
+            let shrink = target.capacity_in_bytes() - len.min(target.capacity_in_bytes());
+            buf.truncate(buf.len() - shrink);
+            if buf.len() > cap {
+                return Err(PieceError::TooLong);
+            }
+            Ok(true)
+        }
+        None => {
+            buf.clear();
+            Ok(false)
+        }
+    }
+}
+
 /// Reads column `i` of the current row with `SQLGetData` (in pieces for text and binary,
-/// into `buf`) and appends it to `out`.
+/// into `buf`, at most [`MAX_VALUE_BYTES`]) and appends it to `out`.
 fn read_piece(
     row: &mut odbc_api::CursorRow<'_>,
     i: u16,
     kind: Kind,
     buf: &mut Vec<u8>,
     out: &mut EncodedRows,
-) -> Result<(), odbc_api::Error> {
+) -> Result<(), PieceError> {
     fn fixed<T: odbc_api::Pod>(
         row: &mut odbc_api::CursorRow<'_>,
         i: u16,
         out: &mut EncodedRows,
         push: impl Fn(&mut EncodedRows, T),
-    ) -> Result<(), odbc_api::Error> {
+    ) -> Result<(), PieceError> {
         let mut v = Nullable::<T>::null();
         row.get_data(i, &mut v)?;
         match v.into_opt() {
@@ -600,7 +689,7 @@ fn read_piece(
         }
         Kind::Decimal | Kind::Text => {
             buf.clear();
-            if row.get_text(i, buf)? {
+            if read_capped::<Text>(row, i, buf, MAX_VALUE_BYTES)? {
                 let s = text(buf);
                 if kind == Kind::Decimal {
                     out.push_decimal(s.trim());
@@ -614,7 +703,7 @@ fn read_piece(
         }
         Kind::Bytes => {
             buf.clear();
-            if row.get_binary(i, buf)? {
+            if read_capped::<Binary>(row, i, buf, MAX_VALUE_BYTES)? {
                 out.push_bytes(buf);
             } else {
                 out.push_null();

@@ -49,6 +49,10 @@ pub use fetch::{BULK_BUFFER_BYTES, LONG_COLUMN_BYTES};
 pub use mailbox::DbAddr;
 use mailbox::{Envelope, Inbox};
 
+/// The most cursors with open result sets one connection may hold (each holds a statement
+/// handle and up to a batch of rows).
+pub const MAX_CURSORS: usize = 256;
+
 /// How to open a database connection.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum OpenTarget {
@@ -349,6 +353,13 @@ impl DbConnection {
         max_rows: u32,
     ) -> Result<DbReply, DbError> {
         self.results.remove(&cursor);
+        if self.results.len() >= MAX_CURSORS {
+            return Err(DbError::with_state(
+                ErrorClass::InterfaceError,
+                "HY000",
+                format!("this connection has {MAX_CURSORS} cursors with open results, the most it may have: close some first"),
+            ));
+        }
         let params = params::to_params(params)?;
         let conn = Arc::clone(self.conn()?);
         let mut stmt = conn.into_preallocated().map_err(|e| from_odbc(&e))?;
@@ -570,7 +581,9 @@ impl DbConnection {
 impl DbConnection {
     fn handle_call(&mut self, req: DbRequest) -> Result<DbReply, DbError> {
         match std::panic::catch_unwind(AssertUnwindSafe(|| self.dispatch(req))) {
-            Ok(Err(mut e)) if self.sqlite => {
+            // Only the driver's own errors (which carry SQLite's result code); odbcd's errors
+            // keep the class they were given.
+            Ok(Err(mut e)) if self.sqlite && e.native != 0 => {
                 e.class = ErrorClass::refine_sqlite(&e.sqlstate, e.native);
                 Err(e)
             }

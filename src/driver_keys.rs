@@ -38,7 +38,8 @@ enum Use {
     Setting,
     /// Always unsafe, for the reason given.
     Unsafe(&'static str),
-    /// A host name, or (when the value starts with `/` or `@`) a Unix socket path.
+    /// A host name, or a comma-separated list of them (libpq); an empty element or one that
+    /// starts with `/` or `@` is a Unix socket on the server.
     HostOrSocket,
 }
 
@@ -171,16 +172,32 @@ pub fn family_of_library(library: &str) -> DriverFamily {
     }
 }
 
-/// A key a DSN-less connection of `family` must set to a non-empty value, and why. sqliteodbc
+/// Keys one of which a DSN-less connection of `family` must set to a non-empty value, and why. sqliteodbc
 /// without `Database` opens a file named after the whole connection string in the server's
 /// working directory.
-pub fn required_key(family: DriverFamily) -> Option<(&'static str, &'static str)> {
+/// psqlodbc without a server name connects to the local Unix socket (peer authentication as
+/// odbcd's own user).
+pub fn required_key(family: DriverFamily) -> Option<(&'static [&'static str], &'static str)> {
     match family {
         DriverFamily::Sqlite => Some((
-            "Database",
+            &["Database"],
             "without it sqliteodbc creates a file named after the connection string",
         )),
-        _ => None,
+        DriverFamily::Postgres => Some((
+            &["Servername", "Server"],
+            "without it libpq connects to the server machine's own Unix socket",
+        )),
+        DriverFamily::Other => None,
+    }
+}
+
+/// Settings odbcd appends to every DSN-less connection of `family` (clients cannot set these
+/// keys). psqlodbc: libpq would otherwise send a password from the `~/.pgpass` of odbcd's user,
+/// or its Kerberos credentials, to whatever host the client names.
+pub fn forced_settings(family: DriverFamily) -> &'static [(&'static str, &'static str)] {
+    match family {
+        DriverFamily::Postgres => &[("pqopt", "passfile=/dev/null gssencmode=disable")],
+        _ => &[],
     }
 }
 
@@ -197,8 +214,12 @@ pub fn risk(family: DriverFamily, key: &str, value: &str) -> Risk {
     let judge = |u: Use| match u {
         Use::Setting => Risk::Safe,
         Use::Unsafe(why) => Risk::Unsafe(why),
-        Use::HostOrSocket if value.starts_with('/') || value.starts_with('@') => {
-            Risk::Unsafe("names a Unix socket on the server")
+        Use::HostOrSocket
+            if value
+                .split(',')
+                .any(|h| h.trim().is_empty() || h.starts_with('/') || h.starts_with('@')) =>
+        {
+            Risk::Unsafe("names a Unix socket on the server (a path, or an empty host)")
         }
         Use::HostOrSocket => Risk::Safe,
     };

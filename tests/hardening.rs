@@ -211,6 +211,18 @@ fn dsn_less_connections_take_only_the_drivers_safe_keys() {
             "CommLog",
         ),
         ("Driver={PostgreSQL Unicode};B3=1".to_string(), "B3"),
+        (
+            "Driver={PostgreSQL Unicode};Servername=nohost.invalid,/tmp;Database=x".to_string(),
+            "Unix socket",
+        ),
+        (
+            "Driver={PostgreSQL Unicode};Database=x;UID=postgres".to_string(),
+            "Servername",
+        ),
+        (
+            "Driver={PostgreSQL Unicode};Servername=;Port=5433".to_string(),
+            "Unix socket",
+        ),
     ] {
         let e = odbc.driver_connect(&cs).unwrap_err();
         assert_eq!(e.class, ErrorClass::PolicyViolationError, "{cs}: {e}");
@@ -256,12 +268,30 @@ fn sql_through_sqlite_cannot_load_a_library_or_read_and_write_files() {
         ),
         format!("SELECT blob_export(x'7f454c46', '{}')", victim.display()),
         "SELECT blob_import('/etc/hostname')".to_string(),
+        // Debian's libsqlite3 takes a raw function-table pointer here (a crash, or worse).
+        "SELECT fts3_tokenizer('simple')".to_string(),
+        "SELECT fts3_tokenizer('evil', x'4141414141414141')".to_string(),
+        format!("ATTACH DATABASE '{}' AS x", victim.display()),
+        format!("VACUUM INTO '{}'", victim.display()),
+        "PRAGMA temp_store_directory = '/tmp'".to_string(),
     ] {
         let r = cur.execute(&sql, &[]).and_then(|c| c.fetchall());
         assert!(r.is_err(), "{sql} ran: {r:?}");
     }
+    // A pointer as a bound parameter too.
+    let r = cur
+        .execute(
+            "SELECT fts3_tokenizer('evil', ?)",
+            &[odbcd::client::Value::Bytes(vec![0x41; 8])],
+        )
+        .and_then(|c| c.fetchall());
+    assert!(r.is_err(), "fts3_tokenizer with a bound pointer ran: {r:?}");
     assert!(!marker.exists(), "SQL loaded a library into the server");
     assert!(!victim.exists(), "SQL wrote a file on the server");
+    // What stays in memory still works.
+    cur.execute("ATTACH DATABASE ':memory:' AS scratch", &[])
+        .unwrap();
+    cur.execute("CREATE TABLE scratch.t (x)", &[]).unwrap();
     // The connection still works.
     let rows = cur.execute("SELECT 1", &[]).unwrap().fetchall().unwrap();
     assert_eq!(rows.len(), 1);

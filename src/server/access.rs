@@ -38,6 +38,12 @@ pub const MAX_KEY_LEN: usize = 64;
 pub const MAX_PAIRS: usize = 64;
 /// unixODBC's limit on a data source name (`SQL_MAX_DSN_LENGTH`).
 pub const MAX_DSN_LEN: usize = 32;
+/// The longest rebuilt connection string: unixODBC 2.3.11 copies it into 1,024-byte buffers
+/// (`driver_connect_string` with pooling on; `FILEDSN` handling appends to a fixed buffer).
+pub const MAX_CONNECTION_STRING_LEN: usize = 1000;
+/// The longest user or password for `SQLConnect`: unixODBC copies them into 128-byte buffers
+/// when pooling is on.
+pub const MAX_CREDENTIAL_LEN: usize = 127;
 
 fn refused(message: String) -> DbError {
     DbError::with_state(ErrorClass::PolicyViolationError, "42000", message)
@@ -126,12 +132,12 @@ pub fn check_dsn(access: &AccessConfig, dsn: &str) -> Result<(), DbError> {
 /// arguments, so only their size and NUL are checked).
 ///
 /// # Errors
-/// `PolicyViolationError` for a value over [`MAX_VALUE_LEN`] or with a NUL character.
+/// `PolicyViolationError` for a value over [`MAX_CREDENTIAL_LEN`] or with a NUL character.
 pub fn check_credentials(uid: &str, pwd: &str) -> Result<(), DbError> {
     for (what, v) in [("user", uid), ("password", pwd)] {
-        if v.len() > MAX_VALUE_LEN || v.contains('\0') {
+        if v.len() > MAX_CREDENTIAL_LEN || v.contains('\0') {
             return Err(refused(format!(
-                "the {what} is longer than {MAX_VALUE_LEN} bytes or holds a NUL character"
+                "the {what} is longer than {MAX_CREDENTIAL_LEN} bytes or holds a NUL character"
             )));
         }
     }
@@ -297,26 +303,43 @@ pub fn authorize_connection_string(
     }
 
     if via_driver {
-        if let Some((key, why)) = driver_keys::required_key(family) {
+        if let Some((keys, why)) = driver_keys::required_key(family) {
             let set = out
                 .iter()
-                .any(|(k, v)| k.eq_ignore_ascii_case(key) && !v.is_empty());
+                .any(|(k, v)| keys.iter().any(|key| k.eq_ignore_ascii_case(key)) && !v.is_empty());
             if !set {
                 return Err(refused(format!(
-                    "this driver needs a non-empty {key} on a DSN-less connection: {why}"
+                    "this driver needs a non-empty {} on a DSN-less connection: {why}",
+                    keys.join(" or ")
                 )));
             }
         }
     }
 
+    // Settings odbcd adds to a DSN-less connection, after the client's (which cannot name them).
+    let forced = if via_driver {
+        driver_keys::forced_settings(family)
+    } else {
+        &[]
+    };
     let mut rebuilt = String::new();
-    for (i, (k, v)) in out.iter().enumerate() {
+    for (i, (k, v)) in out
+        .iter()
+        .map(|(k, v)| (k.as_str(), *v))
+        .chain(forced.iter().copied())
+        .enumerate()
+    {
         if i > 0 {
             rebuilt.push(';');
         }
         rebuilt.push_str(k);
         rebuilt.push('=');
         rebuilt.push_str(v);
+    }
+    if rebuilt.len() > MAX_CONNECTION_STRING_LEN {
+        return Err(refused(format!(
+            "the connection string is longer than {MAX_CONNECTION_STRING_LEN} bytes (the driver manager's buffers are 1,024)"
+        )));
     }
     Ok(rebuilt)
 }
@@ -454,6 +477,15 @@ mod tests {
         assert!(check(&a, &long).is_err());
         let many: String = (0..=MAX_PAIRS).map(|i| format!("k{i}=v;")).collect();
         assert!(check(&a, &many).is_err());
+        let mut b = a.clone();
+        b.client_attributes = (0..10).map(|i| format!("K{i}")).collect();
+        let long: String = (0..10)
+            .map(|i| format!("K{i}={};", "x".repeat(150)))
+            .collect();
+        assert!(
+            check(&b, &format!("DSN=demo;{long}")).is_err(),
+            "over 1,000 bytes"
+        );
     }
 
     #[test]
@@ -506,6 +538,7 @@ mod tests {
         }
         assert!(check_credentials("u", "p;{}").is_ok());
         assert!(check_credentials("u\0", "p").is_err());
+        assert!(check_credentials("u", &"p".repeat(128)).is_err());
     }
 
     #[test]

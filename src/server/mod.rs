@@ -105,10 +105,16 @@ pub fn load_catalog() -> access::DriverCatalog {
     let libraries: Vec<(&str, &str)> = drivers
         .iter()
         .filter_map(|d| {
-            d.attributes
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("Driver"))
-                .map(|(_, lib)| (d.name.as_str(), lib.as_str()))
+            // unixODBC on 64-bit platforms prefers Driver64 to Driver.
+            let attribute = |name: &str| {
+                d.attributes
+                    .iter()
+                    .find(|(k, v)| k.eq_ignore_ascii_case(name) && !v.is_empty())
+                    .map(|(_, lib)| lib.as_str())
+            };
+            attribute("Driver64")
+                .or_else(|| attribute("Driver"))
+                .map(|lib| (d.name.as_str(), lib))
         })
         .collect();
     access::DriverCatalog::new(

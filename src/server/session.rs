@@ -874,7 +874,9 @@ impl Session {
     }
 
     /// Asks the driver to cancel request `id`'s statement, on a blocking thread (`SQLCancel`
-    /// may wait for the database). Marks the request cancelled once the driver was asked.
+    /// may wait for the database). The request counts as cancelled from now (its answer may
+    /// come back before `SQLCancel` does) unless the driver turns out to have had no call of
+    /// it running, in which case a later check tries again.
     fn cancel_running(&mut self, id: RequestId, why: CancelReason, ctx: &mut Context<Self>) {
         let Some(r) = self.running.get_mut(&id) else {
             return;
@@ -886,14 +888,15 @@ impl Session {
             return;
         };
         r.cancelling = true;
+        r.cancelled = Some(why);
         let slot = h.cancel.clone();
         actix_rt::task::spawn_blocking(move || slot.cancel_request(id))
             .into_actor(self)
             .map(move |asked, act, _| {
                 if let Some(r) = act.running.get_mut(&id) {
                     r.cancelling = false;
-                    if asked.unwrap_or(false) {
-                        r.cancelled = Some(why);
+                    if !asked.unwrap_or(false) {
+                        r.cancelled = None;
                     }
                 }
             })

@@ -13,6 +13,13 @@
 //!   operator opt-in); the SQL function stays off.
 //! - [`sqlite3_create_function`] registers every function except `blob_import` and
 //!   `blob_export`, which then do not exist.
+//! - The same call (sqliteodbc makes it on every new connection) installs an authorizer that
+//!   refuses, in any statement: the functions `load_extension` and `fts3_tokenizer` (Debian's
+//!   libsqlite3 enables the two-argument form, which takes a raw pointer to a function table:
+//!   a client could crash odbcd with it, and likely run code; a bound parameter gets past
+//!   `SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER`, the authorizer does not), `ATTACH` of anything
+//!   but a temporary or in-memory database (it creates files anywhere odbcd may write), and
+//!   the pragmas that move SQLite's temporary files.
 //!
 //! libsqlite3 is reached with `dlopen(RTLD_NOLOAD)`: it is loaded by then, as sqliteodbc's
 //! dependency, possibly outside the global symbol scope. Nothing else in odbcd uses SQLite.
@@ -25,6 +32,12 @@ const SQLITE_OK: c_int = 0;
 const SQLITE_ERROR: c_int = 1;
 /// `SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION` (sqlite3.h): the C API only, not the SQL function.
 const SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION: c_int = 1005;
+/// `SQLITE_DENY` (an authorizer's "refuse the statement").
+const SQLITE_DENY: c_int = 1;
+/// Authorizer action codes (sqlite3.h).
+const SQLITE_PRAGMA: c_int = 19;
+const SQLITE_ATTACH: c_int = 24;
+const SQLITE_FUNCTION: c_int = 31;
 const RTLD_LAZY: c_int = 0x1;
 const RTLD_NOLOAD: c_int = 0x4;
 
@@ -34,6 +47,15 @@ extern "C" {
 }
 
 type EnableLoadExtension = unsafe extern "C" fn(*mut c_void, c_int) -> c_int;
+type AuthorizerFn = unsafe extern "C" fn(
+    *mut c_void,
+    c_int,
+    *const c_char,
+    *const c_char,
+    *const c_char,
+    *const c_char,
+) -> c_int;
+type SetAuthorizer = unsafe extern "C" fn(*mut c_void, Option<AuthorizerFn>, *mut c_void) -> c_int;
 type DbConfig = unsafe extern "C" fn(*mut c_void, c_int, ...) -> c_int;
 type ScalarFn = Option<unsafe extern "C" fn(*mut c_void, c_int, *mut *mut c_void)>;
 type FinalFn = Option<unsafe extern "C" fn(*mut c_void)>;
@@ -71,6 +93,49 @@ fn real_symbol(cache: &AtomicUsize, name: &CStr) -> usize {
     address
 }
 
+/// SQL functions refused in any statement.
+const REFUSED_SQL_FUNCTIONS: [&str; 2] = ["load_extension", "fts3_tokenizer"];
+/// Pragmas refused in any statement.
+const REFUSED_PRAGMAS: [&str; 2] = ["temp_store_directory", "data_store_directory"];
+
+/// `arg` as bytes, if not NULL.
+///
+/// # Safety
+/// `arg` is NULL or a NUL-terminated string that lives for the call.
+unsafe fn arg<'a>(arg: *const c_char) -> Option<&'a [u8]> {
+    // SAFETY: the caller's promise.
+    (!arg.is_null()).then(|| unsafe { CStr::from_ptr(arg) }.to_bytes())
+}
+
+/// The authorizer: called by SQLite while it compiles each statement.
+unsafe extern "C" fn authorize(
+    _: *mut c_void,
+    action: c_int,
+    arg1: *const c_char,
+    arg2: *const c_char,
+    _: *const c_char,
+    _: *const c_char,
+) -> c_int {
+    let named = |list: &[&str], name: Option<&[u8]>| {
+        name.is_some_and(|n| list.iter().any(|f| n.eq_ignore_ascii_case(f.as_bytes())))
+    };
+    // SAFETY: SQLite passes NULL or NUL-terminated strings valid for the call.
+    let (arg1, arg2) = unsafe { (arg(arg1), arg(arg2)) };
+    let refuse = match action {
+        SQLITE_FUNCTION => named(&REFUSED_SQL_FUNCTIONS, arg2),
+        SQLITE_PRAGMA => named(&REFUSED_PRAGMAS, arg1),
+        // "" is a temporary database, ":memory:" (and memory URIs) stay in memory.
+        SQLITE_ATTACH => !arg1
+            .is_none_or(|f| f.is_empty() || f == b":memory:" || f.starts_with(b"file::memory:")),
+        _ => false,
+    };
+    if refuse {
+        SQLITE_DENY
+    } else {
+        SQLITE_OK
+    }
+}
+
 /// sqliteodbc's call to enable extension loading, with the SQL function kept off.
 ///
 /// # Safety
@@ -88,6 +153,21 @@ pub unsafe extern "C" fn sqlite3_enable_load_extension(db: *mut c_void, onoff: c
     let enable: EnableLoadExtension = unsafe { std::mem::transmute::<usize, _>(enable) };
     // Both flags off first: the SQL function must never be on.
     let rc = unsafe { enable(db, 0) };
+    static AUTHORIZER: AtomicUsize = AtomicUsize::new(0);
+    let set_authorizer = real_symbol(&AUTHORIZER, c"sqlite3_set_authorizer");
+    if set_authorizer == 0 {
+        return SQLITE_ERROR;
+    }
+    // SAFETY: libsqlite3's `int sqlite3_set_authorizer(sqlite3*, int(*)(void*,int,const char*,
+    // const char*,const char*,const char*), void*)`; `authorize` has that signature and needs
+    // no user data.
+    let installed = unsafe {
+        let set: SetAuthorizer = std::mem::transmute::<usize, _>(set_authorizer);
+        set(db, Some(authorize), std::ptr::null_mut())
+    };
+    if installed != SQLITE_OK {
+        return installed;
+    }
     if onoff == 0 || rc != SQLITE_OK {
         return rc;
     }

@@ -130,6 +130,9 @@ fn no_connection_string_loads_a_library_or_touches_a_file() {
         "DSN=demo;PWD={unterminated".to_string(),
         "DSN=demo;PWD={a}b".to_string(),
         "DSN=demo;;;=x".to_string(),
+        // A password cut by a stray ';': its tail must not reach the log either.
+        "DSN=demo;PWD=abc;hunter2tail".to_string(),
+        "DSN=demo;PWD={abc}hunter2tail".to_string(),
         // Very long values and many pairs.
         format!("DSN=demo;PWD={}", "p".repeat(100_000)),
         format!("DSN={}", "d".repeat(5_000)),
@@ -165,6 +168,10 @@ fn no_connection_string_loads_a_library_or_touches_a_file() {
         .collect();
     assert!(strays.is_empty(), "files named after strings: {strays:?}");
     server.expect_log("connect refused");
+    assert!(
+        !server.log().contains("hunter2"),
+        "a password tail was logged"
+    );
 
     // The same payload does load when the operator opts in: the test has teeth.
     let trusting = TestServer::start_with("[Connection]\ninterface = 127.0.0.1\nport = 0\n\n[Access]\nclient_attributes = UID, PWD, LoadExt\nallowed_unsafe_keys = LoadExt\n");

@@ -38,6 +38,9 @@ pub struct Shared {
     pub registry: Addr<Registry>,
     /// Requests running on database connections right now.
     pub running: Arc<AtomicU32>,
+    /// Bytes sent to clients and not acknowledged yet, over all sessions (see
+    /// [`session::SERVER_OUTPUT_BUDGET`]).
+    pub unacknowledged: Arc<std::sync::atomic::AtomicUsize>,
     /// The password file, with `auth_mode = file`.
     pub auth: Option<Arc<login::Authenticator>>,
     /// The driver manager's drivers and data sources, for the access rules.
@@ -162,6 +165,7 @@ impl Server {
                 config,
                 registry,
                 running,
+                unacknowledged: Arc::default(),
                 auth,
                 catalog,
             },

@@ -118,6 +118,10 @@ enum Queued {
 /// [`crate::proto::ACK_EVERY_BYTES`] it reads, even when it sends no request.
 const OUTPUT_BUDGET: usize = 32 * 1024 * 1024;
 
+/// The same over all sessions: past it no session hands new requests to its connections
+/// until clients acknowledge (each session retries at its watchdog's `check_interval`).
+pub const SERVER_OUTPUT_BUDGET: usize = 1024 * 1024 * 1024;
+
 /// Requests waiting in the session (not yet handed to a connection) beyond which the session
 /// stops reading from the client until some have run.
 const MAX_QUEUED: usize = 64;
@@ -318,6 +322,9 @@ impl Session {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.replay_bytes += bytes.len();
+        self.shared
+            .unacknowledged
+            .fetch_add(bytes.len(), Ordering::Relaxed);
         self.replay.push_back((seq, bytes.clone()));
         if let Some(link) = &mut self.link {
             link.writer.write(bytes);
@@ -367,6 +374,9 @@ impl Session {
                 break;
             }
             self.replay_bytes -= bytes.len();
+            self.shared
+                .unacknowledged
+                .fetch_sub(bytes.len(), Ordering::Relaxed);
             self.replay.pop_front();
         }
         if held && self.replay_bytes <= OUTPUT_BUDGET {
@@ -765,7 +775,10 @@ impl Session {
     /// Hands the next queued request of `conn` to the connection, if the connection is free
     /// and the output budget allows.
     fn pump(&mut self, conn: ConnId, ctx: &mut Context<Self>) {
-        if self.busy.contains(&conn) || self.replay_bytes > OUTPUT_BUDGET {
+        if self.busy.contains(&conn)
+            || self.replay_bytes > OUTPUT_BUDGET
+            || self.shared.unacknowledged.load(Ordering::Relaxed) > SERVER_OUTPUT_BUDGET
+        {
             return;
         }
         let Some(queue) = self.queued.get_mut(&conn) else {
@@ -907,6 +920,11 @@ impl Session {
     fn check(&mut self, ctx: &mut Context<Self>) {
         if self.closing {
             return;
+        }
+        // Requests held back by the server-wide output budget try again.
+        let waiting: Vec<ConnId> = self.queued.keys().copied().collect();
+        for conn in waiting {
+            self.pump(conn, ctx);
         }
         let activity = &self.shared.config.activity;
         let (window, idle_limit, exec_limit) = (
@@ -1068,6 +1086,12 @@ impl Actor for Session {
     }
 
     fn stopping(&mut self, _: &mut Context<Self>) -> Running {
+        // What this session kept for replay no longer counts against the server's budget.
+        self.shared
+            .unacknowledged
+            .fetch_sub(self.replay_bytes, Ordering::Relaxed);
+        self.replay_bytes = 0;
+        self.replay.clear();
         let running: Vec<(RequestId, ConnId)> =
             self.running.iter().map(|(id, r)| (*id, r.conn)).collect();
         self.queued.clear();

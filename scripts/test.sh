@@ -26,10 +26,30 @@ if ldd target/client-only/debug/odbcsh | grep -q libodbc; then
 fi
 target/client-only/debug/odbcsh --version
 
-echo "== fuzz targets (cargo-fuzz layout; built and smoke-run on stable)"
-(cd fuzz && cargo build --target-dir ../target/fuzz)
-for t in decode_frame parse_ini parse_connstr; do
-    target/fuzz/debug/$t -runs=20000 2>&1 | tail -1
+echo "== fuzz targets: libFuzzer with coverage feedback on stable (the flags cargo-fuzz passes,"
+echo "   with --target so build scripts are left alone), each from the seeds in fuzz/corpus"
+host=$(rustc -vV | sed -n 's/^host: //p')
+fuzz_flags="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4"
+fuzz_flags+=" -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table"
+fuzz_flags+=" -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing"
+fuzz_targets=(decode_frame decode_budgeted parse_ini parse_connstr)
+(cd fuzz && RUSTFLAGS="$fuzz_flags" cargo build --release --target "$host" \
+    --target-dir ../target/fuzz-cov "${fuzz_targets[@]/#/--bin=}")
+fuzz_seconds=${FUZZ_SECONDS:-15}
+for t in "${fuzz_targets[@]}"; do
+    seeds=fuzz/corpus/$t
+    [ -d "$seeds" ] || seeds=fuzz/corpus/decode_frame
+    work=$(mktemp -d)
+    cp -r "$seeds"/. "$work"/
+    before=$(find "$work" -type f | wc -l)
+    if ! "target/fuzz-cov/$host/release/$t" "$work" -max_total_time="$fuzz_seconds" \
+        -rss_limit_mb=2048 -artifact_prefix="$work/" >"$work.log" 2>&1; then
+        tail -40 "$work.log" >&2
+        echo "fuzz target $t failed; the input is in $work" >&2
+        exit 1
+    fi
+    echo "$t: corpus $before -> $(find "$work" -type f | wc -l) inputs in ${fuzz_seconds}s; $(grep -m1 -o 'DONE.*' "$work.log" || tail -1 "$work.log")"
+    rm -rf "$work" "$work.log"
 done
 
 echo "== tests"

@@ -503,3 +503,52 @@ fn a_session_holds_a_bounded_number_of_connections_cursors_and_value_bytes() {
         server.peak_rss_mb() - before
     );
 }
+
+/// The connection strings unixODBC's own trace shows it received (`Str In = [...]`).
+fn traced_connection_strings(trace: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(trace).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("Str In = ["))
+        .map(|l| l.split("][length = ").next().unwrap_or(l).to_owned())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+#[test]
+fn the_driver_manager_receives_exactly_the_rebuilt_string() {
+    let traces = tempfile::tempdir().unwrap();
+    let trace = traces.path().join("dm-trace.log");
+    let server = TestServer::start_with_odbcinst(
+        "[Connection]\ninterface = 127.0.0.1\nport = 0\n\n[Access]\nallowed_drivers = SQLite3\nallowed_unsafe_keys = Database\n",
+        &format!("\n[ODBC]\nTrace=Yes\nTraceFile={}\n", trace.display()),
+    );
+    let (_s, odbc) = server.open();
+    let db = server.dir.path().join("traced.db");
+    let cases = [
+        (
+            "dsn=demo;uid=someone;pwd=p=w:d",
+            "DSN=demo;UID=someone;PWD=*****".to_string(),
+        ),
+        (";;DSN={demo} ;UID=x", "DSN=demo;UID=x".to_string()),
+        ("UID=x", "DSN=DEFAULT;UID=x".to_string()),
+        (
+            &*format!("driver={{SQLite3}};database={};StepAPI=1", db.display()),
+            format!("DRIVER=SQLite3;database={};StepAPI=1", db.display()),
+        ),
+    ];
+    for (sent, _) in &cases {
+        // DSN=DEFAULT does not exist here: refused by the driver manager, but it got the string.
+        let _ = odbc.driver_connect(sent);
+    }
+    let seen = traced_connection_strings(&trace);
+    for (sent, expected) in &cases {
+        assert!(
+            seen.iter().any(|s| s == expected),
+            "{sent:?}: expected the driver manager to get {expected:?}; it got {seen:#?}"
+        );
+    }
+    assert!(
+        !seen.iter().any(|s| s.contains("p=w")),
+        "a password in the trace"
+    );
+}

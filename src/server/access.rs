@@ -299,7 +299,12 @@ pub fn authorize_connection_string(
                 )));
             }
         }
-        out.push((key.to_owned(), &pair.value));
+        // Generic keys in their canonical spelling: unixODBC's trace masks `PWD=` only.
+        let key = crate::connstr::GENERIC_KEYS
+            .iter()
+            .find(|g| g.eq_ignore_ascii_case(key))
+            .map_or_else(|| key.to_owned(), |g| g.to_ascii_uppercase());
+        out.push((key, &pair.value));
     }
 
     if via_driver {
@@ -434,7 +439,7 @@ mod tests {
         );
         assert_eq!(
             check(&a, "dsn=demo;uid=x;PWD={p=w}").unwrap(),
-            "DSN=demo;uid=x;PWD=p=w"
+            "DSN=demo;UID=x;PWD=p=w"
         );
         assert_eq!(check(&a, "UID=x").unwrap(), "DSN=DEFAULT;UID=x");
         for bad in [

@@ -63,8 +63,20 @@ impl TestServer {
 
     /// Starts `odbcd run` with exactly this config text (it must listen on port 0 once).
     pub fn start_with(config: &str) -> Self {
+        Self::start_with_odbcinst(config, "")
+    }
+
+    /// Like [`Self::start_with`], with `odbcinst_extra` appended to the driver manager's
+    /// odbcinst.ini (e.g. an `[ODBC]` section that turns tracing on).
+    pub fn start_with_odbcinst(config: &str, odbcinst_extra: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let env = write_odbc_ini(dir.path());
+        if !odbcinst_extra.is_empty() {
+            let path = dir.path().join("odbcinst.ini");
+            let mut text = std::fs::read_to_string(&path).expect("read odbcinst.ini");
+            text.push_str(odbcinst_extra);
+            std::fs::write(&path, text).expect("write odbcinst.ini");
+        }
         let cfg = dir.path().join("server-config.ini");
         std::fs::write(&cfg, config).expect("write config");
         // ODBCD_TEST_WRAPPER runs the server under a debugger, e.g. "gdb -batch -ex run -ex bt --args".

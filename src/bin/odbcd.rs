@@ -129,7 +129,9 @@ fn passwd(args: PasswdArgs) -> ExitCode {
         .login_salt
         .or_else(|| config.as_ref().and_then(|c| c.auth.login_salt.clone()));
     let writes = args.add.is_some() || args.update.is_some();
-    if writes && login_salt.is_none() && !args.md5 {
+    // With --config the server's own (absent) login_salt is known to match; with -f alone the
+    // tool cannot know what the server uses.
+    if writes && login_salt.is_none() && !args.md5 && args.config.is_none() {
         eprintln!(
             "odbcd passwd: warning: no login salt (--login-salt, or --config with [Authentication] login_salt): the key is derived with the default salt, so the server must not set login_salt either"
         );

@@ -427,3 +427,46 @@ fn cancelling_a_queued_request_means_it_never_runs() {
         vec![vec![odbcd::proto::value::Value::Text("0".into())]]
     );
 }
+
+/// odbc-api's driver list overflowed its buffer inside unixODBC by a few bytes per call: two
+/// rounds of `\dsn` and `\drivers` were enough to crash the server later. Now the driver
+/// manager is asked with room to spare.
+#[test]
+fn listing_drivers_and_data_sources_again_and_again_corrupts_nothing() {
+    let mut server = TestServer::start("");
+    let (_s, odbc) = server.open();
+    for _ in 0..40 {
+        let dsns = odbc.data_sources().unwrap();
+        assert!(
+            dsns.iter()
+                .any(|d| d.name == "demo" && d.driver == "SQLite3"),
+            "{dsns:?}"
+        );
+        let drivers = odbc.drivers().unwrap();
+        let sqlite = drivers
+            .iter()
+            .find(|d| d.name == "SQLite3")
+            .expect("SQLite3");
+        assert!(
+            sqlite
+                .attributes
+                .iter()
+                .any(|(k, v)| k == "Driver" && v.ends_with("libsqlite3odbc.so")),
+            "{sqlite:?}"
+        );
+    }
+    // Sessions come and go with connections and results on the same heap.
+    for i in 0..20 {
+        let (mut s, odbc) = server.open();
+        let conn = odbc
+            .driver_connect(&server.sqlite(&format!("heap{i}")))
+            .unwrap();
+        let mut c = conn.cursor();
+        c.execute("SELECT 1", &[]).unwrap();
+        assert!(c.fetchone().unwrap().is_some());
+        drop(c);
+        drop(conn);
+        s.close().unwrap();
+    }
+    assert!(server.alive(), "{}", server.log());
+}

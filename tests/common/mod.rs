@@ -42,6 +42,21 @@ pub fn write_odbc_ini(dir: &Path) -> Vec<(String, String)> {
     ]
 }
 
+/// glibc's heap consistency checks for the server under test, when the debugging allocator is
+/// installed: a heap overflow in a driver, the driver manager or odbcd then aborts at the next
+/// `free` instead of corrupting memory silently.
+pub fn malloc_checks() -> Vec<(String, String)> {
+    let debug = "/lib/x86_64-linux-gnu/libc_malloc_debug.so.0";
+    if Path::new(debug).exists() {
+        vec![
+            ("LD_PRELOAD".into(), debug.into()),
+            ("GLIBC_TUNABLES".into(), "glibc.malloc.check=3".into()),
+        ]
+    } else {
+        Vec::new()
+    }
+}
+
 /// The `[Access]` section the tests use: their DSN-less connection strings name these drivers.
 pub const ACCESS: &str = "[Access]\nallowed_drivers = SQLite3, PostgreSQL Unicode\n# The tests name their own SQLite files.\nallowed_unsafe_keys = Database\n";
 
@@ -94,6 +109,7 @@ impl TestServer {
             .arg(&cfg)
             .current_dir(dir.path())
             .envs(env)
+            .envs(malloc_checks())
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

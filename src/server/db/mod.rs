@@ -20,6 +20,7 @@
 
 pub mod cancel;
 mod diag;
+mod dm_lists;
 mod fetch;
 pub mod mailbox;
 mod params;
@@ -634,16 +635,7 @@ impl Drop for DbConnection {
 /// # Errors
 /// Driver manager errors.
 pub fn data_sources() -> Result<Vec<DataSourceInfo>, DbError> {
-    let env = odbc_api::environment().map_err(|e| from_odbc(&e))?;
-    let mut out: Vec<DataSourceInfo> = env
-        .data_sources()
-        .map_err(|e| from_odbc(&e))?
-        .into_iter()
-        .map(|d| DataSourceInfo {
-            name: d.server_name,
-            driver: d.driver,
-        })
-        .collect();
+    let mut out = dm_lists::data_sources()?;
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
 }
@@ -653,20 +645,10 @@ pub fn data_sources() -> Result<Vec<DataSourceInfo>, DbError> {
 /// # Errors
 /// Driver manager errors.
 pub fn drivers() -> Result<Vec<DriverInfo>, DbError> {
-    let env = odbc_api::environment().map_err(|e| from_odbc(&e))?;
-    let mut out: Vec<DriverInfo> = env
-        .drivers()
-        .map_err(|e| from_odbc(&e))?
-        .into_iter()
-        .map(|d| {
-            let mut attributes: Vec<(String, String)> = d.attributes.into_iter().collect();
-            attributes.sort();
-            DriverInfo {
-                name: d.description,
-                attributes,
-            }
-        })
-        .collect();
+    let mut out = dm_lists::drivers()?;
+    for d in &mut out {
+        d.attributes.sort();
+    }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
 }

@@ -128,8 +128,8 @@ impl Listener {
             match self.socket.accept().await {
                 Ok((stream, peer)) => {
                     backoff = Duration::from_millis(10);
-                    let slot = match handshakes.acquire(peer.ip()) {
-                        Ok(slot) => slot,
+                    let ticket = match handshakes.enter(peer.ip()) {
+                        Ok(ticket) => ticket,
                         Err(why) => {
                             tracing::warn!(%peer, section = %self.config.name, "{why}; closed");
                             drop(stream);
@@ -139,12 +139,21 @@ impl Listener {
                     let shared = shared.clone();
                     let config = self.config.clone();
                     let tls = self.tls.clone();
+                    let handshakes = Arc::clone(&handshakes);
                     actix_rt::spawn(async move {
                         // One deadline for everything before the session starts.
                         let session = &shared.config.session;
                         let mut deadline = session
                             .handshake_timeout
                             .min(session.transport.receive_timeout);
+                        // A burst from one address waits for that address's slots.
+                        let slot = match handshakes.slot(ticket, deadline).await {
+                            Ok(slot) => slot,
+                            Err(why) => {
+                                tracing::warn!(%peer, section = %config.name, "{why}; closed");
+                                return;
+                            }
+                        };
                         if slot.kind() == SlotKind::Reserve {
                             deadline = deadline.min(RESERVE_DEADLINE);
                         }

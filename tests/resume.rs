@@ -269,3 +269,89 @@ fn after_the_window_the_session_is_closed_and_rolled_back() {
     assert_eq!(e.class, ErrorClass::TimeoutError, "{e}");
     std::thread::sleep(Duration::from_millis(10));
 }
+
+/// Issue 11, defect 1: several threads on one session while the link is cut every 50-400 ms.
+/// Every acknowledged update is in the database exactly once, and no thread waits forever.
+#[test]
+fn threads_sharing_a_session_through_random_cuts_lose_and_repeat_nothing() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Arc;
+    use std::time::Instant;
+    let pg = pg();
+    let server = server();
+    let _db = pg.database("resume_threads");
+    pg.psql("resume_threads", "CREATE TABLE counter (n integer)");
+    pg.psql("resume_threads", "INSERT INTO counter VALUES (0)");
+    pg.psql(
+        "resume_threads",
+        "CREATE TABLE rows AS SELECT g AS id FROM generate_series(1, 3000) g",
+    );
+    let proxy = Arc::new(Proxy::start(server.port));
+    let mut session = session_via(&proxy);
+    let odbc = Arc::new(session.open("", "", None, None).unwrap());
+    let connstr = pg.connstr("resume_threads");
+    let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged = Arc::new(AtomicU64::new(0));
+    let mut workers = Vec::new();
+    for t in 0..4 {
+        let (odbc, stop, acknowledged, connstr) =
+            (odbc.clone(), stop.clone(), acknowledged.clone(), connstr.clone());
+        workers.push(std::thread::spawn(move || -> Result<u64, String> {
+            let conn = odbc.driver_connect(&connstr).map_err(|e| e.to_string())?;
+            let mut c = conn.cursor();
+            let mut done = 0;
+            while !stop.load(Ordering::Relaxed) {
+                if t == 0 {
+                    c.execute("SELECT id FROM rows ORDER BY id", &[])
+                        .map_err(|e| format!("fetcher: {e}"))?;
+                    let rows = c.fetchall().map_err(|e| format!("fetcher: {e}"))?;
+                    if rows.len() != 3000 {
+                        return Err(format!("fetcher got {} rows", rows.len()));
+                    }
+                } else {
+                    c.execute("UPDATE counter SET n = n + 1", &[])
+                        .map_err(|e| format!("updater {t}: {e}"))?;
+                    acknowledged.fetch_add(1, Ordering::Relaxed);
+                }
+                done += 1;
+            }
+            Ok(done)
+        }));
+    }
+    let cutter = {
+        let (proxy, stop) = (proxy.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut cuts = 0u32;
+            let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+            while !stop.load(Ordering::Relaxed) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                std::thread::sleep(Duration::from_millis(50 + x % 350));
+                proxy.cut();
+                cuts += 1;
+            }
+            cuts
+        })
+    };
+    std::thread::sleep(Duration::from_secs(6));
+    stop.store(true, Ordering::Relaxed);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for w in workers {
+        while !w.is_finished() {
+            assert!(Instant::now() < deadline, "a thread waits forever");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let done = w.join().unwrap().expect("every request answered");
+        assert!(done > 0);
+    }
+    let cuts = cutter.join().unwrap();
+    assert!(cuts > 5, "only {cuts} cuts");
+    assert_eq!(
+        pg.psql("resume_threads", "SELECT n FROM counter"),
+        acknowledged.load(Ordering::Relaxed).to_string(),
+        "every acknowledged update exactly once, and nothing else"
+    );
+    drop(odbc);
+    session.close().unwrap();
+}

@@ -371,7 +371,12 @@ impl Link {
                     self.shutdown();
                     return Err(err);
                 }
+                // Read from a link a resume has since replaced: the acknowledgement the resume
+                // sent did not count it, so the server sends it again on the new link.
+                Ok(_) if st.generation != generation => continue,
                 Ok(f) => {
+                    // The one place that counts what was received: new frames of the current
+                    // link only.
                     st.received += 1;
                     st.unacknowledged_bytes += frame_bytes;
                     if st.unacknowledged_bytes >= crate::proto::ACK_EVERY_BYTES {
@@ -382,7 +387,22 @@ impl Link {
                         st = lock(&self.state);
                     }
                     if st.unanswered.remove(&f.id).is_none() {
-                        continue; // an answer we already had (replayed twice): drop it
+                        // Never sent, or answered already: the numbering both sides rely on
+                        // is broken, and someone may be waiting for an answer that will not
+                        // come.
+                        let err = DbError::with_state(
+                            ErrorClass::ProtocolError,
+                            "08S01",
+                            format!(
+                                "{}: the server answered request {}, which is not waiting for an answer",
+                                self.peer, f.id
+                            ),
+                        );
+                        st.broken = Some(err.clone());
+                        drop(st);
+                        self.wake.notify_all();
+                        self.shutdown();
+                        return Err(err);
                     }
                     if f.id == id {
                         return Ok(f.response);
@@ -409,7 +429,7 @@ impl Link {
     /// Resumes the session after `cause` broke the connection of `generation`; returns once
     /// the link works again (possibly resumed by another thread), or with the final error.
     fn recover(&self, generation: u64, cause: DbError) -> Result<(), DbError> {
-        let ack = {
+        {
             let mut st = lock(&self.state);
             loop {
                 if let Some(e) = &st.broken {
@@ -424,6 +444,16 @@ impl Link {
                 st = self.wait_for_change(st);
             }
             st.resuming = true;
+        }
+        // Unblock a thread stuck reading or writing on the old connection, then take the
+        // acknowledgement and retire the old link's generation in one step under the writer
+        // lock: a frame read from the old connection after this is not counted (the reader
+        // checks the generation), so the server's replay starts exactly after what was counted.
+        self.shutdown();
+        let ack = {
+            let _w = lock(&self.writer);
+            let mut st = lock(&self.state);
+            st.generation += 1;
             st.received
         };
         tracing::info!(server = %self.peer, cause = %cause, "link lost; resuming the session");
@@ -439,8 +469,6 @@ impl Link {
 
     /// Reconnects and resumes; sends again the requests the server did not receive.
     fn resume(&self, ack: u64) -> Result<(), DbError> {
-        // Unblock a reader stuck on the old connection.
-        self.shutdown();
         let info = self.session();
         let window = Duration::from_millis(info.reconnect_window_ms).min(MAX_RESUME);
         let deadline = Instant::now() + window;
@@ -451,19 +479,31 @@ impl Link {
                     let mut w = lock(&self.writer);
                     w.stream = stream;
                     *lock(&self.reader) = reader;
-                    lock(&self.state).generation += 1;
                     let resend: Vec<Vec<u8>> = lock(&self.state)
                         .unanswered
                         .range(opened.last_request.saturating_add(1)..)
                         .map(|(_, bytes)| bytes.clone())
                         .collect();
-                    for bytes in &resend {
-                        for chunk in bytes.chunks(self.endpoint.opts.max_chunk) {
-                            w.stream
-                                .write_all(chunk)
-                                .map_err(|e| io_error("sending to", &self.peer, &e))?;
+                    let sent = resend.iter().try_for_each(|bytes| {
+                        bytes
+                            .chunks(self.endpoint.opts.max_chunk)
+                            .try_for_each(|chunk| w.stream.write_all(chunk))
+                    });
+                    if let Err(e) = sent {
+                        // Cut again while re-sending: the session is still there; try again.
+                        drop(w);
+                        self.shutdown();
+                        if Instant::now() + backoff >= deadline {
+                            return Err(io_error("sending to", &self.peer, &e));
                         }
+                        tracing::debug!(server = %self.peer, error = %e, "re-sending after a resume failed; retrying");
+                        std::thread::sleep(backoff);
+                        backoff = (backoff * 2).min(Duration::from_secs(1));
+                        continue;
                     }
+                    // Writes that failed on the old connection from here on belong to an older
+                    // generation: they do not start another resume.
+                    lock(&self.state).generation += 1;
                     *lock(&self.session) = opened;
                     tracing::info!(server = %self.peer, resent = resend.len(), "session resumed");
                     return Ok(());

@@ -294,8 +294,12 @@ fn threads_sharing_a_session_through_random_cuts_lose_and_repeat_nothing() {
     let acknowledged = Arc::new(AtomicU64::new(0));
     let mut workers = Vec::new();
     for t in 0..4 {
-        let (odbc, stop, acknowledged, connstr) =
-            (odbc.clone(), stop.clone(), acknowledged.clone(), connstr.clone());
+        let (odbc, stop, acknowledged, connstr) = (
+            odbc.clone(),
+            stop.clone(),
+            acknowledged.clone(),
+            connstr.clone(),
+        );
         workers.push(std::thread::spawn(move || -> Result<u64, String> {
             let conn = odbc.driver_connect(&connstr).map_err(|e| e.to_string())?;
             let mut c = conn.cursor();
@@ -353,5 +357,41 @@ fn threads_sharing_a_session_through_random_cuts_lose_and_repeat_nothing() {
         "every acknowledged update exactly once, and nothing else"
     );
     drop(odbc);
+    session.close().unwrap();
+}
+
+/// Issue 11, defect 3: the link is cut while a request is on its way up, and cut again while
+/// the resumed link re-sends it. The client resumes once more, and the insert happens once.
+#[test]
+fn a_cut_while_resending_after_a_resume_is_retried() {
+    let pg = pg();
+    let server = server();
+    let _db = pg.database("resume_resend");
+    let proxy = Proxy::start(server.port);
+    let mut session = session_via(&proxy);
+    let odbc = session.open("", "", None, None).unwrap();
+    let conn = odbc.driver_connect(&pg.connstr("resume_resend")).unwrap();
+    let mut c = conn.cursor();
+    c.execute("CREATE TABLE t (x text)", &[]).unwrap();
+    // 200 kB that snappy cannot shrink much.
+    let mut x: u64 = 88172645463325252;
+    let big: String = (0..200_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b'!' + (x % 90) as u8)
+        })
+        .collect();
+    proxy.cut_after(Dir::Up, 2_000);
+    proxy.cut_next_after(Dir::Up, 20_000);
+    c.execute("INSERT INTO t VALUES (?)", &[Value::Text(big.clone())])
+        .expect("the insert is answered after two cuts");
+    assert!(proxy.accepted() >= 3, "cut twice: {}", proxy.accepted());
+    assert_eq!(
+        pg.psql("resume_resend", "SELECT count(*), sum(length(x)) FROM t"),
+        "1|200000",
+        "exactly once"
+    );
     session.close().unwrap();
 }

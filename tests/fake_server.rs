@@ -1,0 +1,92 @@
+//! The client against a scripted fake server (the server is not trusted to be well-behaved:
+//! a balancer, a compromised host, a bug). Each case ends with a clear error, never a hang.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use odbcd::client::{ConfigData, ErrorClass, ServerSession};
+use odbcd::proto::compress::Compression;
+use odbcd::proto::message::{ClientFrame, Response, ServerFrame};
+use odbcd::proto::preamble::Preamble;
+use odbcd::proto::{frame, MAX_FRAME_LEN};
+
+fn send(s: &mut TcpStream, id: u32, response: Response) {
+    let mut buf = Vec::new();
+    frame::encode(
+        &ServerFrame { id, response },
+        Compression::OFF,
+        MAX_FRAME_LEN,
+        &mut buf,
+    )
+    .unwrap();
+    s.write_all(&buf).unwrap();
+}
+
+fn receive(s: &mut TcpStream) -> Option<ClientFrame> {
+    let mut head = [0u8; 5];
+    s.read_exact(&mut head).ok()?;
+    let h = frame::parse_header(&head, MAX_FRAME_LEN).ok()?;
+    let mut payload = vec![0u8; h.payload_len];
+    s.read_exact(&mut payload).ok()?;
+    frame::decode_payload(&h, &payload, MAX_FRAME_LEN).ok()
+}
+
+/// A server that does the handshake and opens a session, then runs `script` on the socket.
+fn fake_server(script: impl FnOnce(&mut TcpStream) + Send + 'static) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut pre = [0u8; 8];
+        s.read_exact(&mut pre).unwrap();
+        s.write_all(&Preamble::current(0).encode()).unwrap();
+        send(
+            &mut s,
+            0,
+            Response::Greeting {
+                server_version: "fake".into(),
+                nonce: vec![0; 32],
+                auth_required: false,
+            },
+        );
+        receive(&mut s).expect("OpenSession");
+        send(
+            &mut s,
+            0,
+            Response::SessionOpened {
+                session_id: "f".repeat(32),
+                server_version: "fake".into(),
+                last_request: 0,
+                reconnect_window_ms: 1000,
+            },
+        );
+        script(&mut s);
+        // Keep the socket open a while: the client must not rely on the server closing it.
+        std::thread::sleep(Duration::from_secs(10));
+    });
+    port
+}
+
+fn session(port: u16) -> ServerSession {
+    let data = ConfigData::new()
+        .set("Connection", "host", "127.0.0.1")
+        .set("Connection", "port", port);
+    ServerSession::new(None, Some(&data)).unwrap()
+}
+
+#[test]
+fn an_answer_to_a_request_never_sent_is_a_protocol_error_not_a_hang() {
+    let port = fake_server(|s| {
+        let ping = receive(s).expect("a request");
+        // Answers another id instead.
+        send(s, ping.id + 5, Response::Pong);
+    });
+    let mut session = session(port);
+    let odbc = session.open("", "", None, None).unwrap();
+    let started = Instant::now();
+    let e = odbc.ping().unwrap_err();
+    assert_eq!(e.class, ErrorClass::ProtocolError, "{e}");
+    assert!(e.message.contains("not waiting"), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}

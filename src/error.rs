@@ -214,6 +214,7 @@ pub struct DbError {
     /// The message.
     pub message: String,
     /// All diagnostic records, first one included.
+    #[serde(deserialize_with = "crate::proto::budget::charged")]
     pub records: Vec<DiagRecord>,
 }
 

@@ -90,3 +90,44 @@ fn an_answer_to_a_request_never_sent_is_a_protocol_error_not_a_hang() {
     assert!(e.message.contains("not waiting"), "{e}");
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[test]
+fn a_frame_trickled_byte_by_byte_times_out_as_a_whole() {
+    let port = fake_server(|s| {
+        let ping = receive(s).expect("a request");
+        let mut buf = Vec::new();
+        frame::encode(
+            &ServerFrame {
+                id: ping.id,
+                response: Response::Error(odbcd::error::DbError::new(
+                    ErrorClass::DatabaseError,
+                    "x".repeat(200),
+                )),
+            },
+            Compression::OFF,
+            MAX_FRAME_LEN,
+            &mut buf,
+        )
+        .unwrap();
+        // One byte every 300 ms: each read is quick, the frame takes a minute.
+        for b in buf {
+            if s.write_all(&[b]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    });
+    let data = ConfigData::new()
+        .set("Connection", "host", "127.0.0.1")
+        .set("Connection", "port", port)
+        .set("Session", "receive_timeout", 1);
+    let mut session = ServerSession::new(None, Some(&data)).unwrap();
+    let odbc = session.open("", "", None, None).unwrap();
+    let started = Instant::now();
+    let e = odbc.ping().unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "waited {:?}: {e}",
+        started.elapsed()
+    );
+}

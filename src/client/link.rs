@@ -573,7 +573,13 @@ impl Link {
     }
 }
 
-/// Reads one frame: the first byte may take `socket_timeout`, the rest `receive_timeout`.
+/// The most memory one answer may decode to on the client (rows count 32 bytes a value plus
+/// their contents, see [`crate::proto::budget`]); a server whose answer would take more is
+/// answered with a `ProtocolError` instead of gigabytes.
+pub const MAX_DECODED_ANSWER: usize = 256 * 1024 * 1024;
+
+/// Reads one frame: the first byte may take `socket_timeout`; the rest of the frame, however
+/// it trickles in, must arrive within `receive_timeout` of it.
 pub(crate) fn read_frame(
     sock: &mut ReadSide,
     opts: &LinkOptions,
@@ -582,22 +588,67 @@ pub(crate) fn read_frame(
     let mut head = [0u8; HEADER_LEN];
     sock.set_read_timeout(opts.socket_timeout);
     read_exact(sock, &mut head[..1], peer)?;
-    // The rest of the frame may take `receive_timeout` (set only when it must be waited for).
-    if sock.buffered() < HEADER_LEN - 1 {
-        sock.set_read_timeout(Some(opts.receive_timeout));
-    }
-    read_exact(sock, &mut head[1..], peer)?;
+    let deadline = Instant::now() + opts.receive_timeout;
+    read_by(sock, &mut head[1..], deadline, peer)?;
     let header = frame::parse_header(&head, MAX_FRAME_LEN).map_err(|e| protocol(peer, &e))?;
-    if sock.buffered() < header.payload_len {
-        sock.set_read_timeout(Some(opts.receive_timeout));
-    }
     let mut payload = vec![0u8; header.payload_len];
     for chunk in payload.chunks_mut(opts.max_chunk) {
-        read_exact(sock, chunk, peer)?;
+        read_by(sock, chunk, deadline, peer)?;
     }
-    frame::decode_payload(&header, &payload, MAX_FRAME_LEN)
-        .map(|f| (f, header.frame_len()))
-        .map_err(|e| protocol(peer, &e))
+    let plain =
+        frame::plain_payload(&header, &payload, MAX_FRAME_LEN).map_err(|e| protocol(peer, &e))?;
+    let (decoded, exceeded) = crate::proto::budget::with_budget(MAX_DECODED_ANSWER, || {
+        frame::decode_plain::<ServerFrame>(&plain)
+    });
+    match decoded {
+        Ok(f) => Ok((f, header.frame_len())),
+        Err(_) if exceeded => Err(DbError::with_state(
+            ErrorClass::ProtocolError,
+            "08S01",
+            format!("{peer}: an answer decodes to more than {MAX_DECODED_ANSWER} bytes; refused"),
+        )),
+        Err(e) => Err(protocol(peer, &e)),
+    }
+}
+
+/// Fills `buf` by `deadline`: bytes already buffered cost nothing; every wait on the socket gets
+/// only the time that is left.
+fn read_by(
+    sock: &mut ReadSide,
+    buf: &mut [u8],
+    deadline: Instant,
+    peer: &str,
+) -> Result<(), DbError> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        if sock.buffered() == 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(DbError::with_state(
+                    ErrorClass::TimeoutError,
+                    "HYT00",
+                    format!("{peer}: a frame did not arrive completely within receive_timeout"),
+                ));
+            }
+            // Whole milliseconds, so that the timeout is not set again for every read.
+            sock.set_read_timeout(Some(Duration::from_millis(
+                left.as_millis().clamp(1, u128::from(u64::MAX)) as u64,
+            )));
+        }
+        match sock.read(&mut buf[filled..]) {
+            Ok(0) => {
+                return Err(io_error(
+                    "receiving from",
+                    peer,
+                    &std::io::Error::from(std::io::ErrorKind::UnexpectedEof),
+                ))
+            }
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_error("receiving from", peer, &e)),
+        }
+    }
+    Ok(())
 }
 
 fn read_exact(sock: &mut ReadSide, buf: &mut [u8], peer: &str) -> Result<(), DbError> {

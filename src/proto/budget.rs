@@ -1,4 +1,5 @@
-//! A budget on the memory that decoding one request may take.
+//! A budget on the memory that decoding one frame may take (a request on the server, an answer
+//! on the client).
 //!
 //! A request's parameters decode into [`Value`]s of 32 bytes each, whatever their size on the
 //! wire: 4,000,000 NULLs are 4 MB (188 kB compressed) on the wire and 128 MB decoded. The
@@ -129,6 +130,33 @@ impl<'de> Visitor<'de> for SetsVisitor {
 /// The decoder's errors, or "more than max_request_size".
 pub fn value_sets<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<Value>>, D::Error> {
     d.deserialize_seq(SetsVisitor(PhantomData))
+}
+
+struct ChargedVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ChargedVisitor<T> {
+    type Value = Vec<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+        let mut out = Vec::new();
+        while let Some(item) = seq.next_element::<T>()? {
+            push_charged::<_, A::Error>(&mut out, item)?;
+        }
+        Ok(out)
+    }
+}
+
+/// `deserialize_with` for any other list a peer sends (diagnostic records, ...): its elements'
+/// own size is charged (their contents come from the frame's bytes).
+///
+/// # Errors
+/// The decoder's errors, or "more than the budget".
+pub fn charged<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    d.deserialize_seq(ChargedVisitor(PhantomData))
 }
 
 #[cfg(test)]

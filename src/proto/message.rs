@@ -260,6 +260,7 @@ pub enum Response {
         /// Rows affected, or -1 when unknown.
         rowcount: i64,
         /// The first rows of the result.
+        #[serde(deserialize_with = "super::budget::value_sets")]
         rows: Vec<Vec<Value>>,
         /// True when the result set is exhausted.
         done: bool,
@@ -267,6 +268,7 @@ pub enum Response {
     /// More rows of a result set.
     Rows {
         /// The rows.
+        #[serde(deserialize_with = "super::budget::value_sets")]
         rows: Vec<Vec<Value>>,
         /// True when the result set is exhausted.
         done: bool,

@@ -131,3 +131,23 @@ fn a_frame_trickled_byte_by_byte_times_out_as_a_whole() {
         started.elapsed()
     );
 }
+
+#[test]
+fn closing_never_waits_longer_than_receive_timeout_for_a_silent_server() {
+    // Reads everything and answers nothing.
+    let port = fake_server(|s| while receive(s).is_some() {});
+    let data = ConfigData::new()
+        .set("Connection", "host", "127.0.0.1")
+        .set("Connection", "port", port)
+        .set("Session", "receive_timeout", 1);
+    let mut session = ServerSession::new(None, Some(&data)).unwrap();
+    session.open("", "", None, None).unwrap();
+    let started = Instant::now();
+    let r = session.close();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "close waited {:?} ({r:?})",
+        started.elapsed()
+    );
+    assert!(session.closed());
+}

@@ -357,7 +357,9 @@ fn threads_sharing_a_session_through_random_cuts_lose_and_repeat_nothing() {
         "every acknowledged update exactly once, and nothing else"
     );
     drop(odbc);
-    session.close().unwrap();
+    // The last cut may have broken the link: closing does not resume (it is bounded by
+    // receive_timeout), so it may report that; the server ends the session after its window.
+    let _ = session.close();
 }
 
 /// Issue 11, defect 3: the link is cut while a request is on its way up, and cut again while

@@ -175,6 +175,21 @@ impl Link {
         }
     }
 
+    /// Ends the session: `CloseSession`, waiting at most `timeout` for the answer and never
+    /// resuming (a server that stopped answering does not keep the application waiting).
+    pub(crate) fn close_session(&self, timeout: Duration) -> Result<(), DbError> {
+        let id = self.send_with(Request::CloseSession, false)?;
+        match self.wait_with(id, Some(timeout), false)? {
+            Response::Error(e) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// The bound on one frame after its first byte (`receive_timeout`).
+    pub(crate) fn receive_timeout(&self) -> Duration {
+        self.endpoint.opts.receive_timeout
+    }
+
     /// Sends a request whose answer nobody will wait for (it is discarded on arrival).
     pub(crate) fn send_and_forget(&self, request: Request) {
         if let Ok(id) = self.send(request) {
@@ -291,7 +306,7 @@ impl Link {
 
     /// Waits for the answer to `id`.
     pub(crate) fn wait(&self, id: RequestId) -> Result<Response, DbError> {
-        self.wait_with(id, None)
+        self.wait_with(id, None, true)
     }
 
     /// Pings the server when nothing went over the link for `idle`, waiting at most `timeout`
@@ -312,13 +327,18 @@ impl Link {
             }
         }
         let id = self.send(Request::Ping)?;
-        self.wait_with(id, Some(timeout))?;
+        self.wait_with(id, Some(timeout), true)?;
         Ok(true)
     }
 
     /// Waits for the answer to `id`; `first_byte`, when given, replaces `socket_timeout` for
     /// the wait this thread does as the reader.
-    fn wait_with(&self, id: RequestId, first_byte: Option<Duration>) -> Result<Response, DbError> {
+    fn wait_with(
+        &self,
+        id: RequestId,
+        first_byte: Option<Duration>,
+        resume: bool,
+    ) -> Result<Response, DbError> {
         let opts = match first_byte {
             Some(t) => LinkOptions {
                 socket_timeout: Some(t),
@@ -411,7 +431,7 @@ impl Link {
                         st.mailbox.insert(f.id, f.response);
                     }
                 }
-                Err(e) if resumable(&e) => {
+                Err(e) if resume && resumable(&e) => {
                     drop(st);
                     self.recover(generation, e)?;
                     st = lock(&self.state);

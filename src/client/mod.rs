@@ -135,19 +135,22 @@ impl ServerSession {
     }
 
     /// Closes the session: the server closes its database connections, rolling back what was
-    /// not committed. Closing a closed session does nothing.
+    /// not committed. Closing a closed session does nothing. Waits at most `receive_timeout`
+    /// (default 10 s) for the server and never resumes: a server that stopped answering gets
+    /// the connection closed instead.
     ///
     /// # Errors
-    /// Errors from the server while closing (the session is closed anyway).
+    /// Errors from the server while closing, or its silence (the session is closed anyway).
     pub fn close(&mut self) -> Result<(), Error> {
         let Some(o) = self.open.take() else {
             return Ok(());
         };
         let link = o.core.peek();
+        // Never longer than receive_timeout (default 10 s), whatever the server does.
         let r = if link.is_broken() {
             Ok(())
         } else {
-            link.call(Request::CloseSession).map(|_| ())
+            link.close_session(link.receive_timeout())
         };
         link.close();
         r

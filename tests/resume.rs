@@ -397,3 +397,41 @@ fn a_cut_while_resending_after_a_resume_is_retried() {
     );
     session.close().unwrap();
 }
+
+/// Issue 11, defect 2: a session resumed explicitly from a new client (another process: it has
+/// received nothing) and then cut resumes again by itself; acknowledgements free the server's
+/// replay buffer.
+#[test]
+fn an_explicitly_resumed_session_resumes_again_after_a_cut() {
+    let server = server();
+    let (_observer, watcher) = server.open();
+    let mut first = ServerSession::new(None, Some(&server.config_data())).unwrap();
+    let odbc = first.open("", "", None, None).unwrap();
+    let id = first.session_id().unwrap();
+    for _ in 0..20 {
+        odbc.ping().unwrap();
+    }
+    // The "new process": another client object, through a proxy that will cut it.
+    let proxy = Proxy::start(server.port);
+    let mut second = session_via(&proxy);
+    let odbc2 = second.open("", "", None, Some(id.as_str())).unwrap();
+    let conn = odbc2.driver_connect(&server.sqlite("explicit")).unwrap();
+    let mut c = conn.cursor();
+    c.execute("CREATE TABLE t (x INTEGER)", &[]).unwrap();
+    for i in 0..30i64 {
+        if i % 10 == 5 {
+            proxy.cut();
+        }
+        c.execute("INSERT INTO t VALUES (?)", &[Value::Int(i)])
+            .expect("answered after an automatic resume");
+    }
+    assert!(proxy.accepted() >= 3, "{}", proxy.accepted());
+    c.execute("SELECT count(*) FROM t", &[]).unwrap();
+    assert_eq!(c.fetchone().unwrap(), Some(vec![Value::Text("30".into())]));
+    // The server keeps only what the client has not acknowledged.
+    let st = watcher.status().unwrap();
+    assert_eq!(st.sessions, 2);
+    drop(c);
+    drop(conn);
+    second.close().unwrap();
+}

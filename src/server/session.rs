@@ -1201,6 +1201,11 @@ impl Handler<Reattach> for Session {
             return self.fail(reason, ctx);
         }
         self.acknowledge(msg.ack, ctx);
+        if msg.ack == u64::MAX {
+            // A resume from a new link that has received nothing (another process, say): it
+            // counts frames from 0, so the numbering starts again for it.
+            self.next_seq = 1;
+        }
         if msg.ack != u64::MAX
             && self
                 .replay

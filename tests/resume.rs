@@ -435,3 +435,38 @@ fn an_explicitly_resumed_session_resumes_again_after_a_cut() {
     drop(conn);
     second.close().unwrap();
 }
+
+/// Issue 11, defect 4: a link that breaks on every resume (each new connection is cut after
+/// its handshake, in the middle of the replayed answer) gives up after a bounded number of
+/// resumes, saying which request's outcome is unknown.
+#[test]
+fn a_link_that_always_breaks_gives_up_within_a_bound() {
+    let server = server();
+    let proxy = Proxy::start(server.port);
+    let mut session = session_via(&proxy);
+    let odbc = session.open("", "", None, None).unwrap();
+    let conn = odbc.driver_connect(&server.sqlite("storm")).unwrap();
+    let mut c = conn.cursor();
+    // Handshakes (about 150 bytes down) get through; a 20 kB answer never does.
+    proxy.cut_after(Dir::Down, 300);
+    proxy.cut_every_after(Dir::Down, 300);
+    let started = std::time::Instant::now();
+    let worker = std::thread::spawn(move || {
+        c.execute("SELECT hex(zeroblob(10000))", &[])
+            .and_then(|c| c.fetchall())
+            .map(|_| ())
+    });
+    while !worker.is_finished() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "still resuming after 30 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let e = worker.join().unwrap().unwrap_err();
+    assert_eq!(e.class, ErrorClass::ConnectionFailureError, "{e}");
+    assert!(e.message.contains("in a row"), "{e}");
+    assert!(e.message.contains("unknown"), "{e}");
+    let resumes = proxy.accepted();
+    assert!((5..=40).contains(&resumes), "{resumes} connections");
+}

@@ -47,6 +47,10 @@ pub(crate) struct LinkOptions {
 /// The longest a link keeps trying to resume, whatever the server's window.
 const MAX_RESUME: Duration = Duration::from_secs(600);
 
+/// Resumes in a row without a single frame arriving in between, after which the link gives up
+/// (a link that always breaks, or a server that accepts each resume and breaks it again).
+pub const MAX_RESUMES_WITHOUT_PROGRESS: u32 = 20;
+
 #[derive(Default)]
 struct ReadState {
     mailbox: HashMap<RequestId, Response>,
@@ -59,6 +63,8 @@ struct ReadState {
     unacknowledged_bytes: u64,
     reading: bool,
     resuming: bool,
+    /// Resumes since a frame last arrived (a link that breaks again and again gives up).
+    resumes_without_progress: u32,
     /// Threads waiting on `wake` (the reader wakes them only if there are any).
     waiters: usize,
     /// Counts resumes: a failure seen under an older generation is already handled.
@@ -398,6 +404,7 @@ impl Link {
                     // The one place that counts what was received: new frames of the current
                     // link only.
                     st.received += 1;
+                    st.resumes_without_progress = 0;
                     st.unacknowledged_bytes += frame_bytes;
                     if st.unacknowledged_bytes >= crate::proto::ACK_EVERY_BYTES {
                         // The server holds back output nobody acknowledged: say what arrived
@@ -462,6 +469,23 @@ impl Link {
                     break;
                 }
                 st = self.wait_for_change(st);
+            }
+            st.resumes_without_progress += 1;
+            if st.resumes_without_progress > MAX_RESUMES_WITHOUT_PROGRESS {
+                let waiting: Vec<RequestId> = st.unanswered.keys().copied().collect();
+                let err = DbError::with_state(
+                    ErrorClass::ConnectionFailureError,
+                    "08S01",
+                    format!(
+                        "{}: the link broke {MAX_RESUMES_WITHOUT_PROGRESS} times in a row without an answer getting through ({cause}); giving up. Requests {waiting:?} were sent and not answered: whether they ran is unknown",
+                        self.peer
+                    ),
+                );
+                st.broken = Some(err.clone());
+                drop(st);
+                self.wake.notify_all();
+                self.shutdown();
+                return Err(err);
             }
             st.resuming = true;
         }

@@ -39,6 +39,8 @@ struct Control {
     conns: Mutex<Vec<Arc<Conn>>>,
     /// Applied to connections accepted later: cut after this many bytes (per direction).
     next_cut: Mutex<Option<(Dir, u64)>>,
+    /// Applied to every connection accepted from now on.
+    every_cut: Mutex<Option<(Dir, u64)>>,
     accepted: AtomicU64,
 }
 
@@ -66,7 +68,12 @@ impl Proxy {
                 let (Ok(c_read), Ok(s_read)) = (client.try_clone(), server.try_clone()) else {
                     continue;
                 };
-                let cut = c.next_cut.lock().unwrap().take();
+                let cut = c
+                    .next_cut
+                    .lock()
+                    .unwrap()
+                    .take()
+                    .or(*c.every_cut.lock().unwrap());
                 let conn = Arc::new(Conn {
                     client,
                     server,
@@ -133,6 +140,11 @@ impl Proxy {
             let moved = c.moved[dir as usize].load(Ordering::SeqCst);
             c.cut_at[dir as usize].store(moved + n, Ordering::SeqCst);
         }
+    }
+
+    /// Every connection accepted from now on is cut after `n` bytes in `dir`.
+    pub fn cut_every_after(&self, dir: Dir, n: u64) {
+        *self.control.every_cut.lock().unwrap() = Some((dir, n));
     }
 
     /// The next connection accepted is cut after `n` bytes in `dir`.

@@ -10,11 +10,20 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogLevel;
 
-/// Installs the global subscriber.
+/// Where log lines go besides a log file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Echo {
+    /// Also to stderr (the server: its supervisor collects stderr).
+    Stderr,
+    /// Only to the file (odbcsh: stderr carries its error lines, which scripts read).
+    FileOnly,
+}
+
+/// Installs the global subscriber. Without a log file, lines go to stderr.
 ///
 /// # Errors
 /// The log file cannot be opened for appending.
-pub fn init(level: LogLevel, log_file: Option<&Path>) -> std::io::Result<()> {
+pub fn init(level: LogLevel, log_file: Option<&Path>, echo: Echo) -> std::io::Result<()> {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(level.filter_directive()));
     let builder = tracing_subscriber::fmt()
@@ -32,10 +41,13 @@ pub fn init(level: LogLevel, log_file: Option<&Path>) -> std::io::Result<()> {
                         format!("cannot open log file {}: {e}", path.display()),
                     )
                 })?;
-            builder
-                .with_ansi(false)
-                .with_writer(std::io::stderr.and(Mutex::new(file)))
-                .try_init()
+            let builder = builder.with_ansi(false);
+            match echo {
+                Echo::Stderr => builder
+                    .with_writer(std::io::stderr.and(Mutex::new(file)))
+                    .try_init(),
+                Echo::FileOnly => builder.with_writer(Mutex::new(file)).try_init(),
+            }
         }
         None => builder.with_writer(std::io::stderr).try_init(),
     };

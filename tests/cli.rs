@@ -274,3 +274,34 @@ fn interactive_shell_on_a_terminal() {
     let history = std::fs::read_to_string(home.path().join(".odbcsh_history")).unwrap();
     assert!(history.contains("2 AS b;"), "{history}");
 }
+
+#[test]
+fn odbcsh_with_a_log_file_keeps_log_lines_out_of_stderr() {
+    let server = TestServer::start("");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("client.log");
+    let cfg = dir.path().join("client-config.ini");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[Connection]\nhost = 127.0.0.1\nport = {}\n\n[Logging]\nlog_level = mx.Log.SYSTEM_ANY\nlog_file = {}\n",
+            server.port,
+            log.display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_odbcsh"))
+        .arg("--config")
+        .arg(&cfg)
+        .args(["--connect", "DSN=demo", "-e", "SELECT * FROM no_such_table"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.lines().all(|l| l.starts_with("ERROR ")),
+        "stderr holds only error lines:\n{stderr}"
+    );
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(!logged.is_empty(), "the log file got the log lines");
+}

@@ -38,6 +38,8 @@ fn fake_server(script: impl FnOnce(&mut TcpStream) + Send + 'static) -> u16 {
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
         let (mut s, _) = listener.accept().unwrap();
+        // One connection only: a reconnect finds nobody listening (the server is gone).
+        drop(listener);
         let mut pre = [0u8; 8];
         s.read_exact(&mut pre).unwrap();
         s.write_all(&Preamble::current(0).encode()).unwrap();
@@ -150,4 +152,28 @@ fn closing_never_waits_longer_than_receive_timeout_for_a_silent_server() {
         started.elapsed()
     );
     assert!(session.closed());
+}
+
+#[test]
+fn a_commit_whose_answer_never_comes_says_its_outcome_is_unknown() {
+    let port = fake_server(|s| {
+        let connect = receive(s).expect("DriverConnect");
+        send(
+            s,
+            connect.id,
+            Response::Connected {
+                conn: 1,
+                dbms_name: "fake".into(),
+            },
+        );
+        let _commit = receive(s).expect("Commit");
+        // The server dies with the COMMIT in its hands.
+        let _ = s.shutdown(std::net::Shutdown::Both);
+    });
+    let mut session = session(port);
+    let odbc = session.open("", "", None, None).unwrap();
+    let conn = odbc.driver_connect("DSN=x").unwrap();
+    let e = conn.commit().unwrap_err();
+    assert_eq!(e.class, ErrorClass::ConnectionFailureError, "{e}");
+    assert!(e.message.contains("outcome of COMMIT is unknown"), "{e}");
 }

@@ -310,7 +310,8 @@ fn data_sources_and_drivers_of_the_server() {
     let (s, odbc) = server.open();
     assert!(!s.closed());
     assert_eq!(s.server_version(), odbcd::VERSION);
-    assert_eq!(s.session_id().map(|id| id.len()), Some(32));
+    // 8 characters of server instance, then 128 random bits.
+    assert_eq!(s.session_id().map(|id| id.len()), Some(40));
     let dsns = odbc.data_sources().unwrap();
     assert!(
         dsns.iter()
@@ -509,4 +510,16 @@ fn connection_cursortype_is_set_on_each_statement() {
             .count(),
         1
     );
+}
+
+#[test]
+fn resuming_on_a_restarted_server_says_that_it_restarted() {
+    let first = TestServer::start("");
+    let (s, _odbc) = first.open();
+    let id = s.session_id().unwrap();
+    // Another server process (as after a restart, or a balancer sending the client elsewhere).
+    let second = TestServer::start("");
+    let mut again = ServerSession::new(None, Some(&second.config_data())).unwrap();
+    let e = again.open("", "", None, Some(&id)).map(|_| ()).unwrap_err();
+    assert!(e.message.contains("restarted"), "{e}");
 }

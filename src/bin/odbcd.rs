@@ -236,9 +236,11 @@ fn run(config_path: Option<PathBuf>) -> ExitCode {
         },
         None => ServerConfig::defaults(),
     };
-    if let Err(e) =
-        odbcd::logging::init(config.logging.log_level, config.logging.log_file.as_deref())
-    {
+    if let Err(e) = odbcd::logging::init(
+        config.logging.log_level,
+        config.logging.log_file.as_deref(),
+        odbcd::logging::Echo::Stderr,
+    ) {
         eprintln!("odbcd: {e}");
         return ExitCode::from(2);
     }

@@ -84,7 +84,11 @@ fn main() -> ExitCode {
         Err(e) => return fail(&e, 2),
     };
     if let Some(log_file) = session.config().logging.log_file.clone() {
-        let _ = odbcd::logging::init(session.config().logging.log_level, Some(&log_file));
+        let _ = odbcd::logging::init(
+            session.config().logging.log_level,
+            Some(&log_file),
+            odbcd::logging::Echo::FileOnly,
+        );
     }
     let odbc = match session.open(&cli.user, &cli.password, None, None) {
         Ok(o) => o,

@@ -106,10 +106,29 @@ impl Connection {
     /// Commits the current transaction.
     ///
     /// # Errors
-    /// The database's error.
+    /// The database's error; when the link is lost after the COMMIT was sent (and could not be
+    /// resumed), a `ConnectionFailureError` that says the outcome is unknown.
     pub fn commit(&self) -> Result<(), Error> {
         let (link, conn) = self.inner.ensure()?;
-        link.call(Request::Commit { conn }).map(|_| ())
+        let id = link.send(Request::Commit { conn })?;
+        match link.wait(id) {
+            Ok(Response::Error(e)) => Err(e),
+            Ok(_) => Ok(()),
+            // The COMMIT went out and its answer did not come back: it may have happened.
+            Err(mut e)
+                if matches!(
+                    e.class,
+                    ErrorClass::ConnectionFailureError | ErrorClass::TimeoutError
+                ) =>
+            {
+                e.message = format!(
+                    "the outcome of COMMIT is unknown (the transaction may have been committed): {}",
+                    e.message
+                );
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Rolls back the current transaction.

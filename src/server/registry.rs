@@ -289,6 +289,17 @@ impl Handler<LookupSession> for Registry {
             }
             Some(_) | None => match self.tombstones.get(&msg.id) {
                 Some((_, reason)) => Err(reason.clone()),
+                // An id of this format from another server process: this one restarted (or
+                // a balancer sent the client elsewhere). Saying so reveals nothing secret.
+                None if msg.id.len() == 40
+                    && !msg.id.starts_with(super::session::server_instance()) =>
+                {
+                    Err(DbError::with_state(
+                        ErrorClass::ConnectionFailureError,
+                        "08003",
+                        "no such session to resume: the server restarted (or another server answered) since the session was opened; everything it held is gone",
+                    ))
+                }
                 None => Err(DbError::with_state(
                     ErrorClass::ConnectionFailureError,
                     "08003",

@@ -1041,7 +1041,20 @@ pub fn new_session_id() -> Result<String, DbError> {
             format!("cannot draw a random session id: {e}"),
         )
     })?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+    let random: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Ok(format!("{}{random}", server_instance()))
+}
+
+/// 8 hex characters drawn when this server process started: the first part of every session
+/// id it hands out (not secret; the 128 random bits after it are), so a resume after a restart
+/// can be told that the server restarted.
+pub fn server_instance() -> &'static str {
+    static INSTANCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    INSTANCE.get_or_init(|| {
+        let mut b = [0u8; 4];
+        let _ = getrandom::fill(&mut b);
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    })
 }
 
 impl Actor for Session {

@@ -136,57 +136,168 @@ pub fn format_result(
             Format::Json => (format!("{{\"rowcount\":{rowcount}}}\n"), None),
         };
     };
-    let text = match format {
-        Format::Table => table(columns, rows),
-        Format::Csv => csv(columns, rows),
-        Format::Json => json(columns, rows),
-    };
-    (text, None)
+    let mut buf = Vec::new();
+    let written = ResultWriter::new(format, columns, &mut buf).and_then(|mut w| {
+        w.rows(rows)?;
+        w.finish()
+    });
+    // Writing to memory does not fail.
+    debug_assert!(written.is_ok());
+    (String::from_utf8_lossy(&buf).into_owned(), None)
 }
 
-fn table(columns: &[ColumnDesc], rows: &[Vec<Value>]) -> String {
-    let cell = |v: &Value| {
-        if v.is_null() {
-            "NULL".to_owned()
-        } else {
-            v.to_string()
+/// Rows the table format holds to size its columns before it prints them; wider values after
+/// them stretch their own line only.
+pub const TABLE_WINDOW: usize = 1000;
+
+/// Writes one result set as its rows arrive: CSV and JSON row by row, the table after its
+/// first [`TABLE_WINDOW`] rows (to size the columns), so memory stays bounded whatever the
+/// result's size and output starts before the last row arrives.
+pub struct ResultWriter<W: std::io::Write> {
+    format: Format,
+    columns: Vec<ColumnDesc>,
+    out: W,
+    rows: usize,
+    /// Table: rows held until the window is full; `widths` set once it was printed.
+    window: Vec<Vec<String>>,
+    widths: Option<Vec<usize>>,
+}
+
+impl<W: std::io::Write> ResultWriter<W> {
+    /// Starts a result set of `columns` (writes the CSV header, JSON's `[`).
+    ///
+    /// # Errors
+    /// Writing fails.
+    pub fn new(format: Format, columns: &[ColumnDesc], mut out: W) -> std::io::Result<Self> {
+        match format {
+            Format::Csv => {
+                let header: Vec<String> = columns.iter().map(|c| csv_field(&c.name)).collect();
+                writeln!(out, "{}", header.join(","))?;
+            }
+            Format::Json => out.write_all(b"[")?,
+            Format::Table => {}
         }
-    };
-    let cells: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(cell).collect()).collect();
-    let mut widths: Vec<usize> = columns.iter().map(|c| c.name.chars().count()).collect();
-    for r in &cells {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
+        Ok(Self {
+            format,
+            columns: columns.to_vec(),
+            out,
+            rows: 0,
+            window: Vec::new(),
+            widths: None,
+        })
     }
-    let pad = |s: &str, w: usize| format!("{s}{}", " ".repeat(w.saturating_sub(s.chars().count())));
-    let mut out = String::new();
-    let header: Vec<String> = columns
-        .iter()
-        .zip(&widths)
-        .map(|(c, w)| pad(&c.name, *w))
-        .collect();
-    out.push_str(header.join(" | ").trim_end());
-    out.push('\n');
-    out.push_str(
-        &widths
+
+    /// Writes (or, for the table's first window, holds) more rows.
+    ///
+    /// # Errors
+    /// Writing fails.
+    pub fn rows(&mut self, rows: &[Vec<Value>]) -> std::io::Result<()> {
+        for r in rows {
+            match self.format {
+                Format::Csv => {
+                    let fields: Vec<String> = r
+                        .iter()
+                        .map(|v| {
+                            if v.is_null() {
+                                String::new()
+                            } else {
+                                csv_field(&v.to_string())
+                            }
+                        })
+                        .collect();
+                    writeln!(self.out, "{}", fields.join(","))?;
+                }
+                Format::Json => {
+                    if self.rows > 0 {
+                        self.out.write_all(b",")?;
+                    }
+                    let object = serde_json::Value::Object(
+                        self.columns
+                            .iter()
+                            .zip(r)
+                            .map(|(c, v)| (c.name.clone(), json_value(v)))
+                            .collect(),
+                    );
+                    write!(self.out, "{object}")?;
+                }
+                Format::Table => {
+                    let cells: Vec<String> = r.iter().map(table_cell).collect();
+                    match &self.widths {
+                        Some(widths) => {
+                            writeln!(self.out, "{}", table_line(&cells, widths))?;
+                        }
+                        None => {
+                            self.window.push(cells);
+                            if self.window.len() >= TABLE_WINDOW {
+                                self.flush_window()?;
+                            }
+                        }
+                    }
+                }
+            }
+            self.rows += 1;
+        }
+        self.out.flush()
+    }
+
+    fn flush_window(&mut self) -> std::io::Result<()> {
+        let mut widths: Vec<usize> = self
+            .columns
             .iter()
-            .map(|w| "-".repeat(*w))
-            .collect::<Vec<_>>()
-            .join("-+-"),
-    );
-    out.push('\n');
-    for r in &cells {
-        let line: Vec<String> = r.iter().zip(&widths).map(|(c, w)| pad(c, *w)).collect();
-        out.push_str(line.join(" | ").trim_end());
-        out.push('\n');
+            .map(|c| c.name.chars().count())
+            .collect();
+        for r in &self.window {
+            for (w, c) in widths.iter_mut().zip(r) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let names: Vec<String> = self.columns.iter().map(|c| c.name.clone()).collect();
+        writeln!(self.out, "{}", table_line(&names, &widths))?;
+        let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+        writeln!(self.out, "{}", rule.join("-+-"))?;
+        for r in std::mem::take(&mut self.window) {
+            writeln!(self.out, "{}", table_line(&r, &widths))?;
+        }
+        self.widths = Some(widths);
+        Ok(())
     }
-    out.push_str(&format!(
-        "({} row{})\n",
-        rows.len(),
-        if rows.len() == 1 { "" } else { "s" }
-    ));
-    out
+
+    /// Ends the result set (the table's row count, JSON's `]`).
+    ///
+    /// # Errors
+    /// Writing fails.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        match self.format {
+            Format::Csv => {}
+            Format::Json => self.out.write_all(b"]\n")?,
+            Format::Table => {
+                if self.widths.is_none() {
+                    self.flush_window()?;
+                }
+                writeln!(
+                    self.out,
+                    "({} row{})",
+                    self.rows,
+                    if self.rows == 1 { "" } else { "s" }
+                )?;
+            }
+        }
+        self.out.flush()
+    }
+}
+
+fn table_cell(v: &Value) -> String {
+    if v.is_null() {
+        "NULL".to_owned()
+    } else {
+        v.to_string()
+    }
+}
+
+fn table_line(cells: &[String], widths: &[usize]) -> String {
+    let pad = |s: &str, w: usize| format!("{s}{}", " ".repeat(w.saturating_sub(s.chars().count())));
+    let line: Vec<String> = cells.iter().zip(widths).map(|(c, w)| pad(c, *w)).collect();
+    line.join(" | ").trim_end().to_owned()
 }
 
 /// Quotes a CSV field when RFC 4180 requires it.
@@ -198,33 +309,6 @@ pub fn csv_field(s: &str) -> String {
     }
 }
 
-fn csv(columns: &[ColumnDesc], rows: &[Vec<Value>]) -> String {
-    let mut out = String::new();
-    out.push_str(
-        &columns
-            .iter()
-            .map(|c| csv_field(&c.name))
-            .collect::<Vec<_>>()
-            .join(","),
-    );
-    out.push('\n');
-    for r in rows {
-        let fields: Vec<String> = r
-            .iter()
-            .map(|v| {
-                if v.is_null() {
-                    String::new()
-                } else {
-                    csv_field(&v.to_string())
-                }
-            })
-            .collect();
-        out.push_str(&fields.join(","));
-        out.push('\n');
-    }
-    out
-}
-
 fn json_value(v: &Value) -> serde_json::Value {
     use serde_json::Value as J;
     match v {
@@ -234,22 +318,6 @@ fn json_value(v: &Value) -> serde_json::Value {
         Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
         other => J::String(other.to_string()),
     }
-}
-
-fn json(columns: &[ColumnDesc], rows: &[Vec<Value>]) -> String {
-    let arr: Vec<serde_json::Value> = rows
-        .iter()
-        .map(|r| {
-            serde_json::Value::Object(
-                columns
-                    .iter()
-                    .zip(r)
-                    .map(|(c, v)| (c.name.clone(), json_value(v)))
-                    .collect(),
-            )
-        })
-        .collect();
-    format!("{}\n", serde_json::Value::Array(arr))
 }
 
 #[cfg(test)]

@@ -305,3 +305,52 @@ fn odbcsh_with_a_log_file_keeps_log_lines_out_of_stderr() {
     let logged = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(!logged.is_empty(), "the log file got the log lines");
 }
+
+#[test]
+fn odbcsh_streams_a_large_result_with_flat_memory() {
+    use std::io::BufRead;
+    let server = TestServer::start("");
+    let rows = 2_000_000;
+    let sql = format!(
+        "WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < {rows}) SELECT x, 'some text' FROM g"
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_odbcsh"))
+        .args(["--port", &server.port.to_string(), "--connect", "DSN=demo"])
+        .args(["--format", "csv", "-e", &sql])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let peak = || -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            })
+            .unwrap_or(0)
+            / 1024
+    };
+    let started = std::time::Instant::now();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "x,'some text'");
+    let first_row_after = started.elapsed();
+    let mut count = 0u64;
+    let mut max_peak = 0;
+    for line in lines {
+        line.unwrap();
+        count += 1;
+        if count.is_multiple_of(100_000) {
+            max_peak = max_peak.max(peak());
+        }
+    }
+    assert!(child.wait().unwrap().success());
+    assert_eq!(count, rows);
+    assert!(max_peak < 100, "odbcsh's peak RSS reached {max_peak} MB");
+    eprintln!(
+        "first row after {first_row_after:?}, whole result {:?}, peak {max_peak} MB",
+        started.elapsed()
+    );
+}

@@ -10,7 +10,18 @@ use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
 use odbcd::client::{ConfigData, Connection, Error, ErrorClass, Odbc, ServerSession};
-use odbcd::shell::{format_result, split_statements, Format, StatementSplitter};
+use odbcd::shell::{format_result, split_statements, Format, ResultWriter, StatementSplitter};
+
+/// Rows fetched per round trip while streaming a result to stdout.
+const FETCH_BATCH: usize = 1000;
+
+/// Writing the result failed (stdout closed, disk full): reported like any other error.
+fn output_error(e: &std::io::Error) -> odbcd::client::Error {
+    odbcd::error::DbError::new(
+        odbcd::error::ErrorClass::InterfaceError,
+        format!("cannot write the result: {e}"),
+    )
+}
 
 /// `println!` that ignores a closed stdout (e.g. `odbcsh ... | head`) instead of panicking.
 macro_rules! outln {
@@ -174,23 +185,35 @@ impl Shell<'_> {
         }
         let started = Instant::now();
         let mut cursor = self.connection.cursor();
+        // Rows go to stdout as they arrive (the table holds a bounded window to size its
+        // columns): memory stays flat whatever the result's size.
         let result = cursor.execute(input, &[]).and_then(|c| {
-            let desc = c.description().map(<[_]>::to_vec);
-            let rows = if desc.is_some() {
-                c.fetchall()?
-            } else {
-                Vec::new()
+            let Some(desc) = c.description().map(<[_]>::to_vec) else {
+                return Ok((None, c.rowcount()));
             };
-            Ok((desc, rows, c.rowcount()))
+            let stdout = std::io::stdout();
+            let mut writer = ResultWriter::new(self.format, &desc, stdout.lock())
+                .map_err(|e| output_error(&e))?;
+            loop {
+                let rows = c.fetchmany(Some(FETCH_BATCH))?;
+                if rows.is_empty() {
+                    break;
+                }
+                writer.rows(&rows).map_err(|e| output_error(&e))?;
+            }
+            writer.finish().map_err(|e| output_error(&e))?;
+            Ok((Some(desc), c.rowcount()))
         });
         match result {
-            Ok((desc, rows, rowcount)) => {
-                let mut out = std::io::stdout().lock();
-                let (text, note) = format_result(self.format, desc.as_deref(), &rows, rowcount);
-                let _ = out.write_all(text.as_bytes());
-                let _ = out.flush();
-                if let Some(note) = note {
-                    errln!("{note}");
+            Ok((desc, rowcount)) => {
+                if desc.is_none() {
+                    let mut out = std::io::stdout().lock();
+                    let (text, note) = format_result(self.format, None, &[], rowcount);
+                    let _ = out.write_all(text.as_bytes());
+                    let _ = out.flush();
+                    if let Some(note) = note {
+                        errln!("{note}");
+                    }
                 }
                 if self.timing {
                     errln!("Time: {:.3} ms", started.elapsed().as_secs_f64() * 1000.0);

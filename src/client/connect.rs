@@ -214,6 +214,7 @@ fn open_one(
             socket_timeout: server.socket_timeout,
             receive_timeout: t.receive_timeout,
             send_timeout: t.send_timeout,
+            max_resumes: config.max_resume_attempts,
         },
         tls,
         peer,

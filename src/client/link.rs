@@ -42,14 +42,12 @@ pub(crate) struct LinkOptions {
     pub(crate) socket_timeout: Option<Duration>,
     pub(crate) receive_timeout: Duration,
     pub(crate) send_timeout: Duration,
+    /// `[Communication] max_resume_attempts`.
+    pub(crate) max_resumes: u32,
 }
 
 /// The longest a link keeps trying to resume, whatever the server's window.
 const MAX_RESUME: Duration = Duration::from_secs(600);
-
-/// Resumes in a row without a single frame arriving in between, after which the link gives up
-/// (a link that always breaks, or a server that accepts each resume and breaks it again).
-pub const MAX_RESUMES_WITHOUT_PROGRESS: u32 = 20;
 
 #[derive(Default)]
 struct ReadState {
@@ -63,8 +61,10 @@ struct ReadState {
     unacknowledged_bytes: u64,
     reading: bool,
     resuming: bool,
-    /// Resumes since a frame last arrived (a link that breaks again and again gives up).
+    /// Resumes since a frame last arrived, and when the first of them began: a link that breaks
+    /// again and again gives up after `max_resumes` of them or the server's window.
     resumes_without_progress: u32,
+    recovering_since: Option<Instant>,
     /// Threads waiting on `wake` (the reader wakes them only if there are any).
     waiters: usize,
     /// Counts resumes: a failure seen under an older generation is already handled.
@@ -405,6 +405,7 @@ impl Link {
                     // link only.
                     st.received += 1;
                     st.resumes_without_progress = 0;
+                    st.recovering_since = None;
                     st.unacknowledged_bytes += frame_bytes;
                     if st.unacknowledged_bytes >= crate::proto::ACK_EVERY_BYTES {
                         // The server holds back output nobody acknowledged: say what arrived
@@ -471,14 +472,19 @@ impl Link {
                 st = self.wait_for_change(st);
             }
             st.resumes_without_progress += 1;
-            if st.resumes_without_progress > MAX_RESUMES_WITHOUT_PROGRESS {
+            let since = *st.recovering_since.get_or_insert_with(Instant::now);
+            let window = Duration::from_millis(self.session().reconnect_window_ms).min(MAX_RESUME);
+            let max = self.endpoint.opts.max_resumes;
+            if st.resumes_without_progress > max || since.elapsed() > window {
                 let waiting: Vec<RequestId> = st.unanswered.keys().copied().collect();
                 let err = DbError::with_state(
                     ErrorClass::ConnectionFailureError,
                     "08S01",
                     format!(
-                        "{}: the link broke {MAX_RESUMES_WITHOUT_PROGRESS} times in a row without an answer getting through ({cause}); giving up. Requests {waiting:?} were sent and not answered: whether they ran is unknown",
-                        self.peer
+                        "{}: the link broke {} times in a row over {:?} without an answer getting through ({cause}); giving up (max_resume_attempts = {max}, the server's window {window:?}). Requests {waiting:?} were sent and not answered: whether they ran is unknown",
+                        self.peer,
+                        st.resumes_without_progress - 1,
+                        since.elapsed(),
                     ),
                 );
                 st.broken = Some(err.clone());

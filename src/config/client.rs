@@ -113,6 +113,10 @@ pub struct ClientConfig {
     pub auto_reconnect: bool,
     /// `[Communication] reconnect_attempts` (default 3): walks of the server list per re-open.
     pub reconnect_attempts: u32,
+    /// `[Communication] max_resume_attempts` (not in the manual, default 20): resumes in a row
+    /// without an answer getting through after which a link gives up (together they take at
+    /// most the server's reconnect window).
+    pub max_resume_attempts: u32,
     /// `[Communication] reconnect_delay` (default 1 s): the pause between walks.
     pub reconnect_delay: Duration,
 }
@@ -285,6 +289,7 @@ impl ClientConfig {
                 "auto_reconnect",
                 "reconnect_attempts",
                 "reconnect_delay",
+                "max_resume_attempts",
             ],
         )?;
         let ping_interval = match comm.string("ping_interval") {
@@ -295,6 +300,7 @@ impl ClientConfig {
         let auto_reconnect = comm.flag("auto_reconnect", false)?;
         let reconnect_attempts = comm.int("reconnect_attempts", 3, 1, 1000)? as u32;
         let reconnect_delay = comm.seconds("reconnect_delay", 1.0)?;
+        let max_resume_attempts = comm.int("max_resume_attempts", 20, 1, 100_000)? as u32;
         let connections = match comm.string("server_connections") {
             None => {
                 all.sort_by(|a, b| a.name.cmp(&b.name));
@@ -375,6 +381,7 @@ impl ClientConfig {
             auto_reconnect,
             reconnect_attempts,
             reconnect_delay,
+            max_resume_attempts,
         })
     }
 }

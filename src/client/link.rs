@@ -88,6 +88,8 @@ pub(crate) struct Link {
     wake: Condvar,
     endpoint: Endpoint,
     session: Mutex<SessionInfo>,
+    /// While closing: resumes give up at this instant (closing is bounded).
+    resume_deadline: Mutex<Option<Instant>>,
     /// Frame bytes written and read (compressed as on the wire, before TLS).
     bytes_sent: AtomicU64,
     bytes_received: AtomicU64,
@@ -126,6 +128,7 @@ impl Link {
             peer: endpoint.peer.clone(),
             endpoint,
             session: Mutex::new(session),
+            resume_deadline: Mutex::new(None),
             bytes_sent: AtomicU64::new(0),
             bytes_received: AtomicU64::new(0),
         })
@@ -181,11 +184,17 @@ impl Link {
         }
     }
 
-    /// Ends the session: `CloseSession`, waiting at most `timeout` for the answer and never
-    /// resuming (a server that stopped answering does not keep the application waiting).
+    /// Ends the session: `CloseSession`, waiting at most `timeout` for each frame and resuming
+    /// a cut link only until `timeout` from now (a server that stopped answering does not keep
+    /// the application waiting; a link cut unnoticed is resumed so the server closes the
+    /// session at once).
     pub(crate) fn close_session(&self, timeout: Duration) -> Result<(), DbError> {
-        let id = self.send_with(Request::CloseSession, false)?;
-        match self.wait_with(id, Some(timeout), false)? {
+        *lock(&self.resume_deadline) = Some(Instant::now() + timeout);
+        let result = self
+            .send_with(Request::CloseSession, true)
+            .and_then(|id| self.wait_with(id, Some(timeout), true));
+        *lock(&self.resume_deadline) = None;
+        match result? {
             Response::Error(e) => Err(e),
             _ => Ok(()),
         }
@@ -521,7 +530,10 @@ impl Link {
     fn resume(&self, ack: u64) -> Result<(), DbError> {
         let info = self.session();
         let window = Duration::from_millis(info.reconnect_window_ms).min(MAX_RESUME);
-        let deadline = Instant::now() + window;
+        let mut deadline = Instant::now() + window;
+        if let Some(limit) = *lock(&self.resume_deadline) {
+            deadline = deadline.min(limit);
+        }
         let mut backoff = Duration::from_millis(20);
         loop {
             match handshake(&self.endpoint, &info.resume_spec(), ack) {

@@ -135,9 +135,10 @@ impl ServerSession {
     }
 
     /// Closes the session: the server closes its database connections, rolling back what was
-    /// not committed. Closing a closed session does nothing. Waits at most `receive_timeout`
-    /// (default 10 s) for the server and never resumes: a server that stopped answering gets
-    /// the connection closed instead.
+    /// not committed. Closing a closed session does nothing. Each wait for the server is at
+    /// most `receive_timeout` (default 10 s), and a link cut unnoticed is resumed only until
+    /// `receive_timeout` from the call: a server that stopped answering gets the connection
+    /// closed instead.
     ///
     /// # Errors
     /// Errors from the server while closing, or its silence (the session is closed anyway).

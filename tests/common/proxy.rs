@@ -34,6 +34,17 @@ impl Conn {
     }
 }
 
+/// A cut on seeing a pattern.
+#[derive(Clone)]
+struct PatternCut {
+    dir: Dir,
+    pattern: Vec<u8>,
+    /// Forward the bytes that hold the pattern first (the server gets the request, the answer
+    /// is lost), or cut before them (the request is lost).
+    forward_first: bool,
+    times: u32,
+}
+
 #[derive(Default)]
 struct Control {
     conns: Mutex<Vec<Arc<Conn>>>,
@@ -41,6 +52,9 @@ struct Control {
     next_cut: Mutex<Option<(Dir, u64)>>,
     /// Applied to every connection accepted from now on.
     every_cut: Mutex<Option<(Dir, u64)>>,
+    /// Cut a connection when bytes in `dir` contain the pattern (before or after forwarding
+    /// them), this many more times in all.
+    pattern_cut: Mutex<Option<PatternCut>>,
     accepted: AtomicU64,
 }
 
@@ -87,8 +101,9 @@ impl Proxy {
                 c.conns.lock().unwrap().push(conn.clone());
                 c.accepted.fetch_add(1, Ordering::SeqCst);
                 let up = conn.clone();
-                std::thread::spawn(move || pump(c_read, &up, Dir::Up));
-                std::thread::spawn(move || pump(s_read, &conn, Dir::Down));
+                let (c_up, c_down) = (c.clone(), c.clone());
+                std::thread::spawn(move || pump(c_read, &up, Dir::Up, &c_up));
+                std::thread::spawn(move || pump(s_read, &conn, Dir::Down, &c_down));
             }
         });
         Self { port, control }
@@ -151,9 +166,34 @@ impl Proxy {
     pub fn cut_next_after(&self, dir: Dir, n: u64) {
         *self.control.next_cut.lock().unwrap() = Some((dir, n));
     }
+
+    /// Cuts whichever connection carries `pattern` in `dir`, `times` times in all (on new
+    /// connections too): before forwarding the bytes that hold it, or after.
+    pub fn cut_on(&self, dir: Dir, pattern: &[u8], forward_first: bool, times: u32) {
+        *self.control.pattern_cut.lock().unwrap() = Some(PatternCut {
+            dir,
+            pattern: pattern.to_vec(),
+            forward_first,
+            times,
+        });
+    }
 }
 
-fn pump(mut from: TcpStream, conn: &Conn, dir: Dir) {
+/// Whether `data` going in `dir` triggers the pattern cut (and counts it).
+fn pattern_hit(control: &Control, dir: Dir, data: &[u8]) -> Option<bool> {
+    let mut guard = control.pattern_cut.lock().unwrap();
+    let cut = guard.as_mut()?;
+    if cut.dir != dir
+        || cut.times == 0
+        || !data.windows(cut.pattern.len()).any(|w| w == cut.pattern)
+    {
+        return None;
+    }
+    cut.times -= 1;
+    Some(cut.forward_first)
+}
+
+fn pump(mut from: TcpStream, conn: &Conn, dir: Dir, control: &Control) {
     let mut to = match dir {
         Dir::Up => &conn.server,
         Dir::Down => &conn.client,
@@ -166,6 +206,21 @@ fn pump(mut from: TcpStream, conn: &Conn, dir: Dir) {
         };
         while conn.stalled.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(10));
+        }
+        match pattern_hit(control, dir, &buf[..n]) {
+            Some(false) => {
+                conn.cut();
+                break;
+            }
+            Some(true) => {
+                let _ = to.write_all(&buf[..n]);
+                let _ = to.flush();
+                // Let the bytes reach the other side before the cut.
+                std::thread::sleep(Duration::from_millis(20));
+                conn.cut();
+                break;
+            }
+            None => {}
         }
         let i = dir as usize;
         let moved = conn.moved[i].load(Ordering::SeqCst);

@@ -177,3 +177,35 @@ fn a_commit_whose_answer_never_comes_says_its_outcome_is_unknown() {
     assert_eq!(e.class, ErrorClass::ConnectionFailureError, "{e}");
     assert!(e.message.contains("outcome of COMMIT is unknown"), "{e}");
 }
+
+#[test]
+fn an_error_with_millions_of_diagnostic_records_is_refused_within_the_budget() {
+    // 5,000,000 empty records: 15 MB on the wire, 280 MB as records (the budget is 256 MiB).
+    let record = odbcd::error::DiagRecord {
+        sqlstate: String::new(),
+        native: 0,
+        message: String::new(),
+    };
+    let mut error = odbcd::error::DbError::new(ErrorClass::DatabaseError, "many");
+    error.records = vec![record; 5_000_000];
+    let mut frame_bytes = Vec::new();
+    frame::encode(
+        &ServerFrame {
+            id: 1,
+            response: Response::Error(error),
+        },
+        Compression { threshold: 0 },
+        MAX_FRAME_LEN,
+        &mut frame_bytes,
+    )
+    .unwrap();
+    let port = fake_server(move |s| {
+        let _ping = receive(s).expect("a request");
+        let _ = s.write_all(&frame_bytes);
+    });
+    let mut session = session(port);
+    let odbc = session.open("", "", None, None).unwrap();
+    let e = odbc.ping().unwrap_err();
+    assert_eq!(e.class, ErrorClass::ProtocolError, "{e}");
+    assert!(e.message.contains("decodes to more than"), "{e}");
+}

@@ -692,10 +692,13 @@ fn read_by(
                     format!("{peer}: a frame did not arrive completely within receive_timeout"),
                 ));
             }
-            // Whole milliseconds, so that the timeout is not set again for every read.
-            sock.set_read_timeout(Some(Duration::from_millis(
-                left.as_millis().clamp(1, u128::from(u64::MAX)) as u64,
-            )));
+            // Rounded up to 100 ms, so that the socket's timeout (a system call to change) is
+            // not set again for every frame: the bound is late by at most that.
+            let tenths = left
+                .as_millis()
+                .div_ceil(100)
+                .clamp(1, u128::from(u64::MAX / 100));
+            sock.set_read_timeout(Some(Duration::from_millis(tenths as u64 * 100)));
         }
         match sock.read(&mut buf[filled..]) {
             Ok(0) => {

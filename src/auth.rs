@@ -134,6 +134,19 @@ pub struct PasswordFile {
     pub lines: Vec<Line>,
 }
 
+/// The folder a file is in (`.` for a bare name) and its name, for files written beside it.
+fn folder_and_name(path: &Path) -> (&Path, String) {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    (dir, name)
+}
+
 fn hex_decode(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
@@ -234,14 +247,7 @@ impl PasswordFile {
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let (dir, name) = folder_and_name(path);
         let mut random = [0u8; 12];
         getrandom::fill(&mut random).map_err(|e| std::io::Error::other(e.to_string()))?;
         let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
@@ -272,14 +278,7 @@ impl PasswordFile {
     /// I/O errors (a symlink planted at the lock path is one).
     pub fn lock(path: &Path) -> std::io::Result<std::fs::File> {
         use std::os::unix::fs::OpenOptionsExt;
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let (dir, name) = folder_and_name(path);
         /// `O_NOFOLLOW` (Linux).
         const O_NOFOLLOW: i32 = 0o400000;
         let f = std::fs::OpenOptions::new()

@@ -1,6 +1,8 @@
 //! The client against a scripted fake server (the server is not trusted to be well-behaved:
 //! a balancer, a compromised host, a bug). Each case ends with a clear error, never a hang.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
@@ -24,12 +26,7 @@ fn send(s: &mut TcpStream, id: u32, response: Response) {
 }
 
 fn receive(s: &mut TcpStream) -> Option<ClientFrame> {
-    let mut head = [0u8; 5];
-    s.read_exact(&mut head).ok()?;
-    let h = frame::parse_header(&head, MAX_FRAME_LEN).ok()?;
-    let mut payload = vec![0u8; h.payload_len];
-    s.read_exact(&mut payload).ok()?;
-    frame::decode_payload(&h, &payload, MAX_FRAME_LEN).ok()
+    common::read_raw_frame(s)
 }
 
 /// A server that does the handshake and opens a session, then runs `script` on the socket.

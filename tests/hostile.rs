@@ -55,12 +55,7 @@ fn opened(server: &TestServer, client_name: &str) -> TcpStream {
 }
 
 fn read_frame(s: &mut TcpStream) -> Option<ServerFrame> {
-    let mut head = [0u8; 5];
-    s.read_exact(&mut head).ok()?;
-    let h = frame::parse_header(&head, MAX_FRAME_LEN).ok()?;
-    let mut payload = vec![0u8; h.payload_len];
-    s.read_exact(&mut payload).ok()?;
-    frame::decode_payload(&h, &payload, MAX_FRAME_LEN).ok()
+    common::read_raw_frame(s)
 }
 
 fn send(s: &mut TcpStream, id: u32, request: Request) {

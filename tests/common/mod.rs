@@ -42,6 +42,19 @@ pub fn write_odbc_ini(dir: &Path) -> Vec<(String, String)> {
     ]
 }
 
+/// Reads one frame of `M` (a `ServerFrame` as a client, a `ClientFrame` as a fake server) from
+/// a raw socket; `None` when the socket ends or the bytes are not a frame.
+pub fn read_raw_frame<M: serde::de::DeserializeOwned>(s: &mut std::net::TcpStream) -> Option<M> {
+    use odbcd::proto::{frame, MAX_FRAME_LEN};
+    use std::io::Read;
+    let mut head = [0u8; frame::HEADER_LEN];
+    s.read_exact(&mut head).ok()?;
+    let h = frame::parse_header(&head, MAX_FRAME_LEN).ok()?;
+    let mut payload = vec![0u8; h.payload_len];
+    s.read_exact(&mut payload).ok()?;
+    frame::decode_payload(&h, &payload, MAX_FRAME_LEN).ok()
+}
+
 /// glibc's heap consistency checks for the server under test, when the debugging allocator is
 /// installed: a heap overflow in a driver, the driver manager or odbcd then aborts at the next
 /// `free` instead of corrupting memory silently.

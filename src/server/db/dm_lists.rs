@@ -118,31 +118,47 @@ impl Buffer {
     }
 }
 
-/// The driver manager's drivers, in its order.
-///
-/// # Errors
-/// The driver manager failed.
-pub fn drivers() -> Result<Vec<DriverInfo>, DbError> {
+/// The driver manager's two-buffer listing functions (`SQLDrivers`, `SQLDataSources`) have
+/// the same signature.
+type ListFn = unsafe extern "system" fn(
+    HEnv,
+    FetchOrientation,
+    *mut u8,
+    i16,
+    *mut i16,
+    *mut u8,
+    i16,
+    *mut i16,
+) -> SqlReturn;
+
+/// Walks one listing from first to last: `second` bytes for the second buffer, `entry` makes
+/// an item of the two buffers and their reported lengths.
+fn list<T>(
+    function: ListFn,
+    what: &str,
+    second: usize,
+    entry: impl Fn((&Buffer, i16), (&Buffer, i16)) -> T,
+) -> Result<Vec<T>, DbError> {
     let _one = LISTING.lock().unwrap_or_else(PoisonError::into_inner);
     let env = Env::new()?;
     let mut out = Vec::new();
     let mut direction = FetchOrientation::First;
     loop {
-        let mut name = Buffer::new(NAME_LEN);
-        let mut attributes = Buffer::new(ATTRIBUTES_LEN);
-        let (mut name_len, mut attributes_len) = (0i16, 0i16);
+        let mut first_buf = Buffer::new(NAME_LEN);
+        let mut second_buf = Buffer::new(second);
+        let (mut first_len, mut second_len) = (0i16, 0i16);
         // SAFETY: both buffers are larger than the lengths passed; the length outputs are
         // locals; the environment handle is live and used by this thread only.
         let rc = unsafe {
-            SQLDrivers(
+            function(
                 env.0,
                 direction,
-                name.ptr(),
-                name.max(),
-                &mut name_len,
-                attributes.ptr(),
-                attributes.max(),
-                &mut attributes_len,
+                first_buf.ptr(),
+                first_buf.max(),
+                &mut first_len,
+                second_buf.ptr(),
+                second_buf.max(),
+                &mut second_len,
             )
         };
         if rc == SqlReturn::NO_DATA {
@@ -151,15 +167,28 @@ pub fn drivers() -> Result<Vec<DriverInfo>, DbError> {
         if rc != SqlReturn::SUCCESS && rc != SqlReturn::SUCCESS_WITH_INFO {
             return Err(DbError::new(
                 ErrorClass::InterfaceError,
-                "the driver manager could not list its drivers",
+                format!("the driver manager could not list its {what}"),
             ));
         }
-        out.push(DriverInfo {
-            name: name.text(name_len),
-            attributes: attributes.attributes(attributes_len),
-        });
+        out.push(entry((&first_buf, first_len), (&second_buf, second_len)));
         direction = FetchOrientation::Next;
     }
+}
+
+/// The driver manager's drivers, in its order.
+///
+/// # Errors
+/// The driver manager failed.
+pub fn drivers() -> Result<Vec<DriverInfo>, DbError> {
+    list(
+        SQLDrivers,
+        "drivers",
+        ATTRIBUTES_LEN,
+        |(name, n), (attributes, a)| DriverInfo {
+            name: name.text(n),
+            attributes: attributes.attributes(a),
+        },
+    )
 }
 
 /// The driver manager's data sources, in its order.
@@ -167,40 +196,13 @@ pub fn drivers() -> Result<Vec<DriverInfo>, DbError> {
 /// # Errors
 /// The driver manager failed.
 pub fn data_sources() -> Result<Vec<DataSourceInfo>, DbError> {
-    let _one = LISTING.lock().unwrap_or_else(PoisonError::into_inner);
-    let env = Env::new()?;
-    let mut out = Vec::new();
-    let mut direction = FetchOrientation::First;
-    loop {
-        let mut name = Buffer::new(NAME_LEN);
-        let mut driver = Buffer::new(NAME_LEN);
-        let (mut name_len, mut driver_len) = (0i16, 0i16);
-        // SAFETY: as in `drivers`.
-        let rc = unsafe {
-            SQLDataSources(
-                env.0,
-                direction,
-                name.ptr(),
-                name.max(),
-                &mut name_len,
-                driver.ptr(),
-                driver.max(),
-                &mut driver_len,
-            )
-        };
-        if rc == SqlReturn::NO_DATA {
-            return Ok(out);
-        }
-        if rc != SqlReturn::SUCCESS && rc != SqlReturn::SUCCESS_WITH_INFO {
-            return Err(DbError::new(
-                ErrorClass::InterfaceError,
-                "the driver manager could not list its data sources",
-            ));
-        }
-        out.push(DataSourceInfo {
-            name: name.text(name_len),
-            driver: driver.text(driver_len),
-        });
-        direction = FetchOrientation::Next;
-    }
+    list(
+        SQLDataSources,
+        "data sources",
+        NAME_LEN,
+        |(name, n), (driver, d)| DataSourceInfo {
+            name: name.text(n),
+            driver: driver.text(d),
+        },
+    )
 }

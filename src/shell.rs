@@ -14,21 +14,38 @@ pub enum Format {
     Json,
 }
 
-/// Splits SQL text into statements at `;` outside quotes and comments, across lines.
+/// Splits SQL text into statements at `;` outside quotes and comments, across lines. It knows
+/// SQL strings (`'it''s'`), PostgreSQL escape strings (`E'a\'b'`), quoted identifiers
+/// (`"a;b"`), dollar-quoted strings (`$$a;b$$`, `$fn$...$fn$`), line comments and nested block
+/// comments, and never changes a byte of what it passes on (a statement is only trimmed of the
+/// white space around it).
 #[derive(Debug, Default)]
 pub struct StatementSplitter {
     buf: String,
     state: State,
+    /// The character before the current one (to tell `E'` and `$tag$` from identifiers).
+    prev: Option<char>,
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 enum State {
     #[default]
     Normal,
     Single,
+    /// An `E'...'` string: a backslash escapes the next character.
+    Escape,
+    /// Just after a backslash in an escape string.
+    EscapeNext,
     Double,
     LineComment,
-    BlockComment,
+    /// Nesting depth (PostgreSQL nests block comments).
+    BlockComment(u32),
+    /// Inside `$tag$ ... $tag$`.
+    Dollar(String),
+}
+
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
 }
 
 impl StatementSplitter {
@@ -37,54 +54,96 @@ impl StatementSplitter {
         self.buf.trim().is_empty()
     }
 
-    /// Adds a line; returns the statements it completed (without their `;`).
+    /// Adds a line (without its line end); returns the statements it completed.
     pub fn push_line(&mut self, line: &str) -> Vec<String> {
+        let mut out = self.push(line);
+        out.extend(self.push("\n"));
+        out
+    }
+
+    /// Adds text (line ends included, as they are); returns the statements it completed
+    /// (without their `;`).
+    pub fn push(&mut self, text: &str) -> Vec<String> {
         let mut out = Vec::new();
-        let chars: Vec<char> = line.chars().collect();
+        let chars: Vec<char> = text.chars().collect();
         let mut i = 0;
         while i < chars.len() {
             let c = chars[i];
             let next = chars.get(i + 1).copied();
-            match self.state {
+            let mut take = 1;
+            match &self.state {
                 State::Normal => match c {
+                    '\'' if matches!(self.prev, Some('E' | 'e'))
+                        && !self.buf[..self.buf.len() - 1].ends_with(is_word) =>
+                    {
+                        self.state = State::Escape;
+                    }
                     '\'' => self.state = State::Single,
                     '"' => self.state = State::Double,
                     '-' if next == Some('-') => self.state = State::LineComment,
                     '/' if next == Some('*') => {
-                        self.state = State::BlockComment;
-                        self.buf.push(c);
-                        i += 1;
-                        self.buf.push('*');
-                        i += 1;
-                        continue;
+                        self.state = State::BlockComment(1);
+                        take = 2;
+                    }
+                    '$' if !self.prev.is_some_and(is_word) => {
+                        // `$tag$` opens a dollar-quoted string; `$1` is a parameter.
+                        let tag: String =
+                            chars[i + 1..].iter().take_while(|c| is_word(**c)).collect();
+                        let closes = chars.get(i + 1 + tag.chars().count()) == Some(&'$');
+                        let starts_ok = tag.chars().next().is_none_or(|c| !c.is_ascii_digit());
+                        if closes && starts_ok {
+                            take = tag.chars().count() + 2;
+                            self.state = State::Dollar(tag);
+                        }
                     }
                     ';' => {
                         let stmt = std::mem::take(&mut self.buf);
                         if !stmt.trim().is_empty() {
                             out.push(stmt.trim().to_owned());
                         }
+                        self.prev = Some(c);
                         i += 1;
                         continue;
                     }
                     _ => {}
                 },
-                State::Single if c == '\'' => self.state = State::Normal,
+                State::Single | State::Escape if c == '\'' => self.state = State::Normal,
+                State::Escape if c == '\\' => self.state = State::EscapeNext,
+                State::EscapeNext => self.state = State::Escape,
                 State::Double if c == '"' => self.state = State::Normal,
-                State::BlockComment if c == '*' && next == Some('/') => {
-                    self.state = State::Normal;
-                    self.buf.push_str("*/");
-                    i += 2;
-                    continue;
+                State::LineComment if c == '\n' => self.state = State::Normal,
+                State::BlockComment(depth) => {
+                    let depth = *depth;
+                    if c == '*' && next == Some('/') {
+                        self.state = if depth == 1 {
+                            State::Normal
+                        } else {
+                            State::BlockComment(depth - 1)
+                        };
+                        take = 2;
+                    } else if c == '/' && next == Some('*') {
+                        self.state = State::BlockComment(depth + 1);
+                        take = 2;
+                    }
+                }
+                State::Dollar(tag) => {
+                    let closing: Vec<char> = std::iter::once('$')
+                        .chain(tag.chars())
+                        .chain(std::iter::once('$'))
+                        .collect();
+                    if chars[i..].starts_with(&closing) {
+                        take = closing.len();
+                        self.state = State::Normal;
+                    }
                 }
                 _ => {}
             }
-            self.buf.push(c);
-            i += 1;
+            for &taken in &chars[i..(i + take).min(chars.len())] {
+                self.buf.push(taken);
+                self.prev = Some(taken);
+            }
+            i += take;
         }
-        if self.state == State::LineComment {
-            self.state = State::Normal;
-        }
-        self.buf.push('\n');
         out
     }
 
@@ -102,13 +161,10 @@ fn is_only_comments(s: &str) -> bool {
     })
 }
 
-/// Splits a whole text (e.g. an `-e` argument) into statements.
+/// Splits a whole text (e.g. an `-e` argument) into statements, every byte kept.
 pub fn split_statements(text: &str) -> Vec<String> {
     let mut s = StatementSplitter::default();
-    let mut out = Vec::new();
-    for line in text.lines() {
-        out.extend(s.push_line(line));
-    }
+    let mut out = s.push(text);
     out.extend(s.finish());
     out
 }
@@ -350,6 +406,40 @@ mod tests {
         );
         assert!(s.is_empty());
         assert_eq!(split_statements("-- only a comment"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn dollar_quotes_escape_strings_and_nested_comments_hide_semicolons() {
+        assert_eq!(
+            split_statements("SELECT $$a;b$$; SELECT $fn$ x; $$ y $fn$; SELECT $1, x$y;"),
+            vec![
+                "SELECT $$a;b$$",
+                "SELECT $fn$ x; $$ y $fn$",
+                "SELECT $1, x$y"
+            ]
+        );
+        assert_eq!(
+            split_statements(r"SELECT E'it\'s; ok', e'\\'; SELECT 'it''s;'"),
+            vec![r"SELECT E'it\'s; ok', e'\\'", "SELECT 'it''s;'"]
+        );
+        assert_eq!(
+            split_statements("SELECT name'x;y' ; SELECT 2"),
+            vec!["SELECT name'x;y'", "SELECT 2"],
+            "a quote after an identifier ending in e is not an escape string"
+        );
+        assert_eq!(
+            split_statements("/* a /* b; */ c; */ SELECT 1; SELECT 2"),
+            vec!["/* a /* b; */ c; */ SELECT 1", "SELECT 2"]
+        );
+    }
+
+    #[test]
+    fn no_byte_of_a_statement_is_changed() {
+        let text = "INSERT INTO t VALUES ('a\r\nb\tc'); SELECT 'x'\r\n;";
+        assert_eq!(
+            split_statements(text),
+            vec!["INSERT INTO t VALUES ('a\r\nb\tc')", "SELECT 'x'"]
+        );
     }
 
     #[test]

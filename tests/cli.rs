@@ -354,3 +354,55 @@ fn odbcsh_streams_a_large_result_with_flat_memory() {
         started.elapsed()
     );
 }
+
+#[test]
+fn odbcsh_passes_every_byte_of_a_statement_and_knows_dollar_quotes() {
+    let server = TestServer::start("");
+    let db = server.sqlite("bytes");
+    let out = odbcsh(
+        &server,
+        &db,
+        &[
+            "--format",
+            "csv",
+            "-e",
+            "CREATE TABLE c (x TEXT); INSERT INTO c VALUES ('a\r\nb;c'); SELECT length(x), hex(x) FROM c",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).ends_with("6,610D0A623B63\n"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Piped input keeps its line ends too.
+    let out = odbcsh(
+        &server,
+        &db,
+        &["--format", "csv"],
+        Some("INSERT INTO c VALUES ('p\r\nq');\r\nSELECT hex(x) FROM c WHERE x LIKE 'p%';\n"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("700D0A71"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let pg = pg();
+    let _db = pg.database("cli_dollar");
+    let out = odbcsh(
+        &server,
+        &pg.connstr("cli_dollar"),
+        &[
+            "--format",
+            "csv",
+            "-e",
+            "SELECT $$a;b$$ AS d, E'x\\'y;z' AS e",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "d,e\na;b,x'y;z\n");
+}

@@ -294,15 +294,22 @@ impl Shell<'_> {
     fn piped(&mut self) -> ExitCode {
         let mut splitter = StatementSplitter::default();
         let stdin = std::io::stdin();
-        for line in stdin.lock().lines() {
-            let Ok(line) = line else { break };
+        let mut input = stdin.lock();
+        let mut line = String::new();
+        loop {
+            // Lines with their own line ends: a CR inside a literal reaches the database.
+            line.clear();
+            match input.read_line(&mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
             if splitter.is_empty() && line.trim_start().starts_with('\\') {
-                if let Step::Stop(code) = self.run(&line) {
+                if let Step::Stop(code) = self.run(line.trim_end()) {
                     return code;
                 }
                 continue;
             }
-            for stmt in splitter.push_line(&line) {
+            for stmt in splitter.push(&line) {
                 if let Step::Stop(code) = self.run(&stmt) {
                     return code;
                 }

@@ -10,7 +10,10 @@ pub enum Format {
     Table,
     /// RFC 4180: a header row, then rows; NULL is an empty field, an empty string is `""`.
     Csv,
-    /// One JSON array of objects per result set, on one line.
+    /// One JSON array of objects per result set, on one line: every column in order (a
+    /// repeated name gets `#2`, `#3`), integers, finite floats and booleans as JSON values, NaN
+    /// and infinities as the strings `"NaN"`, `"Infinity"`, `"-Infinity"`, decimals, dates and
+    /// text as strings, SQL NULL as `null`.
     Json,
 }
 
@@ -217,6 +220,10 @@ pub struct ResultWriter<W: std::io::Write> {
     /// Table: rows held until the window is full; `widths` set once it was printed.
     window: Vec<Vec<String>>,
     widths: Option<Vec<usize>>,
+    /// How the table shows SQL NULL (`--null`; default `NULL`).
+    null: String,
+    /// JSON: the column names as object keys, in order, duplicates numbered (`a`, `a#2`).
+    keys: Vec<String>,
 }
 
 impl<W: std::io::Write> ResultWriter<W> {
@@ -240,7 +247,16 @@ impl<W: std::io::Write> ResultWriter<W> {
             rows: 0,
             window: Vec::new(),
             widths: None,
+            null: "NULL".to_owned(),
+            keys: json_keys(columns),
         })
+    }
+
+    /// Shows SQL NULL as `null` in the table (psql's `\pset null`).
+    #[must_use]
+    pub fn with_null(mut self, null: &str) -> Self {
+        null.clone_into(&mut self.null);
+        self
     }
 
     /// Writes (or, for the table's first window, holds) more rows.
@@ -267,17 +283,29 @@ impl<W: std::io::Write> ResultWriter<W> {
                     if self.rows > 0 {
                         self.out.write_all(b",")?;
                     }
-                    let object = serde_json::Value::Object(
-                        self.columns
-                            .iter()
-                            .zip(r)
-                            .map(|(c, v)| (c.name.clone(), json_value(v)))
-                            .collect(),
-                    );
-                    write!(self.out, "{object}")?;
+                    // Written by hand: every column, in order (a JSON map would sort them and
+                    // keep one of each name).
+                    let fields: Vec<String> = self
+                        .keys
+                        .iter()
+                        .zip(r)
+                        .map(|(k, v)| {
+                            format!("{}:{}", serde_json::Value::from(k.as_str()), json_value(v))
+                        })
+                        .collect();
+                    write!(self.out, "{{{}}}", fields.join(","))?;
                 }
                 Format::Table => {
-                    let cells: Vec<String> = r.iter().map(table_cell).collect();
+                    let cells: Vec<String> = r
+                        .iter()
+                        .map(|v| {
+                            if v.is_null() {
+                                self.null.clone()
+                            } else {
+                                v.to_string()
+                            }
+                        })
+                        .collect();
                     match &self.widths {
                         Some(widths) => {
                             writeln!(self.out, "{}", table_line(&cells, widths))?;
@@ -342,12 +370,22 @@ impl<W: std::io::Write> ResultWriter<W> {
     }
 }
 
-fn table_cell(v: &Value) -> String {
-    if v.is_null() {
-        "NULL".to_owned()
-    } else {
-        v.to_string()
-    }
+/// JSON object keys for `columns`: their names in order, a repeated name numbered from its
+/// second occurrence (`a`, `a#2`, `a#3`).
+fn json_keys(columns: &[ColumnDesc]) -> Vec<String> {
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    columns
+        .iter()
+        .map(|c| {
+            let n = seen.entry(c.name.as_str()).or_insert(0);
+            *n += 1;
+            if *n == 1 {
+                c.name.clone()
+            } else {
+                format!("{}#{n}", c.name)
+            }
+        })
+        .collect()
 }
 
 fn table_line(cells: &[String], widths: &[usize]) -> String {
@@ -371,7 +409,22 @@ fn json_value(v: &Value) -> serde_json::Value {
         Value::Null => J::Null,
         Value::Bool(b) => J::Bool(*b),
         Value::Int(i) => J::from(*i),
-        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+        // JSON has no NaN or infinities: they are strings, so they never read as SQL NULL.
+        Value::Float(f) => serde_json::Number::from_f64(*f).map_or_else(
+            || {
+                J::String(
+                    if f.is_nan() {
+                        "NaN"
+                    } else if *f > 0.0 {
+                        "Infinity"
+                    } else {
+                        "-Infinity"
+                    }
+                    .to_owned(),
+                )
+            },
+            J::Number,
+        ),
         other => J::String(other.to_string()),
     }
 }
@@ -431,6 +484,23 @@ mod tests {
             split_statements("/* a /* b; */ c; */ SELECT 1; SELECT 2"),
             vec!["/* a /* b; */ c; */ SELECT 1", "SELECT 2"]
         );
+    }
+
+    #[test]
+    fn json_keeps_every_column_in_order_and_tells_nan_from_null() {
+        let cols = [col("z"), col("a"), col("a")];
+        let rows = vec![vec![Value::Int(1), Value::Float(f64::NAN), Value::Null]];
+        let (out, _) = format_result(Format::Json, Some(&cols), &rows, -1);
+        assert_eq!(out, "[{\"z\":1,\"a\":\"NaN\",\"a#2\":null}]\n");
+        let mut buf = Vec::new();
+        let mut w = ResultWriter::new(Format::Table, &cols[..1], &mut buf)
+            .unwrap()
+            .with_null("(null)");
+        w.rows(&[vec![Value::Null], vec![Value::Text("NULL".into())]])
+            .unwrap();
+        w.finish().unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        assert!(text.contains("(null)") && text.contains("NULL"), "{text}");
     }
 
     #[test]

@@ -406,3 +406,40 @@ fn odbcsh_passes_every_byte_of_a_statement_and_knows_dollar_quotes() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "d,e\na;b,x'y;z\n");
 }
+
+#[test]
+fn odbcsh_json_keeps_columns_and_null_display_is_configurable() {
+    let server = TestServer::start("");
+    let out = odbcsh(
+        &server,
+        "DSN=demo",
+        &[
+            "--format",
+            "json",
+            "-e",
+            "SELECT 1 AS z, 2 AS a, 3 AS a, NULL AS n",
+        ],
+        None,
+    );
+    // Every column, in order; sqliteodbc reports these expressions as text (issue 12).
+    assert_eq!(
+        text(&out.stdout),
+        "[{\"z\":\"1\",\"a\":\"2\",\"a#2\":\"3\",\"n\":null}]\n"
+    );
+    let out = odbcsh(
+        &server,
+        "DSN=demo",
+        &[
+            "--null",
+            "(null)",
+            "-e",
+            "SELECT NULL AS n UNION ALL SELECT 'NULL'",
+        ],
+        None,
+    );
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("(null)") && shown.contains("NULL"),
+        "{shown}"
+    );
+}

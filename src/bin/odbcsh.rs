@@ -68,6 +68,10 @@ struct Cli {
     /// Output format for result sets.
     #[arg(long, value_enum, default_value_t = FormatArg::Table)]
     format: FormatArg,
+    /// How the table format shows SQL NULL (psql's `\pset null`), so a NULL and the text
+    /// 'NULL' can be told apart.
+    #[arg(long, default_value = "NULL")]
+    null: String,
     /// Go on after a failed statement (the exit status is still 1).
     #[arg(long)]
     continue_on_error: bool,
@@ -114,6 +118,7 @@ fn main() -> ExitCode {
         odbc,
         connection,
         format,
+        null: cli.null.clone(),
         timing: false,
         continue_on_error: cli.continue_on_error,
         failed: false,
@@ -148,6 +153,7 @@ struct Shell<'a> {
     odbc: Odbc,
     connection: Connection,
     format: Format,
+    null: String,
     timing: bool,
     continue_on_error: bool,
     failed: bool,
@@ -193,7 +199,8 @@ impl Shell<'_> {
             };
             let stdout = std::io::stdout();
             let mut writer = ResultWriter::new(self.format, &desc, stdout.lock())
-                .map_err(|e| output_error(&e))?;
+                .map_err(|e| output_error(&e))?
+                .with_null(&self.null);
             loop {
                 let rows = c.fetchmany(Some(FETCH_BATCH))?;
                 if rows.is_empty() {

@@ -15,13 +15,14 @@ pub(crate) fn from_odbc(e: &odbc_api::Error) -> DbError {
         | odbc_api::Error::OracleOdbcDriverDoesNotSupport64Bit(record) => {
             DbError::from_records(vec![record_of(record)], e.to_string())
         }
+        // 22001 (string data, right truncation) is the error; 01004 is only ODBC's warning.
         odbc_api::Error::TooLargeValueForBuffer { indicator, buffer_index } => DbError::with_state(
             ErrorClass::DataError,
-            "01004",
+            "22001",
             format!(
-                "value in column {} is longer than the column's declared size ({} bytes); refusing to truncate it",
+                "the value in column {} is {} long, longer than the size its driver declared for the column; refusing to truncate it",
                 buffer_index + 1,
-                indicator.map_or_else(|| "unknown".to_owned(), |n| n.to_string())
+                indicator.map_or_else(|| "of unknown length".to_owned(), |n| format!("{n} bytes"))
             ),
         ),
         other => DbError::new(ErrorClass::InterfaceError, other.to_string()),

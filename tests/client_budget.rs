@@ -1,16 +1,16 @@
 //! The client against a server whose answer decodes to gigabytes: refused within a budget.
 //! (Its own test binary: it measures the process's peak memory.)
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::time::Duration;
+mod common;
+
+use std::io::Write;
+
+use common::fake::{fake_server, receive};
 
 use odbcd::client::{ConfigData, ErrorClass, ServerSession};
 use odbcd::proto::compress::Compression;
-use odbcd::proto::message::{ClientFrame, Response, ServerFrame};
-use odbcd::proto::preamble::Preamble;
 use odbcd::proto::rows::{encode_rows_frame, EncodedRows, RowsHead};
-use odbcd::proto::{frame, MAX_FRAME_LEN};
+use odbcd::proto::MAX_FRAME_LEN;
 
 fn peak_rss_mb() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
@@ -32,51 +32,8 @@ fn an_answer_that_decodes_to_gigabytes_is_refused_within_the_budget() {
             rows.push_null();
         }
     }
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
-        let send = |s: &mut std::net::TcpStream, f: ServerFrame| {
-            let mut buf = Vec::new();
-            frame::encode(&f, Compression::OFF, MAX_FRAME_LEN, &mut buf).unwrap();
-            s.write_all(&buf).unwrap();
-        };
-        let read = |s: &mut std::net::TcpStream| -> ClientFrame {
-            let mut head = [0u8; 5];
-            s.read_exact(&mut head).unwrap();
-            let h = frame::parse_header(&head, MAX_FRAME_LEN).unwrap();
-            let mut payload = vec![0u8; h.payload_len];
-            s.read_exact(&mut payload).unwrap();
-            frame::decode_payload(&h, &payload, MAX_FRAME_LEN).unwrap()
-        };
-        let mut pre = [0u8; 8];
-        s.read_exact(&mut pre).unwrap();
-        s.write_all(&Preamble::current(0).encode()).unwrap();
-        send(
-            &mut s,
-            ServerFrame {
-                id: 0,
-                response: Response::Greeting {
-                    server_version: "fake".into(),
-                    nonce: vec![0; 32],
-                    auth_required: false,
-                },
-            },
-        );
-        read(&mut s);
-        send(
-            &mut s,
-            ServerFrame {
-                id: 0,
-                response: Response::SessionOpened {
-                    session_id: "f".repeat(32),
-                    server_version: "fake".into(),
-                    last_request: 0,
-                    reconnect_window_ms: 1000,
-                },
-            },
-        );
-        let ping = read(&mut s);
+    let port = fake_server(move |s| {
+        let ping = receive(s).expect("a request");
         let mut buf = Vec::new();
         encode_rows_frame(
             ping.id,
@@ -89,8 +46,7 @@ fn an_answer_that_decodes_to_gigabytes_is_refused_within_the_budget() {
         )
         .unwrap();
         drop(rows);
-        s.write_all(&buf).unwrap();
-        std::thread::sleep(Duration::from_secs(5));
+        let _ = s.write_all(&buf);
     });
     let data = ConfigData::new()
         .set("Connection", "host", "127.0.0.1")

@@ -605,12 +605,7 @@ fn a_captured_login_cannot_be_replayed() {
         let mut pre = [0u8; 8];
         s.read_exact(&mut pre).unwrap();
         let read_frame = |s: &mut std::net::TcpStream| -> ServerFrame {
-            let mut head = [0u8; 5];
-            s.read_exact(&mut head).unwrap();
-            let h = frame::parse_header(&head, MAX_FRAME_LEN).unwrap();
-            let mut payload = vec![0u8; h.payload_len];
-            s.read_exact(&mut payload).unwrap();
-            frame::decode_payload(&h, &payload, MAX_FRAME_LEN).unwrap()
+            common::read_raw_frame(s).expect("a frame")
         };
         let Response::Greeting {
             nonce,
@@ -836,12 +831,7 @@ fn raw_login(
     let mut pre = [0u8; 8];
     s.read_exact(&mut pre).unwrap();
     let read_frame = |s: &mut std::net::TcpStream| -> ServerFrame {
-        let mut head = [0u8; 5];
-        s.read_exact(&mut head).unwrap();
-        let h = frame::parse_header(&head, MAX_FRAME_LEN).unwrap();
-        let mut payload = vec![0u8; h.payload_len];
-        s.read_exact(&mut payload).unwrap();
-        frame::decode_payload(&h, &payload, MAX_FRAME_LEN).unwrap()
+        common::read_raw_frame(s).expect("a frame")
     };
     let Response::Greeting { nonce, .. } = read_frame(&mut s).response else {
         panic!("no greeting")

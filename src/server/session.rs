@@ -380,10 +380,7 @@ impl Session {
             self.replay.pop_front();
         }
         if held && self.replay_bytes <= OUTPUT_BUDGET {
-            let waiting: Vec<ConnId> = self.queued.keys().copied().collect();
-            for conn in waiting {
-                self.pump(conn, ctx);
-            }
+            self.pump_all(ctx);
         }
     }
 
@@ -772,6 +769,14 @@ impl Session {
         self.pump(conn, ctx);
     }
 
+    /// [`Self::pump`] for every connection with requests waiting.
+    fn pump_all(&mut self, ctx: &mut Context<Self>) {
+        let waiting: Vec<ConnId> = self.queued.keys().copied().collect();
+        for conn in waiting {
+            self.pump(conn, ctx);
+        }
+    }
+
     /// Hands the next queued request of `conn` to the connection, if the connection is free
     /// and the output budget allows.
     fn pump(&mut self, conn: ConnId, ctx: &mut Context<Self>) {
@@ -922,10 +927,7 @@ impl Session {
             return;
         }
         // Requests held back by the server-wide output budget try again.
-        let waiting: Vec<ConnId> = self.queued.keys().copied().collect();
-        for conn in waiting {
-            self.pump(conn, ctx);
-        }
+        self.pump_all(ctx);
         let activity = &self.shared.config.activity;
         let (window, idle_limit, exec_limit) = (
             activity.max_session_reconnect_time,

@@ -233,12 +233,13 @@ fn client_vanishing_mid_request_frees_its_connections() {
         Request::Execute {
             conn,
             cursor: 1,
-            sql: "SELECT pg_sleep(1)".into(),
+            sql: "SELECT pg_sleep(3)".into(),
             params: vec![],
             max_rows: 10,
         },
     );
-    // Half of the next request, then gone.
+    // Half of the next request, then gone: the session ends (no resume within 1 s) while its
+    // request still runs.
     s.write_all(&[0, 0, 0, 50, 0, 1]).unwrap();
     drop(s);
     still_serving(&mut server);
@@ -246,6 +247,12 @@ fn client_vanishing_mid_request_frees_its_connections() {
         pg.backends("vanish") == 0
     });
     still_serving(&mut server);
+    // The ended session's running request is no longer counted (it once stayed forever).
+    let (_observer, odbc) = server.open();
+    TestServer::wait_until(5, "no request counted as running", || {
+        odbc.status()
+            .is_ok_and(|st| st.running_requests == 0 && st.sessions == 1)
+    });
 }
 
 #[test]
@@ -417,10 +424,7 @@ fn cancelling_a_queued_request_means_it_never_runs() {
     let Response::Executed { rows, .. } = read_frame(&mut s).unwrap().response else {
         panic!("no count")
     };
-    assert_eq!(
-        rows,
-        vec![vec![odbcd::proto::value::Value::Text("0".into())]]
-    );
+    assert_eq!(rows, vec![vec![odbcd::proto::value::Value::Int(0)]]);
 }
 
 /// odbc-api's driver list overflowed its buffer inside unixODBC by a few bytes per call: two

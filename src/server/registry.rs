@@ -55,6 +55,33 @@ pub struct SessionStats {
     pub attached: AtomicBool,
 }
 
+/// One request running on a database connection, counted for its session and for the server
+/// while it lives: dropping it (the request answered, or its session gone mid-request) lowers
+/// both counts, so no path can forget to.
+pub struct RunningRequestCount {
+    session: Arc<SessionStats>,
+    server: Arc<AtomicU32>,
+}
+
+impl RunningRequestCount {
+    /// Counts one more running request.
+    pub fn start(session: &Arc<SessionStats>, server: &Arc<AtomicU32>) -> Self {
+        session.running.fetch_add(1, Ordering::Relaxed);
+        server.fetch_add(1, Ordering::Relaxed);
+        Self {
+            session: Arc::clone(session),
+            server: Arc::clone(server),
+        }
+    }
+}
+
+impl Drop for RunningRequestCount {
+    fn drop(&mut self) {
+        self.session.running.fetch_sub(1, Ordering::Relaxed);
+        self.server.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 struct SessionEntry {
     addr: Addr<Session>,
     peer: SocketAddr,

@@ -34,8 +34,8 @@ use super::db::{
 use super::gate::{Gate, Gated};
 use super::pool::PoolKey;
 use super::registry::{
-    AcquireConnection, ConnectionClosed, GetStatus, RegisterSession, SessionStats, Transport,
-    UnregisterSession,
+    AcquireConnection, ConnectionClosed, GetStatus, RegisterSession, RunningRequestCount,
+    SessionStats, Transport, UnregisterSession,
 };
 use super::{access, Shared};
 use crate::connstr;
@@ -674,8 +674,7 @@ impl Session {
                 key,
                 pooling,
             };
-            running.fetch_add(1, Ordering::Relaxed);
-            stats.running.fetch_add(1, Ordering::Relaxed);
+            let counted = RunningRequestCount::start(&stats, &running);
             let (handle, r) = match pooled {
                 Some(handle) => {
                     let adopt = Adopt {
@@ -707,8 +706,6 @@ impl Session {
                                     reusable: None,
                                 });
                             }
-                            running.fetch_sub(1, Ordering::Relaxed);
-                            stats.running.fetch_sub(1, Ordering::Relaxed);
                             return Err(e);
                         }
                     };
@@ -716,8 +713,7 @@ impl Session {
                     (DbHandle { addr, cancel }, r)
                 }
             };
-            running.fetch_sub(1, Ordering::Relaxed);
-            stats.running.fetch_sub(1, Ordering::Relaxed);
+            drop(counted);
             match flatten(r) {
                 Ok(DbReply::Opened { dbms_name }) => Ok((handle, dbms_name)),
                 Ok(other) => Err(DbError::new(
@@ -845,15 +841,14 @@ impl Session {
                 cancelling: false,
             },
         );
-        self.stats.running.fetch_add(1, Ordering::Relaxed);
-        self.shared.running.fetch_add(1, Ordering::Relaxed);
+        // Lowered when the answer comes, or when the session ends first and drops the future.
+        let counted = RunningRequestCount::start(&self.stats, &self.shared.running);
         let exec_limit = self.shared.config.activity.max_request_execution_time;
         h.addr
             .call(id, req)
             .into_actor(self)
             .map(move |r, act, ctx| {
-                act.stats.running.fetch_sub(1, Ordering::Relaxed);
-                act.shared.running.fetch_sub(1, Ordering::Relaxed);
+                drop(counted);
                 let cancelled = act.running.remove(&id).and_then(|r| r.cancelled);
                 act.busy.remove(&conn);
                 match flatten(r) {
@@ -1121,10 +1116,9 @@ impl Actor for Session {
             // afterwards ends that thread.
             h.addr.release_now(h.clone());
         }
-        // The answers of running requests will not come back to this actor: settle the counts.
-        let unfinished = self.running.drain().count() as u32;
-        self.shared.running.fetch_sub(unfinished, Ordering::Relaxed);
-        self.stats.running.store(0, Ordering::Relaxed);
+        // The answers of running requests will not come back to this actor; their futures,
+        // dropped with it, lower the running counts (`RunningRequestCount`).
+        self.running.clear();
         if !self.id.is_empty() {
             tracing::info!(session = self.short_id(), peer = %self.peer, "session closed");
             let reason = self.end_reason.take().unwrap_or_else(|| {

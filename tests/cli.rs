@@ -421,10 +421,10 @@ fn odbcsh_json_keeps_columns_and_null_display_is_configurable() {
         ],
         None,
     );
-    // Every column, in order; sqliteodbc reports these expressions as text (issue 12).
+    // Every column, in order; SQLite integers as JSON numbers.
     assert_eq!(
         text(&out.stdout),
-        "[{\"z\":\"1\",\"a\":\"2\",\"a#2\":\"3\",\"n\":null}]\n"
+        "[{\"z\":1,\"a\":2,\"a#2\":3,\"n\":null}]\n"
     );
     let out = odbcsh(
         &server,

@@ -147,12 +147,12 @@ fn sqlite_error_while_stepping_arrives_after_every_row_before_it() {
         &[],
     )
     .unwrap();
-    // SQLite declares no type for an expression: its values come as text.
-    let (n, err) = rows_until_error(&mut c, |n| Value::Text(n.to_string()));
+    // SQLite declares no type for an expression: its integers come by storage class.
+    let (n, err) = rows_until_error(&mut c, Value::Int);
     assert!(err.message.contains("integer overflow"), "{err}");
     assert_eq!(n, 2999, "every row before the failing one arrived first");
     c.execute("SELECT 42", &[]).unwrap();
-    assert_eq!(c.fetchone().unwrap(), Some(vec![Value::Text("42".into())]));
+    assert_eq!(c.fetchone().unwrap(), Some(vec![Value::Int(42)]));
 }
 
 /// A cursor per statement is the usual DB-API pattern: dropping one whose result set was read
@@ -201,10 +201,7 @@ fn dropping_a_finished_cursor_sends_nothing() {
         );
     }
     kept.execute("SELECT 2", &[]).unwrap();
-    assert_eq!(
-        kept.fetchone().unwrap(),
-        Some(vec![Value::Text("2".into())])
-    );
+    assert_eq!(kept.fetchone().unwrap(), Some(vec![Value::Int(2)]));
 }
 
 fn commit_and_rollback(first: &str, second: &str, table: &str, odbc: &odbcd::client::Odbc) {
@@ -380,13 +377,7 @@ fn client_works_inside_a_tokio_runtime() {
         session.close().unwrap();
         (first, second)
     });
-    assert_eq!(
-        n,
-        (
-            vec![Value::Text("41".into())],
-            vec![Value::Text("1".into())]
-        )
-    );
+    assert_eq!(n, (vec![Value::Int(41)], vec![Value::Int(1)]));
 }
 
 #[test]

@@ -88,6 +88,7 @@ struct PasswdArgs {
 
 fn main() -> ExitCode {
     odbcd::server::db::sqlite_guard::keep();
+    odbcd::server::db::sqlite_values::keep();
     match Cli::parse().command {
         Command::CheckConfig { config } => match ServerConfig::load(&config) {
             Ok(c) => {

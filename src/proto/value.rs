@@ -3,10 +3,11 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A calendar date.
+/// A calendar date (proleptic Gregorian).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Date {
-    /// Year (e.g. 2026).
+    /// Year, astronomical numbering: 2026 is AD 2026, 0 is 1 BC, -43 is 44 BC (the way ISO 8601
+    /// counts). Displayed the way PostgreSQL does: `0044-03-15 BC`.
     pub year: i16,
     /// Month, 1..=12.
     pub month: u8,
@@ -68,9 +69,134 @@ impl Value {
     }
 }
 
+impl Date {
+    /// True when the year is before AD 1 (displayed with a ` BC` suffix).
+    pub fn is_bc(&self) -> bool {
+        self.year <= 0
+    }
+
+    /// The date without its era: the year as written before `BC`.
+    fn write_ymd(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let year = if self.is_bc() {
+            1 - i32::from(self.year)
+        } else {
+            i32::from(self.year)
+        };
+        write!(f, "{year:04}-{:02}-{:02}", self.month, self.day)
+    }
+
+    /// Parses the form [`Display`](fmt::Display) writes (`2024-02-29`, `0044-03-15 BC`,
+    /// `10000-01-01`), for a valid date only; `None` for anything else, including other
+    /// spellings of the same date.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (ymd, bc) = match text.strip_suffix(" BC") {
+            Some(ymd) => (ymd, true),
+            None => (text, false),
+        };
+        let date = parse_ymd(ymd, bc)?;
+        (date.to_string() == text).then_some(date)
+    }
+
+    /// True for a real calendar date (month 1-12, a day the month has).
+    pub fn is_valid(&self) -> bool {
+        (1..=12).contains(&self.month)
+            && self.day >= 1
+            && self.day <= days_in_month(i32::from(self.year), self.month)
+    }
+}
+
+fn days_in_month(year: i32, month: u8) -> u8 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// `YYYY-MM-DD` (four or more year digits) into a valid date; `bc` counts the year before AD 1.
+fn parse_ymd(ymd: &str, bc: bool) -> Option<Date> {
+    let mut parts = ymd.splitn(3, '-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    if y.len() < 4 || !y.bytes().all(|b| b.is_ascii_digit()) || !digits(m, 2) || !digits(d, 2) {
+        return None;
+    }
+    let written: i16 = y.parse().ok()?;
+    let year = if bc {
+        if written == 0 {
+            return None;
+        }
+        1 - written
+    } else {
+        written
+    };
+    let date = Date {
+        year,
+        month: m.parse().ok()?,
+        day: d.parse().ok()?,
+    };
+    date.is_valid().then_some(date)
+}
+
+impl Time {
+    /// Parses the form [`Display`](fmt::Display) writes (`23:59:58`, `12:34:56.789012`,
+    /// fractions without trailing zeros, `24:00:00`), for a valid time only; `None` otherwise.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (hms, frac) = match text.split_once('.') {
+            Some((hms, frac)) => (hms, Some(frac)),
+            None => (text, None),
+        };
+        let mut parts = hms.splitn(3, ':');
+        let (h, m, s) = (parts.next()?, parts.next()?, parts.next()?);
+        let two = |s: &str| -> Option<u8> {
+            (s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| s.parse().ok())
+                .flatten()
+        };
+        let nanos = match frac {
+            None => 0,
+            Some(f) if (1..=9).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_digit()) => {
+                format!("{f:0<9}").parse().ok()?
+            }
+            Some(_) => return None,
+        };
+        let time = Self {
+            hour: two(h)?,
+            minute: two(m)?,
+            second: two(s)?,
+            nanos,
+        };
+        let valid = (time.hour < 24 && time.minute < 60 && time.second < 60)
+            || (time.hour == 24 && time.minute == 0 && time.second == 0 && nanos == 0);
+        (valid && time.to_string() == text).then_some(time)
+    }
+}
+
+impl Timestamp {
+    /// Parses the form [`Display`](fmt::Display) writes (`1999-12-31 23:59:59.123`,
+    /// `0044-03-15 12:00:00 BC`), for a valid timestamp only; `None` otherwise.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (body, bc) = match text.strip_suffix(" BC") {
+            Some(body) => (body, true),
+            None => (text, false),
+        };
+        let (ymd, hms) = body.split_once(' ')?;
+        let ts = Self {
+            date: parse_ymd(ymd, bc)?,
+            time: Time::parse(hms)?,
+        };
+        (ts.to_string() == text).then_some(ts)
+    }
+}
+
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+        self.write_ymd(f)?;
+        if self.is_bc() {
+            f.write_str(" BC")?;
+        }
+        Ok(())
     }
 }
 
@@ -87,7 +213,12 @@ impl fmt::Display for Time {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.date, self.time)
+        self.date.write_ymd(f)?;
+        write!(f, " {}", self.time)?;
+        if self.date.is_bc() {
+            f.write_str(" BC")?;
+        }
+        Ok(())
     }
 }
 
@@ -98,7 +229,7 @@ impl fmt::Display for Value {
             Self::Null => Ok(()),
             Self::Bool(b) => write!(f, "{}", u8::from(*b)),
             Self::Int(i) => write!(f, "{i}"),
-            Self::Float(x) => write!(f, "{x}"),
+            Self::Float(x) => write_float(f, *x),
             Self::Decimal(s) | Self::Text(s) => f.write_str(s),
             Self::Bytes(b) => {
                 f.write_str("\\x")?;
@@ -109,6 +240,19 @@ impl fmt::Display for Value {
             Self::Timestamp(t) => write!(f, "{t}"),
         }
     }
+}
+
+/// A float the way PostgreSQL writes one: the shortest text that reads back as the same
+/// double (`0.30000000000000004`, `1e300`), no `.0` on whole numbers, `NaN`, `Infinity`.
+fn write_float(f: &mut fmt::Formatter<'_>, x: f64) -> fmt::Result {
+    if x.is_nan() {
+        return f.write_str("NaN");
+    }
+    if x.is_infinite() {
+        return f.write_str(if x > 0.0 { "Infinity" } else { "-Infinity" });
+    }
+    let shortest = format!("{x:?}");
+    f.write_str(shortest.strip_suffix(".0").unwrap_or(&shortest))
 }
 
 macro_rules! from_int {
@@ -193,4 +337,104 @@ pub struct ColumnDesc {
     pub scale: Option<i64>,
     /// Whether NULLs are allowed; `None` when the driver does not know.
     pub null_ok: Option<bool>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Date, Time, Timestamp, Value};
+
+    #[test]
+    fn floats_display_like_postgresql() {
+        let shown = |x: f64| Value::Float(x).to_string();
+        assert_eq!(shown(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(shown(100.0), "100");
+        assert_eq!(shown(-0.0), "-0");
+        assert_eq!(shown(1e300), "1e300");
+        assert_eq!(shown(f64::NAN), "NaN");
+        assert_eq!(shown(f64::NEG_INFINITY), "-Infinity");
+        for x in [0.1 + 0.2, 1e300, 5e-324, 123_456_789_012_345_678.0, -2.5] {
+            assert_eq!(shown(x).parse::<f64>().ok(), Some(x));
+        }
+    }
+
+    #[test]
+    fn dates_parse_only_in_their_display_form() {
+        for text in [
+            "2024-02-29",
+            "0001-01-01",
+            "0044-03-15 BC",
+            "0001-12-31 BC",
+            "10000-01-01",
+        ] {
+            let d = Date::parse(text).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(d.to_string(), text);
+        }
+        assert_eq!(Date::parse("0044-03-15 BC").map(|d| d.year), Some(-43));
+        assert_eq!(Date::parse("0001-01-01 BC").map(|d| d.year), Some(0));
+        for text in [
+            "2023-02-29",
+            "0000-00-00",
+            "1000-00-00",
+            "2024-13-01",
+            "2024-1-01",
+            "infinity",
+            "0000-01-01 BC",
+            "02024-01-01",
+            "2024-01-01 ",
+            "2024-01-01T",
+            "",
+        ] {
+            assert_eq!(Date::parse(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn times_keep_their_fractions() {
+        for text in [
+            "00:00:00",
+            "12:34:56.789012",
+            "23:59:59.5",
+            "24:00:00",
+            "01:02:03.000000001",
+        ] {
+            let t = Time::parse(text).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(t.to_string(), text);
+        }
+        assert_eq!(
+            Time::parse("12:34:56.789012").map(|t| t.nanos),
+            Some(789_012_000)
+        );
+        for text in [
+            "12:00:00.500",
+            "12:00",
+            "24:00:01",
+            "12:60:00",
+            "12:00:00+02",
+            "12:00:00.",
+            "1:00:00",
+        ] {
+            assert_eq!(Time::parse(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn timestamps_round_trip_their_text() {
+        for text in [
+            "1999-12-31 23:59:59.123456",
+            "0044-03-15 12:00:00 BC",
+            "9999-01-01 00:00:00 BC",
+            "2024-01-01 10:00:00.5",
+        ] {
+            let ts = Timestamp::parse(text).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(ts.to_string(), text);
+        }
+        for text in [
+            "2003-03-03 03:03",
+            "2003-03-03T03:03:03",
+            "2003-03-03 03:03:03+02:00",
+            "infinity",
+        ] {
+            assert_eq!(Timestamp::parse(text), None, "{text}");
+        }
+    }
 }

@@ -7,12 +7,20 @@
 //!   most [`BULK_BUFFER_BYTES`], so server memory per cursor stays bounded whatever the result
 //!   size. It starts at [`FIRST_BULK_ROWS`] rows and grows eightfold each time a fetch fills
 //!   it, so a point query does not pay for (allocating and zeroing) a buffer sized for a
-//!   million-row scan. A value longer than its buffer (a driver that under-reports a column
-//!   size) is an error, never a silent truncation.
+//!   million-row scan. A driver's declared column size is a hint, not a promise: a value that
+//!   fills its buffer is read again whole (see [`super::rowset`]) and the column's buffer is
+//!   widened for the next fetch. Truncation is never silent.
 //! - **Piecewise**: when any column is long or of unknown size (PostgreSQL `text`/`bytea`,
-//!   SQLite columns without a declared size, `VARCHAR(MAX)`), rows are fetched one at a time
-//!   and each value read with `SQLGetData` in pieces, so a column reported as gigabytes wide
-//!   costs only the size of the actual values.
+//!   `VARCHAR(MAX)`), and for every SQLite result set, rows are fetched one at a time and each
+//!   value read with `SQLGetData` in pieces, so a column reported as gigabytes wide costs only
+//!   the size of the actual values.
+//!
+//! Values are read in the C type that holds them exactly: integers, floats and booleans as
+//! such; decimals, dates, times and timestamps as the driver's text (ODBC's date structs have no
+//! room for fractions of a time, BC years, years past 9999 or infinities), sent typed only when
+//! the text reads back identically, else as the text itself; SQLite cells as the text sqliteodbc
+//! holds, classified by storage class (see [`sqlite_cell`]). The README's type table lists the
+//! mapping for every type.
 //!
 //! Either way, a batch on the wire stops at the client's row count or at `max_chunk_length`
 //! bytes, whichever comes first (at least one row, so a huge row still moves).
@@ -23,7 +31,6 @@ use odbc_api::buffers::{
     BinColumnSlice, BufferDesc, ColumnarDynBuffer, NullableSlice, TextColumnSlice,
 };
 use odbc_api::handles::{Nullability, StatementConnection};
-use odbc_api::sys::{Date as SysDate, Time as SysTime, Timestamp as SysTimestamp};
 use odbc_api::{
     Bit, BlockCursor, Connection, Cursor, CursorImpl, DataType, Nullable, ResultSetMetadata,
 };
@@ -32,7 +39,10 @@ use odbc_api::buffers::Indicator;
 use odbc_api::parameter::{Binary, Text, VarCell, VarKind};
 
 use super::diag::from_odbc;
-use crate::error::DbError;
+use super::rowset::Positioned;
+use super::sqlite_values::real_text;
+use super::stmt_attr::column_type_name;
+use crate::error::{DbError, ErrorClass};
 use crate::proto::rows::EncodedRows;
 use crate::proto::value::{ColumnDesc, Date, Time, Timestamp};
 
@@ -47,24 +57,76 @@ pub const BULK_BUFFER_BYTES: usize = 4 * 1024 * 1024;
 pub const MAX_BULK_ROWS: usize = 4096;
 /// The rows of a result set's first bulk buffer (it grows while the result set goes on).
 pub const FIRST_BULK_ROWS: usize = 32;
+/// A bulk column whose values outgrew their buffer is widened at most to this many bytes;
+/// longer values are each read again whole.
+pub const MAX_WIDENED_COLUMN_BYTES: usize = 64 * 1024;
 
-/// How a column's values are represented.
+/// The database behind a connection, for the readings that depend on its driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// SQLite through sqliteodbc: dynamic typing, every value held as text by the driver.
+    Sqlite,
+    /// PostgreSQL through psqlodbc.
+    Postgres,
+    /// Any other database.
+    Other,
+}
+
+impl Dialect {
+    /// The dialect of a DBMS by the name its driver reports (`SQL_DBMS_NAME`).
+    pub(crate) fn of(dbms_name: &str) -> Self {
+        if dbms_name.eq_ignore_ascii_case("sqlite") {
+            Self::Sqlite
+        } else if dbms_name.eq_ignore_ascii_case("postgresql") {
+            Self::Postgres
+        } else {
+            Self::Other
+        }
+    }
+}
+
+/// How a column's values are read and represented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Bool,
     Int,
     Float,
+    /// Exact numerics, as the driver's text.
     Decimal,
     Text,
     Bytes,
+    /// Dates, times and timestamps, as the driver's text: typed when it reads back
+    /// identically, else the text (see [`temporal_cell`]).
     Date,
     Time,
     Timestamp,
+    /// PostgreSQL `uuid`: psqlodbc upper-cases it, PostgreSQL writes it in lower case.
+    Uuid,
+    /// A SQLite cell, classified by [`sqlite_cell`].
+    Sqlite(SqliteColumn),
+}
+
+/// What a SQLite column's declared type says about its cells (its type affinity, roughly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SqliteColumn {
+    /// Text affinity (a declared type with `CHAR`, `CLOB` or `TEXT`): numbers were stored as
+    /// text.
+    Text,
+    /// Declared `BIT`/`BOOLEAN`.
+    Bool,
+    /// Declared `DATE`, `TIME`, `TIMESTAMP`.
+    Date,
+    Time,
+    Timestamp,
+    /// Numeric, integer or real affinity, or none (`BLOB`, no declared type, expressions).
+    Other,
 }
 
 #[derive(Debug, Clone)]
 struct Column {
     kind: Kind,
+    /// The column's name, for error messages.
+    name: String,
     /// The bulk buffer for this column, `None` when it must be read piecewise.
     bulk: Option<BufferDesc>,
 }
@@ -85,15 +147,76 @@ struct BulkSize {
 }
 
 impl BulkSize {
+    fn new(descs: Vec<BufferDesc>, rows: usize) -> Self {
+        let row_bytes: usize = descs
+            .iter()
+            .map(BufferDesc::bytes_per_row)
+            .sum::<usize>()
+            .max(1);
+        let max_rows = (BULK_BUFFER_BYTES / row_bytes).clamp(1, MAX_BULK_ROWS);
+        Self {
+            descs,
+            rows: rows.min(max_rows),
+            max_rows,
+        }
+    }
+
     fn buffer(&self) -> Result<ColumnarDynBuffer, DbError> {
         ColumnarDynBuffer::try_from_descs(self.rows, self.descs.iter().copied())
             .map_err(|e| from_odbc(&e))
+    }
+
+    /// The bytes a value of column `i` may have in the buffer (`None` for fixed-size columns).
+    fn capacity(&self, i: usize) -> Option<usize> {
+        match self.descs.get(i)? {
+            BufferDesc::Text { max_str_len } => Some(*max_str_len),
+            BufferDesc::Binary { max_bytes } => Some(*max_bytes),
+            _ => None,
+        }
+    }
+
+    /// Widens column `i` to hold values of `len` bytes (up to [`MAX_WIDENED_COLUMN_BYTES`], and
+    /// as long as one row fits [`BULK_BUFFER_BYTES`]); false if it holds them already or
+    /// cannot grow.
+    fn widen(&mut self, i: usize, len: usize) -> bool {
+        let wanted = len
+            .saturating_add(1)
+            .checked_next_power_of_two()
+            .unwrap_or(usize::MAX)
+            .min(MAX_WIDENED_COLUMN_BYTES);
+        let Some(&before) = self.descs.get(i) else {
+            return false;
+        };
+        let grown = match self.descs.get_mut(i) {
+            Some(BufferDesc::Text { max_str_len }) if *max_str_len < wanted => {
+                *max_str_len = wanted;
+                true
+            }
+            Some(BufferDesc::Binary { max_bytes }) if *max_bytes < wanted => {
+                *max_bytes = wanted;
+                true
+            }
+            _ => false,
+        };
+        if !grown {
+            return false;
+        }
+        // One row must still fit the buffer's bound: past it, values are read again instead.
+        let row_bytes: usize = self.descs.iter().map(BufferDesc::bytes_per_row).sum();
+        if row_bytes > BULK_BUFFER_BYTES {
+            self.descs[i] = before;
+            return false;
+        }
+        *self = Self::new(std::mem::take(&mut self.descs), self.rows);
+        true
     }
 }
 
 /// An open result set.
 pub(crate) struct ResultSet {
     columns: Vec<Column>,
+    /// The database, for the readings that depend on its driver.
+    dialect: Dialect,
     source: Source,
     pending: PendingRows,
     /// The statement's handle, to cancel a fetch; valid as long as `source` holds the cursor.
@@ -165,15 +288,14 @@ impl PendingRows {
 }
 
 impl ResultSet {
-    /// Describes the cursor's columns and prepares to read them. `sizes_enforced` is false for
-    /// databases whose declared column sizes are not limits (SQLite): their text and binary
-    /// columns are then read piecewise.
+    /// Describes the cursor's columns and prepares to read them the way `dialect`'s driver
+    /// needs (SQLite cells are read piecewise, as text, and classified).
     ///
     /// # Errors
     /// Driver errors while describing or binding.
     pub(crate) fn open(
         mut cursor: OwnedCursor,
-        sizes_enforced: bool,
+        dialect: Dialect,
     ) -> Result<(Self, Vec<ColumnDesc>), DbError> {
         let stmt = {
             use odbc_api::handles::{AsStatementRef, Statement};
@@ -184,27 +306,14 @@ impl ResultSet {
         let mut columns = Vec::with_capacity(usize::from(n));
         let mut descs = Vec::with_capacity(usize::from(n));
         for i in 1..=n {
-            let (desc, mut col) = describe(&mut cursor, i)?;
-            if !sizes_enforced && matches!(col.kind, Kind::Text | Kind::Bytes) {
-                col.bulk = None;
-            }
+            let (desc, col) = describe(&mut cursor, stmt, i, dialect)?;
             descs.push(desc);
             columns.push(col);
         }
         let bulk: Option<Vec<BufferDesc>> = columns.iter().map(|c| c.bulk).collect();
         let source = match bulk {
             Some(descs) if !descs.is_empty() => {
-                let row_bytes: usize = descs
-                    .iter()
-                    .map(BufferDesc::bytes_per_row)
-                    .sum::<usize>()
-                    .max(1);
-                let max_rows = (BULK_BUFFER_BYTES / row_bytes).clamp(1, MAX_BULK_ROWS);
-                let size = BulkSize {
-                    descs,
-                    rows: FIRST_BULK_ROWS.min(max_rows),
-                    max_rows,
-                };
+                let size = BulkSize::new(descs, FIRST_BULK_ROWS);
                 let block = cursor
                     .bind_buffer(size.buffer()?)
                     .map_err(|e| from_odbc(&e))?;
@@ -215,6 +324,7 @@ impl ResultSet {
         Ok((
             Self {
                 columns,
+                dialect,
                 source,
                 pending: PendingRows::default(),
                 stmt,
@@ -289,15 +399,18 @@ impl ResultSet {
         self.pending.is_empty() && matches!(self.source, Source::Exhausted)
     }
 
-    /// The result set goes on after a full buffer: bind one eight times larger (up to the
-    /// limits) for the next fetch.
-    fn grow_bulk_buffer(&mut self) -> Result<(), DbError> {
+    /// Binds a new bulk buffer for the next fetch: eight times as many rows when `grow` (the
+    /// result set goes on after a full buffer; up to the limits), with the columns widened in
+    /// `size` since the last bind.
+    fn rebind_bulk_buffer(&mut self, grow: bool) -> Result<(), DbError> {
         let Source::Bulk(block, mut size) = std::mem::replace(&mut self.source, Source::Exhausted)
         else {
             return Ok(());
         };
         let (cursor, _old) = block.unbind().map_err(|e| from_odbc(&e))?;
-        size.rows = (size.rows * 8).min(size.max_rows);
+        if grow {
+            size.rows = (size.rows * 8).min(size.max_rows);
+        }
         let block = cursor
             .bind_buffer(size.buffer()?)
             .map_err(|e| from_odbc(&e))?;
@@ -307,66 +420,138 @@ impl ResultSet {
 
     /// Reads more rows into `pending` (which is empty); false when there are none.
     fn refill(&mut self, want: usize, max_bytes: usize) -> Result<bool, DbError> {
-        match &mut self.source {
+        let Self {
+            columns,
+            source,
+            pending,
+            stmt,
+            piece,
+            last_read_full,
+            dialect,
+            ..
+        } = self;
+        match source {
             Source::Exhausted => Ok(false),
             Source::Bulk(block, size) => {
                 let batch = block
-                    .fetch_with_truncation_check(true)
+                    .fetch_with_truncation_check(false)
                     .map_err(|e| from_odbc(&e))?;
                 let Some(batch) = batch else {
-                    self.source = Source::Exhausted;
-                    self.last_read_full = false;
+                    *source = Source::Exhausted;
+                    *last_read_full = false;
                     return Ok(false);
                 };
                 let n = batch.num_rows();
-                self.last_read_full = n == size.rows;
+                *last_read_full = n == size.rows;
                 let grow = n == size.rows && size.rows < size.max_rows;
-                let views: Vec<BulkView<'_>> = self
-                    .columns
+                let views: Vec<BulkView<'_>> = columns
                     .iter()
                     .enumerate()
                     .map(|(i, c)| BulkView::new(batch, i, c.kind))
                     .collect();
-                for r in 0..n {
-                    self.pending.rows.begin_row(views.len());
-                    for v in &views {
-                        v.encode(r, &mut self.pending.rows);
+                // Columns where the driver says a value did not fit (by its indicator).
+                let truncated: Vec<bool> = views.iter().map(BulkView::has_truncated).collect();
+                // The longest value of each column that did not fit its buffer.
+                let mut outgrown = vec![0usize; views.len()];
+                let mut failed = None;
+                'rows: for r in 0..n {
+                    pending.rows.begin_row(views.len());
+                    for (i, (view, column)) in views.iter().zip(columns.iter()).enumerate() {
+                        let cell = match view.var_cell(r) {
+                            None => view.encode_fixed(r, &mut pending.rows),
+                            Some(None) => {
+                                pending.rows.push_null();
+                                Ok(())
+                            }
+                            // In a column with a cut value, one that (nearly: a driver may cut
+                            // at a character's start) fills its buffer may go on: read it
+                            // again, whole.
+                            Some(Some(value))
+                                if truncated[i]
+                                    && size
+                                        .capacity(i)
+                                        .is_some_and(|cap| value.len() + MAX_CHAR_BYTES > cap) =>
+                            {
+                                reread(*stmt, r, i, column.kind, piece).and_then(|whole| {
+                                    tracing::debug!(
+                                        column = %column.name,
+                                        bytes = whole.len(),
+                                        "value outgrew its bulk buffer: read again whole"
+                                    );
+                                    outgrown[i] = outgrown[i].max(whole.len());
+                                    encode_var(column.kind, *dialect, whole, &mut pending.rows)
+                                })
+                            }
+                            Some(Some(value)) => {
+                                encode_var(column.kind, *dialect, value, &mut pending.rows)
+                            }
+                        };
+                        if let Err(e) = cell {
+                            pending.drop_partial_row();
+                            failed = Some(e.at_column(i, column));
+                            break 'rows;
+                        }
                     }
-                    self.pending.end_row();
+                    pending.end_row();
                 }
-                if grow {
-                    self.grow_bulk_buffer()?;
+                if let Some(e) = failed {
+                    // The rest of the batch is gone with the cell: the result set ends here
+                    // (after the rows before it and the error), never with a silent gap.
+                    *source = Source::Exhausted;
+                    return Err(e);
+                }
+                let mut widened = false;
+                for (i, &len) in outgrown.iter().enumerate() {
+                    if len > 0 {
+                        widened |= size.widen(i, len);
+                    }
+                }
+                if piece.capacity() > LONG_COLUMN_BYTES {
+                    *piece = Vec::new();
+                }
+                if grow || widened {
+                    self.rebind_bulk_buffer(grow)?;
                 }
                 Ok(n > 0)
             }
             Source::Piecewise(cursor) => {
                 let mut got = 0;
-                while got < want.max(1) && self.pending.rows.byte_len() < max_bytes {
+                while got < want.max(1) && pending.rows.byte_len() < max_bytes {
                     let Some(mut row) = cursor.next_row().map_err(|e| from_odbc(&e))? else {
-                        self.source = Source::Exhausted;
+                        *source = Source::Exhausted;
                         break;
                     };
-                    self.pending.rows.begin_row(self.columns.len());
-                    for (i, c) in self.columns.iter().enumerate() {
+                    pending.rows.begin_row(columns.len());
+                    let mut failed = None;
+                    for (i, c) in columns.iter().enumerate() {
+                        let column = i as u16 + 1;
                         let read = read_piece(
                             &mut row,
-                            i as u16 + 1,
+                            column,
                             c.kind,
-                            &mut self.piece,
-                            &mut self.pending.rows,
+                            *dialect,
+                            piece,
+                            &mut pending.rows,
                         );
                         if let Err(e) = read {
-                            self.pending.drop_partial_row();
-                            return Err(e.at_column(i + 1));
+                            failed = Some(e.at_column(i, c));
+                            break;
                         }
                     }
-                    self.pending.end_row();
+                    if let Some(e) = failed {
+                        // Like a bulk batch: the result set ends after the rows before the
+                        // error and the error.
+                        pending.drop_partial_row();
+                        *source = Source::Exhausted;
+                        return Err(e);
+                    }
+                    pending.end_row();
                     got += 1;
                 }
-                self.last_read_full = !matches!(self.source, Source::Exhausted);
-                // Do not keep a buffer as large as the largest value read.
-                if self.piece.capacity() > LONG_COLUMN_BYTES {
-                    self.piece = Vec::new();
+                *last_read_full = !matches!(source, Source::Exhausted);
+                // Do not keep a buffer as large as the largest value read (nor in bulk above).
+                if piece.capacity() > LONG_COLUMN_BYTES {
+                    *piece = Vec::new();
                 }
                 Ok(got > 0)
             }
@@ -374,7 +559,43 @@ impl ResultSet {
     }
 }
 
-fn describe(cursor: &mut OwnedCursor, i: u16) -> Result<(ColumnDesc, Column), DbError> {
+/// Reads column `i` (0-based) of row `r` of the rowset just fetched again, whole, into `buf`.
+fn reread(
+    stmt: odbc_api::sys::HStmt,
+    r: usize,
+    i: usize,
+    kind: Kind,
+    buf: &mut Vec<u8>,
+) -> Result<&[u8], CellError> {
+    let mut positioned = Positioned::at_row(stmt, r).map_err(CellError::CannotReread)?;
+    let column = u16::try_from(i + 1).unwrap_or(u16::MAX);
+    buf.clear();
+    let present = if kind == Kind::Bytes {
+        read_capped::<Binary>(
+            &mut |t| positioned.get_data(column, t),
+            buf,
+            MAX_VALUE_BYTES,
+        )?
+    } else {
+        read_capped::<Text>(
+            &mut |t| positioned.get_data(column, t),
+            buf,
+            MAX_VALUE_BYTES,
+        )?
+    };
+    // It was not NULL a moment ago; a driver that now says so gives no value to send.
+    if !present {
+        return Err(CellError::Vanished);
+    }
+    Ok(buf)
+}
+
+fn describe(
+    cursor: &mut OwnedCursor,
+    stmt: odbc_api::sys::HStmt,
+    i: u16,
+    dialect: Dialect,
+) -> Result<(ColumnDesc, Column), DbError> {
     let e = |e: odbc_api::Error| from_odbc(&e);
     // SQLDescribeCol, not SQLColAttribute: sqliteodbc answers SQL_DESC_CONCISE_TYPE with C
     // types (e.g. -25 for BIGINT, SQL_C_CHAR for BLOB), but describes columns correctly.
@@ -400,24 +621,34 @@ fn describe(cursor: &mut OwnedCursor, i: u16) -> Result<(ColumnDesc, Column), Db
     let precision = cursor.col_precision(i).ok().map(|p| p as i64);
     let scale = cursor.col_scale(i).ok().map(|s| s as i64);
     let fits = |bytes: usize| (bytes <= LONG_COLUMN_BYTES).then_some(bytes);
+    let text = |max_str_len: usize| Some(BufferDesc::Text { max_str_len });
     let (kind, bulk) = match dt {
+        _ if dialect == Dialect::Sqlite => {
+            let declared = column_type_name(stmt, i).unwrap_or_default();
+            (Kind::Sqlite(sqlite_column(&declared, dt)), None)
+        }
         DataType::Bit => (Kind::Bool, Some(BufferDesc::Bit { nullable: true })),
         DataType::TinyInt | DataType::SmallInt | DataType::Integer | DataType::BigInt => {
             (Kind::Int, Some(BufferDesc::I64 { nullable: true }))
         }
+        // psqlodbc describes `money` as a float: its text (`-$1,234.56`) is the value.
+        DataType::Real | DataType::Float { .. } | DataType::Double
+            if dialect == Dialect::Postgres
+                && column_type_name(stmt, i).is_some_and(|n| n.eq_ignore_ascii_case("money")) =>
+        {
+            (Kind::Text, text(64))
+        }
         DataType::Real | DataType::Float { .. } | DataType::Double => {
             (Kind::Float, Some(BufferDesc::F64 { nullable: true }))
         }
+        // Sign, leading zero and point besides the digits; longer values are read again.
         DataType::Numeric { precision, .. } | DataType::Decimal { precision, .. } => (
             Kind::Decimal,
-            fits((precision + 2).max(40)).map(|n| BufferDesc::Text { max_str_len: n }),
+            text(precision.saturating_add(3).clamp(40, LONG_COLUMN_BYTES)),
         ),
-        DataType::Date => (Kind::Date, Some(BufferDesc::Date { nullable: true })),
-        DataType::Time { .. } => (Kind::Time, Some(BufferDesc::Time { nullable: true })),
-        DataType::Timestamp { .. } => (
-            Kind::Timestamp,
-            Some(BufferDesc::Timestamp { nullable: true }),
-        ),
+        DataType::Date => (Kind::Date, text(32)),
+        DataType::Time { .. } => (Kind::Time, text(32)),
+        DataType::Timestamp { .. } => (Kind::Timestamp, text(48)),
         DataType::Char { length }
         | DataType::Varchar { length }
         | DataType::WChar { length }
@@ -429,7 +660,7 @@ fn describe(cursor: &mut OwnedCursor, i: u16) -> Result<(ColumnDesc, Column), Db
             length
                 .and_then(|l| l.get().checked_mul(4))
                 .and_then(fits)
-                .map(|n| BufferDesc::Text { max_str_len: n }),
+                .and_then(text),
         ),
         DataType::Binary { length }
         | DataType::Varbinary { length }
@@ -440,11 +671,15 @@ fn describe(cursor: &mut OwnedCursor, i: u16) -> Result<(ColumnDesc, Column), Db
                 .and_then(fits)
                 .map(|n| BufferDesc::Binary { max_bytes: n }),
         ),
+        // SQL_GUID.
+        DataType::Other { data_type, .. } if data_type.0 == -11 && dialect == Dialect::Postgres => {
+            (Kind::Uuid, text(40))
+        }
         DataType::Unknown | DataType::Other { .. } => (Kind::Text, None),
     };
     Ok((
         ColumnDesc {
-            name,
+            name: name.clone(),
             type_code: dt.data_type().0,
             display_size,
             internal_size,
@@ -452,46 +687,211 @@ fn describe(cursor: &mut OwnedCursor, i: u16) -> Result<(ColumnDesc, Column), Db
             scale,
             null_ok,
         },
-        Column { kind, bulk },
+        Column { kind, name, bulk },
     ))
 }
 
-/// The bytes as text, replacing invalid UTF-8 (borrowed when valid, the common case).
-fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
-    String::from_utf8_lossy(bytes)
-}
-
-fn date(d: &SysDate) -> Date {
-    Date {
-        year: d.year,
-        month: d.month as u8,
-        day: d.day as u8,
+/// What a SQLite column's declared type (`declared`, as its driver reports it) says about its
+/// cells: SQLite's own affinity rules (sqlite.org/datatype3.html, 3.1) decide text affinity;
+/// sqliteodbc's SQL type (`dt`, derived from the same name) tells dates, times and booleans.
+fn sqlite_column(declared: &str, dt: DataType) -> SqliteColumn {
+    let name = declared.to_ascii_uppercase();
+    let text_affinity =
+        !name.contains("INT") && ["CHAR", "CLOB", "TEXT"].iter().any(|t| name.contains(t));
+    if text_affinity {
+        return SqliteColumn::Text;
+    }
+    match dt {
+        DataType::Bit => SqliteColumn::Bool,
+        DataType::Date => SqliteColumn::Date,
+        DataType::Time { .. } => SqliteColumn::Time,
+        DataType::Timestamp { .. } => SqliteColumn::Timestamp,
+        _ => SqliteColumn::Other,
     }
 }
 
-fn time(t: &SysTime) -> Time {
-    Time {
-        hour: t.hour as u8,
-        minute: t.minute as u8,
-        second: t.second as u8,
-        nanos: 0,
+/// Text, or the bytes when they are not UTF-8 (never replaced characters).
+fn push_text_or_bytes(bytes: &[u8], out: &mut EncodedRows) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => out.push_text(s),
+        Err(_) => out.push_bytes(bytes),
     }
 }
 
-fn timestamp(t: &SysTimestamp) -> Timestamp {
-    Timestamp {
-        date: Date {
-            year: t.year,
-            month: t.month as u8,
-            day: t.day as u8,
+/// Encodes a value read as text (or bytes, for [`Kind::Bytes`]) for its column's kind.
+fn encode_var(
+    kind: Kind,
+    dialect: Dialect,
+    value: &[u8],
+    out: &mut EncodedRows,
+) -> Result<(), CellError> {
+    match kind {
+        Kind::Bytes => out.push_bytes(value),
+        Kind::Text => push_text_or_bytes(value, out),
+        Kind::Decimal => match std::str::from_utf8(value) {
+            Ok(s) => out.push_decimal(s.trim()),
+            Err(_) => out.push_bytes(value),
         },
-        time: Time {
-            hour: t.hour as u8,
-            minute: t.minute as u8,
-            second: t.second as u8,
-            nanos: t.fraction,
-        },
+        Kind::Uuid => push_text_or_bytes(&value.to_ascii_lowercase(), out),
+        Kind::Date | Kind::Time | Kind::Timestamp => temporal_cell(kind, dialect, value, out)?,
+        Kind::Sqlite(column) => sqlite_cell(column, value, out)?,
+        // Read into fixed-size buffers, never as text.
+        Kind::Bool | Kind::Int | Kind::Float => out.push_null(),
     }
+    Ok(())
+}
+
+/// A date, time or timestamp from the driver's text: typed when the text is exactly what the
+/// wire type displays (`2024-02-29`, `12:34:56.789012`, `0044-03-15 12:00:00 BC`), else the
+/// text itself (a driver's other spellings, `infinity`, time zones), never a different value.
+///
+/// psqlodbc is the exception: for a value it cannot convert it makes up a date (`0000-00-00`
+/// for `infinity`, `1000-00-00` for the year 10000, `9999-01-01 00:00:00 BC` for a
+/// timestamp's `-infinity`); those are refused (see [`psqlodbc_stand_in`]).
+fn temporal_cell(
+    kind: Kind,
+    dialect: Dialect,
+    value: &[u8],
+    out: &mut EncodedRows,
+) -> Result<(), CellError> {
+    let Ok(text) = std::str::from_utf8(value) else {
+        out.push_bytes(value);
+        return Ok(());
+    };
+    if dialect == Dialect::Postgres && psqlodbc_stand_in(text) {
+        return Err(CellError::MadeUpDate(text.to_owned()));
+    }
+    let typed = match kind {
+        Kind::Date => Date::parse(text).map(|d| out.push_date(d)),
+        Kind::Time => Time::parse(text).map(|t| out.push_time(t)),
+        _ => Timestamp::parse(text).map(|t| out.push_timestamp(t)),
+    };
+    if typed.is_none() {
+        out.push_text(text);
+    }
+    Ok(())
+}
+
+/// psqlodbc's spelling of a date it could not convert: a date-shaped text with a month or day
+/// of `00` (`infinity`, years after 9999), or its `-infinity` timestamp `9999-01-01 00:00:00
+/// BC` (PostgreSQL holds no year before 4713 BC, so no real value reads like that).
+fn psqlodbc_stand_in(text: &str) -> bool {
+    let b = text.as_bytes();
+    let zero_field = b.len() >= 10
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && (&b[5..7] == b"00" || &b[8..10] == b"00");
+    zero_field || text.starts_with("9999-01-01 00:00:00") && text.ends_with(" BC")
+}
+
+/// One SQLite cell from the text sqliteodbc holds for it.
+///
+/// sqliteodbc keeps every value as text: integers in decimal, reals as odbcd's
+/// [`sqlite_values`](super::sqlite_values) writes them (every digit, always with `.` or an
+/// exponent), blobs as the literal `X'00FF'`, text as itself. The storage class follows:
+/// - `X'..'` (an even number of hex digits) is the blob;
+/// - in a column with text affinity (`TEXT`, `VARCHAR`, ...), anything else is text (SQLite
+///   stored numbers given to such a column as text);
+/// - in a `DATE`/`TIME`/`TIMESTAMP` column, a text that reads back identically is that type;
+/// - otherwise a canonical integer is an integer (`0`/`1` in a `BOOLEAN` column a boolean), a
+///   number with `.` or an exponent a real, and anything else text.
+///
+/// In columns with numeric affinity this is exact, since SQLite stores number-like text given
+/// to them as numbers. In columns without affinity (declared `BLOB`, untyped, expressions) a
+/// text spelled as a number is read as that number: the README's type table says so.
+fn sqlite_cell(column: SqliteColumn, value: &[u8], out: &mut EncodedRows) -> Result<(), CellError> {
+    if let Some(blob) = blob_literal(value) {
+        if blob.len() > MAX_VALUE_BYTES {
+            return Err(CellError::TooLong);
+        }
+        out.push_bytes(&blob);
+        return Ok(());
+    }
+    if value.len() > MAX_VALUE_BYTES {
+        return Err(CellError::TooLong);
+    }
+    let Ok(text) = std::str::from_utf8(value) else {
+        out.push_bytes(value);
+        return Ok(());
+    };
+    if column == SqliteColumn::Text {
+        out.push_text(text);
+        return Ok(());
+    }
+    let typed = match column {
+        SqliteColumn::Date => Date::parse(text).map(|d| out.push_date(d)),
+        SqliteColumn::Time => Time::parse(text).map(|t| out.push_time(t)),
+        SqliteColumn::Timestamp => Timestamp::parse(text).map(|t| out.push_timestamp(t)),
+        _ => None,
+    };
+    if typed.is_some() {
+        return Ok(());
+    }
+    if let Some(i) = canonical_integer(text) {
+        match (column, i) {
+            (SqliteColumn::Bool, 0 | 1) => out.push_bool(i == 1),
+            _ => out.push_int(i),
+        }
+    } else if let Some(f) = real_number(text).filter(|f| real_text(*f) == text) {
+        // Only the spelling odbcd gives a REAL: a text such as `2.50` or `1e999` stays text.
+        out.push_float(f);
+    } else {
+        out.push_text(text);
+    }
+    Ok(())
+}
+
+/// The bytes of a blob literal as sqliteodbc writes one (`X'00FF'`: upper-case `X` and hex
+/// digits), if `text` is one.
+fn blob_literal(text: &[u8]) -> Option<Vec<u8>> {
+    let hex = text.strip_prefix(b"X'")?.strip_suffix(b"'")?;
+    if hex.len() % 2 != 0 {
+        return None;
+    }
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(u32::from(c - b'0')),
+        b'A'..=b'F' => Some(u32::from(c - b'A' + 10)),
+        _ => None,
+    };
+    hex.chunks_exact(2)
+        .map(|p| Some((digit(p[0])? * 16 + digit(p[1])?) as u8))
+        .collect()
+}
+
+/// `text` as an integer when it is the only way SQLite writes that integer (no sign `+`,
+/// no leading zeros, no spaces) and fits 64 bits.
+fn canonical_integer(text: &str) -> Option<i64> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let canonical = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'))
+        && text != "-0";
+    canonical.then(|| text.parse().ok()).flatten()
+}
+
+/// `text` as a real when it is a decimal number with a `.` or an exponent (or SQLite's `Inf`).
+fn real_number(text: &str) -> Option<f64> {
+    match text {
+        "Inf" => return Some(f64::INFINITY),
+        "-Inf" => return Some(f64::NEG_INFINITY),
+        _ => {}
+    }
+    let body = text.strip_prefix('-').unwrap_or(text);
+    let (mantissa, exponent) = match body.split_once(['e', 'E']) {
+        Some((m, e)) => (m, Some(e)),
+        None => (body, None),
+    };
+    let (int, frac) = match mantissa.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (mantissa, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let well_formed = digits(int)
+        && frac.is_none_or(digits)
+        && exponent.is_none_or(|e| digits(e.strip_prefix(['+', '-']).unwrap_or(e)))
+        && (frac.is_some() || exponent.is_some());
+    well_formed.then(|| text.parse().ok()).flatten()
 }
 
 /// One bulk column of a fetched batch, ready to encode cell by cell.
@@ -499,12 +899,8 @@ enum BulkView<'a> {
     Bool(NullableSlice<'a, Bit>),
     Int(NullableSlice<'a, i64>),
     Float(NullableSlice<'a, f64>),
-    Decimal(TextColumnSlice<'a, u8>),
     Text(TextColumnSlice<'a, u8>),
     Bytes(BinColumnSlice<'a>),
-    Date(NullableSlice<'a, SysDate>),
-    Time(NullableSlice<'a, SysTime>),
-    Timestamp(NullableSlice<'a, SysTimestamp>),
     /// The buffer is not of the kind's type (never: `describe` chose both).
     Mismatch,
 }
@@ -516,17 +912,39 @@ impl<'a> BulkView<'a> {
             Kind::Bool => col.as_nullable_slice().map(Self::Bool),
             Kind::Int => col.as_nullable_slice().map(Self::Int),
             Kind::Float => col.as_nullable_slice().map(Self::Float),
-            Kind::Decimal => col.as_text().map(Self::Decimal),
-            Kind::Text => col.as_text().map(Self::Text),
             Kind::Bytes => col.as_binary().map(Self::Bytes),
-            Kind::Date => col.as_nullable_slice().map(Self::Date),
-            Kind::Time => col.as_nullable_slice().map(Self::Time),
-            Kind::Timestamp => col.as_nullable_slice().map(Self::Timestamp),
+            Kind::Decimal
+            | Kind::Text
+            | Kind::Date
+            | Kind::Time
+            | Kind::Timestamp
+            | Kind::Uuid
+            | Kind::Sqlite(_) => col.as_text().map(Self::Text),
         };
         view.unwrap_or(Self::Mismatch)
     }
 
-    fn encode(&self, r: usize, out: &mut EncodedRows) {
+    /// The cell of row `r` of a text or binary column (`Some(None)` for NULL); `None` for a
+    /// fixed-size column.
+    fn var_cell(&self, r: usize) -> Option<Option<&'a [u8]>> {
+        match self {
+            Self::Text(s) => Some(s.get(r)),
+            Self::Bytes(s) => Some(s.get(r)),
+            _ => None,
+        }
+    }
+
+    /// True if the driver's indicators say a value of this batch did not fit its buffer.
+    fn has_truncated(&self) -> bool {
+        match self {
+            Self::Text(s) => s.has_truncated_values().is_some(),
+            Self::Bytes(s) => s.has_truncated_values().is_some(),
+            _ => false,
+        }
+    }
+
+    /// Encodes the cell of row `r` of a fixed-size column.
+    fn encode_fixed(&self, r: usize, out: &mut EncodedRows) -> Result<(), CellError> {
         match self {
             Self::Bool(s) => match s.get(r) {
                 Some(b) => out.push_bool(b.as_bool()),
@@ -540,81 +958,105 @@ impl<'a> BulkView<'a> {
                 Some(f) => out.push_float(*f),
                 None => out.push_null(),
             },
-            Self::Decimal(s) => match s.get(r) {
-                Some(b) => out.push_decimal(text(b).trim()),
-                None => out.push_null(),
-            },
-            Self::Text(s) => match s.get(r) {
-                Some(b) => out.push_text(&text(b)),
-                None => out.push_null(),
-            },
-            Self::Bytes(s) => match s.get(r) {
-                Some(b) => out.push_bytes(b),
-                None => out.push_null(),
-            },
-            Self::Date(s) => match s.get(r) {
-                Some(d) => out.push_date(date(d)),
-                None => out.push_null(),
-            },
-            Self::Time(s) => match s.get(r) {
-                Some(t) => out.push_time(time(t)),
-                None => out.push_null(),
-            },
-            Self::Timestamp(s) => match s.get(r) {
-                Some(t) => out.push_timestamp(timestamp(t)),
-                None => out.push_null(),
-            },
-            Self::Mismatch => out.push_null(),
+            Self::Text(_) | Self::Bytes(_) | Self::Mismatch => return Err(CellError::Mismatch),
         }
+        Ok(())
     }
 }
+
+/// The most bytes a driver may leave unused at the end of a buffer it cut a value into (it
+/// cuts before a character it cannot fit whole: at most 3 bytes of UTF-8, and a terminator).
+const MAX_CHAR_BYTES: usize = 4;
 
 /// The longest value read in pieces: it must fit in one answer frame.
 pub const MAX_VALUE_BYTES: usize = crate::proto::MAX_FRAME_LEN - 1024 * 1024;
 
-/// Why a piecewise read failed.
-enum PieceError {
+/// Why reading a cell failed.
+enum CellError {
     Odbc(odbc_api::Error),
     /// The value is longer than [`MAX_VALUE_BYTES`].
     TooLong,
+    /// psqlodbc's stand-in for a date it cannot convert.
+    MadeUpDate(String),
+    /// Read again after a bulk fetch, the value was gone.
+    Vanished,
+    /// The bulk buffer is not of the column's type (never: `describe` chose both).
+    Mismatch,
+    /// A value filled its bulk buffer and the driver cannot position on its row to read it
+    /// whole.
+    CannotReread(odbc_api::Error),
 }
 
-impl From<odbc_api::Error> for PieceError {
+impl From<odbc_api::Error> for CellError {
     fn from(e: odbc_api::Error) -> Self {
         Self::Odbc(e)
     }
 }
 
-impl PieceError {
-    fn at_column(self, column: usize) -> DbError {
+impl CellError {
+    /// The error for the client, naming column `i` (0-based).
+    fn at_column(self, i: usize, column: &Column) -> DbError {
+        let at = format!("column {} ({:?})", i + 1, column.name);
         match self {
-            Self::Odbc(e) => from_odbc(&e),
+            Self::Odbc(e) => {
+                let mut err = from_odbc(&e);
+                err.message = format!("{at}: {}", err.message);
+                err
+            }
             Self::TooLong => DbError::with_state(
-                crate::error::ErrorClass::DataError,
+                ErrorClass::DataError,
                 "22001",
                 format!(
-                    "column {column}: the value is longer than {MAX_VALUE_BYTES} bytes, the most one answer carries"
+                    "{at}: the value is longer than {MAX_VALUE_BYTES} bytes, the most one answer carries"
                 ),
+            ),
+            Self::MadeUpDate(text) => DbError::with_state(
+                ErrorClass::DataError,
+                "22008",
+                format!(
+                    "{at}: the driver gave {text:?}, its stand-in for a value it cannot convert (psqlodbc does this for infinity and for years after 9999); select the column as text (e.g. {}::text) to read it",
+                    column.name
+                ),
+            ),
+            Self::CannotReread(e) => DbError::with_state(
+                ErrorClass::DataError,
+                "22001",
+                format!(
+                    "{at}: the value is longer than the size the driver declared for the column, and the driver cannot read it again whole ({}); refusing to truncate it",
+                    from_odbc(&e).message
+                ),
+            ),
+            Self::Mismatch => DbError::with_state(
+                ErrorClass::InternalError,
+                "HY000",
+                format!("{at}: odbcd bound a buffer of another type than it reads"),
+            ),
+            Self::Vanished => DbError::with_state(
+                ErrorClass::InterfaceError,
+                "HY000",
+                format!("{at}: the driver returned NULL when the value was read again"),
             ),
         }
     }
 }
 
-/// `CursorRow::get_text`/`get_binary` with a cap: reads column `i` in pieces into `buf`,
-/// growing it at most to `cap` bytes. `Ok(false)` for NULL.
+/// One `SQLGetData` call into a piece of a text or binary value.
+type GetPiece<'a, K> = dyn FnMut(&mut VarCell<&mut [u8], K>) -> Result<(), odbc_api::Error> + 'a;
+
+/// `CursorRow::get_text`/`get_binary` with a cap: reads a column in pieces with `get` into
+/// `buf`, growing it at most to `cap` bytes. `Ok(false)` for NULL.
 fn read_capped<K: VarKind<Element = u8>>(
-    row: &mut odbc_api::CursorRow<'_>,
-    i: u16,
+    get: &mut GetPiece<'_, K>,
     buf: &mut Vec<u8>,
     cap: usize,
-) -> Result<bool, PieceError> {
+) -> Result<bool, CellError> {
     let zeros = K::TERMINATING_ZEROES;
     if buf.capacity() < 256 {
         buf.reserve(256);
     }
     buf.resize(buf.capacity().min(cap + zeros), 0);
     let mut target = VarCell::<&mut [u8], K>::from_buffer(buf.as_mut_slice(), Indicator::NoTotal);
-    row.get_data(i, &mut target)?;
+    get(&mut target)?;
     while !target.is_complete() {
         let indicator = target.indicator();
         let fetched = target.len_in_bytes().unwrap_or(0);
@@ -629,22 +1071,22 @@ fn read_capped<K: VarKind<Element = u8>>(
         };
         if wanted <= old_len {
             // A driver that neither completes nor says how much is missing.
-            return Err(PieceError::TooLong);
+            return Err(CellError::TooLong);
         }
         if old_len >= cap + zeros {
-            return Err(PieceError::TooLong);
+            return Err(CellError::TooLong);
         }
         buf.resize(wanted.min(cap + zeros), 0);
         target =
             VarCell::<&mut [u8], K>::from_buffer(&mut buf[(old_len - zeros)..], Indicator::NoTotal);
-        row.get_data(i, &mut target)?;
+        get(&mut target)?;
     }
     match target.indicator().length() {
         Some(len) => {
             let shrink = target.capacity_in_bytes() - len.min(target.capacity_in_bytes());
             buf.truncate(buf.len() - shrink);
             if buf.len() > cap {
-                return Err(PieceError::TooLong);
+                return Err(CellError::TooLong);
             }
             Ok(true)
         }
@@ -655,21 +1097,22 @@ fn read_capped<K: VarKind<Element = u8>>(
     }
 }
 
-/// Reads column `i` of the current row with `SQLGetData` (in pieces for text and binary,
-/// into `buf`, at most [`MAX_VALUE_BYTES`]) and appends it to `out`.
+/// Reads column `i` of the current row with `SQLGetData` (in pieces for values read as text or
+/// binary, into `buf`, at most [`MAX_VALUE_BYTES`]) and appends it to `out`.
 fn read_piece(
     row: &mut odbc_api::CursorRow<'_>,
     i: u16,
     kind: Kind,
+    dialect: Dialect,
     buf: &mut Vec<u8>,
     out: &mut EncodedRows,
-) -> Result<(), PieceError> {
+) -> Result<(), CellError> {
     fn fixed<T: odbc_api::Pod>(
         row: &mut odbc_api::CursorRow<'_>,
         i: u16,
         out: &mut EncodedRows,
         push: impl Fn(&mut EncodedRows, T),
-    ) -> Result<(), PieceError> {
+    ) -> Result<(), CellError> {
         let mut v = Nullable::<T>::null();
         row.get_data(i, &mut v)?;
         match v.into_opt() {
@@ -682,33 +1125,101 @@ fn read_piece(
         Kind::Bool => fixed::<Bit>(row, i, out, |o, b| o.push_bool(b.as_bool())),
         Kind::Int => fixed::<i64>(row, i, out, EncodedRows::push_int),
         Kind::Float => fixed::<f64>(row, i, out, EncodedRows::push_float),
-        Kind::Date => fixed::<SysDate>(row, i, out, |o, d| o.push_date(date(&d))),
-        Kind::Time => fixed::<SysTime>(row, i, out, |o, t| o.push_time(time(&t))),
-        Kind::Timestamp => {
-            fixed::<SysTimestamp>(row, i, out, |o, t| o.push_timestamp(timestamp(&t)))
-        }
-        Kind::Decimal | Kind::Text => {
-            buf.clear();
-            if read_capped::<Text>(row, i, buf, MAX_VALUE_BYTES)? {
-                let s = text(buf);
-                if kind == Kind::Decimal {
-                    out.push_decimal(s.trim());
-                } else {
-                    out.push_text(&s);
-                }
-            } else {
-                out.push_null();
-            }
-            Ok(())
-        }
         Kind::Bytes => {
             buf.clear();
-            if read_capped::<Binary>(row, i, buf, MAX_VALUE_BYTES)? {
+            if read_capped::<Binary>(&mut |t| row.get_data(i, t), buf, MAX_VALUE_BYTES)? {
                 out.push_bytes(buf);
             } else {
                 out.push_null();
             }
             Ok(())
         }
+        _ => {
+            buf.clear();
+            // A SQLite blob arrives spelled out in hex: twice its length and three bytes.
+            let cap = if matches!(kind, Kind::Sqlite(_)) {
+                2 * MAX_VALUE_BYTES + 3
+            } else {
+                MAX_VALUE_BYTES
+            };
+            if read_capped::<Text>(&mut |t| row.get_data(i, t), buf, cap)? {
+                encode_var(kind, dialect, buf, out)
+            } else {
+                out.push_null();
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{
+        blob_literal, canonical_integer, psqlodbc_stand_in, real_number, BufferDesc, BulkSize,
+        BULK_BUFFER_BYTES, MAX_WIDENED_COLUMN_BYTES,
+    };
+
+    #[test]
+    fn widening_stays_within_the_buffer_bound() {
+        let text = |max_str_len| BufferDesc::Text { max_str_len };
+        let mut size = BulkSize::new(vec![BufferDesc::I64 { nullable: true }, text(40)], 32);
+        assert!(size.widen(1, 59));
+        assert_eq!(size.descs[1], text(64));
+        assert!(!size.widen(1, 60), "already wide enough");
+        assert!(size.widen(1, 1_000_000));
+        assert_eq!(size.descs[1], text(MAX_WIDENED_COLUMN_BYTES));
+        // Many wide columns: a row must still fit the bound, so the last ones stay as they are.
+        let mut size = BulkSize::new(vec![text(40); 100], 32);
+        let widened = (0..100).filter(|&i| size.widen(i, 60_000)).count();
+        assert!(widened < 100);
+        let row: usize = size.descs.iter().map(BufferDesc::bytes_per_row).sum();
+        assert!(row <= BULK_BUFFER_BYTES);
+        assert!(size.rows >= 1 && size.rows <= size.max_rows);
+    }
+
+    #[test]
+    fn sqlite_spellings() {
+        assert_eq!(blob_literal(b"X'00FF10'"), Some(vec![0, 255, 16]));
+        assert_eq!(blob_literal(b"X''"), Some(vec![]));
+        assert_eq!(blob_literal(b"X'0'"), None);
+        assert_eq!(blob_literal(b"X'GG'"), None);
+        assert_eq!(blob_literal(b"X'ff'"), None);
+        assert_eq!(blob_literal(b"x'FF'"), None);
+        assert_eq!(blob_literal(b"'X'00''"), None);
+        assert_eq!(canonical_integer("-42"), Some(-42));
+        assert_eq!(canonical_integer("0"), Some(0));
+        for t in [
+            "007",
+            "+1",
+            "-0",
+            "",
+            "-",
+            "1.0",
+            " 1",
+            "99999999999999999999",
+        ] {
+            assert_eq!(canonical_integer(t), None, "{t}");
+        }
+        assert_eq!(real_number("0.30000000000000004"), Some(0.1 + 0.2));
+        assert_eq!(
+            real_number("1.2345678901234568e17"),
+            Some(123_456_789_012_345_678.0)
+        );
+        assert_eq!(real_number("1e300"), Some(1e300));
+        assert_eq!(real_number("-Inf"), Some(f64::NEG_INFINITY));
+        for t in ["42", "NaN", "inf", "1.", ".5", "1e", "1,5", "0x10", "1.5 "] {
+            assert_eq!(real_number(t), None, "{t}");
+        }
+    }
+
+    #[test]
+    fn psqlodbc_stand_ins_are_recognised() {
+        assert!(psqlodbc_stand_in("0000-00-00"));
+        assert!(psqlodbc_stand_in("1000-00-00"));
+        assert!(psqlodbc_stand_in("1000-00-00 00:00:00"));
+        assert!(!psqlodbc_stand_in("2024-02-29"));
+        assert!(!psqlodbc_stand_in("infinity"));
+        assert!(psqlodbc_stand_in("9999-01-01 00:00:00 BC"));
+        assert!(!psqlodbc_stand_in("0044-03-15 12:00:00 BC"));
     }
 }

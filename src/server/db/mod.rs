@@ -24,7 +24,9 @@ mod dm_lists;
 mod fetch;
 pub mod mailbox;
 mod params;
+mod rowset;
 pub mod sqlite_guard;
+pub mod sqlite_values;
 mod stmt_attr;
 
 use std::collections::HashMap;
@@ -43,7 +45,7 @@ use crate::proto::message::{CursorId, DataSourceInfo, DriverInfo};
 use crate::proto::rows::EncodedRows;
 use crate::proto::value::{ColumnDesc, Value};
 use diag::{from_odbc, from_odbc_with_handle};
-use fetch::ResultSet;
+use fetch::{Dialect, ResultSet};
 
 pub use cancel::CancelSlot;
 pub use fetch::{BULK_BUFFER_BYTES, LONG_COLUMN_BYTES};
@@ -183,8 +185,9 @@ pub struct DbConnection {
     autocommit: bool,
     /// Bound on the bytes of one batch of rows (the server's `max_chunk_length`).
     max_chunk: usize,
-    /// True for SQLite, whose driver reports every error as `HY000` (see [`ErrorClass::refine_sqlite`]).
-    sqlite: bool,
+    /// The database behind the connection: SQLite's driver reports every error as `HY000` (see
+    /// [`ErrorClass::refine_sqlite`]), and each driver has its own ways with values.
+    dialect: Dialect,
     /// The statement running now, for the session's watchdog to cancel.
     cancel: Arc<CancelSlot>,
     /// `connection_cursortype` of the listener the session came through.
@@ -215,7 +218,7 @@ impl DbConnection {
             results: HashMap::new(),
             autocommit: true,
             max_chunk,
-            sqlite: false,
+            dialect: Dialect::Other,
             cancel,
             cursor_type,
             cursor_type_logged: false,
@@ -335,7 +338,7 @@ impl DbConnection {
     /// Makes `conn` this actor's open connection.
     fn install(&mut self, conn: Connection<'static>) -> Result<DbReply, DbError> {
         let dbms_name = conn.database_management_system_name().unwrap_or_default();
-        self.sqlite = dbms_name.eq_ignore_ascii_case("sqlite");
+        self.dialect = Dialect::of(&dbms_name);
         // Shared ownership between the connection and its statements, all on this actor's one
         // thread; odbc-api implements statement ownership for `Arc<Connection>`, not `Rc`.
         #[allow(clippy::arc_with_non_send_sync)]
@@ -398,7 +401,7 @@ impl DbConnection {
         // the statement is in cursor state, which is what `CursorImpl::new` requires.
         #[allow(unsafe_code)]
         let owned = unsafe { CursorImpl::new(stmt.into_handle()) };
-        let (mut rs, columns) = ResultSet::open(owned, !self.sqlite)?;
+        let (mut rs, columns) = ResultSet::open(owned, self.dialect)?;
         let (rows, done) = if max_rows > 0 {
             let _armed = self.cancel.arm(rs.stmt());
             rs.fetch(max_rows as usize, self.max_chunk)?
@@ -584,7 +587,7 @@ impl DbConnection {
         match std::panic::catch_unwind(AssertUnwindSafe(|| self.dispatch(req))) {
             // Only the driver's own errors (which carry SQLite's result code); odbcd's errors
             // keep the class they were given.
-            Ok(Err(mut e)) if self.sqlite && e.native != 0 => {
+            Ok(Err(mut e)) if self.dialect == Dialect::Sqlite && e.native != 0 => {
                 e.class = ErrorClass::refine_sqlite(&e.sqlstate, e.native);
                 Err(e)
             }

@@ -1,7 +1,6 @@
 //! Wire values to ODBC input parameters.
 
 use odbc_api::parameter::{InputParameter, VarBinaryBox, VarCharBox, WithDataType};
-use odbc_api::sys::{Date as SysDate, Time as SysTime, Timestamp as SysTimestamp};
 use odbc_api::{Bit, DataType};
 
 use crate::error::{DbError, ErrorClass};
@@ -16,7 +15,8 @@ pub(crate) type Param = Box<dyn InputParameter>;
 /// Converts wire values to ODBC parameters.
 ///
 /// NULL is bound as a NULL `VARCHAR`, which every driver we know converts to any column type.
-/// Decimals are bound as text typed `NUMERIC(p, s)`, so the exact digits reach the database.
+/// Decimals are bound as text typed `NUMERIC(p, s)`, so the exact digits reach the database;
+/// dates, times and timestamps go as their text, typed as such.
 ///
 /// # Errors
 /// `DataError` for a decimal that is not a decimal number; `ProgrammingError` for more than
@@ -60,44 +60,49 @@ fn to_param(index: usize, v: &Value) -> Result<Param, DbError> {
         }
         Value::Text(s) => Box::new(VarCharBox::from_string(s.clone())),
         Value::Bytes(b) => Box::new(VarBinaryBox::from_vec(b.clone())),
-        Value::Date(d) => Box::new(SysDate {
-            year: d.year,
-            month: u16::from(d.month),
-            day: u16::from(d.day),
-        }),
+        // As text in ODBC's literal form, typed: ODBC's structs hold neither a time's
+        // fractions nor BC or five-digit years, and some drivers round fractions they do hold
+        // (sqliteodbc keeps milliseconds). Drivers convert such text to the SQL type.
+        Value::Date(d) => Box::new(WithDataType::new(
+            VarCharBox::from_string(d.to_string()),
+            DataType::Date,
+        )),
         Value::Time(t) => Box::new(WithDataType::new(
-            SysTime {
-                hour: u16::from(t.hour),
-                minute: u16::from(t.minute),
-                second: u16::from(t.second),
+            VarCharBox::from_string(t.to_string()),
+            DataType::Time {
+                precision: fraction_digits(t.nanos),
             },
-            DataType::Time { precision: 0 },
         )),
         Value::Timestamp(ts) => Box::new(WithDataType::new(
-            SysTimestamp {
-                year: ts.date.year,
-                month: u16::from(ts.date.month),
-                day: u16::from(ts.date.day),
-                hour: u16::from(ts.time.hour),
-                minute: u16::from(ts.time.minute),
-                second: u16::from(ts.time.second),
-                fraction: ts.time.nanos,
-            },
-            // Announce only the fractional digits the value has: some drivers refuse 9.
+            VarCharBox::from_string(ts.to_string()),
             DataType::Timestamp {
-                precision: match ts.time.nanos {
-                    0 => 0,
-                    n if n % 1000 == 0 => 6,
-                    _ => 9,
-                },
+                precision: fraction_digits(ts.time.nanos),
             },
         )),
     })
 }
 
+/// The digits a fraction of a second displays with (trailing zeros dropped).
+fn fraction_digits(nanos: u32) -> i16 {
+    if nanos == 0 {
+        return 0;
+    }
+    let mut digits = 9;
+    let mut n = nanos;
+    while n.is_multiple_of(10) {
+        n /= 10;
+        digits -= 1;
+    }
+    digits
+}
+
 /// Precision and scale of a decimal literal like `-123.450`, or `None` if it is not one.
 fn decimal_shape(s: &str) -> Option<(usize, i16)> {
     let s = s.trim();
+    // PostgreSQL's numeric non-numbers (and SQL Server's, Oracle's way of not having them).
+    if ["NaN", "Infinity", "-Infinity"].contains(&s) {
+        return Some((1, 0));
+    }
     let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
     let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
     if int.is_empty() && frac.is_empty() {
@@ -112,7 +117,15 @@ fn decimal_shape(s: &str) -> Option<(usize, i16)> {
 
 #[cfg(test)]
 mod tests {
-    use super::decimal_shape;
+    use super::{decimal_shape, fraction_digits};
+
+    #[test]
+    fn fraction_digits_match_the_text() {
+        assert_eq!(fraction_digits(0), 0);
+        assert_eq!(fraction_digits(500_000_000), 1);
+        assert_eq!(fraction_digits(123_456_000), 6);
+        assert_eq!(fraction_digits(1), 9);
+    }
 
     #[test]
     fn decimal_shapes() {
@@ -120,6 +133,8 @@ mod tests {
         assert_eq!(decimal_shape("0.5"), Some((1, 1)));
         assert_eq!(decimal_shape("42"), Some((2, 0)));
         assert_eq!(decimal_shape("1e5"), None);
+        assert_eq!(decimal_shape("NaN"), Some((1, 0)));
+        assert_eq!(decimal_shape("nan"), None);
         assert_eq!(decimal_shape("."), None);
         assert_eq!(decimal_shape(""), None);
     }

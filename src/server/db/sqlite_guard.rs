@@ -74,7 +74,7 @@ type CreateFunction = unsafe extern "C" fn(
 const REFUSED_FUNCTIONS: [&str; 2] = ["blob_import", "blob_export"];
 
 /// The address of `name` in the loaded libsqlite3, cached in `cache` (0: not looked up yet).
-fn real_symbol(cache: &AtomicUsize, name: &CStr) -> usize {
+pub(crate) fn real_symbol(cache: &AtomicUsize, name: &CStr) -> usize {
     let cached = cache.load(Ordering::Acquire);
     if cached != 0 {
         return cached;

@@ -1,5 +1,5 @@
-//! Setting `SQL_ATTR_CURSOR_TYPE` on a statement (`[..Connection..] connection_cursortype`),
-//! which `odbc-api` has no safe call for.
+//! Statement calls `odbc-api` has no safe wrapper for: setting `SQL_ATTR_CURSOR_TYPE`
+//! (`[..Connection..] connection_cursortype`) and reading a column's type name.
 #![allow(unsafe_code)]
 
 use odbc_api::sys::{HStmt, Pointer, SqlReturn, StatementAttribute};
@@ -33,4 +33,30 @@ pub(crate) fn set_cursor_type(stmt: HStmt, value: usize) -> Option<usize> {
         )
     };
     Some(if ok(rc) { actual } else { value })
+}
+
+/// The driver's name for column `column`'s data type (`SQL_DESC_TYPE_NAME`: PostgreSQL's
+/// `money`, `uuid`, ...), or `None` when the driver does not say.
+pub(crate) fn column_type_name(stmt: HStmt, column: u16) -> Option<String> {
+    let mut name = [0u8; 128];
+    let mut len: i16 = 0;
+    // SAFETY: `stmt` is a live statement handle with a result set, owned by the calling thread
+    // for the duration of the call; `name` is a writable buffer of the length passed, and
+    // `len` an SQLSMALLINT; the numeric attribute pointer may be NULL for a string field.
+    let rc = unsafe {
+        odbc_api::sys::SQLColAttribute(
+            stmt,
+            column,
+            odbc_api::sys::Desc::TypeName,
+            name.as_mut_ptr().cast(),
+            name.len() as i16,
+            &mut len,
+            std::ptr::null_mut(),
+        )
+    };
+    if !ok(rc) {
+        return None;
+    }
+    let len = usize::try_from(len).ok()?.min(name.len() - 1);
+    Some(String::from_utf8_lossy(&name[..len]).into_owned())
 }

@@ -1,0 +1,219 @@
+//! SQLite values as SQLite holds them: reals with every digit, untyped columns as untyped.
+//!
+//! **Reals.** sqliteodbc hands every cell to ODBC as text, taking a `REAL`'s text from
+//! `sqlite3_column_text`, which formats it with 15 significant digits: `0.30000000000000004`
+//! arrives as `0.3` and `123456789012345678.0` as `1.23456789012346e+17`, whatever C type the
+//! application asks for. A double needs up to 17.
+//!
+//! odbcd defines `sqlite3_column_text` itself and exports it from its executable (`build.rs`),
+//! so sqliteodbc's calls reach this function first (the same interposition as
+//! [`super::sqlite_guard`]). For a cell whose storage class is `REAL` it returns the shortest
+//! text that reads back as the same double (`0.30000000000000004`, `1.2345678901234568e17`,
+//! `100.0`: always with a `.` or an exponent, so a real never looks like an integer;
+//! `Inf`/`-Inf` as SQLite spells them); every other cell goes to libsqlite3 unchanged.
+//!
+//! `sqlite3_column_bytes` is interposed too, so a caller that asks for the length gets this
+//! text's. The text lives in a per-thread buffer for the cell's column until the next call for
+//! that column index on the same thread (shorter than SQLite's own promise, which lasts until
+//! the statement moves on). sqliteodbc copies it at once (`xstrdup`), and SQLite's own
+//! `sqlite3_exec` (if its internal calls come here) reads a row's columns before the next row.
+//!
+//! **Untyped columns.** For a column without a declared type (`CREATE TABLE kv (k, v)`, an
+//! expression) sqliteodbc guesses one from the first row's value: `integer` if it holds one,
+//! `varchar` if text. odbcd reads a cell by its column's affinity (see `fetch::sqlite_cell`),
+//! and a guess would make every later integer of a text-first column text. The interposed
+//! [`sqlite3_column_decltype`] answers `""` instead of NULL, so such a column is described as
+//! `VARCHAR` with the type name `""` (no affinity), whatever its first row holds.
+#![allow(unsafe_code)]
+
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int, c_void, CString};
+use std::sync::atomic::AtomicUsize;
+
+use super::sqlite_guard::real_symbol;
+
+/// `SQLITE_FLOAT` (sqlite3.h).
+const SQLITE_FLOAT: c_int = 2;
+/// Columns beyond this many keep SQLite's own (15-digit) text: the buffers stay small.
+const MAX_COLUMNS: usize = 2000;
+
+type ColumnType = unsafe extern "C" fn(*mut c_void, c_int) -> c_int;
+type ColumnDouble = unsafe extern "C" fn(*mut c_void, c_int) -> f64;
+type ColumnText = unsafe extern "C" fn(*mut c_void, c_int) -> *const u8;
+
+thread_local! {
+    /// The text last returned for each column index on this thread.
+    static TEXTS: RefCell<Vec<CString>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The shortest decimal text that parses back to `value` (SQLite's spelling for infinities).
+pub(crate) fn real_text(value: f64) -> String {
+    if value.is_infinite() {
+        return if value > 0.0 { "Inf" } else { "-Inf" }.to_owned();
+    }
+    // Debug writes the shortest round-trip form and always marks a float (`100.0`, `1e16`).
+    format!("{value:?}")
+}
+
+/// sqliteodbc's call for a cell's text: `REAL` cells get every digit.
+///
+/// # Safety
+/// Called by sqliteodbc with the arguments of libsqlite3's own function: a live prepared
+/// statement positioned on a row, and a column index.
+#[no_mangle]
+pub unsafe extern "C" fn sqlite3_column_text(stmt: *mut c_void, column: c_int) -> *const u8 {
+    static TYPE: AtomicUsize = AtomicUsize::new(0);
+    static DOUBLE: AtomicUsize = AtomicUsize::new(0);
+    static TEXT: AtomicUsize = AtomicUsize::new(0);
+    let text = real_symbol(&TEXT, c"sqlite3_column_text");
+    if text == 0 {
+        return std::ptr::null();
+    }
+    // SAFETY: libsqlite3's `const unsigned char *sqlite3_column_text(sqlite3_stmt*, int)`.
+    let text = unsafe { std::mem::transmute::<usize, ColumnText>(text) };
+    let (type_of, double) = (
+        real_symbol(&TYPE, c"sqlite3_column_type"),
+        real_symbol(&DOUBLE, c"sqlite3_column_double"),
+    );
+    let slot = usize::try_from(column).ok().filter(|&c| c < MAX_COLUMNS);
+    let (Some(slot), true, true) = (slot, type_of != 0, double != 0) else {
+        // SAFETY: the caller's arguments, passed on.
+        return unsafe { text(stmt, column) };
+    };
+    // SAFETY: libsqlite3's `int sqlite3_column_type(sqlite3_stmt*, int)` and
+    // `double sqlite3_column_double(sqlite3_stmt*, int)`, with the caller's arguments; asking
+    // for the type first does not convert the value.
+    let (type_of, double) = unsafe {
+        (
+            std::mem::transmute::<usize, ColumnType>(type_of),
+            std::mem::transmute::<usize, ColumnDouble>(double),
+        )
+    };
+    // SAFETY: as above.
+    if unsafe { type_of(stmt, column) } != SQLITE_FLOAT {
+        // SAFETY: the caller's arguments, passed on.
+        return unsafe { text(stmt, column) };
+    }
+    // SAFETY: as above.
+    let value = unsafe { double(stmt, column) };
+    let Ok(formatted) = CString::new(real_text(value)) else {
+        // SAFETY: the caller's arguments, passed on (a formatted number has no NUL).
+        return unsafe { text(stmt, column) };
+    };
+    let kept = TEXTS.try_with(|texts| {
+        let mut texts = texts.borrow_mut();
+        if texts.len() <= slot {
+            texts.resize_with(slot + 1, CString::default);
+        }
+        texts[slot] = formatted;
+        texts[slot].as_ptr().cast::<u8>()
+    });
+    // The thread is ending (its buffers are gone): SQLite's own text.
+    // SAFETY: the caller's arguments, passed on.
+    kept.unwrap_or_else(|_| unsafe { text(stmt, column) })
+}
+
+type ColumnBytes = unsafe extern "C" fn(*mut c_void, c_int) -> c_int;
+
+/// The length of a cell's text, consistent with [`sqlite3_column_text`]'s (SQLite's own would
+/// count its 15-digit text for a `REAL`).
+///
+/// # Safety
+/// Called with the arguments of libsqlite3's own function.
+#[no_mangle]
+pub unsafe extern "C" fn sqlite3_column_bytes(stmt: *mut c_void, column: c_int) -> c_int {
+    static TYPE: AtomicUsize = AtomicUsize::new(0);
+    static DOUBLE: AtomicUsize = AtomicUsize::new(0);
+    static BYTES: AtomicUsize = AtomicUsize::new(0);
+    let bytes = real_symbol(&BYTES, c"sqlite3_column_bytes");
+    if bytes == 0 {
+        return 0;
+    }
+    // SAFETY: libsqlite3's `int sqlite3_column_bytes(sqlite3_stmt*, int)`.
+    let bytes = unsafe { std::mem::transmute::<usize, ColumnBytes>(bytes) };
+    let (type_of, double) = (
+        real_symbol(&TYPE, c"sqlite3_column_type"),
+        real_symbol(&DOUBLE, c"sqlite3_column_double"),
+    );
+    let in_range = usize::try_from(column).is_ok_and(|c| c < MAX_COLUMNS);
+    if !in_range || type_of == 0 || double == 0 {
+        // SAFETY: the caller's arguments, passed on.
+        return unsafe { bytes(stmt, column) };
+    }
+    // SAFETY: as in `sqlite3_column_text`.
+    let (type_of, double) = unsafe {
+        (
+            std::mem::transmute::<usize, ColumnType>(type_of),
+            std::mem::transmute::<usize, ColumnDouble>(double),
+        )
+    };
+    // SAFETY: the caller's arguments.
+    if unsafe { type_of(stmt, column) } != SQLITE_FLOAT {
+        // SAFETY: the caller's arguments, passed on.
+        return unsafe { bytes(stmt, column) };
+    }
+    // SAFETY: the caller's arguments.
+    let text = real_text(unsafe { double(stmt, column) });
+    c_int::try_from(text.len()).unwrap_or(c_int::MAX)
+}
+
+type ColumnDecltype = unsafe extern "C" fn(*mut c_void, c_int) -> *const c_char;
+
+/// sqliteodbc's call for a column's declared type: `""` for a column without one.
+///
+/// # Safety
+/// Called by sqliteodbc with the arguments of libsqlite3's own function.
+#[no_mangle]
+pub unsafe extern "C" fn sqlite3_column_decltype(
+    stmt: *mut c_void,
+    column: c_int,
+) -> *const c_char {
+    static DECLTYPE: AtomicUsize = AtomicUsize::new(0);
+    let decltype = real_symbol(&DECLTYPE, c"sqlite3_column_decltype");
+    if decltype == 0 {
+        return c"".as_ptr();
+    }
+    // SAFETY: libsqlite3's `const char *sqlite3_column_decltype(sqlite3_stmt*, int)`, with the
+    // caller's arguments.
+    let declared = unsafe {
+        let decltype = std::mem::transmute::<usize, ColumnDecltype>(decltype);
+        decltype(stmt, column)
+    };
+    if declared.is_null() {
+        c"".as_ptr()
+    } else {
+        declared
+    }
+}
+
+/// Keeps the definitions in the executable. Call once from `main`.
+pub fn keep() {
+    std::hint::black_box(sqlite3_column_text as *const ());
+    std::hint::black_box(sqlite3_column_decltype as *const ());
+    std::hint::black_box(sqlite3_column_bytes as *const ());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::real_text;
+
+    #[test]
+    fn reals_keep_every_digit_and_look_like_reals() {
+        for v in [
+            0.1 + 0.2,
+            123_456_789_012_345_678.0,
+            100.0,
+            1e300,
+            -2.5e-300,
+            0.0,
+            5e-324,
+        ] {
+            let t = real_text(v);
+            assert_eq!(t.parse::<f64>().ok(), Some(v), "{t}");
+            assert!(t.contains(['.', 'e']), "{t} must not read as an integer");
+        }
+        assert_eq!(real_text(f64::INFINITY), "Inf");
+        assert_eq!(real_text(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(real_text(0.1 + 0.2), "0.30000000000000004");
+    }
+}

@@ -8,8 +8,10 @@ scripts/setup.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
-echo "== cargo clippy"
-cargo clippy --workspace --all-targets -- -D warnings
+echo "== cargo clippy (the lock file as committed: --locked everywhere below)"
+cargo clippy --locked --workspace --all-targets -- -D warnings
+echo "== cargo doc: every intra-doc link resolves"
+RUSTDOCFLAGS="-D warnings -A rustdoc::private-intra-doc-links" cargo doc --locked --workspace --no-deps --document-private-items
 
 echo "== client-only build: no odbc-sys, no actix"
 tree=$(cargo tree -p odbcd --no-default-features -e normal,build)
@@ -19,7 +21,7 @@ if grep -Eq "odbc-sys|odbc-api|actix" <<<"$tree"; then
     exit 1
 fi
 # Its own target dir, so the full build's artifacts are not rebuilt back and forth.
-cargo build -p odbcd --no-default-features --lib --bin odbcsh --target-dir target/client-only
+cargo build --locked -p odbcd --no-default-features --lib --bin odbcsh --target-dir target/client-only
 if ldd target/client-only/debug/odbcsh | grep -q libodbc; then
     echo "the client-only odbcsh links libodbc" >&2
     exit 1
@@ -53,4 +55,4 @@ for t in "${fuzz_targets[@]}"; do
 done
 
 echo "== tests"
-cargo test --workspace
+cargo test --locked --workspace

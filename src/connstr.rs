@@ -3,7 +3,7 @@
 //! This module owns parsing, the generic-key rules (case-insensitive names, the last occurrence
 //! of a generic key wins, the first of `Driver`/`DSN`/`FileDSN` decides the driver), escaping for
 //! output, and masking for logs. It does no I/O and never decides policy: the server uses it to
-//! log a connection string with every password masked, and (later) to apply access rules.
+//! log a connection string with every password masked, and to apply access rules.
 //!
 //! ```
 //! use odbcd::connstr::ConnStr;

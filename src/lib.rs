@@ -12,12 +12,34 @@
 //! - [`auth`]: the password file and the challenge-response login.
 //! - [`tls`]: TLS configuration for both sides, certificate digests, client-certificate rules.
 //! - [`client`]: the client library: `ServerSession`, `Connection`, `Cursor`.
+//! - [`driver_keys`]: the connection-string keys each known ODBC driver reads.
+//! - [`passwd`]: `odbcd passwd`, editing the password file safely.
+//! - [`logging`]: log setup for `odbcd` and `odbcsh`.
+//! - [`shell`]: `odbcsh`'s statement splitter and output formats.
 //! - `server` (feature `server`, on by default): the actix actors of `odbcd`; see `actors.md`.
 //!
 //! Building with `--no-default-features` leaves out the server, so the client library and
 //! `odbcsh` build and run on machines without unixODBC.
+//!
+//! # Unsafe code
+//!
+//! Denied everywhere except in these places, each with `SAFETY` notes at every block
+//! (`tests/layout.rs` checks that this list and the code agree):
+//! - `src/server/db/mod.rs`: re-wrapping a statement that just returned a cursor
+//!   (`CursorImpl::new`), so a result set can own its statement.
+//! - `src/server/db/cancel.rs`: `SQLCancel` from another thread on a statement handle kept
+//!   alive by the cancel slot's lock.
+//! - `src/server/db/stmt_attr.rs`: `SQLSetStmtAttr`/`SQLGetStmtAttr` for the cursor type and
+//!   `SQLColAttribute` for a column's type name, which `odbc-api` does not wrap.
+//! - `src/server/db/rowset.rs`: `SQLSetPos` and `SQLGetData` on a bulk cursor's handle, to
+//!   read a cell that outgrew its buffer.
+//! - `src/server/db/dm_lists.rs`: `SQLDrivers`/`SQLDataSources` with buffers of our own
+//!   (`odbc-api`'s overflowed unixODBC's).
+//! - `src/server/db/sqlite_guard.rs`: the interposed `sqlite3_enable_load_extension` and
+//!   `sqlite3_create_function` (closing extension loading and file functions).
+//! - `src/server/db/sqlite_values.rs`: the interposed `sqlite3_column_text`,
+//!   `sqlite3_column_bytes` and `sqlite3_column_decltype` (exact reals, untyped columns).
 
-// One audited `unsafe` call exists (server/db: re-wrapping a statement in cursor state).
 #![deny(unsafe_code)]
 #![warn(missing_docs, rust_2018_idioms)]
 

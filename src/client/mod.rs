@@ -17,9 +17,11 @@
 //!
 //! Everything is synchronous and thread-safe: connections and cursors are `Send`, several
 //! threads may use one session at once (their requests travel on one TCP connection and run
-//! concurrently on different database connections), and the library runs no background
-//! threads or runtime of its own, so it works from plain code and from inside a tokio runtime
-//! (from async code, call it through `spawn_blocking` so a query does not block the executor).
+//! concurrently on different database connections), and the library runs no async runtime of
+//! its own, so it works from plain code and from inside a tokio runtime (from async code, call
+//! it through `spawn_blocking` so a query does not block the executor). Its one background
+//! thread per session pings an idle link every `[Communication] ping_interval` (30 s by
+//! default; `None` starts no thread) and ends with the session.
 //!
 //! Errors are [`Error`]s carrying the manual's class ([`ErrorClass`]), the server's SQLSTATE,
 //! native code and message. `err.is(ErrorClass::DatabaseError)` answers "would

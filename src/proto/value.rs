@@ -93,8 +93,7 @@ impl Date {
             Some(ymd) => (ymd, true),
             None => (text, false),
         };
-        let date = parse_ymd(ymd, bc)?;
-        (date.to_string() == text).then_some(date)
+        parse_ymd(ymd, bc)
     }
 
     /// True for a real calendar date (month 1-12, a day the month has).
@@ -114,22 +113,24 @@ fn days_in_month(year: i32, month: u8) -> u8 {
     }
 }
 
-/// `YYYY-MM-DD` (four or more year digits) into a valid date; `bc` counts the year before AD 1.
+/// `YYYY-MM-DD` into a valid date, in exactly the form [`Date`]'s `Display` writes (four year
+/// digits, or more without a leading zero); `bc` counts the year before AD 1.
 fn parse_ymd(ymd: &str, bc: bool) -> Option<Date> {
     let mut parts = ymd.splitn(3, '-');
     let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
     let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
-    if y.len() < 4 || !y.bytes().all(|b| b.is_ascii_digit()) || !digits(m, 2) || !digits(d, 2) {
+    let year_digits = y.len() == 4 || (y.len() > 4 && !y.starts_with('0'));
+    if !year_digits || !y.bytes().all(|b| b.is_ascii_digit()) || !digits(m, 2) || !digits(d, 2) {
         return None;
     }
-    let written: i16 = y.parse().ok()?;
+    let written: i32 = y.parse().ok()?;
     let year = if bc {
         if written == 0 {
             return None;
         }
-        1 - written
+        i16::try_from(1 - written).ok()?
     } else {
-        written
+        i16::try_from(written).ok()?
     };
     let date = Date {
         year,
@@ -156,8 +157,14 @@ impl Time {
         };
         let nanos = match frac {
             None => 0,
-            Some(f) if (1..=9).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_digit()) => {
-                format!("{f:0<9}").parse().ok()?
+            // Display writes no trailing zeros.
+            Some(f)
+                if (1..=9).contains(&f.len())
+                    && f.bytes().all(|b| b.is_ascii_digit())
+                    && !f.ends_with('0') =>
+            {
+                let digits: u32 = f.parse().ok()?;
+                digits * 10u32.pow(9 - f.len() as u32)
             }
             Some(_) => return None,
         };
@@ -169,7 +176,7 @@ impl Time {
         };
         let valid = (time.hour < 24 && time.minute < 60 && time.second < 60)
             || (time.hour == 24 && time.minute == 0 && time.second == 0 && nanos == 0);
-        (valid && time.to_string() == text).then_some(time)
+        valid.then_some(time)
     }
 }
 
@@ -182,11 +189,10 @@ impl Timestamp {
             None => (text, false),
         };
         let (ymd, hms) = body.split_once(' ')?;
-        let ts = Self {
+        Some(Self {
             date: parse_ymd(ymd, bc)?,
             time: Time::parse(hms)?,
-        };
-        (ts.to_string() == text).then_some(ts)
+        })
     }
 }
 
@@ -342,6 +348,7 @@ pub struct ColumnDesc {
 #[cfg(test)]
 mod tests {
     use super::{Date, Time, Timestamp, Value};
+    use proptest::prelude::*;
 
     #[test]
     fn floats_display_like_postgresql() {
@@ -414,6 +421,39 @@ mod tests {
             "1:00:00",
         ] {
             assert_eq!(Time::parse(text), None, "{text}");
+        }
+    }
+
+    proptest! {
+        /// Parsing accepts exactly what Display writes: no text parses to a value that
+        /// displays differently (the cells of a result rely on it to stay exact).
+        #[test]
+        fn parse_accepts_only_the_display_form(
+            year in -4712i16..=32767, month in 0u8..=13, day in 0u8..=32,
+            hour in 0u8..=25, minute in 0u8..=60, second in 0u8..=60,
+            nanos in prop_oneof![0u32..=999_999_999, (0u32..=999_999).prop_map(|n| n * 1000)],
+            text in "[0-9]{1,6}-[0-9]{1,3}-[0-9]{1,3}( [0-9]{1,2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,10})?)?( BC)?",
+        ) {
+            let date = Date { year, month, day };
+            let time = Time { hour, minute, second, nanos };
+            if let Some(d) = Date::parse(&date.to_string()) {
+                prop_assert_eq!(d, date);
+            } else {
+                prop_assert!(!date.is_valid());
+            }
+            if let Some(t) = Time::parse(&time.to_string()) {
+                prop_assert_eq!(t, time);
+            }
+            let ts = Timestamp { date, time };
+            if let Some(parsed) = Timestamp::parse(&ts.to_string()) {
+                prop_assert_eq!(parsed, ts);
+            }
+            if let Some(d) = Date::parse(&text) {
+                prop_assert_eq!(d.to_string(), text.clone());
+            }
+            if let Some(t) = Timestamp::parse(&text) {
+                prop_assert_eq!(t.to_string(), text.clone());
+            }
         }
     }
 

@@ -47,7 +47,7 @@ use crate::proto::message::{ClientFrame, ConnId, Request, RequestId, Response, S
 use crate::proto::rows::{encode_rows_frame, EncodedRows, RowsHead};
 use crate::proto::{ProtoError, MAX_FRAME_LEN};
 
-/// The read half of a client socket (plain TCP now; TLS streams later).
+/// The read half of a client socket (plain TCP or TLS).
 pub type ReadHalf = Box<dyn AsyncRead + Unpin + Send>;
 /// The write half of a client socket.
 pub type WriteHalf = Box<dyn AsyncWrite + Unpin + Send>;

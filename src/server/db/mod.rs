@@ -19,11 +19,13 @@
 //! other connections and sessions go on.
 
 pub mod cancel;
+mod cells;
 mod diag;
 mod dm_lists;
 mod fetch;
 pub mod mailbox;
 mod params;
+mod pieces;
 mod rowset;
 pub mod sqlite_guard;
 pub mod sqlite_values;

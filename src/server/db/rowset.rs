@@ -4,7 +4,7 @@
 //! size is a hint, not a promise (psqlodbc declares 255 characters for an unbounded `varchar`
 //! or a `jsonb` column, and 28 digits for an unconstrained `numeric`), so a value may not fit.
 //! Its cell is then read again, whole, with `SQLSetPos(row, SQL_POSITION)` and `SQLGetData`
-//! (in pieces, see `fetch::read_capped`); drivers that cannot position in a rowset report an
+//! (in pieces, see `pieces::read_capped`); drivers that cannot position in a rowset report an
 //! error and the value is refused, never truncated.
 #![allow(unsafe_code)]
 

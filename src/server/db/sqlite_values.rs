@@ -20,7 +20,7 @@
 //!
 //! **Untyped columns.** For a column without a declared type (`CREATE TABLE kv (k, v)`, an
 //! expression) sqliteodbc guesses one from the first row's value: `integer` if it holds one,
-//! `varchar` if text. odbcd reads a cell by its column's affinity (see `fetch::sqlite_cell`),
+//! `varchar` if text. odbcd reads a cell by its column's affinity (see `cells::sqlite_cell`),
 //! and a guess would make every later integer of a text-first column text. The interposed
 //! [`sqlite3_column_decltype`] answers `""` instead of NULL, so such a column is described as
 //! `VARCHAR` with the type name `""` (no affinity), whatever its first row holds.

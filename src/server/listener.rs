@@ -12,9 +12,10 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
 use super::chunked::Chunked;
+use super::handoff::{new_session_id, ReadHalf, Reattach, WriteHalf};
 use super::handshakes::{Handshakes, SlotKind, RESERVE_DEADLINE};
 use super::registry::{LookupSession, Transport};
-use super::session::{new_session_id, OpenRequest, ReadHalf, Reattach, Session, WriteHalf};
+use super::session::{OpenRequest, Session};
 use super::{ServerError, Shared};
 use crate::config::ListenerConfig;
 use crate::error::{DbError, ErrorClass};

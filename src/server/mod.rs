@@ -12,6 +12,7 @@ pub mod access;
 pub mod chunked;
 pub mod db;
 pub mod gate;
+pub mod handoff;
 pub mod handshakes;
 pub mod listener;
 pub mod login;

@@ -12,31 +12,24 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::db::OpenTarget;
-
 /// What a pooled connection may be reused for: a digest of the odbcd user and the complete
 /// connection target (passwords included, so they are not kept in clear).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PoolKey([u8; 32]);
 
 impl PoolKey {
-    /// The key of `target` opened by the odbcd user `user`.
-    pub fn new(user: &str, target: &OpenTarget) -> Self {
+    /// The key of a connection target opened by the odbcd user `user`: its kind (e.g.
+    /// `"connstr"`, `"dsn"`) and its parts (the connection string; DSN, user, password), each
+    /// part delimited so that no two targets share a key.
+    pub fn new(user: &str, kind: &str, parts: &[&str]) -> Self {
         let mut h = Sha256::new();
-        h.update(user.as_bytes());
-        h.update([0]);
-        match target {
-            OpenTarget::ConnectionString(s) => {
-                h.update(b"connstr\0");
-                h.update(s.as_bytes());
-            }
-            OpenTarget::Dsn { dsn, uid, pwd } => {
-                h.update(b"dsn\0");
-                for part in [dsn, uid, pwd] {
-                    h.update(part.as_bytes());
-                    h.update([0]);
-                }
-            }
+        for field in [user, kind] {
+            h.update(field.as_bytes());
+            h.update([0]);
+        }
+        for part in parts {
+            h.update(part.len().to_le_bytes());
+            h.update(part.as_bytes());
         }
         Self(h.finalize().into())
     }
@@ -165,21 +158,32 @@ mod tests {
     use super::*;
 
     fn key(n: &str) -> PoolKey {
-        PoolKey::new("alice", &OpenTarget::ConnectionString(n.into()))
+        PoolKey::new("alice", "connstr", &[n])
     }
 
     #[test]
     fn keys_separate_users_and_targets() {
-        let t = OpenTarget::ConnectionString("DSN=a".into());
-        assert_eq!(PoolKey::new("u", &t), PoolKey::new("u", &t));
-        assert_ne!(PoolKey::new("u", &t), PoolKey::new("v", &t));
-        assert_ne!(PoolKey::new("u", &t), key("DSN=b"));
-        let dsn = |pwd: &str| OpenTarget::Dsn {
-            dsn: "a".into(),
-            uid: "x".into(),
-            pwd: pwd.into(),
-        };
-        assert_ne!(PoolKey::new("u", &dsn("1")), PoolKey::new("u", &dsn("2")));
+        let t = ["DSN=a"];
+        assert_eq!(
+            PoolKey::new("u", "connstr", &t),
+            PoolKey::new("u", "connstr", &t)
+        );
+        assert_ne!(
+            PoolKey::new("u", "connstr", &t),
+            PoolKey::new("v", "connstr", &t)
+        );
+        assert_ne!(PoolKey::new("u", "connstr", &t), key("DSN=b"));
+        assert_ne!(
+            PoolKey::new("u", "connstr", &t),
+            PoolKey::new("u", "dsn", &t)
+        );
+        let dsn = |pwd| PoolKey::new("u", "dsn", &["a", "x", pwd]);
+        assert_ne!(dsn("1"), dsn("2"));
+        // Parts are delimited by their lengths: moving a byte across a boundary changes the key.
+        assert_ne!(
+            PoolKey::new("u", "dsn", &["ab", "c", ""]),
+            PoolKey::new("u", "dsn", &["a", "bc", ""])
+        );
     }
 
     #[test]

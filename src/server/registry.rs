@@ -19,13 +19,13 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::db::DbHandle;
+use super::db::{ConnectionClosed, DbHandle};
+use super::handoff::{server_instance, Reattach};
 use super::pool::{IdlePool, PoolKey};
-use super::session::Session;
 use crate::config::server::PoolConfig;
 use crate::error::{DbError, ErrorClass};
 use crate::proto::message::{ServerStatus, SessionStatus};
-use actix::{Actor, Addr, AsyncContext, Context, Handler, Message, MessageResult};
+use actix::{Actor, AsyncContext, Context, Handler, Message, MessageResult, Recipient};
 
 /// The exact message of manual FAQ 7.1.13.
 pub const MAX_SESSIONS_MESSAGE: &str = "Maximum number of sessions reached.";
@@ -83,7 +83,7 @@ impl Drop for RunningRequestCount {
 }
 
 struct SessionEntry {
-    addr: Addr<Session>,
+    addr: Recipient<Reattach>,
     peer: SocketAddr,
     user: String,
     transport: Transport,
@@ -174,8 +174,8 @@ impl Actor for Registry {
 pub struct RegisterSession {
     /// The new session's id.
     pub id: String,
-    /// The session actor.
-    pub addr: Addr<Session>,
+    /// Where the session takes a new link when its client resumes it.
+    pub addr: Recipient<Reattach>,
     /// The client's address.
     pub peer: SocketAddr,
     /// The user that opens it.
@@ -199,7 +199,7 @@ pub struct UnregisterSession {
 
 /// A client wants to resume session `id` as `user`.
 #[derive(Message)]
-#[rtype(result = "Result<Addr<Session>, DbError>")]
+#[rtype(result = "Result<Recipient<Reattach>, DbError>")]
 pub struct LookupSession {
     /// The session id the client presented.
     pub id: String,
@@ -241,16 +241,6 @@ pub struct AcquireConnection {
     pub session: String,
     /// What the connection is for.
     pub key: PoolKey,
-}
-
-/// A connection actor disconnected its connection, or parks itself (reset) for reuse.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct ConnectionClosed {
-    /// The session that used it.
-    pub session: String,
-    /// The parked actor and its key, when it may be reused.
-    pub reusable: Option<(PoolKey, DbHandle)>,
 }
 
 /// Asks for the registry's state, as one session may see it: the totals, and the sessions of
@@ -303,7 +293,7 @@ impl Handler<UnregisterSession> for Registry {
 }
 
 impl Handler<LookupSession> for Registry {
-    type Result = Result<Addr<Session>, DbError>;
+    type Result = Result<Recipient<Reattach>, DbError>;
 
     fn handle(&mut self, msg: LookupSession, _: &mut Context<Self>) -> Self::Result {
         match self.sessions.get(&msg.id) {
@@ -319,7 +309,7 @@ impl Handler<LookupSession> for Registry {
                 // An id of this format from another server process: this one restarted (or
                 // a balancer sent the client elsewhere). Saying so reveals nothing secret.
                 None if msg.id.len() == 40
-                    && !msg.id.starts_with(super::session::server_instance()) =>
+                    && !msg.id.starts_with(server_instance()) =>
                 {
                     Err(DbError::with_state(
                         ErrorClass::ConnectionFailureError,

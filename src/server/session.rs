@@ -25,17 +25,18 @@ use actix::io::{FramedWrite, WriteHandler};
 use actix::prelude::*;
 use bytes::Bytes;
 use futures_util::StreamExt;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::FramedRead;
 
 use super::db::{
-    self, Adopt, CancelSlot, DbAddr, DbConnection, DbHandle, DbReply, DbRequest, OpenTarget, Owner,
+    self, Adopt, CancelSlot, ConnectionClosed, DbAddr, DbConnection, DbHandle, DbReply, DbRequest,
+    OpenTarget, Owner,
 };
 use super::gate::{Gate, Gated};
-use super::pool::PoolKey;
+
+use super::handoff::{ReadHalf, Reattach, WriteHalf};
 use super::registry::{
-    AcquireConnection, ConnectionClosed, GetStatus, RegisterSession, RunningRequestCount,
-    SessionStats, Transport, UnregisterSession,
+    AcquireConnection, GetStatus, RegisterSession, RunningRequestCount, SessionStats, Transport,
+    UnregisterSession,
 };
 use super::{access, Shared};
 use crate::connstr;
@@ -46,11 +47,6 @@ use crate::proto::frame;
 use crate::proto::message::{ClientFrame, ConnId, Request, RequestId, Response, ServerFrame};
 use crate::proto::rows::{encode_rows_frame, EncodedRows, RowsHead};
 use crate::proto::{ProtoError, MAX_FRAME_LEN};
-
-/// The read half of a client socket (plain TCP or TLS).
-pub type ReadHalf = Box<dyn AsyncRead + Unpin + Send>;
-/// The write half of a client socket.
-pub type WriteHalf = Box<dyn AsyncWrite + Unpin + Send>;
 
 type Writer = FramedWrite<Bytes, WriteHalf, RawFrames>;
 
@@ -652,7 +648,7 @@ impl Session {
         let stats = self.stats.clone();
         let running = self.shared.running.clone();
         let cursor_type = self.cursor_type;
-        let key = PoolKey::new(&self.user, &target);
+        let key = target.pool_key(&self.user);
         let pool = &self.shared.config.pool;
         let pooling = pool.max_idle_connections > 0;
         let check = pool
@@ -669,7 +665,7 @@ impl Session {
                 .map_err(internal)??;
             // From here the connection actor owns the count and settles it when it ends.
             let owner = Owner {
-                registry,
+                registry: registry.clone().recipient(),
                 session,
                 key,
                 pooling,
@@ -1026,41 +1022,13 @@ fn no_such_connection(conn: ConnId) -> DbError {
     )
 }
 
-/// A new unguessable session id: 128 bits from the operating system's RNG, hex.
-///
-/// # Errors
-/// The RNG failed.
-pub fn new_session_id() -> Result<String, DbError> {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b).map_err(|e| {
-        DbError::new(
-            ErrorClass::InternalError,
-            format!("cannot draw a random session id: {e}"),
-        )
-    })?;
-    let random: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Ok(format!("{}{random}", server_instance()))
-}
-
-/// 8 hex characters drawn when this server process started: the first part of every session
-/// id it hands out (not secret; the 128 random bits after it are), so a resume after a restart
-/// can be told that the server restarted.
-pub fn server_instance() -> &'static str {
-    static INSTANCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    INSTANCE.get_or_init(|| {
-        let mut b = [0u8; 4];
-        let _ = getrandom::fill(&mut b);
-        b.iter().map(|x| format!("{x:02x}")).collect()
-    })
-}
-
 impl Actor for Session {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         let msg = RegisterSession {
             id: self.id.clone(),
-            addr: ctx.address(),
+            addr: ctx.address().recipient(),
             peer: self.peer,
             user: self.user.clone(),
             transport: self.transport.clone(),
@@ -1172,21 +1140,6 @@ impl WriteHandler<CodecError> for Session {
             ctx.stop();
         }
     }
-}
-
-/// A client resumes this session on a new link: `read`/`write` are its socket, `ack` the
-/// last session frame it received.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Reattach {
-    /// The new link's read half.
-    pub read: ReadHalf,
-    /// The new link's write half.
-    pub write: WriteHalf,
-    /// The client's address now.
-    pub peer: SocketAddr,
-    /// The last session frame the client received.
-    pub ack: u64,
 }
 
 impl Handler<Reattach> for Session {

@@ -40,7 +40,6 @@ use odbc_api::{Connection, ConnectionOptions, ConnectionTransitions, CursorImpl}
 use serde::{Deserialize, Serialize};
 
 use super::pool::PoolKey;
-use super::registry::{ConnectionClosed, Registry};
 use crate::config::CursorType;
 use crate::error::{DbError, ErrorClass};
 use crate::proto::message::{CursorId, DataSourceInfo, DriverInfo};
@@ -72,6 +71,16 @@ pub enum OpenTarget {
         /// Password.
         pwd: String,
     },
+}
+
+impl OpenTarget {
+    /// The pool key of this target opened by the odbcd user `user`.
+    pub fn pool_key(&self, user: &str) -> PoolKey {
+        match self {
+            Self::ConnectionString(s) => PoolKey::new(user, "connstr", &[s]),
+            Self::Dsn { dsn, uid, pwd } => PoolKey::new(user, "dsn", &[dsn, uid, pwd]),
+        }
+    }
 }
 
 /// A request to a database connection actor.
@@ -168,10 +177,21 @@ pub struct Adopt {
     pub check: Option<(Arc<str>, std::time::Duration)>,
 }
 
+/// A connection actor disconnected its connection, or parks itself (reset) for reuse. Sent
+/// once per use to its [`Owner`]'s registry.
+#[derive(actix::Message)]
+#[rtype(result = "()")]
+pub struct ConnectionClosed {
+    /// The session that used it.
+    pub session: String,
+    /// The parked actor and its key, when it may be reused.
+    pub reusable: Option<(PoolKey, DbHandle)>,
+}
+
 /// Where a connection actor reports that its connection is gone or reusable.
 pub struct Owner {
     /// The registry, which counts the connection.
-    pub registry: actix::Addr<Registry>,
+    pub registry: actix::Recipient<ConnectionClosed>,
     /// The session using it.
     pub session: String,
     /// Its pool key.

@@ -38,10 +38,7 @@ impl std::fmt::Debug for LoginKey {
 
 /// The MD5 hex digest of a password (the manual's password file form).
 pub fn md5_hex(password: &str) -> String {
-    md5::Md5::digest(password.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::hex::hex(&md5::Md5::digest(password.as_bytes()))
 }
 
 /// The login key from the MD5 hex digest of the password.
@@ -250,7 +247,7 @@ impl PasswordFile {
         let (dir, name) = folder_and_name(path);
         let mut random = [0u8; 12];
         getrandom::fill(&mut random).map_err(|e| std::io::Error::other(e.to_string()))?;
-        let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let suffix = crate::hex::hex(&random);
         let tmp = dir.join(format!(".{name}.{suffix}.tmp"));
         let written = (|| {
             let mut f = std::fs::OpenOptions::new()
@@ -306,9 +303,7 @@ impl PasswordFile {
                         Stored::Md5(h) => out.push_str(h),
                         Stored::Key(k) => {
                             out.push_str("pbkdf2-sha256:");
-                            for b in k.0 {
-                                out.push_str(&format!("{b:02x}"));
-                            }
+                            out.push_str(&crate::hex::hex(&k.0));
                         }
                     }
                 }

@@ -15,6 +15,7 @@
 //! - [`driver_keys`]: the connection-string keys each known ODBC driver reads.
 //! - [`passwd`]: `odbcd passwd`, editing the password file safely.
 //! - [`logging`]: log setup for `odbcd` and `odbcsh`.
+//! - [`hex`]: lower-case hexadecimal.
 //! - [`shell`]: `odbcsh`'s statement splitter and output formats.
 //! - `server` (feature `server`, on by default): the actix actors of `odbcd`; see `actors.md`.
 //!
@@ -49,6 +50,7 @@ pub mod config;
 pub mod connstr;
 pub mod driver_keys;
 pub mod error;
+pub mod hex;
 pub mod logging;
 pub mod passwd;
 pub mod proto;

@@ -9,8 +9,8 @@
 //!   chain must also match the host name) or a `server_certificate_digest` pin (SHA1 or
 //!   SHA-256). With neither, it refuses unless `verify_server_certificate = 0`.
 
+use crate::hex::hex;
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -55,15 +55,6 @@ pub enum TlsError {
 /// The crypto provider everything here uses.
 pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
-}
-
-/// Lower-case hex of bytes.
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 /// The SHA1 digest of a DER certificate, lower-case hex (the manual's digest form).

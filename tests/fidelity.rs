@@ -62,10 +62,7 @@ fn matches_psql(v: &Value, psql: Option<&str>) -> bool {
         (Value::Int(i), Some(t)) => t == i.to_string(),
         (Value::Float(f), Some(t)) => pg_float(t).is_some_and(|p| same_float(p, *f)),
         (Value::Decimal(s) | Value::Text(s), Some(t)) => t == s,
-        (Value::Bytes(b), Some(t)) => {
-            let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-            t == format!("\\x{hex}")
-        }
+        (Value::Bytes(b), Some(t)) => t == format!("\\x{}", odbcd::hex::hex(b)),
         (Value::Date(d), Some(t)) => t == d.to_string(),
         (Value::Time(x), Some(t)) => t == x.to_string(),
         (Value::Timestamp(x), Some(t)) => t == x.to_string(),
@@ -285,10 +282,7 @@ fn matches_quote(v: &Value, quoted: &str) -> bool {
             q => q.parse::<f64>().is_ok_and(|q| q == *f),
         },
         Value::Text(s) | Value::Decimal(s) => quoted == text(s),
-        Value::Bytes(b) => {
-            let hex: String = b.iter().map(|x| format!("{x:02X}")).collect();
-            quoted == format!("X'{hex}'")
-        }
+        Value::Bytes(b) => quoted == format!("X'{}'", odbcd::hex::hex(b).to_ascii_uppercase()),
         Value::Date(d) => quoted == text(&d.to_string()),
         Value::Time(t) => quoted == text(&t.to_string()),
         Value::Timestamp(t) => quoted == text(&t.to_string()),

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use odbcd::error::{DbError, DiagRecord, ErrorClass};
+use odbcd::hex::hex;
 use odbcd::proto::compress::Compression;
 use odbcd::proto::frame;
 use odbcd::proto::message::{
@@ -247,10 +248,6 @@ fn responses() -> Vec<Response> {
             rss_kib: None,
         }),
     ]
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn frame_bytes<M: serde::Serialize>(msg: &M) -> String {

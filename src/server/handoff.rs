@@ -42,7 +42,7 @@ pub fn new_session_id() -> Result<String, DbError> {
             format!("cannot draw a random session id: {e}"),
         )
     })?;
-    let random: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    let random = crate::hex::hex(&b);
     Ok(format!("{}{random}", server_instance()))
 }
 
@@ -54,6 +54,6 @@ pub fn server_instance() -> &'static str {
     INSTANCE.get_or_init(|| {
         let mut b = [0u8; 4];
         let _ = getrandom::fill(&mut b);
-        b.iter().map(|x| format!("{x:02x}")).collect()
+        crate::hex::hex(&b)
     })
 }

@@ -120,7 +120,7 @@ pub(crate) fn encode_var(
         Kind::Date | Kind::Time | Kind::Timestamp => temporal_cell(kind, dialect, value, out)?,
         Kind::Sqlite(column) => sqlite_cell(column, value, out)?,
         // Read into fixed-size buffers, never as text.
-        Kind::Bool | Kind::Int | Kind::Float => out.push_null(),
+        Kind::Bool | Kind::Int | Kind::Float => return Err(CellError::Mismatch),
     }
     Ok(())
 }

@@ -55,6 +55,35 @@ pub(crate) fn real_text(value: f64) -> String {
     format!("{value:?}")
 }
 
+/// The value of cell `column` of `stmt` when its storage class is `REAL` and its column is one
+/// whose text this module rewrites (index below [`MAX_COLUMNS`]); `None` otherwise.
+///
+/// # Safety
+/// `stmt` is a live prepared statement positioned on a row, as libsqlite3's column functions
+/// require.
+unsafe fn rewritten_real(stmt: *mut c_void, column: c_int) -> Option<f64> {
+    static TYPE: AtomicUsize = AtomicUsize::new(0);
+    static DOUBLE: AtomicUsize = AtomicUsize::new(0);
+    if usize::try_from(column).map_or(true, |c| c >= MAX_COLUMNS) {
+        return None;
+    }
+    let (type_of, double) = (
+        real_symbol(&TYPE, c"sqlite3_column_type"),
+        real_symbol(&DOUBLE, c"sqlite3_column_double"),
+    );
+    if type_of == 0 || double == 0 {
+        return None;
+    }
+    // SAFETY: libsqlite3's `int sqlite3_column_type(sqlite3_stmt*, int)` and
+    // `double sqlite3_column_double(sqlite3_stmt*, int)`, with the caller's arguments; asking
+    // for the type first does not convert the value.
+    unsafe {
+        let type_of = std::mem::transmute::<usize, ColumnType>(type_of);
+        let double = std::mem::transmute::<usize, ColumnDouble>(double);
+        (type_of(stmt, column) == SQLITE_FLOAT).then(|| double(stmt, column))
+    }
+}
+
 /// sqliteodbc's call for a cell's text: `REAL` cells get every digit.
 ///
 /// # Safety
@@ -62,8 +91,6 @@ pub(crate) fn real_text(value: f64) -> String {
 /// statement positioned on a row, and a column index.
 #[no_mangle]
 pub unsafe extern "C" fn sqlite3_column_text(stmt: *mut c_void, column: c_int) -> *const u8 {
-    static TYPE: AtomicUsize = AtomicUsize::new(0);
-    static DOUBLE: AtomicUsize = AtomicUsize::new(0);
     static TEXT: AtomicUsize = AtomicUsize::new(0);
     let text = real_symbol(&TEXT, c"sqlite3_column_text");
     if text == 0 {
@@ -71,33 +98,11 @@ pub unsafe extern "C" fn sqlite3_column_text(stmt: *mut c_void, column: c_int) -
     }
     // SAFETY: libsqlite3's `const unsigned char *sqlite3_column_text(sqlite3_stmt*, int)`.
     let text = unsafe { std::mem::transmute::<usize, ColumnText>(text) };
-    let (type_of, double) = (
-        real_symbol(&TYPE, c"sqlite3_column_type"),
-        real_symbol(&DOUBLE, c"sqlite3_column_double"),
-    );
-    let slot = usize::try_from(column).ok().filter(|&c| c < MAX_COLUMNS);
-    let (Some(slot), true, true) = (slot, type_of != 0, double != 0) else {
+    // SAFETY: the caller's arguments.
+    let formatted = unsafe { rewritten_real(stmt, column) }
+        .and_then(|value| CString::new(real_text(value)).ok());
+    let (Some(formatted), Ok(slot)) = (formatted, usize::try_from(column)) else {
         // SAFETY: the caller's arguments, passed on.
-        return unsafe { text(stmt, column) };
-    };
-    // SAFETY: libsqlite3's `int sqlite3_column_type(sqlite3_stmt*, int)` and
-    // `double sqlite3_column_double(sqlite3_stmt*, int)`, with the caller's arguments; asking
-    // for the type first does not convert the value.
-    let (type_of, double) = unsafe {
-        (
-            std::mem::transmute::<usize, ColumnType>(type_of),
-            std::mem::transmute::<usize, ColumnDouble>(double),
-        )
-    };
-    // SAFETY: as above.
-    if unsafe { type_of(stmt, column) } != SQLITE_FLOAT {
-        // SAFETY: the caller's arguments, passed on.
-        return unsafe { text(stmt, column) };
-    }
-    // SAFETY: as above.
-    let value = unsafe { double(stmt, column) };
-    let Ok(formatted) = CString::new(real_text(value)) else {
-        // SAFETY: the caller's arguments, passed on (a formatted number has no NUL).
         return unsafe { text(stmt, column) };
     };
     let kept = TEXTS.try_with(|texts| {
@@ -122,39 +127,18 @@ type ColumnBytes = unsafe extern "C" fn(*mut c_void, c_int) -> c_int;
 /// Called with the arguments of libsqlite3's own function.
 #[no_mangle]
 pub unsafe extern "C" fn sqlite3_column_bytes(stmt: *mut c_void, column: c_int) -> c_int {
-    static TYPE: AtomicUsize = AtomicUsize::new(0);
-    static DOUBLE: AtomicUsize = AtomicUsize::new(0);
+    // SAFETY: the caller's arguments.
+    if let Some(value) = unsafe { rewritten_real(stmt, column) } {
+        return c_int::try_from(real_text(value).len()).unwrap_or(c_int::MAX);
+    }
     static BYTES: AtomicUsize = AtomicUsize::new(0);
     let bytes = real_symbol(&BYTES, c"sqlite3_column_bytes");
     if bytes == 0 {
         return 0;
     }
-    // SAFETY: libsqlite3's `int sqlite3_column_bytes(sqlite3_stmt*, int)`.
-    let bytes = unsafe { std::mem::transmute::<usize, ColumnBytes>(bytes) };
-    let (type_of, double) = (
-        real_symbol(&TYPE, c"sqlite3_column_type"),
-        real_symbol(&DOUBLE, c"sqlite3_column_double"),
-    );
-    let in_range = usize::try_from(column).is_ok_and(|c| c < MAX_COLUMNS);
-    if !in_range || type_of == 0 || double == 0 {
-        // SAFETY: the caller's arguments, passed on.
-        return unsafe { bytes(stmt, column) };
-    }
-    // SAFETY: as in `sqlite3_column_text`.
-    let (type_of, double) = unsafe {
-        (
-            std::mem::transmute::<usize, ColumnType>(type_of),
-            std::mem::transmute::<usize, ColumnDouble>(double),
-        )
-    };
-    // SAFETY: the caller's arguments.
-    if unsafe { type_of(stmt, column) } != SQLITE_FLOAT {
-        // SAFETY: the caller's arguments, passed on.
-        return unsafe { bytes(stmt, column) };
-    }
-    // SAFETY: the caller's arguments.
-    let text = real_text(unsafe { double(stmt, column) });
-    c_int::try_from(text.len()).unwrap_or(c_int::MAX)
+    // SAFETY: libsqlite3's `int sqlite3_column_bytes(sqlite3_stmt*, int)`, with the caller's
+    // arguments.
+    unsafe { std::mem::transmute::<usize, ColumnBytes>(bytes)(stmt, column) }
 }
 
 type ColumnDecltype = unsafe extern "C" fn(*mut c_void, c_int) -> *const c_char;

@@ -365,6 +365,11 @@ fn a_thousand_dribbling_connections_do_not_keep_a_real_client_out() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    // The attack goes on until the server has closed enough of it (handshake deadlines are
+    // seconds long: on a fast machine the 20 clients above are done before many expire).
+    TestServer::wait_until(30, "the server closing attacker connections", || {
+        reconnects.load(Ordering::Relaxed) > 100
+    });
     stop.store(true, Ordering::Relaxed);
     for a in attackers {
         a.join().unwrap();

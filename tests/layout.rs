@@ -91,3 +91,103 @@ fn the_readme_layout_names_every_source_file() {
         );
     }
 }
+
+/// The module a source file is (`src/server/db/mod.rs` -> `server::db`).
+fn module_of(file: &str) -> String {
+    let path = file.trim_start_matches("src/").trim_end_matches(".rs");
+    let path = path.strip_suffix("/mod").unwrap_or(path);
+    path.replace('/', "::")
+}
+
+/// Imports between the modules of `server` and of `client` form no cycle: each points to a
+/// module that does not point back (a parent and its own children aside).
+#[test]
+fn server_and_client_modules_import_without_cycles() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let files: Vec<String> = all_sources()
+        .into_iter()
+        .filter(|f| f.starts_with("src/server/") || f.starts_with("src/client/"))
+        .collect();
+    let modules: BTreeSet<String> = files.iter().map(|f| module_of(f)).collect();
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for f in &files {
+        let me = module_of(f);
+        // `super` of `server::db::fetch` is `server::db`; of `server::db` (its mod.rs), `server`.
+        let parent = me
+            .rsplit_once("::")
+            .map(|(p, _)| p.to_owned())
+            .unwrap_or_default();
+        let text = std::fs::read_to_string(root().join(f)).expect("source");
+        // Code before the unit tests, without comments.
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for line in code.lines().map(str::trim).filter(|l| !l.starts_with("//")) {
+            for (prefix, base) in [("super::", parent.as_str()), ("crate::", "")] {
+                for part in line.split(prefix).skip(1) {
+                    let mut target = base.to_owned();
+                    for seg in part.split("::") {
+                        let seg: String = seg
+                            .chars()
+                            .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                            .collect();
+                        let next = if target.is_empty() {
+                            seg.clone()
+                        } else {
+                            format!("{target}::{seg}")
+                        };
+                        if seg.is_empty() || !modules.contains(&next) {
+                            break;
+                        }
+                        target = next;
+                    }
+                    let related = target.is_empty()
+                        || me.starts_with(&format!("{target}::"))
+                        || target.starts_with(&format!("{me}::"))
+                        || target == me;
+                    if !related && modules.contains(&target) {
+                        edges.entry(me.clone()).or_default().insert(target);
+                    }
+                }
+            }
+        }
+    }
+    // Depth-first search for a cycle.
+    fn visit(
+        node: &str,
+        edges: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(i) = path.iter().position(|p| p == node) {
+            let mut cycle = path[i..].to_vec();
+            cycle.push(node.to_owned());
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_owned());
+        for next in edges.get(node).into_iter().flatten() {
+            if let Some(c) = visit(next, edges, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.insert(node.to_owned());
+        None
+    }
+    let mut done = BTreeSet::new();
+    for m in &modules {
+        if let Some(cycle) = visit(m, &edges, &mut Vec::new(), &mut done) {
+            panic!("import cycle: {}", cycle.join(" -> "));
+        }
+    }
+    // The check sees imports at all: the link reads frames, the session uses the registry.
+    assert!(
+        edges["client::link"].contains("client::frames"),
+        "{edges:?}"
+    );
+    assert!(
+        edges["server::session"].contains("server::registry"),
+        "{edges:?}"
+    );
+}

@@ -1,13 +1,14 @@
 //! A database connection on the server, DB-API style.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
+use super::conn_inner::{connected, ConnInner, ConnState};
 use super::core::Core;
 use super::cursor::Cursor;
 use super::link::Link;
-use super::{unexpected, Error};
+use super::Error;
 use crate::error::ErrorClass;
-use crate::proto::message::{ConnId, Request, Response};
+use crate::proto::message::{Request, Response};
 
 /// One physical database connection, opened on the server by [`super::Odbc::driver_connect`]
 /// or [`super::Odbc::connect`]. Autocommit is on when it opens, as in ODBC. Dropping it closes
@@ -16,62 +17,6 @@ use crate::proto::message::{ConnId, Request, Response};
 /// same autocommit setting) on its next use.
 pub struct Connection {
     pub(crate) inner: Arc<ConnInner>,
-}
-
-/// What a connection's cursors share with it.
-pub(crate) struct ConnInner {
-    core: Arc<Core>,
-    /// The request that opened it, to open it again after a re-open.
-    open: Request,
-    state: Mutex<ConnState>,
-}
-
-struct ConnState {
-    id: ConnId,
-    generation: u64,
-    dbms_name: String,
-    autocommit: bool,
-    closed: bool,
-}
-
-fn connected(r: Response) -> Result<(ConnId, String), Error> {
-    match r {
-        Response::Connected { conn, dbms_name } => Ok((conn, dbms_name)),
-        other => Err(unexpected(&other)),
-    }
-}
-
-impl ConnInner {
-    fn state(&self) -> MutexGuard<'_, ConnState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The link and connection id to use now, connecting again on a new session after an
-    /// automatic re-open.
-    pub(crate) fn ensure(&self) -> Result<(Arc<Link>, ConnId), Error> {
-        let (link, generation) = self.core.link()?;
-        let mut st = self.state();
-        if st.closed {
-            return Err(Error::with_state(
-                ErrorClass::ProgrammingError,
-                "08003",
-                "the connection is closed",
-            ));
-        }
-        if st.generation != generation {
-            let (id, dbms_name) = connected(link.call(self.open.clone())?)?;
-            if !st.autocommit {
-                link.call(Request::SetAutocommit {
-                    conn: id,
-                    on: false,
-                })?;
-            }
-            st.id = id;
-            st.dbms_name = dbms_name;
-            st.generation = generation;
-        }
-        Ok((link, st.id))
-    }
 }
 
 impl Connection {

@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use super::connection::ConnInner;
+use super::conn_inner::ConnInner;
 use super::link::Link;
 use super::{unexpected, Error};
 use crate::error::ErrorClass;

@@ -27,10 +27,13 @@
 //! native code and message. `err.is(ErrorClass::DatabaseError)` answers "would
 //! `except DatabaseError` catch this?".
 
+mod conn_inner;
 mod connect;
 mod connection;
 mod core;
 mod cursor;
+mod frames;
+mod handshake;
 mod link;
 mod transport;
 

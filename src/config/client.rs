@@ -11,8 +11,8 @@ use std::time::Duration;
 use super::ini::Ini;
 use super::server::DEFAULT_PORT;
 use super::value::{
-    check_sections, section_reader, transport, LogLevel, SectionReader, TransportConfig,
-    TRANSPORT_OPTIONS,
+    check_sections, section_reader, transport, LogLevel, LoggingConfig, SectionReader,
+    TransportConfig, LOGGING_OPTIONS, TRANSPORT_OPTIONS,
 };
 use super::{closest, is_connection_section, read_ini, ConfigError, ErrorKind, Origin};
 
@@ -99,7 +99,7 @@ pub struct ClientConfig {
     /// `[Session]`.
     pub session: ClientSessionConfig,
     /// `[Logging]`.
-    pub logging: ClientLoggingConfig,
+    pub logging: LoggingConfig,
     /// `[Integration]`.
     pub integration: IntegrationConfig,
     /// `[Communication] ping_interval` (not in the manual, default 30 s; `None` turns pings
@@ -188,16 +188,6 @@ pub struct ClientSessionConfig {
     /// How the client sends and receives (`enable_compression` governs client-to-server
     /// frames).
     pub transport: TransportConfig,
-}
-
-/// `[Logging]` of the client.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClientLoggingConfig {
-    /// `log_level` (default mx.Log.SYSTEM_IMPORTANT).
-    pub log_level: LogLevel,
-    /// `log_file`: where `odbcsh` writes its log. The library itself logs through `tracing`
-    /// and leaves the subscriber to the application.
-    pub log_file: Option<PathBuf>,
 }
 
 /// `[Integration]`: Python-specific in the manual; accepted and validated so existing files
@@ -353,8 +343,8 @@ impl ClientConfig {
                 .to_owned(),
             transport: transport(&s)?,
         };
-        let l = section("Logging", &["log_level", "log_file"])?;
-        let logging = ClientLoggingConfig {
+        let l = section("Logging", LOGGING_OPTIONS)?;
+        let logging = LoggingConfig {
             log_level: l.log_level("log_level", LogLevel::Important)?,
             log_file: l.path("log_file"),
         };

@@ -20,7 +20,7 @@ mod value;
 
 pub use client::{ClientConfig, ClientConnection, ConfigData};
 pub use server::{ListenerConfig, ServerConfig};
-pub use value::{CursorType, LogLevel, TransportConfig};
+pub use value::{CursorType, LogLevel, LoggingConfig, TransportConfig};
 
 use std::fmt;
 use std::path::{Path, PathBuf};

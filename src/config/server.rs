@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use super::ini::Ini;
 use super::value::{
-    check_sections, resolve, section_reader, transport, CursorType, LogLevel, SectionReader,
-    TransportConfig,
+    check_sections, resolve, section_reader, transport, CursorType, LogLevel, LoggingConfig,
+    SectionReader, TransportConfig, LOGGING_OPTIONS,
 };
 use super::{is_connection_section, read_ini, ConfigError, ErrorKind, Origin};
 
@@ -202,15 +202,6 @@ pub struct ActivityConfig {
     pub max_waiting_time: Duration,
 }
 
-/// `[Logging]`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LoggingConfig {
-    /// `log_level` (default mx.Log.SYSTEM_IMPORTANT).
-    pub log_level: LogLevel,
-    /// `log_file` (default server.log next to the config file; none with built-in defaults).
-    pub log_file: Option<PathBuf>,
-}
-
 /// `[License]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LicenseConfig {
@@ -274,7 +265,6 @@ const ACTIVITY_OPTIONS: &[&str] = &[
     "max_waiting_time",
     "max_sessions",
 ];
-const LOGGING_OPTIONS: &[&str] = &["log_level", "log_file"];
 const LICENSE_OPTIONS: &[&str] = &["max_connections"];
 const POOL_OPTIONS: &[&str] = &[
     "max_idle_connections",

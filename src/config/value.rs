@@ -477,3 +477,17 @@ mod tests {
         assert_eq!(unquote("'a"), "'a");
     }
 }
+
+/// The options of `[Logging]`, the same for server and client.
+pub(crate) const LOGGING_OPTIONS: &[&str] = &["log_level", "log_file"];
+
+/// `[Logging]`, of the server or a client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggingConfig {
+    /// `log_level` (default mx.Log.SYSTEM_IMPORTANT).
+    pub log_level: LogLevel,
+    /// `log_file`. The server's default is `server.log` next to its config file (none with
+    /// built-in defaults); for a client it is where `odbcsh` writes its log (the library logs
+    /// through `tracing` and leaves the subscriber to the application).
+    pub log_file: Option<PathBuf>,
+}

@@ -185,7 +185,7 @@ impl Listener {
 enum AcceptError {
     #[error("peer is outside {interface}/{netmask}")]
     OutsideSubnet { interface: IpAddr, netmask: IpAddr },
-    #[error("no complete preamble within {0:?}")]
+    #[error("the client's handshake did not complete within {0:?}")]
     Timeout(Duration),
     #[error("TLS client on a listener without TLS")]
     TlsNotEnabled,
@@ -220,12 +220,8 @@ async fn accept(
     let timeout = shared.config.session.transport.receive_timeout;
     // TLS or plain: the first byte tells (a TLS handshake record starts with 0x16).
     let mut first = [0u8; 1];
-    match tokio::time::timeout(timeout, stream.peek(&mut first)).await {
-        Err(_) => return Err(AcceptError::Timeout(timeout)),
-        Ok(Ok(0)) => return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof).into()),
-        Ok(r) => {
-            r?;
-        }
+    if within(timeout, stream.peek(&mut first)).await? == 0 {
+        return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof).into());
     }
     let chunk = shared.config.session.transport.max_chunk_length as usize;
     let send_timeout = shared.config.session.transport.send_timeout;
@@ -242,10 +238,7 @@ async fn accept(
     let Some(tls) = tls else {
         return Err(AcceptError::TlsNotEnabled);
     };
-    let stream = match tokio::time::timeout(timeout, tls.acceptor.accept(io)).await {
-        Err(_) => return Err(AcceptError::Timeout(timeout)),
-        Ok(r) => r?,
-    };
+    let stream = within(timeout, tls.acceptor.accept(io)).await?;
     let cert = stream
         .get_ref()
         .1
@@ -309,12 +302,7 @@ where
     } = arrival;
     let timeout = shared.config.session.transport.receive_timeout;
     let mut pre = [0u8; preamble::LEN];
-    match tokio::time::timeout(timeout, stream.read_exact(&mut pre)).await {
-        Err(_) => return Err(AcceptError::Timeout(timeout)),
-        Ok(r) => {
-            r?;
-        }
-    }
+    within(timeout, stream.read_exact(&mut pre)).await?;
     let client = Preamble::decode(&pre)?;
     let flags = if require_tls {
         preamble::FLAG_TLS_REQUIRED
@@ -348,14 +336,13 @@ where
     write_frame(&mut stream, greeting).await?;
 
     // The first request must be OpenSession: a new session, or one to resume.
-    let first: ClientFrame = match tokio::time::timeout(timeout, read_frame(&mut stream)).await {
-        Err(_) => return Err(AcceptError::Timeout(timeout)),
-        Ok(Err(AcceptError::Proto(e))) => {
+    let first: ClientFrame = match within(timeout, read_frame(&mut stream)).await {
+        Err(AcceptError::Proto(e)) => {
             let err = DbError::new(ErrorClass::ProtocolError, e.to_string());
             write_frame(&mut stream, Response::Error(err)).await?;
             return Err(e.into());
         }
-        Ok(r) => r?,
+        r => r?,
     };
     let Request::OpenSession {
         username,
@@ -439,6 +426,18 @@ where
         }
     }
     Ok(())
+}
+
+/// `step` bounded by `timeout` (a handshake step: `receive_timeout`), its error an
+/// [`AcceptError`].
+async fn within<T, E: Into<AcceptError>>(
+    timeout: Duration,
+    step: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, AcceptError> {
+    match tokio::time::timeout(timeout, step).await {
+        Err(_) => Err(AcceptError::Timeout(timeout)),
+        Ok(r) => r.map_err(Into::into),
+    }
 }
 
 /// Reads one client frame, exactly (nothing after it is consumed).

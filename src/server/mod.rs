@@ -18,6 +18,7 @@ pub mod listener;
 pub mod login;
 pub mod pool;
 pub mod registry;
+pub mod replay;
 pub mod session;
 
 use std::future::Future;

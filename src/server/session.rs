@@ -38,6 +38,7 @@ use super::registry::{
     AcquireConnection, GetStatus, RegisterSession, RunningRequestCount, SessionStats, Transport,
     UnregisterSession,
 };
+use super::replay::ReplayBuffer;
 use super::{access, Shared};
 use crate::connstr;
 use crate::error::{DbError, ErrorClass};
@@ -149,9 +150,8 @@ pub struct Session {
     highest_request: RequestId,
     compression: Compression,
     /// Frames sent but not yet acknowledged: (sequence number, encoded frame).
-    replay: VecDeque<(u64, Bytes)>,
-    replay_bytes: usize,
-    next_seq: u64,
+    /// Session frames sent and not yet acknowledged.
+    replay: ReplayBuffer,
     conns: HashMap<ConnId, DbHandle>,
     next_conn: ConnId,
     running: HashMap<RequestId, RunningRequest>,
@@ -175,6 +175,7 @@ impl Session {
     ) -> Addr<Self> {
         Self::create(move |ctx| {
             let compression = shared.config.session.transport.compression();
+            let replay = ReplayBuffer::new(Arc::clone(&shared.unacknowledged));
             let mut s = Self {
                 shared,
                 id: open.session_id,
@@ -192,9 +193,7 @@ impl Session {
                 last_request: Instant::now(),
                 highest_request: 0,
                 compression,
-                replay: VecDeque::new(),
-                replay_bytes: 0,
-                next_seq: 1,
+                replay,
                 conns: HashMap::new(),
                 next_conn: 1,
                 running: HashMap::new(),
@@ -315,13 +314,7 @@ impl Session {
     }
 
     fn send_numbered(&mut self, bytes: Bytes) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.replay_bytes += bytes.len();
-        self.shared
-            .unacknowledged
-            .fetch_add(bytes.len(), Ordering::Relaxed);
-        self.replay.push_back((seq, bytes.clone()));
+        self.replay.push(bytes.clone());
         if let Some(link) = &mut self.link {
             link.writer.write(bytes);
         }
@@ -364,18 +357,9 @@ impl Session {
     }
 
     fn acknowledge(&mut self, ack: u64, ctx: &mut Context<Self>) {
-        let held = self.replay_bytes > OUTPUT_BUDGET;
-        while let Some((seq, bytes)) = self.replay.front() {
-            if *seq > ack {
-                break;
-            }
-            self.replay_bytes -= bytes.len();
-            self.shared
-                .unacknowledged
-                .fetch_sub(bytes.len(), Ordering::Relaxed);
-            self.replay.pop_front();
-        }
-        if held && self.replay_bytes <= OUTPUT_BUDGET {
+        let held = self.replay.bytes() > OUTPUT_BUDGET;
+        self.replay.acknowledge(ack);
+        if held && self.replay.bytes() <= OUTPUT_BUDGET {
             self.pump_all(ctx);
         }
     }
@@ -416,7 +400,7 @@ impl Session {
             // An acknowledgement only (the client had nothing to ask).
             return;
         }
-        if self.replay_bytes > MAX_REPLAY_BYTES {
+        if self.replay.bytes() > MAX_REPLAY_BYTES {
             return self.fail(
                 DbError::new(
                     ErrorClass::ProtocolError,
@@ -457,25 +441,9 @@ impl Session {
                     .spawn(ctx);
             }
             Request::ListDataSources => {
-                actix_rt::task::spawn_blocking(db::data_sources)
-                    .into_actor(self)
-                    .map(move |r, act, _| {
-                        let r =
-                            r.map_err(|e| DbError::new(ErrorClass::InternalError, e.to_string()));
-                        act.reply_result(id, r.and_then(|r| r.map(Response::DataSources)));
-                    })
-                    .spawn(ctx);
+                self.list(id, || db::data_sources().map(Response::DataSources), ctx);
             }
-            Request::ListDrivers => {
-                actix_rt::task::spawn_blocking(db::drivers)
-                    .into_actor(self)
-                    .map(move |r, act, _| {
-                        let r =
-                            r.map_err(|e| DbError::new(ErrorClass::InternalError, e.to_string()));
-                        act.reply_result(id, r.and_then(|r| r.map(Response::Drivers)));
-                    })
-                    .spawn(ctx);
-            }
+            Request::ListDrivers => self.list(id, || db::drivers().map(Response::Drivers), ctx),
             Request::DriverConnect { connection_string } => {
                 let masked = connstr::mask_for_log(&connection_string);
                 tracing::info!(session = self.short_id(), connection_string = %masked, "connect");
@@ -773,7 +741,7 @@ impl Session {
     /// and the output budget allows.
     fn pump(&mut self, conn: ConnId, ctx: &mut Context<Self>) {
         if self.busy.contains(&conn)
-            || self.replay_bytes > OUTPUT_BUDGET
+            || self.replay.bytes() > OUTPUT_BUDGET
             || self.shared.unacknowledged.load(Ordering::Relaxed) > SERVER_OUTPUT_BUDGET
         {
             return;
@@ -820,6 +788,23 @@ impl Session {
             .into_actor(self)
             .map(move |r, act, _| {
                 act.reply_result(id, flatten(r).map(|_| Response::Ok));
+            })
+            .spawn(ctx);
+    }
+
+    /// Answers request `id` with a driver-manager listing, read on the blocking pool (the
+    /// driver manager may load driver setup libraries; the reactor must not wait on it).
+    fn list(
+        &mut self,
+        id: RequestId,
+        listing: impl FnOnce() -> Result<Response, DbError> + Send + 'static,
+        ctx: &mut Context<Self>,
+    ) {
+        actix_rt::task::spawn_blocking(listing)
+            .into_actor(self)
+            .map(move |r, act, _| {
+                let r = r.map_err(|e| DbError::new(ErrorClass::InternalError, e.to_string()));
+                act.reply_result(id, r.and_then(|r| r));
             })
             .spawn(ctx);
     }
@@ -1065,11 +1050,7 @@ impl Actor for Session {
 
     fn stopping(&mut self, _: &mut Context<Self>) -> Running {
         // What this session kept for replay no longer counts against the server's budget.
-        self.shared
-            .unacknowledged
-            .fetch_sub(self.replay_bytes, Ordering::Relaxed);
-        self.replay_bytes = 0;
-        self.replay.clear();
+        self.replay.acknowledge(u64::MAX);
         let running: Vec<(RequestId, ConnId)> =
             self.running.iter().map(|(id, r)| (*id, r.conn)).collect();
         self.queued.clear();
@@ -1163,17 +1144,7 @@ impl Handler<Reattach> for Session {
             return self.fail(reason, ctx);
         }
         self.acknowledge(msg.ack, ctx);
-        if msg.ack == u64::MAX {
-            // A resume from a new link that has received nothing (another process, say): it
-            // counts frames from 0, so the numbering starts again for it.
-            self.next_seq = 1;
-        }
-        if msg.ack != u64::MAX
-            && self
-                .replay
-                .front()
-                .is_some_and(|(seq, _)| *seq > msg.ack + 1)
-        {
+        if self.replay.resume(msg.ack).is_err() {
             let err = DbError::with_state(
                 ErrorClass::ConnectionFailureError,
                 "08S01",
@@ -1194,7 +1165,7 @@ impl Handler<Reattach> for Session {
             },
         );
         if let Some(link) = &mut self.link {
-            for (_, bytes) in &self.replay {
+            for bytes in self.replay.frames() {
                 link.writer.write(bytes.clone());
             }
         }

@@ -1,0 +1,70 @@
+//! What a connection shares with its cursors: the session, how it was opened, and its id on
+//! the current session (connecting again after an automatic re-open). Its own module so that
+//! `connection` and `cursor` each depend on it, not on each other.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use super::core::Core;
+use super::link::Link;
+use super::{unexpected, Error};
+use crate::error::ErrorClass;
+use crate::proto::message::{ConnId, Request, Response};
+
+/// What a connection's cursors share with it.
+pub(crate) struct ConnInner {
+    pub(super) core: Arc<Core>,
+    /// The request that opened it, to open it again after a re-open.
+    pub(super) open: Request,
+    pub(super) state: Mutex<ConnState>,
+}
+
+/// A connection's id on its current session, and what it is set to.
+pub(super) struct ConnState {
+    pub(super) id: ConnId,
+    /// The session generation the id belongs to (a re-opened session needs a new one).
+    pub(super) generation: u64,
+    pub(super) dbms_name: String,
+    pub(super) autocommit: bool,
+    pub(super) closed: bool,
+}
+
+/// The id and DBMS name of a `Connected` answer.
+pub(super) fn connected(r: Response) -> Result<(ConnId, String), Error> {
+    match r {
+        Response::Connected { conn, dbms_name } => Ok((conn, dbms_name)),
+        other => Err(unexpected(&other)),
+    }
+}
+
+impl ConnInner {
+    pub(super) fn state(&self) -> MutexGuard<'_, ConnState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The link and connection id to use now, connecting again on a new session after an
+    /// automatic re-open.
+    pub(crate) fn ensure(&self) -> Result<(Arc<Link>, ConnId), Error> {
+        let (link, generation) = self.core.link()?;
+        let mut st = self.state();
+        if st.closed {
+            return Err(Error::with_state(
+                ErrorClass::ProgrammingError,
+                "08003",
+                "the connection is closed",
+            ));
+        }
+        if st.generation != generation {
+            let (id, dbms_name) = connected(link.call(self.open.clone())?)?;
+            if !st.autocommit {
+                link.call(Request::SetAutocommit {
+                    conn: id,
+                    on: false,
+                })?;
+            }
+            st.id = id;
+            st.dbms_name = dbms_name;
+            st.generation = generation;
+        }
+        Ok((link, st.id))
+    }
+}

@@ -57,3 +57,26 @@ pub fn server_instance() -> &'static str {
         crate::hex::hex(&b)
     })
 }
+
+/// The part of a session id that logs and `Status` show: 8 hex characters of its random part
+/// (the server instance tag in front is the same for every session of a process, so it tells
+/// sessions apart no more than nothing; the rest stays secret: an id allows a resume).
+pub fn public_prefix(id: &str) -> &str {
+    let tag = server_instance().len();
+    let random = if id.len() == tag + 32 { &id[tag..] } else { id };
+    random.get(..8).unwrap_or(random)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{new_session_id, public_prefix, server_instance};
+
+    #[test]
+    fn the_public_prefix_tells_sessions_apart() {
+        let (a, b) = (new_session_id().unwrap(), new_session_id().unwrap());
+        assert!(a.starts_with(server_instance()) && b.starts_with(server_instance()));
+        assert_eq!(public_prefix(&a), &a[8..16]);
+        assert_ne!(public_prefix(&a), public_prefix(&b));
+        assert_eq!(public_prefix("short"), "short");
+    }
+}

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::db::{ConnectionClosed, DbHandle};
-use super::handoff::{server_instance, Reattach};
+use super::handoff::{public_prefix, server_instance, Reattach};
 use super::pool::{IdlePool, PoolKey};
 use crate::config::server::PoolConfig;
 use crate::error::{DbError, ErrorClass};
@@ -286,7 +286,7 @@ impl Handler<UnregisterSession> for Registry {
     fn handle(&mut self, msg: UnregisterSession, _: &mut Context<Self>) {
         if let Some(s) = self.sessions.remove(&msg.id) {
             self.connections = self.connections.saturating_sub(s.connections);
-            tracing::debug!(peer = %s.peer, released = s.connections, "session unregistered");
+            tracing::debug!(session = %public_prefix(&msg.id), peer = %s.peer, released = s.connections, "session unregistered");
             self.bury(msg.id, msg.reason);
         }
     }
@@ -405,7 +405,7 @@ impl Handler<GetStatus> for Registry {
                 }
             })
             .map(|(id, s)| SessionStatus {
-                id_prefix: id.chars().take(8).collect(),
+                id_prefix: public_prefix(id).to_owned(),
                 peer: s.peer.to_string(),
                 user: s.user.clone(),
                 connections: s.connections,

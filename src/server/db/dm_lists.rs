@@ -175,12 +175,13 @@ fn list<T>(
     }
 }
 
-/// The driver manager's drivers, in its order.
+/// The driver manager's drivers, by name, each with its attributes sorted. Blocking: call from
+/// a blocking thread.
 ///
 /// # Errors
 /// The driver manager failed.
 pub fn drivers() -> Result<Vec<DriverInfo>, DbError> {
-    list(
+    let mut out = list(
         SQLDrivers,
         "drivers",
         ATTRIBUTES_LEN,
@@ -188,15 +189,20 @@ pub fn drivers() -> Result<Vec<DriverInfo>, DbError> {
             name: name.text(n),
             attributes: attributes.attributes(a),
         },
-    )
+    )?;
+    for d in &mut out {
+        d.attributes.sort();
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
 }
 
-/// The driver manager's data sources, in its order.
+/// The driver manager's data sources, by name. Blocking: call from a blocking thread.
 ///
 /// # Errors
 /// The driver manager failed.
 pub fn data_sources() -> Result<Vec<DataSourceInfo>, DbError> {
-    list(
+    let mut out = list(
         SQLDataSources,
         "data sources",
         NAME_LEN,
@@ -204,5 +210,7 @@ pub fn data_sources() -> Result<Vec<DataSourceInfo>, DbError> {
             name: name.text(n),
             driver: driver.text(d),
         },
-    )
+    )?;
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
 }

@@ -24,6 +24,7 @@ mod diag;
 mod dm_lists;
 mod fetch;
 pub mod mailbox;
+mod messages;
 mod params;
 mod pieces;
 mod rowset;
@@ -37,168 +38,25 @@ use std::sync::Arc;
 
 use odbc_api::handles::{AsStatementRef, Statement};
 use odbc_api::{Connection, ConnectionOptions, ConnectionTransitions, CursorImpl};
-use serde::{Deserialize, Serialize};
 
-use super::pool::PoolKey;
 use crate::config::CursorType;
 use crate::error::{DbError, ErrorClass};
-use crate::proto::message::{CursorId, DataSourceInfo, DriverInfo};
+use crate::proto::message::CursorId;
 use crate::proto::rows::EncodedRows;
-use crate::proto::value::{ColumnDesc, Value};
+use crate::proto::value::Value;
 use diag::{from_odbc, from_odbc_with_handle};
 use fetch::{Dialect, ResultSet};
 
 pub use cancel::CancelSlot;
+pub use dm_lists::{data_sources, drivers};
 pub use fetch::{BULK_BUFFER_BYTES, LONG_COLUMN_BYTES};
 pub use mailbox::DbAddr;
 use mailbox::{Envelope, Inbox};
+pub use messages::{Adopt, ConnectionClosed, DbHandle, DbReply, DbRequest, OpenTarget, Owner};
 
 /// The most cursors with open result sets one connection may hold (each holds a statement
 /// handle and up to a batch of rows).
 pub const MAX_CURSORS: usize = 256;
-
-/// How to open a database connection.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum OpenTarget {
-    /// `SQLDriverConnect` with a connection string.
-    ConnectionString(String),
-    /// `SQLConnect` with DSN, user and password.
-    Dsn {
-        /// Data source name.
-        dsn: String,
-        /// User.
-        uid: String,
-        /// Password.
-        pwd: String,
-    },
-}
-
-impl OpenTarget {
-    /// The pool key of this target opened by the odbcd user `user`.
-    pub fn pool_key(&self, user: &str) -> PoolKey {
-        match self {
-            Self::ConnectionString(s) => PoolKey::new(user, "connstr", &[s]),
-            Self::Dsn { dsn, uid, pwd } => PoolKey::new(user, "dsn", &[dsn, uid, pwd]),
-        }
-    }
-}
-
-/// A request to a database connection actor.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum DbRequest {
-    /// Connect (must be the first request).
-    Open(OpenTarget),
-    /// Autocommit on or off.
-    SetAutocommit(bool),
-    /// Commit.
-    Commit,
-    /// Roll back.
-    Rollback,
-    /// Execute a statement on a cursor, returning up to `max_rows` first rows.
-    Execute {
-        /// The cursor.
-        cursor: CursorId,
-        /// SQL text.
-        sql: String,
-        /// Parameters.
-        params: Vec<Value>,
-        /// Rows to return at once.
-        max_rows: u32,
-    },
-    /// Execute once per parameter set.
-    ExecuteMany {
-        /// The cursor.
-        cursor: CursorId,
-        /// SQL text.
-        sql: String,
-        /// Parameter sets.
-        param_sets: Vec<Vec<Value>>,
-    },
-    /// Fetch more rows.
-    Fetch {
-        /// The cursor.
-        cursor: CursorId,
-        /// The most rows to return.
-        max_rows: u32,
-    },
-    /// Close a cursor's result set.
-    CloseCursor(CursorId),
-}
-
-/// A successful reply.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum DbReply {
-    /// Connected.
-    Opened {
-        /// The DBMS name.
-        dbms_name: String,
-    },
-    /// Done, nothing to return.
-    Done,
-    /// A statement ran.
-    Executed {
-        /// Columns of its result set, if it has one.
-        columns: Option<Vec<ColumnDesc>>,
-        /// Rows affected, -1 when unknown.
-        rowcount: i64,
-        /// First rows, encoded for the wire.
-        rows: EncodedRows,
-        /// Result set exhausted.
-        done: bool,
-    },
-    /// More rows.
-    Rows {
-        /// The rows, encoded for the wire.
-        rows: EncodedRows,
-        /// Result set exhausted.
-        done: bool,
-    },
-}
-
-/// A database connection actor as its session (or the pool) holds it.
-#[derive(Clone)]
-pub struct DbHandle {
-    /// The actor.
-    pub addr: DbAddr,
-    /// Its statement running now, for `SQLCancel`.
-    pub cancel: Arc<CancelSlot>,
-}
-
-/// A parked (pooled) actor is taken over by a new session for `target` (connecting afresh if
-/// the pooled connection died). In-process only, like a release.
-pub struct Adopt {
-    /// The new user's registry bookkeeping.
-    pub owner: Owner,
-    /// What to connect to if the pooled connection is dead.
-    pub target: OpenTarget,
-    /// `connection_cursortype` of the new session's listener.
-    pub cursor_type: Option<CursorType>,
-    /// `[Pool] check_query`, run first when the connection was parked at least `check_delay`.
-    pub check: Option<(Arc<str>, std::time::Duration)>,
-}
-
-/// A connection actor disconnected its connection, or parks itself (reset) for reuse. Sent
-/// once per use to its [`Owner`]'s registry.
-#[derive(actix::Message)]
-#[rtype(result = "()")]
-pub struct ConnectionClosed {
-    /// The session that used it.
-    pub session: String,
-    /// The parked actor and its key, when it may be reused.
-    pub reusable: Option<(PoolKey, DbHandle)>,
-}
-
-/// Where a connection actor reports that its connection is gone or reusable.
-pub struct Owner {
-    /// The registry, which counts the connection.
-    pub registry: actix::Recipient<ConnectionClosed>,
-    /// The session using it.
-    pub session: String,
-    /// Its pool key.
-    pub key: PoolKey,
-    /// Whether to hand it back for reuse (`[Pool] max_idle_connections > 0`).
-    pub pooling: bool,
-}
 
 /// The actor owning one physical database connection.
 pub struct DbConnection {
@@ -547,6 +405,11 @@ impl DbConnection {
     /// The actor's life: one message at a time until no address is left.
     fn run(mut self, inbox: &Inbox) {
         while let Some(envelope) = inbox.next() {
+            let span = self
+                .owner
+                .as_ref()
+                .map_or_else(tracing::Span::none, |o| o.span.clone());
+            let _entered = span.entered();
             match envelope {
                 Envelope::Call(id, req, reply_to) => {
                     let reads = match &req {
@@ -606,25 +469,14 @@ impl DbConnection {
 
 impl DbConnection {
     fn handle_call(&mut self, req: DbRequest) -> Result<DbReply, DbError> {
-        match std::panic::catch_unwind(AssertUnwindSafe(|| self.dispatch(req))) {
+        match contain(self, |this| this.dispatch(req)) {
             // Only the driver's own errors (which carry SQLite's result code); odbcd's errors
             // keep the class they were given.
-            Ok(Err(mut e)) if self.dialect == Dialect::Sqlite && e.native != 0 => {
+            Err(mut e) if self.dialect == Dialect::Sqlite && e.native != 0 => {
                 e.class = ErrorClass::refine_sqlite(&e.sqlstate, e.native);
                 Err(e)
             }
-            Ok(r) => r,
-            Err(_) => {
-                // State after a panic is unknown: drop the connection, but never unwind further.
-                self.poisoned = true;
-                let _ = std::panic::catch_unwind(AssertUnwindSafe(|| self.close(None)));
-                self.conn = None;
-                self.results.clear();
-                Err(DbError::new(
-                    ErrorClass::InternalError,
-                    "the ODBC driver failed inside a call (panic); this database connection was closed",
-                ))
-            }
+            r => r,
         }
     }
 }
@@ -638,9 +490,11 @@ fn contain(
     match std::panic::catch_unwind(AssertUnwindSafe(|| f(this))) {
         Ok(r) => r,
         Err(_) => {
+            // State after a panic is unknown: drop the connection, but never unwind further.
             this.poisoned = true;
             let _ = std::panic::catch_unwind(AssertUnwindSafe(|| this.close(None)));
             this.conn = None;
+            this.results.clear();
             Err(DbError::new(
                 ErrorClass::InternalError,
                 "the ODBC driver failed inside a call (panic); this database connection was closed",
@@ -653,27 +507,4 @@ impl Drop for DbConnection {
     fn drop(&mut self) {
         let _ = std::panic::catch_unwind(AssertUnwindSafe(|| self.close(None)));
     }
-}
-
-/// The driver manager's data sources. Blocking: call from a blocking thread.
-///
-/// # Errors
-/// Driver manager errors.
-pub fn data_sources() -> Result<Vec<DataSourceInfo>, DbError> {
-    let mut out = dm_lists::data_sources()?;
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
-}
-
-/// The driver manager's drivers. Blocking: call from a blocking thread.
-///
-/// # Errors
-/// Driver manager errors.
-pub fn drivers() -> Result<Vec<DriverInfo>, DbError> {
-    let mut out = dm_lists::drivers()?;
-    for d in &mut out {
-        d.attributes.sort();
-    }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
 }

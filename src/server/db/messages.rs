@@ -1,0 +1,162 @@
+//! The messages of a database connection actor and of those around it: what opens a
+//! connection ([`OpenTarget`]), the requests and replies ([`DbRequest`], [`DbReply`]), how a
+//! pooled actor changes hands ([`Adopt`], [`Owner`]) and how it reports back to the registry
+//! ([`ConnectionClosed`]). Plain data (the requests and replies serializable), so the actor can
+//! later move into a worker process.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::mailbox::DbAddr;
+use super::CancelSlot;
+use crate::config::CursorType;
+use crate::proto::message::CursorId;
+use crate::proto::rows::EncodedRows;
+use crate::proto::value::{ColumnDesc, Value};
+use crate::server::pool::PoolKey;
+
+/// How to open a database connection.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum OpenTarget {
+    /// `SQLDriverConnect` with a connection string.
+    ConnectionString(String),
+    /// `SQLConnect` with DSN, user and password.
+    Dsn {
+        /// Data source name.
+        dsn: String,
+        /// User.
+        uid: String,
+        /// Password.
+        pwd: String,
+    },
+}
+
+impl OpenTarget {
+    /// The pool key of this target opened by the odbcd user `user`.
+    pub fn pool_key(&self, user: &str) -> PoolKey {
+        match self {
+            Self::ConnectionString(s) => PoolKey::new(user, "connstr", &[s]),
+            Self::Dsn { dsn, uid, pwd } => PoolKey::new(user, "dsn", &[dsn, uid, pwd]),
+        }
+    }
+}
+
+/// A request to a database connection actor.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum DbRequest {
+    /// Connect (must be the first request).
+    Open(OpenTarget),
+    /// Autocommit on or off.
+    SetAutocommit(bool),
+    /// Commit.
+    Commit,
+    /// Roll back.
+    Rollback,
+    /// Execute a statement on a cursor, returning up to `max_rows` first rows.
+    Execute {
+        /// The cursor.
+        cursor: CursorId,
+        /// SQL text.
+        sql: String,
+        /// Parameters.
+        params: Vec<Value>,
+        /// Rows to return at once.
+        max_rows: u32,
+    },
+    /// Execute once per parameter set.
+    ExecuteMany {
+        /// The cursor.
+        cursor: CursorId,
+        /// SQL text.
+        sql: String,
+        /// Parameter sets.
+        param_sets: Vec<Vec<Value>>,
+    },
+    /// Fetch more rows.
+    Fetch {
+        /// The cursor.
+        cursor: CursorId,
+        /// The most rows to return.
+        max_rows: u32,
+    },
+    /// Close a cursor's result set.
+    CloseCursor(CursorId),
+}
+
+/// A successful reply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum DbReply {
+    /// Connected.
+    Opened {
+        /// The DBMS name.
+        dbms_name: String,
+    },
+    /// Done, nothing to return.
+    Done,
+    /// A statement ran.
+    Executed {
+        /// Columns of its result set, if it has one.
+        columns: Option<Vec<ColumnDesc>>,
+        /// Rows affected, -1 when unknown.
+        rowcount: i64,
+        /// First rows, encoded for the wire.
+        rows: EncodedRows,
+        /// Result set exhausted.
+        done: bool,
+    },
+    /// More rows.
+    Rows {
+        /// The rows, encoded for the wire.
+        rows: EncodedRows,
+        /// Result set exhausted.
+        done: bool,
+    },
+}
+
+/// A database connection actor as its session (or the pool) holds it.
+#[derive(Clone)]
+pub struct DbHandle {
+    /// The actor.
+    pub addr: DbAddr,
+    /// Its statement running now, for `SQLCancel`.
+    pub cancel: Arc<CancelSlot>,
+}
+
+/// A parked (pooled) actor is taken over by a new session for `target` (connecting afresh if
+/// the pooled connection died). In-process only, like a release.
+pub struct Adopt {
+    /// The new user's registry bookkeeping.
+    pub owner: Owner,
+    /// What to connect to if the pooled connection is dead.
+    pub target: OpenTarget,
+    /// `connection_cursortype` of the new session's listener.
+    pub cursor_type: Option<CursorType>,
+    /// `[Pool] check_query`, run first when the connection was parked at least `check_delay`.
+    pub check: Option<(Arc<str>, std::time::Duration)>,
+}
+
+/// A connection actor disconnected its connection, or parks itself (reset) for reuse. Sent
+/// once per use to its [`Owner`]'s registry.
+#[derive(actix::Message)]
+#[rtype(result = "()")]
+pub struct ConnectionClosed {
+    /// The session that used it.
+    pub session: String,
+    /// The parked actor and its key, when it may be reused.
+    pub reusable: Option<(PoolKey, DbHandle)>,
+}
+
+/// Where a connection actor reports that its connection is gone or reusable.
+pub struct Owner {
+    /// The registry, which counts the connection.
+    pub registry: actix::Recipient<ConnectionClosed>,
+    /// The session using it.
+    pub session: String,
+    /// Its pool key.
+    pub key: PoolKey,
+    /// Whether to hand it back for reuse (`[Pool] max_idle_connections > 0`).
+    pub pooling: bool,
+    /// The session's tracing span: the actor's log lines belong to it while it serves it.
+    pub span: tracing::Span,
+}

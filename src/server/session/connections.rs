@@ -1,0 +1,295 @@
+//! The session's database connections: opening one (from the pool or new, counted by the
+//! registry), the per-connection queue of requests (one in flight per connection, held back
+//! while the client does not acknowledge), dispatching a request and cancelling it.
+
+use super::*;
+
+impl Session {
+    pub(super) fn open_connection(
+        &mut self,
+        id: RequestId,
+        target: OpenTarget,
+        ctx: &mut Context<Self>,
+    ) {
+        let limit = self.shared.config.session.max_connections_per_session as usize;
+        if self.conns.len() + self.opening >= limit {
+            return self.reply(
+                id,
+                Response::Error(DbError::with_state(
+                    ErrorClass::InterfaceError,
+                    "HY000",
+                    format!("this session has {limit} database connections open, the most [Session] max_connections_per_session allows: close one first"),
+                )),
+            );
+        }
+        self.opening += 1;
+        let session = self.id.clone();
+        let span = self.span.clone();
+        let registry = self.shared.registry.clone();
+        let max_chunk = self.shared.config.session.transport.max_chunk_length as usize;
+        let conn = self.next_conn;
+        self.next_conn = self.next_conn.wrapping_add(1).max(1);
+        let stats = self.stats.clone();
+        let running = self.shared.running.clone();
+        let cursor_type = self.cursor_type;
+        let key = target.pool_key(&self.user);
+        let pool = &self.shared.config.pool;
+        let pooling = pool.max_idle_connections > 0;
+        let check = pool
+            .check_query
+            .as_deref()
+            .map(|q| (Arc::<str>::from(q), pool.check_delay));
+        let fut = async move {
+            let pooled = registry
+                .send(AcquireConnection {
+                    session: session.clone(),
+                    key,
+                })
+                .await
+                .map_err(internal)??;
+            // From here the connection actor owns the count and settles it when it ends.
+            let owner = Owner {
+                registry: registry.clone().recipient(),
+                session,
+                key,
+                pooling,
+                span,
+            };
+            let counted = RunningRequestCount::start(&stats, &running);
+            let (handle, r) = match pooled {
+                Some(handle) => {
+                    let adopt = Adopt {
+                        owner,
+                        target,
+                        cursor_type,
+                        check,
+                    };
+                    let r = handle.addr.adopt(adopt).await;
+                    (handle, r)
+                }
+                None => {
+                    let cancel = Arc::new(CancelSlot::default());
+                    let slot = cancel.clone();
+                    // The owner moves to the actor's thread; if no thread starts, it is taken
+                    // back to settle the registry's count here.
+                    let owner = Arc::new(std::sync::Mutex::new(Some(owner)));
+                    let handover = Arc::clone(&owner);
+                    let started = DbAddr::start(move || {
+                        let owner = handover.lock().ok().and_then(|mut o| o.take());
+                        DbConnection::new(max_chunk, slot, cursor_type, owner)
+                    });
+                    let addr = match started {
+                        Ok(addr) => addr,
+                        Err(e) => {
+                            if let Some(o) = owner.lock().ok().and_then(|mut o| o.take()) {
+                                o.registry.do_send(ConnectionClosed {
+                                    session: o.session,
+                                    reusable: None,
+                                });
+                            }
+                            return Err(e);
+                        }
+                    };
+                    let r = addr.call(id, DbRequest::Open(target)).await;
+                    (DbHandle { addr, cancel }, r)
+                }
+            };
+            drop(counted);
+            match flatten(r) {
+                Ok(DbReply::Opened { dbms_name }) => Ok((handle, dbms_name)),
+                Ok(other) => Err(DbError::new(
+                    ErrorClass::InternalError,
+                    format!("unexpected reply {other:?}"),
+                )),
+                Err(e) => Err(e),
+            }
+        };
+        fut.into_actor(self)
+            .map(move |r, act, _| {
+                let _entered = act.span.clone().entered();
+                act.opening -= 1;
+                match r {
+                    Ok((handle, dbms_name)) => {
+                        if act.closing {
+                            // The session ended while connecting: close it again.
+                            handle.addr.release_now(handle.clone());
+                            return;
+                        }
+                        act.conns.insert(conn, handle);
+                        act.reply(id, Response::Connected { conn, dbms_name });
+                    }
+                    Err(e) => {
+                        tracing::info!(sqlstate = %e.sqlstate, error = %e.message, "connect failed");
+                        act.reply(id, Response::Error(e));
+                    }
+                }
+            })
+            .spawn(ctx);
+    }
+
+    /// Queues a database request for connection `conn`; it runs when the connection is free
+    /// and the client has acknowledged enough of what it was sent.
+    pub(super) fn forward(
+        &mut self,
+        id: RequestId,
+        conn: ConnId,
+        req: DbRequest,
+        ctx: &mut Context<Self>,
+    ) {
+        if !self.conns.contains_key(&conn) {
+            return self.reply(id, Response::Error(no_such_connection(conn)));
+        }
+        self.enqueue(conn, Queued::Call(id, req), ctx);
+    }
+
+    pub(super) fn enqueue(&mut self, conn: ConnId, item: Queued, ctx: &mut Context<Self>) {
+        self.queued.entry(conn).or_default().push_back(item);
+        self.queued_total += 1;
+        if self.queued_total >= MAX_QUEUED {
+            if let Some(link) = &self.link {
+                link.gate.close();
+            }
+        }
+        self.pump(conn, ctx);
+    }
+
+    /// [`Self::pump`] for every connection with requests waiting.
+    pub(super) fn pump_all(&mut self, ctx: &mut Context<Self>) {
+        let waiting: Vec<ConnId> = self.queued.keys().copied().collect();
+        for conn in waiting {
+            self.pump(conn, ctx);
+        }
+    }
+
+    /// Hands the next queued request of `conn` to the connection, if the connection is free
+    /// and the output budget allows.
+    pub(super) fn pump(&mut self, conn: ConnId, ctx: &mut Context<Self>) {
+        if self.busy.contains(&conn)
+            || self.replay.bytes() > OUTPUT_BUDGET
+            || self.shared.unacknowledged.load(Ordering::Relaxed) > SERVER_OUTPUT_BUDGET
+        {
+            return;
+        }
+        let Some(queue) = self.queued.get_mut(&conn) else {
+            return;
+        };
+        let Some(item) = queue.pop_front() else {
+            self.queued.remove(&conn);
+            return;
+        };
+        if queue.is_empty() {
+            self.queued.remove(&conn);
+        }
+        self.queued_total -= 1;
+        if self.queued_total < MAX_QUEUED / 2 {
+            if let Some(link) = &self.link {
+                link.gate.open();
+            }
+        }
+        match item {
+            Queued::Call(id, req) => self.dispatch(id, conn, req, ctx),
+            Queued::Close(id) => self.close_connection(id, conn, ctx),
+        }
+    }
+
+    pub(super) fn dispatch(
+        &mut self,
+        id: RequestId,
+        conn: ConnId,
+        req: DbRequest,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(h) = self.conns.get(&conn) else {
+            return self.reply(id, Response::Error(no_such_connection(conn)));
+        };
+        self.busy.insert(conn);
+        self.running.insert(
+            id,
+            RunningRequest {
+                conn,
+                cancelled: None,
+                cancelling: false,
+            },
+        );
+        // Lowered when the answer comes, or when the session ends first and drops the future.
+        let counted = RunningRequestCount::start(&self.stats, &self.shared.running);
+        let exec_limit = self.shared.config.activity.max_request_execution_time;
+        h.addr
+            .call(id, req)
+            .into_actor(self)
+            .map(move |r, act, ctx| {
+                let _entered = act.span.clone().entered();
+                drop(counted);
+                let cancelled = act.running.remove(&id).and_then(|r| r.cancelled);
+                act.busy.remove(&conn);
+                match flatten(r) {
+                    Ok(DbReply::Opened { .. } | DbReply::Done) => act.reply(id, Response::Ok),
+                    Ok(DbReply::Executed {
+                        columns,
+                        rowcount,
+                        rows,
+                        done,
+                    }) => {
+                        let head = RowsHead::Executed { columns, rowcount };
+                        act.reply_rows(id, head, &rows, done);
+                    }
+                    Ok(DbReply::Rows { rows, done }) => {
+                        act.reply_rows(id, RowsHead::Rows, &rows, done);
+                    }
+                    // Cancelled by the watchdog, and the driver did stop it: say why. (A
+                    // request the cancel came too late for answers with what it did.)
+                    Err(e) if cancelled == Some(CancelReason::Watchdog) => act.reply(
+                        id,
+                        Response::Error(DbError {
+                            class: ErrorClass::TimeoutError,
+                            sqlstate: "HYT00".into(),
+                            message: format!(
+                                "the request ran longer than max_request_execution_time ({exec_limit:?}) and was cancelled: {}",
+                                e.message
+                            ),
+                            ..e
+                        }),
+                    ),
+                    Err(e) => act.reply(id, Response::Error(e)),
+                }
+                act.pump(conn, ctx);
+            })
+            .spawn(ctx);
+    }
+
+    /// Asks the driver to cancel request `id`'s statement, on a blocking thread (`SQLCancel`
+    /// may wait for the database). The request counts as cancelled from now (its answer may
+    /// come back before `SQLCancel` does) unless the driver turns out to have had no call of
+    /// it running, in which case a later check tries again.
+    pub(super) fn cancel_running(
+        &mut self,
+        id: RequestId,
+        why: CancelReason,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(r) = self.running.get_mut(&id) else {
+            return;
+        };
+        if r.cancelling || r.cancelled.is_some() {
+            return;
+        }
+        let Some(h) = self.conns.get(&r.conn) else {
+            return;
+        };
+        r.cancelling = true;
+        r.cancelled = Some(why);
+        let slot = h.cancel.clone();
+        actix_rt::task::spawn_blocking(move || slot.cancel_request(id))
+            .into_actor(self)
+            .map(move |asked, act, _| {
+                let _entered = act.span.clone().entered();
+                if let Some(r) = act.running.get_mut(&id) {
+                    r.cancelling = false;
+                    if !asked.unwrap_or(false) {
+                        r.cancelled = None;
+                    }
+                }
+            })
+            .spawn(ctx);
+    }
+}

@@ -1,0 +1,581 @@
+//! The session actor: one per client session, outliving broken links within the reconnect
+//! window.
+//!
+//! It reads [`ClientFrame`]s from its current link, answers session-level requests itself,
+//! forwards database requests to the [`DbConnection`] actor of the connection they name, and
+//! writes each answer with its request id as soon as it is ready: requests on different
+//! database connections run concurrently, requests on one connection run in order.
+//!
+//! Every frame it sends after `SessionOpened` is numbered and kept until the client
+//! acknowledges it (`ClientFrame::ack`). When the link breaks, the session *detaches*: its
+//! database connections, transactions and cursors stay, answers of running requests are kept,
+//! and a client that comes back within `max_session_reconnect_time` (see
+//! [`Reattach`]) gets every frame it missed, in order. Each `check_interval` a watchdog drops
+//! idle sessions (`max_waiting_time`), cancels requests that run too long
+//! (`max_request_execution_time`), detaches links with a frame stuck half-received
+//! (`receive_timeout`), and ends sessions whose client did not come back.
+//!
+//! Where each job lives: this file holds the actor, its link, its answers and its lifecycle;
+//! [`requests`] what each client request does; [`connections`] opening database connections
+//! and queueing and dispatching their requests; [`watchdog`] the periodic checks; the numbered
+//! frames are a [`ReplayBuffer`].
+
+mod connections;
+mod requests;
+mod watchdog;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::io::{FramedWrite, WriteHandler};
+use actix::prelude::*;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tokio_util::codec::FramedRead;
+
+use super::db::{
+    self, Adopt, CancelSlot, ConnectionClosed, DbAddr, DbConnection, DbHandle, DbReply, DbRequest,
+    OpenTarget, Owner,
+};
+use super::gate::{Gate, Gated};
+
+use super::handoff::{public_prefix, ReadHalf, Reattach, WriteHalf};
+use super::registry::{
+    AcquireConnection, GetStatus, RegisterSession, RunningRequestCount, SessionStats, Transport,
+    UnregisterSession,
+};
+use super::replay::ReplayBuffer;
+use super::{access, Shared};
+use crate::connstr;
+use crate::error::{DbError, ErrorClass};
+use crate::proto::codec::{CodecError, Decoded, FrameDecoder, PartialSince, RawFrames};
+use crate::proto::compress::Compression;
+use crate::proto::frame;
+use crate::proto::message::{ClientFrame, ConnId, Request, RequestId, Response, ServerFrame};
+use crate::proto::rows::{encode_rows_frame, EncodedRows, RowsHead};
+use crate::proto::{ProtoError, MAX_FRAME_LEN};
+
+type Writer = FramedWrite<Bytes, WriteHalf, RawFrames>;
+
+/// A client that stops acknowledging frames cannot make the session keep more than this.
+const MAX_REPLAY_BYTES: usize = 256 * 1024 * 1024;
+
+/// What the client said when it opened the session.
+#[derive(Debug, Clone)]
+pub struct OpenRequest {
+    /// The new session's id.
+    pub session_id: String,
+    /// The user it authenticated as (empty without authentication).
+    pub username: String,
+    /// The client program, for the log.
+    pub client_name: String,
+    /// `connection_cursortype` of the listener the client came through.
+    pub cursor_type: Option<crate::config::CursorType>,
+    /// How the client came (a resume must come the same way).
+    pub transport: Transport,
+}
+
+/// The current link to the client.
+struct Link {
+    writer: Writer,
+    /// The writer's future, recorded when it starts: `FramedWrite::handle` must not be called
+    /// from inside the writer's own callbacks (it borrows state the writer's poll holds).
+    writer_task: SpawnHandle,
+    reader: SpawnHandle,
+    /// Holds the reader while too many requests wait (see [`MAX_QUEUED`]).
+    gate: Arc<Gate>,
+    partial: PartialSince,
+    generation: u64,
+}
+
+/// A database connection of this session.
+/// A request handed to a database connection (at most one per connection at a time).
+struct RunningRequest {
+    conn: ConnId,
+    /// Who asked to cancel it, once the driver was asked to: its answer then says so.
+    cancelled: Option<CancelReason>,
+    /// A cancel is being attempted now (on a blocking thread).
+    cancelling: bool,
+}
+
+/// Why a running request was cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CancelReason {
+    /// The watchdog: it ran longer than `max_request_execution_time`.
+    Watchdog,
+    /// The client's `Cancel` request.
+    Client,
+}
+
+/// A request waiting in the session for its database connection.
+enum Queued {
+    /// A database request.
+    Call(RequestId, DbRequest),
+    /// `CloseConnection`, in order after what the client sent before it.
+    Close(RequestId),
+}
+
+/// Output the client has not acknowledged beyond which the session hands no further requests
+/// to its database connections (back-pressure): what runs finishes, nothing new starts until
+/// the client acknowledges. The client acknowledges at least every
+/// [`crate::proto::ACK_EVERY_BYTES`] it reads, even when it sends no request.
+const OUTPUT_BUDGET: usize = 32 * 1024 * 1024;
+
+/// The same over all sessions: past it no session hands new requests to its connections
+/// until clients acknowledge (each session retries at its watchdog's `check_interval`).
+pub const SERVER_OUTPUT_BUDGET: usize = 1024 * 1024 * 1024;
+
+/// Requests waiting in the session (not yet handed to a connection) beyond which the session
+/// stops reading from the client until some have run.
+const MAX_QUEUED: usize = 64;
+
+/// Events from the current link's reader.
+enum LinkEvent {
+    Frame(u64, Result<Decoded<ClientFrame>, CodecError>),
+    Closed(u64),
+}
+
+/// The session actor.
+pub struct Session {
+    /// `session{id=..}`: every log line of this session (and of its database connections'
+    /// threads while they serve it) is in it.
+    span: tracing::Span,
+    shared: Shared,
+    id: String,
+    user: String,
+    client_name: String,
+    cursor_type: Option<crate::config::CursorType>,
+    transport: Transport,
+    peer: SocketAddr,
+    stats: Arc<SessionStats>,
+    link: Option<Link>,
+    generation: u64,
+    detached_since: Option<Instant>,
+    /// Ending: the writer flushes the last frames, then the actor stops.
+    closing: bool,
+    /// Why the session ended, for the registry's tombstone.
+    end_reason: Option<DbError>,
+    last_request: Instant,
+    highest_request: RequestId,
+    compression: Compression,
+    /// Frames sent but not yet acknowledged: (sequence number, encoded frame).
+    /// Session frames sent and not yet acknowledged.
+    replay: ReplayBuffer,
+    conns: HashMap<ConnId, DbHandle>,
+    next_conn: ConnId,
+    running: HashMap<RequestId, RunningRequest>,
+    /// Requests waiting for their connection, per connection, in the order received.
+    queued: HashMap<ConnId, VecDeque<Queued>>,
+    queued_total: usize,
+    /// Connections with a request handed to them.
+    busy: std::collections::HashSet<ConnId>,
+    /// Connections being opened now (they count against `max_connections_per_session`).
+    opening: usize,
+}
+
+impl Session {
+    /// Starts a session on an accepted socket whose client sent `OpenSession`.
+    pub fn start(
+        shared: Shared,
+        peer: SocketAddr,
+        read: ReadHalf,
+        write: WriteHalf,
+        open: OpenRequest,
+    ) -> Addr<Self> {
+        Self::create(move |ctx| {
+            let compression = shared.config.session.transport.compression();
+            let replay = ReplayBuffer::new(Arc::clone(&shared.unacknowledged));
+            let span = tracing::info_span!("session", id = %public_prefix(&open.session_id));
+            let mut s = Self {
+                span,
+                shared,
+                id: open.session_id,
+                user: open.username,
+                client_name: open.client_name,
+                cursor_type: open.cursor_type,
+                transport: open.transport,
+                peer,
+                stats: Arc::new(SessionStats::default()),
+                link: None,
+                generation: 0,
+                detached_since: None,
+                closing: false,
+                end_reason: None,
+                last_request: Instant::now(),
+                highest_request: 0,
+                compression,
+                replay,
+                conns: HashMap::new(),
+                next_conn: 1,
+                running: HashMap::new(),
+                queued: HashMap::new(),
+                queued_total: 0,
+                busy: std::collections::HashSet::new(),
+                opening: 0,
+            };
+            s.attach(read, write, ctx);
+            s
+        })
+    }
+
+    fn attach(&mut self, read: ReadHalf, write: WriteHalf, ctx: &mut Context<Self>) {
+        self.generation += 1;
+        let generation = self.generation;
+        let partial = PartialSince::default();
+        let gate = Arc::new(Gate::default());
+        if self.queued_total >= MAX_QUEUED {
+            gate.close();
+        }
+        let frames = FramedRead::new(
+            read,
+            FrameDecoder::<ClientFrame>::new(MAX_FRAME_LEN, partial.clone())
+                .with_budget(self.shared.config.session.max_request_size),
+        )
+        .map(move |r| LinkEvent::Frame(generation, r))
+        .chain(futures_util::stream::once(async move {
+            LinkEvent::Closed(generation)
+        }));
+        let reader = ctx.add_stream(Gated::new(frames, gate.clone()));
+        let writer = FramedWrite::new(write, RawFrames, ctx);
+        let writer_task = writer.handle();
+        self.link = Some(Link {
+            writer,
+            writer_task,
+            reader,
+            gate,
+            partial,
+            generation,
+        });
+        self.detached_since = None;
+        self.stats.attached.store(true, Ordering::Relaxed);
+    }
+
+    /// The link broke: keep the session for `max_session_reconnect_time`.
+    fn detach(&mut self, why: &str, ctx: &mut Context<Self>) {
+        if self.closing {
+            // Ending anyway: the writer flushes the last frames (or fails), then we stop.
+            return;
+        }
+        let Some(link) = self.link.take() else {
+            return;
+        };
+        retire(link, ctx);
+        self.detached_since = Some(Instant::now());
+        self.stats.attached.store(false, Ordering::Relaxed);
+        tracing::info!(
+            peer = %self.peer,
+            reason = why,
+            window = ?self.shared.config.activity.max_session_reconnect_time,
+            "link lost; keeping the session for the client to resume"
+        );
+    }
+
+    fn encode(&self, id: RequestId, response: Response) -> Bytes {
+        let mut buf = Vec::new();
+        let frame = ServerFrame { id, response };
+        if let Err(e) = frame::encode(&frame, self.compression, MAX_FRAME_LEN, &mut buf) {
+            return self.encode_failure(id, &e);
+        }
+        Bytes::from(buf)
+    }
+
+    /// Only an answer too large for a frame gets here: say so instead.
+    fn encode_failure(&self, id: RequestId, e: &ProtoError) -> Bytes {
+        let mut buf = Vec::new();
+        let err = DbError::new(
+            ErrorClass::InterfaceError,
+            format!("cannot send the answer: {e}"),
+        );
+        let fallback = ServerFrame {
+            id,
+            response: Response::Error(err),
+        };
+        let _ = frame::encode(&fallback, Compression::OFF, MAX_FRAME_LEN, &mut buf);
+        Bytes::from(buf)
+    }
+
+    /// Sends a session frame: numbered, kept for replay until acknowledged.
+    fn reply(&mut self, id: RequestId, response: Response) {
+        let bytes = self.encode(id, response);
+        self.send_numbered(bytes);
+    }
+
+    /// Sends rows the database actor already encoded, as a numbered session frame.
+    fn reply_rows(&mut self, id: RequestId, head: RowsHead, rows: &EncodedRows, done: bool) {
+        let mut buf = Vec::new();
+        let bytes = match encode_rows_frame(
+            id,
+            head,
+            rows,
+            done,
+            self.compression,
+            MAX_FRAME_LEN,
+            &mut buf,
+        ) {
+            Ok(()) => Bytes::from(buf),
+            Err(e) => self.encode_failure(id, &e),
+        };
+        self.send_numbered(bytes);
+    }
+
+    fn send_numbered(&mut self, bytes: Bytes) {
+        self.replay.push(bytes.clone());
+        if let Some(link) = &mut self.link {
+            link.writer.write(bytes);
+        }
+    }
+
+    fn reply_result(&mut self, id: RequestId, r: Result<Response, DbError>) {
+        let response = r.unwrap_or_else(Response::Error);
+        self.reply(id, response);
+    }
+
+    /// Sends a frame outside the numbered stream (handshake answers, final notices).
+    fn send_unnumbered(&mut self, id: RequestId, response: Response) {
+        let bytes = self.encode(id, response);
+        if let Some(link) = &mut self.link {
+            link.writer.write(bytes);
+        }
+    }
+
+    /// Ends the session once the frames already queued are written; `reason` is what a
+    /// client that tries to resume will be told.
+    fn end(&mut self, reason: DbError, ctx: &mut Context<Self>) {
+        if self.end_reason.is_none() {
+            self.end_reason = Some(reason);
+        }
+        self.closing = true;
+        match &mut self.link {
+            Some(link) => {
+                link.writer.close();
+                // Whatever the client does, go within a second.
+                ctx.run_later(Duration::from_secs(1), |_, ctx| ctx.stop());
+            }
+            None => ctx.stop(),
+        }
+    }
+
+    /// Sends `err` as a notice (id 0) and ends the session.
+    fn fail(&mut self, err: DbError, ctx: &mut Context<Self>) {
+        self.send_unnumbered(0, Response::Error(err.clone()));
+        self.end(err, ctx);
+    }
+
+    fn acknowledge(&mut self, ack: u64, ctx: &mut Context<Self>) {
+        let held = self.replay.bytes() > OUTPUT_BUDGET;
+        self.replay.acknowledge(ack);
+        if held && self.replay.bytes() <= OUTPUT_BUDGET {
+            self.pump_all(ctx);
+        }
+    }
+}
+
+/// Stops a link's reader and writer. The writer is dropped later, not here: this may run inside
+/// the writer's own callback, and dropping it there would re-borrow state its poll holds.
+fn retire(link: Link, ctx: &mut Context<Session>) {
+    ctx.cancel_future(link.reader);
+    ctx.cancel_future(link.writer_task);
+    ctx.run_later(Duration::ZERO, move |_, _| drop(link));
+}
+
+fn flatten<T>(r: Result<Result<T, DbError>, MailboxError>) -> Result<T, DbError> {
+    r.map_err(internal)?
+}
+
+fn internal(e: MailboxError) -> DbError {
+    DbError::new(
+        ErrorClass::InternalError,
+        format!("the database connection's worker is gone ({e})"),
+    )
+}
+
+fn no_such_connection(conn: ConnId) -> DbError {
+    DbError::with_state(
+        ErrorClass::ProgrammingError,
+        "08003",
+        format!("database connection {conn} is not open in this session"),
+    )
+}
+
+impl Session {
+    /// The registry answered the session's registration: greet the client, or end.
+    fn registered(&mut self, r: Result<(), DbError>, ctx: &mut Context<Self>) {
+        match r {
+            Ok(()) => {
+                tracing::info!(peer = %self.peer, client = %self.client_name, user = %self.user, "session opened");
+                let window = self.shared.config.activity.max_session_reconnect_time;
+                self.send_unnumbered(
+                    0,
+                    Response::SessionOpened {
+                        session_id: self.id.clone(),
+                        server_version: crate::VERSION.to_owned(),
+                        last_request: 0,
+                        reconnect_window_ms: window.as_millis() as u64,
+                    },
+                );
+                let interval = self.shared.config.activity.check_interval;
+                ctx.run_interval(interval, |act, ctx| act.check(ctx));
+            }
+            Err(e) => {
+                // Not registered: nothing to unregister later.
+                self.id.clear();
+                self.fail(e, ctx);
+            }
+        }
+    }
+}
+
+impl Actor for Session {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let _entered = self.span.clone().entered();
+        let msg = RegisterSession {
+            id: self.id.clone(),
+            addr: ctx.address().recipient(),
+            peer: self.peer,
+            user: self.user.clone(),
+            transport: self.transport.clone(),
+            stats: self.stats.clone(),
+        };
+        self.shared
+            .registry
+            .send(msg)
+            .into_actor(self)
+            .map(|r, act, ctx| {
+                let _entered = act.span.clone().entered();
+                act.registered(flatten(r), ctx);
+            })
+            .wait(ctx);
+    }
+
+    fn stopping(&mut self, _: &mut Context<Self>) -> Running {
+        let _entered = self.span.clone().entered();
+        // What this session kept for replay no longer counts against the server's budget.
+        self.replay.acknowledge(u64::MAX);
+        let running: Vec<(RequestId, ConnId)> =
+            self.running.iter().map(|(id, r)| (*id, r.conn)).collect();
+        self.queued.clear();
+        self.queued_total = 0;
+        for (conn, h) in self.conns.drain() {
+            // Stop what still runs, so the close below does not wait behind it.
+            for (id, _) in running.iter().filter(|(_, c)| *c == conn) {
+                let (slot, id) = (h.cancel.clone(), *id);
+                actix_rt::task::spawn_blocking(move || slot.cancel_request(id));
+            }
+            // Roll back and disconnect on the connection's own thread; dropping the address
+            // afterwards ends that thread.
+            h.addr.release_now(h.clone());
+        }
+        // The answers of running requests will not come back to this actor; their futures,
+        // dropped with it, lower the running counts (`RunningRequestCount`).
+        self.running.clear();
+        if !self.id.is_empty() {
+            tracing::info!(peer = %self.peer, "session closed");
+            let reason = self.end_reason.take().unwrap_or_else(|| {
+                DbError::with_state(
+                    ErrorClass::ConnectionFailureError,
+                    "08S01",
+                    "the session has ended",
+                )
+            });
+            self.shared.registry.do_send(UnregisterSession {
+                id: self.id.clone(),
+                reason,
+            });
+        }
+        Running::Stop
+    }
+}
+
+impl StreamHandler<LinkEvent> for Session {
+    fn handle(&mut self, event: LinkEvent, ctx: &mut Context<Self>) {
+        let _entered = self.span.clone().entered();
+        let current = self.link.as_ref().map(|l| l.generation);
+        match event {
+            LinkEvent::Frame(g, _) | LinkEvent::Closed(g) if Some(g) != current => {}
+            LinkEvent::Frame(_, Ok(Decoded::Frame(frame))) => self.handle_frame(frame, ctx),
+            LinkEvent::Frame(_, Ok(Decoded::OverBudget { id, ack })) => {
+                self.refuse_oversized(id, ack, ctx);
+            }
+            LinkEvent::Frame(_, Err(CodecError::Proto(e))) => {
+                tracing::warn!(peer = %self.peer, error = %e, "protocol error; closing the session");
+                self.fail(DbError::new(ErrorClass::ProtocolError, e.to_string()), ctx);
+            }
+            LinkEvent::Frame(_, Err(CodecError::Io(e))) => self.detach(&e.to_string(), ctx),
+            LinkEvent::Closed(_) => self.detach("the client closed the connection", ctx),
+        }
+    }
+
+    fn finished(&mut self, _: &mut Context<Self>) {
+        // Links come and go; the `Closed` event says which one ended.
+    }
+}
+
+impl WriteHandler<CodecError> for Session {
+    fn error(&mut self, err: CodecError, ctx: &mut Context<Self>) -> Running {
+        let _entered = self.span.clone().entered();
+        self.detach(&format!("write failed: {err}"), ctx);
+        // Stop this writer (not the session: `finished` below only acts when ending).
+        Running::Stop
+    }
+
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        if self.closing {
+            ctx.stop();
+        }
+    }
+}
+
+impl Handler<Reattach> for Session {
+    type Result = ();
+
+    fn handle(&mut self, msg: Reattach, ctx: &mut Context<Self>) {
+        let _entered = self.span.clone().entered();
+        if let Some(old) = self.link.take() {
+            // The client gave up on the old link (e.g. it stalled): so do we.
+            retire(old, ctx);
+        }
+        self.peer = msg.peer;
+        self.attach(msg.read, msg.write, ctx);
+        if self.closing {
+            let reason = self.end_reason.clone().unwrap_or_else(|| {
+                DbError::with_state(
+                    ErrorClass::ConnectionFailureError,
+                    "08S01",
+                    "the session has ended",
+                )
+            });
+            return self.fail(reason, ctx);
+        }
+        self.acknowledge(msg.ack, ctx);
+        if self.replay.resume(msg.ack).is_err() {
+            let err = DbError::with_state(
+                ErrorClass::ConnectionFailureError,
+                "08S01",
+                "cannot resume: answers the client has not received are gone",
+            );
+            return self.fail(err, ctx);
+        }
+        tracing::info!(peer = %self.peer, replayed = self.replay.len(), "session resumed");
+        self.last_request = Instant::now();
+        let window = self.shared.config.activity.max_session_reconnect_time;
+        self.send_unnumbered(
+            0,
+            Response::SessionOpened {
+                session_id: self.id.clone(),
+                server_version: crate::VERSION.to_owned(),
+                last_request: self.highest_request,
+                reconnect_window_ms: window.as_millis() as u64,
+            },
+        );
+        if let Some(link) = &mut self.link {
+            for bytes in self.replay.frames() {
+                link.writer.write(bytes.clone());
+            }
+        }
+    }
+}

@@ -235,6 +235,20 @@ fn config_errors_name_file_and_line() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // Every option, with its default and meaning, from the one table the parser uses.
+    let out = Command::new(env!("CARGO_BIN_EXE_odbcd"))
+        .args(["check-config", "--options"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let listed = text(&out.stdout);
+    for line in [
+        "[Session]\n",
+        "# max_sessions = 400\n",
+        "# allowed_dsns = *\n",
+    ] {
+        assert!(listed.contains(line), "{line:?} in:\n{listed}");
+    }
 }
 
 #[test]
@@ -442,4 +456,41 @@ fn odbcsh_json_keeps_columns_and_null_display_is_configurable() {
         shown.contains("(null)") && shown.contains("NULL"),
         "{shown}"
     );
+}
+
+/// `odbcd run --ready-file` tells a program every listener's section and bound address once
+/// the server accepts (port = 0 binds a free port), instead of a log line to scrape.
+#[test]
+fn the_ready_file_names_every_bound_listener() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("server-config.ini");
+    std::fs::write(
+        &cfg,
+        "[Connection_A]\ninterface = 127.0.0.1\nport = 0\n[Connection_B]\ninterface = 127.0.0.1\nport = 0\n",
+    )
+    .unwrap();
+    let ready = dir.path().join("ready");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_odbcd"))
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .arg("--ready-file")
+        .arg(&ready)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let port = common::ready_port(&ready, &mut child);
+    let text = std::fs::read_to_string(&ready).unwrap_or_default();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(port.is_some_and(|p| p != 0), "{text}");
+    let lines: Vec<(&str, std::net::SocketAddr)> = text
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(name, addr)| (name, addr.parse().unwrap()))
+        .collect();
+    let names: Vec<&str> = lines.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, ["Connection_A", "Connection_B"], "{text}");
+    assert!(lines.iter().all(|(_, a)| a.port() != 0));
+    assert_ne!(lines[0].1, lines[1].1);
 }

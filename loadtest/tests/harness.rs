@@ -2,7 +2,6 @@
 //! `--direct`): every workload, open loop, `--sql`, the JSON report and the plot. No timing
 //! assertions: performance lives in BENCHMARKS.md.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -50,30 +49,36 @@ fn server(dir: &Path) -> Server {
     ];
     let cfg = dir.join("server-config.ini");
     std::fs::write(&cfg, "[Connection]\ninterface = 127.0.0.1\nport = 0\n\n[Access]\nallowed_drivers = SQLite3\nallowed_unsafe_keys = Database\n\n[Logging]\nlog_level = mx.Log.SYSTEM_IMPORTANT\n").unwrap();
+    let ready = dir.join("ready");
     let mut child = Command::new(odbcd_bin())
         .args(["run", "--config"])
         .arg(&cfg)
+        .arg("--ready-file")
+        .arg(&ready)
         .envs(env.clone())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(p) = line.find("listening on 127.0.0.1:") {
-                let port: String = line[p + 23..]
-                    .chars()
-                    .take_while(char::is_ascii_digit)
-                    .collect();
-                let _ = tx.send(port.parse::<u16>().unwrap_or(0));
-            }
+    // odbcd writes the bound addresses once it accepts (port = 0 binds a free one).
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let port = loop {
+        if let Ok(text) = std::fs::read_to_string(&ready) {
+            let addr = text
+                .lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1));
+            break addr
+                .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
+                .map(|a| a.port())
+                .expect("an address in the ready file");
         }
-    });
-    let port = rx
-        .recv_timeout(std::time::Duration::from_secs(20))
-        .expect("odbcd started");
+        assert!(
+            matches!(child.try_wait(), Ok(None)) && std::time::Instant::now() < end,
+            "odbcd did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
     Server { child, port, env }
 }
 

@@ -26,12 +26,20 @@ enum Command {
         /// Server configuration file (server-config.ini); built-in defaults without it.
         #[arg(short, long)]
         config: Option<PathBuf>,
+        /// Once every listener is bound, write "SECTION ADDRESS" lines here (atomically), so
+        /// that a program learns the ports (port = 0 binds a free one) and that odbcd accepts.
+        #[arg(long)]
+        ready_file: Option<PathBuf>,
     },
-    /// Check a configuration file and print the effective settings.
+    /// Check a configuration file and print the effective settings; with --options, list every
+    /// option with its section, default and meaning.
     CheckConfig {
         /// Server configuration file.
-        #[arg(short, long)]
-        config: PathBuf,
+        #[arg(short, long, required_unless_present = "options")]
+        config: Option<PathBuf>,
+        /// List every option of the server's configuration file (as commented INI lines).
+        #[arg(long)]
+        options: bool,
     },
     /// Manage the password file ([Authentication] auth_mode = file): add, update, delete and list
     /// users; without an action, an interactive mode.
@@ -90,17 +98,30 @@ fn main() -> ExitCode {
     odbcd::server::db::sqlite_guard::keep();
     odbcd::server::db::sqlite_values::keep();
     match Cli::parse().command {
-        Command::CheckConfig { config } => match ServerConfig::load(&config) {
-            Ok(c) => {
-                let _ = writeln!(std::io::stdout(), "{c:#?}");
-                ExitCode::SUCCESS
+        Command::CheckConfig { config, options } => {
+            if options {
+                let table = odbcd::config::options::server_options();
+                let _ = write!(
+                    std::io::stdout(),
+                    "{}",
+                    odbcd::config::options::describe(&table)
+                );
             }
-            Err(e) => {
-                eprintln!("odbcd: {e}");
-                ExitCode::from(2)
+            let Some(config) = config else {
+                return ExitCode::SUCCESS;
+            };
+            match ServerConfig::load(&config) {
+                Ok(c) => {
+                    let _ = writeln!(std::io::stdout(), "{c:#?}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("odbcd: {e}");
+                    ExitCode::from(2)
+                }
             }
-        },
-        Command::Run { config } => run(config),
+        }
+        Command::Run { config, ready_file } => run(config, ready_file),
         Command::Digest { files } => digest(&files),
         Command::Passwd(args) => passwd(args),
     }
@@ -226,7 +247,7 @@ fn digest(files: &[PathBuf]) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn run(config_path: Option<PathBuf>) -> ExitCode {
+fn run(config_path: Option<PathBuf>, ready_file: Option<PathBuf>) -> ExitCode {
     let config = match &config_path {
         Some(p) => match ServerConfig::load(p) {
             Ok(c) => c,
@@ -260,6 +281,9 @@ fn run(config_path: Option<PathBuf>) -> ExitCode {
     let result = system.block_on(async move {
         let server = Server::bind(config)?;
         tracing::info!(target: "odbcd::lifecycle", version = odbcd::VERSION, "odbcd starting");
+        if let Some(path) = &ready_file {
+            write_ready_file(path, &server.bound())?;
+        }
         server.serve(shutdown_signal()).await;
         Ok::<(), odbcd::server::ServerError>(())
     });
@@ -277,6 +301,25 @@ fn run(config_path: Option<PathBuf>) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Writes the bound listeners to `path` through a temporary file and a rename, so a reader
+/// never sees half of it.
+fn write_ready_file(
+    path: &std::path::Path,
+    bound: &[(String, std::net::SocketAddr)],
+) -> Result<(), odbcd::server::ServerError> {
+    let text: String = bound
+        .iter()
+        .map(|(name, addr)| format!("{name} {addr}\n"))
+        .collect();
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| odbcd::server::ServerError::Io {
+            what: format!("writing the ready file {}", path.display()),
+            source: e,
+        })
 }
 
 /// Completes on SIGINT or SIGTERM.

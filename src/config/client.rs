@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::ini::Ini;
+use super::options::{client_options, names, sections};
 use super::server::DEFAULT_PORT;
 use super::value::{
     check_sections, section_reader, transport, LogLevel, LoggingConfig, SectionReader,
-    TransportConfig, LOGGING_OPTIONS, TRANSPORT_OPTIONS,
+    TransportConfig,
 };
 use super::{closest, is_connection_section, read_ini, ConfigError, ErrorKind, Origin};
 
@@ -200,28 +201,6 @@ pub struct IntegrationConfig {
     pub gevent: bool,
 }
 
-const CONNECTION_OPTIONS: &[&str] = &[
-    "host",
-    "port",
-    "socket_timeout",
-    "connect_timeout",
-    "using_ssl",
-    "client_private_key_file",
-    "client_certificate_file",
-    "client_private_key_string",
-    "client_certificate_string",
-    "server_certificate_file",
-    "server_certificate_digest",
-    "verify_server_certificate",
-];
-const SECTIONS: &[&str] = &[
-    "Communication",
-    "Authentication",
-    "Session",
-    "Logging",
-    "Integration",
-];
-
 impl ClientConfig {
     /// Loads a configuration from a file, in-memory data, both (data overrides the file), or
     /// neither (built-in defaults: one server at 127.0.0.1:6632).
@@ -248,8 +227,10 @@ impl ClientConfig {
     /// # Errors
     /// Unknown sections or options, bad values, unknown names in `server_connections`.
     pub fn from_ini(ini: &Ini) -> Result<Self, ConfigError> {
-        check_sections(ini, SECTIONS, "client")?;
-        let section = |name: &str, known: &[&str]| section_reader(ini, name, known);
+        let table = client_options();
+        check_sections(ini, &sections(&table), "client")?;
+        let section = |name: &str| section_reader(ini, name, &names(&table, name));
+        let connection_options = names(&table, "Connection");
 
         let mut all = Vec::new();
         for s in ini
@@ -257,7 +238,7 @@ impl ClientConfig {
             .iter()
             .filter(|s| is_connection_section(&s.name))
         {
-            let r = SectionReader::new(ini, s, CONNECTION_OPTIONS)?;
+            let r = SectionReader::new(ini, s, &connection_options)?;
             all.push(connection(&r, &s.name)?);
         }
         if all.is_empty() {
@@ -266,22 +247,11 @@ impl ClientConfig {
                 line: None,
                 entries: Vec::new(),
             };
-            let r = SectionReader::new(ini, &default, CONNECTION_OPTIONS)?;
+            let r = SectionReader::new(ini, &default, &connection_options)?;
             all.push(connection(&r, "Connection")?);
         }
 
-        let comm = section(
-            "Communication",
-            &[
-                "server_connections",
-                "ping_interval",
-                "ping_timeout",
-                "auto_reconnect",
-                "reconnect_attempts",
-                "reconnect_delay",
-                "max_resume_attempts",
-            ],
-        )?;
+        let comm = section("Communication")?;
         let ping_interval = match comm.string("ping_interval") {
             None => Some(Duration::from_secs(30)),
             Some(_) => comm.opt_seconds("ping_interval")?,
@@ -329,10 +299,8 @@ impl ClientConfig {
             }
         };
 
-        let auth = section("Authentication", &["login_salt"])?;
-        let mut session_options = vec!["remote_module"];
-        session_options.extend(TRANSPORT_OPTIONS);
-        let s = section("Session", &session_options)?;
+        let auth = section("Authentication")?;
+        let s = section("Session")?;
         let session = ClientSessionConfig {
             remote_module: s
                 .choice(
@@ -343,12 +311,12 @@ impl ClientConfig {
                 .to_owned(),
             transport: transport(&s)?,
         };
-        let l = section("Logging", LOGGING_OPTIONS)?;
+        let l = section("Logging")?;
         let logging = LoggingConfig {
             log_level: l.log_level("log_level", LogLevel::Important)?,
             log_file: l.path("log_file"),
         };
-        let i = section("Integration", &["ssl_module", "gevent"])?;
+        let i = section("Integration")?;
         let integration = IntegrationConfig {
             ssl_module: match i.string("ssl_module") {
                 None => None,

@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::ini::Ini;
+use super::options::{names, sections, server_options};
 use super::value::{
     check_sections, resolve, section_reader, transport, CursorType, LogLevel, LoggingConfig,
-    SectionReader, TransportConfig, LOGGING_OPTIONS,
+    SectionReader, TransportConfig,
 };
 use super::{is_connection_section, read_ini, ConfigError, ErrorKind, Origin};
 
@@ -225,72 +226,6 @@ pub struct PoolConfig {
     pub check_delay: Duration,
 }
 
-const CONNECTION_OPTIONS: &[&str] = &[
-    "interface",
-    "netmask",
-    "port",
-    "allow_reuse_address",
-    "keepalive",
-    "request_queue_size",
-    "socket_timeout",
-    "allow_ssl",
-    "require_ssl",
-    "server_private_key_file",
-    "server_certificate_file",
-    "client_certificate_file",
-    "client_certificate_dir",
-    "client_certificate_digest",
-    "client_certificate_digest_file",
-    "connection_cursortype",
-];
-const AUTH_OPTIONS: &[&str] = &["auth_mode", "password_file", "login_salt"];
-const SESSION_OPTIONS: &[&str] = &[
-    "max_sessions",
-    "max_handshakes",
-    "max_handshakes_per_address",
-    "handshake_timeout",
-    "max_request_size",
-    "max_connections_per_session",
-    "enable_compression",
-    "compression_ratio",
-    "max_chunk_length",
-    "receive_timeout",
-    "send_timeout",
-];
-const UNIX_OPTIONS: &[&str] = &["pid_file"];
-const ACTIVITY_OPTIONS: &[&str] = &[
-    "check_interval",
-    "max_request_execution_time",
-    "max_session_reconnect_time",
-    "max_waiting_time",
-    "max_sessions",
-];
-const LICENSE_OPTIONS: &[&str] = &["max_connections"];
-const POOL_OPTIONS: &[&str] = &[
-    "max_idle_connections",
-    "idle_timeout",
-    "check_query",
-    "check_delay",
-];
-const ACCESS_OPTIONS: &[&str] = &[
-    "allowed_dsns",
-    "allowed_drivers",
-    "allow_file_dsn",
-    "client_attributes",
-    "allowed_unsafe_keys",
-];
-const SECTIONS: &[&str] = &[
-    "Authentication",
-    "Session",
-    "Unix",
-    "Windows",
-    "Activity",
-    "Logging",
-    "License",
-    "Pool",
-    "Access",
-];
-
 impl ServerConfig {
     /// The built-in defaults: listen on 127.0.0.1:6632, plain, no authentication, log to
     /// stderr only.
@@ -316,9 +251,13 @@ impl ServerConfig {
     /// # Errors
     /// Unknown sections or options, bad values, inconsistent options.
     pub fn from_ini(ini: &Ini) -> Result<Self, ConfigError> {
-        check_sections(ini, SECTIONS, "server")?;
+        let table = server_options();
+        let mut known_sections = sections(&table);
+        known_sections.push("Windows");
+        check_sections(ini, &known_sections, "server")?;
         let from_file = matches!(ini.origin, Origin::File(_));
-        let section = |name: &str, known: &[&str]| section_reader(ini, name, known);
+        let section = |name: &str| section_reader(ini, name, &names(&table, name));
+        let connection_options = names(&table, "Connection");
 
         let mut listeners = Vec::new();
         for s in ini
@@ -326,7 +265,7 @@ impl ServerConfig {
             .iter()
             .filter(|s| is_connection_section(&s.name))
         {
-            let r = SectionReader::new(ini, s, CONNECTION_OPTIONS)?;
+            let r = SectionReader::new(ini, s, &connection_options)?;
             listeners.push(listener(&r, &s.name, &ini.origin)?);
         }
         if listeners.is_empty() {
@@ -335,11 +274,11 @@ impl ServerConfig {
                 line: None,
                 entries: Vec::new(),
             };
-            let r = SectionReader::new(ini, &empty_conn, CONNECTION_OPTIONS)?;
+            let r = SectionReader::new(ini, &empty_conn, &connection_options)?;
             listeners.push(listener(&r, "Connection", &ini.origin)?);
         }
 
-        let a = section("Authentication", AUTH_OPTIONS)?;
+        let a = section("Authentication")?;
         let auth = AuthConfig {
             mode: match a.choice("auth_mode", "none", &["none", "file"])? {
                 "file" => AuthMode::File,
@@ -351,8 +290,8 @@ impl ServerConfig {
             login_salt: a.string("login_salt").filter(|s| !s.is_empty()),
         };
 
-        let s = section("Session", SESSION_OPTIONS)?;
-        let act = section("Activity", ACTIVITY_OPTIONS)?;
+        let s = section("Session")?;
+        let act = section("Activity")?;
         let max_sessions = match (s.line_of("max_sessions"), act.line_of("max_sessions")) {
             (Some(_), Some(line)) => {
                 let a = s.int("max_sessions", 400, 1, 1_000_000)?;
@@ -389,20 +328,20 @@ impl ServerConfig {
             max_session_reconnect_time: act.seconds("max_session_reconnect_time", 60.0)?,
             max_waiting_time: act.seconds("max_waiting_time", 86400.0)?,
         };
-        let l = section("Logging", LOGGING_OPTIONS)?;
+        let l = section("Logging")?;
         let logging = LoggingConfig {
             log_level: l.log_level("log_level", LogLevel::Important)?,
             log_file: l
                 .path("log_file")
                 .or_else(|| from_file.then(|| resolve(&ini.origin, "server.log"))),
         };
-        let lic = section("License", LICENSE_OPTIONS)?;
+        let lic = section("License")?;
         let license = LicenseConfig {
             max_connections: lic
                 .opt_int("max_connections", 1, u64::from(u32::MAX))?
                 .map(|n| n as u32),
         };
-        let p = section("Pool", POOL_OPTIONS)?;
+        let p = section("Pool")?;
         let pool = PoolConfig {
             max_idle_connections: p.int("max_idle_connections", 0, 0, 100_000)? as u32,
             idle_timeout: p.seconds("idle_timeout", 60.0)?,
@@ -413,12 +352,12 @@ impl ServerConfig {
             },
             check_delay: p.seconds_or_zero("check_delay", 30.0)?,
         };
-        let u = section("Unix", UNIX_OPTIONS)?;
+        let u = section("Unix")?;
         let pid_file = u
             .path("pid_file")
             .or_else(|| from_file.then(|| resolve(&ini.origin, "server.pid")));
-        section("Windows", &[])?;
-        let acc = section("Access", ACCESS_OPTIONS)?;
+        section("Windows")?;
+        let acc = section("Access")?;
         let access = AccessConfig {
             allowed_dsns: NameList::parse(acc.string("allowed_dsns"), true),
             allowed_drivers: NameList::parse(acc.string("allowed_drivers"), false),

@@ -125,15 +125,6 @@ impl TransportConfig {
 /// The smallest and largest accepted `max_chunk_length`.
 pub const CHUNK_LENGTH_RANGE: (u64, u64) = (1024, 16 * 1024 * 1024);
 
-/// The option names of [`TransportConfig`].
-pub(crate) const TRANSPORT_OPTIONS: [&str; 5] = [
-    "enable_compression",
-    "compression_ratio",
-    "max_chunk_length",
-    "receive_timeout",
-    "send_timeout",
-];
-
 /// Reads the [`TransportConfig`] options of a `[Session]` section.
 pub(crate) fn transport(s: &SectionReader<'_>) -> Result<TransportConfig, ConfigError> {
     Ok(TransportConfig {
@@ -477,9 +468,6 @@ mod tests {
         assert_eq!(unquote("'a"), "'a");
     }
 }
-
-/// The options of `[Logging]`, the same for server and client.
-pub(crate) const LOGGING_OPTIONS: &[&str] = &["log_level", "log_file"];
 
 /// `[Logging]`, of the server or a client.
 #[derive(Debug, Clone, PartialEq)]

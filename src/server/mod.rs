@@ -74,6 +74,14 @@ pub enum ServerError {
         /// What is wrong.
         source: crate::tls::TlsError,
     },
+    /// A file the server writes (e.g. `run --ready-file`) could not be written.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being written.
+        what: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
 }
 
 /// SIGHUP re-reads the password file (and never stops the server, which is the signal's default
@@ -173,6 +181,15 @@ impl Server {
             },
             listeners,
         })
+    }
+
+    /// Each listening section's name and bound address (port 0 in the config is bound to a
+    /// free port: this says which).
+    pub fn bound(&self) -> Vec<(String, SocketAddr)> {
+        self.listeners
+            .iter()
+            .map(|l| (l.config().name.clone(), l.local_addr()))
+            .collect()
     }
 
     /// The addresses actually bound (useful with `port = 0`).

@@ -82,6 +82,23 @@ pub struct TestServer {
     log: Arc<Mutex<String>>,
 }
 
+/// The port of the first listener in odbcd's `--ready-file`, once it is written (`None` if the
+/// server exits or takes more than 20 s).
+pub fn ready_port(ready: &std::path::Path, child: &mut Child) -> Option<u16> {
+    let end = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < end {
+        if let Ok(text) = std::fs::read_to_string(ready) {
+            let addr = text.lines().next()?.split_whitespace().nth(1)?;
+            return addr.parse::<std::net::SocketAddr>().ok().map(|a| a.port());
+        }
+        if !matches!(child.try_wait(), Ok(None)) {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
 impl TestServer {
     /// Starts `odbcd run` with `[Connection] port = 0` plus `extra` config text.
     pub fn start(extra: &str) -> Self {
@@ -118,9 +135,12 @@ impl TestServer {
             }
             _ => Command::new(env!("CARGO_BIN_EXE_odbcd")),
         };
+        let ready = dir.path().join("ready");
         let mut child = command
             .args(["run", "--config"])
             .arg(&cfg)
+            .arg("--ready-file")
+            .arg(&ready)
             .current_dir(dir.path())
             .envs(env)
             .envs(malloc_checks())
@@ -132,29 +152,19 @@ impl TestServer {
             .expect("spawn odbcd");
         let stderr = child.stderr.take().expect("stderr");
         let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
         let sink = log.clone();
         std::thread::spawn(move || {
-            let mut tx = Some(tx);
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(pos) = line.find("listening on 127.0.0.1:") {
-                    let port: String = line[pos + 23..]
-                        .chars()
-                        .take_while(char::is_ascii_digit)
-                        .collect();
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(port.parse::<u16>().unwrap_or(0));
-                    }
-                }
                 let mut l = sink.lock().unwrap();
                 l.push_str(&line);
                 l.push('\n');
             }
         });
-        let port = match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(p) => p,
-            Err(_) => {
+        let port = match ready_port(&ready, &mut child) {
+            Some(p) => p,
+            None => {
                 let _ = child.kill();
+                std::thread::sleep(Duration::from_millis(200));
                 panic!("odbcd did not start:\n{}", log.lock().unwrap());
             }
         };

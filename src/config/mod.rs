@@ -15,6 +15,7 @@
 
 pub mod client;
 pub mod ini;
+pub mod listener;
 pub mod options;
 pub mod server;
 mod value;

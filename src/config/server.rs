@@ -4,15 +4,16 @@
 //! connections, default unlimited). `max_sessions` is accepted in `[Session]` and, as the
 //! manual's FAQ 7.1.13 uses it, in `[Activity]`.
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::ini::Ini;
+use super::listener::listener;
+pub use super::listener::{parse_digests, ListenerConfig};
 use super::options::{names, sections, server_options};
 use super::value::{
-    check_sections, resolve, section_reader, transport, CursorType, LogLevel, LoggingConfig,
-    SectionReader, TransportConfig,
+    check_sections, resolve, section_reader, transport, LogLevel, LoggingConfig, SectionReader,
+    TransportConfig,
 };
 use super::{is_connection_section, read_ini, ConfigError, ErrorKind, Origin};
 
@@ -101,47 +102,6 @@ impl NameList {
             Self::Only(names) => names.iter().any(|n| n.eq_ignore_ascii_case(name.trim())),
         }
     }
-}
-
-/// A `[..Connection..]` section: one listening socket.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListenerConfig {
-    /// The section name.
-    pub name: String,
-    /// `interface` (default 127.0.0.1).
-    pub interface: IpAddr,
-    /// `netmask` (default 255.0.0.0): peers outside interface/netmask are refused.
-    pub netmask: IpAddr,
-    /// `port` (default 6632). `0` picks a free port (useful for tests).
-    pub port: u16,
-    /// `allow_reuse_address` (default 1): SO_REUSEADDR.
-    pub allow_reuse_address: bool,
-    /// `keepalive` (default 1): SO_KEEPALIVE on client sockets.
-    pub keepalive: bool,
-    /// `request_queue_size` (default 1024; the manual says 10): the listen backlog. A backlog of
-    /// 10 drops the SYNs of real clients (a 1 s retransmission each) whenever more than ten
-    /// connections arrive between two accepts, as in any flood.
-    pub request_queue_size: u32,
-    /// `socket_timeout` (default None): drop a client after this long without any traffic.
-    pub socket_timeout: Option<Duration>,
-    /// `allow_ssl` (default 0); implied by `require_ssl`.
-    pub allow_ssl: bool,
-    /// `require_ssl` (default 0).
-    pub require_ssl: bool,
-    /// `server_private_key_file` (default server.pkey).
-    pub server_private_key_file: PathBuf,
-    /// `server_certificate_file` (default server.cert).
-    pub server_certificate_file: PathBuf,
-    /// `client_certificate_file`: concatenated PEM certificates to accept.
-    pub client_certificate_file: Option<PathBuf>,
-    /// `client_certificate_dir`: a folder of `.cert` files to accept.
-    pub client_certificate_dir: Option<PathBuf>,
-    /// `client_certificate_digest`: SHA1 digests to accept, normalised to lower-case hex.
-    pub client_certificate_digest: Vec<String>,
-    /// `client_certificate_digest_file`: a file of SHA1 digests, one per line.
-    pub client_certificate_digest_file: Option<PathBuf>,
-    /// `connection_cursortype` (default None: the driver's default).
-    pub connection_cursortype: Option<CursorType>,
 }
 
 /// How clients authenticate.
@@ -410,86 +370,11 @@ impl ServerConfig {
     }
 }
 
-fn listener(
-    r: &SectionReader<'_>,
-    name: &str,
-    origin: &Origin,
-) -> Result<ListenerConfig, ConfigError> {
-    let ip = |key: &str, default: Ipv4Addr| -> Result<IpAddr, ConfigError> {
-        match r.string(key) {
-            None => Ok(IpAddr::V4(default)),
-            Some(v) => v.parse::<IpAddr>().map_err(|_| {
-                let e = super::ini::Entry {
-                    key: key.into(),
-                    value: v.clone(),
-                    line: r.line_of(key),
-                };
-                r.bad(&e, "an IPv4 or IPv6 address such as 127.0.0.1")
-            }),
-        }
-    };
-    let require_ssl = r.flag("require_ssl", false)?;
-    let digests = match r.string("client_certificate_digest") {
-        None => Vec::new(),
-        Some(v) => parse_digests(&v).map_err(|bad| {
-            let e = super::ini::Entry {
-                key: "client_certificate_digest".into(),
-                value: bad,
-                line: r.line_of("client_certificate_digest"),
-            };
-            r.bad(
-                &e,
-                "space-separated SHA1 digests (40 hex digits, ':' separators allowed)",
-            )
-        })?,
-    };
-    Ok(ListenerConfig {
-        name: name.to_owned(),
-        interface: ip("interface", Ipv4Addr::LOCALHOST)?,
-        netmask: ip("netmask", Ipv4Addr::new(255, 0, 0, 0))?,
-        port: r.int("port", u64::from(DEFAULT_PORT), 0, 65535)? as u16,
-        allow_reuse_address: r.flag("allow_reuse_address", true)?,
-        keepalive: r.flag("keepalive", true)?,
-        request_queue_size: r.int("request_queue_size", 1024, 1, 65535)? as u32,
-        socket_timeout: r.opt_seconds("socket_timeout")?,
-        allow_ssl: r.flag("allow_ssl", false)? || require_ssl,
-        require_ssl,
-        server_private_key_file: r
-            .path("server_private_key_file")
-            .unwrap_or_else(|| resolve(origin, "server.pkey")),
-        server_certificate_file: r
-            .path("server_certificate_file")
-            .unwrap_or_else(|| resolve(origin, "server.cert")),
-        client_certificate_file: r.path("client_certificate_file"),
-        client_certificate_dir: r.path("client_certificate_dir"),
-        client_certificate_digest: digests,
-        client_certificate_digest_file: r.path("client_certificate_digest_file"),
-        connection_cursortype: r.cursor_type("connection_cursortype")?,
-    })
-}
-
-/// Parses space-separated SHA1 digests (case-insensitive hex, `:` separators allowed) into
-/// lower-case hex. Returns the offending word on error.
-pub fn parse_digests(v: &str) -> Result<Vec<String>, String> {
-    v.split_whitespace()
-        .map(|w| {
-            let hex: String = w
-                .chars()
-                .filter(|c| *c != ':')
-                .collect::<String>()
-                .to_ascii_lowercase();
-            if hex.len() == 40 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
-                Ok(hex)
-            } else {
-                Err(w.to_owned())
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::CursorType;
+    use std::net::{IpAddr, Ipv4Addr};
 
     fn load(text: &str) -> Result<ServerConfig, ConfigError> {
         let origin = Origin::File(PathBuf::from("/etc/odbcd/server-config.ini"));

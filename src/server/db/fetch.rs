@@ -3,11 +3,11 @@
 //! Two ways to read, chosen per result set when it is opened:
 //!
 //! - **Bulk**: when every column has a bounded size of at most [`LONG_COLUMN_BYTES`], rows are
-//!   fetched with `odbc-api` columnar buffers, many rows per `SQLFetch`. The buffer holds at
-//!   most [`BULK_BUFFER_BYTES`], so server memory per cursor stays bounded whatever the result
-//!   size. It starts at [`FIRST_BULK_ROWS`] rows and grows eightfold each time a fetch fills
-//!   it, so a point query does not pay for (allocating and zeroing) a buffer sized for a
-//!   million-row scan. A driver's declared column size is a hint, not a promise: a value that
+//!   fetched with `odbc-api` columnar buffers, many rows per `SQLFetch` ([`super::bulk`]). The
+//!   buffer holds at most `BULK_BUFFER_BYTES`, so server memory per cursor stays bounded
+//!   whatever the result size. It starts at [`FIRST_BULK_ROWS`] rows and grows eightfold each
+//!   time a fetch fills it, so a point query does not pay for (allocating and zeroing) a buffer
+//!   sized for a million-row scan. A driver's declared column size is a hint, not a promise: a value that
 //!   fills its buffer is read again whole (see [`super::rowset`]) and the column's buffer is
 //!   widened for the next fetch. Truncation is never silent.
 //! - **Piecewise**: when any column is long or of unknown size (PostgreSQL `text`/`bytea`,
@@ -27,14 +27,13 @@
 
 use std::sync::Arc;
 
-use odbc_api::buffers::{
-    BinColumnSlice, BufferDesc, ColumnarDynBuffer, NullableSlice, TextColumnSlice,
-};
+use odbc_api::buffers::{BufferDesc, ColumnarDynBuffer};
 use odbc_api::handles::{Nullability, StatementConnection};
-use odbc_api::{Bit, BlockCursor, Connection, Cursor, CursorImpl, DataType, ResultSetMetadata};
+use odbc_api::{BlockCursor, Connection, Cursor, CursorImpl, DataType, ResultSetMetadata};
 
+use super::bulk::{BulkSize, BulkView, FIRST_BULK_ROWS};
 pub(crate) use super::cells::Dialect;
-use super::cells::{encode_var, sqlite_column, CellError, Kind};
+use super::cells::{encode_var, sqlite_column, Kind};
 use super::diag::from_odbc;
 use super::pieces::{read_piece, reread};
 use super::stmt_attr::column_type_name;
@@ -47,16 +46,6 @@ pub(crate) type OwnedCursor = CursorImpl<StatementConnection<Arc<Connection<'sta
 
 /// Columns longer than this (in bytes) are read piecewise instead of in bulk.
 pub const LONG_COLUMN_BYTES: usize = 4096;
-/// The most memory one cursor's bulk buffer may take.
-pub const BULK_BUFFER_BYTES: usize = 4 * 1024 * 1024;
-/// The most rows one bulk fetch asks for.
-pub const MAX_BULK_ROWS: usize = 4096;
-/// The rows of a result set's first bulk buffer (it grows while the result set goes on).
-pub const FIRST_BULK_ROWS: usize = 32;
-/// A bulk column whose values outgrew their buffer is widened at most to this many bytes;
-/// longer values are each read again whole.
-pub const MAX_WIDENED_COLUMN_BYTES: usize = 64 * 1024;
-
 #[derive(Debug, Clone)]
 struct Column {
     kind: Kind,
@@ -70,81 +59,6 @@ enum Source {
     Piecewise(OwnedCursor),
     Bulk(BlockCursor<OwnedCursor, ColumnarDynBuffer>, BulkSize),
     Exhausted,
-}
-
-/// The bulk buffer's shape and how far it may grow.
-struct BulkSize {
-    descs: Vec<BufferDesc>,
-    /// Rows the bound buffer holds now.
-    rows: usize,
-    /// Rows it may grow to (bounded by [`BULK_BUFFER_BYTES`] and [`MAX_BULK_ROWS`]).
-    max_rows: usize,
-}
-
-impl BulkSize {
-    fn new(descs: Vec<BufferDesc>, rows: usize) -> Self {
-        let row_bytes: usize = descs
-            .iter()
-            .map(BufferDesc::bytes_per_row)
-            .sum::<usize>()
-            .max(1);
-        let max_rows = (BULK_BUFFER_BYTES / row_bytes).clamp(1, MAX_BULK_ROWS);
-        Self {
-            descs,
-            rows: rows.min(max_rows),
-            max_rows,
-        }
-    }
-
-    fn buffer(&self) -> Result<ColumnarDynBuffer, DbError> {
-        ColumnarDynBuffer::try_from_descs(self.rows, self.descs.iter().copied())
-            .map_err(|e| from_odbc(&e))
-    }
-
-    /// The bytes a value of column `i` may have in the buffer (`None` for fixed-size columns).
-    fn capacity(&self, i: usize) -> Option<usize> {
-        match self.descs.get(i)? {
-            BufferDesc::Text { max_str_len } => Some(*max_str_len),
-            BufferDesc::Binary { max_bytes } => Some(*max_bytes),
-            _ => None,
-        }
-    }
-
-    /// Widens column `i` to hold values of `len` bytes (up to [`MAX_WIDENED_COLUMN_BYTES`], and
-    /// as long as one row fits [`BULK_BUFFER_BYTES`]); false if it holds them already or
-    /// cannot grow.
-    fn widen(&mut self, i: usize, len: usize) -> bool {
-        let wanted = len
-            .saturating_add(1)
-            .checked_next_power_of_two()
-            .unwrap_or(usize::MAX)
-            .min(MAX_WIDENED_COLUMN_BYTES);
-        let Some(&before) = self.descs.get(i) else {
-            return false;
-        };
-        let grown = match self.descs.get_mut(i) {
-            Some(BufferDesc::Text { max_str_len }) if *max_str_len < wanted => {
-                *max_str_len = wanted;
-                true
-            }
-            Some(BufferDesc::Binary { max_bytes }) if *max_bytes < wanted => {
-                *max_bytes = wanted;
-                true
-            }
-            _ => false,
-        };
-        if !grown {
-            return false;
-        }
-        // One row must still fit the buffer's bound: past it, values are read again instead.
-        let row_bytes: usize = self.descs.iter().map(BufferDesc::bytes_per_row).sum();
-        if row_bytes > BULK_BUFFER_BYTES {
-            self.descs[i] = before;
-            return false;
-        }
-        *self = Self::new(std::mem::take(&mut self.descs), self.rows);
-        true
-    }
 }
 
 /// An open result set.
@@ -595,99 +509,6 @@ fn describe(
     ))
 }
 
-/// One bulk column of a fetched batch, ready to encode cell by cell.
-enum BulkView<'a> {
-    Bool(NullableSlice<'a, Bit>),
-    Int(NullableSlice<'a, i64>),
-    Float(NullableSlice<'a, f64>),
-    Text(TextColumnSlice<'a, u8>),
-    Bytes(BinColumnSlice<'a>),
-    /// The buffer is not of the kind's type (never: `describe` chose both).
-    Mismatch,
-}
-
-impl<'a> BulkView<'a> {
-    fn new(batch: &'a ColumnarDynBuffer, i: usize, kind: Kind) -> Self {
-        let col = batch.column(i);
-        let view = match kind {
-            Kind::Bool => col.as_nullable_slice().map(Self::Bool),
-            Kind::Int => col.as_nullable_slice().map(Self::Int),
-            Kind::Float => col.as_nullable_slice().map(Self::Float),
-            Kind::Bytes => col.as_binary().map(Self::Bytes),
-            Kind::Decimal
-            | Kind::Text
-            | Kind::Date
-            | Kind::Time
-            | Kind::Timestamp
-            | Kind::Uuid
-            | Kind::Sqlite(_) => col.as_text().map(Self::Text),
-        };
-        view.unwrap_or(Self::Mismatch)
-    }
-
-    /// The cell of row `r` of a text or binary column (`Some(None)` for NULL); `None` for a
-    /// fixed-size column.
-    fn var_cell(&self, r: usize) -> Option<Option<&'a [u8]>> {
-        match self {
-            Self::Text(s) => Some(s.get(r)),
-            Self::Bytes(s) => Some(s.get(r)),
-            _ => None,
-        }
-    }
-
-    /// True if the driver's indicators say a value of this batch did not fit its buffer.
-    fn has_truncated(&self) -> bool {
-        match self {
-            Self::Text(s) => s.has_truncated_values().is_some(),
-            Self::Bytes(s) => s.has_truncated_values().is_some(),
-            _ => false,
-        }
-    }
-
-    /// Encodes the cell of row `r` of a fixed-size column.
-    fn encode_fixed(&self, r: usize, out: &mut EncodedRows) -> Result<(), CellError> {
-        match self {
-            Self::Bool(s) => match s.get(r) {
-                Some(b) => out.push_bool(b.as_bool()),
-                None => out.push_null(),
-            },
-            Self::Int(s) => match s.get(r) {
-                Some(i) => out.push_int(*i),
-                None => out.push_null(),
-            },
-            Self::Float(s) => match s.get(r) {
-                Some(f) => out.push_float(*f),
-                None => out.push_null(),
-            },
-            Self::Text(_) | Self::Bytes(_) | Self::Mismatch => return Err(CellError::Mismatch),
-        }
-        Ok(())
-    }
-}
-
 /// The most bytes a driver may leave unused at the end of a buffer it cut a value into (it
 /// cuts before a character it cannot fit whole: at most 3 bytes of UTF-8, and a terminator).
 const MAX_CHAR_BYTES: usize = 4;
-
-#[cfg(test)]
-mod tests {
-    use super::{BufferDesc, BulkSize, BULK_BUFFER_BYTES, MAX_WIDENED_COLUMN_BYTES};
-
-    #[test]
-    fn widening_stays_within_the_buffer_bound() {
-        let text = |max_str_len| BufferDesc::Text { max_str_len };
-        let mut size = BulkSize::new(vec![BufferDesc::I64 { nullable: true }, text(40)], 32);
-        assert!(size.widen(1, 59));
-        assert_eq!(size.descs[1], text(64));
-        assert!(!size.widen(1, 60), "already wide enough");
-        assert!(size.widen(1, 1_000_000));
-        assert_eq!(size.descs[1], text(MAX_WIDENED_COLUMN_BYTES));
-        // Many wide columns: a row must still fit the bound, so the last ones stay as they are.
-        let mut size = BulkSize::new(vec![text(40); 100], 32);
-        let widened = (0..100).filter(|&i| size.widen(i, 60_000)).count();
-        assert!(widened < 100);
-        let row: usize = size.descs.iter().map(BufferDesc::bytes_per_row).sum();
-        assert!(row <= BULK_BUFFER_BYTES);
-        assert!(size.rows >= 1 && size.rows <= size.max_rows);
-    }
-}

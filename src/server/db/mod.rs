@@ -18,6 +18,7 @@
 //! a driver call is caught: the caller gets an `InternalError` and the connection is closed;
 //! other connections and sessions go on.
 
+mod bulk;
 pub mod cancel;
 mod cells;
 mod diag;
@@ -47,9 +48,10 @@ use crate::proto::value::Value;
 use diag::{from_odbc, from_odbc_with_handle};
 use fetch::{Dialect, ResultSet};
 
+pub use bulk::BULK_BUFFER_BYTES;
 pub use cancel::CancelSlot;
 pub use dm_lists::{data_sources, drivers};
-pub use fetch::{BULK_BUFFER_BYTES, LONG_COLUMN_BYTES};
+pub use fetch::LONG_COLUMN_BYTES;
 pub use mailbox::DbAddr;
 use mailbox::{Envelope, Inbox};
 pub use messages::{Adopt, ConnectionClosed, DbHandle, DbReply, DbRequest, OpenTarget, Owner};

@@ -176,8 +176,7 @@ fn postgres_values_are_exactly_what_psql_shows_in_and_out() {
     let server = TestServer::start("");
     let _db = pg.database("fidelity");
     pg.psql("fidelity", PG_TABLES);
-    let (_s, odbc) = server.open();
-    let conn = odbc.driver_connect(&pg.connstr("fidelity")).unwrap();
+    let (_s, _odbc, conn) = server.connect(&pg.connstr("fidelity"));
     // `wide` is read in bulk (psqlodbc declares 255 characters and 28 digits): values outgrow
     // their buffers, are read again whole, and the buffers widen as the result set goes on.
     for table in ["nums", "texts", "times", "misc", "wide"] {
@@ -191,8 +190,7 @@ fn postgres_values_psqlodbc_cannot_convert_are_documented_errors_or_choices() {
     let pg = pg();
     let server = TestServer::start("");
     let _db = pg.database("fidelity_limits");
-    let (_s, odbc) = server.open();
-    let conn = odbc.driver_connect(&pg.connstr("fidelity_limits")).unwrap();
+    let (_s, _odbc, conn) = server.connect(&pg.connstr("fidelity_limits"));
     // A date psqlodbc cannot convert is refused, naming the column and the way out.
     for (value, stand_in) in [
         ("'infinity'::date", "0000-00-00"),

@@ -418,8 +418,7 @@ fn resumes_have_a_reserve_when_strangers_hold_every_handshake_slot() {
 fn a_request_of_four_million_nulls_is_refused_within_the_memory_budget() {
     use odbcd::client::Value;
     let server = TestServer::start("");
-    let (_s, odbc) = server.open();
-    let conn = odbc.driver_connect("DSN=demo").unwrap();
+    let (_s, _odbc, conn) = server.connect("DSN=demo");
     let mut cur = conn.cursor();
     cur.execute("SELECT 1", &[]).unwrap().fetchall().unwrap();
     let (_other_session, other) = server.open();

@@ -113,8 +113,7 @@ fn closed_by_server(s: &mut TcpStream) -> bool {
 /// Another session still works end to end.
 fn still_serving(server: &mut TestServer) {
     assert!(server.alive(), "odbcd died:\n{}", server.log());
-    let (_s, odbc) = server.open();
-    let conn = odbc.driver_connect(&server.sqlite("ok")).unwrap();
+    let (_s, _odbc, conn) = server.connect(&server.sqlite("ok"));
     let mut c = conn.cursor();
     c.execute("SELECT 1", &[]).unwrap();
     assert!(c.fetchone().unwrap().is_some());
@@ -289,8 +288,7 @@ fn a_client_that_stops_reading_is_dropped_after_send_timeout() {
 #[test]
 fn floods_of_half_open_and_slow_connections_cannot_exhaust_the_server() {
     let mut server = TestServer::start("[Session]\nmax_handshakes = 5\nreceive_timeout = 1\n");
-    let (_s, odbc) = server.open();
-    let conn = odbc.driver_connect(&server.sqlite("flood")).unwrap();
+    let (_s, _odbc, conn) = server.connect(&server.sqlite("flood"));
     // Half-open connections that never speak, and slow-loris ones: one byte now and then.
     let mut silent: Vec<TcpStream> = (0..30).map(|_| raw(&server)).collect();
     let mut slow: Vec<TcpStream> = (0..5).map(|_| raw(&server)).collect();
@@ -349,8 +347,7 @@ fn a_client_that_pipelines_big_answers_and_never_reads_is_held_to_a_memory_budge
         );
     }
     // Everyone else is served meanwhile.
-    let (_other, odbc) = server.open();
-    let other = odbc.driver_connect("DSN=demo").unwrap();
+    let (_other, _odbc, other) = server.connect("DSN=demo");
     let started = std::time::Instant::now();
     while started.elapsed() < Duration::from_secs(6) {
         let mut c = other.cursor();

@@ -83,8 +83,7 @@ fn counts_come_back_to_zero_when_clients_close_vanish_or_are_killed() {
             }
             // Dropped without close.
             1 => {
-                let (s, odbc) = server.open();
-                let conn = odbc.driver_connect(&connstr).unwrap();
+                let (s, _odbc, conn) = server.connect(&connstr);
                 let mut c = conn.cursor();
                 c.execute("SELECT generate_series(1, 100000)", &[]).unwrap();
                 drop(s);
@@ -121,8 +120,7 @@ fn an_idle_session_is_dropped_with_a_timeout_error() {
     let pg = pg();
     let server = TestServer::start("[Activity]\ncheck_interval = 0.1\nmax_waiting_time = 1\n");
     let _db = pg.database("idle");
-    let (_s, odbc) = server.open();
-    let mut conn = odbc.driver_connect(&pg.connstr("idle")).unwrap();
+    let (_s, odbc, mut conn) = server.connect(&pg.connstr("idle"));
     let mut c = conn.cursor();
     c.execute("CREATE TABLE t (id integer)", &[]).unwrap();
     conn.set_autocommit(false).unwrap();
@@ -147,8 +145,7 @@ fn a_hung_query_is_cancelled_by_max_request_execution_time() {
     let server =
         TestServer::start("[Activity]\ncheck_interval = 0.1\nmax_request_execution_time = 1\n");
     let _db = pg.database("hung");
-    let (_s, odbc) = server.open();
-    let conn = odbc.driver_connect(&pg.connstr("hung")).unwrap();
+    let (_s, _odbc, conn) = server.connect(&pg.connstr("hung"));
     let mut c = conn.cursor();
     let started = Instant::now();
     let e = c.execute("SELECT pg_sleep(30)", &[]).unwrap_err();
@@ -174,8 +171,7 @@ fn a_hung_query_is_cancelled_by_max_request_execution_time() {
 fn a_long_sqlite_query_is_cancelled_too() {
     let server =
         TestServer::start("[Activity]\ncheck_interval = 0.1\nmax_request_execution_time = 1\n");
-    let (_s, odbc) = server.open();
-    let conn = odbc.driver_connect(&server.sqlite("hung")).unwrap();
+    let (_s, _odbc, conn) = server.connect(&server.sqlite("hung"));
     let mut c = conn.cursor();
     let e = c
         .execute(

@@ -146,8 +146,7 @@ fn closing_the_session_pools_its_connections_for_the_next_session() {
     let pid = backend_pid(&conn);
     first_session.close().unwrap();
 
-    let (_s, odbc) = server.open();
-    let conn = odbc.driver_connect(&connstr).unwrap();
+    let (_s, _odbc, conn) = server.connect(&connstr);
     assert_eq!(
         backend_pid(&conn),
         pid,

@@ -11,8 +11,7 @@ use odbcd::client::{ErrorClass, ServerSession, Value};
 #[test]
 fn sqlite_errors_have_class_and_sqlstate() {
     let server = TestServer::start("");
-    let (_s, odbc) = server.open();
-    let conn = odbc.driver_connect(&server.sqlite("errors")).unwrap();
+    let (_s, odbc, conn) = server.connect(&server.sqlite("errors"));
     let mut c = conn.cursor();
     let e = c.execute("SELEC 1", &[]).unwrap_err();
     assert_eq!(
@@ -46,8 +45,7 @@ fn postgres_errors_have_class_and_sqlstate() {
     let pg = pg();
     let server = TestServer::start("");
     let _db = pg.database("errors");
-    let (_s, odbc) = server.open();
-    let conn = odbc.driver_connect(&pg.connstr("errors")).unwrap();
+    let (_s, _odbc, conn) = server.connect(&pg.connstr("errors"));
     let mut c = conn.cursor();
     let e = c.execute("SELEC 1", &[]).unwrap_err();
     assert_eq!(
@@ -109,8 +107,7 @@ fn an_error_in_a_later_batch_arrives_after_the_rows_before_it() {
     let pg = pg();
     let server = TestServer::start("");
     let _db = pg.database("late_error");
-    let (_s, odbc) = server.open();
-    let conn = odbc.driver_connect(&pg.connstr("late_error")).unwrap();
+    let (_s, _odbc, conn) = server.connect(&pg.connstr("late_error"));
     let mut c = conn.cursor();
     c.execute(
         "SELECT g, 10 / (3000 - g) FROM generate_series(1, 5000) g",
@@ -138,8 +135,7 @@ fn an_error_in_a_later_batch_arrives_after_the_rows_before_it() {
 #[test]
 fn sqlite_error_while_stepping_arrives_after_every_row_before_it() {
     let server = TestServer::start("");
-    let (_s, odbc) = server.open();
-    let conn = odbc.driver_connect(&server.sqlite("late_error")).unwrap();
+    let (_s, _odbc, conn) = server.connect(&server.sqlite("late_error"));
     let mut c = conn.cursor();
     c.execute(
         "SELECT x, CASE WHEN x = 3000 THEN abs(-9223372036854775808) ELSE x END \
@@ -161,8 +157,7 @@ fn sqlite_error_while_stepping_arrives_after_every_row_before_it() {
 #[test]
 fn dropping_a_finished_cursor_sends_nothing() {
     let server = TestServer::start("");
-    let (_s, odbc) = server.open();
-    let conn = odbc.driver_connect(&server.sqlite("cursors")).unwrap();
+    let (_s, odbc, conn) = server.connect(&server.sqlite("cursors"));
     let sent = || odbc.traffic().0;
     let mut kept = conn.cursor();
     kept.execute("SELECT 1", &[]).unwrap();
@@ -264,8 +259,7 @@ fn closing_a_session_ends_its_backend_connections() {
     drop(conns);
 
     // A client that just goes away: the server notices and cleans up too.
-    let (session, odbc) = server.open();
-    let _conn = odbc.driver_connect(&pg.connstr("lifecycle")).unwrap();
+    let (session, odbc, _conn) = server.connect(&pg.connstr("lifecycle"));
     assert_eq!(pg.backends("lifecycle"), 1);
     drop(_conn);
     std::mem::forget(odbc);
@@ -286,8 +280,7 @@ fn passwords_never_reach_the_log() {
         common::ACCESS
     ));
     let _db = pg.database("masking");
-    let (_s, odbc) = server.open();
-    let _c = odbc.driver_connect(&pg.connstr("masking")).unwrap();
+    let (_s, odbc, _c) = server.connect(&pg.connstr("masking"));
     let _ = odbc.driver_connect("DSN=nothing;UID=u;PWD={another;secret}");
     let _ = odbc.connect("nothing", "u", "third-secret");
     std::thread::sleep(Duration::from_millis(200));
@@ -464,8 +457,7 @@ fn connection_cursortype_is_set_on_each_statement() {
 
     // PostgreSQL supports static cursors: the type is applied and queries run as usual.
     let server = TestServer::start_with(&config("SQL.CURSOR_STATIC"));
-    let (_s, odbc) = server.open();
-    let conn = odbc.driver_connect(&pg.connstr("cursortype")).unwrap();
+    let (_s, _odbc, conn) = server.connect(&pg.connstr("cursortype"));
     let mut c = conn.cursor();
     c.execute("SELECT g FROM generate_series(1, 3) AS g", &[])
         .unwrap();
@@ -479,8 +471,7 @@ fn connection_cursortype_is_set_on_each_statement() {
     // The SQLite driver has no keyset-driven cursors: it substitutes a static one, which the
     // server logs once, and the statements still work.
     let server = TestServer::start_with(&config("SQL.CURSOR_KEYSET_DRIVEN"));
-    let (_s, odbc) = server.open();
-    let conn = odbc.driver_connect(&server.sqlite("cursortype")).unwrap();
+    let (_s, _odbc, conn) = server.connect(&server.sqlite("cursortype"));
     let mut c = conn.cursor();
     c.execute("CREATE TABLE t (id INTEGER)", &[]).unwrap();
     c.execute("INSERT INTO t VALUES (1), (2)", &[]).unwrap();

@@ -139,8 +139,7 @@ fn large_values(conn: &Connection, table: &str, text_type: &str, bin_type: &str)
 #[test]
 fn sqlite_types_round_trip() {
     let server = TestServer::start("");
-    let (_s, odbc) = server.open();
-    let conn = odbc.driver_connect(&server.sqlite("types")).unwrap();
+    let (_s, _odbc, conn) = server.connect(&server.sqlite("types"));
     round_trip(&conn, &SQLITE, "types_rt");
 }
 
@@ -148,8 +147,7 @@ fn sqlite_types_round_trip() {
 fn sqlite_large_values() {
     // Tiny chunks: every read, write and batch crosses many chunk boundaries.
     let server = TestServer::start("[Session]\nmax_chunk_length = 1024\n");
-    let (_s, odbc) = server.open();
-    let conn = odbc.driver_connect(&server.sqlite("large")).unwrap();
+    let (_s, _odbc, conn) = server.connect(&server.sqlite("large"));
     large_values(&conn, "large", "TEXT", "BLOB");
 }
 
@@ -158,8 +156,7 @@ fn postgres_types_round_trip() {
     let pg = pg();
     let server = TestServer::start("");
     let _db = pg.database("types_rt");
-    let (_s, odbc) = server.open();
-    let conn = odbc.driver_connect(&pg.connstr("types_rt")).unwrap();
+    let (_s, _odbc, conn) = server.connect(&pg.connstr("types_rt"));
     round_trip(&conn, &POSTGRES, "types_rt");
 }
 
@@ -168,7 +165,6 @@ fn postgres_large_values() {
     let pg = pg();
     let server = TestServer::start("");
     let _db = pg.database("large_values");
-    let (_s, odbc) = server.open();
-    let conn = odbc.driver_connect(&pg.connstr("large_values")).unwrap();
+    let (_s, _odbc, conn) = server.connect(&pg.connstr("large_values"));
     large_values(&conn, "large", "text", "bytea");
 }

@@ -2,87 +2,14 @@
 //! `--direct`): every workload, open loop, `--sql`, the JSON report and the plot. No timing
 //! assertions: performance lives in BENCHMARKS.md.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+#[path = "../../tests/common/mod.rs"]
+mod common;
 
-const SQLITE_DRIVER: &str = "/usr/lib/x86_64-linux-gnu/odbc/libsqlite3odbc.so";
+use std::process::Command;
 
-/// `target/debug/odbcd`, built by `cargo test --workspace` for the server's own tests.
-fn odbcd_bin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().and_then(Path::parent).unwrap().join("odbcd");
-    assert!(
-        bin.exists(),
-        "{} missing: run `cargo test --workspace` (or `cargo build --bin odbcd`) first",
-        bin.display()
-    );
-    bin
-}
+use common::TestServer;
 
-struct Server {
-    child: Child,
-    port: u16,
-    env: Vec<(String, String)>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn server(dir: &Path) -> Server {
-    std::fs::write(
-        dir.join("odbcinst.ini"),
-        format!("[SQLite3]\nDriver={SQLITE_DRIVER}\n"),
-    )
-    .unwrap();
-    std::fs::write(dir.join("odbc.ini"), "").unwrap();
-    let env = vec![
-        ("ODBCSYSINI".to_owned(), dir.display().to_string()),
-        (
-            "ODBCINI".to_owned(),
-            dir.join("odbc.ini").display().to_string(),
-        ),
-        ("LC_ALL".to_owned(), "C.UTF-8".to_owned()),
-    ];
-    let cfg = dir.join("server-config.ini");
-    std::fs::write(&cfg, "[Connection]\ninterface = 127.0.0.1\nport = 0\n\n[Access]\nallowed_drivers = SQLite3\nallowed_unsafe_keys = Database\n\n[Logging]\nlog_level = mx.Log.SYSTEM_IMPORTANT\n").unwrap();
-    let ready = dir.join("ready");
-    let mut child = Command::new(odbcd_bin())
-        .args(["run", "--config"])
-        .arg(&cfg)
-        .arg("--ready-file")
-        .arg(&ready)
-        .envs(env.clone())
-        .stderr(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    // odbcd writes the bound addresses once it accepts (port = 0 binds a free one).
-    let end = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let port = loop {
-        if let Ok(text) = std::fs::read_to_string(&ready) {
-            let addr = text
-                .lines()
-                .next()
-                .and_then(|l| l.split_whitespace().nth(1));
-            break addr
-                .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
-                .map(|a| a.port())
-                .expect("an address in the ready file");
-        }
-        assert!(
-            matches!(child.try_wait(), Ok(None)) && std::time::Instant::now() < end,
-            "odbcd did not start"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    Server { child, port, env }
-}
-
-fn loadtest(server: &Server, args: &[&str]) -> serde_json::Value {
+fn loadtest(server: &TestServer, args: &[&str]) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("report.json");
     let plot = dir.path().join("plot.svg");
@@ -93,7 +20,7 @@ fn loadtest(server: &Server, args: &[&str]) -> serde_json::Value {
         .arg(&json)
         .arg("--plot")
         .arg(&plot)
-        .envs(server.env.clone())
+        .envs(server.odbc_env().to_vec())
         .output()
         .unwrap();
     assert!(
@@ -135,7 +62,7 @@ fn check(r: &serde_json::Value, workload: &str, mode: &str) {
 #[test]
 fn every_workload_runs_and_reports() {
     let dir = tempfile::tempdir().unwrap();
-    let server = server(dir.path());
+    let server = TestServer::start("");
     let cs = format!(
         "Driver=SQLite3;Database={};StepAPI=1",
         dir.path().join("lt.db").display()
@@ -216,7 +143,7 @@ fn every_workload_runs_and_reports() {
         .args(["--port", &server.port.to_string()])
         .args(base)
         .args(["--workload", "ping", "--direct"])
-        .envs(server.env.clone())
+        .envs(server.odbc_env().to_vec())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -253,7 +180,7 @@ fn every_workload_runs_and_reports() {
 #[test]
 fn user_statements_with_generators_and_errors_are_counted() {
     let dir = tempfile::tempdir().unwrap();
-    let server = server(dir.path());
+    let server = TestServer::start("");
     let cs = format!(
         "Driver=SQLite3;Database={};StepAPI=1",
         dir.path().join("sql.db").display()

@@ -1,5 +1,6 @@
 //! Test harness: real `odbcd` processes on ephemeral ports, ODBC ini files in temp dirs, and a
-//! throwaway PostgreSQL cluster ([`pg`]).
+//! throwaway PostgreSQL cluster ([`pg`]). Shared by the server's tests and the load tester's
+//! (`loadtest/tests` includes this module by path).
 
 #![allow(dead_code)]
 
@@ -13,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use odbcd::client::{ConfigData, Odbc, ServerSession};
+use odbcd::client::{ConfigData, Connection, Odbc, ServerSession};
 
 pub const SQLITE_DRIVER: &str = "/usr/lib/x86_64-linux-gnu/odbc/libsqlite3odbc.so";
 pub const PG_DRIVER: &str = "/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so";
@@ -80,6 +81,28 @@ pub struct TestServer {
     pub port: u16,
     child: Child,
     log: Arc<Mutex<String>>,
+    /// The environment the server runs with (its ODBC ini files).
+    env: Vec<(String, String)>,
+}
+
+/// The `odbcd` binary: Cargo's for the server's own tests, else the one next to the running
+/// test's folder (`target/debug/odbcd`, built by `cargo test --workspace`).
+pub fn odbcd_bin() -> PathBuf {
+    if let Some(bin) = option_env!("CARGO_BIN_EXE_odbcd") {
+        return PathBuf::from(bin);
+    }
+    let exe = std::env::current_exe().expect("the test's path");
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("odbcd"))
+        .expect("target folder");
+    assert!(
+        bin.exists(),
+        "{} missing: run `cargo test --workspace` (or `cargo build --bin odbcd`) first",
+        bin.display()
+    );
+    bin
 }
 
 /// The port of the first listener in odbcd's `--ready-file`, once it is written (`None` if the
@@ -130,10 +153,10 @@ impl TestServer {
             Ok(w) if !w.trim().is_empty() => {
                 let mut words = w.split_whitespace();
                 let mut c = Command::new(words.next().unwrap_or("env"));
-                c.args(words).arg(env!("CARGO_BIN_EXE_odbcd"));
+                c.args(words).arg(odbcd_bin());
                 c
             }
-            _ => Command::new(env!("CARGO_BIN_EXE_odbcd")),
+            _ => Command::new(odbcd_bin()),
         };
         let ready = dir.path().join("ready");
         let mut child = command
@@ -142,7 +165,7 @@ impl TestServer {
             .arg("--ready-file")
             .arg(&ready)
             .current_dir(dir.path())
-            .envs(env)
+            .envs(env.clone())
             .envs(malloc_checks())
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
@@ -173,7 +196,14 @@ impl TestServer {
             port,
             child,
             log,
+            env,
         }
+    }
+
+    /// The environment the server runs with (`ODBCSYSINI`, `ODBCINI`, locale): what an
+    /// in-process ODBC program needs to see the same drivers and data sources.
+    pub fn odbc_env(&self) -> &[(String, String)] {
+        &self.env
     }
 
     /// The server's process id.
@@ -225,6 +255,16 @@ impl TestServer {
         let mut s = ServerSession::new(None, Some(&self.config_data())).expect("config");
         let odbc = s.open("", "", None, None).expect("open session");
         (s, odbc)
+    }
+
+    /// Opens a session and, on it, a database connection with `connection_string`: the
+    /// session, its ODBC proxy and the connection (the setup most tests start with).
+    pub fn connect(&self, connection_string: &str) -> (ServerSession, Odbc, Connection) {
+        let (session, odbc) = self.open();
+        let conn = odbc
+            .driver_connect(connection_string)
+            .unwrap_or_else(|e| panic!("connect {connection_string}: {e}"));
+        (session, odbc, conn)
     }
 
     /// A DSN-less SQLite connection string for a database file `name` in the temp dir.

@@ -1,5 +1,6 @@
 //! The option tables (`odbcd::config::options`) are the one declaration of every option: the
-//! parsers' defaults agree with them, and the example files list every option.
+//! defaults the parsers apply (from the table, and the few computed in code, such as paths next
+//! to the config file) agree with them, and the example files list every option.
 
 use std::path::PathBuf;
 

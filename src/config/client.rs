@@ -9,11 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::ini::Ini;
-use super::options::{client_options, names, sections};
-use super::server::DEFAULT_PORT;
+use super::options::{client_options, sections, specs_of};
 use super::value::{
-    check_sections, section_reader, transport, LogLevel, LoggingConfig, SectionReader,
-    TransportConfig,
+    check_sections, section_reader, transport, LoggingConfig, SectionReader, TransportConfig,
 };
 use super::{closest, is_connection_section, read_ini, ConfigError, ErrorKind, Origin};
 
@@ -229,8 +227,8 @@ impl ClientConfig {
     pub fn from_ini(ini: &Ini) -> Result<Self, ConfigError> {
         let table = client_options();
         check_sections(ini, &sections(&table), "client")?;
-        let section = |name: &str| section_reader(ini, name, &names(&table, name));
-        let connection_options = names(&table, "Connection");
+        let section = |name: &str| section_reader(ini, name, &table);
+        let connection_options = specs_of(&table, "Connection");
 
         let mut all = Vec::new();
         for s in ini
@@ -238,7 +236,7 @@ impl ClientConfig {
             .iter()
             .filter(|s| is_connection_section(&s.name))
         {
-            let r = SectionReader::new(ini, s, &connection_options)?;
+            let r = SectionReader::new(ini, s, connection_options.clone())?;
             all.push(connection(&r, &s.name)?);
         }
         if all.is_empty() {
@@ -247,20 +245,17 @@ impl ClientConfig {
                 line: None,
                 entries: Vec::new(),
             };
-            let r = SectionReader::new(ini, &default, &connection_options)?;
+            let r = SectionReader::new(ini, &default, connection_options.clone())?;
             all.push(connection(&r, "Connection")?);
         }
 
         let comm = section("Communication")?;
-        let ping_interval = match comm.string("ping_interval") {
-            None => Some(Duration::from_secs(30)),
-            Some(_) => comm.opt_seconds("ping_interval")?,
-        };
-        let ping_timeout = comm.seconds("ping_timeout", 10.0)?;
-        let auto_reconnect = comm.flag("auto_reconnect", false)?;
-        let reconnect_attempts = comm.int("reconnect_attempts", 3, 1, 1000)? as u32;
-        let reconnect_delay = comm.seconds("reconnect_delay", 1.0)?;
-        let max_resume_attempts = comm.int("max_resume_attempts", 20, 1, 100_000)? as u32;
+        let ping_interval = comm.opt_seconds("ping_interval")?;
+        let ping_timeout = comm.seconds("ping_timeout")?;
+        let auto_reconnect = comm.flag("auto_reconnect")?;
+        let reconnect_attempts = comm.int("reconnect_attempts")? as u32;
+        let reconnect_delay = comm.seconds("reconnect_delay")?;
+        let max_resume_attempts = comm.int("max_resume_attempts")? as u32;
         let connections = match comm.string("server_connections") {
             None => {
                 all.sort_by(|a, b| a.name.cmp(&b.name));
@@ -305,7 +300,6 @@ impl ClientConfig {
             remote_module: s
                 .choice(
                     "remote_module",
-                    "Manager",
                     &["Manager", "unixODBC", "iODBC", "Windows"],
                 )?
                 .to_owned(),
@@ -313,19 +307,16 @@ impl ClientConfig {
         };
         let l = section("Logging")?;
         let logging = LoggingConfig {
-            log_level: l.log_level("log_level", LogLevel::Important)?,
+            log_level: l.log_level("log_level")?,
             log_file: l.path("log_file"),
         };
         let i = section("Integration")?;
         let integration = IntegrationConfig {
             ssl_module: match i.string("ssl_module") {
                 None => None,
-                Some(_) => Some(
-                    i.choice("ssl_module", "ssl", &["ssl", "pyOpenSSL"])?
-                        .to_owned(),
-                ),
+                Some(_) => Some(i.choice("ssl_module", &["ssl", "pyOpenSSL"])?.to_owned()),
             },
-            gevent: i.flag("gevent", false)?,
+            gevent: i.flag("gevent")?,
         };
         Ok(Self {
             origin: ini.origin.clone(),
@@ -348,10 +339,10 @@ fn connection(r: &SectionReader<'_>, name: &str) -> Result<ClientConnection, Con
     Ok(ClientConnection {
         name: name.to_owned(),
         host: r.string("host").unwrap_or_else(|| "127.0.0.1".into()),
-        port: r.int("port", u64::from(DEFAULT_PORT), 1, 65535)? as u16,
+        port: r.int("port")? as u16,
         socket_timeout: r.opt_seconds("socket_timeout")?,
-        connect_timeout: r.seconds("connect_timeout", 5.0)?,
-        using_ssl: r.flag("using_ssl", false)?,
+        connect_timeout: r.seconds("connect_timeout")?,
+        using_ssl: r.flag("using_ssl")?,
         client_private_key_file: r.path("client_private_key_file"),
         client_certificate_file: r.path("client_certificate_file"),
         client_private_key_string: r
@@ -377,13 +368,14 @@ fn connection(r: &SectionReader<'_>, name: &str) -> Result<ClientConnection, Con
                 })
                 .collect::<Result<_, _>>()?,
         },
-        verify_server_certificate: r.flag("verify_server_certificate", true)?,
+        verify_server_certificate: r.flag("verify_server_certificate")?,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::LogLevel;
 
     #[test]
     fn defaults_without_file_or_data() {

@@ -5,7 +5,6 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::server::DEFAULT_PORT;
 use super::value::{resolve, CursorType, SectionReader};
 use super::{ConfigError, Origin};
 
@@ -68,7 +67,7 @@ pub(crate) fn listener(
             }),
         }
     };
-    let require_ssl = r.flag("require_ssl", false)?;
+    let require_ssl = r.flag("require_ssl")?;
     let digests = match r.string("client_certificate_digest") {
         None => Vec::new(),
         Some(v) => parse_digests(&v).map_err(|bad| {
@@ -87,12 +86,12 @@ pub(crate) fn listener(
         name: name.to_owned(),
         interface: ip("interface", Ipv4Addr::LOCALHOST)?,
         netmask: ip("netmask", Ipv4Addr::new(255, 0, 0, 0))?,
-        port: r.int("port", u64::from(DEFAULT_PORT), 0, 65535)? as u16,
-        allow_reuse_address: r.flag("allow_reuse_address", true)?,
-        keepalive: r.flag("keepalive", true)?,
-        request_queue_size: r.int("request_queue_size", 1024, 1, 65535)? as u32,
+        port: r.int("port")? as u16,
+        allow_reuse_address: r.flag("allow_reuse_address")?,
+        keepalive: r.flag("keepalive")?,
+        request_queue_size: r.int("request_queue_size")? as u32,
         socket_timeout: r.opt_seconds("socket_timeout")?,
-        allow_ssl: r.flag("allow_ssl", false)? || require_ssl,
+        allow_ssl: r.flag("allow_ssl")? || require_ssl,
         require_ssl,
         server_private_key_file: r
             .path("server_private_key_file")

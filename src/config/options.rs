@@ -1,8 +1,9 @@
 //! One declaration per configuration option: its section, name, default (as written in the
-//! file) and one line of documentation. The parsers take each section's list of known options
-//! from these tables (an unknown option is an error naming the closest known one), tests hold
-//! the parsers' defaults to them and check that the example files list every option, and
-//! `odbcd check-config --options` prints them.
+//! file), range for an integer, and one line of documentation. The parsers take from these
+//! tables each section's known options (an unknown option is an error naming the closest known
+//! one) and, for an absent option, its default (parsed like a value from the file) and range;
+//! `odbcd check-config --options` prints them, and tests check that the example files list
+//! every option with its default.
 //!
 //! `"Connection"` stands for every connection section (a section whose name contains
 //! "Connection"). A default of `""` means "not set"; `None` is the manual's spelling of "no
@@ -15,11 +16,16 @@ pub struct OptionSpec {
     pub section: &'static str,
     /// Its name (lower case).
     pub name: &'static str,
-    /// Its default, as written in the file (`""`: not set).
+    /// Its default, as written in the file (`""`: not set). Parsed like a value from a file
+    /// when the option is absent, so a default is valid by construction.
     pub default: &'static str,
+    /// For an integer, the values it accepts.
+    pub range: Option<(u64, u64)>,
     /// What it does, in one line.
     pub doc: &'static str,
 }
+
+use super::value::CHUNK_LENGTH_RANGE;
 
 const fn opt(
     section: &'static str,
@@ -31,6 +37,25 @@ const fn opt(
         section,
         name,
         default,
+        range: None,
+        doc,
+    }
+}
+
+/// An integer option accepting `min..=max`.
+const fn num(
+    section: &'static str,
+    name: &'static str,
+    default: &'static str,
+    min: u64,
+    max: u64,
+    doc: &'static str,
+) -> OptionSpec {
+    OptionSpec {
+        section,
+        name,
+        default,
+        range: Some((min, max)),
         doc,
     }
 }
@@ -45,16 +70,20 @@ macro_rules! transport_options {
                 "1",
                 "snappy-compress frames",
             ),
-            opt(
+            num(
                 "Session",
                 "compression_ratio",
                 "2",
+                1,
+                9,
                 "1-9: compress frames from 4096 down to 32 bytes",
             ),
-            opt(
+            num(
                 "Session",
                 "max_chunk_length",
                 "64000",
+                CHUNK_LENGTH_RANGE.0,
+                CHUNK_LENGTH_RANGE.1,
                 "bytes per read and write, and per batch of rows",
             ),
             opt(
@@ -109,13 +138,15 @@ const SERVER_OWN: &[OptionSpec] = &[
         "255.0.0.0",
         "peers outside interface/netmask are refused",
     ),
-    opt("Connection", "port", "6632", "the TCP port"),
+    num("Connection", "port", "6632", 0, 65535, "the TCP port"),
     opt("Connection", "allow_reuse_address", "1", "SO_REUSEADDR"),
     opt("Connection", "keepalive", "1", "TCP keepalive"),
-    opt(
+    num(
         "Connection",
         "request_queue_size",
         "1024",
+        1,
+        65535,
         "the listen backlog",
     ),
     opt(
@@ -211,17 +242,28 @@ const SERVER_OWN: &[OptionSpec] = &[
         "",
         "keys that name files or load code, allowed anyway",
     ),
-    opt("Session", "max_sessions", "400", "sessions at once"),
-    opt(
+    num(
+        "Session",
+        "max_sessions",
+        "400",
+        1,
+        1_000_000,
+        "sessions at once",
+    ),
+    num(
         "Session",
         "max_handshakes",
         "128",
+        1,
+        100_000,
         "connections in their handshake at once",
     ),
-    opt(
+    num(
         "Session",
         "max_handshakes_per_address",
         "8",
+        1,
+        100_000,
         "the same, per client address",
     ),
     opt(
@@ -230,16 +272,20 @@ const SERVER_OWN: &[OptionSpec] = &[
         "5",
         "seconds for a handshake",
     ),
-    opt(
+    num(
         "Session",
         "max_request_size",
         "67108864",
+        1024,
+        1 << 40,
         "bytes one request may decode to",
     ),
-    opt(
+    num(
         "Session",
         "max_connections_per_session",
         "32",
+        1,
+        100_000,
         "database connections per session",
     ),
     opt(
@@ -272,22 +318,28 @@ const SERVER_OWN: &[OptionSpec] = &[
         "86400",
         "seconds a session may stay idle",
     ),
-    opt(
+    num(
         "Activity",
         "max_sessions",
         "400",
+        1,
+        1_000_000,
         "the manual's place for [Session] max_sessions",
     ),
-    opt(
+    num(
         "License",
         "max_connections",
         "None",
+        1,
+        u32::MAX as u64,
         "physical database connections at once",
     ),
-    opt(
+    num(
         "Pool",
         "max_idle_connections",
         "0",
+        0,
+        100_000,
         "idle connections kept for reuse (0: no pool)",
     ),
     opt(
@@ -312,7 +364,7 @@ const SERVER_OWN: &[OptionSpec] = &[
 
 const CLIENT_OWN: &[OptionSpec] = &[
     opt("Connection", "host", "127.0.0.1", "the server's host"),
-    opt("Connection", "port", "6632", "the server's port"),
+    num("Connection", "port", "6632", 1, 65535, "the server's port"),
     opt(
         "Connection",
         "socket_timeout",
@@ -387,10 +439,12 @@ const CLIENT_OWN: &[OptionSpec] = &[
         "0",
         "open the session again when it is lost",
     ),
-    opt(
+    num(
         "Communication",
         "reconnect_attempts",
         "3",
+        1,
+        1000,
         "tries to open it again",
     ),
     opt(
@@ -399,10 +453,12 @@ const CLIENT_OWN: &[OptionSpec] = &[
         "1",
         "seconds between them",
     ),
-    opt(
+    num(
         "Communication",
         "max_resume_attempts",
         "20",
+        1,
+        100_000,
         "tries to resume a session on a broken link",
     ),
     opt(
@@ -442,12 +498,12 @@ pub fn client_options() -> Vec<OptionSpec> {
     all
 }
 
-/// The names of `section`'s options in `table`.
-pub(crate) fn names(table: &[OptionSpec], section: &str) -> Vec<&'static str> {
+/// The declarations of `section`'s options in `table`.
+pub(crate) fn specs_of(table: &[OptionSpec], section: &str) -> Vec<OptionSpec> {
     table
         .iter()
         .filter(|o| o.section == section)
-        .map(|o| o.name)
+        .copied()
         .collect()
 }
 
@@ -471,7 +527,14 @@ pub fn describe(table: &[OptionSpec]) -> String {
     for section in order {
         out.push_str(&format!("[{section}]\n"));
         for o in table.iter().filter(|o| o.section == section) {
-            out.push_str(&format!("# {} = {}\n#   {}\n", o.name, o.default, o.doc));
+            let range = o
+                .range
+                .map(|(min, max)| format!(" ({min} to {max})"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "# {} = {}\n#   {}{range}\n",
+                o.name, o.default, o.doc
+            ));
         }
         out.push('\n');
     }

@@ -10,9 +10,9 @@ use std::time::Duration;
 use super::ini::Ini;
 use super::listener::listener;
 pub use super::listener::{parse_digests, ListenerConfig};
-use super::options::{names, sections, server_options};
+use super::options::{sections, server_options, specs_of};
 use super::value::{
-    check_sections, resolve, section_reader, transport, LogLevel, LoggingConfig, SectionReader,
+    check_sections, resolve, section_reader, transport, LoggingConfig, SectionReader,
     TransportConfig,
 };
 use super::{is_connection_section, read_ini, ConfigError, ErrorKind, Origin};
@@ -216,8 +216,8 @@ impl ServerConfig {
         known_sections.push("Windows");
         check_sections(ini, &known_sections, "server")?;
         let from_file = matches!(ini.origin, Origin::File(_));
-        let section = |name: &str| section_reader(ini, name, &names(&table, name));
-        let connection_options = names(&table, "Connection");
+        let section = |name: &str| section_reader(ini, name, &table);
+        let connection_options = specs_of(&table, "Connection");
 
         let mut listeners = Vec::new();
         for s in ini
@@ -225,7 +225,7 @@ impl ServerConfig {
             .iter()
             .filter(|s| is_connection_section(&s.name))
         {
-            let r = SectionReader::new(ini, s, &connection_options)?;
+            let r = SectionReader::new(ini, s, connection_options.clone())?;
             listeners.push(listener(&r, &s.name, &ini.origin)?);
         }
         if listeners.is_empty() {
@@ -234,13 +234,13 @@ impl ServerConfig {
                 line: None,
                 entries: Vec::new(),
             };
-            let r = SectionReader::new(ini, &empty_conn, &connection_options)?;
+            let r = SectionReader::new(ini, &empty_conn, connection_options.clone())?;
             listeners.push(listener(&r, "Connection", &ini.origin)?);
         }
 
         let a = section("Authentication")?;
         let auth = AuthConfig {
-            mode: match a.choice("auth_mode", "none", &["none", "file"])? {
+            mode: match a.choice("auth_mode", &["none", "file"])? {
                 "file" => AuthMode::File,
                 _ => AuthMode::None,
             },
@@ -254,8 +254,8 @@ impl ServerConfig {
         let act = section("Activity")?;
         let max_sessions = match (s.line_of("max_sessions"), act.line_of("max_sessions")) {
             (Some(_), Some(line)) => {
-                let a = s.int("max_sessions", 400, 1, 1_000_000)?;
-                let b = act.int("max_sessions", 400, 1, 1_000_000)?;
+                let a = s.int("max_sessions")?;
+                let b = act.int("max_sessions")?;
                 if a != b {
                     return Err(ConfigError {
                         origin: ini.origin.clone(),
@@ -269,48 +269,45 @@ impl ServerConfig {
                 }
                 a
             }
-            (None, Some(_)) => act.int("max_sessions", 400, 1, 1_000_000)?,
-            _ => s.int("max_sessions", 400, 1, 1_000_000)?,
+            (None, Some(_)) => act.int("max_sessions")?,
+            _ => s.int("max_sessions")?,
         };
         let session = SessionConfig {
             max_sessions: max_sessions as u32,
-            max_handshakes: s.int("max_handshakes", 128, 1, 100_000)? as u32,
-            max_handshakes_per_address: s.int("max_handshakes_per_address", 8, 1, 100_000)? as u32,
-            handshake_timeout: s.seconds("handshake_timeout", 5.0)?,
-            max_request_size: s.int("max_request_size", 64 << 20, 1024, 1 << 40)? as usize,
-            max_connections_per_session: s.int("max_connections_per_session", 32, 1, 100_000)?
-                as u32,
+            max_handshakes: s.int("max_handshakes")? as u32,
+            max_handshakes_per_address: s.int("max_handshakes_per_address")? as u32,
+            handshake_timeout: s.seconds("handshake_timeout")?,
+            max_request_size: s.int("max_request_size")? as usize,
+            max_connections_per_session: s.int("max_connections_per_session")? as u32,
             transport: transport(&s)?,
         };
         let activity = ActivityConfig {
-            check_interval: act.seconds("check_interval", 2.0)?,
-            max_request_execution_time: act.seconds("max_request_execution_time", 86400.0)?,
-            max_session_reconnect_time: act.seconds("max_session_reconnect_time", 60.0)?,
-            max_waiting_time: act.seconds("max_waiting_time", 86400.0)?,
+            check_interval: act.seconds("check_interval")?,
+            max_request_execution_time: act.seconds("max_request_execution_time")?,
+            max_session_reconnect_time: act.seconds("max_session_reconnect_time")?,
+            max_waiting_time: act.seconds("max_waiting_time")?,
         };
         let l = section("Logging")?;
         let logging = LoggingConfig {
-            log_level: l.log_level("log_level", LogLevel::Important)?,
+            log_level: l.log_level("log_level")?,
             log_file: l
                 .path("log_file")
                 .or_else(|| from_file.then(|| resolve(&ini.origin, "server.log"))),
         };
         let lic = section("License")?;
         let license = LicenseConfig {
-            max_connections: lic
-                .opt_int("max_connections", 1, u64::from(u32::MAX))?
-                .map(|n| n as u32),
+            max_connections: lic.opt_int("max_connections")?.map(|n| n as u32),
         };
         let p = section("Pool")?;
         let pool = PoolConfig {
-            max_idle_connections: p.int("max_idle_connections", 0, 0, 100_000)? as u32,
-            idle_timeout: p.seconds("idle_timeout", 60.0)?,
+            max_idle_connections: p.int("max_idle_connections")? as u32,
+            idle_timeout: p.seconds("idle_timeout")?,
             check_query: match p.string("check_query") {
                 None => Some("SELECT 1".to_owned()),
                 Some(q) if q.trim().is_empty() => None,
                 Some(q) => Some(q.trim().to_owned()),
             },
-            check_delay: p.seconds_or_zero("check_delay", 30.0)?,
+            check_delay: p.seconds_or_zero("check_delay")?,
         };
         let u = section("Unix")?;
         let pid_file = u
@@ -321,11 +318,11 @@ impl ServerConfig {
         let access = AccessConfig {
             allowed_dsns: NameList::parse(acc.string("allowed_dsns"), true),
             allowed_drivers: NameList::parse(acc.string("allowed_drivers"), false),
-            allow_file_dsn: acc.flag("allow_file_dsn", false)?,
-            client_attributes: acc.key_list("client_attributes", &["UID", "PWD"], |k| {
+            allow_file_dsn: acc.flag("allow_file_dsn")?,
+            client_attributes: acc.key_list("client_attributes", |k| {
                 crate::driver_keys::check_client_attribute(k)
             })?,
-            allowed_unsafe_keys: acc.key_list("allowed_unsafe_keys", &[], |k| {
+            allowed_unsafe_keys: acc.key_list("allowed_unsafe_keys", |k| {
                 if crate::driver_keys::is_unsafe_anywhere(k) {
                     Ok(())
                 } else {
@@ -373,7 +370,7 @@ impl ServerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::CursorType;
+    use crate::config::{CursorType, LogLevel};
     use std::net::{IpAddr, Ipv4Addr};
 
     fn load(text: &str) -> Result<ServerConfig, ConfigError> {

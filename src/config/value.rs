@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::ini::{Entry, Ini, Section};
+use super::options::OptionSpec;
 use super::{closest, is_connection_section, ConfigError, ErrorKind, Origin};
 
 /// The manual's log levels (mxLog), from least to most verbose.
@@ -128,16 +129,11 @@ pub const CHUNK_LENGTH_RANGE: (u64, u64) = (1024, 16 * 1024 * 1024);
 /// Reads the [`TransportConfig`] options of a `[Session]` section.
 pub(crate) fn transport(s: &SectionReader<'_>) -> Result<TransportConfig, ConfigError> {
     Ok(TransportConfig {
-        enable_compression: s.flag("enable_compression", true)?,
-        compression_ratio: s.int("compression_ratio", 2, 1, 9)? as u8,
-        max_chunk_length: s.int(
-            "max_chunk_length",
-            64000,
-            CHUNK_LENGTH_RANGE.0,
-            CHUNK_LENGTH_RANGE.1,
-        )? as u32,
-        receive_timeout: s.seconds("receive_timeout", 10.0)?,
-        send_timeout: s.seconds("send_timeout", 10.0)?,
+        enable_compression: s.flag("enable_compression")?,
+        compression_ratio: s.int("compression_ratio")? as u8,
+        max_chunk_length: s.int("max_chunk_length")? as u32,
+        receive_timeout: s.seconds("receive_timeout")?,
+        send_timeout: s.seconds("send_timeout")?,
     })
 }
 
@@ -181,28 +177,38 @@ static EMPTY_SECTION: Section = Section {
     entries: Vec::new(),
 };
 
-/// A reader for section `name`, as if empty when the section is absent.
+/// A reader for section `name` (its options as `table` declares them), as if empty when the
+/// section is absent.
 pub(crate) fn section_reader<'a>(
     ini: &'a Ini,
     name: &str,
-    known: &[&str],
+    table: &[OptionSpec],
 ) -> Result<SectionReader<'a>, ConfigError> {
-    SectionReader::new(ini, ini.section(name).unwrap_or(&EMPTY_SECTION), known)
+    let specs = table
+        .iter()
+        .filter(|o| o.section == name)
+        .copied()
+        .collect();
+    SectionReader::new(ini, ini.section(name).unwrap_or(&EMPTY_SECTION), specs)
 }
 
-/// Reads the options of one section, rejecting unknown ones.
+/// Reads the options of one section, rejecting unknown ones. An absent option reads as its
+/// declared default, parsed like a value from the file.
 pub(crate) struct SectionReader<'a> {
     origin: &'a Origin,
     section: &'a Section,
+    specs: Vec<OptionSpec>,
 }
 
 impl<'a> SectionReader<'a> {
-    /// Checks every entry of `section` against `known` and returns a reader.
+    /// Checks every entry of `section` against `specs` (the section's options) and returns a
+    /// reader.
     pub(crate) fn new(
         ini: &'a Ini,
         section: &'a Section,
-        known: &[&str],
+        specs: Vec<OptionSpec>,
     ) -> Result<Self, ConfigError> {
+        let known: Vec<&str> = specs.iter().map(|o| o.name).collect();
         for e in &section.entries {
             if !known.contains(&e.key.as_str()) {
                 return Err(ConfigError {
@@ -224,11 +230,32 @@ impl<'a> SectionReader<'a> {
         Ok(Self {
             origin: &ini.origin,
             section,
+            specs,
         })
     }
 
     fn entry(&self, key: &str) -> Option<&'a Entry> {
         self.section.get(key)
+    }
+
+    /// The declaration of `key`.
+    fn spec(&self, key: &str) -> Option<&OptionSpec> {
+        self.specs.iter().find(|o| o.name == key)
+    }
+
+    /// The entry of `key`, or its declared default as if written (no line); `None` when it
+    /// is absent and has no default.
+    fn value(&self, key: &str) -> Option<Entry> {
+        if let Some(e) = self.entry(key) {
+            return Some(e.clone());
+        }
+        self.spec(key)
+            .filter(|o| !o.default.is_empty())
+            .map(|o| Entry {
+                key: key.to_owned(),
+                value: o.default.to_owned(),
+                line: None,
+            })
     }
 
     /// An error for `entry` with what was expected.
@@ -250,12 +277,12 @@ impl<'a> SectionReader<'a> {
     pub(crate) fn key_list(
         &self,
         key: &str,
-        default: &[&str],
         check: impl Fn(&str) -> Result<(), String>,
     ) -> Result<Vec<String>, ConfigError> {
-        let Some(e) = self.entry(key) else {
-            return Ok(default.iter().map(|k| (*k).to_owned()).collect());
+        let Some(e) = self.value(key) else {
+            return Ok(Vec::new());
         };
+        let e = &e;
         let mut out = Vec::new();
         for k in unquote(&e.value).split(',').map(str::trim) {
             if k.is_empty() {
@@ -279,10 +306,11 @@ impl<'a> SectionReader<'a> {
     }
 
     /// A `0/1` flag (any integer: non-zero is on; `true/false/yes/no/on/off` also accepted).
-    pub(crate) fn flag(&self, key: &str, default: bool) -> Result<bool, ConfigError> {
-        let Some(e) = self.entry(key) else {
-            return Ok(default);
+    pub(crate) fn flag(&self, key: &str) -> Result<bool, ConfigError> {
+        let Some(e) = self.value(key) else {
+            return Ok(false);
         };
+        let e = &e;
         match e.value.to_ascii_lowercase().as_str() {
             "true" | "yes" | "on" => Ok(true),
             "false" | "no" | "off" => Ok(false),
@@ -293,33 +321,33 @@ impl<'a> SectionReader<'a> {
         }
     }
 
-    /// An integer in `min..=max`.
-    pub(crate) fn int(
-        &self,
-        key: &str,
-        default: u64,
-        min: u64,
-        max: u64,
-    ) -> Result<u64, ConfigError> {
-        let Some(e) = self.entry(key) else {
-            return Ok(default);
+    /// The declared range of integer option `key`.
+    fn range(&self, key: &str) -> (u64, u64) {
+        self.spec(key)
+            .and_then(|o| o.range)
+            .unwrap_or((0, u64::MAX))
+    }
+
+    /// An integer in its declared range.
+    pub(crate) fn int(&self, key: &str) -> Result<u64, ConfigError> {
+        let (min, max) = self.range(key);
+        let Some(e) = self.value(key) else {
+            return Ok(min);
         };
+        let e = &e;
         match e.value.parse::<u64>() {
             Ok(n) if (min..=max).contains(&n) => Ok(n),
             _ => Err(self.bad(e, format!("an integer from {min} to {max}"))),
         }
     }
 
-    /// An integer in `min..=max`, or `None` (meaning "no limit").
-    pub(crate) fn opt_int(
-        &self,
-        key: &str,
-        min: u64,
-        max: u64,
-    ) -> Result<Option<u64>, ConfigError> {
-        let Some(e) = self.entry(key) else {
+    /// An integer in its declared range, or `None` (meaning "no limit").
+    pub(crate) fn opt_int(&self, key: &str) -> Result<Option<u64>, ConfigError> {
+        let (min, max) = self.range(key);
+        let Some(e) = self.value(key) else {
             return Ok(None);
         };
+        let e = &e;
         if e.value.eq_ignore_ascii_case("none") {
             return Ok(None);
         }
@@ -330,18 +358,20 @@ impl<'a> SectionReader<'a> {
     }
 
     /// A positive number of seconds (fractions allowed).
-    pub(crate) fn seconds(&self, key: &str, default: f64) -> Result<Duration, ConfigError> {
-        let Some(e) = self.entry(key) else {
-            return Ok(Duration::from_secs_f64(default));
+    pub(crate) fn seconds(&self, key: &str) -> Result<Duration, ConfigError> {
+        let Some(e) = self.value(key) else {
+            return Ok(Duration::ZERO);
         };
+        let e = &e;
         parse_seconds(&e.value).ok_or_else(|| self.bad(e, "a number of seconds greater than 0"))
     }
 
     /// A number of seconds, 0 allowed (fractions allowed).
-    pub(crate) fn seconds_or_zero(&self, key: &str, default: f64) -> Result<Duration, ConfigError> {
-        let Some(e) = self.entry(key) else {
-            return Ok(Duration::from_secs_f64(default));
+    pub(crate) fn seconds_or_zero(&self, key: &str) -> Result<Duration, ConfigError> {
+        let Some(e) = self.value(key) else {
+            return Ok(Duration::ZERO);
         };
+        let e = &e;
         if e.value.trim().parse::<f64>() == Ok(0.0) {
             return Ok(Duration::ZERO);
         }
@@ -350,9 +380,10 @@ impl<'a> SectionReader<'a> {
 
     /// A positive number of seconds, or `None`.
     pub(crate) fn opt_seconds(&self, key: &str) -> Result<Option<Duration>, ConfigError> {
-        let Some(e) = self.entry(key) else {
+        let Some(e) = self.value(key) else {
             return Ok(None);
         };
+        let e = &e;
         if e.value.eq_ignore_ascii_case("none") {
             return Ok(None);
         }
@@ -369,18 +400,20 @@ impl<'a> SectionReader<'a> {
     }
 
     /// A log level.
-    pub(crate) fn log_level(&self, key: &str, default: LogLevel) -> Result<LogLevel, ConfigError> {
-        let Some(e) = self.entry(key) else {
-            return Ok(default);
+    pub(crate) fn log_level(&self, key: &str) -> Result<LogLevel, ConfigError> {
+        let Some(e) = self.value(key) else {
+            return Ok(LogLevel::Important);
         };
+        let e = &e;
         LogLevel::parse(&e.value).ok_or_else(|| self.bad(e, LogLevel::FORMS))
     }
 
     /// A cursor type or `None`.
     pub(crate) fn cursor_type(&self, key: &str) -> Result<Option<CursorType>, ConfigError> {
-        let Some(e) = self.entry(key) else {
+        let Some(e) = self.value(key) else {
             return Ok(None);
         };
+        let e = &e;
         CursorType::parse(&e.value).ok_or_else(|| self.bad(e, CursorType::FORMS))
     }
 
@@ -388,12 +421,12 @@ impl<'a> SectionReader<'a> {
     pub(crate) fn choice(
         &self,
         key: &str,
-        default: &'static str,
         allowed: &[&'static str],
     ) -> Result<&'static str, ConfigError> {
-        let Some(e) = self.entry(key) else {
-            return Ok(default);
+        let Some(e) = self.value(key) else {
+            return Ok(allowed.first().copied().unwrap_or_default());
         };
+        let e = &e;
         let v = unquote(&e.value);
         allowed
             .iter()

@@ -297,12 +297,7 @@ impl ClientConfig {
         let auth = section("Authentication")?;
         let s = section("Session")?;
         let session = ClientSessionConfig {
-            remote_module: s
-                .choice(
-                    "remote_module",
-                    &["Manager", "unixODBC", "iODBC", "Windows"],
-                )?
-                .to_owned(),
+            remote_module: s.choice("remote_module")?.to_owned(),
             transport: transport(&s)?,
         };
         let l = section("Logging")?;
@@ -314,7 +309,7 @@ impl ClientConfig {
         let integration = IntegrationConfig {
             ssl_module: match i.string("ssl_module") {
                 None => None,
-                Some(_) => Some(i.choice("ssl_module", &["ssl", "pyOpenSSL"])?.to_owned()),
+                Some(_) => Some(i.choice("ssl_module")?.to_owned()),
             },
             gevent: i.flag("gevent")?,
         };

@@ -1,7 +1,7 @@
 //! A `[..Connection..]` section of the server's configuration: one listening socket, its
 //! address, limits and TLS rules.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -54,19 +54,6 @@ pub(crate) fn listener(
     name: &str,
     origin: &Origin,
 ) -> Result<ListenerConfig, ConfigError> {
-    let ip = |key: &str, default: Ipv4Addr| -> Result<IpAddr, ConfigError> {
-        match r.string(key) {
-            None => Ok(IpAddr::V4(default)),
-            Some(v) => v.parse::<IpAddr>().map_err(|_| {
-                let e = super::ini::Entry {
-                    key: key.into(),
-                    value: v.clone(),
-                    line: r.line_of(key),
-                };
-                r.bad(&e, "an IPv4 or IPv6 address such as 127.0.0.1")
-            }),
-        }
-    };
     let require_ssl = r.flag("require_ssl")?;
     let digests = match r.string("client_certificate_digest") {
         None => Vec::new(),
@@ -84,8 +71,8 @@ pub(crate) fn listener(
     };
     Ok(ListenerConfig {
         name: name.to_owned(),
-        interface: ip("interface", Ipv4Addr::LOCALHOST)?,
-        netmask: ip("netmask", Ipv4Addr::new(255, 0, 0, 0))?,
+        interface: r.address("interface")?,
+        netmask: r.address("netmask")?,
         port: r.int("port")? as u16,
         allow_reuse_address: r.flag("allow_reuse_address")?,
         keepalive: r.flag("keepalive")?,

@@ -1,5 +1,6 @@
 //! One declaration per configuration option: its section, name, default (as written in the
-//! file), range for an integer, and one line of documentation. The parsers take from these
+//! file), the kind of values it takes (with an integer's range), and one line of
+//! documentation. The parsers take from these
 //! tables each section's known options (an unknown option is an error naming the closest known
 //! one) and, for an absent option, its default (parsed like a value from the file) and range;
 //! `odbcd check-config --options` prints them, and tests check that the example files list
@@ -8,6 +9,71 @@
 //! `"Connection"` stands for every connection section (a section whose name contains
 //! "Connection"). A default of `""` means "not set"; `None` is the manual's spelling of "no
 //! limit".
+
+/// What values an option takes; the parser's reader for the option checks it reads this kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An integer in `min..=max`.
+    Int(u64, u64),
+    /// An integer in `min..=max`, or `None` (no limit).
+    OptInt(u64, u64),
+    /// A number of seconds greater than 0.
+    Seconds,
+    /// A number of seconds, 0 or more.
+    SecondsOrZero,
+    /// A number of seconds greater than 0, or `None`.
+    OptSeconds,
+    /// `0` or `1`.
+    Flag,
+    /// One of these words.
+    Choice(&'static [&'static str]),
+    /// A file or folder, relative to the config file's folder.
+    Path,
+    /// Text (lists and digests are checked by the option's own rules).
+    Text,
+    /// An `mx.Log.SYSTEM_*` level.
+    LogLevel,
+    /// An ODBC cursor type or `None`.
+    CursorType,
+    /// An IPv4 or IPv6 address.
+    Address,
+    /// Comma-separated connection-string key names.
+    KeyList,
+}
+
+impl Kind {
+    /// What the values look like, for `check-config --options`.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Int(min, max) => format!("an integer from {min} to {max}"),
+            Self::OptInt(min, max) => format!("None or an integer from {min} to {max}"),
+            Self::Seconds => "seconds (> 0)".into(),
+            Self::SecondsOrZero => "seconds (0 or more)".into(),
+            Self::OptSeconds => "None or seconds (> 0)".into(),
+            Self::Flag => "0 or 1".into(),
+            Self::Choice(words) => format!("one of {}", words.join(", ")),
+            Self::Path => "a path (relative to this file)".into(),
+            Self::Text => "text".into(),
+            Self::LogLevel => {
+                "mx.Log.SYSTEM_ERROR, _IMPORTANT, _WARNING, _MESSAGE, _INFO or _ANY".into()
+            }
+            Self::CursorType => "None or an ODBC cursor type".into(),
+            Self::Address => "an IP address".into(),
+            Self::KeyList => "key names, comma-separated".into(),
+        }
+    }
+}
+
+const FLAG: Kind = Kind::Flag;
+const SECONDS: Kind = Kind::Seconds;
+const SECONDS_OR_ZERO: Kind = Kind::SecondsOrZero;
+const OPT_SECONDS: Kind = Kind::OptSeconds;
+const PATH: Kind = Kind::Path;
+const TEXT: Kind = Kind::Text;
+const LEVEL: Kind = Kind::LogLevel;
+const CURSOR: Kind = Kind::CursorType;
+const ADDRESS: Kind = Kind::Address;
+const KEYS: Kind = Kind::KeyList;
 
 /// One option of a configuration file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,8 +85,8 @@ pub struct OptionSpec {
     /// Its default, as written in the file (`""`: not set). Parsed like a value from a file
     /// when the option is absent, so a default is valid by construction.
     pub default: &'static str,
-    /// For an integer, the values it accepts.
-    pub range: Option<(u64, u64)>,
+    /// The values it takes.
+    pub kind: Kind,
     /// What it does, in one line.
     pub doc: &'static str,
 }
@@ -31,31 +97,14 @@ const fn opt(
     section: &'static str,
     name: &'static str,
     default: &'static str,
+    kind: Kind,
     doc: &'static str,
 ) -> OptionSpec {
     OptionSpec {
         section,
         name,
         default,
-        range: None,
-        doc,
-    }
-}
-
-/// An integer option accepting `min..=max`.
-const fn num(
-    section: &'static str,
-    name: &'static str,
-    default: &'static str,
-    min: u64,
-    max: u64,
-    doc: &'static str,
-) -> OptionSpec {
-    OptionSpec {
-        section,
-        name,
-        default,
-        range: Some((min, max)),
+        kind,
         doc,
     }
 }
@@ -68,34 +117,35 @@ macro_rules! transport_options {
                 "Session",
                 "enable_compression",
                 "1",
+                FLAG,
                 "snappy-compress frames",
             ),
-            num(
+            opt(
                 "Session",
                 "compression_ratio",
                 "2",
-                1,
-                9,
+                Kind::Int(1, 9),
                 "1-9: compress frames from 4096 down to 32 bytes",
             ),
-            num(
+            opt(
                 "Session",
                 "max_chunk_length",
                 "64000",
-                CHUNK_LENGTH_RANGE.0,
-                CHUNK_LENGTH_RANGE.1,
+                Kind::Int(CHUNK_LENGTH_RANGE.0, CHUNK_LENGTH_RANGE.1),
                 "bytes per read and write, and per batch of rows",
             ),
             opt(
                 "Session",
                 "receive_timeout",
                 "10",
+                SECONDS,
                 "seconds for the rest of a frame once it started",
             ),
             opt(
                 "Session",
                 "send_timeout",
                 "10",
+                SECONDS,
                 "seconds for one write to the peer",
             ),
         ]
@@ -110,9 +160,10 @@ macro_rules! logging_options {
                 "Logging",
                 "log_level",
                 "mx.Log.SYSTEM_IMPORTANT",
+                LEVEL,
                 "mx.Log.SYSTEM_ERROR ... _ANY; RUST_LOG overrides",
             ),
-            opt("Logging", "log_file", $log_file, $log_doc),
+            opt("Logging", "log_file", $log_file, PATH, $log_doc),
         ]
     };
 }
@@ -130,356 +181,417 @@ const SERVER_OWN: &[OptionSpec] = &[
         "Connection",
         "interface",
         "127.0.0.1",
+        ADDRESS,
         "the address to listen on",
     ),
     opt(
         "Connection",
         "netmask",
         "255.0.0.0",
+        ADDRESS,
         "peers outside interface/netmask are refused",
     ),
-    num("Connection", "port", "6632", 0, 65535, "the TCP port"),
-    opt("Connection", "allow_reuse_address", "1", "SO_REUSEADDR"),
-    opt("Connection", "keepalive", "1", "TCP keepalive"),
-    num(
+    opt(
+        "Connection",
+        "port",
+        "6632",
+        Kind::Int(0, 65535),
+        "the TCP port",
+    ),
+    opt(
+        "Connection",
+        "allow_reuse_address",
+        "1",
+        FLAG,
+        "SO_REUSEADDR",
+    ),
+    opt("Connection", "keepalive", "1", FLAG, "TCP keepalive"),
+    opt(
         "Connection",
         "request_queue_size",
         "1024",
-        1,
-        65535,
+        Kind::Int(1, 65535),
         "the listen backlog",
     ),
     opt(
         "Connection",
         "socket_timeout",
         "None",
+        OPT_SECONDS,
         "seconds a session's link may stay silent",
     ),
-    opt("Connection", "allow_ssl", "0", "accept TLS clients"),
-    opt("Connection", "require_ssl", "0", "accept only TLS clients"),
+    opt("Connection", "allow_ssl", "0", FLAG, "accept TLS clients"),
+    opt(
+        "Connection",
+        "require_ssl",
+        "0",
+        FLAG,
+        "accept only TLS clients",
+    ),
     opt(
         "Connection",
         "server_private_key_file",
         "server.pkey",
+        PATH,
         "the TLS key (PEM)",
     ),
     opt(
         "Connection",
         "server_certificate_file",
         "server.cert",
+        PATH,
         "the TLS certificate chain (PEM)",
     ),
     opt(
         "Connection",
         "client_certificate_file",
         "",
+        PATH,
         "accept clients with a certificate signed by these CAs",
     ),
     opt(
         "Connection",
         "client_certificate_dir",
         "",
+        PATH,
         "the same, a folder of CA certificates",
     ),
     opt(
         "Connection",
         "client_certificate_digest",
         "",
+        TEXT,
         "accept clients whose certificate has one of these digests",
     ),
     opt(
         "Connection",
         "client_certificate_digest_file",
         "",
+        PATH,
         "the same, one digest per line",
     ),
     opt(
         "Connection",
         "connection_cursortype",
         "None",
+        CURSOR,
         "SQL_ATTR_CURSOR_TYPE for this listener's statements",
     ),
     opt(
         "Authentication",
         "auth_mode",
         "none",
+        Kind::Choice(&["none", "file"]),
         "none or file (the password file)",
     ),
     opt(
         "Authentication",
         "password_file",
         "authorized-users.txt",
+        PATH,
         "user: password-hash lines",
     ),
     opt(
         "Authentication",
         "login_salt",
         "",
+        TEXT,
         "salt of the login keys (empty: the built-in one)",
     ),
     opt(
         "Access",
         "allowed_dsns",
         "*",
+        TEXT,
         "data sources a connection string may name",
     ),
     opt(
         "Access",
         "allowed_drivers",
         "",
+        TEXT,
         "drivers a DSN-less connection string may name",
     ),
-    opt("Access", "allow_file_dsn", "0", "allow FILEDSN="),
+    opt("Access", "allow_file_dsn", "0", FLAG, "allow FILEDSN="),
     opt(
         "Access",
         "client_attributes",
         "UID, PWD",
+        KEYS,
         "the keys a client may add to a DSN",
     ),
     opt(
         "Access",
         "allowed_unsafe_keys",
         "",
+        KEYS,
         "keys that name files or load code, allowed anyway",
     ),
-    num(
+    opt(
         "Session",
         "max_sessions",
         "400",
-        1,
-        1_000_000,
+        Kind::Int(1, 1_000_000),
         "sessions at once",
     ),
-    num(
+    opt(
         "Session",
         "max_handshakes",
         "128",
-        1,
-        100_000,
+        Kind::Int(1, 100_000),
         "connections in their handshake at once",
     ),
-    num(
+    opt(
         "Session",
         "max_handshakes_per_address",
         "8",
-        1,
-        100_000,
+        Kind::Int(1, 100_000),
         "the same, per client address",
     ),
     opt(
         "Session",
         "handshake_timeout",
         "5",
+        SECONDS,
         "seconds for a handshake",
     ),
-    num(
+    opt(
         "Session",
         "max_request_size",
         "67108864",
-        1024,
-        1 << 40,
+        Kind::Int(1024, 1 << 40),
         "bytes one request may decode to",
     ),
-    num(
+    opt(
         "Session",
         "max_connections_per_session",
         "32",
-        1,
-        100_000,
+        Kind::Int(1, 100_000),
         "database connections per session",
     ),
     opt(
         "Unix",
         "pid_file",
         "server.pid",
+        PATH,
         "the PID file (next to the config file)",
     ),
     opt(
         "Activity",
         "check_interval",
         "2",
+        SECONDS,
         "seconds between a session's watchdog checks",
     ),
     opt(
         "Activity",
         "max_request_execution_time",
         "86400",
+        SECONDS,
         "seconds before a request is cancelled",
     ),
     opt(
         "Activity",
         "max_session_reconnect_time",
         "60",
+        SECONDS,
         "seconds a session waits for its client to resume",
     ),
     opt(
         "Activity",
         "max_waiting_time",
         "86400",
+        SECONDS,
         "seconds a session may stay idle",
     ),
-    num(
+    opt(
         "Activity",
         "max_sessions",
         "400",
-        1,
-        1_000_000,
+        Kind::Int(1, 1_000_000),
         "the manual's place for [Session] max_sessions",
     ),
-    num(
+    opt(
         "License",
         "max_connections",
         "None",
-        1,
-        u32::MAX as u64,
+        Kind::OptInt(1, u32::MAX as u64),
         "physical database connections at once",
     ),
-    num(
+    opt(
         "Pool",
         "max_idle_connections",
         "0",
-        0,
-        100_000,
+        Kind::Int(0, 100_000),
         "idle connections kept for reuse (0: no pool)",
     ),
     opt(
         "Pool",
         "idle_timeout",
         "60",
+        SECONDS,
         "seconds an idle connection is kept",
     ),
     opt(
         "Pool",
         "check_query",
         "SELECT 1",
+        TEXT,
         "run before reusing a connection idle check_delay",
     ),
     opt(
         "Pool",
         "check_delay",
         "30",
+        SECONDS_OR_ZERO,
         "seconds idle before check_query runs (0: always)",
     ),
 ];
 
 const CLIENT_OWN: &[OptionSpec] = &[
-    opt("Connection", "host", "127.0.0.1", "the server's host"),
-    num("Connection", "port", "6632", 1, 65535, "the server's port"),
+    opt("Connection", "host", "127.0.0.1", TEXT, "the server's host"),
+    opt(
+        "Connection",
+        "port",
+        "6632",
+        Kind::Int(1, 65535),
+        "the server's port",
+    ),
     opt(
         "Connection",
         "socket_timeout",
         "None",
+        OPT_SECONDS,
         "seconds to wait for an answer to start",
     ),
-    opt("Connection", "connect_timeout", "5", "seconds to connect"),
-    opt("Connection", "using_ssl", "0", "use TLS"),
+    opt(
+        "Connection",
+        "connect_timeout",
+        "5",
+        SECONDS,
+        "seconds to connect",
+    ),
+    opt("Connection", "using_ssl", "0", FLAG, "use TLS"),
     opt(
         "Connection",
         "client_private_key_file",
         "",
+        PATH,
         "the client certificate's key (PEM)",
     ),
     opt(
         "Connection",
         "client_certificate_file",
         "",
+        PATH,
         "the client certificate (PEM)",
     ),
     opt(
         "Connection",
         "client_private_key_string",
         "",
+        TEXT,
         "the same key, inline",
     ),
     opt(
         "Connection",
         "client_certificate_string",
         "",
+        TEXT,
         "the same certificate, inline",
     ),
     opt(
         "Connection",
         "server_certificate_file",
         "",
+        PATH,
         "trust this certificate (or CA) for the server",
     ),
     opt(
         "Connection",
         "server_certificate_digest",
         "",
+        TEXT,
         "trust a server certificate with one of these digests",
     ),
     opt(
         "Connection",
         "verify_server_certificate",
         "1",
+        FLAG,
         "verify the server's certificate",
     ),
     opt(
         "Communication",
         "server_connections",
         "",
+        TEXT,
         "connection sections to try, in order (empty: all, by name)",
     ),
     opt(
         "Communication",
         "ping_interval",
         "30",
+        OPT_SECONDS,
         "seconds of silence before a ping (None: no pings)",
     ),
     opt(
         "Communication",
         "ping_timeout",
         "10",
+        SECONDS,
         "seconds to wait for a pong",
     ),
     opt(
         "Communication",
         "auto_reconnect",
         "0",
+        FLAG,
         "open the session again when it is lost",
     ),
-    num(
+    opt(
         "Communication",
         "reconnect_attempts",
         "3",
-        1,
-        1000,
+        Kind::Int(1, 1000),
         "tries to open it again",
     ),
     opt(
         "Communication",
         "reconnect_delay",
         "1",
+        SECONDS,
         "seconds between them",
     ),
-    num(
+    opt(
         "Communication",
         "max_resume_attempts",
         "20",
-        1,
-        100_000,
+        Kind::Int(1, 100_000),
         "tries to resume a session on a broken link",
     ),
     opt(
         "Authentication",
         "login_salt",
         "",
+        TEXT,
         "salt of the login keys (as the server's)",
     ),
     opt(
         "Session",
         "remote_module",
         "Manager",
+        Kind::Choice(&["Manager", "unixODBC", "iODBC", "Windows"]),
         "the server-side ODBC manager",
     ),
     opt(
         "Integration",
         "ssl_module",
         "",
+        Kind::Choice(&["ssl", "pyOpenSSL"]),
         "ssl or pyOpenSSL (accepted, no effect)",
     ),
-    opt("Integration", "gevent", "0", "accepted, no effect"),
+    opt("Integration", "gevent", "0", FLAG, "accepted, no effect"),
 ];
 
 /// Every option of the server's configuration file, then the sections it accepts empty.
@@ -527,13 +639,12 @@ pub fn describe(table: &[OptionSpec]) -> String {
     for section in order {
         out.push_str(&format!("[{section}]\n"));
         for o in table.iter().filter(|o| o.section == section) {
-            let range = o
-                .range
-                .map(|(min, max)| format!(" ({min} to {max})"))
-                .unwrap_or_default();
             out.push_str(&format!(
-                "# {} = {}\n#   {}{range}\n",
-                o.name, o.default, o.doc
+                "# {} = {}\n#   {}: {}\n",
+                o.name,
+                o.default,
+                o.doc,
+                o.kind.describe()
             ));
         }
         out.push('\n');

@@ -240,7 +240,7 @@ impl ServerConfig {
 
         let a = section("Authentication")?;
         let auth = AuthConfig {
-            mode: match a.choice("auth_mode", &["none", "file"])? {
+            mode: match a.choice("auth_mode")? {
                 "file" => AuthMode::File,
                 _ => AuthMode::None,
             },

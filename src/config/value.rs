@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::ini::{Entry, Ini, Section};
-use super::options::OptionSpec;
+use super::options::{Kind, OptionSpec};
 use super::{closest, is_connection_section, ConfigError, ErrorKind, Origin};
 
 /// The manual's log levels (mxLog), from least to most verbose.
@@ -279,6 +279,7 @@ impl<'a> SectionReader<'a> {
         key: &str,
         check: impl Fn(&str) -> Result<(), String>,
     ) -> Result<Vec<String>, ConfigError> {
+        self.kind(key, |k| matches!(k, Kind::KeyList))?;
         let Some(e) = self.value(key) else {
             return Ok(Vec::new());
         };
@@ -307,6 +308,7 @@ impl<'a> SectionReader<'a> {
 
     /// A `0/1` flag (any integer: non-zero is on; `true/false/yes/no/on/off` also accepted).
     pub(crate) fn flag(&self, key: &str) -> Result<bool, ConfigError> {
+        self.kind(key, |k| matches!(k, Kind::Flag))?;
         let Some(e) = self.value(key) else {
             return Ok(false);
         };
@@ -321,16 +323,36 @@ impl<'a> SectionReader<'a> {
         }
     }
 
-    /// The declared range of integer option `key`.
-    fn range(&self, key: &str) -> (u64, u64) {
-        self.spec(key)
-            .and_then(|o| o.range)
-            .unwrap_or((0, u64::MAX))
+    /// Checks that `key` is declared as `expected` (the reader matches the declaration);
+    /// returns the declared kind.
+    fn kind(&self, key: &str, expected: fn(&Kind) -> bool) -> Result<Kind, ConfigError> {
+        match self.spec(key) {
+            Some(o) if expected(&o.kind) => Ok(o.kind),
+            other => Err(ConfigError {
+                origin: self.origin.clone(),
+                line: self.line_of(key),
+                kind: ErrorKind::Invalid {
+                    message: format!(
+                        "internal error: [{}] {key} is read as another kind than declared ({:?})",
+                        self.section.name,
+                        other.map(|o| o.kind)
+                    ),
+                },
+            }),
+        }
+    }
+
+    /// The range of integer option `key` (and a check that it is declared as one).
+    fn range(&self, key: &str) -> Result<(u64, u64), ConfigError> {
+        match self.kind(key, |k| matches!(k, Kind::Int(..) | Kind::OptInt(..)))? {
+            Kind::Int(min, max) | Kind::OptInt(min, max) => Ok((min, max)),
+            _ => Ok((0, u64::MAX)),
+        }
     }
 
     /// An integer in its declared range.
     pub(crate) fn int(&self, key: &str) -> Result<u64, ConfigError> {
-        let (min, max) = self.range(key);
+        let (min, max) = self.range(key)?;
         let Some(e) = self.value(key) else {
             return Ok(min);
         };
@@ -343,7 +365,7 @@ impl<'a> SectionReader<'a> {
 
     /// An integer in its declared range, or `None` (meaning "no limit").
     pub(crate) fn opt_int(&self, key: &str) -> Result<Option<u64>, ConfigError> {
-        let (min, max) = self.range(key);
+        let (min, max) = self.range(key)?;
         let Some(e) = self.value(key) else {
             return Ok(None);
         };
@@ -359,6 +381,7 @@ impl<'a> SectionReader<'a> {
 
     /// A positive number of seconds (fractions allowed).
     pub(crate) fn seconds(&self, key: &str) -> Result<Duration, ConfigError> {
+        self.kind(key, |k| matches!(k, Kind::Seconds))?;
         let Some(e) = self.value(key) else {
             return Ok(Duration::ZERO);
         };
@@ -368,6 +391,7 @@ impl<'a> SectionReader<'a> {
 
     /// A number of seconds, 0 allowed (fractions allowed).
     pub(crate) fn seconds_or_zero(&self, key: &str) -> Result<Duration, ConfigError> {
+        self.kind(key, |k| matches!(k, Kind::SecondsOrZero))?;
         let Some(e) = self.value(key) else {
             return Ok(Duration::ZERO);
         };
@@ -380,6 +404,7 @@ impl<'a> SectionReader<'a> {
 
     /// A positive number of seconds, or `None`.
     pub(crate) fn opt_seconds(&self, key: &str) -> Result<Option<Duration>, ConfigError> {
+        self.kind(key, |k| matches!(k, Kind::OptSeconds))?;
         let Some(e) = self.value(key) else {
             return Ok(None);
         };
@@ -401,6 +426,7 @@ impl<'a> SectionReader<'a> {
 
     /// A log level.
     pub(crate) fn log_level(&self, key: &str) -> Result<LogLevel, ConfigError> {
+        self.kind(key, |k| matches!(k, Kind::LogLevel))?;
         let Some(e) = self.value(key) else {
             return Ok(LogLevel::Important);
         };
@@ -410,6 +436,7 @@ impl<'a> SectionReader<'a> {
 
     /// A cursor type or `None`.
     pub(crate) fn cursor_type(&self, key: &str) -> Result<Option<CursorType>, ConfigError> {
+        self.kind(key, |k| matches!(k, Kind::CursorType))?;
         let Some(e) = self.value(key) else {
             return Ok(None);
         };
@@ -418,11 +445,11 @@ impl<'a> SectionReader<'a> {
     }
 
     /// One of a fixed set of words (compared case-insensitively); returns the canonical form.
-    pub(crate) fn choice(
-        &self,
-        key: &str,
-        allowed: &[&'static str],
-    ) -> Result<&'static str, ConfigError> {
+    pub(crate) fn choice(&self, key: &str) -> Result<&'static str, ConfigError> {
+        let allowed: &[&'static str] = match self.kind(key, |k| matches!(k, Kind::Choice(_)))? {
+            Kind::Choice(words) => words,
+            _ => &[],
+        };
         let Some(e) = self.value(key) else {
             return Ok(allowed.first().copied().unwrap_or_default());
         };
@@ -433,6 +460,18 @@ impl<'a> SectionReader<'a> {
             .find(|a| a.eq_ignore_ascii_case(v))
             .copied()
             .ok_or_else(|| self.bad(e, format!("one of {}", allowed.join(", "))))
+    }
+
+    /// An IP address (its declared default when absent).
+    pub(crate) fn address(&self, key: &str) -> Result<std::net::IpAddr, ConfigError> {
+        self.kind(key, |k| matches!(k, Kind::Address))?;
+        let Some(e) = self.value(key) else {
+            return Ok(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        };
+        e.value
+            .trim()
+            .parse()
+            .map_err(|_| self.bad(&e, "an IPv4 or IPv6 address such as 127.0.0.1"))
     }
 
     /// The line of `key`, for cross-option errors.
@@ -471,6 +510,37 @@ pub(crate) fn resolve(origin: &Origin, p: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn readers_take_defaults_and_ranges_from_the_declaration_and_check_its_kind() {
+        use crate::config::options::Kind;
+        let specs = [
+            OptionSpec {
+                section: "S",
+                name: "n",
+                default: "7",
+                kind: Kind::Int(1, 9),
+                doc: "",
+            },
+            OptionSpec {
+                section: "S",
+                name: "f",
+                default: "1",
+                kind: Kind::Flag,
+                doc: "",
+            },
+        ];
+        let ini = Ini::parse("[S]\n", Origin::Defaults).unwrap();
+        let r = section_reader(&ini, "S", &specs).unwrap();
+        assert_eq!(r.int("n").unwrap(), 7, "the declared default");
+        assert!(r.flag("f").unwrap());
+        let e = r.int("f").unwrap_err().to_string();
+        assert!(e.contains("internal error") && e.contains("f"), "{e}");
+        let ini = Ini::parse("[S]\nn = 10\n", Origin::Defaults).unwrap();
+        let r = section_reader(&ini, "S", &specs).unwrap();
+        let e = r.int("n").unwrap_err().to_string();
+        assert!(e.contains("from 1 to 9"), "the declared range: {e}");
+    }
 
     #[test]
     fn log_levels_in_every_form() {

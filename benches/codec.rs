@@ -98,6 +98,7 @@ fn codec(c: &mut Criterion) {
                 RowsHead::Rows,
                 &rows,
                 false,
+                Vec::new(),
                 Compression::OFF,
                 MAX_FRAME_LEN,
                 &mut buf,

@@ -26,8 +26,12 @@
 //!
 //! Denied everywhere except in these places, each with `SAFETY` notes at every block
 //! (`tests/layout.rs` checks that this list and the code agree):
-//! - `src/server/db/mod.rs`: re-wrapping a statement that just returned a cursor
-//!   (`CursorImpl::new`), so a result set can own its statement.
+//! - `src/server/db/cursors.rs`: re-wrapping a statement that just returned a cursor
+//!   (`CursorImpl::new`), so a result set can own its statement, and a prepared statement
+//!   taken apart for that (`Prepared::from_prepared`), to run it again.
+//! - `src/server/db/odbc_calls.rs`: the catalog functions with NULL-able arguments,
+//!   `SQLGetInfo` for every information type, connection and statement attributes,
+//!   `SQLMoreResults`, `SQLFetchScroll` and resetting a statement for reuse.
 //! - `src/server/db/cancel.rs`: `SQLCancel` from another thread on a statement handle kept
 //!   alive by the cancel slot's lock.
 //! - `src/server/db/stmt_attr.rs`: `SQLSetStmtAttr`/`SQLGetStmtAttr` for the cursor type and

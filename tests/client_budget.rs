@@ -40,6 +40,7 @@ fn an_answer_that_decodes_to_gigabytes_is_refused_within_the_budget() {
             RowsHead::Rows,
             &rows,
             true,
+            Vec::new(),
             Compression { threshold: 0 },
             MAX_FRAME_LEN,
             &mut buf,

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use odbcd::error::{DbError, DiagRecord, ErrorClass};
 use odbcd::hex::hex;
+use odbcd::proto::catalog::CatalogCall;
 use odbcd::proto::compress::Compression;
 use odbcd::proto::frame;
 use odbcd::proto::message::{
@@ -16,6 +17,10 @@ use odbcd::proto::message::{
     SessionStatus,
 };
 use odbcd::proto::preamble::{Preamble, FLAG_TLS_REQUIRED};
+use odbcd::proto::statement::{
+    BatchMode, BatchOutcome, BatchStatement, ConnectionOption, CursorOptions, InfoValue,
+    IsolationLevel,
+};
 use odbcd::proto::value::{ColumnDesc, Date, Time, Timestamp, Value};
 
 /// The name of a request's variant. Exhaustive: a new variant does not compile until it has a
@@ -39,6 +44,14 @@ fn request_name(r: &Request) -> &'static str {
         Request::Fetch { .. } => "Fetch",
         Request::CloseCursor { .. } => "CloseCursor",
         Request::Status => "Status",
+        Request::Catalog { .. } => "Catalog",
+        Request::GetInfo { .. } => "GetInfo",
+        Request::Prepare { .. } => "Prepare",
+        Request::NextResult { .. } => "NextResult",
+        Request::Scroll { .. } => "Scroll",
+        Request::SetCursorOptions { .. } => "SetCursorOptions",
+        Request::SetConnectionOption { .. } => "SetConnectionOption",
+        Request::Batch { .. } => "Batch",
     }
 }
 
@@ -56,6 +69,11 @@ fn response_name(r: &Response) -> &'static str {
         Response::Executed { .. } => "Executed",
         Response::Rows { .. } => "Rows",
         Response::Status(_) => "Status",
+        Response::Info(_) => "Info",
+        Response::Prepared { .. } => "Prepared",
+        Response::NoMoreResults => "NoMoreResults",
+        Response::Warned { .. } => "Warned",
+        Response::BatchResults { .. } => "BatchResults",
     }
 }
 
@@ -168,6 +186,61 @@ fn requests() -> Vec<Request> {
         },
         Request::CloseCursor { conn: 1, cursor: 2 },
         Request::Status,
+        Request::Catalog {
+            conn: 1,
+            cursor: 2,
+            call: CatalogCall::ForeignKeys {
+                pk_catalog: None,
+                pk_schema: Some("public".into()),
+                pk_table: Some("fruit".into()),
+                fk_catalog: None,
+                fk_schema: None,
+                fk_table: Some(String::new()),
+            },
+            max_rows: 100,
+        },
+        Request::GetInfo {
+            conn: 1,
+            info_type: 17,
+        },
+        Request::Prepare {
+            conn: 1,
+            cursor: 2,
+            sql: "SELECT ?".into(),
+        },
+        Request::NextResult {
+            conn: 1,
+            cursor: 2,
+            max_rows: 100,
+        },
+        Request::Scroll {
+            conn: 1,
+            cursor: 2,
+            position: 1 << 40,
+            max_rows: 100,
+        },
+        Request::SetCursorOptions {
+            conn: 1,
+            cursor: 2,
+            options: CursorOptions {
+                query_timeout_secs: 30,
+                max_rows: 1000,
+                scrollable: true,
+            },
+        },
+        Request::SetConnectionOption {
+            conn: 1,
+            option: ConnectionOption::Isolation(IsolationLevel::Serializable),
+        },
+        Request::Batch {
+            conn: 1,
+            statements: vec![BatchStatement {
+                sql: "INSERT INTO t VALUES (?)".into(),
+                params: vec![Value::Int(1)],
+            }],
+            mode: BatchMode::Atomic,
+            max_rows: 10,
+        },
     ]
 }
 
@@ -247,6 +320,32 @@ fn responses() -> Vec<Response> {
             }],
             rss_kib: None,
         }),
+        Response::Info(InfoValue::Text("PostgreSQL".into())),
+        Response::Prepared {
+            columns: None,
+            params: 2,
+        },
+        Response::NoMoreResults,
+        Response::Warned {
+            warnings: vec![DiagRecord {
+                sqlstate: "01000".into(),
+                native: 0,
+                message: "NOTICE: careful".into(),
+            }],
+            response: Box::new(Response::Ok),
+        },
+        Response::BatchResults {
+            outcomes: vec![
+                BatchOutcome::Done {
+                    columns: None,
+                    rowcount: 1,
+                    rows: vec![],
+                    complete: true,
+                },
+                BatchOutcome::Failed(error(ErrorClass::IntegrityError)),
+                BatchOutcome::Skipped,
+            ],
+        },
     ]
 }
 

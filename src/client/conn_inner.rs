@@ -6,9 +6,10 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::core::Core;
 use super::link::Link;
-use super::{unexpected, Error};
-use crate::error::ErrorClass;
+use super::{unexpected, Error, WarningFormat};
+use crate::error::{DiagRecord, ErrorClass};
 use crate::proto::message::{ConnId, Request, Response};
+use crate::proto::statement::ConnectionOption;
 
 /// What a connection's cursors share with it.
 pub(crate) struct ConnInner {
@@ -26,6 +27,12 @@ pub(super) struct ConnState {
     pub(super) dbms_name: String,
     pub(super) autocommit: bool,
     pub(super) closed: bool,
+    /// Connection attributes the application set, applied again after a re-open.
+    pub(super) options: Vec<ConnectionOption>,
+    /// What the connection (and its new cursors) do with warnings.
+    pub(super) warning_format: WarningFormat,
+    /// Warnings of the connection's own requests.
+    pub(super) messages: Vec<DiagRecord>,
 }
 
 /// The id and DBMS name of a `Connected` answer.
@@ -37,6 +44,11 @@ pub(super) fn connected(r: Response) -> Result<(ConnId, String), Error> {
 }
 
 impl ConnInner {
+    /// What new cursors do with warnings.
+    pub(crate) fn warning_format(&self) -> WarningFormat {
+        self.state().warning_format
+    }
+
     pub(super) fn state(&self) -> MutexGuard<'_, ConnState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -60,6 +72,9 @@ impl ConnInner {
                     conn: id,
                     on: false,
                 })?;
+            }
+            for option in st.options.clone() {
+                link.call(Request::SetConnectionOption { conn: id, option })?;
             }
             st.id = id;
             st.dbms_name = dbms_name;

@@ -6,9 +6,13 @@ use super::conn_inner::{connected, ConnInner, ConnState};
 use super::core::Core;
 use super::cursor::Cursor;
 use super::link::Link;
-use super::Error;
-use crate::error::ErrorClass;
+use super::{split_warnings, unexpected, Error, WarningFormat};
+use crate::error::{DiagRecord, ErrorClass};
+use crate::proto::info::{info_type_by_id, info_type_by_name};
 use crate::proto::message::{Request, Response};
+use crate::proto::statement::{
+    BatchMode, BatchOutcome, BatchStatement, ConnectionOption, InfoValue, IsolationLevel,
+};
 
 /// One physical database connection, opened on the server by [`super::Odbc::driver_connect`]
 /// or [`super::Odbc::connect`]. Autocommit is on when it opens, as in ODBC. Dropping it closes
@@ -33,6 +37,9 @@ impl Connection {
                     dbms_name,
                     autocommit: true,
                     closed: false,
+                    options: Vec::new(),
+                    warning_format: WarningFormat::default(),
+                    messages: Vec::new(),
                 }),
             }),
         })
@@ -99,6 +106,159 @@ impl Connection {
         link.call(Request::SetAutocommit { conn, on })?;
         self.inner.state().autocommit = on;
         Ok(())
+    }
+
+    /// Sends a request on this connection, filing the answer's warnings.
+    fn call(
+        &self,
+        request: impl FnOnce(crate::proto::message::ConnId) -> Request,
+    ) -> Result<Response, Error> {
+        let (link, conn) = self.inner.ensure()?;
+        let (r, warnings) = split_warnings(link.call(request(conn))?);
+        let mut st = self.inner.state();
+        let format = st.warning_format;
+        format.file(warnings, &mut st.messages)?;
+        Ok(r)
+    }
+
+    /// `SQLGetInfo` for an information type given by name (`"SQL_DBMS_VER"`, `"dbms_ver"`,
+    /// case-insensitive) or number (`"18"`), as mxODBC's `getinfo`: text, or a number (also
+    /// for bitmasks). The server caches answers that cannot change.
+    ///
+    /// # Errors
+    /// `ProgrammingError` (`HY096`) for an unknown type; the driver's error (`HY096`, `HYC00`)
+    /// for one it does not support.
+    pub fn getinfo(&self, info_type: &str) -> Result<InfoValue, Error> {
+        let info = match info_type.trim().parse::<u16>() {
+            Ok(id) => info_type_by_id(id),
+            Err(_) => info_type_by_name(info_type),
+        };
+        let Some(info) = info else {
+            return Err(Error::with_state(
+                ErrorClass::ProgrammingError,
+                "HY096",
+                format!("{info_type:?} is not an SQLGetInfo information type"),
+            ));
+        };
+        let id = info.id;
+        match self.call(|conn| Request::GetInfo {
+            conn,
+            info_type: id,
+        })? {
+            Response::Info(v) => Ok(v),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    fn info_text(&self, name: &str) -> Result<String, Error> {
+        self.getinfo(name).map(|v| v.to_string())
+    }
+
+    /// The DBMS's version (`SQL_DBMS_VER`), e.g. `16.04.0000`.
+    ///
+    /// # Errors
+    /// As [`Self::getinfo`].
+    pub fn dbms_version(&self) -> Result<String, Error> {
+        self.info_text("SQL_DBMS_VER")
+    }
+
+    /// The driver's file name (`SQL_DRIVER_NAME`), e.g. `psqlodbcw.so`.
+    ///
+    /// # Errors
+    /// As [`Self::getinfo`].
+    pub fn driver_name(&self) -> Result<String, Error> {
+        self.info_text("SQL_DRIVER_NAME")
+    }
+
+    /// The driver's version (`SQL_DRIVER_VER`).
+    ///
+    /// # Errors
+    /// As [`Self::getinfo`].
+    pub fn driver_version(&self) -> Result<String, Error> {
+        self.info_text("SQL_DRIVER_VER")
+    }
+
+    /// The ODBC version the driver supports (`SQL_DRIVER_ODBC_VER`), e.g. `03.51`.
+    ///
+    /// # Errors
+    /// As [`Self::getinfo`].
+    pub fn odbc_version(&self) -> Result<String, Error> {
+        self.info_text("SQL_DRIVER_ODBC_VER")
+    }
+
+    fn set_option(&self, option: ConnectionOption) -> Result<(), Error> {
+        self.call(|conn| Request::SetConnectionOption { conn, option })?;
+        let mut st = self.inner.state();
+        st.options
+            .retain(|o| std::mem::discriminant(o) != std::mem::discriminant(&option));
+        st.options.push(option);
+        Ok(())
+    }
+
+    /// Sets the isolation level of the transactions that start after it
+    /// (`SQL_ATTR_TXN_ISOLATION`). A connection with attributes set is not pooled on the
+    /// server after it closes.
+    ///
+    /// # Errors
+    /// The driver's error; `NotSupportedError` when it does not support the level.
+    pub fn set_isolation(&self, level: IsolationLevel) -> Result<(), Error> {
+        self.set_option(ConnectionOption::Isolation(level))
+    }
+
+    /// Makes the connection read-only or read-write (`SQL_ATTR_ACCESS_MODE`). A driver that
+    /// accepts the attribute but does not keep it (psqlodbc ignores it) gets a
+    /// `NotSupportedError` (`HYC00`): use the database's own statement there (PostgreSQL's
+    /// `SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY`).
+    ///
+    /// # Errors
+    /// As [`Self::set_isolation`].
+    pub fn set_read_only(&self, on: bool) -> Result<(), Error> {
+        self.set_option(ConnectionOption::ReadOnly(on))
+    }
+
+    /// Runs `statements` in one round trip, in order, returning one outcome per statement.
+    /// `Independent`: every statement runs whatever happened to the others (each commits by
+    /// itself under autocommit; inside a transaction the database decides what an error does
+    /// to it, PostgreSQL aborts the transaction). `Atomic`: one transaction of its own (needs
+    /// autocommit on): the first failure rolls back the statements before it and the rest are
+    /// [`BatchOutcome::Skipped`]. A statement's result set comes back with its first
+    /// `max_rows` rows.
+    ///
+    /// # Errors
+    /// Link errors; `ProgrammingError` for an atomic batch with autocommit off; a failed
+    /// COMMIT of an atomic batch (nothing of it is committed).
+    pub fn batch(
+        &self,
+        statements: Vec<BatchStatement>,
+        mode: BatchMode,
+        max_rows: u32,
+    ) -> Result<Vec<BatchOutcome>, Error> {
+        match self.call(|conn| Request::Batch {
+            conn,
+            statements,
+            mode,
+            max_rows,
+        })? {
+            Response::BatchResults { outcomes } => Ok(outcomes),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// The warnings the driver gave this connection's own requests (commit, getinfo, batches,
+    /// ...), oldest first; cursors keep their own.
+    pub fn messages(&self) -> Vec<DiagRecord> {
+        self.inner.state().messages.clone()
+    }
+
+    /// Forgets the connection's collected warnings.
+    pub fn clear_messages(&self) {
+        self.inner.state().messages.clear();
+    }
+
+    /// Sets what the connection and the cursors created after it do with warnings
+    /// (mxODBC's `warningformat`).
+    pub fn set_warning_format(&self, format: WarningFormat) {
+        self.inner.state().warning_format = format;
     }
 
     /// True once closed.

@@ -9,9 +9,11 @@ use std::sync::Arc;
 
 use super::conn_inner::ConnInner;
 use super::link::Link;
-use super::{unexpected, Error};
-use crate::error::ErrorClass;
+use super::{split_warnings, unexpected, Error, WarningFormat};
+use crate::error::{DiagRecord, ErrorClass};
+use crate::proto::catalog::CatalogCall;
 use crate::proto::message::{ConnId, CursorId, Request, RequestId, Response};
+use crate::proto::statement::CursorOptions;
 use crate::proto::value::{ColumnDesc, Value};
 
 /// One row: a value per column.
@@ -40,12 +42,32 @@ pub struct Cursor {
     /// Rows `fetchmany()` returns by default (DB-API `arraysize`).
     pub arraysize: usize,
     closed: bool,
+    /// The index of the next row in the result set (DB-API `rownumber`).
+    rownumber: u64,
+    /// The SQL text prepared last (mxODBC's `command`).
+    command: Option<String>,
+    /// Warnings the driver gave this cursor's statements.
+    messages: Vec<DiagRecord>,
+    /// What to do with warnings.
+    warning_format: WarningFormat,
+    /// Options for the next statements; `options_sent` is false until the server has them.
+    options: CursorOptions,
+    options_sent: bool,
+}
+
+/// How [`Cursor::scroll`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScrollMode {
+    /// From the current position (`rownumber`).
+    Relative,
+    /// From the first row (0).
+    Absolute,
 }
 
 impl Cursor {
     pub(crate) fn new(conn: Arc<ConnInner>, id: CursorId) -> Self {
         Self {
-            conn,
+            conn: Arc::clone(&conn),
             link: None,
             conn_id: 0,
             id,
@@ -57,6 +79,12 @@ impl Cursor {
             open_on_server: false,
             arraysize: 1,
             closed: false,
+            rownumber: 0,
+            command: None,
+            messages: Vec::new(),
+            warning_format: conn.warning_format(),
+            options: CursorOptions::default(),
+            options_sent: true,
         }
     }
 
@@ -79,6 +107,7 @@ impl Cursor {
         self.description = None;
         self.rowcount = -1;
         self.done = true;
+        self.rownumber = 0;
     }
 
     /// Starts a new statement: forgets the current result and returns the link and
@@ -87,11 +116,60 @@ impl Cursor {
         self.check_open()?;
         self.reset();
         let (link, conn) = self.conn.ensure()?;
+        let reconnected =
+            self.conn_id != conn || !self.link.as_ref().is_some_and(|l| Arc::ptr_eq(l, &link));
         self.link = Some(Arc::clone(&link));
         self.conn_id = conn;
         // Until an answer says otherwise (after an error, closing tells the server anyway).
         self.open_on_server = true;
+        if !self.options_sent || (reconnected && self.options != CursorOptions::default()) {
+            link.call(Request::SetCursorOptions {
+                conn,
+                cursor: self.id,
+                options: self.options,
+            })?;
+            self.options_sent = true;
+        }
         Ok((link, conn))
+    }
+
+    /// Whether the server still holds something of this cursor that closing must let go:
+    /// a result set not read to the end, a scrollable one, a prepared statement or options.
+    /// (A statement read to the end is let go by the server itself, unless further results
+    /// wait for `nextset`; the server bounds how many such cursors it keeps.)
+    fn note_done(&mut self) {
+        self.open_on_server =
+            !self.done || self.command.is_some() || self.options != CursorOptions::default();
+    }
+
+    /// Files the warnings of an answer and returns the answer.
+    fn answer(&mut self, r: Response) -> (Response, Result<(), Error>) {
+        let (r, warnings) = split_warnings(r);
+        let raised = self.warning_format.file(warnings, &mut self.messages);
+        (r, raised)
+    }
+
+    /// Takes an `Executed` answer as the cursor's new result.
+    fn take_result(&mut self, r: Response) -> Result<&mut Self, Error> {
+        let (r, raised) = self.answer(r);
+        match r {
+            Response::Executed {
+                columns,
+                rowcount,
+                rows,
+                done,
+            } => {
+                self.description = columns;
+                self.rowcount = rowcount;
+                self.rows = rows.into();
+                self.done = done;
+                self.rownumber = 0;
+                self.note_done();
+                self.request_next()?;
+                raised.map(|()| self)
+            }
+            other => Err(unexpected(&other)),
+        }
     }
 
     /// Executes `sql` with `params` (one per `?`). A result set's description and first rows
@@ -108,23 +186,441 @@ impl Cursor {
             params: params.to_vec(),
             max_rows: BATCH_ROWS,
         })?;
+        self.take_result(r)
+    }
+
+    /// Prepares `sql` on the server (mxODBC's `prepare`): it becomes [`Self::command`], and
+    /// executing the same text on this cursor ([`Self::execute`] or
+    /// [`Self::execute_prepared`]) runs the prepared statement without preparing it again.
+    /// The description is what the driver says of the result before running it (`None` when
+    /// it has none or cannot tell). Returns the number of parameters the statement takes.
+    ///
+    /// # Errors
+    /// The database's error (a syntax error, an unknown table).
+    pub fn prepare(&mut self, sql: &str) -> Result<u16, Error> {
+        let (link, conn) = self.begin()?;
+        self.open_on_server = false;
+        let r = link.call(Request::Prepare {
+            conn,
+            cursor: self.id,
+            sql: sql.to_owned(),
+        })?;
+        let (r, raised) = self.answer(r);
         match r {
-            Response::Executed {
-                columns,
-                rowcount,
-                rows,
-                done,
-            } => {
+            Response::Prepared { columns, params } => {
+                self.command = Some(sql.to_owned());
                 self.description = columns;
-                self.rowcount = rowcount;
-                self.rows = rows.into();
-                self.done = done;
-                self.open_on_server = !done;
-                self.request_next()?;
-                Ok(self)
+                self.note_done();
+                raised.map(|()| params)
             }
             other => Err(unexpected(&other)),
         }
+    }
+
+    /// The SQL text prepared last (mxODBC's `command`).
+    pub fn command(&self) -> Option<&str> {
+        self.command.as_deref()
+    }
+
+    /// Executes the statement prepared last with `params`.
+    ///
+    /// # Errors
+    /// `ProgrammingError` when nothing was prepared; as [`Self::execute`].
+    pub fn execute_prepared(&mut self, params: &[Value]) -> Result<&mut Self, Error> {
+        let Some(sql) = self.command.clone() else {
+            return Err(Error::with_state(
+                ErrorClass::ProgrammingError,
+                "HY010",
+                "no statement was prepared on this cursor",
+            ));
+        };
+        self.execute(&sql, params)
+    }
+
+    /// Calls a stored procedure through the ODBC call escape (`{call name(?, ...)}`) with
+    /// `params` as its input parameters; its result sets are the cursor's, in order (see
+    /// [`Self::nextset`]). Returns the parameters, as DB-API's `callproc` (output parameters
+    /// are not read back).
+    ///
+    /// # Errors
+    /// `ProgrammingError` for a name that is not an identifier (`schema.name` allowed, quoted
+    /// parts too); as [`Self::execute`].
+    pub fn callproc(&mut self, name: &str, params: &[Value]) -> Result<Vec<Value>, Error> {
+        if !is_procedure_name(name) {
+            return Err(Error::with_state(
+                ErrorClass::ProgrammingError,
+                "42000",
+                format!("{name:?} is not a procedure name"),
+            ));
+        }
+        let marks = vec!["?"; params.len()].join(", ");
+        self.execute(&format!("{{call {name}({marks})}}"), params)?;
+        Ok(params.to_vec())
+    }
+
+    /// Moves to the statement's next result (`SQLMoreResults`): a further result set or row
+    /// count of a batch or procedure. Rows of the current result not fetched are skipped.
+    /// Returns false (and leaves no result set) when there are no more.
+    ///
+    /// # Errors
+    /// `ProgrammingError` when no statement ran on this cursor; database errors.
+    pub fn nextset(&mut self) -> Result<bool, Error> {
+        self.check_open()?;
+        let Some(link) = self.link.clone() else {
+            return Err(Error::with_state(
+                ErrorClass::ProgrammingError,
+                "24000",
+                "no statement ran on this cursor",
+            ));
+        };
+        let conn = self.conn_id;
+        self.reset();
+        let r = link.call(Request::NextResult {
+            conn,
+            cursor: self.id,
+            max_rows: BATCH_ROWS,
+        })?;
+        match r {
+            Response::NoMoreResults => Ok(false),
+            r => self.take_result(r).map(|_| true),
+        }
+    }
+
+    /// Moves a scrollable cursor (see [`Self::set_scrollable`]): by `value` rows from the
+    /// current position, or to row `value` (0 is the first). The next fetch returns the row
+    /// there.
+    ///
+    /// # Errors
+    /// `NotSupportedError` on a forward-only cursor; `ProgrammingError` (`HY107`) for a
+    /// position before the first row or past the end; database errors.
+    pub fn scroll(&mut self, value: i64, mode: ScrollMode) -> Result<(), Error> {
+        self.check_result()?;
+        let target = match mode {
+            ScrollMode::Relative => i64::try_from(self.rownumber)
+                .unwrap_or(i64::MAX)
+                .saturating_add(value),
+            ScrollMode::Absolute => value,
+        };
+        let Ok(position) = u64::try_from(target) else {
+            return Err(Error::with_state(
+                ErrorClass::ProgrammingError,
+                "HY107",
+                format!("row {target} is before the first row"),
+            ));
+        };
+        if !self.options.scrollable {
+            return Err(Error::with_state(
+                ErrorClass::NotSupportedError,
+                "HYC00",
+                "the cursor is forward-only: call set_scrollable(true) before executing to scroll",
+            ));
+        }
+        let Some(link) = self.link.clone() else {
+            return Err(Error::with_state(
+                ErrorClass::ProgrammingError,
+                "24000",
+                "no result set",
+            ));
+        };
+        if let Some(id) = self.prefetch.take() {
+            link.abandon(id);
+        }
+        let r = link.call(Request::Scroll {
+            conn: self.conn_id,
+            cursor: self.id,
+            position,
+            max_rows: BATCH_ROWS,
+        })?;
+        let (r, raised) = self.answer(r);
+        match r {
+            Response::Rows { rows, done } => {
+                self.rows = rows.into();
+                self.done = done;
+                self.note_done();
+                self.rownumber = position;
+                self.request_next()?;
+                raised
+            }
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// The index of the next row the cursor returns (DB-API `rownumber`; 0 after execute).
+    pub fn rownumber(&self) -> u64 {
+        self.rownumber
+    }
+
+    /// Makes the cursor's next statements scrollable (a static cursor) or forward-only.
+    pub fn set_scrollable(&mut self, on: bool) {
+        self.set_options(CursorOptions {
+            scrollable: on,
+            ..self.options
+        });
+    }
+
+    /// Sets the query timeout of the cursor's next statements in seconds
+    /// (`SQL_ATTR_QUERY_TIMEOUT`; 0: none): a statement running longer is cancelled by the
+    /// driver with `HYT00`.
+    pub fn set_query_timeout(&mut self, seconds: u32) {
+        self.set_options(CursorOptions {
+            query_timeout_secs: seconds,
+            ..self.options
+        });
+    }
+
+    /// Sets the most rows the cursor's next result sets return (`SQL_ATTR_MAX_ROWS`; 0: all).
+    pub fn set_max_rows(&mut self, rows: u64) {
+        self.set_options(CursorOptions {
+            max_rows: rows,
+            ..self.options
+        });
+    }
+
+    fn set_options(&mut self, options: CursorOptions) {
+        if options != self.options {
+            self.options = options;
+            self.options_sent = false;
+        }
+    }
+
+    /// The warnings the driver gave this cursor's statements, oldest first (mxODBC's
+    /// `messages`).
+    pub fn messages(&self) -> &[DiagRecord] {
+        &self.messages
+    }
+
+    /// Forgets the collected warnings.
+    pub fn clear_messages(&mut self) {
+        self.messages.clear();
+    }
+
+    /// Sets what this cursor does with warnings (a new cursor takes its connection's).
+    pub fn set_warning_format(&mut self, format: WarningFormat) {
+        self.warning_format = format;
+    }
+
+    /// Runs a catalog function; its result set becomes the cursor's.
+    ///
+    /// # Errors
+    /// The driver's error; `ProgrammingError` (`HY090`) for a name over 4096 bytes or with a
+    /// NUL character.
+    pub fn catalog(&mut self, call: CatalogCall) -> Result<&mut Self, Error> {
+        let (link, conn) = self.begin()?;
+        let r = link.call(Request::Catalog {
+            conn,
+            cursor: self.id,
+            call,
+            max_rows: BATCH_ROWS,
+        })?;
+        self.take_result(r)
+    }
+
+    /// Tables, views and other objects matching the patterns (`SQLTables`; mxODBC's
+    /// `tables(qualifier, owner, table, type)`).
+    ///
+    /// # Errors
+    /// As [`Self::catalog`].
+    pub fn tables(
+        &mut self,
+        catalog: Option<&str>,
+        schema: Option<&str>,
+        table: Option<&str>,
+        table_type: Option<&str>,
+    ) -> Result<&mut Self, Error> {
+        self.catalog(CatalogCall::Tables {
+            catalog: owned(catalog),
+            schema: owned(schema),
+            table: owned(table),
+            table_type: owned(table_type),
+        })
+    }
+
+    /// The columns of the matching tables (`SQLColumns`).
+    ///
+    /// # Errors
+    /// As [`Self::catalog`].
+    pub fn columns(
+        &mut self,
+        catalog: Option<&str>,
+        schema: Option<&str>,
+        table: Option<&str>,
+        column: Option<&str>,
+    ) -> Result<&mut Self, Error> {
+        self.catalog(CatalogCall::Columns {
+            catalog: owned(catalog),
+            schema: owned(schema),
+            table: owned(table),
+            column: owned(column),
+        })
+    }
+
+    /// A table's primary key columns (`SQLPrimaryKeys`).
+    ///
+    /// # Errors
+    /// As [`Self::catalog`].
+    pub fn primarykeys(
+        &mut self,
+        catalog: Option<&str>,
+        schema: Option<&str>,
+        table: Option<&str>,
+    ) -> Result<&mut Self, Error> {
+        self.catalog(CatalogCall::PrimaryKeys {
+            catalog: owned(catalog),
+            schema: owned(schema),
+            table: owned(table),
+        })
+    }
+
+    /// Foreign keys (`SQLForeignKeys`): those referring to the primary table, those of the
+    /// foreign table, or those between the two.
+    ///
+    /// # Errors
+    /// As [`Self::catalog`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn foreignkeys(
+        &mut self,
+        pk_catalog: Option<&str>,
+        pk_schema: Option<&str>,
+        pk_table: Option<&str>,
+        fk_catalog: Option<&str>,
+        fk_schema: Option<&str>,
+        fk_table: Option<&str>,
+    ) -> Result<&mut Self, Error> {
+        self.catalog(CatalogCall::ForeignKeys {
+            pk_catalog: owned(pk_catalog),
+            pk_schema: owned(pk_schema),
+            pk_table: owned(pk_table),
+            fk_catalog: owned(fk_catalog),
+            fk_schema: owned(fk_schema),
+            fk_table: owned(fk_table),
+        })
+    }
+
+    /// A table's indexes and statistics (`SQLStatistics`): only unique indexes when `unique`,
+    /// exact figures when `exact` (mxODBC's `accuracy`).
+    ///
+    /// # Errors
+    /// As [`Self::catalog`].
+    pub fn statistics(
+        &mut self,
+        catalog: Option<&str>,
+        schema: Option<&str>,
+        table: Option<&str>,
+        unique: bool,
+        exact: bool,
+    ) -> Result<&mut Self, Error> {
+        self.catalog(CatalogCall::Statistics {
+            catalog: owned(catalog),
+            schema: owned(schema),
+            table: owned(table),
+            unique,
+            exact,
+        })
+    }
+
+    /// Stored procedures and functions (`SQLProcedures`).
+    ///
+    /// # Errors
+    /// As [`Self::catalog`].
+    pub fn procedures(
+        &mut self,
+        catalog: Option<&str>,
+        schema: Option<&str>,
+        procedure: Option<&str>,
+    ) -> Result<&mut Self, Error> {
+        self.catalog(CatalogCall::Procedures {
+            catalog: owned(catalog),
+            schema: owned(schema),
+            procedure: owned(procedure),
+        })
+    }
+
+    /// Procedures' parameters and result columns (`SQLProcedureColumns`).
+    ///
+    /// # Errors
+    /// As [`Self::catalog`].
+    pub fn procedurecolumns(
+        &mut self,
+        catalog: Option<&str>,
+        schema: Option<&str>,
+        procedure: Option<&str>,
+        column: Option<&str>,
+    ) -> Result<&mut Self, Error> {
+        self.catalog(CatalogCall::ProcedureColumns {
+            catalog: owned(catalog),
+            schema: owned(schema),
+            procedure: owned(procedure),
+            column: owned(column),
+        })
+    }
+
+    /// The columns that identify a row (`identifier_type` 1, `SQL_BEST_ROWID`) or change on
+    /// every update (2, `SQL_ROWVER`) (`SQLSpecialColumns`).
+    ///
+    /// # Errors
+    /// As [`Self::catalog`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn specialcolumns(
+        &mut self,
+        catalog: Option<&str>,
+        schema: Option<&str>,
+        table: Option<&str>,
+        identifier_type: u16,
+        scope: u16,
+        nullable: u16,
+    ) -> Result<&mut Self, Error> {
+        self.catalog(CatalogCall::SpecialColumns {
+            identifier_type,
+            catalog: owned(catalog),
+            schema: owned(schema),
+            table: owned(table),
+            scope,
+            nullable,
+        })
+    }
+
+    /// Privileges on the matching tables (`SQLTablePrivileges`).
+    ///
+    /// # Errors
+    /// As [`Self::catalog`].
+    pub fn tableprivileges(
+        &mut self,
+        catalog: Option<&str>,
+        schema: Option<&str>,
+        table: Option<&str>,
+    ) -> Result<&mut Self, Error> {
+        self.catalog(CatalogCall::TablePrivileges {
+            catalog: owned(catalog),
+            schema: owned(schema),
+            table: owned(table),
+        })
+    }
+
+    /// Privileges on a table's matching columns (`SQLColumnPrivileges`).
+    ///
+    /// # Errors
+    /// As [`Self::catalog`].
+    pub fn columnprivileges(
+        &mut self,
+        catalog: Option<&str>,
+        schema: Option<&str>,
+        table: Option<&str>,
+        column: Option<&str>,
+    ) -> Result<&mut Self, Error> {
+        self.catalog(CatalogCall::ColumnPrivileges {
+            catalog: owned(catalog),
+            schema: owned(schema),
+            table: owned(table),
+            column: owned(column),
+        })
+    }
+
+    /// The data types the data source supports (`SQLGetTypeInfo`; 0 for all).
+    ///
+    /// # Errors
+    /// As [`Self::catalog`].
+    pub fn gettypeinfo(&mut self, data_type: i16) -> Result<&mut Self, Error> {
+        self.catalog(CatalogCall::TypeInfo { data_type })
     }
 
     /// Executes `sql` once per parameter set; `rowcount` is the total.
@@ -143,8 +639,16 @@ impl Cursor {
             sql: sql.to_owned(),
             param_sets: param_sets.to_vec(),
         })? {
+            Response::Warned { warnings, response } => {
+                self.note_done();
+                if let Response::Executed { rowcount, .. } = *response {
+                    self.rowcount = rowcount;
+                }
+                self.warning_format.file(warnings, &mut self.messages)?;
+                Ok(self)
+            }
             Response::Executed { rowcount, .. } => {
-                self.open_on_server = false;
+                self.note_done();
                 self.rowcount = rowcount;
                 Ok(self)
             }
@@ -175,7 +679,7 @@ impl Cursor {
                 Response::Rows { rows, done } => {
                     self.rows = rows.into();
                     self.done = done;
-                    self.open_on_server = !done;
+                    self.note_done();
                 }
                 Response::Error(e) => {
                     self.done = true;
@@ -207,7 +711,11 @@ impl Cursor {
     pub fn fetchone(&mut self) -> Result<Option<Row>, Error> {
         self.check_result()?;
         self.fill()?;
-        Ok(self.rows.pop_front())
+        let row = self.rows.pop_front();
+        if row.is_some() {
+            self.rownumber += 1;
+        }
+        Ok(row)
     }
 
     /// Up to `n` rows (`arraysize` when `None`).
@@ -225,6 +733,7 @@ impl Cursor {
             }
             let take = (n - out.len()).min(self.rows.len());
             out.extend(self.rows.drain(..take));
+            self.rownumber += take as u64;
         }
         Ok(out)
     }
@@ -241,6 +750,7 @@ impl Cursor {
             if self.rows.is_empty() {
                 return Ok(out);
             }
+            self.rownumber += self.rows.len() as u64;
             out.extend(self.rows.drain(..));
         }
     }
@@ -295,5 +805,59 @@ impl std::fmt::Debug for Cursor {
             .field("done", &self.done)
             .field("closed", &self.closed)
             .finish()
+    }
+}
+
+fn owned(s: Option<&str>) -> Option<String> {
+    s.map(str::to_owned)
+}
+
+/// A procedure name for the call escape: dot-separated parts, each an identifier of letters,
+/// digits, `_` and `$` or a double-quoted name (no quote inside), so that nothing else can ride
+/// into the statement.
+fn is_procedure_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.split('.').all(|part| {
+            if let Some(inner) = part.strip_prefix('"').and_then(|p| p.strip_suffix('"')) {
+                !inner.is_empty() && !inner.contains('"')
+            } else {
+                part.chars()
+                    .next()
+                    .is_some_and(|c| c.is_alphabetic() || c == '_')
+                    && part
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_procedure_name;
+
+    #[test]
+    fn procedure_names_are_identifiers() {
+        for ok in [
+            "p",
+            "two_sets",
+            "public.two_sets",
+            "\"My Proc\"",
+            "s.\"x y\"",
+            "a$1",
+        ] {
+            assert!(is_procedure_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "p()",
+            "p; drop table t",
+            "1p",
+            "a..b",
+            "\"a\"b\"",
+            "p}",
+            "p -- x",
+        ] {
+            assert!(!is_procedure_name(bad), "{bad}");
+        }
     }
 }

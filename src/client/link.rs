@@ -131,7 +131,13 @@ impl Link {
     /// A fresh cursor id, unique in this process (so also in any session it is used with).
     pub(crate) fn new_cursor_id() -> u32 {
         static NEXT: AtomicU32 = AtomicU32::new(1);
-        NEXT.fetch_add(1, Ordering::Relaxed)
+        loop {
+            // 0 and u32::MAX (the server's batch cursor) are never used.
+            let id = NEXT.fetch_add(1, Ordering::Relaxed);
+            if id != 0 && id != u32::MAX {
+                return id;
+            }
+        }
     }
 
     /// Frame bytes sent and received so far.

@@ -42,10 +42,16 @@ use std::sync::Arc;
 
 pub use crate::config::{ClientConfig, ConfigData};
 pub use crate::error::{DbError as Error, DiagRecord, ErrorClass};
+pub use crate::proto::catalog::CatalogCall;
+pub use crate::proto::info::{info_type_by_id, info_type_by_name, InfoKind, InfoType, INFO_TYPES};
 pub use crate::proto::message::{DataSourceInfo, DriverInfo, ServerStatus};
+pub use crate::proto::statement::CursorOptions;
+pub use crate::proto::statement::{
+    BatchMode, BatchOutcome, BatchStatement, ConnectionOption, InfoValue, IsolationLevel,
+};
 pub use crate::proto::value::{ColumnDesc, Date, Time, Timestamp, Value};
 pub use connection::Connection;
-pub use cursor::{Cursor, Row};
+pub use cursor::{Cursor, Row, ScrollMode};
 
 use crate::proto::message::{Request, Response};
 
@@ -285,6 +291,56 @@ impl Odbc {
     /// Link errors.
     pub fn ping(&self) -> Result<(), Error> {
         self.core.link()?.0.call(Request::Ping).map(|_| ())
+    }
+}
+
+/// What the client does with the driver's warnings (`SQL_SUCCESS_WITH_INFO` diagnostics), as
+/// mxODBC's `warningformat`: they are always added to the `messages` of the connection or
+/// cursor; with `Raise` the call that got them also returns them as a `Warning` error (after
+/// doing its work: a cursor's result is there to fetch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WarningFormat {
+    /// Keep them in `messages` (the default).
+    #[default]
+    Collect,
+    /// Keep them and return the first as an `Err` of class `Warning`.
+    Raise,
+    /// Drop them.
+    Ignore,
+}
+
+impl WarningFormat {
+    /// Files `warnings` into `messages` the way this format says; `Err` in `Raise` mode.
+    pub(crate) fn file(
+        self,
+        warnings: Vec<DiagRecord>,
+        messages: &mut Vec<DiagRecord>,
+    ) -> Result<(), Error> {
+        if warnings.is_empty() || self == Self::Ignore {
+            return Ok(());
+        }
+        let raised = (self == Self::Raise).then(|| {
+            let mut e = Error::from_records(warnings.clone(), "warning");
+            e.class = ErrorClass::Warning;
+            e
+        });
+        // Bounded like the server's list per request, so a long-lived cursor cannot grow
+        // without end.
+        messages.extend(warnings);
+        let excess = messages.len().saturating_sub(MAX_MESSAGES);
+        messages.drain(..excess);
+        raised.map_or(Ok(()), Err)
+    }
+}
+
+/// The most warnings a connection or cursor keeps in `messages` (the oldest go first).
+pub const MAX_MESSAGES: usize = 256;
+
+/// Splits an answer into the answer itself and the driver's warnings.
+pub(crate) fn split_warnings(r: Response) -> (Response, Vec<DiagRecord>) {
+    match r {
+        Response::Warned { warnings, response } => (*response, warnings),
+        r => (r, Vec::new()),
     }
 }
 

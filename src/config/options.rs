@@ -370,6 +370,13 @@ const SERVER_OWN: &[OptionSpec] = &[
         "database connections per session",
     ),
     opt(
+        "Session",
+        "statement_cache_size",
+        "32",
+        Kind::Int(0, 4096),
+        "prepared statements kept per database connection (0: none)",
+    ),
+    opt(
         "Unix",
         "pid_file",
         "server.pid",

@@ -142,6 +142,10 @@ pub struct SessionConfig {
     /// `max_connections_per_session` (not in the manual, default 32): database connections one
     /// session may have open at once.
     pub max_connections_per_session: u32,
+    /// `statement_cache_size` (not in the manual, default 32): prepared statements each
+    /// database connection keeps for the SQL texts it ran last, so running one again reuses
+    /// the driver's statement (0: every statement is prepared, or run, anew).
+    pub statement_cache_size: usize,
     /// `handshake_timeout` (not in the manual, default 5 s, never more than `receive_timeout`):
     /// everything before the session starts (TLS, preamble, login) must finish within it.
     pub handshake_timeout: Duration,
@@ -279,6 +283,7 @@ impl ServerConfig {
             handshake_timeout: s.seconds("handshake_timeout")?,
             max_request_size: s.int("max_request_size")? as usize,
             max_connections_per_session: s.int("max_connections_per_session")? as u32,
+            statement_cache_size: s.int("statement_cache_size")? as usize,
             transport: transport(&s)?,
         };
         let activity = ActivityConfig {

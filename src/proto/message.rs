@@ -10,8 +10,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::catalog::CatalogCall;
+use super::statement::{
+    BatchMode, BatchOutcome, BatchStatement, ConnectionOption, CursorOptions, InfoValue,
+};
 use super::value::{ColumnDesc, Value};
-use crate::error::DbError;
+use crate::error::{DbError, DiagRecord};
 
 /// Identifies a request; responses carry the id of the request they answer.
 pub type RequestId = u32;
@@ -155,6 +159,105 @@ pub enum Request {
     },
     /// The server's registry state (sessions, connections).
     Status,
+    /// A catalog function on a cursor (closing the cursor's previous result); answered like
+    /// `Execute`, with the function's result set.
+    Catalog {
+        /// The connection.
+        conn: ConnId,
+        /// The cursor.
+        cursor: CursorId,
+        /// The function and its arguments.
+        call: CatalogCall,
+        /// How many rows to return with the answer.
+        max_rows: u32,
+    },
+    /// `SQLGetInfo` for one information type (see [`super::info`]); answered with
+    /// [`Response::Info`].
+    GetInfo {
+        /// The connection.
+        conn: ConnId,
+        /// The information type's id (`SQL_DBMS_NAME` = 17, ...).
+        info_type: u16,
+    },
+    /// Prepares `sql` on the cursor: a later `Execute` of the same text on this cursor runs
+    /// the prepared statement. Answered with [`Response::Prepared`].
+    Prepare {
+        /// The connection.
+        conn: ConnId,
+        /// The cursor.
+        cursor: CursorId,
+        /// The SQL text.
+        sql: String,
+    },
+    /// Moves the cursor's statement to its next result (`SQLMoreResults`): answered like
+    /// `Execute` for that result, or with [`Response::NoMoreResults`].
+    NextResult {
+        /// The connection.
+        conn: ConnId,
+        /// The cursor.
+        cursor: CursorId,
+        /// How many rows to return with the answer.
+        max_rows: u32,
+    },
+    /// Rows of a scrollable cursor's result set from row `position` (0 is the first row):
+    /// answered with [`Response::Rows`]; `Fetch` goes on from there.
+    Scroll {
+        /// The connection.
+        conn: ConnId,
+        /// The cursor.
+        cursor: CursorId,
+        /// The row to go to.
+        position: u64,
+        /// How many rows to return.
+        max_rows: u32,
+    },
+    /// Sets the options of a cursor's next statements.
+    SetCursorOptions {
+        /// The connection.
+        conn: ConnId,
+        /// The cursor.
+        cursor: CursorId,
+        /// The options.
+        options: CursorOptions,
+    },
+    /// Sets a connection attribute.
+    SetConnectionOption {
+        /// The connection.
+        conn: ConnId,
+        /// The attribute and its value.
+        option: ConnectionOption,
+    },
+    /// Several statements in one round trip, in order; answered with
+    /// [`Response::BatchResults`].
+    Batch {
+        /// The connection.
+        conn: ConnId,
+        /// The statements.
+        #[serde(deserialize_with = "super::budget::charged")]
+        statements: Vec<BatchStatement>,
+        /// Independent, or all or nothing.
+        mode: BatchMode,
+        /// The most rows returned per statement with a result set.
+        max_rows: u32,
+    },
+}
+
+impl Request {
+    /// The cursor the request names, if any.
+    pub fn cursor(&self) -> Option<CursorId> {
+        match self {
+            Self::Execute { cursor, .. }
+            | Self::ExecuteMany { cursor, .. }
+            | Self::Fetch { cursor, .. }
+            | Self::CloseCursor { cursor, .. }
+            | Self::Catalog { cursor, .. }
+            | Self::Prepare { cursor, .. }
+            | Self::NextResult { cursor, .. }
+            | Self::Scroll { cursor, .. }
+            | Self::SetCursorOptions { cursor, .. } => Some(*cursor),
+            _ => None,
+        }
+    }
 }
 
 /// A data source from the driver manager.
@@ -275,4 +378,31 @@ pub enum Response {
     },
     /// Answer to [`Request::Status`].
     Status(ServerStatus),
+    /// Answer to [`Request::GetInfo`].
+    Info(InfoValue),
+    /// Answer to [`Request::Prepare`].
+    Prepared {
+        /// The columns of the statement's result set as the driver describes them before
+        /// running it; `None` when it has none (or the driver cannot say before it runs).
+        columns: Option<Vec<ColumnDesc>>,
+        /// How many parameters (`?`) the statement takes.
+        params: u16,
+    },
+    /// Answer to [`Request::NextResult`]: the statement has no more results.
+    NoMoreResults,
+    /// An answer with the driver's warnings (`SQL_SUCCESS_WITH_INFO` diagnostics) of the
+    /// request: `response` is the answer itself.
+    Warned {
+        /// The diagnostic records.
+        #[serde(deserialize_with = "super::budget::charged")]
+        warnings: Vec<DiagRecord>,
+        /// The answer.
+        response: Box<Response>,
+    },
+    /// Answer to [`Request::Batch`]: one outcome per statement, in order.
+    BatchResults {
+        /// The outcomes.
+        #[serde(deserialize_with = "super::budget::charged")]
+        outcomes: Vec<BatchOutcome>,
+    },
 }

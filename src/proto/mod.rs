@@ -13,12 +13,15 @@
 //! append-only and never reordered; a change that breaks this bumps [`PROTOCOL_VERSION`].
 
 pub mod budget;
+pub mod catalog;
 pub mod compress;
 pub mod error;
 pub mod frame;
+pub mod info;
 pub mod message;
 pub mod preamble;
 pub mod rows;
+pub mod statement;
 pub mod value;
 
 #[cfg(feature = "server")]

@@ -17,6 +17,7 @@ use super::frame;
 use super::message::{RequestId, Response, ServerFrame};
 use super::value::{ColumnDesc, Date, Time, Timestamp, Value};
 use super::ProtoError;
+use crate::error::DiagRecord;
 
 /// `Value`'s variant indices on the wire (its declaration order, which is append-only).
 mod tag {
@@ -59,6 +60,24 @@ impl EncodedRows {
     pub fn truncate(&mut self, rows: usize, bytes: usize) {
         self.rows = self.rows.min(rows);
         self.bytes.truncate(bytes);
+    }
+
+    /// The rows as values (what the client decodes from them).
+    ///
+    /// # Errors
+    /// The bytes are not rows (they always are when written with the `push_*` methods).
+    pub fn decode(&self) -> Result<Vec<Vec<Value>>, ProtoError> {
+        let mut rest = self.bytes.as_slice();
+        let mut out = Vec::with_capacity(self.rows);
+        for _ in 0..self.rows {
+            let (row, after) =
+                postcard::take_from_bytes::<Vec<Value>>(rest).map_err(|e| ProtoError::Decode {
+                    reason: e.to_string(),
+                })?;
+            out.push(row);
+            rest = after;
+        }
+        Ok(out)
     }
 
     /// Removes every row, keeping the memory.
@@ -226,16 +245,19 @@ pub enum RowsHead {
     Rows,
 }
 
-/// Appends one frame answering request `id` with `head`, `rows` and `done` to `out`: the same
-/// bytes as [`frame::encode`] of the equivalent [`ServerFrame`], without building its values.
+/// Appends one frame answering request `id` with `head`, `rows` and `done` (wrapped in
+/// [`Response::Warned`] when there are `warnings`) to `out`: the same bytes as
+/// [`frame::encode`] of the equivalent [`ServerFrame`], without building its values.
 ///
 /// # Errors
 /// As [`frame::encode`]: the frame would be larger than `max`, or postcard failed.
+#[allow(clippy::too_many_arguments)]
 pub fn encode_rows_frame(
     id: RequestId,
     head: RowsHead,
     rows: &EncodedRows,
     done: bool,
+    warnings: Vec<DiagRecord>,
     compression: Compression,
     max: usize,
     out: &mut Vec<u8>,
@@ -253,6 +275,16 @@ pub fn encode_rows_frame(
             rows: Vec::new(),
             done,
         },
+    };
+    // The answer is the last field of `Warned` (a box encodes as its contents), so the rows
+    // still go in right before the final `done` byte.
+    let response = if warnings.is_empty() {
+        response
+    } else {
+        Response::Warned {
+            warnings,
+            response: Box::new(response),
+        }
     };
     frame::encode_with(compression, max, out, |buf| {
         let start = buf.len();
@@ -360,7 +392,7 @@ mod tests {
             };
             let compression = Compression::new(compress, 1);
             let mut ours = Vec::new();
-            encode_rows_frame(id, head, &encoded(&rows), done, compression, usize::MAX, &mut ours).unwrap();
+            encode_rows_frame(id, head, &encoded(&rows), done, Vec::new(), compression, usize::MAX, &mut ours).unwrap();
             let mut theirs = Vec::new();
             frame::encode(&ServerFrame { id, response: response.clone() }, compression, usize::MAX, &mut theirs).unwrap();
             prop_assert_eq!(&ours, &theirs);
@@ -380,6 +412,7 @@ mod tests {
             RowsHead::Rows,
             &rows,
             true,
+            Vec::new(),
             Compression::OFF,
             100,
             &mut out,

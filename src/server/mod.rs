@@ -149,6 +149,8 @@ impl Server {
     /// # Errors
     /// [`ServerError::Bind`] when a socket cannot be bound.
     pub fn bind(config: ServerConfig) -> Result<Self, ServerError> {
+        // Drivers' warnings reach odbcd through odbc-api's `log` records.
+        db::warnings::install();
         let auth = match config.auth.mode {
             crate::config::server::AuthMode::File => {
                 Some(Arc::new(login::Authenticator::load(&config.auth)?))

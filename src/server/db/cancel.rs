@@ -34,6 +34,9 @@ struct Current {
     stmt: Option<RawStmt>,
     /// The session request being worked on (its id) and since when.
     request: Option<(u32, Instant)>,
+    /// A cancel of that request reached the driver: a request of several statements (a
+    /// batch, `executemany`) stops at the next one.
+    cancelled: bool,
 }
 
 /// Ends the request's mark when dropped.
@@ -66,7 +69,10 @@ impl CancelSlot {
     /// Marks session request `id` as the one this connection works on, from now until the
     /// returned guard is dropped.
     pub(crate) fn begin(&self, id: u32) -> Working<'_> {
-        self.lock().request = Some((id, Instant::now()));
+        let mut current = self.lock();
+        current.request = Some((id, Instant::now()));
+        current.cancelled = false;
+        drop(current);
         Working { slot: self }
     }
 
@@ -89,8 +95,8 @@ impl CancelSlot {
     /// call now. Returns whether it asked. May block briefly (e.g. psqlodbc sends a cancel
     /// request to the server).
     pub fn cancel_request(&self, id: u32) -> bool {
-        let guard = self.lock();
-        match (&guard.stmt, guard.request) {
+        let mut guard = self.lock();
+        let asked = match (&guard.stmt, guard.request) {
             (Some(stmt), Some((running, _))) if running == id => {
                 // SAFETY: the slot is armed, so the handle is live (see `RawStmt`), and the
                 // lock keeps the owner from disarming and freeing it while we call.
@@ -98,6 +104,15 @@ impl CancelSlot {
                 rc != SqlReturn::ERROR && rc != SqlReturn::INVALID_HANDLE
             }
             _ => false,
+        };
+        if asked {
+            guard.cancelled = true;
         }
+        asked
+    }
+
+    /// Whether the request being worked on was cancelled.
+    pub(crate) fn was_cancelled(&self) -> bool {
+        self.lock().cancelled
     }
 }

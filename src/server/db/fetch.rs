@@ -34,15 +34,18 @@ use odbc_api::{BlockCursor, Connection, Cursor, CursorImpl, DataType, ResultSetM
 use super::bulk::{BulkSize, BulkView, FIRST_BULK_ROWS};
 pub(crate) use super::cells::Dialect;
 use super::cells::{encode_var, sqlite_column, Kind};
-use super::diag::from_odbc;
+use super::diag::{from_odbc, records};
+use super::odbc_calls;
 use super::pieces::{read_piece, reread};
 use super::stmt_attr::column_type_name;
-use crate::error::DbError;
+use crate::error::{DbError, ErrorClass};
 use crate::proto::rows::EncodedRows;
 use crate::proto::value::ColumnDesc;
 
+/// A statement handle that owns (a share of) its connection.
+pub(crate) type Statement = StatementConnection<Arc<Connection<'static>>>;
 /// A cursor that owns (a share of) its connection.
-pub(crate) type OwnedCursor = CursorImpl<StatementConnection<Arc<Connection<'static>>>>;
+pub(crate) type OwnedCursor = CursorImpl<Statement>;
 
 /// Columns longer than this (in bytes) are read piecewise instead of in bulk.
 pub const LONG_COLUMN_BYTES: usize = 4096;
@@ -58,7 +61,19 @@ struct Column {
 enum Source {
     Piecewise(OwnedCursor),
     Bulk(BlockCursor<OwnedCursor, ColumnarDynBuffer>, BulkSize),
-    Exhausted,
+    /// Every row was read. The cursor is kept (unbound, not closed) for the statement's next
+    /// result (`SQLMoreResults`), a scroll back, or reuse; `None` after an unbind failed.
+    Done(Option<OwnedCursor>),
+}
+
+/// Marks the rows read to the end, keeping the cursor.
+fn finish(source: &mut Source) {
+    let old = std::mem::replace(source, Source::Done(None));
+    *source = Source::Done(match old {
+        Source::Bulk(block, _) => block.unbind().ok().map(|(cursor, _)| cursor),
+        Source::Piecewise(cursor) => Some(cursor),
+        Source::Done(cursor) => cursor,
+    });
 }
 
 /// An open result set.
@@ -78,6 +93,26 @@ pub(crate) struct ResultSet {
     deferred: Option<DbError>,
     /// The last read filled its buffer (or limit): the result set most likely goes on.
     last_read_full: bool,
+    /// The cursor can scroll (its rows are then read one at a time, never in bulk).
+    scrollable: bool,
+    /// What follows the result set, once its rows are all read.
+    pub(crate) after: After,
+    /// Rows still to return under the cursor's max rows (`None`: no limit).
+    limit_left: Option<u64>,
+}
+
+/// What follows a result set read to the end.
+#[derive(Debug)]
+pub(crate) enum After {
+    /// Not asked yet (rows remain, or the cursor scrolls).
+    Unknown,
+    /// No further result: the cursor was closed (releasing what the database holds for it,
+    /// e.g. PostgreSQL's portal, which would block a `DROP TABLE` in the same session).
+    NoMore,
+    /// The statement is on its next result (`SQLMoreResults` succeeded).
+    Next,
+    /// `SQLMoreResults` failed.
+    Failed(DbError),
 }
 
 /// Rows read from the driver and encoded, not yet sent.
@@ -145,6 +180,7 @@ impl ResultSet {
     pub(crate) fn open(
         mut cursor: OwnedCursor,
         dialect: Dialect,
+        scrollable: bool,
     ) -> Result<(Self, Vec<ColumnDesc>), DbError> {
         let stmt = {
             use odbc_api::handles::{AsStatementRef, Statement};
@@ -161,7 +197,7 @@ impl ResultSet {
         }
         let bulk: Option<Vec<BufferDesc>> = columns.iter().map(|c| c.bulk).collect();
         let source = match bulk {
-            Some(descs) if !descs.is_empty() => {
+            Some(descs) if !descs.is_empty() && !scrollable => {
                 let size = BulkSize::new(descs, FIRST_BULK_ROWS);
                 let block = cursor
                     .bind_buffer(size.buffer()?)
@@ -181,6 +217,9 @@ impl ResultSet {
                 last_want: 1,
                 deferred: None,
                 last_read_full: false,
+                scrollable,
+                after: After::Unknown,
+                limit_left: None,
             },
             descs,
         ))
@@ -202,6 +241,58 @@ impl ResultSet {
     /// # Errors
     /// Driver errors while fetching; values longer than a bulk buffer.
     pub(crate) fn fetch(
+        &mut self,
+        max_rows: usize,
+        max_bytes: usize,
+    ) -> Result<(EncodedRows, bool), DbError> {
+        if self.limit_left == Some(0) {
+            return Ok((EncodedRows::new(), true));
+        }
+        let max_rows = match self.limit_left {
+            Some(left) => max_rows.min(usize::try_from(left).unwrap_or(usize::MAX)),
+            None => max_rows,
+        };
+        let (rows, done) = self.fetch_unlimited(max_rows, max_bytes)?;
+        if let Some(left) = &mut self.limit_left {
+            *left = left.saturating_sub(rows.len() as u64);
+            if *left == 0 {
+                return Ok((rows, true));
+            }
+        }
+        if done && !self.scrollable && matches!(self.after, After::Unknown) {
+            self.settle();
+        }
+        Ok((rows, done))
+    }
+
+    /// Returns at most `rows` rows from now on (the cursor's max rows, enforced here whatever
+    /// the driver does with `SQL_ATTR_MAX_ROWS`).
+    pub(crate) fn set_limit(&mut self, rows: u64) {
+        self.limit_left = Some(rows);
+    }
+
+    /// After the last row: moves the statement to its next result, or closes the cursor
+    /// when there is none.
+    fn settle(&mut self) {
+        let Source::Done(Some(_)) = &self.source else {
+            return;
+        };
+        let rc = odbc_calls::more_results(self.stmt);
+        tracing::debug!(rc = rc.0, "SQLMoreResults after the last row");
+        self.after = if rc == odbc_api::sys::SqlReturn::NO_DATA {
+            odbc_calls::close_cursor(self.stmt);
+            After::NoMore
+        } else if odbc_calls::succeeded(rc) {
+            After::Next
+        } else {
+            After::Failed(DbError::from_records(
+                records(&odbc_calls::RawStmt(self.stmt)),
+                "SQLMoreResults failed",
+            ))
+        };
+    }
+
+    fn fetch_unlimited(
         &mut self,
         max_rows: usize,
         max_bytes: usize,
@@ -243,16 +334,76 @@ impl ResultSet {
         }
     }
 
+    /// The statement behind the result set, with its cursor still open (for its next result)
+    /// and no columns bound; `None` when it was lost to a driver failure.
+    pub(crate) fn into_statement(self) -> (Option<Statement>, After) {
+        let cursor = match self.source {
+            Source::Bulk(block, _) => block.unbind().ok().map(|(cursor, _)| cursor),
+            Source::Piecewise(cursor) => Some(cursor),
+            Source::Done(cursor) => cursor,
+        };
+        (cursor.map(CursorImpl::into_stmt), self.after)
+    }
+
+    /// Moves a scrollable cursor so that the next fetch starts at row `position` (0 is the
+    /// first row), forgetting rows read ahead. `position` may be the row count (the next
+    /// fetch is then empty), not more.
+    ///
+    /// # Errors
+    /// `NotSupportedError` on a forward-only cursor; `HY107` past the end; driver errors.
+    pub(crate) fn scroll_to(&mut self, position: u64) -> Result<(), DbError> {
+        if !self.scrollable {
+            return Err(DbError::with_state(
+                ErrorClass::NotSupportedError,
+                "HYC00",
+                "the cursor is forward-only: set it scrollable before executing to scroll",
+            ));
+        }
+        let cursor = match std::mem::replace(&mut self.source, Source::Done(None)) {
+            Source::Piecewise(cursor) | Source::Done(Some(cursor)) => cursor,
+            other => {
+                self.source = other;
+                return Err(DbError::with_state(
+                    ErrorClass::InterfaceError,
+                    "HY010",
+                    "the result set cannot be positioned any more",
+                ));
+            }
+        };
+        self.pending = PendingRows::default();
+        self.deferred = None;
+        self.last_read_full = false;
+        self.after = After::Unknown;
+        let row = i64::try_from(position).unwrap_or(i64::MAX);
+        let rc = odbc_calls::fetch_absolute(self.stmt, row);
+        self.source = Source::Piecewise(cursor);
+        if rc == odbc_api::sys::SqlReturn::NO_DATA && position > 0 {
+            return Err(DbError::with_state(
+                ErrorClass::ProgrammingError,
+                "HY107",
+                format!("row {position} is past the end of the result set"),
+            ));
+        }
+        if rc != odbc_api::sys::SqlReturn::NO_DATA && !odbc_calls::succeeded(rc) {
+            let records = records(&odbc_calls::RawStmt(self.stmt));
+            return Err(DbError::from_records(
+                records,
+                "SQLFetchScroll failed".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Every row was read and sent.
     pub(crate) fn is_exhausted(&self) -> bool {
-        self.pending.is_empty() && matches!(self.source, Source::Exhausted)
+        self.pending.is_empty() && matches!(self.source, Source::Done(_))
     }
 
     /// Binds a new bulk buffer for the next fetch: eight times as many rows when `grow` (the
     /// result set goes on after a full buffer; up to the limits), with the columns widened in
     /// `size` since the last bind.
     fn rebind_bulk_buffer(&mut self, grow: bool) -> Result<(), DbError> {
-        let Source::Bulk(block, mut size) = std::mem::replace(&mut self.source, Source::Exhausted)
+        let Source::Bulk(block, mut size) = std::mem::replace(&mut self.source, Source::Done(None))
         else {
             return Ok(());
         };
@@ -280,13 +431,13 @@ impl ResultSet {
             ..
         } = self;
         match source {
-            Source::Exhausted => Ok(false),
+            Source::Done(_) => Ok(false),
             Source::Bulk(block, size) => {
                 let batch = block
                     .fetch_with_truncation_check(false)
                     .map_err(|e| from_odbc(&e))?;
                 let Some(batch) = batch else {
-                    *source = Source::Exhausted;
+                    finish(source);
                     *last_read_full = false;
                     return Ok(false);
                 };
@@ -346,7 +497,7 @@ impl ResultSet {
                 if let Some(e) = failed {
                     // The rest of the batch is gone with the cell: the result set ends here
                     // (after the rows before it and the error), never with a silent gap.
-                    *source = Source::Exhausted;
+                    finish(source);
                     return Err(e);
                 }
                 let mut widened = false;
@@ -367,7 +518,7 @@ impl ResultSet {
                 let mut got = 0;
                 while got < want.max(1) && pending.rows.byte_len() < max_bytes {
                     let Some(mut row) = cursor.next_row().map_err(|e| from_odbc(&e))? else {
-                        *source = Source::Exhausted;
+                        finish(source);
                         break;
                     };
                     pending.rows.begin_row(columns.len());
@@ -391,13 +542,13 @@ impl ResultSet {
                         // Like a bulk batch: the result set ends after the rows before the
                         // error and the error.
                         pending.drop_partial_row();
-                        *source = Source::Exhausted;
+                        finish(source);
                         return Err(e);
                     }
                     pending.end_row();
                     got += 1;
                 }
-                *last_read_full = !matches!(source, Source::Exhausted);
+                *last_read_full = !matches!(source, Source::Done(_));
                 // Do not keep a buffer as large as the largest value read (nor in bulk above).
                 if piece.capacity() > LONG_COLUMN_BYTES {
                     *piece = Vec::new();
@@ -408,20 +559,36 @@ impl ResultSet {
     }
 }
 
+/// Describes the result columns of a prepared statement (before it runs).
+///
+/// # Errors
+/// Driver errors while describing.
+pub(crate) fn describe_columns(
+    meta: &mut impl ResultSetMetadata,
+    stmt: odbc_api::sys::HStmt,
+    dialect: Dialect,
+) -> Result<Vec<ColumnDesc>, DbError> {
+    let n = meta.num_result_cols().map_err(|e| from_odbc(&e))?;
+    let n = u16::try_from(n).unwrap_or(0);
+    (1..=n)
+        .map(|i| describe(meta, stmt, i, dialect).map(|(desc, _)| desc))
+        .collect()
+}
+
 fn describe(
-    cursor: &mut OwnedCursor,
+    cursor: &mut impl ResultSetMetadata,
     stmt: odbc_api::sys::HStmt,
     i: u16,
     dialect: Dialect,
 ) -> Result<(ColumnDesc, Column), DbError> {
-    let e = |e: odbc_api::Error| from_odbc(&e);
     // SQLDescribeCol, not SQLColAttribute: sqliteodbc answers SQL_DESC_CONCISE_TYPE with C
     // types (e.g. -25 for BIGINT, SQL_C_CHAR for BLOB), but describes columns correctly.
-    let mut cd = odbc_api::ColumnDescription::default();
-    cursor.describe_col(i, &mut cd).map_err(e)?;
-    let name = cd.name_to_string().unwrap_or_default();
-    let dt = cd.data_type;
-    let null_ok = match cd.nullability {
+    let (name, data_type, size, digits, nullable) =
+        odbc_calls::describe_col(stmt, i).map_err(|_| {
+            DbError::from_records(records(&odbc_calls::RawStmt(stmt)), "SQLDescribeCol failed")
+        })?;
+    let dt = DataType::new(data_type, size, digits);
+    let null_ok = match Nullability::new(nullable) {
         Nullability::Nullable => Some(true),
         Nullability::NoNulls => Some(false),
         Nullability::Unknown => None,

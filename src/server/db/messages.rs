@@ -11,8 +11,13 @@ use serde::{Deserialize, Serialize};
 use super::mailbox::DbAddr;
 use super::CancelSlot;
 use crate::config::CursorType;
+use crate::error::DiagRecord;
+use crate::proto::catalog::CatalogCall;
 use crate::proto::message::CursorId;
 use crate::proto::rows::EncodedRows;
+use crate::proto::statement::{
+    BatchMode, BatchOutcome, BatchStatement, ConnectionOption, CursorOptions, InfoValue,
+};
 use crate::proto::value::{ColumnDesc, Value};
 use crate::server::pool::PoolKey;
 
@@ -82,6 +87,72 @@ pub enum DbRequest {
     },
     /// Close a cursor's result set.
     CloseCursor(CursorId),
+    /// A catalog function's result set on a cursor.
+    Catalog {
+        /// The cursor.
+        cursor: CursorId,
+        /// The function and its arguments.
+        call: CatalogCall,
+        /// Rows to return at once.
+        max_rows: u32,
+    },
+    /// `SQLGetInfo`.
+    GetInfo(u16),
+    /// Prepare a statement on a cursor.
+    Prepare {
+        /// The cursor.
+        cursor: CursorId,
+        /// SQL text.
+        sql: String,
+    },
+    /// The cursor statement's next result.
+    NextResult {
+        /// The cursor.
+        cursor: CursorId,
+        /// Rows to return at once.
+        max_rows: u32,
+    },
+    /// Scroll a cursor to a row and fetch from there.
+    Scroll {
+        /// The cursor.
+        cursor: CursorId,
+        /// The row (0 is the first).
+        position: u64,
+        /// Rows to return at once.
+        max_rows: u32,
+    },
+    /// Set a cursor's options.
+    SetCursorOptions {
+        /// The cursor.
+        cursor: CursorId,
+        /// The options.
+        options: CursorOptions,
+    },
+    /// Set a connection attribute.
+    SetConnectionOption(ConnectionOption),
+    /// Run statements in one go.
+    Batch {
+        /// The statements.
+        statements: Vec<BatchStatement>,
+        /// Independent or atomic.
+        mode: BatchMode,
+        /// Rows returned per statement.
+        max_rows: u32,
+    },
+}
+
+impl DbRequest {
+    /// The cursor whose rows the request reads (and may read ahead for), if any.
+    pub fn reads_rows_of(&self) -> Option<CursorId> {
+        match self {
+            Self::Execute { cursor, .. }
+            | Self::Fetch { cursor, .. }
+            | Self::Catalog { cursor, .. }
+            | Self::NextResult { cursor, .. }
+            | Self::Scroll { cursor, .. } => Some(*cursor),
+            _ => None,
+        }
+    }
 }
 
 /// A successful reply.
@@ -112,6 +183,21 @@ pub enum DbReply {
         /// Result set exhausted.
         done: bool,
     },
+    /// `SQLGetInfo`'s answer.
+    Info(InfoValue),
+    /// A statement was prepared.
+    Prepared {
+        /// Its result columns, if the driver describes them before execution.
+        columns: Option<Vec<ColumnDesc>>,
+        /// Its parameter count.
+        params: u16,
+    },
+    /// The statement has no more results.
+    NoMoreResults,
+    /// A batch ran.
+    Batch(Vec<BatchOutcome>),
+    /// A reply with the driver's warnings.
+    Warned(Vec<DiagRecord>, Box<DbReply>),
 }
 
 /// A database connection actor as its session (or the pool) holds it.

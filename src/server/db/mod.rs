@@ -18,35 +18,44 @@
 //! a driver call is caught: the caller gets an `InternalError` and the connection is closed;
 //! other connections and sessions go on.
 
+mod batch;
 mod bulk;
 pub mod cancel;
 mod cells;
+mod cursors;
 mod diag;
 mod dm_lists;
 mod fetch;
+mod info;
 pub mod mailbox;
 mod messages;
+pub mod odbc_calls;
 mod params;
 mod pieces;
 mod rowset;
 pub mod sqlite_guard;
 pub mod sqlite_values;
+mod statements;
 mod stmt_attr;
+pub mod warnings;
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use odbc_api::handles::{AsStatementRef, Statement};
-use odbc_api::{Connection, ConnectionOptions, ConnectionTransitions, CursorImpl};
+use odbc_api::{Connection, ConnectionOptions, ConnectionTransitions};
 
 use crate::config::CursorType;
 use crate::error::{DbError, ErrorClass};
 use crate::proto::message::CursorId;
 use crate::proto::rows::EncodedRows;
+use crate::proto::statement::InfoValue;
 use crate::proto::value::Value;
+use cursors::CursorState;
 use diag::{from_odbc, from_odbc_with_handle};
-use fetch::{Dialect, ResultSet};
+use fetch::Dialect;
+use statements::StatementCache;
 
 pub use bulk::BULK_BUFFER_BYTES;
 pub use cancel::CancelSlot;
@@ -56,14 +65,30 @@ pub use mailbox::DbAddr;
 use mailbox::{Envelope, Inbox};
 pub use messages::{Adopt, ConnectionClosed, DbHandle, DbReply, DbRequest, OpenTarget, Owner};
 
-/// The most cursors with open result sets one connection may hold (each holds a statement
-/// handle and up to a batch of rows).
+/// The most cursors one connection may hold (each may hold statement handles and up to a batch
+/// of rows).
 pub const MAX_CURSORS: usize = 256;
+
+/// The cursor id a batch's statements run on, which client requests may not name.
+pub const BATCH_CURSOR: CursorId = CursorId::MAX;
 
 /// The actor owning one physical database connection.
 pub struct DbConnection {
     conn: Option<Arc<Connection<'static>>>,
-    results: HashMap<CursorId, ResultSet>,
+    /// The cursors the client used, with their statements.
+    cursors: HashMap<CursorId, CursorState>,
+    /// Prepared statements for reuse (`statement_cache_size`).
+    cache: StatementCache,
+    /// `statement_cache_size`, for a new connection's cache.
+    cache_size: usize,
+    /// Cursors read to the end whose statements have further results waiting.
+    pending: std::collections::VecDeque<CursorId>,
+    /// Cursors whose further results were let go (bounded, oldest first).
+    discarded: std::collections::VecDeque<CursorId>,
+    /// `SQLGetInfo` answers that cannot change while connected.
+    info_cache: HashMap<u16, InfoValue>,
+    /// The client set a connection attribute: the connection is not pooled.
+    attributes_changed: bool,
     autocommit: bool,
     /// Bound on the bytes of one batch of rows (the server's `max_chunk_length`).
     max_chunk: usize,
@@ -94,10 +119,17 @@ impl DbConnection {
         cancel: Arc<CancelSlot>,
         cursor_type: Option<CursorType>,
         owner: Option<Owner>,
+        cache_size: usize,
     ) -> Self {
         Self {
             conn: None,
-            results: HashMap::new(),
+            cursors: HashMap::new(),
+            pending: std::collections::VecDeque::new(),
+            discarded: std::collections::VecDeque::new(),
+            cache: StatementCache::new(cache_size),
+            cache_size,
+            info_cache: HashMap::new(),
+            attributes_changed: false,
             autocommit: true,
             max_chunk,
             dialect: Dialect::Other,
@@ -149,19 +181,9 @@ impl DbConnection {
     fn dispatch(&mut self, req: DbRequest) -> Result<DbReply, DbError> {
         match req {
             DbRequest::Open(target) => self.open(target),
-            DbRequest::SetAutocommit(on) => {
-                self.conn()?.set_autocommit(on).map_err(|e| from_odbc(&e))?;
-                self.autocommit = on;
-                Ok(DbReply::Done)
-            }
-            DbRequest::Commit => {
-                self.conn()?.commit().map_err(|e| from_odbc(&e))?;
-                Ok(DbReply::Done)
-            }
-            DbRequest::Rollback => {
-                self.conn()?.rollback().map_err(|e| from_odbc(&e))?;
-                Ok(DbReply::Done)
-            }
+            DbRequest::SetAutocommit(on) => self.set_autocommit(on).map(|()| DbReply::Done),
+            DbRequest::Commit => self.commit().map(|()| DbReply::Done),
+            DbRequest::Rollback => self.rollback().map(|()| DbReply::Done),
             DbRequest::Execute {
                 cursor,
                 sql,
@@ -173,28 +195,48 @@ impl DbConnection {
                 sql,
                 param_sets,
             } => self.execute_many(cursor, &sql, &param_sets),
-            DbRequest::Fetch { cursor, max_rows } => {
-                let rs = self.results.get_mut(&cursor).ok_or_else(|| {
-                    DbError::with_state(
-                        ErrorClass::ProgrammingError,
-                        "24000",
-                        "no result set: execute a query on this cursor first",
-                    )
-                })?;
-                let armed = self.cancel.arm(rs.stmt());
-                let fetched = rs.fetch(max_rows.max(1) as usize, self.max_chunk);
-                drop(armed);
-                let (rows, done) = fetched?;
-                if done {
-                    self.results.remove(&cursor);
-                }
-                Ok(DbReply::Rows { rows, done })
-            }
+            DbRequest::Fetch { cursor, max_rows } => self.fetch(cursor, max_rows),
             DbRequest::CloseCursor(cursor) => {
-                self.results.remove(&cursor);
+                self.close_cursor(cursor);
                 Ok(DbReply::Done)
             }
+            DbRequest::Catalog {
+                cursor,
+                call,
+                max_rows,
+            } => self.catalog(cursor, &call, max_rows),
+            DbRequest::GetInfo(id) => self.get_info(id),
+            DbRequest::Prepare { cursor, sql } => self.prepare(cursor, &sql),
+            DbRequest::NextResult { cursor, max_rows } => self.next_result(cursor, max_rows),
+            DbRequest::Scroll {
+                cursor,
+                position,
+                max_rows,
+            } => self.scroll(cursor, position, max_rows),
+            DbRequest::SetCursorOptions { cursor, options } => {
+                self.set_cursor_options(cursor, options)
+            }
+            DbRequest::SetConnectionOption(option) => self.set_connection_option(option),
+            DbRequest::Batch {
+                statements,
+                mode,
+                max_rows,
+            } => self.batch(&statements, mode, max_rows),
         }
+    }
+
+    fn set_autocommit(&mut self, on: bool) -> Result<(), DbError> {
+        self.conn()?.set_autocommit(on).map_err(|e| from_odbc(&e))?;
+        self.autocommit = on;
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), DbError> {
+        self.conn()?.commit().map_err(|e| from_odbc(&e))
+    }
+
+    fn rollback(&mut self) -> Result<(), DbError> {
+        self.conn()?.rollback().map_err(|e| from_odbc(&e))
     }
 
     fn open(&mut self, target: OpenTarget) -> Result<DbReply, DbError> {
@@ -227,78 +269,16 @@ impl DbConnection {
         let conn = Arc::new(conn);
         self.conn = Some(conn);
         self.autocommit = true;
+        self.attributes_changed = false;
         self.dbms_name = dbms_name.clone();
+        self.info_cache.clear();
+        self.cache = StatementCache::new(self.cache_size);
+        if self.cache.enabled() {
+            let commit = self.info_number("SQL_CURSOR_COMMIT_BEHAVIOR");
+            let rollback = self.info_number("SQL_CURSOR_ROLLBACK_BEHAVIOR");
+            cursors::check_cache_support(&mut self.cache, commit, rollback);
+        }
         Ok(DbReply::Opened { dbms_name })
-    }
-
-    fn execute(
-        &mut self,
-        cursor: CursorId,
-        sql: &str,
-        params: &[Value],
-        max_rows: u32,
-    ) -> Result<DbReply, DbError> {
-        self.results.remove(&cursor);
-        if self.results.len() >= MAX_CURSORS {
-            return Err(DbError::with_state(
-                ErrorClass::InterfaceError,
-                "HY000",
-                format!("this connection has {MAX_CURSORS} cursors with open results, the most it may have: close some first"),
-            ));
-        }
-        let params = params::to_params(params)?;
-        let conn = Arc::clone(self.conn()?);
-        let mut stmt = conn.into_preallocated().map_err(|e| from_odbc(&e))?;
-        self.apply_cursor_type(stmt.as_stmt_ref().as_sys())?;
-        let armed = self.cancel.arm(stmt.as_stmt_ref().as_sys());
-        let outcome = match stmt.execute(sql, params.as_slice()) {
-            // Keep the statement in cursor state without closing it: `into_stmt` does not close.
-            Ok(Some(c)) => {
-                let _ = c.into_stmt();
-                Ok(true)
-            }
-            Ok(None) => Ok(false),
-            Err(e) => Err(e),
-        };
-        drop(armed);
-        let has_cursor = match outcome {
-            Ok(b) => b,
-            Err(e) => return Err(from_odbc_with_handle(&e, &stmt.as_stmt_ref())),
-        };
-        let rowcount = stmt
-            .row_count()
-            .ok()
-            .flatten()
-            .and_then(|n| i64::try_from(n).ok())
-            .unwrap_or(-1);
-        if !has_cursor {
-            return Ok(DbReply::Executed {
-                columns: None,
-                rowcount,
-                rows: EncodedRows::new(),
-                done: true,
-            });
-        }
-        // `stmt.execute` just returned a cursor on this statement and we did not close it, so
-        // the statement is in cursor state, which is what `CursorImpl::new` requires.
-        #[allow(unsafe_code)]
-        let owned = unsafe { CursorImpl::new(stmt.into_handle()) };
-        let (mut rs, columns) = ResultSet::open(owned, self.dialect)?;
-        let (rows, done) = if max_rows > 0 {
-            let _armed = self.cancel.arm(rs.stmt());
-            rs.fetch(max_rows as usize, self.max_chunk)?
-        } else {
-            (EncodedRows::new(), false)
-        };
-        if !done {
-            self.results.insert(cursor, rs);
-        }
-        Ok(DbReply::Executed {
-            columns: Some(columns),
-            rowcount,
-            rows,
-            done,
-        })
     }
 
     fn execute_many(
@@ -307,13 +287,20 @@ impl DbConnection {
         sql: &str,
         sets: &[Vec<Value>],
     ) -> Result<DbReply, DbError> {
-        self.results.remove(&cursor);
+        self.release_current(cursor);
         let conn = Arc::clone(self.conn()?);
         let mut stmt = conn.into_preallocated().map_err(|e| from_odbc(&e))?;
         let _armed = self.cancel.arm(stmt.as_stmt_ref().as_sys());
         let mut total: i64 = 0;
         let mut known = true;
         for (i, set) in sets.iter().enumerate() {
+            if i > 0 && self.cancel.was_cancelled() {
+                return Err(DbError::with_state(
+                    ErrorClass::OperationalError,
+                    "HY008",
+                    format!("cancelled after {i} of {} parameter sets", sets.len()),
+                ));
+            }
             let params = params::to_params(set)?;
             // Dropping a cursor closes it, so the statement can run again.
             let outcome = stmt.execute(sql, params.as_slice()).map(|c| c.map(drop));
@@ -372,7 +359,10 @@ impl DbConnection {
     /// own handle), with pooling on and a clean connection, keeps the connection and parks (the
     /// registry gets `me`), else disconnects. Tells the registry once.
     fn close(&mut self, me: Option<DbHandle>) {
-        self.results.clear();
+        self.cursors.clear();
+        self.pending.clear();
+        self.discarded.clear();
+        self.cache.clear();
         let owner = self.owner.take();
         let mut parked = None;
         if let Some(conn) = self.conn.take() {
@@ -383,6 +373,7 @@ impl DbConnection {
             // The result sets are gone, so the count is 1 unless a statement is still alive.
             let clean = reset
                 && !self.poisoned
+                && !self.attributes_changed
                 && Arc::strong_count(&conn) == 1
                 && matches!(conn.is_dead(), Ok(false));
             match me {
@@ -414,23 +405,23 @@ impl DbConnection {
             let _entered = span.entered();
             match envelope {
                 Envelope::Call(id, req, reply_to) => {
-                    let reads = match &req {
-                        DbRequest::Execute { cursor, .. } | DbRequest::Fetch { cursor, .. } => {
-                            Some(*cursor)
-                        }
-                        _ => None,
-                    };
+                    let reads = req.reads_rows_of();
                     let working = Arc::clone(&self.cancel);
                     let mark = working.begin(id);
                     let result = self.handle_call(req);
                     drop(mark);
+                    let answer = match &result {
+                        Ok(DbReply::Warned(_, reply)) => Some(&**reply),
+                        Ok(reply) => Some(reply),
+                        Err(_) => None,
+                    };
                     if let (
                         Some(cursor),
-                        Ok(
+                        Some(
                             DbReply::Executed { done: false, .. }
                             | DbReply::Rows { done: false, .. },
                         ),
-                    ) = (reads, &result)
+                    ) = (reads, answer)
                     {
                         // The next batch is read while this one is on the wire, and is ready
                         // when the client's next Fetch (queued behind this) arrives.
@@ -440,11 +431,7 @@ impl DbConnection {
                 }
                 Envelope::ReadAhead(cursor) => {
                     let _ = contain(&mut self, |this| {
-                        if let Some(rs) = this.results.get_mut(&cursor) {
-                            let armed = this.cancel.arm(rs.stmt());
-                            rs.read_ahead(this.max_chunk);
-                            drop(armed);
-                        }
+                        this.read_ahead(cursor);
                         Ok(DbReply::Done)
                     });
                 }
@@ -471,7 +458,39 @@ impl DbConnection {
 
 impl DbConnection {
     fn handle_call(&mut self, req: DbRequest) -> Result<DbReply, DbError> {
-        match contain(self, |this| this.dispatch(req)) {
+        // Fetches read rows: their notices (a value read again whole is a `01004`) are not
+        // warnings for the client. Nor are the driver manager's notes while connecting (the
+        // ODBC version a driver supports), which go to the log.
+        let fetching = matches!(
+            req,
+            DbRequest::Fetch { .. } | DbRequest::Scroll { .. } | DbRequest::Open(_)
+        );
+        let reads = req.reads_rows_of();
+        let (result, warnings) = warnings::collect(|| {
+            contain(self, |this| {
+                let reply = this.dispatch(req)?;
+                if let (
+                    Some(cursor),
+                    DbReply::Executed { done: true, .. } | DbReply::Rows { done: true, .. },
+                ) = (reads, &reply)
+                {
+                    this.after_done(cursor);
+                }
+                Ok(reply)
+            })
+        });
+        let result = match result {
+            Ok(reply) if !warnings.is_empty() && !fetching => {
+                Ok(DbReply::Warned(warnings, Box::new(reply)))
+            }
+            r => {
+                for w in warnings {
+                    tracing::debug!(sqlstate = %w.sqlstate, message = %w.message, "driver note");
+                }
+                r
+            }
+        };
+        match result {
             // Only the driver's own errors (which carry SQLite's result code); odbcd's errors
             // keep the class they were given.
             Err(mut e) if self.dialect == Dialect::Sqlite && e.native != 0 => {
@@ -496,7 +515,9 @@ fn contain(
             this.poisoned = true;
             let _ = std::panic::catch_unwind(AssertUnwindSafe(|| this.close(None)));
             this.conn = None;
-            this.results.clear();
+            this.cursors.clear();
+            this.pending.clear();
+            this.cache.clear();
             Err(DbError::new(
                 ErrorClass::InternalError,
                 "the ODBC driver failed inside a call (panic); this database connection was closed",

@@ -27,6 +27,7 @@ impl Session {
         let span = self.span.clone();
         let registry = self.shared.registry.clone();
         let max_chunk = self.shared.config.session.transport.max_chunk_length as usize;
+        let cache_size = self.shared.config.session.statement_cache_size;
         let conn = self.next_conn;
         self.next_conn = self.next_conn.wrapping_add(1).max(1);
         let stats = self.stats.clone();
@@ -76,7 +77,7 @@ impl Session {
                     let handover = Arc::clone(&owner);
                     let started = DbAddr::start(move || {
                         let owner = handover.lock().ok().and_then(|mut o| o.take());
-                        DbConnection::new(max_chunk, slot, cursor_type, owner)
+                        DbConnection::new(max_chunk, slot, cursor_type, owner, cache_size)
                     });
                     let addr = match started {
                         Ok(addr) => addr,
@@ -223,19 +224,7 @@ impl Session {
                 let cancelled = act.running.remove(&id).and_then(|r| r.cancelled);
                 act.busy.remove(&conn);
                 match flatten(r) {
-                    Ok(DbReply::Opened { .. } | DbReply::Done) => act.reply(id, Response::Ok),
-                    Ok(DbReply::Executed {
-                        columns,
-                        rowcount,
-                        rows,
-                        done,
-                    }) => {
-                        let head = RowsHead::Executed { columns, rowcount };
-                        act.reply_rows(id, head, &rows, done);
-                    }
-                    Ok(DbReply::Rows { rows, done }) => {
-                        act.reply_rows(id, RowsHead::Rows, &rows, done);
-                    }
+                    Ok(reply) => act.reply_db(id, reply),
                     // Cancelled by the watchdog, and the driver did stop it: say why. (A
                     // request the cancel came too late for answers with what it did.)
                     Err(e) if cancelled == Some(CancelReason::Watchdog) => act.reply(

@@ -50,7 +50,7 @@ use super::registry::{
 use super::replay::ReplayBuffer;
 use super::{access, Shared};
 use crate::connstr;
-use crate::error::{DbError, ErrorClass};
+use crate::error::{DbError, DiagRecord, ErrorClass};
 use crate::proto::codec::{CodecError, Decoded, FrameDecoder, PartialSince, RawFrames};
 use crate::proto::compress::Compression;
 use crate::proto::frame;
@@ -303,14 +303,60 @@ impl Session {
         self.send_numbered(bytes);
     }
 
+    /// Answers request `id` with a database actor's reply (and the driver's warnings).
+    fn reply_db(&mut self, id: RequestId, reply: DbReply) {
+        let (warnings, reply) = match reply {
+            DbReply::Warned(warnings, reply) => (warnings, *reply),
+            reply => (Vec::new(), reply),
+        };
+        let response = match reply {
+            DbReply::Executed {
+                columns,
+                rowcount,
+                rows,
+                done,
+            } => {
+                let head = RowsHead::Executed { columns, rowcount };
+                return self.reply_rows(id, head, &rows, done, warnings);
+            }
+            DbReply::Rows { rows, done } => {
+                return self.reply_rows(id, RowsHead::Rows, &rows, done, warnings);
+            }
+            DbReply::Opened { .. } | DbReply::Done => Response::Ok,
+            DbReply::Info(v) => Response::Info(v),
+            DbReply::Prepared { columns, params } => Response::Prepared { columns, params },
+            DbReply::NoMoreResults => Response::NoMoreResults,
+            DbReply::Batch(outcomes) => Response::BatchResults { outcomes },
+            // Nested warnings do not happen: one level is unwrapped above.
+            DbReply::Warned(..) => Response::Ok,
+        };
+        let response = if warnings.is_empty() {
+            response
+        } else {
+            Response::Warned {
+                warnings,
+                response: Box::new(response),
+            }
+        };
+        self.reply(id, response);
+    }
+
     /// Sends rows the database actor already encoded, as a numbered session frame.
-    fn reply_rows(&mut self, id: RequestId, head: RowsHead, rows: &EncodedRows, done: bool) {
+    fn reply_rows(
+        &mut self,
+        id: RequestId,
+        head: RowsHead,
+        rows: &EncodedRows,
+        done: bool,
+        warnings: Vec<DiagRecord>,
+    ) {
         let mut buf = Vec::new();
         let bytes = match encode_rows_frame(
             id,
             head,
             rows,
             done,
+            warnings,
             self.compression,
             MAX_FRAME_LEN,
             &mut buf,

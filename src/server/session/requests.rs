@@ -52,6 +52,16 @@ impl Session {
             return;
         }
         self.highest_request = id;
+        if request.cursor() == Some(db::BATCH_CURSOR) {
+            return self.reply(
+                id,
+                Response::Error(DbError::with_state(
+                    ErrorClass::ProgrammingError,
+                    "HY000",
+                    format!("cursor id {} is reserved for batches", db::BATCH_CURSOR),
+                )),
+            );
+        }
         match request {
             Request::OpenSession { .. } => self.reply(
                 id,
@@ -164,6 +174,76 @@ impl Session {
             }
             Request::CloseCursor { conn, cursor } => {
                 self.forward(id, conn, DbRequest::CloseCursor(cursor), ctx);
+            }
+            Request::Catalog {
+                conn,
+                cursor,
+                call,
+                max_rows,
+            } => {
+                tracing::debug!(conn, cursor, function = call.function_name(), "catalog");
+                let req = DbRequest::Catalog {
+                    cursor,
+                    call,
+                    max_rows,
+                };
+                self.forward(id, conn, req, ctx);
+            }
+            Request::GetInfo { conn, info_type } => {
+                self.forward(id, conn, DbRequest::GetInfo(info_type), ctx);
+            }
+            Request::Prepare { conn, cursor, sql } => {
+                tracing::debug!(conn, cursor, %sql, "prepare");
+                self.forward(id, conn, DbRequest::Prepare { cursor, sql }, ctx);
+            }
+            Request::NextResult {
+                conn,
+                cursor,
+                max_rows,
+            } => {
+                self.forward(id, conn, DbRequest::NextResult { cursor, max_rows }, ctx);
+            }
+            Request::Scroll {
+                conn,
+                cursor,
+                position,
+                max_rows,
+            } => {
+                let req = DbRequest::Scroll {
+                    cursor,
+                    position,
+                    max_rows,
+                };
+                self.forward(id, conn, req, ctx);
+            }
+            Request::SetCursorOptions {
+                conn,
+                cursor,
+                options,
+            } => {
+                self.forward(
+                    id,
+                    conn,
+                    DbRequest::SetCursorOptions { cursor, options },
+                    ctx,
+                );
+            }
+            Request::SetConnectionOption { conn, option } => {
+                self.forward(id, conn, DbRequest::SetConnectionOption(option), ctx);
+            }
+            Request::Batch {
+                conn,
+                statements,
+                mode,
+                max_rows,
+            } => {
+                tracing::debug!(conn, statements = statements.len(), ?mode, "batch");
+                let req = DbRequest::Batch {
+                    statements,
+                    mode,
+                    max_rows,
+                };
+                self.forward(id, conn, req, ctx);
             }
         }
     }

@@ -1,0 +1,784 @@
+//! The cursors of a database connection: what each holds (its options, the statement of its
+//! last execute, a statement it prepared) and the requests that run statements on them
+//! (execute, prepare, catalog functions, next result, scroll, fetch, close).
+//!
+//! A cursor keeps the statement of its last execute until it executes again or closes, even
+//! after its rows were all read: `SQLMoreResults` needs it, and a scrollable cursor may go
+//! back. A statement that was prepared then goes back where it came from (the cursor's own
+//! prepared statement, or the connection's [`StatementCache`]), reset for reuse; one that was
+//! run directly is freed.
+
+use std::sync::Arc;
+
+use odbc_api::handles::Statement as _;
+use odbc_api::sys::{SqlReturn, StatementAttribute};
+use odbc_api::{ConnectionTransitions, CursorImpl, Prepared};
+
+use super::diag::{from_odbc, from_odbc_with_handle, records};
+use super::fetch::{describe_columns, After, ResultSet, Statement};
+use super::odbc_calls::{self, RawStmt};
+use super::params::Param;
+use super::statements::{sql_key, SqlKey, StatementCache, MAX_CACHED_SQL_BYTES};
+use super::{warnings, DbConnection, DbReply, BATCH_CURSOR, MAX_CURSORS};
+use crate::error::{DbError, ErrorClass};
+use crate::proto::catalog::CatalogCall;
+use crate::proto::message::CursorId;
+use crate::proto::rows::EncodedRows;
+use crate::proto::statement::CursorOptions;
+use crate::proto::value::Value;
+
+/// `SQL_CURSOR_STATIC`, the cursor type of a scrollable cursor.
+const STATIC_CURSOR: usize = 3;
+
+/// Errors after which a statement prepared earlier may work when prepared anew (the tables it
+/// uses were dropped, re-created or altered since): PostgreSQL's "cached plan must not change
+/// result type" (0A000), a prepared statement the database no longer has (26000), and unknown
+/// tables or columns (42P01, 42703, 42S02, 42S22).
+const STALE_STATES: &[&str] = &["0A000", "26000", "42P01", "42703", "42S02", "42S22"];
+
+/// What a cursor holds.
+#[derive(Default)]
+pub(crate) struct CursorState {
+    /// Options for the statements it runs.
+    pub(crate) options: CursorOptions,
+    /// The statement of its last execute.
+    pub(crate) current: Option<Current>,
+    /// A statement it prepared (`Prepare`), while not running: its SQL text's key and
+    /// handle.
+    pub(crate) prepared: Option<(SqlKey, Statement)>,
+}
+
+impl CursorState {
+    /// Holds nothing the client will close: the server may forget it.
+    fn is_idle(&self) -> bool {
+        self.current.is_none()
+            && self.prepared.is_none()
+            && self.options == CursorOptions::default()
+    }
+}
+
+/// The most cursors per connection whose rows were all read while their statement has
+/// further results (`nextset`) waiting; beyond it the oldest one's are let go (its `nextset`
+/// then says so). Clients do not close cursors they read to the end: this bounds what such
+/// cursors leave behind.
+pub const MAX_PENDING: usize = 16;
+
+/// How many cursors whose further results were let go are remembered, so that their
+/// `nextset` says so instead of "no more results".
+pub const MAX_DISCARDED: usize = 1024;
+
+/// The statement of a cursor's last execute.
+pub(crate) struct Current {
+    held: Held,
+    /// Where the statement goes when the cursor is done with it.
+    reuse: Reuse,
+    /// Query timeout or max rows were set on it (reset before reuse).
+    options_set: bool,
+}
+
+enum Held {
+    /// Its result set (perhaps read to the end).
+    Rows(Box<ResultSet>),
+    /// A statement without a result set now (a row count), and what follows it.
+    Finished(Statement, After),
+}
+
+/// A batch statement's columns, row count, first rows and whether they are all of them.
+pub(crate) type BatchResult = (
+    Option<Vec<crate::proto::value::ColumnDesc>>,
+    i64,
+    EncodedRows,
+    bool,
+);
+
+/// Where a statement goes after use.
+#[derive(Clone, PartialEq, Eq)]
+enum Reuse {
+    /// Freed (it was run directly, or failed).
+    Free,
+    /// Into the connection's cache, under its SQL text's key.
+    Cache(SqlKey),
+    /// Back to its cursor as the cursor's prepared statement.
+    Cursor(SqlKey),
+}
+
+/// A statement ready to execute, and where it came from.
+struct Ready {
+    stmt: Statement,
+    reuse: Reuse,
+    /// It ran before (a cache or cursor hit): a stale error is worth one fresh try.
+    reused: bool,
+}
+
+impl DbConnection {
+    /// The cursor's state, created with default options when new.
+    ///
+    /// # Errors
+    /// The connection already has [`MAX_CURSORS`] cursors.
+    fn cursor_state(&mut self, cursor: CursorId) -> Result<&mut CursorState, DbError> {
+        if !self.cursors.contains_key(&cursor) && self.cursors.len() >= MAX_CURSORS {
+            return Err(DbError::with_state(
+                ErrorClass::InterfaceError,
+                "HY000",
+                format!("this connection has {MAX_CURSORS} open cursors, the most it may have: close some first"),
+            ));
+        }
+        Ok(self.cursors.entry(cursor).or_default())
+    }
+
+    fn options(&self, cursor: CursorId) -> CursorOptions {
+        self.cursors
+            .get(&cursor)
+            .map(|c| c.options)
+            .unwrap_or_default()
+    }
+
+    /// Lets go of the cursor's current statement: back to the cache or the cursor when it was
+    /// prepared, freed otherwise.
+    pub(crate) fn release_current(&mut self, cursor: CursorId) {
+        let Some(current) = self.cursors.get_mut(&cursor).and_then(|c| c.current.take()) else {
+            return;
+        };
+        let stmt = match current.held {
+            Held::Rows(rs) => rs.into_statement().0,
+            Held::Finished(stmt, _) => Some(stmt),
+        };
+        if let Some(stmt) = stmt {
+            self.recycle(cursor, stmt, current.reuse, current.options_set);
+        }
+    }
+
+    /// Puts a used statement back where `reuse` says, reset; frees it when it cannot be
+    /// reset.
+    fn recycle(&mut self, cursor: CursorId, mut stmt: Statement, reuse: Reuse, options_set: bool) {
+        if reuse == Reuse::Free {
+            return;
+        }
+        let raw = stmt.as_stmt_ref().as_sys();
+        let mut clean = odbc_calls::reset_for_reuse(raw);
+        if options_set {
+            clean &= odbc_calls::succeeded(odbc_calls::set_stmt_attr(
+                raw,
+                StatementAttribute::QueryTimeout,
+                0,
+            )) && odbc_calls::succeeded(odbc_calls::set_stmt_attr(
+                raw,
+                StatementAttribute::MaxRows,
+                0,
+            ));
+        }
+        if !clean {
+            return;
+        }
+        match reuse {
+            Reuse::Free => {}
+            Reuse::Cache(sql) => self.cache.put(sql, stmt),
+            Reuse::Cursor(key) => {
+                if let Some(state) = self.cursors.get_mut(&cursor) {
+                    if state.prepared.is_none() {
+                        state.prepared = Some((key, stmt));
+                    }
+                }
+            }
+        }
+    }
+
+    /// A new statement handle with the cursor's cursor type (static when scrollable, else
+    /// the listener's `connection_cursortype`).
+    fn new_statement(&mut self, options: CursorOptions) -> Result<Statement, DbError> {
+        let conn = Arc::clone(self.conn()?);
+        let mut stmt = conn
+            .into_preallocated()
+            .map_err(|e| from_odbc(&e))?
+            .into_handle();
+        let raw = stmt.as_stmt_ref().as_sys();
+        if options.scrollable {
+            match super::stmt_attr::set_cursor_type(raw, STATIC_CURSOR) {
+                Some(STATIC_CURSOR) => {}
+                _ => {
+                    return Err(DbError::with_state(
+                        ErrorClass::NotSupportedError,
+                        "HYC00",
+                        "the driver has no scrollable (static) cursors",
+                    ))
+                }
+            }
+        } else {
+            self.apply_cursor_type(raw)?;
+        }
+        Ok(stmt)
+    }
+
+    /// A new statement with `sql` prepared on it.
+    fn prepare_new(&mut self, sql: &str, options: CursorOptions) -> Result<Statement, DbError> {
+        let mut stmt = self.new_statement(options)?;
+        let text = odbc_api::handles::SqlText::new(sql);
+        let armed = self.cancel.arm(stmt.as_stmt_ref().as_sys());
+        let mut sref = stmt.as_stmt_ref();
+        let r = sref.prepare(&text).into_result(&sref);
+        drop(armed);
+        match r {
+            Ok(()) => Ok(stmt),
+            Err(e) => Err(from_odbc_with_handle(&e, &stmt.as_stmt_ref())),
+        }
+    }
+
+    /// The statement to execute `sql` with on `cursor`: the cursor's prepared one, a cached
+    /// one, a newly prepared one (when caching), or a fresh one to run `sql` directly.
+    fn ready(
+        &mut self,
+        cursor: CursorId,
+        sql: &str,
+        options: CursorOptions,
+    ) -> Result<Ready, DbError> {
+        let key = sql_key(sql);
+        if let Some(state) = self.cursors.get_mut(&cursor) {
+            if state.prepared.as_ref().is_some_and(|(k, _)| *k == key) {
+                if let Some((key, stmt)) = state.prepared.take() {
+                    return Ok(Ready {
+                        stmt,
+                        reuse: Reuse::Cursor(key),
+                        reused: true,
+                    });
+                }
+            }
+        }
+        if options.scrollable || !self.cache.enabled() || sql.len() > MAX_CACHED_SQL_BYTES {
+            return Ok(Ready {
+                stmt: self.new_statement(options)?,
+                reuse: Reuse::Free,
+                reused: false,
+            });
+        }
+        if let Some(stmt) = self.cache.take(&key) {
+            return Ok(Ready {
+                stmt,
+                reuse: Reuse::Cache(key),
+                reused: true,
+            });
+        }
+        Ok(Ready {
+            stmt: self.prepare_new(sql, options)?,
+            reuse: Reuse::Cache(key),
+            reused: false,
+        })
+    }
+
+    /// Runs `sql` with `params` on `cursor`, retrying once on a freshly prepared statement when
+    /// a reused one failed with an error that a changed schema explains. Returns the statement
+    /// (in cursor state when the second value is true) and where it goes after use.
+    fn run_sql(
+        &mut self,
+        cursor: CursorId,
+        sql: &str,
+        params: &[Param],
+        options: CursorOptions,
+    ) -> Result<(Statement, bool, Reuse, bool), DbError> {
+        let ready = self.ready(cursor, sql, options)?;
+        let reuse = ready.reuse.clone();
+        match self.run_ready(ready, sql, params, options) {
+            Ok((stmt, has_cursor, set)) => Ok((stmt, has_cursor, reuse, set)),
+            Err((e, true)) if STALE_STATES.contains(&e.sqlstate.as_str()) => {
+                tracing::debug!(sqlstate = %e.sqlstate, "a reused prepared statement failed: preparing it anew");
+                let stmt = self.prepare_new(sql, options)?;
+                let again = Ready {
+                    stmt,
+                    reuse: reuse.clone(),
+                    reused: false,
+                };
+                self.run_ready(again, sql, params, options)
+                    .map(|(stmt, has_cursor, set)| (stmt, has_cursor, reuse, set))
+                    .map_err(|(e, _)| e)
+            }
+            Err((e, _)) => Err(e),
+        }
+    }
+
+    /// Executes a ready statement. On failure the statement is freed; the flag says whether
+    /// it was a reused one.
+    fn run_ready(
+        &mut self,
+        ready: Ready,
+        sql: &str,
+        params: &[Param],
+        options: CursorOptions,
+    ) -> Result<(Statement, bool, bool), (DbError, bool)> {
+        let Ready {
+            mut stmt,
+            reuse,
+            reused,
+        } = ready;
+        let raw = stmt.as_stmt_ref().as_sys();
+        let set = options.query_timeout_secs > 0 || options.max_rows > 0;
+        if set {
+            for (attr, value) in [
+                (
+                    StatementAttribute::QueryTimeout,
+                    options.query_timeout_secs as usize,
+                ),
+                (
+                    StatementAttribute::MaxRows,
+                    usize::try_from(options.max_rows).unwrap_or(usize::MAX),
+                ),
+            ] {
+                if !odbc_calls::succeeded(odbc_calls::set_stmt_attr(raw, attr, value)) {
+                    let e = DbError::from_records(
+                        records(&RawStmt(raw)),
+                        "the driver refuses the cursor's query timeout or max rows",
+                    );
+                    return Err((e, false));
+                }
+            }
+        }
+        let armed = self.cancel.arm(raw);
+        let outcome = if reuse == Reuse::Free {
+            // SAFETY: a fresh statement handle allocated on this connection, in the allocated
+            // state `Preallocated` expects.
+            #[allow(unsafe_code)]
+            let mut pre = unsafe { odbc_api::Preallocated::new(stmt) };
+            let r = pre.execute(sql, params).map(|c| {
+                c.map(|c| {
+                    let _ = c.into_stmt();
+                })
+                .is_some()
+            });
+            stmt = pre.into_handle();
+            r
+        } else {
+            // SAFETY: the statement was prepared (`prepare_new`) and, if it ran before, reset
+            // with its cursor closed and buffers unbound (`recycle`).
+            #[allow(unsafe_code)]
+            let mut prepared = unsafe { Prepared::from_prepared(stmt) };
+            // Keep the statement in cursor state without closing it: `into_stmt` does not.
+            let r = prepared.execute(params).map(|c| {
+                c.map(|c| {
+                    let _ = c.into_stmt();
+                })
+                .is_some()
+            });
+            stmt = prepared.into_handle();
+            r
+        };
+        drop(armed);
+        match outcome {
+            Ok(has_cursor) => Ok((stmt, has_cursor, set)),
+            Err(e) => {
+                let err = from_odbc_with_handle(&e, &stmt.as_stmt_ref());
+                if err.sqlstate.starts_with("08") {
+                    // The connection failed: no prepared statement of it is any good.
+                    self.cache.clear();
+                }
+                Err((err, reused))
+            }
+        }
+    }
+
+    /// Turns an executed statement into the cursor's current one and the reply: its columns
+    /// and first rows, or its row count.
+    fn hold(
+        &mut self,
+        cursor: CursorId,
+        mut stmt: Statement,
+        has_cursor: bool,
+        reuse: Reuse,
+        options_set: bool,
+        max_rows: u32,
+    ) -> Result<DbReply, DbError> {
+        let scrollable = self.options(cursor).scrollable;
+        if !has_cursor {
+            let rowcount = stmt
+                .as_stmt_ref()
+                .row_count()
+                .into_result(&stmt.as_stmt_ref())
+                .ok()
+                .and_then(|n| i64::try_from(n).ok())
+                .unwrap_or(-1);
+            // Is a further result waiting (a batch of statements)? If not, the statement
+            // is done with at once, so that a client need not close the cursor.
+            let raw = stmt.as_stmt_ref().as_sys();
+            let rc = odbc_calls::more_results(raw);
+            if rc == SqlReturn::NO_DATA {
+                self.recycle(cursor, stmt, reuse, options_set);
+                self.forget_if_idle(cursor);
+            } else {
+                let after = if odbc_calls::succeeded(rc) {
+                    After::Next
+                } else {
+                    After::Failed(DbError::from_records(
+                        records(&RawStmt(raw)),
+                        "SQLMoreResults failed",
+                    ))
+                };
+                self.cursor_state(cursor)?.current = Some(Current {
+                    held: Held::Finished(stmt, after),
+                    reuse,
+                    options_set,
+                });
+                self.note_pending(cursor);
+            }
+            return Ok(DbReply::Executed {
+                columns: None,
+                rowcount,
+                rows: EncodedRows::new(),
+                done: true,
+            });
+        }
+        let rowcount = stmt
+            .as_stmt_ref()
+            .row_count()
+            .into_result(&stmt.as_stmt_ref())
+            .ok()
+            .and_then(|n| i64::try_from(n).ok())
+            .unwrap_or(-1);
+        // SAFETY: the statement was just executed (or moved to its next result) and has a
+        // result set whose cursor was not closed: the cursor state `CursorImpl::new` requires.
+        #[allow(unsafe_code)]
+        let owned = unsafe { CursorImpl::new(stmt) };
+        let (mut rs, columns) = ResultSet::open(owned, self.dialect, scrollable)?;
+        let max = self.options(cursor).max_rows;
+        if max > 0 {
+            rs.set_limit(max);
+        }
+        let first = if max_rows > 0 {
+            let _armed = self.cancel.arm(rs.stmt());
+            let max_chunk = self.max_chunk;
+            // Fetch-time notices (a value read again whole is a `01004`) are not the
+            // statement's warnings.
+            warnings::collect(|| rs.fetch(max_rows as usize, max_chunk)).0
+        } else {
+            Ok((EncodedRows::new(), false))
+        };
+        let state = self.cursor_state(cursor)?;
+        state.current = Some(Current {
+            held: Held::Rows(Box::new(rs)),
+            reuse,
+            options_set,
+        });
+        let (rows, done) = first?;
+        Ok(DbReply::Executed {
+            columns: Some(columns),
+            rowcount,
+            rows,
+            done,
+        })
+    }
+
+    /// `Execute`: runs `sql` on the cursor (closing its previous result).
+    pub(crate) fn execute(
+        &mut self,
+        cursor: CursorId,
+        sql: &str,
+        params: &[Value],
+        max_rows: u32,
+    ) -> Result<DbReply, DbError> {
+        self.release_current(cursor);
+        self.cursor_state(cursor)?;
+        let params = super::params::to_params(params)?;
+        let options = self.options(cursor);
+        let (stmt, has_cursor, reuse, set) = self.run_sql(cursor, sql, &params, options)?;
+        self.hold(cursor, stmt, has_cursor, reuse, set, max_rows)
+    }
+
+    /// `Prepare`: prepares `sql` as the cursor's statement and describes it.
+    pub(crate) fn prepare(&mut self, cursor: CursorId, sql: &str) -> Result<DbReply, DbError> {
+        self.release_current(cursor);
+        let options = self.options(cursor);
+        let state = self.cursor_state(cursor)?;
+        let key = sql_key(sql);
+        let mut stmt = match state.prepared.take() {
+            Some((k, stmt)) if k == key => stmt,
+            _ => match (options.scrollable, self.cache.take(&key)) {
+                (false, Some(stmt)) => stmt,
+                _ => self.prepare_new(sql, options)?,
+            },
+        };
+        let raw = stmt.as_stmt_ref().as_sys();
+        // SAFETY: `stmt` holds a prepared statement with no cursor open (new from
+        // `prepare_new`, or reset before it was cached).
+        #[allow(unsafe_code)]
+        let mut prepared = unsafe { Prepared::from_prepared(stmt) };
+        let described = describe_columns(&mut prepared, raw, self.dialect);
+        let params = prepared.num_params().map_err(|e| from_odbc(&e));
+        let stmt = prepared.into_handle();
+        let columns = described?;
+        let params = params?;
+        self.cursor_state(cursor)?.prepared = Some((key, stmt));
+        Ok(DbReply::Prepared {
+            columns: (!columns.is_empty()).then_some(columns),
+            params,
+        })
+    }
+
+    /// `Catalog`: runs a catalog function on the cursor.
+    pub(crate) fn catalog(
+        &mut self,
+        cursor: CursorId,
+        call: &CatalogCall,
+        max_rows: u32,
+    ) -> Result<DbReply, DbError> {
+        odbc_calls::check_names(call)?;
+        self.release_current(cursor);
+        self.cursor_state(cursor)?;
+        let mut stmt = self.new_statement(self.options(cursor))?;
+        let raw = stmt.as_stmt_ref().as_sys();
+        let armed = self.cancel.arm(raw);
+        let rc = odbc_calls::catalog(raw, call);
+        drop(armed);
+        if !odbc_calls::succeeded(rc) {
+            return Err(DbError::from_records(
+                records(&RawStmt(raw)),
+                format!("{} failed", call.function_name()),
+            ));
+        }
+        self.hold(cursor, stmt, true, Reuse::Free, false, max_rows)
+    }
+
+    /// `NextResult`: moves the cursor's statement to its next result.
+    pub(crate) fn next_result(
+        &mut self,
+        cursor: CursorId,
+        max_rows: u32,
+    ) -> Result<DbReply, DbError> {
+        self.pending.retain(|c| *c != cursor);
+        if let Some(i) = self.discarded.iter().position(|c| *c == cursor) {
+            self.discarded.remove(i);
+            return Err(DbError::with_state(
+                ErrorClass::ProgrammingError,
+                "24000",
+                format!("the statement's further results were let go: more than {MAX_PENDING} cursors of this connection had results waiting (close cursors you are done with)"),
+            ));
+        }
+        let Some(current) = self
+            .cursors
+            .get_mut(&cursor)
+            .and_then(|state| state.current.take())
+        else {
+            // Nothing held: the last statement had no further result (or none ran).
+            return Ok(DbReply::NoMoreResults);
+        };
+        let Current {
+            held,
+            reuse,
+            options_set,
+        } = current;
+        let (stmt, after) = match held {
+            Held::Rows(rs) => rs.into_statement(),
+            Held::Finished(stmt, after) => (Some(stmt), after),
+        };
+        let Some(mut stmt) = stmt else {
+            return Ok(DbReply::NoMoreResults);
+        };
+        let raw = stmt.as_stmt_ref().as_sys();
+        let rc = match after {
+            After::Failed(e) => return Err(e),
+            After::Next => SqlReturn::SUCCESS,
+            After::NoMore => SqlReturn::NO_DATA,
+            After::Unknown => {
+                let armed = self.cancel.arm(raw);
+                let rc = odbc_calls::more_results(raw);
+                drop(armed);
+                rc
+            }
+        };
+        if rc == SqlReturn::NO_DATA {
+            self.recycle(cursor, stmt, reuse, options_set);
+            self.forget_if_idle(cursor);
+            return Ok(DbReply::NoMoreResults);
+        }
+        if !odbc_calls::succeeded(rc) {
+            return Err(DbError::from_records(
+                records(&RawStmt(raw)),
+                "SQLMoreResults failed",
+            ));
+        }
+        let columns = stmt
+            .as_stmt_ref()
+            .num_result_cols()
+            .into_result(&stmt.as_stmt_ref())
+            .map_err(|e| from_odbc(&e))?;
+        self.hold(cursor, stmt, columns > 0, reuse, options_set, max_rows)
+    }
+
+    /// `Fetch`: the cursor's next rows.
+    pub(crate) fn fetch(&mut self, cursor: CursorId, max_rows: u32) -> Result<DbReply, DbError> {
+        let max_chunk = self.max_chunk;
+        let cancel = Arc::clone(&self.cancel);
+        let rs = self.result_set(cursor)?;
+        let armed = cancel.arm(rs.stmt());
+        let fetched = rs.fetch(max_rows.max(1) as usize, max_chunk);
+        drop(armed);
+        let (rows, done) = fetched?;
+        Ok(DbReply::Rows { rows, done })
+    }
+
+    /// `Scroll`: the rows of a scrollable cursor from `position`.
+    pub(crate) fn scroll(
+        &mut self,
+        cursor: CursorId,
+        position: u64,
+        max_rows: u32,
+    ) -> Result<DbReply, DbError> {
+        let max_chunk = self.max_chunk;
+        let cancel = Arc::clone(&self.cancel);
+        let rs = self.result_set(cursor)?;
+        let armed = cancel.arm(rs.stmt());
+        let r = rs
+            .scroll_to(position)
+            .and_then(|()| rs.fetch(max_rows.max(1) as usize, max_chunk));
+        drop(armed);
+        let (rows, done) = r?;
+        Ok(DbReply::Rows { rows, done })
+    }
+
+    /// Reads ahead for the cursor's next fetch.
+    pub(crate) fn read_ahead(&mut self, cursor: CursorId) {
+        let max_chunk = self.max_chunk;
+        let cancel = Arc::clone(&self.cancel);
+        if let Ok(rs) = self.result_set(cursor) {
+            let _armed = cancel.arm(rs.stmt());
+            rs.read_ahead(max_chunk);
+        }
+    }
+
+    fn result_set(&mut self, cursor: CursorId) -> Result<&mut ResultSet, DbError> {
+        match self
+            .cursors
+            .get_mut(&cursor)
+            .and_then(|c| c.current.as_mut())
+        {
+            Some(Current {
+                held: Held::Rows(rs),
+                ..
+            }) => Ok(rs),
+            _ => Err(DbError::with_state(
+                ErrorClass::ProgrammingError,
+                "24000",
+                "no result set: execute a query on this cursor first",
+            )),
+        }
+    }
+
+    /// `CloseCursor`: frees everything the cursor holds.
+    pub(crate) fn close_cursor(&mut self, cursor: CursorId) {
+        self.release_current(cursor);
+        self.pending.retain(|c| *c != cursor);
+        self.discarded.retain(|c| *c != cursor);
+        if let Some(state) = self.cursors.remove(&cursor) {
+            if let Some((key, stmt)) = state.prepared {
+                if !state.options.scrollable {
+                    self.cache.put(key, stmt);
+                }
+            }
+        }
+    }
+
+    /// `SetCursorOptions`.
+    pub(crate) fn set_cursor_options(
+        &mut self,
+        cursor: CursorId,
+        options: CursorOptions,
+    ) -> Result<DbReply, DbError> {
+        let state = self.cursor_state(cursor)?;
+        if state.options.scrollable != options.scrollable {
+            // Prepared with the other cursor type.
+            state.prepared = None;
+        }
+        state.options = options;
+        Ok(DbReply::Done)
+    }
+
+    /// A reply said the cursor's rows are all read: a statement with nothing further is let
+    /// go now (back to the cache), so that a client need not close a cursor it read to the
+    /// end; one with further results waits for `nextset` (at most [`MAX_PENDING`] of those).
+    /// Scrollable cursors keep their result set until closed.
+    pub(crate) fn after_done(&mut self, cursor: CursorId) {
+        let Some(state) = self.cursors.get(&cursor) else {
+            return;
+        };
+        if state.options.scrollable {
+            return;
+        }
+        if let Some(Current {
+            held: Held::Rows(rs),
+            ..
+        }) = &state.current
+        {
+            if matches!(rs.after, After::Next | After::Failed(_)) {
+                self.note_pending(cursor);
+            } else {
+                self.release_current(cursor);
+                self.forget_if_idle(cursor);
+            }
+        }
+    }
+
+    /// Drops the cursor's entry when it holds nothing the client will close.
+    fn forget_if_idle(&mut self, cursor: CursorId) {
+        if self.cursors.get(&cursor).is_some_and(CursorState::is_idle) {
+            self.cursors.remove(&cursor);
+        }
+    }
+
+    /// Counts a cursor whose statement has further results waiting, letting go of the
+    /// oldest such one beyond [`MAX_PENDING`].
+    fn note_pending(&mut self, cursor: CursorId) {
+        self.pending.retain(|c| *c != cursor);
+        self.pending.push_back(cursor);
+        while self.pending.len() > MAX_PENDING {
+            let Some(old) = self.pending.pop_front() else {
+                break;
+            };
+            self.release_current(old);
+            self.forget_if_idle(old);
+            self.discarded.push_back(old);
+            if self.discarded.len() > MAX_DISCARDED {
+                self.discarded.pop_front();
+            }
+        }
+    }
+
+    /// Runs one statement of a batch on a statement of its own: its columns, row count, first
+    /// rows (at most `max_rows` and `max_bytes`) and whether those are all of them.
+    pub(crate) fn run_for_batch(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        max_rows: u32,
+        max_bytes: usize,
+    ) -> Result<BatchResult, DbError> {
+        let params = super::params::to_params(params)?;
+        self.close_cursor(BATCH_CURSOR);
+        let (stmt, has_cursor, reuse, set) =
+            self.run_sql(BATCH_CURSOR, sql, &params, CursorOptions::default())?;
+        let saved = self.max_chunk;
+        self.max_chunk = max_bytes.max(1);
+        let reply = self.hold(BATCH_CURSOR, stmt, has_cursor, reuse, set, max_rows.max(1));
+        self.max_chunk = saved;
+        let out = match reply? {
+            DbReply::Executed {
+                columns,
+                rowcount,
+                rows,
+                done,
+            } => {
+                let complete = done || columns.is_none();
+                (columns, rowcount, rows, complete)
+            }
+            _ => (None, -1, EncodedRows::new(), true),
+        };
+        self.close_cursor(BATCH_CURSOR);
+        Ok(out)
+    }
+}
+
+/// Empties the cache of a connection whose driver deletes prepared statements at the end of
+/// a transaction (`SQL_CB_DELETE`): with autocommit that is after every statement.
+pub(crate) fn check_cache_support(
+    cache: &mut StatementCache,
+    commit: Option<u64>,
+    rollback: Option<u64>,
+) {
+    if commit == Some(0) || rollback == Some(0) {
+        cache.disable();
+    }
+}

@@ -1,0 +1,968 @@
+//! The rest of mxODBC's API over the wire, as an application uses it: catalog functions and
+//! `getinfo` (compared with what the same driver answers in-process), prepared statements and
+//! the statement cache, several results, procedures, scrolling, warnings, per-cursor options,
+//! connection attributes and batches, on SQLite and PostgreSQL.
+#![allow(unsafe_code)]
+
+mod common;
+
+use common::{pg::pg, TestServer};
+use odbc_api::handles::{AsStatementRef, Statement as _};
+use odbc_api::{ConnectionOptions, Cursor as _, CursorImpl, ResultSetMetadata};
+use odbcd::client::{
+    BatchMode, BatchOutcome, BatchStatement, CatalogCall, Connection, Cursor, ErrorClass, InfoKind,
+    InfoValue, IsolationLevel, ScrollMode, Value, WarningFormat, INFO_TYPES,
+};
+
+/// The ODBC functions the in-process side calls directly (odbc-api wraps only some of them).
+mod ffi {
+    use odbc_api::sys::{HDbc, HStmt, Pointer, SqlReturn};
+    #[link(name = "odbc")]
+    unsafe extern "C" {
+        pub fn SQLTables(
+            s: HStmt,
+            a: *const u8,
+            al: i16,
+            b: *const u8,
+            bl: i16,
+            c: *const u8,
+            cl: i16,
+            d: *const u8,
+            dl: i16,
+        ) -> SqlReturn;
+        pub fn SQLColumns(
+            s: HStmt,
+            a: *const u8,
+            al: i16,
+            b: *const u8,
+            bl: i16,
+            c: *const u8,
+            cl: i16,
+            d: *const u8,
+            dl: i16,
+        ) -> SqlReturn;
+        pub fn SQLPrimaryKeys(
+            s: HStmt,
+            a: *const u8,
+            al: i16,
+            b: *const u8,
+            bl: i16,
+            c: *const u8,
+            cl: i16,
+        ) -> SqlReturn;
+        pub fn SQLForeignKeys(
+            s: HStmt,
+            a: *const u8,
+            al: i16,
+            b: *const u8,
+            bl: i16,
+            c: *const u8,
+            cl: i16,
+            d: *const u8,
+            dl: i16,
+            e: *const u8,
+            el: i16,
+            f: *const u8,
+            fl: i16,
+        ) -> SqlReturn;
+        pub fn SQLStatistics(
+            s: HStmt,
+            a: *const u8,
+            al: i16,
+            b: *const u8,
+            bl: i16,
+            c: *const u8,
+            cl: i16,
+            unique: u16,
+            reserved: u16,
+        ) -> SqlReturn;
+        pub fn SQLProcedures(
+            s: HStmt,
+            a: *const u8,
+            al: i16,
+            b: *const u8,
+            bl: i16,
+            c: *const u8,
+            cl: i16,
+        ) -> SqlReturn;
+        pub fn SQLProcedureColumns(
+            s: HStmt,
+            a: *const u8,
+            al: i16,
+            b: *const u8,
+            bl: i16,
+            c: *const u8,
+            cl: i16,
+            d: *const u8,
+            dl: i16,
+        ) -> SqlReturn;
+        pub fn SQLSpecialColumns(
+            s: HStmt,
+            t: u16,
+            a: *const u8,
+            al: i16,
+            b: *const u8,
+            bl: i16,
+            c: *const u8,
+            cl: i16,
+            scope: u16,
+            nullable: u16,
+        ) -> SqlReturn;
+        pub fn SQLTablePrivileges(
+            s: HStmt,
+            a: *const u8,
+            al: i16,
+            b: *const u8,
+            bl: i16,
+            c: *const u8,
+            cl: i16,
+        ) -> SqlReturn;
+        pub fn SQLColumnPrivileges(
+            s: HStmt,
+            a: *const u8,
+            al: i16,
+            b: *const u8,
+            bl: i16,
+            c: *const u8,
+            cl: i16,
+            d: *const u8,
+            dl: i16,
+        ) -> SqlReturn;
+        pub fn SQLGetTypeInfo(s: HStmt, t: i16) -> SqlReturn;
+        pub fn SQLGetInfo(c: HDbc, t: u16, v: Pointer, bl: i16, sl: *mut i16) -> SqlReturn;
+    }
+}
+
+type Rows = Vec<Vec<Option<String>>>;
+
+fn p(s: &Option<String>) -> (*const u8, i16) {
+    s.as_deref()
+        .map_or((std::ptr::null(), 0), |s| (s.as_ptr(), s.len() as i16))
+}
+
+/// The rows `call` gives in this process, through the driver manager, as text (`None` when
+/// the driver does not support the function).
+fn in_process_catalog(conn: &odbc_api::Connection<'_>, call: &CatalogCall) -> Option<Rows> {
+    let mut stmt = conn.preallocate().expect("statement");
+    let h = stmt.as_stmt_ref().as_sys();
+    let rc = unsafe {
+        match call {
+            CatalogCall::Tables {
+                catalog,
+                schema,
+                table,
+                table_type,
+            } => {
+                let (a, b, c, d) = (p(catalog), p(schema), p(table), p(table_type));
+                ffi::SQLTables(h, a.0, a.1, b.0, b.1, c.0, c.1, d.0, d.1)
+            }
+            CatalogCall::Columns {
+                catalog,
+                schema,
+                table,
+                column,
+            } => {
+                let (a, b, c, d) = (p(catalog), p(schema), p(table), p(column));
+                ffi::SQLColumns(h, a.0, a.1, b.0, b.1, c.0, c.1, d.0, d.1)
+            }
+            CatalogCall::PrimaryKeys {
+                catalog,
+                schema,
+                table,
+            } => {
+                let (a, b, c) = (p(catalog), p(schema), p(table));
+                ffi::SQLPrimaryKeys(h, a.0, a.1, b.0, b.1, c.0, c.1)
+            }
+            CatalogCall::ForeignKeys {
+                pk_catalog,
+                pk_schema,
+                pk_table,
+                fk_catalog,
+                fk_schema,
+                fk_table,
+            } => {
+                let (a, b, c) = (p(pk_catalog), p(pk_schema), p(pk_table));
+                let (d, e, f) = (p(fk_catalog), p(fk_schema), p(fk_table));
+                ffi::SQLForeignKeys(
+                    h, a.0, a.1, b.0, b.1, c.0, c.1, d.0, d.1, e.0, e.1, f.0, f.1,
+                )
+            }
+            CatalogCall::Statistics {
+                catalog,
+                schema,
+                table,
+                unique,
+                exact,
+            } => {
+                let (a, b, c) = (p(catalog), p(schema), p(table));
+                ffi::SQLStatistics(
+                    h,
+                    a.0,
+                    a.1,
+                    b.0,
+                    b.1,
+                    c.0,
+                    c.1,
+                    if *unique { 0 } else { 1 },
+                    u16::from(*exact),
+                )
+            }
+            CatalogCall::Procedures {
+                catalog,
+                schema,
+                procedure,
+            } => {
+                let (a, b, c) = (p(catalog), p(schema), p(procedure));
+                ffi::SQLProcedures(h, a.0, a.1, b.0, b.1, c.0, c.1)
+            }
+            CatalogCall::ProcedureColumns {
+                catalog,
+                schema,
+                procedure,
+                column,
+            } => {
+                let (a, b, c, d) = (p(catalog), p(schema), p(procedure), p(column));
+                ffi::SQLProcedureColumns(h, a.0, a.1, b.0, b.1, c.0, c.1, d.0, d.1)
+            }
+            CatalogCall::SpecialColumns {
+                identifier_type,
+                catalog,
+                schema,
+                table,
+                scope,
+                nullable,
+            } => {
+                let (a, b, c) = (p(catalog), p(schema), p(table));
+                ffi::SQLSpecialColumns(
+                    h,
+                    *identifier_type,
+                    a.0,
+                    a.1,
+                    b.0,
+                    b.1,
+                    c.0,
+                    c.1,
+                    *scope,
+                    *nullable,
+                )
+            }
+            CatalogCall::TablePrivileges {
+                catalog,
+                schema,
+                table,
+            } => {
+                let (a, b, c) = (p(catalog), p(schema), p(table));
+                ffi::SQLTablePrivileges(h, a.0, a.1, b.0, b.1, c.0, c.1)
+            }
+            CatalogCall::ColumnPrivileges {
+                catalog,
+                schema,
+                table,
+                column,
+            } => {
+                let (a, b, c, d) = (p(catalog), p(schema), p(table), p(column));
+                ffi::SQLColumnPrivileges(h, a.0, a.1, b.0, b.1, c.0, c.1, d.0, d.1)
+            }
+            CatalogCall::TypeInfo { data_type } => ffi::SQLGetTypeInfo(h, *data_type),
+        }
+    };
+    if rc.0 != 0 && rc.0 != 1 {
+        return None;
+    }
+    let mut cursor = unsafe { CursorImpl::new(stmt.as_stmt_ref()) };
+    let n = cursor.num_result_cols().expect("columns") as u16;
+    let mut rows = Vec::new();
+    let mut buf = Vec::new();
+    while let Some(mut row) = cursor.next_row().expect("fetch") {
+        let mut cells = Vec::new();
+        for c in 1..=n {
+            buf.clear();
+            let some = row.get_text(c, &mut buf).expect("get text");
+            cells.push(some.then(|| String::from_utf8_lossy(&buf).into_owned()));
+        }
+        rows.push(cells);
+    }
+    Some(rows)
+}
+
+/// The rows of `call` through odbcd, as text.
+fn remote_catalog(cursor: &mut Cursor, call: &CatalogCall) -> Result<Rows, odbcd::client::Error> {
+    cursor.catalog(call.clone())?;
+    Ok(cursor
+        .fetchall()
+        .expect("rows")
+        .into_iter()
+        .map(|r| {
+            r.into_iter()
+                .map(|v| (v != Value::Null).then(|| v.to_string()))
+                .collect()
+        })
+        .collect())
+}
+
+fn s(x: &str) -> Option<String> {
+    Some(x.to_owned())
+}
+
+/// Every catalog function, with arguments that name the schema's objects (and NULLs).
+fn catalog_calls(schema: Option<String>) -> Vec<CatalogCall> {
+    vec![
+        CatalogCall::Tables {
+            catalog: None,
+            schema: schema.clone(),
+            table: s("%"),
+            table_type: None,
+        },
+        CatalogCall::Tables {
+            catalog: None,
+            schema: schema.clone(),
+            table: None,
+            table_type: s("VIEW"),
+        },
+        CatalogCall::Columns {
+            catalog: None,
+            schema: schema.clone(),
+            table: s("fruit"),
+            column: None,
+        },
+        CatalogCall::PrimaryKeys {
+            catalog: None,
+            schema: schema.clone(),
+            table: s("fruit"),
+        },
+        CatalogCall::ForeignKeys {
+            pk_catalog: None,
+            pk_schema: schema.clone(),
+            pk_table: s("fruit"),
+            fk_catalog: None,
+            fk_schema: None,
+            fk_table: None,
+        },
+        CatalogCall::ForeignKeys {
+            pk_catalog: None,
+            pk_schema: None,
+            pk_table: None,
+            fk_catalog: None,
+            fk_schema: schema.clone(),
+            fk_table: s("basket"),
+        },
+        CatalogCall::Statistics {
+            catalog: None,
+            schema: schema.clone(),
+            table: s("fruit"),
+            unique: false,
+            exact: false,
+        },
+        CatalogCall::Procedures {
+            catalog: None,
+            schema: schema.clone(),
+            procedure: s("two_sets"),
+        },
+        CatalogCall::ProcedureColumns {
+            catalog: None,
+            schema: schema.clone(),
+            procedure: s("two_sets"),
+            column: None,
+        },
+        CatalogCall::SpecialColumns {
+            identifier_type: 1,
+            catalog: None,
+            schema: schema.clone(),
+            table: s("fruit"),
+            scope: 2,
+            nullable: 1,
+        },
+        CatalogCall::TablePrivileges {
+            catalog: None,
+            schema: schema.clone(),
+            table: s("fruit"),
+        },
+        CatalogCall::ColumnPrivileges {
+            catalog: None,
+            schema: schema.clone(),
+            table: s("fruit"),
+            column: None,
+        },
+        CatalogCall::TypeInfo { data_type: 0 },
+        CatalogCall::TypeInfo { data_type: 4 },
+    ]
+}
+
+/// `SQLGetInfo` in this process, read the way the info type's kind says.
+fn in_process_info(conn: &odbc_api::Connection<'_>, id: u16, kind: InfoKind) -> Option<InfoValue> {
+    let h = conn.as_sys();
+    let mut buf = vec![0u8; 32767];
+    let mut len: i16 = 0;
+    let rc = unsafe { ffi::SQLGetInfo(h, id, buf.as_mut_ptr().cast(), buf.len() as i16, &mut len) };
+    if rc.0 != 0 && rc.0 != 1 {
+        return None;
+    }
+    Some(match kind {
+        InfoKind::Text => {
+            let text = &buf[..(len.max(0) as usize).min(buf.len() - 1)];
+            let text = text.split(|&b| b == 0).next().unwrap_or(text);
+            InfoValue::Text(String::from_utf8_lossy(text).into_owned())
+        }
+        InfoKind::U16 => InfoValue::Integer(u64::from(u16::from_ne_bytes([buf[0], buf[1]]))),
+        InfoKind::U32 | InfoKind::Bitmask => InfoValue::Integer(u64::from(u32::from_ne_bytes([
+            buf[0], buf[1], buf[2], buf[3],
+        ]))),
+    })
+}
+
+/// Compares every catalog call and every getinfo option through odbcd with the driver
+/// in-process on the same connection string.
+fn compare_with_driver(conn: &Connection, connstr: &str, schema: Option<String>) {
+    let env = odbc_api::environment().expect("environment");
+    let local = env
+        .connect_with_connection_string(connstr, ConnectionOptions::default())
+        .expect("in-process connection");
+    let mut cursor = conn.cursor();
+    for call in catalog_calls(schema) {
+        match (
+            remote_catalog(&mut cursor, &call),
+            in_process_catalog(&local, &call),
+        ) {
+            (Ok(remote), Some(here)) => assert_eq!(remote, here, "{call:?}"),
+            // Both refuse a function the driver lacks (psqlodbc and sqliteodbc have no
+            // SQLColumnPrivileges): the driver manager's IM001.
+            (Err(e), None) => assert_eq!(e.sqlstate, "IM001", "{call:?}: {e}"),
+            (r, h) => panic!("{call:?}: odbcd {r:?}, in-process {h:?}"),
+        }
+    }
+    let mut answered = 0;
+    for info in INFO_TYPES {
+        let remote = conn.getinfo(info.name);
+        let here = in_process_info(&local, info.id, info.kind);
+        match (remote, here) {
+            (Ok(r), Some(h)) => {
+                assert_eq!(r, h, "{}", info.name);
+                answered += 1;
+            }
+            (Err(e), None) => assert!(e.is(ErrorClass::Error), "{}: {e}", info.name),
+            (r, h) => panic!("{}: odbcd {r:?}, in-process {h:?}", info.name),
+        }
+    }
+    assert!(answered > 100, "only {answered} info types answered");
+}
+
+const SQLITE_SCHEMA: &[&str] = &[
+    "create table fruit (id integer primary key, name varchar(20) not null, price numeric(8,2))",
+    "create index fruit_name_idx on fruit(name)",
+    "create table basket (id integer primary key, fruit_id integer references fruit(id))",
+    "create view cheap as select name from fruit where price < 1",
+    "insert into fruit values (1, 'apple', 0.5), (2, 'pear', 1.25), (3, 'plum', 0.75)",
+];
+
+const PG_SCHEMA: &[&str] = &[
+    "create table fruit (id integer primary key, name varchar(20) not null, price numeric(8,2))",
+    "create index fruit_name_idx on fruit(name)",
+    "create table basket (id integer primary key, fruit_id integer references fruit(id))",
+    "create view cheap as select name from fruit where price < 1",
+    "insert into fruit values (1, 'apple', 0.5), (2, 'pear', 1.25), (3, 'plum', 0.75)",
+    "create function two_sets(n integer) returns setof integer language sql as 'select generate_series(1, n)'",
+];
+
+fn run(conn: &Connection, statements: &[&str]) {
+    let mut c = conn.cursor();
+    for sql in statements {
+        c.execute(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+}
+
+#[test]
+fn catalog_and_getinfo_equal_the_driver_in_process_on_sqlite() {
+    let server = TestServer::start("");
+    let connstr = server.sqlite("catalog");
+    let (_s, _o, conn) = server.connect(&connstr);
+    run(&conn, SQLITE_SCHEMA);
+    compare_with_driver(&conn, &connstr, None);
+    // A few rows spelled out, so that "equal" is not "both empty".
+    let mut c = conn.cursor();
+    let tables = remote_catalog(&mut c, &catalog_calls(None)[0]).unwrap();
+    let names: Vec<_> = tables.iter().filter_map(|r| r[2].clone()).collect();
+    for t in ["basket", "cheap", "fruit"] {
+        assert!(names.contains(&t.to_owned()), "{names:?}");
+    }
+    c.primarykeys(None, None, Some("fruit")).unwrap();
+    assert_eq!(c.fetchall().unwrap()[0][3], Value::Text("id".into()));
+    assert_eq!(
+        conn.getinfo("SQL_DBMS_NAME").unwrap(),
+        InfoValue::Text("SQLite".into())
+    );
+}
+
+#[test]
+fn catalog_and_getinfo_equal_the_driver_in_process_on_postgresql() {
+    let pg = pg();
+    let _db = pg.database("api_catalog");
+    let connstr = pg.connstr("api_catalog");
+    let server = TestServer::start("");
+    let (_s, _o, conn) = server.connect(&connstr);
+    run(&conn, PG_SCHEMA);
+    compare_with_driver(&conn, &connstr, s("public"));
+    let mut c = conn.cursor();
+    c.statistics(None, Some("public"), Some("fruit"), false, false)
+        .unwrap();
+    let indexes: Vec<_> = c
+        .fetchall()
+        .unwrap()
+        .into_iter()
+        .map(|r| r[5].to_string())
+        .collect();
+    assert!(
+        indexes.contains(&"fruit_name_idx".to_owned()),
+        "{indexes:?}"
+    );
+    c.foreignkeys(None, Some("public"), Some("fruit"), None, None, None)
+        .unwrap();
+    let fk = c.fetchall().unwrap();
+    assert_eq!(fk.len(), 1);
+    assert_eq!(fk[0][6], Value::Text("basket".into()));
+    c.procedures(None, Some("public"), Some("two_sets"))
+        .unwrap();
+    assert_eq!(c.fetchall().unwrap().len(), 1);
+    assert_eq!(
+        conn.getinfo("dbms_name").unwrap(),
+        InfoValue::Text("PostgreSQL".into())
+    );
+    assert!(conn.dbms_version().unwrap().starts_with(char::is_numeric));
+    assert!(conn.driver_name().unwrap().contains("psqlodbc"));
+    assert!(!conn.odbc_version().unwrap().is_empty());
+    // Hostile arguments are refused before they reach the driver.
+    let long = "x".repeat(5000);
+    let e = c.tables(None, None, Some(&long), None).unwrap_err();
+    assert_eq!(e.sqlstate, "HY090");
+    let e = c.tables(None, None, Some("a\0b"), None).unwrap_err();
+    assert_eq!(e.sqlstate, "HY090");
+    let e = conn.getinfo("no_such_thing").unwrap_err();
+    assert_eq!(e.sqlstate, "HY096");
+}
+
+#[test]
+fn prepared_statements_run_again_and_the_cache_survives_errors_and_schema_changes() {
+    let pg = pg();
+    let _db = pg.database("api_prepared");
+    let server = TestServer::start("");
+    let (_s, _o, conn) = server.connect(&pg.connstr("api_prepared"));
+    run(
+        &conn,
+        &["create table t (i integer, s text, d numeric(10,3), ts timestamp, b bytea, f float8)"],
+    );
+    let mut c = conn.cursor();
+    let insert = "insert into t values (?, ?, ?, ?, ?, ?)";
+    assert_eq!(c.prepare(insert).unwrap(), 6);
+    assert_eq!(c.command(), Some(insert));
+    let rows = [
+        vec![
+            Value::Int(1),
+            Value::Text("a".into()),
+            Value::Decimal("1.250".into()),
+            Value::Text("2024-02-29 12:34:56.5".into()),
+            Value::Bytes(vec![0, 1, 255]),
+            Value::Float(0.1),
+        ],
+        vec![
+            Value::Int(2),
+            Value::Null,
+            Value::Decimal("-3.000".into()),
+            Value::Null,
+            Value::Bytes(vec![]),
+            Value::Float(-1e300),
+        ],
+    ];
+    for r in &rows {
+        c.execute_prepared(r).unwrap();
+        assert_eq!(c.rowcount(), 1);
+    }
+    let select = "select i, s, d, b, f from t where i = ?";
+    assert_eq!(c.prepare(select).unwrap(), 1);
+    let described: Vec<_> = c
+        .description()
+        .unwrap()
+        .iter()
+        .map(|d| d.name.clone())
+        .collect();
+    assert_eq!(described, ["i", "s", "d", "b", "f"]);
+    for r in &rows {
+        c.execute_prepared(&[r[0].clone()]).unwrap();
+        let got = c.fetchall().unwrap();
+        assert_eq!(
+            got,
+            vec![vec![
+                r[0].clone(),
+                r[1].clone(),
+                r[2].clone(),
+                r[4].clone(),
+                r[5].clone()
+            ]]
+        );
+    }
+    // The same text on a new cursor comes from the connection's cache; an error in between
+    // (a bad parameter) does not break it.
+    let mut other = conn.cursor();
+    other
+        .execute(select, &[Value::Text("not a number".into())])
+        .unwrap_err();
+    other.execute(select, &[Value::Int(1)]).unwrap();
+    assert_eq!(other.fetchall().unwrap().len(), 1);
+    // The table is dropped and made again with other columns: the cached statement is
+    // prepared anew instead of failing.
+    run(
+        &conn,
+        &[
+            "drop table t",
+            "create table t (i integer, s text, d text, b text, f text)",
+            "insert into t values (1, 'x', 'y', 'z', 'w')",
+        ],
+    );
+    other.execute(select, &[Value::Int(1)]).unwrap();
+    assert_eq!(
+        other.fetchall().unwrap(),
+        vec![vec![
+            Value::Int(1),
+            Value::Text("x".into()),
+            Value::Text("y".into()),
+            Value::Text("z".into()),
+            Value::Text("w".into())
+        ]]
+    );
+    // A syntax error is an error at prepare time.
+    assert!(c
+        .prepare("selec 1")
+        .unwrap_err()
+        .is(ErrorClass::ProgrammingError));
+}
+
+#[test]
+fn nextset_walks_several_results_and_callproc_calls_a_function() {
+    let pg = pg();
+    let _db = pg.database("api_sets");
+    let server = TestServer::start("");
+    let (_s, _o, conn) = server.connect(&pg.connstr("api_sets"));
+    run(&conn, &[PG_SCHEMA[0], PG_SCHEMA[4], PG_SCHEMA[5]]);
+    let mut c = conn.cursor();
+    c.execute("select id from fruit order by id; update fruit set price = price where id < 3; select name from fruit where id = 2", &[]).unwrap();
+    assert_eq!(
+        c.fetchall().unwrap(),
+        vec![
+            vec![Value::Int(1)],
+            vec![Value::Int(2)],
+            vec![Value::Int(3)]
+        ]
+    );
+    assert!(c.nextset().unwrap());
+    assert!(c.description().is_none());
+    assert_eq!(c.rowcount(), 2);
+    assert!(c.nextset().unwrap());
+    assert_eq!(
+        c.fetchone().unwrap(),
+        Some(vec![Value::Text("pear".into())])
+    );
+    assert!(!c.nextset().unwrap());
+    // A procedure (a set-returning function) with a result set.
+    let params = c.callproc("two_sets", &[Value::Int(3)]).unwrap();
+    assert_eq!(params, vec![Value::Int(3)]);
+    let got: Vec<_> = c
+        .fetchall()
+        .unwrap()
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    assert_eq!(got, vec![Value::Int(1), Value::Int(2), Value::Int(3)]);
+    assert!(c
+        .callproc("two_sets(1); drop table fruit; --", &[])
+        .is_err());
+    // nextset skips the rows not fetched.
+    c.execute("select generate_series(1, 50000); select 'second'", &[])
+        .unwrap();
+    assert_eq!(c.fetchone().unwrap(), Some(vec![Value::Int(1)]));
+    assert!(c.nextset().unwrap());
+    assert_eq!(
+        c.fetchall().unwrap(),
+        vec![vec![Value::Text("second".into())]]
+    );
+}
+
+#[test]
+fn a_scrollable_cursor_moves_both_ways_and_a_forward_only_one_refuses() {
+    let server = TestServer::start("");
+    let pg = pg();
+    let _db = pg.database("api_scroll");
+    for connstr in [server.sqlite("scroll"), pg.connstr("api_scroll")] {
+        let (_s, _o, conn) = server.connect(&connstr);
+        run(&conn, &["create table n (i integer)"]);
+        let values: Vec<Vec<Value>> = (0..100).map(|i| vec![Value::Int(i)]).collect();
+        conn.cursor()
+            .executemany("insert into n values (?)", &values)
+            .unwrap();
+        let mut c = conn.cursor();
+        c.execute("select i from n order by i", &[]).unwrap();
+        let e = c.scroll(5, ScrollMode::Absolute).unwrap_err();
+        assert!(e.is(ErrorClass::NotSupportedError), "{e}");
+        c.set_scrollable(true);
+        c.execute("select i from n order by i", &[]).unwrap();
+        c.scroll(50, ScrollMode::Absolute).unwrap();
+        assert_eq!(c.rownumber(), 50);
+        assert_eq!(c.fetchone().unwrap(), Some(vec![Value::Int(50)]));
+        c.scroll(-11, ScrollMode::Relative).unwrap();
+        assert_eq!(
+            c.fetchmany(Some(2)).unwrap(),
+            vec![vec![Value::Int(40)], vec![Value::Int(41)]]
+        );
+        assert_eq!(c.rownumber(), 42);
+        c.scroll(98, ScrollMode::Absolute).unwrap();
+        assert_eq!(c.fetchall().unwrap().len(), 2);
+        c.scroll(0, ScrollMode::Absolute).unwrap();
+        assert_eq!(c.fetchone().unwrap(), Some(vec![Value::Int(0)]));
+        assert_eq!(
+            c.scroll(-5, ScrollMode::Relative).unwrap_err().sqlstate,
+            "HY107"
+        );
+        assert_eq!(
+            c.scroll(500, ScrollMode::Absolute).unwrap_err().sqlstate,
+            "HY107"
+        );
+        c.scroll(99, ScrollMode::Absolute).unwrap();
+        assert_eq!(c.fetchall().unwrap(), vec![vec![Value::Int(99)]]);
+    }
+}
+
+#[test]
+fn warnings_are_collected_raised_or_ignored() {
+    let pg = pg();
+    let _db = pg.database("api_warn");
+    let server = TestServer::start("");
+    let (_s, _o, conn) = server.connect(&pg.connstr("api_warn"));
+    run(&conn, &["create function noisy() returns integer language plpgsql as $$ begin raise notice 'careful: %', 42; return 1; end $$"]);
+    let mut c = conn.cursor();
+    c.execute("select noisy()", &[]).unwrap();
+    assert_eq!(c.fetchall().unwrap(), vec![vec![Value::Int(1)]]);
+    let m = c.messages();
+    assert!(!m.is_empty(), "the NOTICE reaches the client");
+    assert!(m.iter().any(|d| d.message.contains("careful: 42")), "{m:?}");
+    c.clear_messages();
+    c.set_warning_format(WarningFormat::Raise);
+    let e = c.execute("select noisy()", &[]).unwrap_err();
+    assert!(e.is(ErrorClass::Warning), "{e}");
+    assert!(e.message.contains("careful: 42"));
+    // The result is there all the same.
+    assert_eq!(c.fetchall().unwrap(), vec![vec![Value::Int(1)]]);
+    c.set_warning_format(WarningFormat::Ignore);
+    c.clear_messages();
+    c.execute("select noisy()", &[]).unwrap();
+    assert!(c.messages().is_empty());
+    // A statement without warnings adds none.
+    let mut quiet = conn.cursor();
+    quiet.execute("select 1", &[]).unwrap();
+    assert!(quiet.messages().is_empty());
+}
+
+#[test]
+fn cursor_and_connection_options_reach_the_driver() {
+    let pg = pg();
+    let _db = pg.database("api_options");
+    let server = TestServer::start("");
+    let (_s, _o, conn) = server.connect(&pg.connstr("api_options"));
+    let mut c = conn.cursor();
+    c.set_query_timeout(1);
+    let e = c.execute("select pg_sleep(5)", &[]).unwrap_err();
+    assert!(
+        e.sqlstate == "HYT00" || e.sqlstate == "HY008" || e.sqlstate == "57014",
+        "{e}"
+    );
+    c.set_query_timeout(0);
+    c.set_max_rows(3);
+    c.execute("select generate_series(1, 10)", &[]).unwrap();
+    assert_eq!(c.fetchall().unwrap().len(), 3);
+    c.set_max_rows(0);
+    c.execute("select generate_series(1, 10)", &[]).unwrap();
+    assert_eq!(c.fetchall().unwrap().len(), 10);
+    conn.set_isolation(IsolationLevel::Serializable).unwrap();
+    c.execute("show transaction_isolation", &[]).unwrap();
+    assert_eq!(
+        c.fetchall().unwrap(),
+        vec![vec![Value::Text("serializable".into())]]
+    );
+    // psqlodbc accepts SQL_ATTR_ACCESS_MODE and ignores it: odbcd says so rather than
+    // pretend the connection is read-only.
+    let e = conn.set_read_only(true).unwrap_err();
+    assert!(e.is(ErrorClass::NotSupportedError), "{e}");
+    c.execute("create table yes (i integer)", &[]).unwrap();
+}
+
+#[test]
+fn a_batch_runs_in_one_round_trip_atomically_or_independently() {
+    let pg = pg();
+    let _db = pg.database("api_batch");
+    let server = TestServer::start("");
+    let (_s, _o, conn) = server.connect(&pg.connstr("api_batch"));
+    run(&conn, &["create table b (i integer primary key)"]);
+    let st = |sql: &str, params: Vec<Value>| BatchStatement {
+        sql: sql.into(),
+        params,
+    };
+    let statements = || {
+        vec![
+            st("insert into b values (?)", vec![Value::Int(1)]),
+            st("insert into b values (?)", vec![Value::Int(1)]),
+            st("insert into b values (?)", vec![Value::Int(2)]),
+            st("select count(*) from b", vec![]),
+        ]
+    };
+    let count = |conn: &Connection| {
+        let mut c = conn.cursor();
+        c.execute("select i from b order by i", &[]).unwrap();
+        c.fetchall().unwrap()
+    };
+    let out = conn.batch(statements(), BatchMode::Atomic, 10).unwrap();
+    assert!(
+        matches!(&out[0], BatchOutcome::Done { rowcount: 1, .. }),
+        "{out:?}"
+    );
+    assert!(
+        matches!(&out[1], BatchOutcome::Failed(e) if e.is(ErrorClass::IntegrityError)),
+        "{out:?}"
+    );
+    assert_eq!(out[2], BatchOutcome::Skipped);
+    assert_eq!(out[3], BatchOutcome::Skipped);
+    assert!(count(&conn).is_empty(), "all or nothing");
+    let out = conn
+        .batch(statements(), BatchMode::Independent, 10)
+        .unwrap();
+    assert!(matches!(&out[1], BatchOutcome::Failed(_)));
+    match &out[3] {
+        BatchOutcome::Done { rows, complete, .. } => {
+            assert_eq!(rows, &vec![vec![Value::Int(2)]]);
+            assert!(complete);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(count(&conn), vec![vec![Value::Int(1)], vec![Value::Int(2)]]);
+    // An atomic batch is a transaction of its own.
+    let mut tx = conn.cursor();
+    let mut conn2 = conn;
+    conn2.set_autocommit(false).unwrap();
+    tx.execute("select 1", &[]).unwrap();
+    let e = conn2
+        .batch(statements(), BatchMode::Atomic, 10)
+        .unwrap_err();
+    assert!(e.is(ErrorClass::ProgrammingError));
+}
+
+#[test]
+fn a_batch_or_executemany_stops_at_max_request_execution_time() {
+    let pg = pg();
+    let _db = pg.database("api_batch_limit");
+    let server =
+        TestServer::start("[Activity]\ncheck_interval = 0.1\nmax_request_execution_time = 1\n");
+    let (_s, _o, conn) = server.connect(&pg.connstr("api_batch_limit"));
+    let sleep = || BatchStatement {
+        sql: "select pg_sleep(0.4)".into(),
+        params: vec![],
+    };
+    let started = std::time::Instant::now();
+    let out = conn.batch(vec![sleep(); 20], BatchMode::Independent, 10);
+    // The watchdog answers for the request (a timeout), or the batch reports the cancelled
+    // statement and skips the rest; either way it does not run 20 x 0.4 s.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    match out {
+        Err(e) => assert!(e.is(ErrorClass::TimeoutError), "{e}"),
+        Ok(out) => assert!(out.contains(&BatchOutcome::Skipped), "{out:?}"),
+    }
+    let started = std::time::Instant::now();
+    let sets: Vec<Vec<Value>> = (0..20).map(|_| vec![Value::Float(0.4)]).collect();
+    let e = conn
+        .cursor()
+        .executemany("select pg_sleep(?)", &sets)
+        .unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert!(
+        e.is(ErrorClass::OperationalError) || e.is(ErrorClass::TimeoutError),
+        "{e}"
+    );
+    // The connection goes on.
+    let mut c = conn.cursor();
+    c.execute("select 1", &[]).unwrap();
+    assert_eq!(c.fetchall().unwrap(), vec![vec![Value::Int(1)]]);
+}
+
+#[test]
+fn cursors_read_to_the_end_and_dropped_leave_nothing_behind() {
+    let server = TestServer::start("");
+    let pg = pg();
+    let _db = pg.database("api_leftovers");
+    for connstr in [server.sqlite("leftovers"), pg.connstr("api_leftovers")] {
+        let (_s, _o, conn) = server.connect(&connstr);
+        // More cursors than a connection may hold at once (256), each dropped unclosed after
+        // its rows were read: the server let each statement go by itself.
+        for i in 0..300 {
+            let mut c = conn.cursor();
+            if let Err(e) = c.execute("select ?", &[Value::Int(i)]) {
+                let log = server.log();
+                let tail: Vec<_> = log.lines().rev().take(30).collect();
+                panic!("{connstr}: {e}\n{tail:#?}");
+            }
+            assert_eq!(c.fetchall().unwrap().len(), 1);
+        }
+        // Statements with further results waiting are kept for nextset, a bounded number.
+        if connstr.contains("PostgreSQL") {
+            let mut first = conn.cursor();
+            first.execute("select 1; select 2", &[]).unwrap();
+            first.fetchall().unwrap();
+            let mut others = Vec::new();
+            for _ in 0..20 {
+                let mut c = conn.cursor();
+                c.execute("select 1; select 2", &[]).unwrap();
+                c.fetchall().unwrap();
+                others.push(c);
+            }
+            let e = first.nextset().unwrap_err();
+            assert!(e.message.contains("let go"), "{e}");
+            let last = others.last_mut().unwrap();
+            assert!(last.nextset().unwrap());
+            assert_eq!(last.fetchall().unwrap(), vec![vec![Value::Int(2)]]);
+            drop(others);
+            for _ in 0..300 {
+                let mut c = conn.cursor();
+                c.execute("select 1; select 2", &[]).unwrap();
+                c.fetchall().unwrap();
+            }
+        }
+        let mut c = conn.cursor();
+        c.execute("select 42", &[]).unwrap();
+        assert_eq!(c.fetchall().unwrap(), vec![vec![Value::Int(42)]]);
+    }
+}
+
+#[test]
+fn huge_sql_texts_are_not_cached_and_prepare_keys_are_digests() {
+    let server = TestServer::start("");
+    let (_s, _o, conn) = server.connect(&server.sqlite("huge"));
+    let mut c = conn.cursor();
+    // 1 MB of SQL text, run again and again: answered every time, never kept by the cache.
+    let big = format!("select '{}'", "x".repeat(1 << 20));
+    for _ in 0..3 {
+        if let Err(e) = c.execute(&big, &[]) {
+            panic!("{e}\n{}", server.log());
+        }
+        assert_eq!(
+            c.fetchall().unwrap()[0][0],
+            Value::Text("x".repeat(1 << 20))
+        );
+    }
+    // Two texts that differ late are different statements.
+    let a = format!("select 1 /* {} */", "y".repeat(100_000));
+    let b = format!("select 2 /* {} */", "y".repeat(100_000));
+    if let Err(e) = c.prepare(&a) {
+        panic!("{e}\n{}", server.log());
+    }
+    c.execute_prepared(&[]).unwrap();
+    assert_eq!(c.fetchall().unwrap(), vec![vec![Value::Int(1)]]);
+    c.execute(&b, &[]).unwrap();
+    assert_eq!(c.fetchall().unwrap(), vec![vec![Value::Int(2)]]);
+}

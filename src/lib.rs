@@ -52,6 +52,7 @@ pub mod auth;
 pub mod client;
 pub mod config;
 pub mod connstr;
+pub mod describe;
 pub mod driver_keys;
 pub mod error;
 pub mod hex;

@@ -494,3 +494,95 @@ fn the_ready_file_names_every_bound_listener() {
     assert!(lines.iter().all(|(_, a)| a.port() != 0));
     assert_ne!(lines[0].1, lines[1].1);
 }
+
+/// The describing commands, as a user types them: `\dt`, `\dv`, `\d NAME`, `\df`, `\dT`,
+/// `\getinfo`, `\status`, and warnings on stderr.
+#[test]
+fn odbcsh_describes_tables_views_functions_and_types() {
+    let pg = pg();
+    let server = TestServer::start("");
+    let _db = pg.database("cli_describe");
+    let connect = pg.connstr("cli_describe");
+    let setup = odbcsh(
+        &server,
+        &connect,
+        &[
+            "-e",
+            "create table fruit (id integer primary key, name varchar(20) not null default 'x', price numeric(8,2));
+             create index fruit_name_idx on fruit(name);
+             create table basket (id integer primary key, fruit_id integer constraint basket_fruit references fruit(id));
+             create view cheap as select name from fruit where price < 1;
+             create function two_sets(n integer) returns setof integer language sql as 'select generate_series(1, n)';
+             create function noisy() returns integer language plpgsql as $$ begin raise notice 'careful'; return 1; end $$",
+        ],
+        None,
+    );
+    assert_eq!(setup.status.code(), Some(0), "{}", text(&setup.stderr));
+    let out = odbcsh(
+        &server,
+        &connect,
+        &[
+            "--format",
+            "csv",
+            "-e",
+            "\\dt",
+            "-e",
+            "\\dv",
+            "-e",
+            "\\dt fr*",
+            "-e",
+            "\\d fruit",
+            "-e",
+            "\\df two*",
+            "-e",
+            "\\getinfo SQL_IDENTIFIER_QUOTE_CHAR",
+            "-e",
+            "select noisy()",
+        ],
+        None,
+    );
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    for expected in [
+        "Schema,Name,Type\npublic,basket,TABLE\npublic,fruit,TABLE\n",
+        "Schema,Name,Type\npublic,cheap,VIEW\n",
+        "Schema,Name,Type\npublic,fruit,TABLE\n",
+        "Column,Type,Size,Nullable,Default\nid,int4,10,NO,\nname,varchar,20,NO,'x'::character varying\nprice,numeric,8,YES,\n",
+        "Name,Columns\nfruit_pkey,id\n",
+        "Name,From,To\nbasket_fruit,basket(fruit_id),fruit(id)\n",
+        "Name,Unique,Columns\n",
+        "fruit_name_idx,no,name\n",
+        "fruit_pkey,yes,id\n",
+        "Schema,Name,Type\npublic,two_sets,",
+        "SQL_IDENTIFIER_QUOTE_CHAR: \"\n",
+    ] {
+        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
+    }
+    assert!(
+        stderr.contains("WARNING [") && stderr.contains("careful"),
+        "{stderr}"
+    );
+    // The table format titles each part; an unknown table is an error (exit 1).
+    let out = odbcsh(
+        &server,
+        &connect,
+        &["-e", "\\d fruit", "-e", "\\status"],
+        None,
+    );
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("Table fruit\n") && stdout.contains("Indexes\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("sessions: 1 of 400"), "{stdout}");
+    let out = odbcsh(&server, &connect, &["-e", "\\d nope"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("[42S02]"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = odbcsh(&server, &connect, &["-e", "\\dT"], None);
+    assert!(text(&out.stdout).contains("int4"), "{}", text(&out.stdout));
+}

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
 use odbcd::client::{ConfigData, Connection, Error, ErrorClass, Odbc, ServerSession};
+use odbcd::describe::{self, Listing};
 use odbcd::shell::{format_result, split_statements, Format, ResultWriter, StatementSplitter};
 
 /// Rows fetched per round trip while streaming a result to stdout.
@@ -211,6 +212,9 @@ impl Shell<'_> {
             writer.finish().map_err(|e| output_error(&e))?;
             Ok((Some(desc), c.rowcount()))
         });
+        for w in cursor.messages() {
+            errln!("WARNING [{}]: {}", w.sqlstate, w.message);
+        }
         match result {
             Ok((desc, rowcount)) => {
                 if desc.is_none() {
@@ -241,9 +245,92 @@ impl Shell<'_> {
         }
     }
 
+    /// Prints listings (each under its title), or the error.
+    fn print_listings(&mut self, listings: Result<Vec<Listing>, Error>) -> Step {
+        match listings {
+            Ok(listings) => {
+                for l in listings {
+                    if !l.title.is_empty() && self.format == Format::Table {
+                        outln!("{}", l.title);
+                    }
+                    let stdout = std::io::stdout();
+                    let written = ResultWriter::new(self.format, &l.columns, stdout.lock())
+                        .map(|w| w.with_null(&self.null))
+                        .and_then(|mut w| {
+                            w.rows(&l.rows)?;
+                            w.finish()
+                        });
+                    if let Err(e) = written {
+                        print_error(&output_error(&e));
+                        return Step::Continue;
+                    }
+                }
+                Step::Continue
+            }
+            Err(e) => {
+                print_error(&e);
+                self.failed = true;
+                if is_session_failure(&e) {
+                    Step::Stop(ExitCode::from(2))
+                } else {
+                    Step::Continue
+                }
+            }
+        }
+    }
+
     fn command(&mut self, input: &str) -> Step {
         let mut words = input.split_whitespace();
         match words.next().unwrap_or_default() {
+            "\\dt" => {
+                let l = describe::list_tables(&self.connection, words.next(), "TABLE");
+                self.print_listings(l.map(|l| vec![l]))
+            }
+            "\\dv" => {
+                let l = describe::list_tables(&self.connection, words.next(), "VIEW");
+                self.print_listings(l.map(|l| vec![l]))
+            }
+            "\\d" => match words.next() {
+                Some(name) => {
+                    let l = describe::describe_table(&self.connection, name);
+                    self.print_listings(l)
+                }
+                None => {
+                    let l = describe::list_tables(&self.connection, None, "TABLE,VIEW");
+                    self.print_listings(l.map(|l| vec![l]))
+                }
+            },
+            "\\df" => {
+                let l = describe::list_procedures(&self.connection, words.next());
+                self.print_listings(l.map(|l| vec![l]))
+            }
+            "\\dT" => {
+                let l = describe::list_types(&self.connection);
+                self.print_listings(l.map(|l| vec![l]))
+            }
+            "\\getinfo" => {
+                let names: Vec<&str> = match words.next() {
+                    Some(name) => vec![name],
+                    None => odbcd::client::INFO_TYPES.iter().map(|i| i.name).collect(),
+                };
+                let single = names.len() == 1;
+                for name in names {
+                    match self.connection.getinfo(name) {
+                        Ok(v) => {
+                            let full =
+                                odbcd::client::info_type_by_name(name).map_or(name, |i| i.name);
+                            outln!("{full}: {v}");
+                        }
+                        Err(e) if single => {
+                            print_error(&e);
+                            self.failed = true;
+                        }
+                        // Listing all: the ones the driver lacks are left out.
+                        Err(_) => {}
+                    }
+                }
+                Step::Continue
+            }
             "\\q" | "\\quit" => Step::Stop(self.status()),
             "\\timing" => {
                 self.timing = match words.next() {
@@ -284,10 +371,25 @@ impl Shell<'_> {
                     self.connection.dbms_name(),
                     !self.session.closed()
                 );
+                match self.odbc.status() {
+                    Ok(s) => {
+                        let licence = s
+                            .max_connections
+                            .map_or_else(String::new, |m| format!(" of {m}"));
+                        outln!(
+                            "sessions: {} of {}; database connections: {}{licence}; running requests: {}",
+                            s.sessions, s.max_sessions, s.connections, s.running_requests
+                        );
+                        if let Some(rss) = s.rss_kib {
+                            outln!("server memory: {} MiB", rss / 1024);
+                        }
+                    }
+                    Err(e) => print_error(&e),
+                }
                 Step::Continue
             }
             "\\?" | "\\help" => {
-                outln!("SQL statements end with ';'.\n\\dsn       data sources on the server\n\\drivers   ODBC drivers on the server\n\\status    server and session\n\\timing    toggle timing of statements\n\\q         quit");
+                outln!("SQL statements end with ';'.\n\\dt [PATTERN]   tables (psql patterns: * and ?; schema.name)\n\\dv [PATTERN]   views\n\\d NAME        a table's columns, keys and indexes\n\\df [PATTERN]   procedures and functions\n\\dT            data types\n\\getinfo [NAME] SQLGetInfo (all when no name)\n\\dsn           data sources on the server\n\\drivers       ODBC drivers on the server\n\\status        server and session\n\\timing        toggle timing of statements\n\\q             quit");
                 Step::Continue
             }
             other => {

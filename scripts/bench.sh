@@ -3,7 +3,7 @@
 # PostgreSQL cluster, pgbouncer and odbcd on loopback, runs each measurement REPEAT times
 # (default 3; the report takes medians), writes JSON reports and plots to bench-results/, and
 # stops everything. Usage: scripts/bench.sh [REPEAT]; ONLY=bulk,select1,lookup,scale,connect
-# runs a subset.
+# runs a subset; STATEMENT_CACHE_SIZE=N sets odbcd's statement cache (default 32, 0 = off).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPEAT=${1:-3}
@@ -76,6 +76,8 @@ port = $ODBCD
 [Session]
 max_sessions = 20000
 max_handshakes = 1000
+# STATEMENT_CACHE_SIZE=0 turns the statement cache off (the A/B of BENCHMARKS.md).
+statement_cache_size = ${STATEMENT_CACHE_SIZE:-32}
 [Access]
 allowed_drivers = SQLite3, PostgreSQL Unicode
 allowed_unsafe_keys = Database

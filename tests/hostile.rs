@@ -466,3 +466,76 @@ fn listing_drivers_and_data_sources_again_and_again_corrupts_nothing() {
     }
     assert!(server.alive(), "{}", server.log());
 }
+
+#[test]
+fn the_batch_cursor_id_is_reserved_and_hostile_catalog_names_are_refused() {
+    let server = TestServer::start("");
+    let mut s = opened(&server, "hostile-api");
+    let conn = connect(&mut s, 1, "DSN=demo".into());
+    send(
+        &mut s,
+        2,
+        Request::Execute {
+            conn,
+            cursor: u32::MAX,
+            sql: "select 1".into(),
+            params: vec![],
+            max_rows: 10,
+        },
+    );
+    match read_frame(&mut s).unwrap().response {
+        Response::Error(e) => assert!(e.message.contains("reserved"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    // Names longer than an SQLSMALLINT can say, or with a NUL, never reach the driver.
+    for (id, table) in [(3, "t".repeat(40_000)), (4, "a\0b".into())] {
+        send(
+            &mut s,
+            id,
+            Request::Catalog {
+                conn,
+                cursor: 1,
+                call: odbcd::proto::catalog::CatalogCall::Tables {
+                    catalog: None,
+                    schema: None,
+                    table: Some(table),
+                    table_type: None,
+                },
+                max_rows: 10,
+            },
+        );
+        match read_frame(&mut s).unwrap().response {
+            Response::Error(e) => assert_eq!(e.sqlstate, "HY090", "{e}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    // Information types the table does not know are refused without asking the driver.
+    send(
+        &mut s,
+        5,
+        Request::GetInfo {
+            conn,
+            info_type: 60_000,
+        },
+    );
+    match read_frame(&mut s).unwrap().response {
+        Response::Error(e) => assert_eq!(e.sqlstate, "HY096", "{e}"),
+        other => panic!("{other:?}"),
+    }
+    // And the session goes on.
+    send(
+        &mut s,
+        6,
+        Request::Execute {
+            conn,
+            cursor: 2,
+            sql: "select 1".into(),
+            params: vec![],
+            max_rows: 10,
+        },
+    );
+    assert!(matches!(
+        read_frame(&mut s).unwrap().response,
+        Response::Executed { .. }
+    ));
+}

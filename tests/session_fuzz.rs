@@ -49,6 +49,14 @@ enum Op {
     Truncated,
     /// The link is dropped and the session resumed on a new one.
     Resume,
+    /// The rest of the mxODBC API: a catalog call, getinfo, prepare, next result, scroll,
+    /// cursor options (any, including the reserved batch cursor id), a batch.
+    Api {
+        conn: u32,
+        cursor: u32,
+        which: u8,
+        n: u32,
+    },
 }
 
 const SQL: [&str; 6] = [
@@ -75,6 +83,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => proptest::collection::vec(any::<u8>(), 1..64).prop_map(Op::Garbage),
         1 => Just(Op::Truncated),
         2 => Just(Op::Resume),
+        6 => (0..4u32, prop_oneof![0..4u32, Just(u32::MAX)], 0..8u8, any::<u32>())
+            .prop_map(|(conn, cursor, which, n)| Op::Api { conn, cursor, which, n }),
     ]
 }
 
@@ -138,6 +148,105 @@ impl Client {
         };
         send(&mut socket, 0, self.received, open_request(Some(id)));
         self.socket = socket;
+    }
+}
+
+/// One of the newer requests, with arguments from `n` (valid, odd or hostile).
+fn api_request(conn: u32, cursor: u32, which: u8, n: u32) -> Request {
+    use odbcd::proto::catalog::CatalogCall;
+    use odbcd::proto::statement::{BatchMode, BatchStatement, CursorOptions};
+    let name = |n: u32| match n % 4 {
+        0 => None,
+        1 => Some("f".to_owned()),
+        2 => Some("%".to_owned()),
+        _ => Some("x\0y".repeat(n as usize % 3000)),
+    };
+    match which {
+        0 => Request::Catalog {
+            conn,
+            cursor,
+            call: match n % 5 {
+                0 => CatalogCall::Tables {
+                    catalog: None,
+                    schema: None,
+                    table: name(n >> 3),
+                    table_type: name(n >> 5),
+                },
+                1 => CatalogCall::Columns {
+                    catalog: name(n >> 7),
+                    schema: None,
+                    table: name(n >> 3),
+                    column: None,
+                },
+                2 => CatalogCall::Statistics {
+                    catalog: None,
+                    schema: None,
+                    table: name(n >> 3),
+                    unique: n & 8 != 0,
+                    exact: n & 16 != 0,
+                },
+                3 => CatalogCall::SpecialColumns {
+                    identifier_type: (n >> 3) as u16,
+                    catalog: None,
+                    schema: None,
+                    table: name(n >> 5),
+                    scope: (n >> 7) as u16,
+                    nullable: (n >> 9) as u16,
+                },
+                _ => CatalogCall::TypeInfo {
+                    data_type: (n >> 3) as i16,
+                },
+            },
+            max_rows: n % 50,
+        },
+        1 => Request::GetInfo {
+            conn,
+            info_type: n as u16,
+        },
+        2 => Request::Prepare {
+            conn,
+            cursor,
+            sql: SQL[n as usize % SQL.len()].into(),
+        },
+        3 => Request::NextResult {
+            conn,
+            cursor,
+            max_rows: n % 100,
+        },
+        4 => Request::Scroll {
+            conn,
+            cursor,
+            position: u64::from(n) << (n % 40),
+            max_rows: n % 100,
+        },
+        5 => Request::SetCursorOptions {
+            conn,
+            cursor,
+            options: CursorOptions {
+                query_timeout_secs: n % 3,
+                max_rows: u64::from(n % 5),
+                scrollable: n & 1 == 1,
+            },
+        },
+        _ => Request::Batch {
+            conn,
+            statements: (0..n % 6)
+                .map(|i| BatchStatement {
+                    sql: SQL[(n as usize + i as usize) % SQL.len()].into(),
+                    params: if (n as usize + i as usize) % SQL.len() == 3 {
+                        vec![Value::Int(1)]
+                    } else {
+                        vec![]
+                    },
+                })
+                .collect(),
+            mode: if n & 64 == 0 {
+                BatchMode::Independent
+            } else {
+                BatchMode::Atomic
+            },
+            max_rows: n % 20,
+        },
     }
 }
 
@@ -217,6 +326,12 @@ fn play(server: &TestServer, ops: &[Op]) {
                 c.resume();
             }
             Op::Resume => c.resume(),
+            Op::Api {
+                conn,
+                cursor,
+                which,
+                n,
+            } => c.request(api_request(conn, cursor, which, n)),
         }
         c.drain();
     }

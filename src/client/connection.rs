@@ -108,17 +108,18 @@ impl Connection {
         Ok(())
     }
 
-    /// Sends a request on this connection, filing the answer's warnings.
+    /// Sends a request on this connection: its answer, and the answer's warnings filed (an
+    /// `Err` in `Raise` mode, for the caller to return once it has taken the answer in).
     fn call(
         &self,
         request: impl FnOnce(crate::proto::message::ConnId) -> Request,
-    ) -> Result<Response, Error> {
+    ) -> Result<(Response, Result<(), Error>), Error> {
         let (link, conn) = self.inner.ensure()?;
         let (r, warnings) = split_warnings(link.call(request(conn))?);
         let mut st = self.inner.state();
         let format = st.warning_format;
-        format.file(warnings, &mut st.messages)?;
-        Ok(r)
+        let raised = format.file(warnings, &mut st.messages);
+        Ok((r, raised))
     }
 
     /// `SQLGetInfo` for an information type given by name (`"SQL_DBMS_VER"`, `"dbms_ver"`,
@@ -145,8 +146,8 @@ impl Connection {
             conn,
             info_type: id,
         })? {
-            Response::Info(v) => Ok(v),
-            other => Err(unexpected(&other)),
+            (Response::Info(v), raised) => raised.map(|()| v),
+            (other, _) => Err(unexpected(&other)),
         }
     }
 
@@ -187,12 +188,12 @@ impl Connection {
     }
 
     fn set_option(&self, option: ConnectionOption) -> Result<(), Error> {
-        self.call(|conn| Request::SetConnectionOption { conn, option })?;
+        let (_, raised) = self.call(|conn| Request::SetConnectionOption { conn, option })?;
         let mut st = self.inner.state();
         st.options
             .retain(|o| std::mem::discriminant(o) != std::mem::discriminant(&option));
         st.options.push(option);
-        Ok(())
+        raised
     }
 
     /// Sets the isolation level of the transactions that start after it
@@ -239,8 +240,10 @@ impl Connection {
             mode,
             max_rows,
         })? {
-            Response::BatchResults { outcomes } => Ok(outcomes),
-            other => Err(unexpected(&other)),
+            // A batch's warnings go to `messages` only, in every warning format: raising
+            // one would lose the outcomes of statements that ran.
+            (Response::BatchResults { outcomes }, _) => Ok(outcomes),
+            (other, _) => Err(unexpected(&other)),
         }
     }
 

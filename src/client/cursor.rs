@@ -50,9 +50,11 @@ pub struct Cursor {
     messages: Vec<DiagRecord>,
     /// What to do with warnings.
     warning_format: WarningFormat,
-    /// Options for the next statements; `options_sent` is false until the server has them.
+    /// Options for the next statements; `options_sent` is false until the server has them,
+    /// `server_options` what it has.
     options: CursorOptions,
     options_sent: bool,
+    server_options: CursorOptions,
 }
 
 /// How [`Cursor::scroll`] counts.
@@ -85,6 +87,7 @@ impl Cursor {
             warning_format: conn.warning_format(),
             options: CursorOptions::default(),
             options_sent: true,
+            server_options: CursorOptions::default(),
         }
     }
 
@@ -129,6 +132,7 @@ impl Cursor {
                 options: self.options,
             })?;
             self.options_sent = true;
+            self.server_options = self.options;
         }
         Ok((link, conn))
     }
@@ -139,7 +143,7 @@ impl Cursor {
     /// wait for `nextset`; the server bounds how many such cursors it keeps.)
     fn note_done(&mut self) {
         self.open_on_server =
-            !self.done || self.command.is_some() || self.options != CursorOptions::default();
+            !self.done || self.command.is_some() || self.server_options != CursorOptions::default();
     }
 
     /// Files the warnings of an answer and returns the answer.
@@ -199,7 +203,6 @@ impl Cursor {
     /// The database's error (a syntax error, an unknown table).
     pub fn prepare(&mut self, sql: &str) -> Result<u16, Error> {
         let (link, conn) = self.begin()?;
-        self.open_on_server = false;
         let r = link.call(Request::Prepare {
             conn,
             cursor: self.id,
@@ -280,9 +283,17 @@ impl Cursor {
             cursor: self.id,
             max_rows: BATCH_ROWS,
         })?;
+        let (r, raised) = self.answer(r);
         match r {
-            Response::NoMoreResults => Ok(false),
-            r => self.take_result(r).map(|_| true),
+            Response::NoMoreResults => {
+                self.open_on_server =
+                    self.command.is_some() || self.server_options != CursorOptions::default();
+                raised.map(|()| false)
+            }
+            r => {
+                self.take_result(r)?;
+                raised.map(|()| true)
+            }
         }
     }
 

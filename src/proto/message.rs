@@ -242,6 +242,24 @@ pub enum Request {
     },
 }
 
+thread_local! {
+    /// Set while a `Warned` answer's inner answer is decoded.
+    static IN_WARNED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Decodes the answer inside `Warned`, refusing a second `Warned` inside it before it
+/// recurses further.
+fn unwarned<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Box<Response>, D::Error> {
+    if IN_WARNED.with(|w| w.replace(true)) {
+        return Err(serde::de::Error::custom(
+            "a warned answer inside a warned answer",
+        ));
+    }
+    let r = Response::deserialize(d);
+    IN_WARNED.with(|w| w.set(false));
+    r.map(Box::new)
+}
+
 impl Request {
     /// The cursor the request names, if any.
     pub fn cursor(&self) -> Option<CursorId> {
@@ -396,7 +414,9 @@ pub enum Response {
         /// The diagnostic records.
         #[serde(deserialize_with = "super::budget::charged")]
         warnings: Vec<DiagRecord>,
-        /// The answer.
+        /// The answer (never itself `Warned`: a nested one is refused while decoding, so a
+        /// hostile peer cannot nest answers until the decoder's stack overflows).
+        #[serde(deserialize_with = "unwarned")]
         response: Box<Response>,
     },
     /// Answer to [`Request::Batch`]: one outcome per statement, in order.
@@ -405,4 +425,30 @@ pub enum Response {
         #[serde(deserialize_with = "super::budget::charged")]
         outcomes: Vec<BatchOutcome>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_warned_answer_inside_a_warned_answer_is_refused() {
+        let warned = |inner| Response::Warned {
+            warnings: vec![],
+            response: Box::new(inner),
+        };
+        let one = warned(Response::Ok);
+        let bytes = postcard::to_allocvec(&one).unwrap();
+        assert_eq!(postcard::from_bytes::<Response>(&bytes).unwrap(), one);
+        let two = postcard::to_allocvec(&warned(warned(Response::Ok))).unwrap();
+        assert!(postcard::from_bytes::<Response>(&two).is_err());
+        // A hostile peer's deep nesting is refused at the second level, not by the stack.
+        let mut deep = Vec::new();
+        for _ in 0..1_000_000 {
+            deep.extend_from_slice(&bytes[..bytes.len() - 1]);
+        }
+        assert!(postcard::from_bytes::<Response>(&deep).is_err());
+        // And decoding works again afterwards on this thread.
+        assert_eq!(postcard::from_bytes::<Response>(&bytes).unwrap(), one);
+    }
 }

@@ -34,7 +34,10 @@ const STATIC_CURSOR: usize = 3;
 /// uses were dropped, re-created or altered since): PostgreSQL's "cached plan must not change
 /// result type" (0A000), a prepared statement the database no longer has (26000), and unknown
 /// tables or columns (42P01, 42703, 42S02, 42S22).
-const STALE_STATES: &[&str] = &["0A000", "26000", "42P01", "42703", "42S02", "42S22"];
+/// Also HY007 (the driver dropped a prepared statement, e.g. at a commit).
+const STALE_STATES: &[&str] = &[
+    "0A000", "26000", "42P01", "42703", "42S02", "42S22", "HY007",
+];
 
 /// What a cursor holds.
 #[derive(Default)]
@@ -43,9 +46,36 @@ pub(crate) struct CursorState {
     pub(crate) options: CursorOptions,
     /// The statement of its last execute.
     pub(crate) current: Option<Current>,
-    /// A statement it prepared (`Prepare`), while not running: its SQL text's key and
-    /// handle.
-    pub(crate) prepared: Option<(SqlKey, Statement)>,
+    /// A statement it prepared (`Prepare`), while not running.
+    pub(crate) prepared: Option<PreparedStatement>,
+}
+
+/// A cursor's prepared statement.
+pub(crate) struct PreparedStatement {
+    stmt: Statement,
+    kind: PreparedKind,
+}
+
+/// What a prepared statement was prepared as.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct PreparedKind {
+    /// Its SQL text's key.
+    key: SqlKey,
+    /// With a static (scrollable) cursor type.
+    scrollable: bool,
+    /// It may go to the connection's cache (forward-only, text not over
+    /// [`MAX_CACHED_SQL_BYTES`]).
+    cacheable: bool,
+}
+
+impl PreparedKind {
+    fn new(sql: &str, scrollable: bool) -> Self {
+        Self {
+            key: sql_key(sql),
+            scrollable,
+            cacheable: !scrollable && sql.len() <= MAX_CACHED_SQL_BYTES,
+        }
+    }
 }
 
 impl CursorState {
@@ -99,7 +129,7 @@ enum Reuse {
     /// Into the connection's cache, under its SQL text's key.
     Cache(SqlKey),
     /// Back to its cursor as the cursor's prepared statement.
-    Cursor(SqlKey),
+    Cursor(PreparedKind),
 }
 
 /// A statement ready to execute, and where it came from.
@@ -116,7 +146,11 @@ impl DbConnection {
     /// # Errors
     /// The connection already has [`MAX_CURSORS`] cursors.
     fn cursor_state(&mut self, cursor: CursorId) -> Result<&mut CursorState, DbError> {
-        if !self.cursors.contains_key(&cursor) && self.cursors.len() >= MAX_CURSORS {
+        // The batch cursor is the server's own: it does not count against the client's.
+        if cursor != BATCH_CURSOR
+            && !self.cursors.contains_key(&cursor)
+            && self.cursors.len() >= MAX_CURSORS
+        {
             return Err(DbError::with_state(
                 ErrorClass::InterfaceError,
                 "HY000",
@@ -131,6 +165,14 @@ impl DbConnection {
             .get(&cursor)
             .map(|c| c.options)
             .unwrap_or_default()
+    }
+
+    /// Starts a new statement on `cursor`: its previous one is let go, and it is no longer
+    /// waiting for (or remembered without) further results.
+    pub(crate) fn begin_statement(&mut self, cursor: CursorId) {
+        self.release_current(cursor);
+        self.pending.retain(|c| *c != cursor);
+        self.discarded.retain(|c| *c != cursor);
     }
 
     /// Lets go of the cursor's current statement: back to the cache or the cursor when it was
@@ -173,10 +215,11 @@ impl DbConnection {
         match reuse {
             Reuse::Free => {}
             Reuse::Cache(sql) => self.cache.put(sql, stmt),
-            Reuse::Cursor(key) => {
+            Reuse::Cursor(kind) => {
                 if let Some(state) = self.cursors.get_mut(&cursor) {
-                    if state.prepared.is_none() {
-                        state.prepared = Some((key, stmt));
+                    // Not when the cursor changed its type since (the statement has the old).
+                    if state.prepared.is_none() && state.options.scrollable == kind.scrollable {
+                        state.prepared = Some(PreparedStatement { stmt, kind });
                     }
                 }
             }
@@ -233,17 +276,22 @@ impl DbConnection {
     ) -> Result<Ready, DbError> {
         let key = sql_key(sql);
         if let Some(state) = self.cursors.get_mut(&cursor) {
-            if state.prepared.as_ref().is_some_and(|(k, _)| *k == key) {
-                if let Some((key, stmt)) = state.prepared.take() {
+            let wanted = PreparedKind::new(sql, options.scrollable);
+            if state.prepared.as_ref().is_some_and(|p| p.kind == wanted) {
+                if let Some(p) = state.prepared.take() {
                     return Ok(Ready {
-                        stmt,
-                        reuse: Reuse::Cursor(key),
+                        stmt: p.stmt,
+                        reuse: Reuse::Cursor(p.kind),
                         reused: true,
                     });
                 }
             }
         }
         if options.scrollable || !self.cache.enabled() || sql.len() > MAX_CACHED_SQL_BYTES {
+            tracing::debug!(
+                bytes = sql.len(),
+                "statement run directly (not for the cache)"
+            );
             return Ok(Ready {
                 stmt: self.new_statement(options)?,
                 reuse: Reuse::Free,
@@ -251,12 +299,14 @@ impl DbConnection {
             });
         }
         if let Some(stmt) = self.cache.take(&key) {
+            tracing::debug!("statement from the cache");
             return Ok(Ready {
                 stmt,
                 reuse: Reuse::Cache(key),
                 reused: true,
             });
         }
+        tracing::debug!("statement prepared for the cache");
         Ok(Ready {
             stmt: self.prepare_new(sql, options)?,
             reuse: Reuse::Cache(key),
@@ -278,7 +328,14 @@ impl DbConnection {
         let reuse = ready.reuse.clone();
         match self.run_ready(ready, sql, params, options) {
             Ok((stmt, has_cursor, set)) => Ok((stmt, has_cursor, reuse, set)),
-            Err((e, true)) if STALE_STATES.contains(&e.sqlstate.as_str()) => {
+            // Only where running it again cannot repeat work or hide the error: under
+            // autocommit (in a transaction PostgreSQL would answer 25P02 instead) and for
+            // one statement (no `;`: an earlier statement of several may have run).
+            Err((e, true))
+                if STALE_STATES.contains(&e.sqlstate.as_str())
+                    && self.autocommit
+                    && !sql.trim_end().trim_end_matches(';').contains(';') =>
+            {
                 tracing::debug!(sqlstate = %e.sqlstate, "a reused prepared statement failed: preparing it anew");
                 let stmt = self.prepare_new(sql, options)?;
                 let again = Ready {
@@ -360,6 +417,15 @@ impl DbConnection {
             r
         };
         drop(armed);
+        // The parameters' buffers belong to this request: none stays bound after it
+        // (`SQLMoreResults` or a reuse must not find them).
+        if let Err(e) = stmt
+            .as_stmt_ref()
+            .reset_parameters()
+            .into_result(&stmt.as_stmt_ref())
+        {
+            return Err((from_odbc(&e), false));
+        }
         match outcome {
             Ok(has_cursor) => Ok((stmt, has_cursor, set)),
             Err(e) => {
@@ -396,7 +462,10 @@ impl DbConnection {
             // Is a further result waiting (a batch of statements)? If not, the statement
             // is done with at once, so that a client need not close the cursor.
             let raw = stmt.as_stmt_ref().as_sys();
+            let armed = self.cancel.arm(raw);
             let rc = odbc_calls::more_results(raw);
+            drop(armed);
+            warnings::note(rc, &RawStmt(raw));
             if rc == SqlReturn::NO_DATA {
                 self.recycle(cursor, stmt, reuse, options_set);
                 self.forget_if_idle(cursor);
@@ -434,7 +503,11 @@ impl DbConnection {
         // result set whose cursor was not closed: the cursor state `CursorImpl::new` requires.
         #[allow(unsafe_code)]
         let owned = unsafe { CursorImpl::new(stmt) };
-        let (mut rs, columns) = ResultSet::open(owned, self.dialect, scrollable)?;
+        // Binding buffers may draw notes (01S02: the driver took another rowset size): ours,
+        // not the statement's.
+        let dialect = self.dialect;
+        let (mut rs, columns) =
+            warnings::collect(|| ResultSet::open(owned, dialect, scrollable)).0?;
         let max = self.options(cursor).max_rows;
         if max > 0 {
             rs.set_limit(max);
@@ -471,7 +544,7 @@ impl DbConnection {
         params: &[Value],
         max_rows: u32,
     ) -> Result<DbReply, DbError> {
-        self.release_current(cursor);
+        self.begin_statement(cursor);
         self.cursor_state(cursor)?;
         let params = super::params::to_params(params)?;
         let options = self.options(cursor);
@@ -481,15 +554,15 @@ impl DbConnection {
 
     /// `Prepare`: prepares `sql` as the cursor's statement and describes it.
     pub(crate) fn prepare(&mut self, cursor: CursorId, sql: &str) -> Result<DbReply, DbError> {
-        self.release_current(cursor);
+        self.begin_statement(cursor);
         let options = self.options(cursor);
+        let kind = PreparedKind::new(sql, options.scrollable);
         let state = self.cursor_state(cursor)?;
-        let key = sql_key(sql);
         let mut stmt = match state.prepared.take() {
-            Some((k, stmt)) if k == key => stmt,
-            _ => match (options.scrollable, self.cache.take(&key)) {
-                (false, Some(stmt)) => stmt,
-                _ => self.prepare_new(sql, options)?,
+            Some(p) if p.kind == kind => p.stmt,
+            _ => match kind.cacheable.then(|| self.cache.take(&kind.key)).flatten() {
+                Some(stmt) => stmt,
+                None => self.prepare_new(sql, options)?,
             },
         };
         let raw = stmt.as_stmt_ref().as_sys();
@@ -502,7 +575,7 @@ impl DbConnection {
         let stmt = prepared.into_handle();
         let columns = described?;
         let params = params?;
-        self.cursor_state(cursor)?.prepared = Some((key, stmt));
+        self.cursor_state(cursor)?.prepared = Some(PreparedStatement { stmt, kind });
         Ok(DbReply::Prepared {
             columns: (!columns.is_empty()).then_some(columns),
             params,
@@ -517,13 +590,14 @@ impl DbConnection {
         max_rows: u32,
     ) -> Result<DbReply, DbError> {
         odbc_calls::check_names(call)?;
-        self.release_current(cursor);
+        self.begin_statement(cursor);
         self.cursor_state(cursor)?;
         let mut stmt = self.new_statement(self.options(cursor))?;
         let raw = stmt.as_stmt_ref().as_sys();
         let armed = self.cancel.arm(raw);
         let rc = odbc_calls::catalog(raw, call);
         drop(armed);
+        warnings::note(rc, &RawStmt(raw));
         if !odbc_calls::succeeded(rc) {
             return Err(DbError::from_records(
                 records(&RawStmt(raw)),
@@ -577,6 +651,7 @@ impl DbConnection {
                 let armed = self.cancel.arm(raw);
                 let rc = odbc_calls::more_results(raw);
                 drop(armed);
+                warnings::note(rc, &RawStmt(raw));
                 rc
             }
         };
@@ -664,9 +739,9 @@ impl DbConnection {
         self.pending.retain(|c| *c != cursor);
         self.discarded.retain(|c| *c != cursor);
         if let Some(state) = self.cursors.remove(&cursor) {
-            if let Some((key, stmt)) = state.prepared {
-                if !state.options.scrollable {
-                    self.cache.put(key, stmt);
+            if let Some(p) = state.prepared {
+                if p.kind.cacheable {
+                    self.cache.put(p.kind.key, p.stmt);
                 }
             }
         }
@@ -712,8 +787,27 @@ impl DbConnection {
         }
     }
 
+    /// The error of a further result of the cursor's statement, if `SQLMoreResults` failed
+    /// (a later statement of several failed).
+    fn pending_error(&self, cursor: CursorId) -> Option<DbError> {
+        match self.cursors.get(&cursor)?.current.as_ref()? {
+            Current {
+                held: Held::Finished(_, After::Failed(e)),
+                ..
+            } => Some(e.clone()),
+            Current {
+                held: Held::Rows(rs),
+                ..
+            } => match &rs.after {
+                After::Failed(e) => Some(e.clone()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// Drops the cursor's entry when it holds nothing the client will close.
-    fn forget_if_idle(&mut self, cursor: CursorId) {
+    pub(crate) fn forget_if_idle(&mut self, cursor: CursorId) {
         if self.cursors.get(&cursor).is_some_and(CursorState::is_idle) {
             self.cursors.remove(&cursor);
         }
@@ -752,9 +846,21 @@ impl DbConnection {
             self.run_sql(BATCH_CURSOR, sql, &params, CursorOptions::default())?;
         let saved = self.max_chunk;
         self.max_chunk = max_bytes.max(1);
-        let reply = self.hold(BATCH_CURSOR, stmt, has_cursor, reuse, set, max_rows.max(1));
+        // No rows at all once the batch's answer budget is spent (`max_rows` 0).
+        let reply = self.hold(BATCH_CURSOR, stmt, has_cursor, reuse, set, max_rows);
         self.max_chunk = saved;
-        let out = match reply? {
+        let reply = reply.and_then(|r| match self.pending_error(BATCH_CURSOR) {
+            Some(e) => Err(e),
+            None => Ok(r),
+        });
+        let out = match reply {
+            Err(e) => {
+                self.close_cursor(BATCH_CURSOR);
+                return Err(e);
+            }
+            Ok(r) => r,
+        };
+        let out = match out {
             DbReply::Executed {
                 columns,
                 rowcount,

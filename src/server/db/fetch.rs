@@ -97,7 +97,8 @@ pub(crate) struct ResultSet {
     scrollable: bool,
     /// What follows the result set, once its rows are all read.
     pub(crate) after: After,
-    /// Rows still to return under the cursor's max rows (`None`: no limit).
+    /// The cursor's max rows (`None`: no limit) and how many are still to return.
+    limit: Option<u64>,
     limit_left: Option<u64>,
 }
 
@@ -204,7 +205,23 @@ impl ResultSet {
                     .map_err(|e| from_odbc(&e))?;
                 Source::Bulk(block, size)
             }
-            _ => Source::Piecewise(cursor),
+            _ => {
+                // One row per fetch: a statement that held a bulk result before (its previous
+                // result, or a cached statement) may still have a larger rowset size, and
+                // `SQLGetData` reads only a rowset's first row.
+                let rc = odbc_calls::set_stmt_attr(
+                    stmt,
+                    odbc_api::sys::StatementAttribute::RowArraySize,
+                    1,
+                );
+                if !odbc_calls::succeeded(rc) {
+                    return Err(DbError::from_records(
+                        records(&odbc_calls::RawStmt(stmt)),
+                        "the driver refuses a rowset of one row",
+                    ));
+                }
+                Source::Piecewise(cursor)
+            }
         };
         Ok((
             Self {
@@ -219,6 +236,7 @@ impl ResultSet {
                 last_read_full: false,
                 scrollable,
                 after: After::Unknown,
+                limit: None,
                 limit_left: None,
             },
             descs,
@@ -256,6 +274,14 @@ impl ResultSet {
         if let Some(left) = &mut self.limit_left {
             *left = left.saturating_sub(rows.len() as u64);
             if *left == 0 {
+                // The rest of this result set is not wanted; the statement's further results
+                // (if any) still are.
+                if !self.scrollable {
+                    self.pending = PendingRows::default();
+                    self.deferred = None;
+                    finish(&mut self.source);
+                    self.settle();
+                }
                 return Ok((rows, true));
             }
         }
@@ -268,6 +294,7 @@ impl ResultSet {
     /// Returns at most `rows` rows from now on (the cursor's max rows, enforced here whatever
     /// the driver does with `SQL_ATTR_MAX_ROWS`).
     pub(crate) fn set_limit(&mut self, rows: u64) {
+        self.limit = Some(rows);
         self.limit_left = Some(rows);
     }
 
@@ -342,6 +369,14 @@ impl ResultSet {
             Source::Piecewise(cursor) => Some(cursor),
             Source::Done(cursor) => cursor,
         };
+        if cursor.is_some() {
+            // Its next result is read one row per fetch unless bound anew (see `open`).
+            let _ = odbc_calls::set_stmt_attr(
+                self.stmt,
+                odbc_api::sys::StatementAttribute::RowArraySize,
+                1,
+            );
+        }
         (cursor.map(CursorImpl::into_stmt), self.after)
     }
 
@@ -374,6 +409,7 @@ impl ResultSet {
         self.deferred = None;
         self.last_read_full = false;
         self.after = After::Unknown;
+        self.limit_left = self.limit.map(|max| max.saturating_sub(position));
         let row = i64::try_from(position).unwrap_or(i64::MAX);
         let rc = odbc_calls::fetch_absolute(self.stmt, row);
         self.source = Source::Piecewise(cursor);

@@ -61,6 +61,7 @@ impl DbConnection {
         // From now on the connection differs from a fresh one: it is not pooled.
         self.attributes_changed = true;
         let rc = odbc_calls::set_connect_attr(dbc, attribute, value);
+        super::warnings::note(rc, &RawDbc(dbc));
         if !odbc_calls::succeeded(rc) {
             return Err(DbError::from_records(
                 records(&RawDbc(dbc)),

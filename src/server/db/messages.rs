@@ -142,6 +142,22 @@ pub enum DbRequest {
 }
 
 impl DbRequest {
+    /// The cursor the request names, if any.
+    pub fn cursor(&self) -> Option<CursorId> {
+        match self {
+            Self::Execute { cursor, .. }
+            | Self::ExecuteMany { cursor, .. }
+            | Self::Fetch { cursor, .. }
+            | Self::CloseCursor(cursor)
+            | Self::Catalog { cursor, .. }
+            | Self::Prepare { cursor, .. }
+            | Self::NextResult { cursor, .. }
+            | Self::Scroll { cursor, .. }
+            | Self::SetCursorOptions { cursor, .. } => Some(*cursor),
+            _ => None,
+        }
+    }
+
     /// The cursor whose rows the request reads (and may read ahead for), if any.
     pub fn reads_rows_of(&self) -> Option<CursorId> {
         match self {

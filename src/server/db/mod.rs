@@ -287,7 +287,7 @@ impl DbConnection {
         sql: &str,
         sets: &[Vec<Value>],
     ) -> Result<DbReply, DbError> {
-        self.release_current(cursor);
+        self.begin_statement(cursor);
         let conn = Arc::clone(self.conn()?);
         let mut stmt = conn.into_preallocated().map_err(|e| from_odbc(&e))?;
         let _armed = self.cancel.arm(stmt.as_stmt_ref().as_sys());
@@ -466,17 +466,23 @@ impl DbConnection {
             DbRequest::Fetch { .. } | DbRequest::Scroll { .. } | DbRequest::Open(_)
         );
         let reads = req.reads_rows_of();
+        let names = req.cursor();
         let (result, warnings) = warnings::collect(|| {
             contain(self, |this| {
-                let reply = this.dispatch(req)?;
+                let reply = this.dispatch(req);
                 if let (
                     Some(cursor),
-                    DbReply::Executed { done: true, .. } | DbReply::Rows { done: true, .. },
+                    Ok(DbReply::Executed { done: true, .. } | DbReply::Rows { done: true, .. }),
                 ) = (reads, &reply)
                 {
                     this.after_done(cursor);
                 }
-                Ok(reply)
+                // Whatever happened (an error too), a cursor left holding nothing is
+                // forgotten: the client need not close it.
+                if let Some(cursor) = names {
+                    this.forget_if_idle(cursor);
+                }
+                reply
             })
         });
         let result = match result {

@@ -449,29 +449,25 @@ pub(crate) fn get_info(dbc: HDbc, info: &InfoType) -> Result<InfoValue, SqlRetur
                 return Ok(InfoValue::Text(String::from_utf8_lossy(text).into_owned()));
             }
         }
-        InfoKind::U16 => {
-            let mut value: u16 = 0;
+        InfoKind::U16 | InfoKind::U32 | InfoKind::Bitmask => {
+            // Eight zeroed bytes whatever the type's width: drivers ignore the buffer length
+            // for numbers, and one that writes a wider value than the standard says must not
+            // write past our buffer.
+            let mut value = [0u8; 8];
             let mut len: i16 = 0;
-            // SAFETY: as above; `value` is the SQLUSMALLINT the information type returns.
-            let rc =
-                unsafe { SQLGetInfo(dbc, info.id, (&mut value as *mut u16).cast(), 2, &mut len) };
-            if succeeded(rc) {
-                Ok(InfoValue::Integer(u64::from(value)))
-            } else {
-                Err(rc)
+            // SAFETY: `dbc` is a live connection handle owned by this thread; `value` is
+            // writable for 8 bytes (at least the SQLUSMALLINT or SQLUINTEGER the type returns)
+            // and outlives the call.
+            let rc = unsafe { SQLGetInfo(dbc, info.id, value.as_mut_ptr().cast(), 8, &mut len) };
+            if !succeeded(rc) {
+                return Err(rc);
             }
-        }
-        InfoKind::U32 | InfoKind::Bitmask => {
-            let mut value: u32 = 0;
-            let mut len: i16 = 0;
-            // SAFETY: as above; `value` is the SQLUINTEGER the information type returns.
-            let rc =
-                unsafe { SQLGetInfo(dbc, info.id, (&mut value as *mut u32).cast(), 4, &mut len) };
-            if succeeded(rc) {
-                Ok(InfoValue::Integer(u64::from(value)))
+            let n = if info.kind == InfoKind::U16 {
+                u64::from(u16::from_ne_bytes([value[0], value[1]]))
             } else {
-                Err(rc)
-            }
+                u64::from(u32::from_ne_bytes([value[0], value[1], value[2], value[3]]))
+            };
+            Ok(InfoValue::Integer(n))
         }
     }
 }
@@ -485,13 +481,13 @@ pub(crate) fn set_connect_attr(dbc: HDbc, attribute: i32, value: u32) -> SqlRetu
 
 /// Reads an integer connection attribute.
 pub(crate) fn get_connect_attr(dbc: HDbc, attribute: i32) -> Option<u32> {
-    let mut value: u32 = 0;
+    // Eight zeroed bytes: room for an SQLULEN too, should a driver write one.
+    let mut value = [0u8; 8];
     let mut len: i32 = 0;
-    // SAFETY: `dbc` is a live connection handle owned by this thread; `value` is the
-    // SQLUINTEGER these attributes return, outliving the call.
-    let rc =
-        unsafe { SQLGetConnectAttr(dbc, attribute, (&mut value as *mut u32).cast(), 0, &mut len) };
-    succeeded(rc).then_some(value)
+    // SAFETY: `dbc` is a live connection handle owned by this thread; `value` is writable for
+    // 8 bytes (at least the SQLUINTEGER these attributes return) and outlives the call.
+    let rc = unsafe { SQLGetConnectAttr(dbc, attribute, value.as_mut_ptr().cast(), 8, &mut len) };
+    succeeded(rc).then(|| u32::from_ne_bytes([value[0], value[1], value[2], value[3]]))
 }
 
 /// Sets an `SQLULEN` statement attribute (`SQL_ATTR_QUERY_TIMEOUT`, `SQL_ATTR_MAX_ROWS`, ...).

@@ -26,6 +26,24 @@ pub(crate) fn collect<R>(f: impl FnOnce() -> R) -> (R, Vec<DiagRecord>) {
     (r, warnings.unwrap_or_default())
 }
 
+/// After an ODBC call of ours that odbc-api does not see (`odbc_calls`): when it returned
+/// `SQL_SUCCESS_WITH_INFO`, its diagnostics join the request's warnings.
+pub(crate) fn note(
+    rc: odbc_api::sys::SqlReturn,
+    handle: &(impl odbc_api::handles::Diagnostics + ?Sized),
+) {
+    if rc != odbc_api::sys::SqlReturn::SUCCESS_WITH_INFO {
+        return;
+    }
+    let records = super::diag::records(handle);
+    COLLECTED.with(|c| {
+        if let Some(list) = c.borrow_mut().as_mut() {
+            let room = MAX_WARNINGS.saturating_sub(list.len());
+            list.extend(records.into_iter().take(room));
+        }
+    });
+}
+
 /// Reads a record in odbc-api's format back (`State: S, Native error: N, Message: M`).
 fn parse(text: &str) -> Option<DiagRecord> {
     let rest = text.strip_prefix("State: ")?;

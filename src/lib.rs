@@ -29,6 +29,8 @@
 //! - `src/server/db/cursors.rs`: re-wrapping a statement that just returned a cursor
 //!   (`CursorImpl::new`), so a result set can own its statement, and a prepared statement
 //!   taken apart for that (`Prepared::from_prepared`), to run it again.
+//! - `src/server/db/procedures.rs`: binding a procedure call's output parameters to buffers
+//!   it owns (`ParameterCollection`), unbound before they go.
 //! - `src/server/db/odbc_calls.rs`: the catalog functions with NULL-able arguments,
 //!   `SQLGetInfo` for every information type, connection and statement attributes,
 //!   `SQLMoreResults`, `SQLFetchScroll` and resetting a statement for reuse.

@@ -19,7 +19,7 @@ use odbcd::proto::message::{
 use odbcd::proto::preamble::{Preamble, FLAG_TLS_REQUIRED};
 use odbcd::proto::statement::{
     BatchMode, BatchOutcome, BatchStatement, ConnectionOption, CursorOptions, InfoValue,
-    IsolationLevel,
+    IsolationLevel, ProcParam,
 };
 use odbcd::proto::value::{ColumnDesc, Date, Time, Timestamp, Value};
 
@@ -52,6 +52,7 @@ fn request_name(r: &Request) -> &'static str {
         Request::SetCursorOptions { .. } => "SetCursorOptions",
         Request::SetConnectionOption { .. } => "SetConnectionOption",
         Request::Batch { .. } => "Batch",
+        Request::CallProcedure { .. } => "CallProcedure",
     }
 }
 
@@ -74,6 +75,7 @@ fn response_name(r: &Response) -> &'static str {
         Response::NoMoreResults => "NoMoreResults",
         Response::Warned { .. } => "Warned",
         Response::BatchResults { .. } => "BatchResults",
+        Response::ProcedureOutputs { .. } => "ProcedureOutputs",
     }
 }
 
@@ -241,6 +243,17 @@ fn requests() -> Vec<Request> {
             mode: BatchMode::Atomic,
             max_rows: 10,
         },
+        Request::CallProcedure {
+            conn: 1,
+            cursor: 2,
+            sql: "{? = call f(?, ?)}".into(),
+            params: vec![
+                ProcParam::output(Value::Int(0), 0),
+                ProcParam::input(Value::Text("x".into())),
+                ProcParam::inout(Value::Decimal("1.5".into()), 40),
+            ],
+            max_rows: 10,
+        },
     ]
 }
 
@@ -344,6 +357,14 @@ fn responses() -> Vec<Response> {
                 },
                 BatchOutcome::Failed(error(ErrorClass::IntegrityError)),
                 BatchOutcome::Skipped,
+            ],
+        },
+        Response::ProcedureOutputs {
+            rowcount: -1,
+            values: vec![
+                Value::Int(2),
+                Value::Text("x".into()),
+                Value::Decimal("2.5".into()),
             ],
         },
     ]

@@ -261,6 +261,43 @@ impl Cursor {
         Ok(params.to_vec())
     }
 
+    /// Calls a procedure with output parameters: `sql` is the ODBC call escape, e.g.
+    /// `{? = call add_one(?)}` or `{call split(?, ?, ?)}`, with one [`ProcParam`] per `?`.
+    /// Returns every parameter's value after the call (inputs as sent, outputs as the
+    /// procedure set them); `None` when the procedure returned a result set instead, which is
+    /// then the cursor's (its output parameters are not read: ODBC completes them only after
+    /// all rows).
+    ///
+    /// # Errors
+    /// The database's error; `ProgrammingError` (`HY090`) for text outputs over 1 MiB each
+    /// or 16 MiB in all; `DataError` (`22001`) when an output is longer than its `max_bytes`.
+    pub fn call_procedure(
+        &mut self,
+        sql: &str,
+        params: &[crate::proto::statement::ProcParam],
+    ) -> Result<Option<Vec<Value>>, Error> {
+        let (link, conn) = self.begin()?;
+        let r = link.call(Request::CallProcedure {
+            conn,
+            cursor: self.id,
+            sql: sql.to_owned(),
+            params: params.to_vec(),
+            max_rows: BATCH_ROWS,
+        })?;
+        let (r, raised) = self.answer(r);
+        match r {
+            Response::ProcedureOutputs { rowcount, values } => {
+                self.rowcount = rowcount;
+                self.note_done();
+                raised.map(|()| Some(values))
+            }
+            r => {
+                self.take_result(r)?;
+                raised.map(|()| None)
+            }
+        }
+    }
+
     /// Moves to the statement's next result (`SQLMoreResults`): a further result set or row
     /// count of a batch or procedure. Rows of the current result not fetched are skipped.
     /// Returns false (and leaves no result set) when there are no more.

@@ -48,6 +48,7 @@ pub use crate::proto::message::{DataSourceInfo, DriverInfo, ServerStatus};
 pub use crate::proto::statement::CursorOptions;
 pub use crate::proto::statement::{
     BatchMode, BatchOutcome, BatchStatement, ConnectionOption, InfoValue, IsolationLevel,
+    ParamDirection, ProcParam,
 };
 pub use crate::proto::value::{ColumnDesc, Date, Time, Timestamp, Value};
 pub use connection::Connection;

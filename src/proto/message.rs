@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::catalog::CatalogCall;
 use super::statement::{
-    BatchMode, BatchOutcome, BatchStatement, ConnectionOption, CursorOptions, InfoValue,
+    BatchMode, BatchOutcome, BatchStatement, ConnectionOption, CursorOptions, InfoValue, ProcParam,
 };
 use super::value::{ColumnDesc, Value};
 use crate::error::{DbError, DiagRecord};
@@ -240,6 +240,23 @@ pub enum Request {
         /// The most rows returned per statement with a result set.
         max_rows: u32,
     },
+    /// Calls a procedure (`sql` is the ODBC call escape, e.g. `{? = call f(?)}`) with input,
+    /// output and input/output parameters. Answered with [`Response::ProcedureOutputs`] when
+    /// it returns no result set; else like `Execute` (output parameters of a procedure with
+    /// result sets are not read).
+    CallProcedure {
+        /// The connection.
+        conn: ConnId,
+        /// The cursor.
+        cursor: CursorId,
+        /// The call.
+        sql: String,
+        /// Its parameters, one per `?`.
+        #[serde(deserialize_with = "super::budget::charged")]
+        params: Vec<ProcParam>,
+        /// How many rows to return with a result set.
+        max_rows: u32,
+    },
 }
 
 thread_local! {
@@ -272,7 +289,8 @@ impl Request {
             | Self::Prepare { cursor, .. }
             | Self::NextResult { cursor, .. }
             | Self::Scroll { cursor, .. }
-            | Self::SetCursorOptions { cursor, .. } => Some(*cursor),
+            | Self::SetCursorOptions { cursor, .. }
+            | Self::CallProcedure { cursor, .. } => Some(*cursor),
             _ => None,
         }
     }
@@ -424,6 +442,15 @@ pub enum Response {
         /// The outcomes.
         #[serde(deserialize_with = "super::budget::charged")]
         outcomes: Vec<BatchOutcome>,
+    },
+    /// Answer to [`Request::CallProcedure`] without a result set: every parameter's value
+    /// after the call (inputs as sent, outputs as the procedure set them).
+    ProcedureOutputs {
+        /// Rows affected, -1 when unknown.
+        rowcount: i64,
+        /// One value per parameter.
+        #[serde(deserialize_with = "super::budget::values")]
+        values: Vec<Value>,
     },
 }
 

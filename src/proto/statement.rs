@@ -94,6 +94,60 @@ pub struct BatchStatement {
     pub params: Vec<Value>,
 }
 
+/// Which way a procedure parameter goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ParamDirection {
+    /// The procedure reads it.
+    In,
+    /// The procedure sets it (its value is a template: its type says how to read it back).
+    Out,
+    /// Both.
+    InOut,
+}
+
+/// One parameter of a procedure call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcParam {
+    /// In, out or both.
+    pub direction: ParamDirection,
+    /// The value going in; for `Out`, a template whose variant gives the type read back
+    /// (`Int`, `Float`, `Bool`; anything else is read back as text, `Decimal` as a decimal).
+    pub value: Value,
+    /// For text read back: the most bytes expected (a longer value is an error, never cut).
+    pub max_bytes: u32,
+}
+
+impl ProcParam {
+    /// A parameter the procedure reads.
+    pub fn input(value: Value) -> Self {
+        Self {
+            direction: ParamDirection::In,
+            value,
+            max_bytes: 0,
+        }
+    }
+
+    /// A parameter the procedure sets, read back as `template`'s type (`Value::Int(0)`,
+    /// `Value::Float(0.0)`, `Value::Bool(false)`, or text of at most `max_bytes` bytes for
+    /// any other; `Value::Decimal` reads back a decimal).
+    pub fn output(template: Value, max_bytes: u32) -> Self {
+        Self {
+            direction: ParamDirection::Out,
+            value: template,
+            max_bytes,
+        }
+    }
+
+    /// A parameter the procedure reads and sets (text: at most `max_bytes` back).
+    pub fn inout(value: Value, max_bytes: u32) -> Self {
+        Self {
+            direction: ParamDirection::InOut,
+            value,
+            max_bytes,
+        }
+    }
+}
+
 /// How a batch runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BatchMode {

@@ -762,6 +762,92 @@ impl DbConnection {
         Ok(DbReply::Done)
     }
 
+    /// `CallProcedure`: runs the call with its output parameters bound; answers with every
+    /// parameter's value after it, or (when the procedure returns a result set) like
+    /// `Execute`, its output parameters unread.
+    pub(crate) fn call_procedure(
+        &mut self,
+        cursor: CursorId,
+        sql: &str,
+        params: &[crate::proto::statement::ProcParam],
+        max_rows: u32,
+    ) -> Result<DbReply, DbError> {
+        self.begin_statement(cursor);
+        self.cursor_state(cursor)?;
+        let mut bindings = super::procedures::Bindings::new(params)?;
+        let mut stmt = self.new_statement(self.options(cursor))?;
+        let raw = stmt.as_stmt_ref().as_sys();
+        let armed = self.cancel.arm(raw);
+        // SAFETY: a fresh statement handle allocated on this connection, in the allocated
+        // state `Preallocated` expects.
+        #[allow(unsafe_code)]
+        let mut pre = unsafe { odbc_api::Preallocated::new(stmt) };
+        let outcome = pre.execute(sql, &mut bindings).map(|c| {
+            c.map(|c| {
+                let _ = c.into_stmt();
+            })
+            .is_some()
+        });
+        stmt = pre.into_handle();
+        drop(armed);
+        let has_cursor = match outcome {
+            Ok(has_cursor) => has_cursor,
+            Err(e) => return Err(from_odbc_with_handle(&e, &stmt.as_stmt_ref())),
+        };
+        let rowcount = stmt
+            .as_stmt_ref()
+            .row_count()
+            .into_result(&stmt.as_stmt_ref())
+            .ok()
+            .and_then(|n| i64::try_from(n).ok())
+            .unwrap_or(-1);
+        // Output parameters are complete once every further result is passed over; a result
+        // set on the way ends that (its rows are the client's).
+        let mut result_set = has_cursor;
+        while !result_set {
+            let armed = self.cancel.arm(raw);
+            let rc = odbc_calls::more_results(raw);
+            drop(armed);
+            warnings::note(rc, &RawStmt(raw));
+            if rc == SqlReturn::NO_DATA {
+                break;
+            }
+            if !odbc_calls::succeeded(rc) {
+                let e = DbError::from_records(records(&RawStmt(raw)), "SQLMoreResults failed");
+                odbc_calls::reset_parameters(raw);
+                return Err(e);
+            }
+            result_set = stmt
+                .as_stmt_ref()
+                .num_result_cols()
+                .into_result(&stmt.as_stmt_ref())
+                .map_err(|e| from_odbc(&e))?
+                > 0;
+        }
+        let values = if result_set {
+            None
+        } else {
+            Some(bindings.values())
+        };
+        // The buffers go with `bindings`: nothing may stay bound to them.
+        if !odbc_calls::reset_parameters(raw) {
+            // Never let the statement touch them again.
+            drop(stmt);
+            return Err(DbError::new(
+                ErrorClass::InterfaceError,
+                "the driver refused to unbind the call's parameters",
+            ));
+        }
+        drop(bindings);
+        match values {
+            Some(values) => Ok(DbReply::ProcedureOutputs {
+                rowcount,
+                values: values?,
+            }),
+            None => self.hold(cursor, stmt, true, Reuse::Free, false, max_rows),
+        }
+    }
+
     /// A reply said the cursor's rows are all read: a statement with nothing further is let
     /// go now (back to the cache), so that a client need not close a cursor it read to the
     /// end; one with further results waits for `nextset` (at most [`MAX_PENDING`] of those).

@@ -16,7 +16,7 @@ use crate::proto::catalog::CatalogCall;
 use crate::proto::message::CursorId;
 use crate::proto::rows::EncodedRows;
 use crate::proto::statement::{
-    BatchMode, BatchOutcome, BatchStatement, ConnectionOption, CursorOptions, InfoValue,
+    BatchMode, BatchOutcome, BatchStatement, ConnectionOption, CursorOptions, InfoValue, ProcParam,
 };
 use crate::proto::value::{ColumnDesc, Value};
 use crate::server::pool::PoolKey;
@@ -139,6 +139,17 @@ pub enum DbRequest {
         /// Rows returned per statement.
         max_rows: u32,
     },
+    /// A procedure call with output parameters.
+    CallProcedure {
+        /// The cursor.
+        cursor: CursorId,
+        /// The call escape.
+        sql: String,
+        /// The parameters.
+        params: Vec<ProcParam>,
+        /// Rows to return at once when it gives a result set.
+        max_rows: u32,
+    },
 }
 
 impl DbRequest {
@@ -153,7 +164,8 @@ impl DbRequest {
             | Self::Prepare { cursor, .. }
             | Self::NextResult { cursor, .. }
             | Self::Scroll { cursor, .. }
-            | Self::SetCursorOptions { cursor, .. } => Some(*cursor),
+            | Self::SetCursorOptions { cursor, .. }
+            | Self::CallProcedure { cursor, .. } => Some(*cursor),
             _ => None,
         }
     }
@@ -165,7 +177,8 @@ impl DbRequest {
             | Self::Fetch { cursor, .. }
             | Self::Catalog { cursor, .. }
             | Self::NextResult { cursor, .. }
-            | Self::Scroll { cursor, .. } => Some(*cursor),
+            | Self::Scroll { cursor, .. }
+            | Self::CallProcedure { cursor, .. } => Some(*cursor),
             _ => None,
         }
     }
@@ -212,6 +225,13 @@ pub enum DbReply {
     NoMoreResults,
     /// A batch ran.
     Batch(Vec<BatchOutcome>),
+    /// A procedure call's parameters after it.
+    ProcedureOutputs {
+        /// Rows affected.
+        rowcount: i64,
+        /// One value per parameter.
+        values: Vec<Value>,
+    },
     /// A reply with the driver's warnings.
     Warned(Vec<DiagRecord>, Box<DbReply>),
 }

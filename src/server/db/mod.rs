@@ -32,6 +32,7 @@ mod messages;
 pub mod odbc_calls;
 mod params;
 mod pieces;
+mod procedures;
 mod rowset;
 pub mod sqlite_guard;
 pub mod sqlite_values;
@@ -222,6 +223,12 @@ impl DbConnection {
                 mode,
                 max_rows,
             } => self.batch(&statements, mode, max_rows),
+            DbRequest::CallProcedure {
+                cursor,
+                sql,
+                params,
+                max_rows,
+            } => self.call_procedure(cursor, &sql, &params, max_rows),
         }
     }
 

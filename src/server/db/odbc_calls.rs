@@ -568,6 +568,16 @@ pub(crate) fn describe_col(
     Ok((text, data_type, size, digits, nullable))
 }
 
+/// Unbinds `stmt`'s parameters (`SQLFreeStmt(SQL_RESET_PARAMS)`); false when the driver
+/// refused.
+pub(crate) fn reset_parameters(stmt: HStmt) -> bool {
+    // SAFETY: `stmt` is a live statement handle owned by this thread with no call running on
+    // it; this frees driver state only.
+    succeeded(unsafe {
+        odbc_api::sys::SQLFreeStmt(stmt, odbc_api::sys::FreeStmtOption::ResetParams)
+    })
+}
+
 /// Closes `stmt`'s cursor (`SQLFreeStmt(SQL_CLOSE)`), keeping the statement.
 pub(crate) fn close_cursor(stmt: HStmt) -> bool {
     // SAFETY: `stmt` is a live statement handle owned by this thread with no call running on

@@ -39,7 +39,7 @@ pub(crate) fn to_params(values: &[Value]) -> Result<Vec<Param>, DbError> {
         .collect()
 }
 
-fn to_param(index: usize, v: &Value) -> Result<Param, DbError> {
+pub(crate) fn to_param(index: usize, v: &Value) -> Result<Param, DbError> {
     Ok(match v {
         Value::Null => Box::new(VarCharBox::null()),
         Value::Bool(b) => Box::new(Bit::from_bool(*b)),

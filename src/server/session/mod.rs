@@ -327,6 +327,9 @@ impl Session {
             DbReply::Prepared { columns, params } => Response::Prepared { columns, params },
             DbReply::NoMoreResults => Response::NoMoreResults,
             DbReply::Batch(outcomes) => Response::BatchResults { outcomes },
+            DbReply::ProcedureOutputs { rowcount, values } => {
+                Response::ProcedureOutputs { rowcount, values }
+            }
             // Nested warnings do not happen: one level is unwrapped above.
             DbReply::Warned(..) => Response::Ok,
         };

@@ -245,6 +245,22 @@ impl Session {
                 };
                 self.forward(id, conn, req, ctx);
             }
+            Request::CallProcedure {
+                conn,
+                cursor,
+                sql,
+                params,
+                max_rows,
+            } => {
+                tracing::debug!(conn, cursor, %sql, "call");
+                let req = DbRequest::CallProcedure {
+                    cursor,
+                    sql,
+                    params,
+                    max_rows,
+                };
+                self.forward(id, conn, req, ctx);
+            }
         }
     }
 

@@ -633,6 +633,67 @@ fn prepared_statements_run_again_and_the_cache_survives_errors_and_schema_change
         .prepare("selec 1")
         .unwrap_err()
         .is(ErrorClass::ProgrammingError));
+    // Every other parameter type through a prepared statement, run three times, read back.
+    run(&conn, &["create table typed (d date, t time(6), ts timestamp(6), b boolean, n numeric(30,10), i8 bigint)"]);
+    let date = odbcd::client::Date {
+        year: 2024,
+        month: 2,
+        day: 29,
+    };
+    let time = odbcd::client::Time {
+        hour: 23,
+        minute: 59,
+        second: 58,
+        nanos: 123_456_000,
+    };
+    let sets = [
+        vec![
+            Value::Date(date),
+            Value::Time(time),
+            Value::Timestamp(odbcd::client::Timestamp { date, time }),
+            Value::Bool(true),
+            Value::Decimal("12345678901234567890.0123456789".into()),
+            Value::Int(i64::MIN),
+        ],
+        vec![
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Bool(false),
+            Value::Decimal("-0.0000000001".into()),
+            Value::Int(i64::MAX),
+        ],
+        vec![
+            Value::Date(odbcd::client::Date {
+                year: 1,
+                month: 1,
+                day: 1,
+            }),
+            Value::Time(odbcd::client::Time {
+                hour: 0,
+                minute: 0,
+                second: 0,
+                nanos: 0,
+            }),
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Int(0),
+        ],
+    ];
+    let mut ins = conn.cursor();
+    ins.prepare("insert into typed values (?, ?, ?, ?, ?, ?)")
+        .unwrap();
+    for set in &sets {
+        ins.execute_prepared(set).unwrap();
+    }
+    let mut sel = conn.cursor();
+    sel.prepare("select d, t, ts, b, n, i8 from typed where i8 = ?")
+        .unwrap();
+    for set in &sets {
+        sel.execute_prepared(&[set[5].clone()]).unwrap();
+        assert_eq!(sel.fetchall().unwrap(), vec![set.clone()]);
+    }
 }
 
 #[test]

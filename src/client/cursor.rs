@@ -262,7 +262,7 @@ impl Cursor {
     }
 
     /// Calls a procedure with output parameters: `sql` is the ODBC call escape, e.g.
-    /// `{? = call add_one(?)}` or `{call split(?, ?, ?)}`, with one [`ProcParam`] per `?`.
+    /// `{? = call add_one(?)}` or `{call split(?, ?, ?)}`, with one [`ProcParam`](crate::proto::statement::ProcParam) per `?`.
     /// Returns every parameter's value after the call (inputs as sent, outputs as the
     /// procedure set them); `None` when the procedure returned a result set instead, which is
     /// then the cursor's (its output parameters are not read: ODBC completes them only after

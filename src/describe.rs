@@ -62,7 +62,7 @@ fn text(v: &Value) -> String {
 }
 
 fn all(cursor: &mut Cursor) -> Result<Vec<Vec<Value>>, Error> {
-    cursor.fetchall()
+    Ok(cursor.fetchall()?.into_iter().map(Vec::from).collect())
 }
 
 /// An index while its columns are gathered: name, unique, (position, column) pairs.

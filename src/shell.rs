@@ -263,8 +263,9 @@ impl<W: std::io::Write> ResultWriter<W> {
     ///
     /// # Errors
     /// Writing fails.
-    pub fn rows(&mut self, rows: &[Vec<Value>]) -> std::io::Result<()> {
+    pub fn rows<R: AsRef<[Value]>>(&mut self, rows: &[R]) -> std::io::Result<()> {
         for r in rows {
+            let r = r.as_ref();
             match self.format {
                 Format::Csv => {
                     let fields: Vec<String> = r

@@ -73,7 +73,11 @@ fn matches_psql(v: &Value, psql: Option<&str>) -> bool {
 fn fetch_all(conn: &Connection, sql: &str) -> Vec<Vec<Value>> {
     let mut c = conn.cursor();
     c.execute(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"));
-    c.fetchall().unwrap_or_else(|e| panic!("{sql}: {e}"))
+    c.fetchall()
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .into_iter()
+        .map(Vec::from)
+        .collect()
 }
 
 /// Every cell of `table` read through odbcd equals psql's; then every row goes back in as

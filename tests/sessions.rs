@@ -37,7 +37,10 @@ fn sqlite_errors_have_class_and_sqlstate() {
     );
     // The cursor and connection still work after errors.
     c.execute("SELECT id FROM u", &[]).unwrap();
-    assert_eq!(c.fetchone().unwrap(), Some(vec![Value::Int(1)]));
+    assert_eq!(
+        c.fetchone().unwrap().map(Vec::from),
+        Some(vec![Value::Int(1)])
+    );
 }
 
 #[test]
@@ -77,7 +80,10 @@ fn postgres_errors_have_class_and_sqlstate() {
         "{e}"
     );
     c.execute("SELECT count(*) FROM u", &[]).unwrap();
-    assert_eq!(c.fetchone().unwrap(), Some(vec![Value::Int(1)]));
+    assert_eq!(
+        c.fetchone().unwrap().map(Vec::from),
+        Some(vec![Value::Int(1)])
+    );
 }
 
 /// Reads rows until the cursor's error, checking that row `n` (from 1) starts with
@@ -127,7 +133,10 @@ fn an_error_in_a_later_batch_arrives_after_the_rows_before_it() {
         "{n} rows arrived before the error: the first driver fetch's 2000 at least"
     );
     c.execute("SELECT 42", &[]).unwrap();
-    assert_eq!(c.fetchone().unwrap(), Some(vec![Value::Int(42)]));
+    assert_eq!(
+        c.fetchone().unwrap().map(Vec::from),
+        Some(vec![Value::Int(42)])
+    );
 }
 
 /// The same on SQLite, whose rows are read one at a time: the statement fails while stepping
@@ -148,7 +157,10 @@ fn sqlite_error_while_stepping_arrives_after_every_row_before_it() {
     assert!(err.message.contains("integer overflow"), "{err}");
     assert_eq!(n, 2999, "every row before the failing one arrived first");
     c.execute("SELECT 42", &[]).unwrap();
-    assert_eq!(c.fetchone().unwrap(), Some(vec![Value::Int(42)]));
+    assert_eq!(
+        c.fetchone().unwrap().map(Vec::from),
+        Some(vec![Value::Int(42)])
+    );
 }
 
 /// A cursor per statement is the usual DB-API pattern: dropping one whose result set was read
@@ -196,7 +208,10 @@ fn dropping_a_finished_cursor_sends_nothing() {
         );
     }
     kept.execute("SELECT 2", &[]).unwrap();
-    assert_eq!(kept.fetchone().unwrap(), Some(vec![Value::Int(2)]));
+    assert_eq!(
+        kept.fetchone().unwrap().map(Vec::from),
+        Some(vec![Value::Int(2)])
+    );
 }
 
 fn commit_and_rollback(first: &str, second: &str, table: &str, odbc: &odbcd::client::Odbc) {
@@ -258,12 +273,18 @@ fn closing_a_session_ends_its_backend_connections() {
     TestServer::wait_until(10, "backends to close", || pg.backends("lifecycle") == 0);
     drop(conns);
 
-    // A client that just goes away: the server notices and cleans up too.
-    let (session, odbc, _conn) = server.connect(&pg.connstr("lifecycle"));
+    // A client that just goes away (drops its handles without closing): the session closes
+    // with its last handle, and the server cleans up.
+    let (session, odbc, conn) = server.connect(&pg.connstr("lifecycle"));
     assert_eq!(pg.backends("lifecycle"), 1);
-    drop(_conn);
-    std::mem::forget(odbc);
     drop(session);
+    // The session lives on while a handle uses it.
+    let mut c = conn.cursor();
+    c.execute("SELECT 1", &[]).unwrap();
+    assert_eq!(c.fetchall().unwrap().len(), 1);
+    drop(c);
+    drop(conn);
+    drop(odbc);
     TestServer::wait_until(10, "backends of a vanished client to close", || {
         pg.backends("lifecycle") == 0
     });
@@ -370,7 +391,10 @@ fn client_works_inside_a_tokio_runtime() {
         session.close().unwrap();
         (first, second)
     });
-    assert_eq!(n, (vec![Value::Int(41)], vec![Value::Int(1)]));
+    assert_eq!(
+        (Vec::from(n.0), Vec::from(n.1)),
+        (vec![Value::Int(41)], vec![Value::Int(1)])
+    );
 }
 
 #[test]
@@ -504,4 +528,144 @@ fn resuming_on_a_restarted_server_says_that_it_restarted() {
     let mut again = ServerSession::new(None, Some(&second.config_data())).unwrap();
     let e = again.open("", "", None, Some(&id)).map(|_| ()).unwrap_err();
     assert!(e.message.contains("restarted"), "{e}");
+}
+
+/// A function may open a session and hand back only the connection: the connection keeps
+/// the session alive, and the session closes on the server when the connection goes.
+#[test]
+fn handles_keep_their_session_alive_and_the_last_one_closes_it() {
+    fn connect(server: &TestServer, connstr: &str) -> odbcd::client::Connection {
+        let (_session, _odbc, conn) = server.connect(connstr);
+        conn
+    }
+    let server = TestServer::start("");
+    let (_observer, odbc) = server.open();
+    let conn = connect(&server, &server.sqlite("alive"));
+    let mut c = conn.cursor();
+    c.execute("SELECT 41 + 1", &[]).unwrap();
+    let row = c.fetchone().unwrap().unwrap();
+    assert_eq!(row.get::<i64>(0), 42);
+    assert_eq!(odbc.status().unwrap().sessions, 2);
+    drop(c);
+    drop(conn);
+    TestServer::wait_until(10, "the session to close with its last handle", || {
+        odbc.status().unwrap().sessions == 1
+    });
+}
+
+/// `rows()` yields an error once and then ends, so `filter_map(Result::ok)` terminates.
+#[test]
+fn rows_end_after_an_error() {
+    let server = TestServer::start("");
+    let (_s, _o, conn) = server.connect(&server.sqlite("rows_error"));
+    let mut c = conn.cursor();
+    c.execute("CREATE TABLE t (i INTEGER)", &[]).unwrap();
+    // No result set: one error, then the end.
+    let items: Vec<_> = c.rows().take(5).collect();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].as_ref().unwrap_err().sqlstate, "24000");
+    assert_eq!(c.rows().filter_map(Result::ok).count(), 0);
+    // Typed rows by name.
+    c.execute("SELECT 7 AS n, 'pear' AS name, NULL AS note", &[])
+        .unwrap();
+    for row in c.rows() {
+        let row = row.unwrap();
+        let (n, name, note): (u8, String, Option<String>) =
+            (row.get("n"), row.get("name"), row.get("note"));
+        assert_eq!((n, name.as_str(), note), (7, "pear", None));
+        assert_eq!(row.try_get::<i64>("nope").unwrap_err().sqlstate, "42S22");
+    }
+}
+
+/// A transaction guard: committed when asked, rolled back when dropped (an early `?`), and
+/// autocommit is back afterwards; one guard at a time.
+#[test]
+fn a_transaction_guard_commits_or_rolls_back() {
+    let pg = pg();
+    let _db = pg.database("tx_guard");
+    let server = TestServer::start("");
+    let (_s, _o, conn) = server.connect(&pg.connstr("tx_guard"));
+    conn.cursor()
+        .execute("CREATE TABLE t (i INTEGER)", &[])
+        .unwrap();
+    let count = || {
+        let mut c = conn.cursor();
+        c.execute("SELECT count(*) FROM t", &[]).unwrap();
+        c.fetchone().unwrap().unwrap().get::<i64>(0)
+    };
+    fn transfer(conn: &odbcd::client::Connection, fail: bool) -> Result<(), odbcd::client::Error> {
+        let tx = conn.transaction()?;
+        tx.cursor().execute("INSERT INTO t VALUES (1)", &[])?;
+        if fail {
+            tx.cursor()
+                .execute("INSERT INTO no_such_table VALUES (1)", &[])?;
+        }
+        tx.commit()
+    }
+    assert!(transfer(&conn, true).is_err());
+    assert_eq!(count(), 0, "rolled back when dropped");
+    assert!(conn.autocommit());
+    transfer(&conn, false).unwrap();
+    assert_eq!(count(), 1);
+    let tx = conn.transaction().unwrap();
+    assert_eq!(conn.transaction().unwrap_err().sqlstate, "25000");
+    tx.cursor()
+        .execute("INSERT INTO t VALUES (2)", &[])
+        .unwrap();
+    tx.rollback().unwrap();
+    assert_eq!(count(), 1);
+    assert!(conn.autocommit());
+}
+
+/// A query timeout ends a long statement (the driver's own, or the client's deadline for a
+/// driver that ignores it), and a cancel handle stops one from another thread.
+#[test]
+fn query_timeout_and_cancel_from_another_thread() {
+    let pg = pg();
+    let _db = pg.database("cancel_handle");
+    let server = TestServer::start("");
+    // SQLite: a statement that would run for a long time.
+    let (_s, _o, conn) = server.connect(&server.sqlite("timeout"));
+    let mut c = conn.cursor();
+    c.set_query_timeout(1);
+    let started = std::time::Instant::now();
+    let e = c
+        .execute(
+            "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 1000000000) SELECT count(*) FROM n",
+            &[],
+        )
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        e.is(ErrorClass::TimeoutError) || e.sqlstate == "HY008",
+        "{e}"
+    );
+    c.set_query_timeout(0);
+    c.execute("SELECT 1", &[]).unwrap();
+    assert_eq!(c.fetchall().unwrap().len(), 1);
+
+    // PostgreSQL: cancelled from another thread.
+    let (_s2, _o2, conn) = server.connect(&pg.connstr("cancel_handle"));
+    let mut c = conn.cursor();
+    let cancel = c.cancel_handle();
+    assert!(!cancel.cancel().unwrap(), "nothing runs yet");
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        cancel.cancel()
+    });
+    let started = std::time::Instant::now();
+    let e = c.execute("SELECT pg_sleep(20)", &[]).unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(e.sqlstate == "HY008" || e.sqlstate == "57014", "{e}");
+    assert!(canceller.join().unwrap().unwrap());
+    c.execute("SELECT 2", &[]).unwrap();
+    assert_eq!(c.fetchone().unwrap().unwrap().get::<i64>(0), 2);
 }

@@ -29,6 +29,8 @@ pub(super) struct ConnState {
     pub(super) closed: bool,
     /// Connection attributes the application set, applied again after a re-open.
     pub(super) options: Vec<ConnectionOption>,
+    /// A [`super::connection::Transaction`] guard is open.
+    pub(super) in_transaction: bool,
     /// What the connection (and its new cursors) do with warnings.
     pub(super) warning_format: WarningFormat,
     /// Warnings of the connection's own requests.

@@ -38,6 +38,7 @@ impl Connection {
                     autocommit: true,
                     closed: false,
                     options: Vec::new(),
+                    in_transaction: false,
                     warning_format: WarningFormat::default(),
                     messages: Vec::new(),
                 }),
@@ -101,7 +102,7 @@ impl Connection {
     ///
     /// # Errors
     /// The driver's error.
-    pub fn set_autocommit(&mut self, on: bool) -> Result<(), Error> {
+    pub fn set_autocommit(&self, on: bool) -> Result<(), Error> {
         let (link, conn) = self.inner.ensure()?;
         link.call(Request::SetAutocommit { conn, on })?;
         self.inner.state().autocommit = on;
@@ -264,6 +265,49 @@ impl Connection {
         self.inner.state().warning_format = format;
     }
 
+    /// Starts a transaction: autocommit goes off until the guard ends. The guard commits with
+    /// [`Transaction::commit`]; dropped without it (an early return, a `?`, a panic), it rolls
+    /// back. Either way autocommit is back as it was. With autocommit already off, the guard
+    /// ends the transaction already open (what ran before it is part of it).
+    ///
+    /// ```no_run
+    /// # fn f(conn: &odbcd::client::Connection) -> Result<(), odbcd::client::Error> {
+    /// let tx = conn.transaction()?;
+    /// tx.cursor().execute("UPDATE account SET balance = balance - 10 WHERE id = 1", &[])?;
+    /// tx.cursor().execute("UPDATE account SET balance = balance + 10 WHERE id = 2", &[])?;
+    /// tx.commit()?; // without it, both updates are rolled back
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// `ProgrammingError` (`25000`) while another guard of this connection is open; the
+    /// driver's error turning autocommit off.
+    pub fn transaction(&self) -> Result<Transaction<'_>, Error> {
+        {
+            let mut st = self.inner.state();
+            if st.in_transaction {
+                return Err(Error::with_state(
+                    ErrorClass::ProgrammingError,
+                    "25000",
+                    "a transaction guard of this connection is already open",
+                ));
+            }
+            st.in_transaction = true;
+        }
+        let restore = self.autocommit();
+        if restore {
+            if let Err(e) = self.set_autocommit(false) {
+                self.inner.state().in_transaction = false;
+                return Err(e);
+            }
+        }
+        Ok(Transaction {
+            conn: self,
+            restore,
+            done: false,
+        })
+    }
+
     /// True once closed.
     pub fn closed(&self) -> bool {
         self.inner.state().closed
@@ -287,6 +331,70 @@ impl Connection {
             (self.inner.core.peek(), st.id)
         };
         link.call(Request::CloseConnection { conn }).map(|_| ())
+    }
+}
+
+/// A transaction on a [`Connection`] (see [`Connection::transaction`]): rolled back when
+/// dropped without [`Self::commit`]. It dereferences to the connection.
+pub struct Transaction<'c> {
+    conn: &'c Connection,
+    /// Autocommit was on before: turn it back on at the end.
+    restore: bool,
+    /// Committed or rolled back.
+    done: bool,
+}
+
+impl Transaction<'_> {
+    /// Commits the transaction.
+    ///
+    /// # Errors
+    /// As [`Connection::commit`]; the transaction is then rolled back (when the connection
+    /// still can).
+    pub fn commit(mut self) -> Result<(), Error> {
+        let r = self.conn.commit();
+        self.done = r.is_ok();
+        r
+    }
+
+    /// Rolls the transaction back.
+    ///
+    /// # Errors
+    /// As [`Connection::rollback`].
+    pub fn rollback(mut self) -> Result<(), Error> {
+        self.done = true;
+        self.conn.rollback()
+    }
+}
+
+impl std::fmt::Debug for Transaction<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("connection", self.conn)
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
+impl std::ops::Deref for Transaction<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            if let Err(e) = self.conn.rollback() {
+                tracing::debug!(error = %e, "rolling back a dropped transaction failed");
+            }
+        }
+        if self.restore {
+            if let Err(e) = self.conn.set_autocommit(true) {
+                tracing::debug!(error = %e, "turning autocommit back on failed");
+            }
+        }
+        self.conn.inner.state().in_transaction = false;
     }
 }
 

@@ -39,6 +39,17 @@ struct Current {
     server_name: String,
 }
 
+impl Drop for Core {
+    /// The last handle of the session is gone (the `ServerSession`, every `Odbc`, `Connection`
+    /// and `Cursor`): close the session on the server at once rather than have it wait for a
+    /// resume that will not come, without waiting for the answer.
+    fn drop(&mut self) {
+        let link = self.peek();
+        link.say_goodbye();
+        link.shutdown();
+    }
+}
+
 impl Core {
     pub(crate) fn new(link: Arc<Link>, server_name: String, reopen: Option<Reopen>) -> Self {
         Self {

@@ -5,19 +5,18 @@
 //! the network with the application's work and memory stays bounded by two batches.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use super::conn_inner::ConnInner;
 use super::link::Link;
+pub use super::row::Row;
 use super::{split_warnings, unexpected, Error, WarningFormat};
 use crate::error::{DiagRecord, ErrorClass};
 use crate::proto::catalog::CatalogCall;
 use crate::proto::message::{ConnId, CursorId, Request, RequestId, Response};
 use crate::proto::statement::CursorOptions;
 use crate::proto::value::{ColumnDesc, Value};
-
-/// One row: a value per column.
-pub type Row = Vec<Value>;
 
 /// Rows asked for per batch (the server also stops a batch at `max_chunk_length` bytes).
 const BATCH_ROWS: u32 = 10_000;
@@ -31,7 +30,9 @@ pub struct Cursor {
     id: CursorId,
     description: Option<Vec<ColumnDesc>>,
     rowcount: i64,
-    rows: VecDeque<Row>,
+    rows: VecDeque<Vec<Value>>,
+    /// The current result's column names, shared by its rows.
+    names: Arc<[String]>,
     /// The server has no more rows for the current result.
     done: bool,
     /// A fetch request in flight.
@@ -50,6 +51,8 @@ pub struct Cursor {
     messages: Vec<DiagRecord>,
     /// What to do with warnings.
     warning_format: WarningFormat,
+    /// The request this cursor waits for now, for [`CancelHandle`]s and the query timeout.
+    running: Running,
     /// Options for the next statements; `options_sent` is false until the server has them,
     /// `server_options` what it has.
     options: CursorOptions,
@@ -76,6 +79,7 @@ impl Cursor {
             description: None,
             rowcount: -1,
             rows: VecDeque::new(),
+            names: Arc::from(Vec::new()),
             done: true,
             prefetch: None,
             open_on_server: false,
@@ -88,6 +92,7 @@ impl Cursor {
             options: CursorOptions::default(),
             options_sent: true,
             server_options: CursorOptions::default(),
+            running: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -108,6 +113,7 @@ impl Cursor {
         }
         self.rows.clear();
         self.description = None;
+        self.names = Arc::from(Vec::new());
         self.rowcount = -1;
         self.done = true;
         self.rownumber = 0;
@@ -137,6 +143,20 @@ impl Cursor {
         Ok((link, conn))
     }
 
+    fn set_description(&mut self, columns: Option<Vec<ColumnDesc>>) {
+        self.names = columns
+            .iter()
+            .flatten()
+            .map(|c| c.name.clone())
+            .collect::<Vec<_>>()
+            .into();
+        self.description = columns;
+    }
+
+    fn row(&self, values: Vec<Value>) -> Row {
+        Row::new(values, Arc::clone(&self.names))
+    }
+
     /// Whether the server still holds something of this cursor that closing must let go:
     /// a result set not read to the end, a scrollable one, a prepared statement or options.
     /// (A statement read to the end is let go by the server itself, unless further results
@@ -144,6 +164,77 @@ impl Cursor {
     fn note_done(&mut self) {
         self.open_on_server =
             !self.done || self.command.is_some() || self.server_options != CursorOptions::default();
+    }
+
+    /// Sends a request that runs (or reads) a statement and waits for its answer, cancelable
+    /// meanwhile, and cancelled by the cursor's query timeout.
+    fn call(&mut self, link: &Arc<Link>, request: Request) -> Result<Response, Error> {
+        let id = link.send(request)?;
+        match self.wait(link, id)? {
+            Response::Error(e) => Err(e),
+            r => Ok(r),
+        }
+    }
+
+    /// Waits for the answer to `id`, which a [`CancelHandle`] may cancel; with a query timeout
+    /// set, the client cancels it itself when it runs past the timeout and a grace second (for
+    /// drivers that ignore `SQL_ATTR_QUERY_TIMEOUT`), and the answer is then a `TimeoutError`.
+    fn wait(&mut self, link: &Arc<Link>, id: RequestId) -> Result<Response, Error> {
+        *lock(&self.running) = Some((Arc::clone(link), id));
+        let timeout = self.server_options.query_timeout_secs;
+        let fired = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        if timeout > 0 {
+            let running = Arc::clone(&self.running);
+            let fired = Arc::clone(&fired);
+            let deadline = Duration::from_secs(u64::from(timeout) + 1);
+            let spawned = std::thread::Builder::new()
+                .name("odbcd-timeout".into())
+                .spawn(move || {
+                    std::thread::sleep(deadline);
+                    let target = lock(&running).clone();
+                    if let Some((link, request)) = target.filter(|(_, r)| *r == id) {
+                        fired.store(true, std::sync::atomic::Ordering::SeqCst);
+                        link.send_and_forget(Request::Cancel { request });
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::warn!("cannot start the query timeout thread: {e}");
+            }
+        }
+        let r = link.wait(id);
+        *lock(&self.running) = None;
+        match r {
+            Ok(Response::Error(e)) if fired.load(std::sync::atomic::Ordering::SeqCst) => {
+                Err(Error {
+                    class: ErrorClass::TimeoutError,
+                    sqlstate: "HYT00".into(),
+                    message: format!(
+                        "the statement ran longer than its query timeout ({timeout} s) and was cancelled: {}",
+                        e.message
+                    ),
+                    ..e
+                })
+            }
+            r => r,
+        }
+    }
+
+    /// A handle that cancels this cursor's running statement from another thread.
+    ///
+    /// ```no_run
+    /// # fn f(cursor: &mut odbcd::client::Cursor) {
+    /// let cancel = cursor.cancel_handle();
+    /// std::thread::spawn(move || {
+    ///     std::thread::sleep(std::time::Duration::from_secs(1));
+    ///     let _ = cancel.cancel();
+    /// });
+    /// let result = cursor.execute("SELECT pg_sleep(60)", &[]); // an error (HY008) after ~1 s
+    /// # }
+    /// ```
+    pub fn cancel_handle(&self) -> CancelHandle {
+        CancelHandle {
+            running: Arc::clone(&self.running),
+        }
     }
 
     /// Files the warnings of an answer and returns the answer.
@@ -163,7 +254,7 @@ impl Cursor {
                 rows,
                 done,
             } => {
-                self.description = columns;
+                self.set_description(columns);
                 self.rowcount = rowcount;
                 self.rows = rows.into();
                 self.done = done;
@@ -183,13 +274,16 @@ impl Cursor {
     /// The database's error, with its class and SQLSTATE.
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<&mut Self, Error> {
         let (link, conn) = self.begin()?;
-        let r = link.call(Request::Execute {
-            conn,
-            cursor: self.id,
-            sql: sql.to_owned(),
-            params: params.to_vec(),
-            max_rows: BATCH_ROWS,
-        })?;
+        let r = self.call(
+            &link,
+            Request::Execute {
+                conn,
+                cursor: self.id,
+                sql: sql.to_owned(),
+                params: params.to_vec(),
+                max_rows: BATCH_ROWS,
+            },
+        )?;
         self.take_result(r)
     }
 
@@ -203,16 +297,19 @@ impl Cursor {
     /// The database's error (a syntax error, an unknown table).
     pub fn prepare(&mut self, sql: &str) -> Result<u16, Error> {
         let (link, conn) = self.begin()?;
-        let r = link.call(Request::Prepare {
-            conn,
-            cursor: self.id,
-            sql: sql.to_owned(),
-        })?;
+        let r = self.call(
+            &link,
+            Request::Prepare {
+                conn,
+                cursor: self.id,
+                sql: sql.to_owned(),
+            },
+        )?;
         let (r, raised) = self.answer(r);
         match r {
             Response::Prepared { columns, params } => {
                 self.command = Some(sql.to_owned());
-                self.description = columns;
+                self.set_description(columns);
                 self.note_done();
                 raised.map(|()| params)
             }
@@ -277,13 +374,16 @@ impl Cursor {
         params: &[crate::proto::statement::ProcParam],
     ) -> Result<Option<Vec<Value>>, Error> {
         let (link, conn) = self.begin()?;
-        let r = link.call(Request::CallProcedure {
-            conn,
-            cursor: self.id,
-            sql: sql.to_owned(),
-            params: params.to_vec(),
-            max_rows: BATCH_ROWS,
-        })?;
+        let r = self.call(
+            &link,
+            Request::CallProcedure {
+                conn,
+                cursor: self.id,
+                sql: sql.to_owned(),
+                params: params.to_vec(),
+                max_rows: BATCH_ROWS,
+            },
+        )?;
         let (r, raised) = self.answer(r);
         match r {
             Response::ProcedureOutputs { rowcount, values } => {
@@ -315,11 +415,14 @@ impl Cursor {
         };
         let conn = self.conn_id;
         self.reset();
-        let r = link.call(Request::NextResult {
-            conn,
-            cursor: self.id,
-            max_rows: BATCH_ROWS,
-        })?;
+        let r = self.call(
+            &link,
+            Request::NextResult {
+                conn,
+                cursor: self.id,
+                max_rows: BATCH_ROWS,
+            },
+        )?;
         let (r, raised) = self.answer(r);
         match r {
             Response::NoMoreResults => {
@@ -373,12 +476,15 @@ impl Cursor {
         if let Some(id) = self.prefetch.take() {
             link.abandon(id);
         }
-        let r = link.call(Request::Scroll {
-            conn: self.conn_id,
-            cursor: self.id,
-            position,
-            max_rows: BATCH_ROWS,
-        })?;
+        let r = self.call(
+            &link,
+            Request::Scroll {
+                conn: self.conn_id,
+                cursor: self.id,
+                position,
+                max_rows: BATCH_ROWS,
+            },
+        )?;
         let (r, raised) = self.answer(r);
         match r {
             Response::Rows { rows, done } => {
@@ -454,12 +560,15 @@ impl Cursor {
     /// NUL character.
     pub fn catalog(&mut self, call: CatalogCall) -> Result<&mut Self, Error> {
         let (link, conn) = self.begin()?;
-        let r = link.call(Request::Catalog {
-            conn,
-            cursor: self.id,
-            call,
-            max_rows: BATCH_ROWS,
-        })?;
+        let r = self.call(
+            &link,
+            Request::Catalog {
+                conn,
+                cursor: self.id,
+                call,
+                max_rows: BATCH_ROWS,
+            },
+        )?;
         self.take_result(r)
     }
 
@@ -681,12 +790,15 @@ impl Cursor {
         param_sets: &[Vec<Value>],
     ) -> Result<&mut Self, Error> {
         let (link, conn) = self.begin()?;
-        match link.call(Request::ExecuteMany {
-            conn,
-            cursor: self.id,
-            sql: sql.to_owned(),
-            param_sets: param_sets.to_vec(),
-        })? {
+        match self.call(
+            &link,
+            Request::ExecuteMany {
+                conn,
+                cursor: self.id,
+                sql: sql.to_owned(),
+                param_sets: param_sets.to_vec(),
+            },
+        )? {
             Response::Warned { warnings, response } => {
                 self.note_done();
                 if let Response::Executed { rowcount, .. } = *response {
@@ -723,7 +835,8 @@ impl Cursor {
             let (Some(id), Some(link)) = (self.prefetch.take(), &self.link) else {
                 break;
             };
-            match link.wait(id)? {
+            let link = Arc::clone(link);
+            match self.wait(&link, id)? {
                 Response::Rows { rows, done } => {
                     self.rows = rows.into();
                     self.done = done;
@@ -763,7 +876,7 @@ impl Cursor {
         if row.is_some() {
             self.rownumber += 1;
         }
-        Ok(row)
+        Ok(row.map(|values| self.row(values)))
     }
 
     /// Up to `n` rows (`arraysize` when `None`).
@@ -780,7 +893,12 @@ impl Cursor {
                 break;
             }
             let take = (n - out.len()).min(self.rows.len());
-            out.extend(self.rows.drain(..take));
+            let names = &self.names;
+            out.extend(
+                self.rows
+                    .drain(..take)
+                    .map(|values| Row::new(values, Arc::clone(names))),
+            );
             self.rownumber += take as u64;
         }
         Ok(out)
@@ -799,13 +917,39 @@ impl Cursor {
                 return Ok(out);
             }
             self.rownumber += self.rows.len() as u64;
-            out.extend(self.rows.drain(..));
+            let names = &self.names;
+            out.extend(
+                self.rows
+                    .drain(..)
+                    .map(|values| Row::new(values, Arc::clone(names))),
+            );
         }
     }
 
-    /// Iterates over the remaining rows, one batch in memory at a time.
+    /// Iterates over the remaining rows, one batch in memory at a time. An error (no result
+    /// set, a database or link error) is yielded once and ends the iteration, so
+    /// `rows().filter_map(Result::ok)` ends too.
+    ///
+    /// ```no_run
+    /// # fn f(cursor: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// cursor.execute("SELECT id, name FROM fruit", &[])?;
+    /// for row in cursor.rows() {
+    ///     let row = row?;
+    ///     let (id, name): (i64, String) = (row.get("id"), row.get("name"));
+    ///     println!("{id} {name}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn rows(&mut self) -> impl Iterator<Item = Result<Row, Error>> + '_ {
-        std::iter::from_fn(move || self.fetchone().transpose())
+        let mut over = false;
+        std::iter::from_fn(move || {
+            if over {
+                return None;
+            }
+            let next = self.fetchone().transpose();
+            over = matches!(next, Some(Err(_)) | None);
+            next
+        })
     }
 
     /// The result's columns (DB-API `description`), `None` without a result set.
@@ -907,5 +1051,43 @@ mod tests {
         ] {
             assert!(!is_procedure_name(bad), "{bad}");
         }
+    }
+}
+
+/// The request a cursor waits for now, and its link, shared with its cancel handles.
+type Running = Arc<Mutex<Option<(Arc<Link>, RequestId)>>>;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Cancels a [`Cursor`]'s running statement from another thread (`SQLCancel` on the server);
+/// `Send`, `Sync` and cheap to clone.
+#[derive(Clone)]
+pub struct CancelHandle {
+    running: Running,
+}
+
+impl CancelHandle {
+    /// Asks the server to cancel what the cursor runs now. Returns false when it runs nothing.
+    /// The cursor's call then ends with the driver's error (`HY008`), or with its result if
+    /// the statement finished first.
+    ///
+    /// # Errors
+    /// The server's refusal (the request finished meanwhile: `HY010`), link errors.
+    pub fn cancel(&self) -> Result<bool, Error> {
+        let Some((link, request)) = lock(&self.running).clone() else {
+            return Ok(false);
+        };
+        link.call(Request::Cancel { request }).map(|_| true)
+    }
+}
+
+impl std::fmt::Debug for CancelHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let running = lock(&self.running).as_ref().map(|(_, id)| *id);
+        f.debug_struct("CancelHandle")
+            .field("running", &running)
+            .finish()
     }
 }

@@ -35,6 +35,7 @@ mod cursor;
 mod frames;
 mod handshake;
 mod link;
+mod row;
 mod transport;
 
 use std::path::Path;
@@ -50,11 +51,53 @@ pub use crate::proto::statement::{
     BatchMode, BatchOutcome, BatchStatement, ConnectionOption, InfoValue, IsolationLevel,
     ParamDirection, ProcParam,
 };
-pub use crate::proto::value::{ColumnDesc, Date, Time, Timestamp, Value};
-pub use connection::Connection;
-pub use cursor::{Cursor, Row, ScrollMode};
+pub use crate::proto::value::{ColumnDesc, Date, SqlType, Time, Timestamp, Value};
+pub use connection::{Connection, Transaction};
+pub use cursor::{CancelHandle, Cursor, ScrollMode};
+pub use row::{ColumnIndex, FromValue, Row};
 
 use crate::proto::message::{Request, Response};
+
+/// How [`ServerSession::open_with`] opens a session: builder-style, every part optional (no
+/// login, the configuration's `remote_module`, a new session).
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    user: String,
+    password: String,
+    module_name: Option<String>,
+    session_id: Option<String>,
+}
+
+impl OpenOptions {
+    /// No login, a new session.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The user for the server's `[Authentication]`.
+    pub fn user(mut self, user: &str) -> Self {
+        self.user = user.to_owned();
+        self
+    }
+
+    /// The user's password.
+    pub fn password(mut self, password: &str) -> Self {
+        self.password = password.to_owned();
+        self
+    }
+
+    /// The server-side ODBC manager (`unixODBC`, ...), instead of `[Session] remote_module`.
+    pub fn module_name(mut self, module: &str) -> Self {
+        self.module_name = Some(module.to_owned());
+        self
+    }
+
+    /// Resume this session (by its id) rather than open a new one.
+    pub fn resume(mut self, session_id: &str) -> Self {
+        self.session_id = Some(session_id.to_owned());
+        self
+    }
+}
 
 /// A session with an odbcd server (the manual's `ServerSession`).
 pub struct ServerSession {
@@ -80,6 +123,28 @@ impl ServerSession {
             Error::with_state(ErrorClass::ConfigurationError, "HY000", e.to_string())
         })?;
         Ok(Self::with_config(config))
+    }
+
+    /// Opens the session with `options` (login, driver manager, a session to resume): the
+    /// same as [`Self::open`], named.
+    ///
+    /// ```no_run
+    /// # use odbcd::client::{OpenOptions, ServerSession};
+    /// # fn f() -> Result<(), odbcd::client::Error> {
+    /// let mut session = ServerSession::new(Some("client-config.ini".as_ref()), None)?;
+    /// let odbc = session.open_with(&OpenOptions::new().user("alice").password("secret"))?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Self::open`].
+    pub fn open_with(&mut self, options: &OpenOptions) -> Result<Odbc, Error> {
+        self.open(
+            &options.user,
+            &options.password,
+            options.module_name.as_deref(),
+            options.session_id.as_deref(),
+        )
     }
 
     /// A session from an already loaded configuration.
@@ -203,17 +268,9 @@ impl ServerSession {
     }
 }
 
-impl Drop for ServerSession {
-    fn drop(&mut self) {
-        if let Some(o) = self.open.take() {
-            // Close the session on the server at once (rather than have it wait for a resume
-            // that will not come), without waiting for the answer.
-            let link = o.core.peek();
-            link.say_goodbye();
-            link.shutdown();
-        }
-    }
-}
+// Dropping a `ServerSession` drops its share of the session: the session lives on while a
+// handle (`Odbc`, `Connection`, `Cursor`) still uses it, and closes when the last one goes
+// (`Core`'s `Drop`). `close()` ends it at once, for every handle.
 
 /// The server side's ODBC interface, as `session.open()` returns it: open database
 /// connections, list data sources and drivers.

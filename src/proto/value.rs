@@ -270,6 +270,30 @@ macro_rules! from_int {
 }
 from_int!(i8, i16, i32, i64, u8, u16, u32);
 
+/// Integers wider than `Int` become `Int` when they fit and an exact `Decimal` when not.
+macro_rules! from_wide_int {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Value {
+            fn from(v: $t) -> Self {
+                i64::try_from(v).map_or_else(|_| Self::Decimal(v.to_string()), Self::Int)
+            }
+        }
+    )*};
+}
+from_wide_int!(u64, i128, u128, isize, usize);
+
+impl From<&String> for Value {
+    fn from(v: &String) -> Self {
+        Self::Text(v.clone())
+    }
+}
+
+impl From<&Value> for Value {
+    fn from(v: &Value) -> Self {
+        v.clone()
+    }
+}
+
 impl From<f64> for Value {
     fn from(v: f64) -> Self {
         Self::Float(v)
@@ -343,6 +367,111 @@ pub struct ColumnDesc {
     pub scale: Option<i64>,
     /// Whether NULLs are allowed; `None` when the driver does not know.
     pub null_ok: Option<bool>,
+}
+
+/// An ODBC SQL data type, from a [`ColumnDesc::type_code`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SqlType {
+    /// `SQL_CHAR` (1).
+    Char,
+    /// `SQL_VARCHAR` (12).
+    Varchar,
+    /// `SQL_LONGVARCHAR` (-1).
+    LongVarchar,
+    /// `SQL_WCHAR` (-8).
+    WChar,
+    /// `SQL_WVARCHAR` (-9).
+    WVarchar,
+    /// `SQL_WLONGVARCHAR` (-10).
+    WLongVarchar,
+    /// `SQL_DECIMAL` (3).
+    Decimal,
+    /// `SQL_NUMERIC` (2).
+    Numeric,
+    /// `SQL_SMALLINT` (5).
+    SmallInt,
+    /// `SQL_INTEGER` (4).
+    Integer,
+    /// `SQL_REAL` (7).
+    Real,
+    /// `SQL_FLOAT` (6).
+    Float,
+    /// `SQL_DOUBLE` (8).
+    Double,
+    /// `SQL_BIT` (-7).
+    Bit,
+    /// `SQL_TINYINT` (-6).
+    TinyInt,
+    /// `SQL_BIGINT` (-5).
+    BigInt,
+    /// `SQL_BINARY` (-2).
+    Binary,
+    /// `SQL_VARBINARY` (-3).
+    VarBinary,
+    /// `SQL_LONGVARBINARY` (-4).
+    LongVarBinary,
+    /// `SQL_TYPE_DATE` (91, or ODBC 2's 9).
+    Date,
+    /// `SQL_TYPE_TIME` (92, or ODBC 2's 10).
+    Time,
+    /// `SQL_TYPE_TIMESTAMP` (93, or ODBC 2's 11).
+    Timestamp,
+    /// `SQL_GUID` (-11).
+    Guid,
+    /// Any other code (driver-specific types, intervals).
+    Other(i16),
+}
+
+impl SqlType {
+    /// The type of ODBC type code `code`.
+    pub fn from_code(code: i16) -> Self {
+        match code {
+            1 => Self::Char,
+            12 => Self::Varchar,
+            -1 => Self::LongVarchar,
+            -8 => Self::WChar,
+            -9 => Self::WVarchar,
+            -10 => Self::WLongVarchar,
+            3 => Self::Decimal,
+            2 => Self::Numeric,
+            5 => Self::SmallInt,
+            4 => Self::Integer,
+            7 => Self::Real,
+            6 => Self::Float,
+            8 => Self::Double,
+            -7 => Self::Bit,
+            -6 => Self::TinyInt,
+            -5 => Self::BigInt,
+            -2 => Self::Binary,
+            -3 => Self::VarBinary,
+            -4 => Self::LongVarBinary,
+            91 | 9 => Self::Date,
+            92 | 10 => Self::Time,
+            93 | 11 => Self::Timestamp,
+            -11 => Self::Guid,
+            other => Self::Other(other),
+        }
+    }
+
+    /// True for the character types.
+    pub fn is_text(self) -> bool {
+        matches!(
+            self,
+            Self::Char
+                | Self::Varchar
+                | Self::LongVarchar
+                | Self::WChar
+                | Self::WVarchar
+                | Self::WLongVarchar
+        )
+    }
+}
+
+impl ColumnDesc {
+    /// The column's SQL type as an enum.
+    pub fn sql_type(&self) -> SqlType {
+        SqlType::from_code(self.type_code)
+    }
 }
 
 #[cfg(test)]

@@ -1353,3 +1353,62 @@ fn procedures_return_output_parameters() {
         vec![vec![Value::Int(1)], vec![Value::Int(2)]]
     );
 }
+
+#[test]
+fn executemany_reports_the_failing_set_and_follows_the_commit_rule() {
+    let pg = pg();
+    let _db = pg.database("api_many");
+    let server = debug_server();
+    let (_s, _o, conn) = server.connect(&pg.connstr("api_many"));
+    run(&conn, &["create table m (i bigint primary key, s text)"]);
+    let mut c = conn.cursor();
+    // Any iterator of parameter lists; prepared once for all sets.
+    let before = count(&server.log(), "statement prepared for the cache");
+    c.executemany(
+        "insert into m values (?, ?)",
+        (1..=50).map(|i| odbcd::params![i, format!("row {i}")]),
+    )
+    .unwrap();
+    assert_eq!(c.rowcount(), 50);
+    assert_eq!(c.failed_set(), None);
+    TestServer::wait_until(5, "log", || {
+        count(&server.log(), "statement from the cache") >= 49
+    });
+    assert_eq!(
+        count(&server.log(), "statement prepared for the cache") - before,
+        1
+    );
+    // Under autocommit the sets before the failing one stay committed.
+    let sets = vec![
+        odbcd::params![100, "a"],
+        odbcd::params![101, "b"],
+        odbcd::params![1, "duplicate"],
+        odbcd::params![102, "never"],
+    ];
+    let e = c
+        .executemany("insert into m values (?, ?)", &sets)
+        .unwrap_err();
+    assert!(e.is(ErrorClass::IntegrityError), "{e}");
+    assert!(e.message.contains("parameter set 3 of 4"), "{e}");
+    assert_eq!(c.failed_set(), Some(2));
+    assert_eq!(c.rowcount(), 2);
+    let ids = |conn: &Connection| {
+        let mut q = conn.cursor();
+        q.execute("select i from m where i >= 100 order by i", &[])
+            .unwrap();
+        q.fetchall()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.get::<i64>(0))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&conn), vec![100, 101]);
+    // In a transaction guard: all or nothing.
+    let tx = conn.transaction().unwrap();
+    let mut t = tx.cursor();
+    let sets = vec![odbcd::params![200, "x"], odbcd::params![200, "again"]];
+    assert!(t.executemany("insert into m values (?, ?)", &sets).is_err());
+    assert_eq!(t.failed_set(), Some(1));
+    drop(tx);
+    assert_eq!(ids(&conn), vec![100, 101]);
+}

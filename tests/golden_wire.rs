@@ -76,6 +76,7 @@ fn response_name(r: &Response) -> &'static str {
         Response::Warned { .. } => "Warned",
         Response::BatchResults { .. } => "BatchResults",
         Response::ProcedureOutputs { .. } => "ProcedureOutputs",
+        Response::ExecuteManyFailed { .. } => "ExecuteManyFailed",
     }
 }
 
@@ -358,6 +359,11 @@ fn responses() -> Vec<Response> {
                 BatchOutcome::Failed(error(ErrorClass::IntegrityError)),
                 BatchOutcome::Skipped,
             ],
+        },
+        Response::ExecuteManyFailed {
+            index: 3,
+            rowcount: 3,
+            error: error(ErrorClass::IntegrityError),
         },
         Response::ProcedureOutputs {
             rowcount: -1,

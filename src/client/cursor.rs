@@ -53,6 +53,8 @@ pub struct Cursor {
     warning_format: WarningFormat,
     /// The request this cursor waits for now, for [`CancelHandle`]s and the query timeout.
     running: Running,
+    /// The parameter set the last `executemany` failed at.
+    failed_set: Option<usize>,
     /// Options for the next statements; `options_sent` is false until the server has them,
     /// `server_options` what it has.
     options: CursorOptions,
@@ -93,6 +95,7 @@ impl Cursor {
             options_sent: true,
             server_options: CursorOptions::default(),
             running: Arc::new(Mutex::new(None)),
+            failed_set: None,
         }
     }
 
@@ -780,40 +783,72 @@ impl Cursor {
         self.catalog(CatalogCall::TypeInfo { data_type })
     }
 
-    /// Executes `sql` once per parameter set; `rowcount` is the total.
+    /// Executes `sql` once per parameter set, in order, in one round trip; the server prepares
+    /// it once. `rowcount` is the total. Takes any iterator of parameter lists
+    /// (`&[Vec<Value>]`, `Vec<Vec<Value>>`, an iterator of `params![...]`).
+    ///
+    /// **The commit rule**: the sets run one after another and stop at the first failure.
+    /// Under autocommit every set commits by itself, so the sets before a failing one stay
+    /// committed ([`Self::failed_set`] says which set failed, [`Self::rowcount`] what the sets
+    /// before it did); for all or nothing, run it inside [`super::Connection::transaction`]
+    /// (or with autocommit off, then roll back on error).
+    ///
+    /// ```no_run
+    /// # fn f(conn: &odbcd::client::Connection) -> Result<(), odbcd::client::Error> {
+    /// let tx = conn.transaction()?;
+    /// let mut c = tx.cursor();
+    /// c.executemany("INSERT INTO fruit VALUES (?, ?)", (1..=3).map(|i| odbcd::params![i, format!("fruit {i}")]))?;
+    /// tx.commit()?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
-    /// The first failure, naming the parameter set.
-    pub fn executemany(
+    /// The failing set's error (its message names the set; [`Self::failed_set`] gives its
+    /// index).
+    pub fn executemany<P: AsRef<[Value]>>(
         &mut self,
         sql: &str,
-        param_sets: &[Vec<Value>],
+        param_sets: impl IntoIterator<Item = P>,
     ) -> Result<&mut Self, Error> {
+        let param_sets: Vec<Vec<Value>> = param_sets
+            .into_iter()
+            .map(|p| p.as_ref().to_vec())
+            .collect();
         let (link, conn) = self.begin()?;
-        match self.call(
+        self.failed_set = None;
+        let r = self.call(
             &link,
             Request::ExecuteMany {
                 conn,
                 cursor: self.id,
                 sql: sql.to_owned(),
-                param_sets: param_sets.to_vec(),
+                param_sets,
             },
-        )? {
-            Response::Warned { warnings, response } => {
-                self.note_done();
-                if let Response::Executed { rowcount, .. } = *response {
-                    self.rowcount = rowcount;
-                }
-                self.warning_format.file(warnings, &mut self.messages)?;
-                Ok(self)
-            }
+        )?;
+        let (r, raised) = self.answer(r);
+        self.note_done();
+        match r {
             Response::Executed { rowcount, .. } => {
-                self.note_done();
                 self.rowcount = rowcount;
-                Ok(self)
+                raised.map(|()| self)
+            }
+            Response::ExecuteManyFailed {
+                index,
+                rowcount,
+                error,
+            } => {
+                self.rowcount = rowcount;
+                self.failed_set = Some(index as usize);
+                Err(error)
             }
             other => Err(unexpected(&other)),
         }
+    }
+
+    /// After [`Self::executemany`] failed: the index (0-based) of the parameter set that
+    /// failed; the sets before it ran, the ones after it did not.
+    pub fn failed_set(&self) -> Option<usize> {
+        self.failed_set
     }
 
     /// Asks for the next batch if the server has more and none is in flight.

@@ -452,6 +452,16 @@ pub enum Response {
         #[serde(deserialize_with = "super::budget::values")]
         values: Vec<Value>,
     },
+    /// Answer to [`Request::ExecuteMany`] when a parameter set failed: the sets before it ran
+    /// (under autocommit each committed by itself), the ones after it did not.
+    ExecuteManyFailed {
+        /// The failing set's index (0-based).
+        index: u32,
+        /// Rows the sets before it affected, -1 when unknown.
+        rowcount: i64,
+        /// Its error.
+        error: DbError,
+    },
 }
 
 #[cfg(test)]

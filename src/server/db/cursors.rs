@@ -762,6 +762,71 @@ impl DbConnection {
         Ok(DbReply::Done)
     }
 
+    /// `ExecuteMany`: runs `sql` once per parameter set, in order, on one prepared statement
+    /// (the cursor's or the cache's; prepared once). Stops at the first failure, answering
+    /// with its index and the rows the sets before it affected; under autocommit those sets
+    /// stay committed, each having committed by itself.
+    pub(crate) fn execute_many(
+        &mut self,
+        cursor: CursorId,
+        sql: &str,
+        sets: &[Vec<Value>],
+    ) -> Result<DbReply, DbError> {
+        self.begin_statement(cursor);
+        self.cursor_state(cursor)?;
+        let options = self.options(cursor);
+        let mut total: i64 = 0;
+        let mut known = true;
+        let failed = |i: usize, total: i64, known: bool, mut error: DbError| {
+            error.message = format!(
+                "parameter set {} of {}: {}",
+                i + 1,
+                sets.len(),
+                error.message
+            );
+            Ok(DbReply::ManyFailed {
+                index: u32::try_from(i).unwrap_or(u32::MAX),
+                rowcount: if known { total } else { -1 },
+                error,
+            })
+        };
+        for (i, set) in sets.iter().enumerate() {
+            if i > 0 && self.cancel.was_cancelled() {
+                let e = DbError::with_state(
+                    ErrorClass::OperationalError,
+                    "HY008",
+                    "cancelled before this set ran",
+                );
+                return failed(i, total, known, e);
+            }
+            let params = match super::params::to_params(set) {
+                Ok(p) => p,
+                Err(e) => return failed(i, total, known, e),
+            };
+            let (mut stmt, _has_cursor, reuse, set_options) =
+                match self.run_sql(cursor, sql, &params, options) {
+                    Ok(r) => r,
+                    Err(e) => return failed(i, total, known, self.refined(e)),
+                };
+            match stmt
+                .as_stmt_ref()
+                .row_count()
+                .into_result(&stmt.as_stmt_ref())
+            {
+                Ok(n) if n >= 0 => total = total.saturating_add(n as i64),
+                _ => known = false,
+            }
+            // Back to the cache (its cursor, if any, closed) for the next set.
+            self.recycle(cursor, stmt, reuse, set_options);
+        }
+        Ok(DbReply::Executed {
+            columns: None,
+            rowcount: if known { total } else { -1 },
+            rows: EncodedRows::new(),
+            done: true,
+        })
+    }
+
     /// `CallProcedure`: runs the call with its output parameters bound; answers with every
     /// parameter's value after it, or (when the procedure returns a result set) like
     /// `Execute`, its output parameters unread.

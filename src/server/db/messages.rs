@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::mailbox::DbAddr;
 use super::CancelSlot;
 use crate::config::CursorType;
-use crate::error::DiagRecord;
+use crate::error::{DbError, DiagRecord};
 use crate::proto::catalog::CatalogCall;
 use crate::proto::message::CursorId;
 use crate::proto::rows::EncodedRows;
@@ -225,6 +225,15 @@ pub enum DbReply {
     NoMoreResults,
     /// A batch ran.
     Batch(Vec<BatchOutcome>),
+    /// `ExecuteMany` stopped at a failing parameter set.
+    ManyFailed {
+        /// The failing set (0-based).
+        index: u32,
+        /// Rows the sets before it affected, -1 when unknown.
+        rowcount: i64,
+        /// Its error.
+        error: DbError,
+    },
     /// A procedure call's parameters after it.
     ProcedureOutputs {
         /// Rows affected.

@@ -44,17 +44,14 @@ use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use odbc_api::handles::{AsStatementRef, Statement};
-use odbc_api::{Connection, ConnectionOptions, ConnectionTransitions};
+use odbc_api::{Connection, ConnectionOptions};
 
 use crate::config::CursorType;
 use crate::error::{DbError, ErrorClass};
 use crate::proto::message::CursorId;
-use crate::proto::rows::EncodedRows;
 use crate::proto::statement::InfoValue;
-use crate::proto::value::Value;
 use cursors::CursorState;
-use diag::{from_odbc, from_odbc_with_handle};
+use diag::from_odbc;
 use fetch::Dialect;
 use statements::StatementCache;
 
@@ -288,47 +285,6 @@ impl DbConnection {
         Ok(DbReply::Opened { dbms_name })
     }
 
-    fn execute_many(
-        &mut self,
-        cursor: CursorId,
-        sql: &str,
-        sets: &[Vec<Value>],
-    ) -> Result<DbReply, DbError> {
-        self.begin_statement(cursor);
-        let conn = Arc::clone(self.conn()?);
-        let mut stmt = conn.into_preallocated().map_err(|e| from_odbc(&e))?;
-        let _armed = self.cancel.arm(stmt.as_stmt_ref().as_sys());
-        let mut total: i64 = 0;
-        let mut known = true;
-        for (i, set) in sets.iter().enumerate() {
-            if i > 0 && self.cancel.was_cancelled() {
-                return Err(DbError::with_state(
-                    ErrorClass::OperationalError,
-                    "HY008",
-                    format!("cancelled after {i} of {} parameter sets", sets.len()),
-                ));
-            }
-            let params = params::to_params(set)?;
-            // Dropping a cursor closes it, so the statement can run again.
-            let outcome = stmt.execute(sql, params.as_slice()).map(|c| c.map(drop));
-            if let Err(e) = outcome {
-                let mut err = from_odbc_with_handle(&e, &stmt.as_stmt_ref());
-                err.message = format!("parameter set {} of {}: {}", i + 1, sets.len(), err.message);
-                return Err(err);
-            }
-            match stmt.row_count().ok().flatten() {
-                Some(n) => total += n as i64,
-                None => known = false,
-            }
-        }
-        Ok(DbReply::Executed {
-            columns: None,
-            rowcount: if known { total } else { -1 },
-            rows: EncodedRows::new(),
-            done: true,
-        })
-    }
-
     /// Takes over this parked actor for a new user; a dead connection is dropped and `target`
     /// connected afresh.
     fn adopt(
@@ -464,6 +420,15 @@ impl DbConnection {
 }
 
 impl DbConnection {
+    /// A driver error with its class refined for the database (SQLite reports every error as
+    /// `HY000`: its native code says which).
+    fn refined(&self, mut e: DbError) -> DbError {
+        if self.dialect == Dialect::Sqlite && e.native != 0 {
+            e.class = ErrorClass::refine_sqlite(&e.sqlstate, e.native);
+        }
+        e
+    }
+
     fn handle_call(&mut self, req: DbRequest) -> Result<DbReply, DbError> {
         // Fetches read rows: their notices (a value read again whole is a `01004`) are not
         // warnings for the client. Nor are the driver manager's notes while connecting (the

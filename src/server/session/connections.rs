@@ -224,21 +224,15 @@ impl Session {
                 let cancelled = act.running.remove(&id).and_then(|r| r.cancelled);
                 act.busy.remove(&conn);
                 match flatten(r) {
-                    Ok(reply) => act.reply_db(id, reply),
                     // Cancelled by the watchdog, and the driver did stop it: say why. (A
                     // request the cancel came too late for answers with what it did.)
-                    Err(e) if cancelled == Some(CancelReason::Watchdog) => act.reply(
-                        id,
-                        Response::Error(DbError {
-                            class: ErrorClass::TimeoutError,
-                            sqlstate: "HYT00".into(),
-                            message: format!(
-                                "the request ran longer than max_request_execution_time ({exec_limit:?}) and was cancelled: {}",
-                                e.message
-                            ),
-                            ..e
-                        }),
-                    ),
+                    Ok(reply) if cancelled == Some(CancelReason::Watchdog) => {
+                        act.reply_db(id, many_timed_out(reply, exec_limit));
+                    }
+                    Ok(reply) => act.reply_db(id, reply),
+                    Err(e) if cancelled == Some(CancelReason::Watchdog) => {
+                        act.reply(id, Response::Error(timed_out(e, exec_limit)));
+                    }
                     Err(e) => act.reply(id, Response::Error(e)),
                 }
                 act.pump(conn, ctx);
@@ -280,5 +274,37 @@ impl Session {
                 }
             })
             .spawn(ctx);
+    }
+}
+
+/// The error of a request the watchdog cancelled: a `TimeoutError` that says why.
+fn timed_out(e: DbError, limit: Duration) -> DbError {
+    DbError {
+        class: ErrorClass::TimeoutError,
+        sqlstate: "HYT00".into(),
+        message: format!(
+            "the request ran longer than max_request_execution_time ({limit:?}) and was cancelled: {}",
+            e.message
+        ),
+        ..e
+    }
+}
+
+/// A reply of a request the watchdog cancelled: an `ExecuteMany` stopped by it says so.
+fn many_timed_out(reply: DbReply, limit: Duration) -> DbReply {
+    match reply {
+        DbReply::ManyFailed {
+            index,
+            rowcount,
+            error,
+        } => DbReply::ManyFailed {
+            index,
+            rowcount,
+            error: timed_out(error, limit),
+        },
+        DbReply::Warned(warnings, reply) => {
+            DbReply::Warned(warnings, Box::new(many_timed_out(*reply, limit)))
+        }
+        other => other,
     }
 }

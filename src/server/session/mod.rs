@@ -330,6 +330,15 @@ impl Session {
             DbReply::ProcedureOutputs { rowcount, values } => {
                 Response::ProcedureOutputs { rowcount, values }
             }
+            DbReply::ManyFailed {
+                index,
+                rowcount,
+                error,
+            } => Response::ExecuteManyFailed {
+                index,
+                rowcount,
+                error,
+            },
             // Nested warnings do not happen: one level is unwrapped above.
             DbReply::Warned(..) => Response::Ok,
         };

@@ -13,15 +13,22 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 echo "== cargo doc: every intra-doc link resolves"
 RUSTDOCFLAGS="-D warnings -A rustdoc::private-intra-doc-links" cargo doc --locked --workspace --no-deps --document-private-items
 
-echo "== client-only build: no odbc-sys, no actix"
-tree=$(cargo tree -p odbcd --no-default-features -e normal,build)
+echo "== client-only build: no odbc-sys, no actix; the library alone without the shells' crates"
+tree=$(cargo tree -p odbcd --no-default-features --features cli -e normal,build)
 if grep -Eq "odbc-sys|odbc-api|actix" <<<"$tree"; then
     echo "the client-only build depends on the server's crates:" >&2
     grep -E "odbc-sys|odbc-api|actix" <<<"$tree" >&2
     exit 1
 fi
+lib_tree=$(cargo tree -p odbcd --no-default-features -e normal,build)
+if grep -Eq "clap|rustyline|tracing-subscriber|serde_json" <<<"$lib_tree"; then
+    echo "the client library alone depends on the shells' crates:" >&2
+    exit 1
+fi
+echo "the client library alone: $(cargo tree -p odbcd --no-default-features -e normal --prefix none | sed 's/ (\*)//' | sort -u | grep -vc '^odbcd ') crates"
 # Its own target dir, so the full build's artifacts are not rebuilt back and forth.
-cargo build --locked -p odbcd --no-default-features --lib --bin odbcsh --target-dir target/client-only
+cargo build --locked -p odbcd --no-default-features --lib --target-dir target/client-only
+cargo build --locked -p odbcd --no-default-features --features cli --lib --bin odbcsh --target-dir target/client-only
 if ldd target/client-only/debug/odbcsh | grep -q libodbc; then
     echo "the client-only odbcsh links libodbc" >&2
     exit 1

@@ -13,14 +13,14 @@
 //! - [`tls`]: TLS configuration for both sides, certificate digests, client-certificate rules.
 //! - [`client`]: the client library: `ServerSession`, `Connection`, `Cursor`.
 //! - [`driver_keys`]: the connection-string keys each known ODBC driver reads.
-//! - [`passwd`]: `odbcd passwd`, editing the password file safely.
-//! - [`logging`]: log setup for `odbcd` and `odbcsh`.
 //! - [`hex`]: lower-case hexadecimal.
-//! - [`shell`]: `odbcsh`'s statement splitter and output formats.
 //! - `server` (feature `server`, on by default): the actix actors of `odbcd`; see `actors.md`.
+//! - `passwd`, `logging`, `shell`, `describe` (feature `cli`, on by default, hidden from the
+//!   docs): the binaries' own parts (`odbcd passwd`, log setup, `odbcsh`'s statement splitter,
+//!   output formats and describing commands), not for applications.
 //!
-//! Building with `--no-default-features` leaves out the server, so the client library and
-//! `odbcsh` build and run on machines without unixODBC.
+//! Building with `--no-default-features` gives the client library alone (no unixODBC, no
+//! actix, no command-line crates); `--no-default-features --features cli` adds `odbcsh`.
 //!
 //! # Unsafe code
 //!
@@ -54,15 +54,23 @@ pub mod auth;
 pub mod client;
 pub mod config;
 pub mod connstr;
+#[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod describe;
 pub mod driver_keys;
 pub mod error;
 pub mod hex;
+#[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod logging;
+#[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod passwd;
 pub mod proto;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod shell;
 pub mod tls;
 

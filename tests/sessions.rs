@@ -669,3 +669,65 @@ fn query_timeout_and_cancel_from_another_thread() {
     c.execute("SELECT 2", &[]).unwrap();
     assert_eq!(c.fetchone().unwrap().unwrap().get::<i64>(0), 2);
 }
+
+/// The async facade: concurrent queries on one current-thread runtime (each on the blocking
+/// pool, so the executor never blocks), and a cancel from another task.
+#[test]
+fn the_async_facade_runs_queries_concurrently_and_cancels() {
+    use odbcd::client::tokio::AsyncSession;
+    use odbcd::client::{ClientConfig, OpenOptions};
+    let pg = pg();
+    let _db = pg.database("async_facade");
+    let server = TestServer::start("");
+    let config = ClientConfig::load(None, Some(&server.config_data())).unwrap();
+    let connstr = pg.connstr("async_facade");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let (session, odbc) = AsyncSession::open(config, OpenOptions::new())
+            .await
+            .unwrap();
+        let a = odbc.driver_connect(&connstr).await.unwrap();
+        let b = odbc.driver_connect(&connstr).await.unwrap();
+        // Two sleeps of 1 s at once take about 1 s, not 2.
+        let started = std::time::Instant::now();
+        let (ca, cb) = (a.cursor(), b.cursor());
+        let (ra, rb) = tokio::join!(
+            ca.execute("SELECT pg_sleep(1), 1", vec![]),
+            cb.execute("SELECT pg_sleep(1), 2", vec![])
+        );
+        ra.unwrap();
+        rb.unwrap();
+        assert!(
+            started.elapsed() < Duration::from_millis(1900),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(ca.fetchone().await.unwrap().unwrap().get::<i64>(1), 1);
+        assert_eq!(cb.fetchall().await.unwrap()[0].get::<i64>(1), 2);
+        // Cancelled from another task while awaited.
+        let cancel = ca.cancel_handle();
+        let canceller = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            cancel.cancel()
+        });
+        let e = ca.execute("SELECT pg_sleep(20)", vec![]).await.unwrap_err();
+        assert!(e.sqlstate == "HY008" || e.sqlstate == "57014", "{e}");
+        assert!(canceller.await.unwrap().unwrap());
+        // Transactions and getinfo.
+        a.set_autocommit(false).await.unwrap();
+        ca.execute("CREATE TABLE t (i INTEGER)", vec![])
+            .await
+            .unwrap();
+        a.rollback().await.unwrap();
+        a.set_autocommit(true).await.unwrap();
+        assert!(ca.execute("SELECT * FROM t", vec![]).await.is_err());
+        assert_eq!(
+            a.getinfo("SQL_DBMS_NAME").await.unwrap().to_string(),
+            "PostgreSQL"
+        );
+        session.close().await.unwrap();
+    });
+}

@@ -36,6 +36,8 @@ mod frames;
 mod handshake;
 mod link;
 mod row;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 mod transport;
 
 use std::path::Path;

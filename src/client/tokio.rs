@@ -7,7 +7,9 @@
 //! # async fn f() -> Result<(), odbcd::client::Error> {
 //! use odbcd::client::tokio::AsyncSession;
 //! use odbcd::client::{ClientConfig, OpenOptions};
-//! let (session, odbc) = AsyncSession::open(ClientConfig::default(), OpenOptions::new()).await?;
+//! let config = ClientConfig::load(Some("client-config.ini".as_ref()), None)
+//!     .map_err(|e| odbcd::client::Error::new(odbcd::client::ErrorClass::ConfigurationError, e.to_string()))?;
+//! let (session, odbc) = AsyncSession::open(config, OpenOptions::new()).await?;
 //! let conn = odbc.driver_connect("DSN=demo").await?;
 //! let cursor = conn.cursor();
 //! cursor.execute("SELECT id, name FROM fruit WHERE id > ?", odbcd::params![1]).await?;

@@ -204,10 +204,20 @@ impl Cursor {
                 tracing::warn!("cannot start the query timeout thread: {e}");
             }
         }
+        let started = std::time::Instant::now();
         let r = link.wait(id);
         *lock(&self.running) = None;
+        // The driver enforced the timeout itself (psqlodbc through PostgreSQL's
+        // statement_timeout: 57014): the same `TimeoutError` as the client's deadline.
+        let driver_timed_out = |e: &Error| {
+            timeout > 0
+                && started.elapsed() >= Duration::from_secs(u64::from(timeout))
+                && matches!(e.sqlstate.as_str(), "HYT00" | "HYT01" | "HY008" | "57014")
+        };
         match r {
-            Ok(Response::Error(e)) if fired.load(std::sync::atomic::Ordering::SeqCst) => {
+            Ok(Response::Error(e))
+                if fired.load(std::sync::atomic::Ordering::SeqCst) || driver_timed_out(&e) =>
+            {
                 Err(Error {
                     class: ErrorClass::TimeoutError,
                     sqlstate: "HYT00".into(),

@@ -9,9 +9,9 @@ scripts/setup.sh
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy (the lock file as committed: --locked everywhere below)"
-cargo clippy --locked --workspace --all-targets -- -D warnings
+cargo clippy --locked --workspace --all-targets --all-features -- -D warnings
 echo "== cargo doc: every intra-doc link resolves"
-RUSTDOCFLAGS="-D warnings -A rustdoc::private-intra-doc-links" cargo doc --locked --workspace --no-deps --document-private-items
+RUSTDOCFLAGS="-D warnings -A rustdoc::private-intra-doc-links" cargo doc --locked --workspace --no-deps --document-private-items --all-features
 
 echo "== client-only build: no odbc-sys, no actix; the library alone without the shells' crates"
 tree=$(cargo tree -p odbcd --no-default-features --features cli -e normal,build)
@@ -62,4 +62,4 @@ for t in "${fuzz_targets[@]}"; do
 done
 
 echo "== tests"
-cargo test --locked --workspace
+cargo test --locked --workspace --all-features

@@ -32,6 +32,7 @@ mod connect;
 mod connection;
 mod core;
 mod cursor;
+mod extra_types;
 mod frames;
 mod handshake;
 mod link;

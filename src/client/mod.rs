@@ -1,31 +1,65 @@
 //! The client library, shaped like the manual's Python API and DB-API.
 //!
 //! ```no_run
-//! use odbcd::client::ServerSession;
+//! use odbcd::client::{OpenOptions, ServerSession};
+//! use odbcd::params;
 //! # fn main() -> Result<(), odbcd::client::Error> {
 //! let mut session = ServerSession::new(Some("client-config.ini".as_ref()), None)?;
-//! let odbc = session.open("", "", None, None)?;
+//! let odbc = session.open_with(&OpenOptions::new())?;
 //! let connection = odbc.driver_connect("DSN=demo")?;
 //! let mut cursor = connection.cursor();
-//! cursor.execute("select id, name from fruit where id > ?", &[1.into()])?;
-//! for row in cursor.fetchall()? {
-//!     println!("{row:?}");
+//! cursor.execute("select id, name from fruit where id > ?", &params![1])?;
+//! for row in cursor.rows() {
+//!     let row = row?;
+//!     let (id, name): (i64, String) = (row.get("id"), row.get("name"));
+//!     println!("{id} {name}");
 //! }
 //! session.close()?;
+//! # Ok(()) }
+//! ```
+//!
+//! Fail-over is configuration: the sessions walk `[Communication] server_connections` in order
+//! and take the first server that accepts (here from memory; a `client-config.ini` with the
+//! same sections does the same):
+//!
+//! ```no_run
+//! use odbcd::client::{ConfigData, OpenOptions, ServerSession};
+//! # fn main() -> Result<(), odbcd::client::Error> {
+//! let config = ConfigData::new()
+//!     .set("Primary_Connection", "host", "db1.example.com")
+//!     .set("Backup_Connection", "host", "db2.example.com")
+//!     .set("Communication", "server_connections", "Primary_Connection, Backup_Connection")
+//!     .set("Communication", "auto_reconnect", "1");
+//! let mut session = ServerSession::new(None, Some(&config))?;
+//! let odbc = session.open_with(&OpenOptions::new())?;
+//! println!("on {}", session.server_name().unwrap_or_default());
+//! # Ok(()) }
+//! ```
+//!
+//! Errors are [`Error`]s carrying the manual's class ([`ErrorClass`]), the server's SQLSTATE,
+//! native code, message and every diagnostic record. `err.is(ErrorClass::DatabaseError)`
+//! answers "would `except DatabaseError` catch this?":
+//!
+//! ```no_run
+//! use odbcd::client::{Connection, ErrorClass};
+//! # fn f(conn: &Connection) -> Result<(), odbcd::client::Error> {
+//! match conn.cursor().execute("insert into fruit values (1, 'apple')", &[]) {
+//!     Ok(_) => {}
+//!     Err(e) if e.is(ErrorClass::IntegrityError) => println!("already there: {}", e.sqlstate),
+//!     Err(e) if e.is(ErrorClass::ConnectionFailureError) => println!("the link is gone: {e}"),
+//!     Err(e) => return Err(e),
+//! }
 //! # Ok(()) }
 //! ```
 //!
 //! Everything is synchronous and thread-safe: connections and cursors are `Send`, several
 //! threads may use one session at once (their requests travel on one TCP connection and run
 //! concurrently on different database connections), and the library runs no async runtime of
-//! its own, so it works from plain code and from inside a tokio runtime (from async code, call
-//! it through `spawn_blocking` so a query does not block the executor). Its one background
-//! thread per session pings an idle link every `[Communication] ping_interval` (30 s by
-//! default; `None` starts no thread) and ends with the session.
-//!
-//! Errors are [`Error`]s carrying the manual's class ([`ErrorClass`]), the server's SQLSTATE,
-//! native code and message. `err.is(ErrorClass::DatabaseError)` answers "would
-//! `except DatabaseError` catch this?".
+//! its own; the `client::tokio` module (feature `tokio`) wraps it for async code.
+//! Background threads: one per session pings an idle link every `[Communication]
+//! ping_interval` (30 s by default; `None` starts none) and ends with the session; a call on a
+//! cursor with a query timeout starts a short-lived one that cancels the statement when it
+//! runs past the timeout.
 
 mod conn_inner;
 mod connect;

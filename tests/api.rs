@@ -1244,7 +1244,7 @@ fn a_connection_with_attributes_changed_is_not_pooled() {
         c.fetchall().unwrap()[0][0].to_string()
     };
     for _ in 0..3 {
-        let (_s, _o, mut conn) = server.connect(&connstr);
+        let (_s, _o, conn) = server.connect(&connstr);
         assert_eq!(
             isolation(&conn),
             "read committed",

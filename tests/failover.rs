@@ -180,7 +180,7 @@ fn auto_reconnect_reopens_between_transactions_and_never_replays_a_cut_one() {
     let mut s = ServerSession::new(None, Some(&data)).unwrap();
     let odbc = s.open("", "", None, None).unwrap();
     assert_eq!(s.server_name().as_deref(), Some("A_Connection"));
-    let mut conn = odbc.driver_connect(&pg.connstr("auto_reconnect")).unwrap();
+    let conn = odbc.driver_connect(&pg.connstr("auto_reconnect")).unwrap();
     let mut c = conn.cursor();
     c.execute("CREATE TABLE t (id integer)", &[]).unwrap();
     conn.set_autocommit(false).unwrap();
@@ -201,5 +201,54 @@ fn auto_reconnect_reopens_between_transactions_and_never_replays_a_cut_one() {
     );
     drop(c);
     conn.close().unwrap();
+    s.close().unwrap();
+}
+
+#[test]
+fn a_transaction_guard_cut_by_a_lost_session_commits_nothing() {
+    let pg = common::pg::pg();
+    let (pa, pb) = (free_port(), free_port());
+    let mut a = server_on(pa);
+    let _b = server_on(pb);
+    let _db = pg.database("guard_lost");
+    let data = two(pa, pb)
+        .set("Communication", "auto_reconnect", 1)
+        .set("Communication", "reconnect_attempts", 2)
+        .set("Communication", "reconnect_delay", 0.1);
+    let mut s = ServerSession::new(None, Some(&data)).unwrap();
+    let odbc = s.open("", "", None, None).unwrap();
+    let conn = odbc.driver_connect(&pg.connstr("guard_lost")).unwrap();
+    conn.cursor()
+        .execute("CREATE TABLE t (id integer)", &[])
+        .unwrap();
+    let tx = conn.transaction().unwrap();
+    tx.cursor()
+        .execute("INSERT INTO t VALUES (1)", &[])
+        .unwrap();
+    // The server dies; another connection of the session meets it and the session re-opens
+    // on B without this guard's connection hearing of it.
+    a.kill();
+    let other = odbc.driver_connect(&pg.connstr("guard_lost"));
+    let _ = other;
+    let _ = odbc.driver_connect(&pg.connstr("guard_lost"));
+    // The guard's next statement and its commit say the transaction is gone.
+    let e = tx
+        .cursor()
+        .execute("INSERT INTO t VALUES (2)", &[])
+        .unwrap_err();
+    assert!(
+        e.sqlstate == "08007" || e.class == ErrorClass::ConnectionFailureError,
+        "{e}"
+    );
+    let e = tx.commit().unwrap_err();
+    assert!(
+        e.sqlstate == "08007" || e.class == ErrorClass::ConnectionFailureError,
+        "{e}"
+    );
+    assert_eq!(
+        pg.psql("guard_lost", "SELECT count(*) FROM t"),
+        "0",
+        "nothing of the cut transaction is committed"
+    );
     s.close().unwrap();
 }

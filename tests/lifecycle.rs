@@ -48,7 +48,7 @@ fn the_licence_limits_physical_connections() {
     let server = TestServer::start("[License]\nmax_connections = 2\n");
     let (_s, odbc) = server.open();
     let (_t, other) = server.open();
-    let mut first = odbc.driver_connect(&server.sqlite("lic")).unwrap();
+    let first = odbc.driver_connect(&server.sqlite("lic")).unwrap();
     let _second = other.driver_connect(&server.sqlite("lic")).unwrap();
     let e = odbc.driver_connect(&server.sqlite("lic")).unwrap_err();
     assert_eq!(e.class, ErrorClass::InterfaceError, "{e}");

@@ -34,7 +34,7 @@ fn a_closed_connection_is_reset_and_reused_then_expires() {
     let (_s, odbc) = server.open();
     let connstr = pg.connstr("pooled");
 
-    let mut first = odbc.driver_connect(&connstr).unwrap();
+    let first = odbc.driver_connect(&connstr).unwrap();
     let pid = backend_pid(&first);
     first
         .cursor()
@@ -127,7 +127,7 @@ fn without_a_pool_section_every_close_disconnects() {
     let _db = pg.database("unpooled");
     let (_s, odbc) = server.open();
     let connstr = pg.connstr("unpooled");
-    let mut first = odbc.driver_connect(&connstr).unwrap();
+    let first = odbc.driver_connect(&connstr).unwrap();
     let pid = backend_pid(&first);
     first.close().unwrap();
     TestServer::wait_until(10, "the backend to go", || pg.backends("unpooled") == 0);
@@ -207,7 +207,7 @@ fn the_licence_count_stays_exact_under_concurrent_connects_and_closes() {
                         format!("{connstr};Timeout={}", 1000 + t)
                     };
                     match odbc.driver_connect(&cs) {
-                        Ok(mut conn) => {
+                        Ok(conn) => {
                             let mut c = conn.cursor();
                             c.execute("SELECT ?", &[Value::Int(i)]).unwrap();
                             assert_eq!(

@@ -215,7 +215,7 @@ fn dropping_a_finished_cursor_sends_nothing() {
 }
 
 fn commit_and_rollback(first: &str, second: &str, table: &str, odbc: &odbcd::client::Odbc) {
-    let mut writer = odbc.driver_connect(first).unwrap();
+    let writer = odbc.driver_connect(first).unwrap();
     let reader = odbc.driver_connect(second).unwrap();
     let mut w = writer.cursor();
     w.execute(&format!("CREATE TABLE {table} (id INTEGER)"), &[])
@@ -672,6 +672,7 @@ fn query_timeout_and_cancel_from_another_thread() {
 
 /// The async facade: concurrent queries on one current-thread runtime (each on the blocking
 /// pool, so the executor never blocks), and a cancel from another task.
+#[cfg(feature = "tokio")]
 #[test]
 fn the_async_facade_runs_queries_concurrently_and_cancels() {
     use odbcd::client::tokio::AsyncSession;
@@ -708,10 +709,10 @@ fn the_async_facade_runs_queries_concurrently_and_cancels() {
         assert_eq!(ca.fetchone().await.unwrap().unwrap().get::<i64>(1), 1);
         assert_eq!(cb.fetchall().await.unwrap()[0].get::<i64>(1), 2);
         // Cancelled from another task while awaited.
-        let cancel = ca.cancel_handle();
+        let other = ca.clone();
         let canceller = tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(400)).await;
-            cancel.cancel()
+            other.cancel().await
         });
         let e = ca.execute("SELECT pg_sleep(20)", vec![]).await.unwrap_err();
         assert!(e.sqlstate == "HY008" || e.sqlstate == "57014", "{e}");

@@ -53,7 +53,7 @@ fn the_tour_runs_against_a_failed_over_server() {
         "row: 2 pear Some(\"green\")",
         "typed rows: total price 2.50",
         "timeout: HYT00",
-        "cancel: asked true, statement ended with",
+        "cancel: asked true, statement ended with 57014",
         "threads: [3, 4, 5, 6]",
         "async: [\"apple\", \"pear\", \"plum\"]",
         "tour complete",

@@ -31,6 +31,8 @@ pub(super) struct ConnState {
     pub(super) options: Vec<ConnectionOption>,
     /// A [`super::connection::Transaction`] guard is open.
     pub(super) in_transaction: bool,
+    /// The session was lost and re-opened inside a transaction: its work is gone.
+    pub(super) transaction_lost: bool,
     /// What the connection (and its new cursors) do with warnings.
     pub(super) warning_format: WarningFormat,
     /// Warnings of the connection's own requests.
@@ -81,7 +83,32 @@ impl ConnInner {
             st.id = id;
             st.dbms_name = dbms_name;
             st.generation = generation;
+            if st.in_transaction {
+                // A guard's transaction died with the old session: its work is gone. Say so
+                // (and make the guard's commit fail), never carry on as if it went on and
+                // commit only what runs from here.
+                st.transaction_lost = true;
+                return Err(Error::with_state(
+                    ErrorClass::OperationalError,
+                    "08007",
+                    "the session was lost and opened again: the open transaction's work is gone (rolled back with the old session); start it again",
+                ));
+            }
         }
         Ok((link, st.id))
+    }
+}
+
+impl Drop for ConnInner {
+    /// The connection's last handle (the `Connection` or one of its cursors) is gone: close it
+    /// on the server (rolling back what was not committed), unless it went with a lost session.
+    fn drop(&mut self) {
+        let st = self.state();
+        if !st.closed && st.generation == self.core.generation() {
+            let link = self.core.peek();
+            if !link.is_broken() {
+                link.send_and_forget(Request::CloseConnection { conn: st.id });
+            }
+        }
     }
 }

@@ -39,6 +39,7 @@ impl Connection {
                     closed: false,
                     options: Vec::new(),
                     in_transaction: false,
+                    transaction_lost: false,
                     warning_format: WarningFormat::default(),
                     messages: Vec::new(),
                 }),
@@ -103,6 +104,13 @@ impl Connection {
     /// # Errors
     /// The driver's error.
     pub fn set_autocommit(&self, on: bool) -> Result<(), Error> {
+        if on && self.inner.state().in_transaction {
+            return Err(Error::with_state(
+                ErrorClass::ProgrammingError,
+                "25000",
+                "a transaction guard is open: commit or roll it back instead of turning autocommit on",
+            ));
+        }
         let (link, conn) = self.inner.ensure()?;
         link.call(Request::SetAutocommit { conn, on })?;
         self.inner.state().autocommit = on;
@@ -317,7 +325,7 @@ impl Connection {
     ///
     /// # Errors
     /// Link errors (the connection counts as closed anyway).
-    pub fn close(&mut self) -> Result<(), Error> {
+    pub fn close(&self) -> Result<(), Error> {
         let (link, conn) = {
             let mut st = self.inner.state();
             if st.closed {
@@ -351,6 +359,14 @@ impl Transaction<'_> {
     /// As [`Connection::commit`]; the transaction is then rolled back (when the connection
     /// still can).
     pub fn commit(mut self) -> Result<(), Error> {
+        if std::mem::take(&mut self.conn.inner.state().transaction_lost) {
+            self.done = true;
+            return Err(Error::with_state(
+                ErrorClass::OperationalError,
+                "08007",
+                "the session was lost during the transaction: its work is gone, nothing was committed",
+            ));
+        }
         let r = self.conn.commit();
         self.done = r.is_ok();
         r
@@ -361,8 +377,11 @@ impl Transaction<'_> {
     /// # Errors
     /// As [`Connection::rollback`].
     pub fn rollback(mut self) -> Result<(), Error> {
-        self.done = true;
-        self.conn.rollback()
+        let r = self.conn.rollback();
+        // A failed rollback leaves the work in place: `Drop` must not turn autocommit on
+        // (which would commit it), and tries the rollback once more.
+        self.done = r.is_ok();
+        r
     }
 }
 
@@ -384,27 +403,22 @@ impl std::ops::Deref for Transaction<'_> {
 
 impl Drop for Transaction<'_> {
     fn drop(&mut self) {
+        let mut clean = true;
         if !self.done {
             if let Err(e) = self.conn.rollback() {
                 tracing::debug!(error = %e, "rolling back a dropped transaction failed");
+                clean = false;
             }
         }
-        if self.restore {
+        {
+            let mut st = self.conn.inner.state();
+            st.in_transaction = false;
+            st.transaction_lost = false;
+        }
+        // Turning autocommit on commits what is open: only after the rollback succeeded.
+        if self.restore && clean {
             if let Err(e) = self.conn.set_autocommit(true) {
                 tracing::debug!(error = %e, "turning autocommit back on failed");
-            }
-        }
-        self.conn.inner.state().in_transaction = false;
-    }
-}
-
-impl Drop for Connection {
-    fn drop(&mut self) {
-        let st = self.inner.state();
-        if !st.closed {
-            let link = self.inner.core.peek();
-            if !link.is_broken() {
-                link.send_and_forget(Request::CloseConnection { conn: st.id });
             }
         }
     }

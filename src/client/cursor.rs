@@ -125,6 +125,7 @@ impl Cursor {
     /// Starts a new statement: forgets the current result and returns the link and
     /// connection to send it on.
     fn begin(&mut self) -> Result<(Arc<Link>, ConnId), Error> {
+        self.failed_set = None;
         self.check_open()?;
         self.reset();
         let (link, conn) = self.conn.ensure()?;
@@ -186,16 +187,26 @@ impl Cursor {
         *lock(&self.running) = Some((Arc::clone(link), id));
         let timeout = self.server_options.query_timeout_secs;
         let fired = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // The deadline thread waits on a channel this call drops when it ends: it lives as
+        // long as the call, not as long as the timeout.
+        let (done, ended) = std::sync::mpsc::channel::<()>();
         if timeout > 0 {
             let running = Arc::clone(&self.running);
             let fired = Arc::clone(&fired);
             let deadline = Duration::from_secs(u64::from(timeout) + 1);
+            let this_link = Arc::clone(link);
             let spawned = std::thread::Builder::new()
                 .name("odbcd-timeout".into())
                 .spawn(move || {
-                    std::thread::sleep(deadline);
+                    if ended.recv_timeout(deadline)
+                        != Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+                    {
+                        return;
+                    }
                     let target = lock(&running).clone();
-                    if let Some((link, request)) = target.filter(|(_, r)| *r == id) {
+                    if let Some((link, request)) =
+                        target.filter(|(l, r)| *r == id && Arc::ptr_eq(l, &this_link))
+                    {
                         fired.store(true, std::sync::atomic::Ordering::SeqCst);
                         link.send_and_forget(Request::Cancel { request });
                     }
@@ -207,6 +218,7 @@ impl Cursor {
         let started = std::time::Instant::now();
         let r = link.wait(id);
         *lock(&self.running) = None;
+        drop(done);
         // The driver enforced the timeout itself (psqlodbc through PostgreSQL's
         // statement_timeout: 57014): the same `TimeoutError` as the client's deadline.
         let driver_timed_out = |e: &Error| {
@@ -226,6 +238,25 @@ impl Cursor {
                         e.message
                     ),
                     ..e
+                })
+            }
+            Ok(Response::ExecuteManyFailed {
+                index,
+                rowcount,
+                error,
+            }) if fired.load(std::sync::atomic::Ordering::SeqCst) || driver_timed_out(&error) => {
+                Ok(Response::ExecuteManyFailed {
+                    index,
+                    rowcount,
+                    error: Error {
+                        class: ErrorClass::TimeoutError,
+                        sqlstate: "HYT00".into(),
+                        message: format!(
+                            "the statement ran longer than its query timeout ({timeout} s) and was cancelled: {}",
+                            error.message
+                        ),
+                        ..error
+                    },
                 })
             }
             r => r,
@@ -794,7 +825,7 @@ impl Cursor {
     }
 
     /// Executes `sql` once per parameter set, in order, in one round trip; the server prepares
-    /// it once. `rowcount` is the total. Takes any iterator of parameter lists
+    /// it once (with its statement cache on, for texts under 64 KiB). `rowcount` is the total. Takes any iterator of parameter lists
     /// (`&[Vec<Value>]`, `Vec<Vec<Value>>`, an iterator of `params![...]`).
     ///
     /// **The commit rule**: the sets run one after another and stop at the first failure.
@@ -824,8 +855,8 @@ impl Cursor {
             .into_iter()
             .map(|p| p.as_ref().to_vec())
             .collect();
+        let sets = param_sets.len();
         let (link, conn) = self.begin()?;
-        self.failed_set = None;
         let r = self.call(
             &link,
             Request::ExecuteMany {
@@ -846,7 +877,7 @@ impl Cursor {
                 index,
                 rowcount,
                 error,
-            } => {
+            } if (index as usize) < sets => {
                 self.rowcount = rowcount;
                 self.failed_set = Some(index as usize);
                 Err(error)

@@ -18,7 +18,12 @@ use crate::proto::value::{Date, Time, Timestamp, Value};
 fn range(v: &Value, wanted: &str) -> Error {
     Error::with_state(
         ErrorClass::DataError,
-        "22008",
+        // A date or time out of the type's range, or a number out of its range.
+        if matches!(v, Value::Date(_) | Value::Time(_) | Value::Timestamp(_)) {
+            "22008"
+        } else {
+            "22003"
+        },
         format!("{v} is out of the range of {wanted}"),
     )
 }
@@ -44,13 +49,17 @@ mod chrono_types {
     }
 
     fn time(t: Time, v: &Value) -> Result<NaiveTime, Error> {
-        NaiveTime::from_hms_nano_opt(
-            u32::from(t.hour),
-            u32::from(t.minute),
-            u32::from(t.second),
-            t.nanos,
-        )
-        .ok_or_else(|| range(v, "chrono::NaiveTime"))
+        if t.nanos >= 1_000_000_000 {
+            return Err(range(v, "chrono::NaiveTime"));
+        }
+        // A leap second (second 60) the chrono way: second 59, nanoseconds from 1e9.
+        let (second, nanos) = if t.second == 60 {
+            (59, t.nanos + 1_000_000_000)
+        } else {
+            (u32::from(t.second), t.nanos)
+        };
+        NaiveTime::from_hms_nano_opt(u32::from(t.hour), u32::from(t.minute), second, nanos)
+            .ok_or_else(|| range(v, "chrono::NaiveTime"))
     }
 
     impl FromValue for NaiveDate {
@@ -95,11 +104,18 @@ mod chrono_types {
     }
 
     fn to_time(t: NaiveTime) -> Time {
+        // chrono writes a leap second as second 59 with nanoseconds from 1e9; the wire's
+        // `Time` as second 60.
+        let (second, nanos) = if t.nanosecond() >= 1_000_000_000 {
+            (60, t.nanosecond() - 1_000_000_000)
+        } else {
+            (t.second() as u8, t.nanosecond())
+        };
         Time {
             hour: t.hour() as u8,
             minute: t.minute() as u8,
-            second: t.second() as u8,
-            nanos: t.nanosecond(),
+            second,
+            nanos,
         }
     }
 

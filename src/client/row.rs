@@ -198,11 +198,13 @@ impl ColumnIndex for &String {
     }
 }
 
-/// A Rust type a [`Value`] converts to exactly (or with an error, never a different value).
+/// A Rust type a [`Value`] converts to: exactly or with an error for integers, text, bytes,
+/// the date and time types and `bool`; to the nearest value for the floating-point types.
 ///
 /// Integers take `Int` within their range and whole `Decimal`s; `bool` takes `Bool` and the
-/// integers 0 and 1 (SQLite has no boolean type); `f64` takes `Float`, `Int` and `Decimal`
-/// (the nearest double); `String` takes `Text` and `Decimal`; `Vec<u8>` takes `Bytes`; the
+/// integers 0 and 1 (SQLite has no boolean type); `f64` and `f32` take `Float`, `Int` and
+/// `Decimal` (the nearest value; a finite number past their range is an error, never an
+/// infinity); `String` takes `Text` and `Decimal`; `Vec<u8>` takes `Bytes`; the
 /// date and time types take their own; `Value` takes anything; `Option<T>` takes NULL as `None`.
 pub trait FromValue: Sized {
     /// Converts `v`.
@@ -241,13 +243,18 @@ fn out_of_range(v: &Value, wanted: &str) -> Error {
     )
 }
 
-/// A decimal's text as an integer when it is whole (`"42"`, `"-7.000"`).
-fn whole_decimal(d: &str) -> Option<i128> {
+/// A decimal's text as an integer when it is whole (`"42"`, `"-7.000"`): `Ok(None)` when
+/// it is not whole, `Err(())` when it is whole but beyond `i128`.
+fn whole_decimal(d: &str) -> Result<Option<i128>, ()> {
     let (int, frac) = d.split_once('.').unwrap_or((d, ""));
-    if !frac.bytes().all(|b| b == b'0') {
-        return None;
+    let digits = int.strip_prefix('-').unwrap_or(int);
+    if !frac.bytes().all(|b| b == b'0')
+        || digits.is_empty()
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Ok(None);
     }
-    int.parse::<i128>().ok()
+    int.parse::<i128>().map(Some).map_err(|_| ())
 }
 
 macro_rules! from_value_int {
@@ -256,7 +263,18 @@ macro_rules! from_value_int {
             fn from_value(v: &Value) -> Result<Self, Error> {
                 let wide: i128 = match v {
                     Value::Int(i) => i128::from(*i),
-                    Value::Decimal(d) => whole_decimal(d).ok_or_else(|| mismatch(v, stringify!($t)))?,
+                    Value::Decimal(d) => match whole_decimal(d) {
+                        Ok(Some(n)) => n,
+                        Ok(None) => return Err(mismatch(v, stringify!($t))),
+                        // Whole but beyond i128: a u128 may still hold it.
+                        Err(()) => {
+                            return d
+                                .parse::<u128>()
+                                .ok()
+                                .and_then(|n| <$t>::try_from(n).ok())
+                                .ok_or_else(|| out_of_range(v, stringify!($t)))
+                        }
+                    },
                     _ => return Err(mismatch(v, stringify!($t))),
                 };
                 <$t>::try_from(wide).map_err(|_| out_of_range(v, stringify!($t)))
@@ -272,7 +290,14 @@ impl FromValue for f64 {
             Value::Float(x) => Ok(*x),
             // The nearest double: what asking for an f64 means.
             Value::Int(i) => Ok(*i as f64),
-            Value::Decimal(d) => d.parse().map_err(|_| mismatch(v, "f64")),
+            Value::Decimal(d) => match d.parse::<f64>() {
+                // A finite decimal past f64's range is an error, not an infinity.
+                Ok(x) if x.is_infinite() && !d.to_ascii_lowercase().contains("inf") => {
+                    Err(out_of_range(v, "f64"))
+                }
+                Ok(x) => Ok(x),
+                Err(_) => Err(mismatch(v, "f64")),
+            },
             _ => Err(mismatch(v, "f64")),
         }
     }
@@ -280,10 +305,17 @@ impl FromValue for f64 {
 
 impl FromValue for f32 {
     fn from_value(v: &Value) -> Result<Self, Error> {
-        let x = f64::from_value(v).map_err(|_| mismatch(v, "f32"))?;
+        let x = f64::from_value(v).map_err(|e| {
+            if e.sqlstate == "22003" {
+                out_of_range(v, "f32")
+            } else {
+                mismatch(v, "f32")
+            }
+        })?;
         if x.is_finite() && x.abs() > f64::from(f32::MAX) {
             return Err(out_of_range(v, "f32"));
         }
+        // The nearest f32 (as asking for one means), like `f64` from a wide integer.
         Ok(x as f32)
     }
 }
@@ -440,6 +472,30 @@ mod tests {
         );
         assert!(bool::from_value(&Value::Int(2)).is_err());
         assert!(f32::from_value(&Value::Float(1e300)).is_err());
+        assert_eq!(
+            f64::from_value(&Value::Decimal("1e400".into()))
+                .unwrap_err()
+                .sqlstate,
+            "22003"
+        );
+        assert!(f64::from_value(&Value::Decimal("Infinity".into()))
+            .unwrap()
+            .is_infinite());
+        let big = u128::MAX.to_string();
+        assert_eq!(
+            u128::from_value(&Value::Decimal(big.clone())).unwrap(),
+            u128::MAX
+        );
+        assert_eq!(
+            i64::from_value(&Value::Decimal(big)).unwrap_err().sqlstate,
+            "22003"
+        );
+        assert_eq!(
+            i64::from_value(&Value::Decimal("+5".into()))
+                .unwrap_err()
+                .sqlstate,
+            "22018"
+        );
     }
 
     #[test]

@@ -268,9 +268,20 @@ impl AsyncCursor {
         .await
     }
 
-    /// A handle that cancels the running statement, usable from any task or thread while a
-    /// call of this cursor is awaited.
+    /// A handle that cancels the running statement, usable from any thread while a call of
+    /// this cursor is awaited (its `cancel()` is a blocking round trip: from async code, use
+    /// [`Self::cancel`]).
     pub fn cancel_handle(&self) -> CancelHandle {
         self.cancel.clone()
+    }
+
+    /// Cancels the statement this cursor runs now (on the blocking pool). Returns false when
+    /// it runs nothing yet (a call still queued for the pool or for the cursor).
+    ///
+    /// # Errors
+    /// As [`CancelHandle::cancel`].
+    pub async fn cancel(&self) -> Result<bool, Error> {
+        let handle = self.cancel.clone();
+        blocking(move || handle.cancel()).await
     }
 }

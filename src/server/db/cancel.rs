@@ -105,7 +105,11 @@ impl CancelSlot {
             }
             _ => false,
         };
-        if asked {
+        // Between two statements of a request of several (an executemany's sets, a batch's
+        // statements) nothing is armed: the request still counts as cancelled and stops at
+        // the next one. (False is returned all the same, so a single statement not yet armed
+        // is asked again.)
+        if asked || guard.request.is_some_and(|(running, _)| running == id) {
             guard.cancelled = true;
         }
         asked

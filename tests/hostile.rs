@@ -156,7 +156,7 @@ fn protocol_version_mismatch_is_a_protocol_error_naming_both_versions() {
     TestServer::wait_until(5, "the mismatch in the log", || {
         server
             .log()
-            .contains("client speaks version 99, server speaks version 1")
+            .contains("client speaks version 99, server speaks version 2")
     });
     still_serving(&mut server);
 }
@@ -538,4 +538,90 @@ fn the_batch_cursor_id_is_reserved_and_hostile_catalog_names_are_refused() {
         read_frame(&mut s).unwrap().response,
         Response::Executed { .. }
     ));
+}
+
+/// A client of protocol version 1 (before warnings and `ExecuteManyFailed`) is answered in
+/// version 1: servers can be upgraded before their clients.
+#[test]
+fn a_version_1_client_gets_version_1_answers() {
+    let pg = common::pg::pg();
+    let _db = pg.database("v1_client");
+    let server = TestServer::start("");
+    let mut s = raw(&server);
+    s.write_all(
+        &Preamble {
+            version: 1,
+            flags: 0,
+        }
+        .encode(),
+    )
+    .unwrap();
+    let mut pre = [0u8; 8];
+    s.read_exact(&mut pre).unwrap();
+    assert_eq!(
+        Preamble::decode(&pre).unwrap().version,
+        1,
+        "answered in version 1"
+    );
+    let greeting: ServerFrame = read_frame(&mut s).expect("greeting");
+    assert!(matches!(greeting.response, Response::Greeting { .. }));
+    send(
+        &mut s,
+        0,
+        Request::OpenSession {
+            username: String::new(),
+            proof: Vec::new(),
+            module_name: "Manager".into(),
+            session_id: None,
+            client_name: "v1".into(),
+        },
+    );
+    assert!(matches!(
+        read_frame(&mut s).unwrap().response,
+        Response::SessionOpened { .. }
+    ));
+    let conn = connect(&mut s, 1, pg.connstr("v1_client"));
+    let exec = |s: &mut TcpStream, id: u32, sql: &str| {
+        send(
+            s,
+            id,
+            Request::Execute {
+                conn,
+                cursor: id,
+                sql: sql.into(),
+                params: vec![],
+                max_rows: 10,
+            },
+        );
+        read_frame(s).unwrap().response
+    };
+    exec(&mut s, 2, "create table t (i integer primary key)");
+    exec(
+        &mut s,
+        3,
+        "create function noisy() returns integer language plpgsql as $$ begin raise notice 'careful'; return 1; end $$",
+    );
+    // A statement with a warning: a plain answer, not `Warned`.
+    assert!(matches!(
+        exec(&mut s, 4, "select noisy()"),
+        Response::Executed { .. }
+    ));
+    // A failing ExecuteMany: an `Error`, not `ExecuteManyFailed`.
+    send(
+        &mut s,
+        5,
+        Request::ExecuteMany {
+            conn,
+            cursor: 9,
+            sql: "insert into t values (?)".into(),
+            param_sets: vec![
+                vec![odbcd::proto::value::Value::Int(1)],
+                vec![odbcd::proto::value::Value::Int(1)],
+            ],
+        },
+    );
+    match read_frame(&mut s).unwrap().response {
+        Response::Error(e) => assert!(e.message.contains("parameter set 2 of 2"), "{e}"),
+        other => panic!("{other:?}"),
+    }
 }

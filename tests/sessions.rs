@@ -439,7 +439,7 @@ fn version_mismatch_is_a_protocol_error_naming_both_versions() {
     assert_eq!(e.class, ErrorClass::ProtocolError, "{e}");
     assert!(
         e.message
-            .contains("client speaks version 1, server speaks version 7"),
+            .contains("client speaks version 2, server speaks version 7"),
         "{e}"
     );
 }

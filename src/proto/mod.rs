@@ -29,8 +29,14 @@ pub mod codec;
 
 pub use error::ProtoError;
 
-/// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u16 = 1;
+/// The protocol version this build speaks. Version 2 added answers an old client cannot read
+/// to requests it sends (`Response::Warned` around any answer, `Response::ExecuteManyFailed`):
+/// a server answers a version-1 client in version 1 (no warnings, an `ExecuteMany` failure as
+/// `Response::Error`), so servers can be upgraded before their clients.
+pub const PROTOCOL_VERSION: u16 = 2;
+
+/// The oldest protocol version a server still speaks.
+pub const OLDEST_PROTOCOL_VERSION: u16 = 1;
 
 /// The largest frame either side accepts (length prefix included), checked before any
 /// allocation. Large enough for multi-megabyte parameters and values.

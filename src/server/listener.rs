@@ -22,7 +22,7 @@ use crate::error::{DbError, ErrorClass};
 use crate::proto::compress::Compression;
 use crate::proto::message::{ClientFrame, Request, Response, ServerFrame};
 use crate::proto::preamble::{self, Preamble};
-use crate::proto::{frame, ProtoError, MAX_FRAME_LEN, PROTOCOL_VERSION};
+use crate::proto::{frame, ProtoError, MAX_FRAME_LEN, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION};
 use crate::tls::{self, ClientCertRules, TlsError};
 
 /// A bound listening socket and its section.
@@ -309,8 +309,17 @@ where
     } else {
         0
     };
-    stream.write_all(&Preamble::current(flags).encode()).await?;
-    if client.version != PROTOCOL_VERSION {
+    // A client of an older version we still speak is answered in its version.
+    let supported = (OLDEST_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&client.version);
+    let version = if supported {
+        client.version
+    } else {
+        PROTOCOL_VERSION
+    };
+    stream
+        .write_all(&Preamble { version, flags }.encode())
+        .await?;
+    if !supported {
         // The client learns our version from our preamble and reports the mismatch itself.
         return Err(ProtoError::VersionMismatch {
             client: client.version,
@@ -397,6 +406,7 @@ where
                     client_name,
                     cursor_type,
                     transport,
+                    protocol: version,
                 },
             );
         }

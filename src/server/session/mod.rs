@@ -76,6 +76,8 @@ pub struct OpenRequest {
     pub cursor_type: Option<crate::config::CursorType>,
     /// How the client came (a resume must come the same way).
     pub transport: Transport,
+    /// The protocol version the client speaks (see [`crate::proto::PROTOCOL_VERSION`]).
+    pub protocol: u16,
 }
 
 /// The current link to the client.
@@ -174,6 +176,9 @@ pub struct Session {
     busy: std::collections::HashSet<ConnId>,
     /// Connections being opened now (they count against `max_connections_per_session`).
     opening: usize,
+    /// The protocol version the client speaks: 1 gets no warnings and no
+    /// `ExecuteManyFailed`.
+    protocol: u16,
 }
 
 impl Session {
@@ -197,6 +202,7 @@ impl Session {
                 client_name: open.client_name,
                 cursor_type: open.cursor_type,
                 transport: open.transport,
+                protocol: open.protocol,
                 peer,
                 stats: Arc::new(SessionStats::default()),
                 link: None,
@@ -305,10 +311,17 @@ impl Session {
 
     /// Answers request `id` with a database actor's reply (and the driver's warnings).
     fn reply_db(&mut self, id: RequestId, reply: DbReply) {
-        let (warnings, reply) = match reply {
+        let (mut warnings, reply) = match reply {
             DbReply::Warned(warnings, reply) => (warnings, *reply),
             reply => (Vec::new(), reply),
         };
+        let legacy = self.protocol < 2;
+        if legacy {
+            // A version-1 client cannot read warnings: they go to the log.
+            for w in warnings.drain(..) {
+                tracing::debug!(sqlstate = %w.sqlstate, message = %w.message, "driver warning");
+            }
+        }
         let response = match reply {
             DbReply::Executed {
                 columns,
@@ -330,6 +343,9 @@ impl Session {
             DbReply::ProcedureOutputs { rowcount, values } => {
                 Response::ProcedureOutputs { rowcount, values }
             }
+            // A version-1 client reads a failed ExecuteMany as an error (its message names
+            // the set).
+            DbReply::ManyFailed { error, .. } if legacy => Response::Error(error),
             DbReply::ManyFailed {
                 index,
                 rowcount,

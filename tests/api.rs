@@ -1412,3 +1412,54 @@ fn executemany_reports_the_failing_set_and_follows_the_commit_rule() {
     drop(tx);
     assert_eq!(ids(&conn), vec![100, 101]);
 }
+
+#[test]
+fn executemany_sets_of_mixed_value_kinds_on_one_prepared_statement() {
+    let pg = pg();
+    let _db = pg.database("api_mixed");
+    let server = TestServer::start("");
+    let (_s, _o, conn) = server.connect(&pg.connstr("api_mixed"));
+    run(
+        &conn,
+        &["create table x (i bigint, s text, n numeric(30,0))"],
+    );
+    let mut c = conn.cursor();
+    c.executemany(
+        "insert into x values (?, ?, ?)",
+        [
+            odbcd::params![1, "a", 5],
+            odbcd::params![
+                None::<i64>,
+                "b",
+                odbcd::client::Value::Decimal("18446744073709551615".into())
+            ],
+            odbcd::params![3, None::<&str>, None::<i64>],
+            odbcd::params![4, "d", u64::MAX],
+        ],
+    )
+    .unwrap();
+    c.execute("select i, s, n from x order by s nulls last, i", &[])
+        .unwrap();
+    let rows: Vec<Vec<Value>> = c.fetchall().unwrap().into_iter().map(Vec::from).collect();
+    assert_eq!(
+        rows,
+        vec![
+            vec![
+                Value::Int(1),
+                Value::Text("a".into()),
+                Value::Decimal("5".into())
+            ],
+            vec![
+                Value::Null,
+                Value::Text("b".into()),
+                Value::Decimal("18446744073709551615".into())
+            ],
+            vec![
+                Value::Int(4),
+                Value::Text("d".into()),
+                Value::Decimal("18446744073709551615".into())
+            ],
+            vec![Value::Int(3), Value::Null, Value::Null],
+        ]
+    );
+}

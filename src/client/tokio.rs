@@ -3,6 +3,11 @@
 //! blocks its executor. Fail-over, session resume with exactly-once answers, TLS and every
 //! guarantee are the synchronous client's: these types wrap it.
 //!
+//! Cancel safety: dropping a future (a `select!` that lost, a timeout) does not stop its call,
+//! which goes on on the blocking pool, holding its cursor until it ends; the runtime waits
+//! for it at shutdown. To stop a statement, use [`AsyncCursor::cancel`] (or the cursor's
+//! query timeout), then await the call's error.
+//!
 //! ```no_run
 //! # async fn f() -> Result<(), odbcd::client::Error> {
 //! use odbcd::client::tokio::AsyncSession;

@@ -48,16 +48,37 @@ impl Connection {
     }
 
     /// The DBMS name the driver reports (e.g. `PostgreSQL`, `SQLite`).
+    ///
+    /// ```no_run
+    /// # fn f(conn: &odbcd::client::Connection) -> Result<(), odbcd::client::Error> {
+    /// if conn.dbms_name() == "PostgreSQL" { /* ... */ }
+    /// # Ok(()) }
+    /// ```
     pub fn dbms_name(&self) -> String {
         self.inner.state().dbms_name.clone()
     }
 
     /// A new cursor on this connection.
+    ///
+    /// ```no_run
+    /// # fn f(conn: &odbcd::client::Connection) -> Result<(), odbcd::client::Error> {
+    /// let mut c = conn.cursor();
+    /// c.execute("SELECT 1", &[])?;
+    /// # Ok(()) }
+    /// ```
     pub fn cursor(&self) -> Cursor {
         Cursor::new(Arc::clone(&self.inner), Link::new_cursor_id())
     }
 
     /// Commits the current transaction.
+    ///
+    /// ```no_run
+    /// # fn f(conn: &odbcd::client::Connection) -> Result<(), odbcd::client::Error> {
+    /// conn.set_autocommit(false)?;
+    /// conn.cursor().execute("UPDATE fruit SET price = 1", &[])?;
+    /// conn.commit()?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// The database's error; when the link is lost after the COMMIT was sent (and could not be
@@ -87,6 +108,14 @@ impl Connection {
 
     /// Rolls back the current transaction.
     ///
+    /// ```no_run
+    /// # fn f(conn: &odbcd::client::Connection) -> Result<(), odbcd::client::Error> {
+    /// conn.set_autocommit(false)?;
+    /// conn.cursor().execute("DELETE FROM fruit", &[])?;
+    /// conn.rollback()?; // nothing deleted
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// The database's error.
     pub fn rollback(&self) -> Result<(), Error> {
@@ -95,11 +124,23 @@ impl Connection {
     }
 
     /// Whether autocommit is on.
+    ///
+    /// ```no_run
+    /// # fn f(conn: &odbcd::client::Connection) -> Result<(), odbcd::client::Error> {
+    /// assert!(conn.autocommit()); // on when a connection opens, as in ODBC
+    /// # Ok(()) }
+    /// ```
     pub fn autocommit(&self) -> bool {
         self.inner.state().autocommit
     }
 
     /// Turns autocommit on or off.
+    ///
+    /// ```no_run
+    /// # fn f(conn: &odbcd::client::Connection) -> Result<(), odbcd::client::Error> {
+    /// conn.set_autocommit(false)?; // a transaction until commit() or rollback()
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// The driver's error.
@@ -135,6 +176,13 @@ impl Connection {
     /// case-insensitive) or number (`"18"`), as mxODBC's `getinfo`: text, or a number (also
     /// for bitmasks). The server caches answers that cannot change.
     ///
+    /// ```no_run
+    /// # fn f(conn: &odbcd::client::Connection) -> Result<(), odbcd::client::Error> {
+    /// let quote = conn.getinfo("SQL_IDENTIFIER_QUOTE_CHAR")?.to_string();
+    /// let max_columns = conn.getinfo("max_columns_in_select")?;
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// `ProgrammingError` (`HY096`) for an unknown type; the driver's error (`HY096`, `HYC00`)
     /// for one it does not support.
@@ -166,6 +214,12 @@ impl Connection {
 
     /// The DBMS's version (`SQL_DBMS_VER`), e.g. `16.04.0000`.
     ///
+    /// ```no_run
+    /// # fn f(conn: &odbcd::client::Connection) -> Result<(), odbcd::client::Error> {
+    /// println!("{}", conn.dbms_version()?);
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// As [`Self::getinfo`].
     pub fn dbms_version(&self) -> Result<String, Error> {
@@ -173,6 +227,12 @@ impl Connection {
     }
 
     /// The driver's file name (`SQL_DRIVER_NAME`), e.g. `psqlodbcw.so`.
+    ///
+    /// ```no_run
+    /// # fn f(conn: &odbcd::client::Connection) -> Result<(), odbcd::client::Error> {
+    /// println!("{}", conn.driver_name()?);
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// As [`Self::getinfo`].
@@ -182,6 +242,12 @@ impl Connection {
 
     /// The driver's version (`SQL_DRIVER_VER`).
     ///
+    /// ```no_run
+    /// # fn f(conn: &odbcd::client::Connection) -> Result<(), odbcd::client::Error> {
+    /// println!("{}", conn.driver_version()?);
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// As [`Self::getinfo`].
     pub fn driver_version(&self) -> Result<String, Error> {
@@ -189,6 +255,12 @@ impl Connection {
     }
 
     /// The ODBC version the driver supports (`SQL_DRIVER_ODBC_VER`), e.g. `03.51`.
+    ///
+    /// ```no_run
+    /// # fn f(conn: &odbcd::client::Connection) -> Result<(), odbcd::client::Error> {
+    /// println!("{}", conn.odbc_version()?);
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// As [`Self::getinfo`].
@@ -209,6 +281,12 @@ impl Connection {
     /// (`SQL_ATTR_TXN_ISOLATION`). A connection with attributes set is not pooled on the
     /// server after it closes.
     ///
+    /// ```no_run
+    /// # fn f(conn: &odbcd::client::Connection) -> Result<(), odbcd::client::Error> {
+    /// conn.set_isolation(odbcd::client::IsolationLevel::Serializable)?;
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// The driver's error; `NotSupportedError` when it does not support the level.
     pub fn set_isolation(&self, level: IsolationLevel) -> Result<(), Error> {
@@ -219,6 +297,14 @@ impl Connection {
     /// accepts the attribute but does not keep it (psqlodbc ignores it) gets a
     /// `NotSupportedError` (`HYC00`): use the database's own statement there (PostgreSQL's
     /// `SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY`).
+    ///
+    /// ```no_run
+    /// # fn f(conn: &odbcd::client::Connection) -> Result<(), odbcd::client::Error> {
+    /// if let Err(e) = conn.set_read_only(true) {
+    ///     println!("not with this driver: {e}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// As [`Self::set_isolation`].
@@ -233,6 +319,20 @@ impl Connection {
     /// autocommit on): the first failure rolls back the statements before it and the rest are
     /// [`BatchOutcome::Skipped`]. A statement's result set comes back with its first
     /// `max_rows` rows.
+    ///
+    /// ```no_run
+    /// # fn f(conn: &odbcd::client::Connection) -> Result<(), odbcd::client::Error> {
+    /// use odbcd::client::{BatchMode, BatchStatement};
+    /// let outcomes = conn.batch(
+    ///     vec![
+    ///         BatchStatement { sql: "INSERT INTO fruit VALUES (?, ?)".into(), params: odbcd::params![9, "fig"] },
+    ///         BatchStatement { sql: "SELECT count(*) FROM fruit".into(), params: vec![] },
+    ///     ],
+    ///     BatchMode::Atomic,
+    ///     10,
+    /// )?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// Link errors; `ProgrammingError` for an atomic batch with autocommit off; a failed
@@ -258,17 +358,37 @@ impl Connection {
 
     /// The warnings the driver gave this connection's own requests (commit, getinfo, batches,
     /// ...), oldest first; cursors keep their own.
+    ///
+    /// ```no_run
+    /// # fn f(conn: &odbcd::client::Connection) -> Result<(), odbcd::client::Error> {
+    /// for w in conn.messages() {
+    ///     println!("warning [{}]: {}", w.sqlstate, w.message);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn messages(&self) -> Vec<DiagRecord> {
         self.inner.state().messages.clone()
     }
 
     /// Forgets the connection's collected warnings.
+    ///
+    /// ```no_run
+    /// # fn f(conn: &odbcd::client::Connection) -> Result<(), odbcd::client::Error> {
+    /// conn.clear_messages();
+    /// # Ok(()) }
+    /// ```
     pub fn clear_messages(&self) {
         self.inner.state().messages.clear();
     }
 
     /// Sets what the connection and the cursors created after it do with warnings
     /// (mxODBC's `warningformat`).
+    ///
+    /// ```no_run
+    /// # fn f(conn: &odbcd::client::Connection) -> Result<(), odbcd::client::Error> {
+    /// conn.set_warning_format(odbcd::client::WarningFormat::Raise);
+    /// # Ok(()) }
+    /// ```
     pub fn set_warning_format(&self, format: WarningFormat) {
         self.inner.state().warning_format = format;
     }
@@ -317,11 +437,24 @@ impl Connection {
     }
 
     /// True once closed.
+    ///
+    /// ```no_run
+    /// # fn f(conn: &odbcd::client::Connection) -> Result<(), odbcd::client::Error> {
+    /// assert!(!conn.closed());
+    /// # Ok(()) }
+    /// ```
     pub fn closed(&self) -> bool {
         self.inner.state().closed
     }
 
     /// Closes the connection on the server; what was not committed is rolled back.
+    ///
+    /// ```no_run
+    /// # fn f(conn: &odbcd::client::Connection) -> Result<(), odbcd::client::Error> {
+    /// conn.close()?;
+    /// assert!(conn.closed());
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// Link errors (the connection counts as closed anyway).

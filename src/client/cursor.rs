@@ -314,6 +314,13 @@ impl Cursor {
     /// Executes `sql` with `params` (one per `?`). A result set's description and first rows
     /// arrive with the answer.
     ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.execute("SELECT id, name FROM fruit WHERE price < ?", &odbcd::params![1.5])?;
+    /// let rows = c.fetchall()?;
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// The database's error, with its class and SQLSTATE.
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<&mut Self, Error> {
@@ -336,6 +343,16 @@ impl Cursor {
     /// [`Self::execute_prepared`]) runs the prepared statement without preparing it again.
     /// The description is what the driver says of the result before running it (`None` when
     /// it has none or cannot tell). Returns the number of parameters the statement takes.
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// let n = c.prepare("INSERT INTO fruit VALUES (?, ?)")?;
+    /// assert_eq!(n, 2);
+    /// for (id, name) in [(7, "kiwi"), (8, "lime")] {
+    ///     c.execute_prepared(&odbcd::params![id, name])?;
+    /// }
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// The database's error (a syntax error, an unknown table).
@@ -362,11 +379,25 @@ impl Cursor {
     }
 
     /// The SQL text prepared last (mxODBC's `command`).
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.prepare("SELECT * FROM fruit")?;
+    /// assert_eq!(c.command(), Some("SELECT * FROM fruit"));
+    /// # Ok(()) }
+    /// ```
     pub fn command(&self) -> Option<&str> {
         self.command.as_deref()
     }
 
     /// Executes the statement prepared last with `params`.
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.prepare("SELECT name FROM fruit WHERE id = ?")?;
+    /// c.execute_prepared(&odbcd::params![1])?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// `ProgrammingError` when nothing was prepared; as [`Self::execute`].
@@ -385,6 +416,12 @@ impl Cursor {
     /// `params` as its input parameters; its result sets are the cursor's, in order (see
     /// [`Self::nextset`]). Returns the parameters, as DB-API's `callproc` (output parameters
     /// are not read back).
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.callproc("refresh_prices", &odbcd::params![2026])?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// `ProgrammingError` for a name that is not an identifier (`schema.name` allowed, quoted
@@ -408,6 +445,17 @@ impl Cursor {
     /// procedure set them); `None` when the procedure returned a result set instead, which is
     /// then the cursor's (its output parameters are not read: ODBC completes them only after
     /// all rows).
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// use odbcd::client::{ProcParam, Value};
+    /// let values = c.call_procedure(
+    ///     "{? = call add_one(?)}",
+    ///     &[ProcParam::output(Value::Int(0), 0), ProcParam::input(Value::Int(41))],
+    /// )?;
+    /// assert_eq!(values.map(|v| v[0].clone()), Some(Value::Int(42)));
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// The database's error; `ProgrammingError` (`HY090`) for text outputs over 1 MiB each
@@ -445,6 +493,16 @@ impl Cursor {
     /// Moves to the statement's next result (`SQLMoreResults`): a further result set or row
     /// count of a batch or procedure. Rows of the current result not fetched are skipped.
     /// Returns false (and leaves no result set) when there are no more.
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.execute("SELECT 1; SELECT 2", &[])?;
+    /// let first = c.fetchall()?;
+    /// if c.nextset()? {
+    ///     let second = c.fetchall()?;
+    /// }
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// `ProgrammingError` when no statement ran on this cursor; database errors.
@@ -484,6 +542,17 @@ impl Cursor {
     /// Moves a scrollable cursor (see [`Self::set_scrollable`]): by `value` rows from the
     /// current position, or to row `value` (0 is the first). The next fetch returns the row
     /// there.
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// use odbcd::client::ScrollMode;
+    /// c.set_scrollable(true);
+    /// c.execute("SELECT id FROM fruit ORDER BY id", &[])?;
+    /// c.scroll(10, ScrollMode::Absolute)?;
+    /// let eleventh = c.fetchone()?;
+    /// c.scroll(-5, ScrollMode::Relative)?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// `NotSupportedError` on a forward-only cursor; `ProgrammingError` (`HY107`) for a
@@ -544,11 +613,25 @@ impl Cursor {
     }
 
     /// The index of the next row the cursor returns (DB-API `rownumber`; 0 after execute).
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.execute("SELECT id FROM fruit", &[])?;
+    /// c.fetchmany(Some(3))?;
+    /// assert_eq!(c.rownumber(), 3);
+    /// # Ok(()) }
+    /// ```
     pub fn rownumber(&self) -> u64 {
         self.rownumber
     }
 
     /// Makes the cursor's next statements scrollable (a static cursor) or forward-only.
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.set_scrollable(true); // the next execute gets a static cursor
+    /// # Ok(()) }
+    /// ```
     pub fn set_scrollable(&mut self, on: bool) {
         self.set_options(CursorOptions {
             scrollable: on,
@@ -559,6 +642,16 @@ impl Cursor {
     /// Sets the query timeout of the cursor's next statements in seconds
     /// (`SQL_ATTR_QUERY_TIMEOUT`; 0: none): a statement running longer is cancelled by the
     /// driver with `HYT00`.
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.set_query_timeout(5);
+    /// match c.execute("SELECT pg_sleep(60)", &[]) {
+    ///     Err(e) if e.is(odbcd::client::ErrorClass::TimeoutError) => println!("too slow"),
+    ///     other => { other?; }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn set_query_timeout(&mut self, seconds: u32) {
         self.set_options(CursorOptions {
             query_timeout_secs: seconds,
@@ -567,6 +660,14 @@ impl Cursor {
     }
 
     /// Sets the most rows the cursor's next result sets return (`SQL_ATTR_MAX_ROWS`; 0: all).
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.set_max_rows(100);
+    /// c.execute("SELECT * FROM big_table", &[])?;
+    /// assert!(c.fetchall()?.len() <= 100);
+    /// # Ok(()) }
+    /// ```
     pub fn set_max_rows(&mut self, rows: u64) {
         self.set_options(CursorOptions {
             max_rows: rows,
@@ -583,21 +684,49 @@ impl Cursor {
 
     /// The warnings the driver gave this cursor's statements, oldest first (mxODBC's
     /// `messages`).
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.execute("SELECT noisy()", &[])?;
+    /// for w in c.messages() {
+    ///     println!("warning [{}]: {}", w.sqlstate, w.message);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn messages(&self) -> &[DiagRecord] {
         &self.messages
     }
 
     /// Forgets the collected warnings.
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.clear_messages();
+    /// # Ok(()) }
+    /// ```
     pub fn clear_messages(&mut self) {
         self.messages.clear();
     }
 
     /// Sets what this cursor does with warnings (a new cursor takes its connection's).
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.set_warning_format(odbcd::client::WarningFormat::Ignore);
+    /// # Ok(()) }
+    /// ```
     pub fn set_warning_format(&mut self, format: WarningFormat) {
         self.warning_format = format;
     }
 
     /// Runs a catalog function; its result set becomes the cursor's.
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.catalog(odbcd::client::CatalogCall::TypeInfo { data_type: 0 })?;
+    /// let types = c.fetchall()?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// The driver's error; `ProgrammingError` (`HY090`) for a name over 4096 bytes or with a
@@ -619,6 +748,15 @@ impl Cursor {
     /// Tables, views and other objects matching the patterns (`SQLTables`; mxODBC's
     /// `tables(qualifier, owner, table, type)`).
     ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.tables(None, Some("public"), Some("fr%"), Some("TABLE"))?;
+    /// for t in c.fetchall()? {
+    ///     let name: String = t.get(2);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// As [`Self::catalog`].
     pub fn tables(
@@ -637,6 +775,15 @@ impl Cursor {
     }
 
     /// The columns of the matching tables (`SQLColumns`).
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.columns(None, None, Some("fruit"), None)?;
+    /// for col in c.fetchall()? {
+    ///     let (name, type_name): (String, String) = (col.get(3), col.get(5));
+    /// }
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// As [`Self::catalog`].
@@ -657,6 +804,13 @@ impl Cursor {
 
     /// A table's primary key columns (`SQLPrimaryKeys`).
     ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.primarykeys(None, None, Some("fruit"))?;
+    /// let key: Vec<String> = c.fetchall()?.iter().map(|r| r.get(3)).collect();
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// As [`Self::catalog`].
     pub fn primarykeys(
@@ -674,6 +828,13 @@ impl Cursor {
 
     /// Foreign keys (`SQLForeignKeys`): those referring to the primary table, those of the
     /// foreign table, or those between the two.
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.foreignkeys(None, None, None, None, None, Some("basket"))?; // basket's foreign keys
+    /// let fks = c.fetchall()?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// As [`Self::catalog`].
@@ -700,6 +861,13 @@ impl Cursor {
     /// A table's indexes and statistics (`SQLStatistics`): only unique indexes when `unique`,
     /// exact figures when `exact` (mxODBC's `accuracy`).
     ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.statistics(None, None, Some("fruit"), false, false)?;
+    /// let indexes = c.fetchall()?;
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// As [`Self::catalog`].
     pub fn statistics(
@@ -721,6 +889,13 @@ impl Cursor {
 
     /// Stored procedures and functions (`SQLProcedures`).
     ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.procedures(None, None, Some("%"))?;
+    /// let procs = c.fetchall()?;
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// As [`Self::catalog`].
     pub fn procedures(
@@ -737,6 +912,13 @@ impl Cursor {
     }
 
     /// Procedures' parameters and result columns (`SQLProcedureColumns`).
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.procedurecolumns(None, None, Some("add_one"), None)?;
+    /// let params = c.fetchall()?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// As [`Self::catalog`].
@@ -757,6 +939,13 @@ impl Cursor {
 
     /// The columns that identify a row (`identifier_type` 1, `SQL_BEST_ROWID`) or change on
     /// every update (2, `SQL_ROWVER`) (`SQLSpecialColumns`).
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.specialcolumns(None, None, Some("fruit"), 1, 2, 1)?; // SQL_BEST_ROWID, session scope
+    /// let row_id = c.fetchall()?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// As [`Self::catalog`].
@@ -782,6 +971,13 @@ impl Cursor {
 
     /// Privileges on the matching tables (`SQLTablePrivileges`).
     ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.tableprivileges(None, None, Some("fruit"))?;
+    /// let grants = c.fetchall()?;
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// As [`Self::catalog`].
     pub fn tableprivileges(
@@ -798,6 +994,13 @@ impl Cursor {
     }
 
     /// Privileges on a table's matching columns (`SQLColumnPrivileges`).
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.columnprivileges(None, None, Some("fruit"), None)?;
+    /// let grants = c.fetchall()?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// As [`Self::catalog`].
@@ -817,6 +1020,13 @@ impl Cursor {
     }
 
     /// The data types the data source supports (`SQLGetTypeInfo`; 0 for all).
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.gettypeinfo(0)?; // every type
+    /// let types = c.fetchall()?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// As [`Self::catalog`].
@@ -888,6 +1098,15 @@ impl Cursor {
 
     /// After [`Self::executemany`] failed: the index (0-based) of the parameter set that
     /// failed; the sets before it ran, the ones after it did not.
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// let sets = [odbcd::params![1, "apple"], odbcd::params![1, "duplicate"]];
+    /// if c.executemany("INSERT INTO fruit VALUES (?, ?)", &sets).is_err() {
+    ///     println!("set {:?} failed; {} rows before it", c.failed_set(), c.rowcount());
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn failed_set(&self) -> Option<usize> {
         self.failed_set
     }
@@ -943,6 +1162,15 @@ impl Cursor {
 
     /// The next row, or `None` when the result is exhausted.
     ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.execute("SELECT name FROM fruit WHERE id = ?", &odbcd::params![1])?;
+    /// if let Some(row) = c.fetchone()? {
+    ///     let name: String = row.get(0);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// `ProgrammingError` without a result set; database or link errors.
     pub fn fetchone(&mut self) -> Result<Option<Row>, Error> {
@@ -956,6 +1184,16 @@ impl Cursor {
     }
 
     /// Up to `n` rows (`arraysize` when `None`).
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.execute("SELECT * FROM fruit", &[])?;
+    /// loop {
+    ///     let rows = c.fetchmany(Some(500))?;
+    ///     if rows.is_empty() { break; }
+    /// }
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// As [`Self::fetchone`].
@@ -981,6 +1219,13 @@ impl Cursor {
     }
 
     /// All remaining rows.
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.execute("SELECT id, name FROM fruit", &[])?;
+    /// let all: Vec<(i64, String)> = c.fetchall()?.iter().map(|r| (r.get(0), r.get(1))).collect();
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// As [`Self::fetchone`].
@@ -1029,16 +1274,38 @@ impl Cursor {
     }
 
     /// The result's columns (DB-API `description`), `None` without a result set.
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.execute("SELECT id, name FROM fruit", &[])?;
+    /// for col in c.description().unwrap_or_default() {
+    ///     println!("{} {:?}", col.name, col.sql_type());
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn description(&self) -> Option<&[ColumnDesc]> {
         self.description.as_deref()
     }
 
     /// Rows affected by the last statement, -1 when unknown.
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.execute("UPDATE fruit SET price = price * 2", &[])?;
+    /// println!("{} rows updated", c.rowcount());
+    /// # Ok(()) }
+    /// ```
     pub fn rowcount(&self) -> i64 {
         self.rowcount
     }
 
     /// Closes the cursor and its result set on the server.
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut odbcd::client::Cursor) -> Result<(), odbcd::client::Error> {
+    /// c.close(); // its result set and statement go on the server
+    /// # Ok(()) }
+    /// ```
     pub fn close(&mut self) {
         if self.closed {
             return;

@@ -29,6 +29,8 @@
 //! - `src/server/db/cursors.rs`: re-wrapping a statement that just returned a cursor
 //!   (`CursorImpl::new`), so a result set can own its statement, and a prepared statement
 //!   taken apart for that (`Prepared::from_prepared`), to run it again.
+//! - `src/server/db/param_arrays.rs`: binding an executemany's sets as parameter arrays to
+//!   buffers it owns, unbound before they go.
 //! - `src/server/db/procedures.rs`: binding a procedure call's output parameters to buffers
 //!   it owns (`ParameterCollection`), unbound before they go.
 //! - `src/server/db/odbc_calls.rs`: the catalog functions with NULL-able arguments,

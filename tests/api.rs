@@ -1362,8 +1362,8 @@ fn executemany_reports_the_failing_set_and_follows_the_commit_rule() {
     let (_s, _o, conn) = server.connect(&pg.connstr("api_many"));
     run(&conn, &["create table m (i bigint primary key, s text)"]);
     let mut c = conn.cursor();
-    // Any iterator of parameter lists; prepared once for all sets.
-    let before = count(&server.log(), "statement prepared for the cache");
+    // Any iterator of parameter lists, sent in one request and run by PostgreSQL's driver as
+    // parameter arrays: one execution for the 50 sets.
     c.executemany(
         "insert into m values (?, ?)",
         (1..=50).map(|i| odbcd::params![i, format!("row {i}")]),
@@ -1372,12 +1372,21 @@ fn executemany_reports_the_failing_set_and_follows_the_commit_rule() {
     assert_eq!(c.rowcount(), 50);
     assert_eq!(c.failed_set(), None);
     TestServer::wait_until(5, "log", || {
-        count(&server.log(), "statement from the cache") >= 49
+        count(&server.log(), "executemany as parameter arrays") >= 1
     });
-    assert_eq!(
-        count(&server.log(), "statement prepared for the cache") - before,
-        1
-    );
+    // Sets of kinds arrays do not take (booleans) run one by one on one prepared statement.
+    let before = count(&server.log(), "statement prepared for the cache");
+    run(&conn, &["create table flags (b boolean)"]);
+    c.executemany(
+        "insert into flags values (?)",
+        (0..10).map(|i| odbcd::params![i % 2 == 0]),
+    )
+    .unwrap();
+    assert_eq!(c.rowcount(), 10);
+    TestServer::wait_until(5, "log", || {
+        count(&server.log(), "statement from the cache") >= 9
+    });
+    assert!(count(&server.log(), "statement prepared for the cache") - before <= 2);
     // Under autocommit the sets before the failing one stay committed.
     let sets = vec![
         odbcd::params![100, "a"],
@@ -1462,4 +1471,53 @@ fn executemany_sets_of_mixed_value_kinds_on_one_prepared_statement() {
             vec![Value::Int(3), Value::Null, Value::Null],
         ]
     );
+}
+
+#[test]
+fn parameter_arrays_carry_every_value_exactly() {
+    let pg = pg();
+    let _db = pg.database("api_arrays");
+    let server = debug_server();
+    let (_s, _o, conn) = server.connect(&pg.connstr("api_arrays"));
+    run(
+        &conn,
+        &["create table a (k bigint, f float8, s text, d numeric(30,10))"],
+    );
+    let sets: Vec<Vec<Value>> = vec![
+        odbcd::params![
+            i64::MIN,
+            0.1,
+            "grüße 🍐",
+            Value::Decimal("-12345678901234567890.0123456789".into())
+        ],
+        odbcd::params![2, None::<f64>, "", None::<&str>],
+        odbcd::params![
+            3,
+            -1e300,
+            None::<&str>,
+            Value::Decimal("0.0000000001".into())
+        ],
+        odbcd::params![
+            i64::MAX,
+            f64::MIN_POSITIVE,
+            "x".repeat(5000),
+            Value::Decimal("7".into())
+        ],
+    ];
+    let mut c = conn.cursor();
+    c.executemany("insert into a values (?, ?, ?, ?)", &sets)
+        .unwrap();
+    assert_eq!(c.rowcount(), 4);
+    TestServer::wait_until(5, "log", || {
+        count(&server.log(), "executemany as parameter arrays") >= 1
+    });
+    c.execute("select k, f, s, d from a order by k", &[])
+        .unwrap();
+    let got: Vec<Vec<Value>> = c.fetchall().unwrap().into_iter().map(Vec::from).collect();
+    let mut expected = sets.clone();
+    expected[0][3] = Value::Decimal("-12345678901234567890.0123456789".into());
+    expected[1][2] = Value::Text(String::new());
+    expected[2][3] = Value::Decimal("0.0000000001".into());
+    expected[3][3] = Value::Decimal("7.0000000000".into());
+    assert_eq!(got, expected);
 }

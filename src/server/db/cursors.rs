@@ -17,6 +17,7 @@ use odbc_api::{ConnectionTransitions, CursorImpl, Prepared};
 use super::diag::{from_odbc, from_odbc_with_handle, records};
 use super::fetch::{describe_columns, After, ResultSet, Statement};
 use super::odbc_calls::{self, RawStmt};
+use super::param_arrays::{ArrayOutcome, ParamArrays};
 use super::params::Param;
 use super::statements::{sql_key, SqlKey, StatementCache, MAX_CACHED_SQL_BYTES};
 use super::{warnings, DbConnection, DbReply, BATCH_CURSOR, MAX_CURSORS};
@@ -790,6 +791,13 @@ impl DbConnection {
                 error,
             })
         };
+        // Every set at once, as parameter arrays, where the driver takes them.
+        if let Some(reply) = self.execute_many_as_arrays(cursor, sql, sets, options)? {
+            return match reply {
+                Ok(reply) => Ok(reply),
+                Err((i, e)) => failed(i, -1, false, e),
+            };
+        }
         for (i, set) in sets.iter().enumerate() {
             if i > 0 && self.cancel.was_cancelled() {
                 let e = DbError::with_state(
@@ -825,6 +833,93 @@ impl DbConnection {
             rows: EncodedRows::new(),
             done: true,
         })
+    }
+
+    /// `ExecuteMany` in one driver call with parameter arrays: `None` to run set by set
+    /// instead; else the reply, or the failing set and its error.
+    ///
+    /// Only where the outcome of a failed array is known: psqlodbc under autocommit runs an
+    /// array as one transaction (a failing set leaves nothing of the array committed; tested),
+    /// and its status array does not say which set failed. So a failed array is run again set
+    /// by set, which finds the failing set and keeps the commit rule (the sets before it
+    /// commit, one by one). With autocommit off, a failure would abort the open transaction
+    /// before the sets could be run again: set by set from the start. Other drivers (whose
+    /// arrays may commit some sets before an error) and sets arrays do not take
+    /// ([`ParamArrays::new`]) run set by set.
+    #[allow(clippy::type_complexity)]
+    fn execute_many_as_arrays(
+        &mut self,
+        cursor: CursorId,
+        sql: &str,
+        sets: &[Vec<Value>],
+        options: CursorOptions,
+    ) -> Result<Option<Result<DbReply, (usize, DbError)>>, DbError> {
+        if sets.len() < 2
+            || options.scrollable
+            || !self.cache.enabled()
+            || self.dialect != super::fetch::Dialect::Postgres
+            || !self.autocommit
+            || options.query_timeout_secs > 0
+            || options.max_rows > 0
+        {
+            return Ok(None);
+        }
+        if !self
+            .info_number("SQL_PARAM_ARRAY_ROW_COUNTS")
+            .is_some_and(|n| n == 1 || n == 2)
+        {
+            return Ok(None);
+        }
+        let Some(mut arrays) = ParamArrays::new(sets) else {
+            return Ok(None);
+        };
+        let ready = match self.ready(cursor, sql, options) {
+            Ok(r) => r,
+            Err(e) => return Ok(Some(Err((0, self.refined(e))))),
+        };
+        if ready.reuse == Reuse::Free {
+            return Ok(None);
+        }
+        let mut stmt = ready.stmt;
+        let raw = stmt.as_stmt_ref().as_sys();
+        tracing::debug!(sets = sets.len(), "executemany as parameter arrays");
+        let armed = self.cancel.arm(raw);
+        let outcome = arrays.execute(raw);
+        drop(armed);
+        match outcome {
+            ArrayOutcome::Done(rowcount) => {
+                self.recycle(cursor, stmt, ready.reuse, false);
+                Ok(Some(Ok(DbReply::Executed {
+                    columns: None,
+                    rowcount: rowcount.unwrap_or(-1),
+                    rows: EncodedRows::new(),
+                    done: true,
+                })))
+            }
+            ArrayOutcome::Failed => {
+                // Nothing of the array was committed. The statement is not reused after a
+                // failure (its diagnostics are read first).
+                let diagnostics = records(&RawStmt(raw));
+                drop(stmt);
+                if self.cancel.was_cancelled() {
+                    // Cancelled (client or watchdog): stop, nothing ran.
+                    let e = DbError::from_records(diagnostics, "cancelled");
+                    let e = if e.records.is_empty() {
+                        DbError::with_state(ErrorClass::OperationalError, "HY008", "cancelled")
+                    } else {
+                        self.refined(e)
+                    };
+                    return Ok(Some(Err((0, e))));
+                }
+                // Run the sets one by one to find the failing one.
+                tracing::debug!("a parameter array failed: running its sets one by one");
+                Ok(None)
+            }
+            ArrayOutcome::Refused => {
+                self.recycle(cursor, stmt, ready.reuse, false);
+                Ok(None)
+            }
+        }
     }
 
     /// `CallProcedure`: runs the call with its output parameters bound; answers with every

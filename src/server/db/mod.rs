@@ -30,6 +30,7 @@ mod info;
 pub mod mailbox;
 mod messages;
 pub mod odbc_calls;
+mod param_arrays;
 mod params;
 mod pieces;
 mod procedures;

@@ -52,6 +52,17 @@ pub fn split_name(name: &str) -> (Option<&str>, &str) {
     }
 }
 
+/// A psql pattern's schema part (as an ODBC pattern) and name part.
+fn pattern_parts(pattern: Option<&str>) -> (Option<String>, Option<&str>) {
+    match pattern {
+        Some(p) => {
+            let (s, n) = split_name(p);
+            (s.map(|s| odbc_pattern(Some(s))), Some(n))
+        }
+        None => (None, None),
+    }
+}
+
 /// Column `i` of `row`, or NULL when the driver returned fewer columns.
 fn col(row: &[Value], i: usize) -> Value {
     row.get(i).cloned().unwrap_or(Value::Null)
@@ -77,13 +88,7 @@ pub fn list_tables(
     pattern: Option<&str>,
     table_type: &str,
 ) -> Result<Listing, Error> {
-    let (schema, name) = match pattern {
-        Some(p) => {
-            let (s, n) = split_name(p);
-            (s.map(|s| odbc_pattern(Some(s))), Some(n))
-        }
-        None => (None, None),
-    };
+    let (schema, name) = pattern_parts(pattern);
     let mut c = conn.cursor();
     c.tables(
         None,
@@ -210,13 +215,7 @@ pub fn describe_table(conn: &Connection, name: &str) -> Result<Vec<Listing>, Err
 /// # Errors
 /// The driver's error.
 pub fn list_procedures(conn: &Connection, pattern: Option<&str>) -> Result<Listing, Error> {
-    let (schema, name) = match pattern {
-        Some(p) => {
-            let (s, n) = split_name(p);
-            (s.map(|s| odbc_pattern(Some(s))), Some(n))
-        }
-        None => (None, None),
-    };
+    let (schema, name) = pattern_parts(pattern);
     let mut c = conn.cursor();
     c.procedures(None, schema.as_deref(), Some(&odbc_pattern(name)))?;
     let rows = all(&mut c)?

@@ -453,13 +453,7 @@ impl DbConnection {
     ) -> Result<DbReply, DbError> {
         let scrollable = self.options(cursor).scrollable;
         if !has_cursor {
-            let rowcount = stmt
-                .as_stmt_ref()
-                .row_count()
-                .into_result(&stmt.as_stmt_ref())
-                .ok()
-                .and_then(|n| i64::try_from(n).ok())
-                .unwrap_or(-1);
+            let rowcount = row_count(&mut stmt);
             // Is a further result waiting (a batch of statements)? If not, the statement
             // is done with at once, so that a client need not close the cursor.
             let raw = stmt.as_stmt_ref().as_sys();
@@ -493,13 +487,7 @@ impl DbConnection {
                 done: true,
             });
         }
-        let rowcount = stmt
-            .as_stmt_ref()
-            .row_count()
-            .into_result(&stmt.as_stmt_ref())
-            .ok()
-            .and_then(|n| i64::try_from(n).ok())
-            .unwrap_or(-1);
+        let rowcount = row_count(&mut stmt);
         // SAFETY: the statement was just executed (or moved to its next result) and has a
         // result set whose cursor was not closed: the cursor state `CursorImpl::new` requires.
         #[allow(unsafe_code)]
@@ -816,12 +804,8 @@ impl DbConnection {
                     Ok(r) => r,
                     Err(e) => return failed(i, total, known, self.refined(e)),
                 };
-            match stmt
-                .as_stmt_ref()
-                .row_count()
-                .into_result(&stmt.as_stmt_ref())
-            {
-                Ok(n) if n >= 0 => total = total.saturating_add(n as i64),
+            match row_count(&mut stmt) {
+                n if n >= 0 => total = total.saturating_add(n),
                 _ => known = false,
             }
             // Back to the cache (its cursor, if any, closed) for the next set.
@@ -954,13 +938,7 @@ impl DbConnection {
             Ok(has_cursor) => has_cursor,
             Err(e) => return Err(from_odbc_with_handle(&e, &stmt.as_stmt_ref())),
         };
-        let rowcount = stmt
-            .as_stmt_ref()
-            .row_count()
-            .into_result(&stmt.as_stmt_ref())
-            .ok()
-            .and_then(|n| i64::try_from(n).ok())
-            .unwrap_or(-1);
+        let rowcount = row_count(&mut stmt);
         // Output parameters are complete once every further result is passed over; a result
         // set on the way ends that (its rows are the client's).
         let mut result_set = has_cursor;
@@ -1133,4 +1111,14 @@ pub(crate) fn check_cache_support(
     if commit == Some(0) || rollback == Some(0) {
         cache.disable();
     }
+}
+
+/// Rows the statement's last execution affected (`SQLRowCount`), -1 when unknown.
+fn row_count(stmt: &mut Statement) -> i64 {
+    stmt.as_stmt_ref()
+        .row_count()
+        .into_result(&stmt.as_stmt_ref())
+        .ok()
+        .and_then(|n| i64::try_from(n).ok())
+        .unwrap_or(-1)
 }

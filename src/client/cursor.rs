@@ -226,39 +226,32 @@ impl Cursor {
                 && started.elapsed() >= Duration::from_secs(u64::from(timeout))
                 && matches!(e.sqlstate.as_str(), "HYT00" | "HYT01" | "HY008" | "57014")
         };
+        // Cancelled by the deadline, or stopped by the driver's own timeout: one
+        // `TimeoutError` either way.
+        let timed_out =
+            |e: &Error| fired.load(std::sync::atomic::Ordering::SeqCst) || driver_timed_out(e);
+        let as_timeout = |e: Error| {
+            Error {
+            class: ErrorClass::TimeoutError,
+            sqlstate: "HYT00".into(),
+            message: format!(
+                "the statement ran longer than its query timeout ({timeout} s) and was cancelled: {}",
+                e.message
+            ),
+            ..e
+        }
+        };
         match r {
-            Ok(Response::Error(e))
-                if fired.load(std::sync::atomic::Ordering::SeqCst) || driver_timed_out(&e) =>
-            {
-                Err(Error {
-                    class: ErrorClass::TimeoutError,
-                    sqlstate: "HYT00".into(),
-                    message: format!(
-                        "the statement ran longer than its query timeout ({timeout} s) and was cancelled: {}",
-                        e.message
-                    ),
-                    ..e
-                })
-            }
+            Ok(Response::Error(e)) if timed_out(&e) => Err(as_timeout(e)),
             Ok(Response::ExecuteManyFailed {
                 index,
                 rowcount,
                 error,
-            }) if fired.load(std::sync::atomic::Ordering::SeqCst) || driver_timed_out(&error) => {
-                Ok(Response::ExecuteManyFailed {
-                    index,
-                    rowcount,
-                    error: Error {
-                        class: ErrorClass::TimeoutError,
-                        sqlstate: "HYT00".into(),
-                        message: format!(
-                            "the statement ran longer than its query timeout ({timeout} s) and was cancelled: {}",
-                            error.message
-                        ),
-                        ..error
-                    },
-                })
-            }
+            }) if timed_out(&error) => Ok(Response::ExecuteManyFailed {
+                index,
+                rowcount,
+                error: as_timeout(error),
+            }),
             r => r,
         }
     }

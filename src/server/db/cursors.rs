@@ -275,9 +275,10 @@ impl DbConnection {
         sql: &str,
         options: CursorOptions,
     ) -> Result<Ready, DbError> {
-        let key = sql_key(sql);
+        // The text's digest, once per execute.
+        let wanted = PreparedKind::new(sql, options.scrollable);
+        let key = wanted.key;
         if let Some(state) = self.cursors.get_mut(&cursor) {
-            let wanted = PreparedKind::new(sql, options.scrollable);
             if state.prepared.as_ref().is_some_and(|p| p.kind == wanted) {
                 if let Some(p) = state.prepared.take() {
                     return Ok(Ready {

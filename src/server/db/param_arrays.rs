@@ -64,6 +64,33 @@ fn decimal_shape(d: &str) -> Option<(usize, usize)> {
     Some((int.len(), frac.len()))
 }
 
+/// Fixed-width cells for a text column (`None` for NULL), each as wide as the longest plus a
+/// NUL, with their indicators; `bytes` counts the buffers against [`MAX_ARRAY_BYTES`].
+/// `None` when over the budget or a text holds a NUL (the driver would read it as the end).
+fn text_cells(
+    texts: &[Option<&str>],
+    ind: &mut [isize],
+    bytes: &mut usize,
+) -> Option<(Vec<u8>, usize)> {
+    let width = texts.iter().flatten().map(|t| t.len()).max().unwrap_or(0) + 1;
+    *bytes = bytes.checked_add(width.checked_mul(texts.len())?)?;
+    if *bytes > MAX_ARRAY_BYTES {
+        return None;
+    }
+    let mut cells = vec![0u8; width * texts.len()];
+    for (r, t) in texts.iter().enumerate() {
+        match t {
+            Some(t) if t.as_bytes().contains(&0) => return None,
+            Some(t) => {
+                cells[r * width..r * width + t.len()].copy_from_slice(t.as_bytes());
+                ind[r] = t.len() as isize;
+            }
+            None => ind[r] = NULL_DATA,
+        }
+    }
+    Some((cells, width))
+}
+
 impl ParamArrays {
     /// The sets as arrays, or `None` when they cannot go as arrays.
     pub(crate) fn new(sets: &[Vec<Value>]) -> Option<Self> {
@@ -80,78 +107,40 @@ impl ParamArrays {
             let mut ind = vec![0isize; rows];
             let column = match kind {
                 None | Some(Value::Text(_)) => {
-                    if !cells
-                        .clone()
-                        .all(|v| matches!(v, Value::Null | Value::Text(_)))
-                    {
-                        return None;
-                    }
-                    let longest = cells
-                        .clone()
+                    let texts: Option<Vec<Option<&str>>> = cells
                         .map(|v| match v {
-                            Value::Text(t) => t.len(),
-                            _ => 0,
+                            Value::Text(t) => Some(Some(t.as_str())),
+                            Value::Null => Some(None),
+                            _ => None,
                         })
-                        .max()
-                        .unwrap_or(0);
-                    let w = longest + 1;
-                    bytes = bytes.checked_add(w.checked_mul(rows)?)?;
-                    if bytes > MAX_ARRAY_BYTES {
-                        return None;
-                    }
-                    let mut buf = vec![0u8; w * rows];
-                    for (r, v) in cells.enumerate() {
-                        match v {
-                            Value::Text(t) => {
-                                if t.as_bytes().contains(&0) {
-                                    return None;
-                                }
-                                buf[r * w..r * w + t.len()].copy_from_slice(t.as_bytes());
-                                ind[r] = t.len() as isize;
-                            }
-                            _ => ind[r] = NULL_DATA,
-                        }
-                    }
+                        .collect();
+                    let (cells, width) = text_cells(&texts?, &mut ind, &mut bytes)?;
                     Column::Text {
-                        cells: buf,
-                        width: w,
+                        cells,
+                        width,
                         numeric: None,
                     }
                 }
                 Some(Value::Decimal(_)) => {
                     let mut int_digits = 1;
                     let mut scale = 0;
-                    let mut longest = 0;
-                    for v in cells.clone() {
+                    let mut texts = Vec::with_capacity(rows);
+                    for v in cells {
                         match v {
                             Value::Decimal(d) => {
                                 let (i, f) = decimal_shape(d)?;
                                 int_digits = int_digits.max(i);
                                 scale = scale.max(f);
-                                longest = longest.max(d.len());
+                                texts.push(Some(d.as_str()));
                             }
-                            Value::Null => {}
+                            Value::Null => texts.push(None),
                             _ => return None,
                         }
                     }
-                    let w = longest + 1;
-                    bytes = bytes.checked_add(w.checked_mul(rows)?)?;
-                    if bytes > MAX_ARRAY_BYTES {
-                        return None;
-                    }
-                    let mut buf = vec![0u8; w * rows];
-                    for (r, v) in cells.enumerate() {
-                        match v {
-                            Value::Decimal(d) => {
-                                buf[r * w..r * w + d.len()].copy_from_slice(d.as_bytes());
-                                ind[r] = d.len() as isize;
-                            }
-                            _ => ind[r] = NULL_DATA,
-                        }
-                    }
+                    let (cells, width) = text_cells(&texts, &mut ind, &mut bytes)?;
                     Column::Text {
-                        cells: buf,
-                        width: w,
+                        cells,
+                        width,
                         numeric: Some((int_digits + scale, i16::try_from(scale).ok()?)),
                     }
                 }

@@ -1521,3 +1521,23 @@ fn parameter_arrays_carry_every_value_exactly() {
     expected[3][3] = Value::Decimal("7.0000000000".into());
     assert_eq!(got, expected);
 }
+
+#[test]
+fn a_batch_over_the_statement_limit_is_refused_before_anything_runs() {
+    let server = TestServer::start("");
+    let (_s, _o, conn) = server.connect(&server.sqlite("batch_limit"));
+    run(&conn, &["create table t (i integer)"]);
+    let statements: Vec<BatchStatement> = (0..10_001)
+        .map(|i| BatchStatement {
+            sql: "insert into t values (?)".into(),
+            params: vec![Value::Int(i)],
+        })
+        .collect();
+    let e = conn
+        .batch(statements, BatchMode::Independent, 0)
+        .unwrap_err();
+    assert_eq!(e.sqlstate, "54000", "{e}");
+    let mut c = conn.cursor();
+    c.execute("select count(*) from t", &[]).unwrap();
+    assert_eq!(c.fetchall().unwrap(), vec![vec![Value::Int(0)]]);
+}

@@ -216,7 +216,7 @@ impl Cursor {
             }
         }
         let started = std::time::Instant::now();
-        let r = link.wait(id);
+        let r = Self::wait_interruptibly(link, id);
         *lock(&self.running) = None;
         drop(done);
         // The driver enforced the timeout itself (psqlodbc through PostgreSQL's
@@ -254,6 +254,26 @@ impl Cursor {
             }),
             r => r,
         }
+    }
+
+    /// Waits for `id`, consulting this thread's interrupt check ([`super::interrupt`]): when it
+    /// fires, the statement is cancelled on the server and its answer awaited (so the
+    /// connection stays in step); a second interruption stops waiting for it.
+    fn wait_interruptibly(link: &Arc<Link>, id: RequestId) -> Result<Response, Error> {
+        let armed = super::interrupt::arm();
+        let r = link.wait(id);
+        if !super::interrupt::fired() {
+            return r;
+        }
+        link.send_and_forget(Request::Cancel { request: id });
+        drop(armed);
+        let again = super::interrupt::arm();
+        let r = link.wait(id);
+        if super::interrupt::fired() {
+            link.abandon(id);
+        }
+        drop(again);
+        r
     }
 
     /// A handle that cancels this cursor's running statement from another thread.
@@ -1209,6 +1229,25 @@ impl Cursor {
             self.rownumber += take as u64;
         }
         Ok(out)
+    }
+
+    /// Up to `max` rows, waiting for the server only when none is buffered: the rows at hand,
+    /// for callers that convert rows as they come (the Python client). Empty when the result
+    /// is exhausted.
+    ///
+    /// # Errors
+    /// As [`Self::fetchone`].
+    pub fn fetch_available(&mut self, max: usize) -> Result<Vec<Row>, Error> {
+        self.check_result()?;
+        self.fill()?;
+        let take = max.min(self.rows.len());
+        self.rownumber += take as u64;
+        let names = &self.names;
+        Ok(self
+            .rows
+            .drain(..take)
+            .map(|values| Row::new(values, Arc::clone(names)))
+            .collect())
     }
 
     /// All remaining rows.

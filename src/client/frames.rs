@@ -36,8 +36,12 @@ pub(crate) fn read_frame(
     peer: &str,
 ) -> Result<(ServerFrame, usize), DbError> {
     let mut head = [0u8; HEADER_LEN];
-    sock.set_read_timeout(opts.socket_timeout);
-    read_exact(sock, &mut head[..1], peer)?;
+    if super::interrupt::armed() {
+        read_first_byte_interruptibly(sock, &mut head[..1], opts.socket_timeout, peer)?;
+    } else {
+        sock.set_read_timeout(opts.socket_timeout);
+        read_exact(sock, &mut head[..1], peer)?;
+    }
     let deadline = Instant::now() + opts.receive_timeout;
     read_by(sock, &mut head[1..], deadline, peer)?;
     let header = frame::parse_header(&head, MAX_FRAME_LEN).map_err(|e| protocol(peer, &e))?;
@@ -102,6 +106,58 @@ fn read_by(
         }
     }
     Ok(())
+}
+
+/// Waits for a frame's first byte (up to `socket_timeout`, forever without one) in slices,
+/// consulting the thread's interrupt check between them: an interruption returns before any
+/// byte of the frame is consumed, so the link stays in step.
+fn read_first_byte_interruptibly(
+    sock: &mut ReadSide,
+    byte: &mut [u8],
+    socket_timeout: Option<Duration>,
+    peer: &str,
+) -> Result<(), DbError> {
+    let deadline = socket_timeout.map(|t| Instant::now() + t);
+    loop {
+        let slice = match deadline {
+            Some(d) => d
+                .saturating_duration_since(Instant::now())
+                .min(super::interrupt::SLICE),
+            None => super::interrupt::SLICE,
+        };
+        if slice.is_zero() {
+            return Err(io_error(
+                "receiving from",
+                peer,
+                &std::io::Error::from(std::io::ErrorKind::TimedOut),
+            ));
+        }
+        if sock.buffered() == 0 {
+            sock.set_read_timeout(Some(slice));
+        }
+        match sock.read(byte) {
+            Ok(0) => {
+                return Err(io_error(
+                    "receiving from",
+                    peer,
+                    &std::io::Error::from(std::io::ErrorKind::UnexpectedEof),
+                ))
+            }
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+                ) =>
+            {
+                if super::interrupt::interrupted() {
+                    return Err(super::interrupt::error(peer));
+                }
+            }
+            Err(e) => return Err(io_error("receiving from", peer, &e)),
+        }
+    }
 }
 
 fn read_exact(sock: &mut ReadSide, buf: &mut [u8], peer: &str) -> Result<(), DbError> {

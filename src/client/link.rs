@@ -365,7 +365,23 @@ impl Link {
                 return Err(e.clone());
             }
             if st.reading || st.resuming {
-                st = self.wait_for_change(st);
+                if super::interrupt::armed() {
+                    // Woken every slice to consult the interrupt check, without the state lock
+                    // (the check may take the application's own locks, e.g. Python's GIL).
+                    st.waiters += 1;
+                    let (mut s, _) = self
+                        .wake
+                        .wait_timeout(st, super::interrupt::SLICE)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    s.waiters -= 1;
+                    drop(s);
+                    if super::interrupt::interrupted() {
+                        return Err(super::interrupt::error(&self.peer));
+                    }
+                    st = lock(&self.state);
+                } else {
+                    st = self.wait_for_change(st);
+                }
                 continue;
             }
             st.reading = true;
@@ -443,6 +459,9 @@ impl Link {
                         st.mailbox.insert(f.id, f.response);
                     }
                 }
+                // Interrupted before the frame's first byte: nothing was read, the link is
+                // fine, and the answer is still on its way (for whoever waits next).
+                Err(e) if super::interrupt::fired() && e.sqlstate == "HY008" => return Err(e),
                 Err(e) if resume && resumable(&e) => {
                     drop(st);
                     self.recover(generation, e)?;

@@ -69,6 +69,7 @@ mod cursor;
 mod extra_types;
 mod frames;
 mod handshake;
+pub mod interrupt;
 mod link;
 mod row;
 #[cfg(feature = "tokio")]
@@ -269,6 +270,17 @@ impl ServerSession {
         };
         link.close();
         r
+    }
+
+    /// Ends the session without waiting: tells the server the session is over (if the link
+    /// still works) and closes the link. For exits and signal handlers, where
+    /// [`Self::close`]'s wait for the server's answer could hold the process up.
+    pub fn close_nowait(&mut self) {
+        if let Some(o) = self.open.take() {
+            let link = o.core.peek();
+            link.say_goodbye();
+            link.close();
+        }
     }
 
     /// True unless a session is open and its link works.

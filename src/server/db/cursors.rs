@@ -488,7 +488,9 @@ impl DbConnection {
                 done: true,
             });
         }
-        let rowcount = row_count(&mut stmt);
+        // SQLRowCount is driver-defined for a result set (SQLite's driver says 0, psqlodbc
+        // the rows of its first fetch): "unknown", as PEP 249 has it, rather than a guess.
+        let rowcount = -1;
         // SAFETY: the statement was just executed (or moved to its next result) and has a
         // result set whose cursor was not closed: the cursor state `CursorImpl::new` requires.
         #[allow(unsafe_code)]

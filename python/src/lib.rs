@@ -1,0 +1,115 @@
+//! The extension module `odbcd._odbcd`: the Python client of odbcd, over the Rust client
+//! library (fail-over, session resume, TLS, compression and the login all come from it). The
+//! Python package `odbcd` (python/odbcd) adds the exception classes, PEP 249's type objects and
+//! constructors, and re-exports these classes.
+
+mod connection;
+mod cursor;
+mod errors;
+mod session;
+mod values;
+
+use std::path::PathBuf;
+
+use odbcd::client::OpenOptions;
+use pyo3::prelude::*;
+
+use connection::PyConnection;
+use errors::check;
+use session::{PyOdbc, PySession};
+
+/// Names of the `odbcd` module that connections and the server proxy show as attributes.
+const MODULE_ATTRIBUTES: &[&str] = &[
+    "Warning",
+    "Error",
+    "InterfaceError",
+    "DatabaseError",
+    "DataError",
+    "OperationalError",
+    "IntegrityError",
+    "InternalError",
+    "ProgrammingError",
+    "NotSupportedError",
+    "ConfigurationError",
+    "ConnectionFailureError",
+    "ODBCConnectError",
+    "PolicyViolationError",
+    "ProtocolError",
+    "TimeoutError",
+    "Date",
+    "Time",
+    "Timestamp",
+    "DateFromTicks",
+    "TimeFromTicks",
+    "TimestampFromTicks",
+    "Binary",
+    "STRING",
+    "BINARY",
+    "NUMBER",
+    "DATETIME",
+    "ROWID",
+    "apilevel",
+    "threadsafety",
+    "paramstyle",
+];
+
+/// `name` of the `odbcd` module, for objects that show the module's API as attributes.
+pub(crate) fn module_attribute<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    if !MODULE_ATTRIBUTES.contains(&name) {
+        return Err(pyo3::exceptions::PyAttributeError::new_err(name.to_owned()));
+    }
+    py.import("odbcd")?.getattr(name)
+}
+
+/// connect(connection_string, *, host=None, port=None, user=None, password=None,
+/// config_file=None, config_data=None, clear_auto_commit=True) -> Connection
+///
+/// Opens a session (on `host`:`port` when given, else on the configured servers) and a
+/// database connection with `connection_string`; closing the connection closes the session.
+#[pyfunction]
+#[pyo3(signature = (connection_string, *, host=None, port=None, user=None, password=None, config_file=None, config_data=None, clear_auto_commit=true))]
+#[allow(clippy::too_many_arguments)]
+fn connect(
+    py: Python<'_>,
+    connection_string: &str,
+    host: Option<&str>,
+    port: Option<u16>,
+    user: Option<&str>,
+    password: Option<&str>,
+    config_file: Option<PathBuf>,
+    config_data: Option<&Bound<'_, PyAny>>,
+    clear_auto_commit: bool,
+) -> PyResult<PyConnection> {
+    let mut data = match config_data.filter(|d| !d.is_none()) {
+        Some(d) => session::config_data(d)?,
+        None => odbcd::client::ConfigData::new(),
+    };
+    if host.is_some() || port.is_some() {
+        data = data.only_server("Connection", host, port);
+    }
+    let mut session = check(
+        py,
+        odbcd::client::ServerSession::new(config_file.as_deref(), Some(&data)),
+    )?;
+    let options = OpenOptions::new()
+        .user(user.unwrap_or(""))
+        .password(password.unwrap_or(""));
+    let r = py.detach(|| {
+        let odbc = session.open_with(&options)?;
+        let c = odbc.driver_connect(connection_string)?;
+        session::transactional(c, clear_auto_commit)
+    });
+    let c = check(py, r)?;
+    Ok(PyConnection::new(c, Some(session)))
+}
+
+#[pymodule]
+fn _odbcd(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<PySession>()?;
+    m.add_class::<PyOdbc>()?;
+    m.add_class::<PyConnection>()?;
+    m.add_class::<cursor::PyCursor>()?;
+    m.add_function(wrap_pyfunction!(connect, m)?)?;
+    Ok(())
+}

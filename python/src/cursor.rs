@@ -92,10 +92,13 @@ impl PyCursor {
         if rows.is_empty() {
             return Ok(false);
         }
-        let mut ready = lock(&self.ready);
-        for row in rows {
-            ready.push_back(row_tuple(py, row)?.unbind());
-        }
+        // Converted before taking the buffer's lock: converting runs Python code (Decimal,
+        // datetime), and with it possibly a finalizer that uses this cursor.
+        let converted = rows
+            .into_iter()
+            .map(|row| row_tuple(py, row).map(Bound::unbind))
+            .collect::<PyResult<Vec<_>>>()?;
+        lock(&self.ready).extend(converted);
         Ok(true)
     }
 
@@ -193,14 +196,12 @@ impl PyCursor {
     #[pyo3(signature = (size=None))]
     fn fetchmany<'py>(&self, py: Python<'py>, size: Option<usize>) -> PyResult<Bound<'py, PyList>> {
         let want = size.unwrap_or_else(|| self.arraysize.load(Ordering::Relaxed));
-        let out = PyList::empty(py);
-        {
+        let taken: Vec<Py<PyTuple>> = {
             let mut ready = lock(&self.ready);
-            while out.len() < want {
-                let Some(row) = ready.pop_front() else { break };
-                out.append(row)?;
-            }
-        }
+            let n = want.min(ready.len());
+            ready.drain(..n).collect()
+        };
+        let out = PyList::new(py, taken)?;
         let need = want.saturating_sub(out.len());
         if need > 0 {
             let r = self.with(py, |c| {
@@ -229,10 +230,8 @@ impl PyCursor {
     ///
     /// All remaining rows.
     fn fetchall<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let out = PyList::empty(py);
-        for row in lock(&self.ready).drain(..) {
-            out.append(row)?;
-        }
+        let taken: Vec<Py<PyTuple>> = lock(&self.ready).drain(..).collect();
+        let out = PyList::new(py, taken)?;
         loop {
             let r = self.with(py, |c| c.fetch_available(usize::MAX));
             let rows = check(py, r)?;

@@ -212,6 +212,8 @@ class Proxy:
         self.lock = threading.Lock()
         self.live: list[socket.socket] = []
         self.forwarded = 0
+        #: Connections accepted so far.
+        self.accepted = 0
         self.cut_after_bytes: int | None = None
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -224,6 +226,7 @@ class Proxy:
             upstream = socket.create_connection(("127.0.0.1", self.target))
             with self.lock:
                 self.live += [client, upstream]
+                self.accepted += 1
             threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
             threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
 

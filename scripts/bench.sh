@@ -3,7 +3,7 @@
 # PostgreSQL cluster, pgbouncer and odbcd on loopback, runs each measurement REPEAT times
 # (default 3; the report takes medians), writes JSON reports and plots to bench-results/, and
 # stops everything. Usage: scripts/bench.sh [REPEAT]; ONLY=bulk,select1,lookup,scale,connect
-# runs a subset; STATEMENT_CACHE_SIZE=N sets odbcd's statement cache (default 32, 0 = off).
+# runs a subset (python: the Python client against pyodbc); STATEMENT_CACHE_SIZE=N sets odbcd's statement cache (default 32, 0 = off).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPEAT=${1:-3}
@@ -166,5 +166,24 @@ for i in $(seq "$REPEAT"); do
         --json "$OUT/connect-PG-unpooled.$i.json" >/dev/null
 done
 run "connect-PG-direct" --connect "$PG_OLTP" --workload connect --duration 5 --warmup 1 --direct
+fi
+# 7. The Python client against pyodbc in-process on the same connection string: the bulk table
+#    (1M rows x 4 columns) into Python tuples, and SELECT 1 round trips (python/bench/bench.py).
+if want python; then
+venv=target/py-bench-venv
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r python/requirements-test.txt
+"$venv/bin/maturin" build --locked --release --manifest-path python/Cargo.toml --out target/wheels-release >/dev/null
+"$venv/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps target/wheels-release/odbcd-*.whl
+for db in SQLITE PG; do
+    cs=${!db}
+    oltp=$cs; [ "$db" = PG ] && oltp=$PG_OLTP
+    $LT --connect "$cs" --workload bulk --prepare-rows 1000000 --requests 1 >/dev/null
+    for i in $(seq "$REPEAT"); do
+        "$venv/bin/python" python/bench/bench.py --port "$ODBCD" --connect "$cs" --oltp-connect "$oltp" \
+            --json "$OUT/python-$db.$i.json" >/dev/null
+    done
+    echo "python-$db done"
+done
 fi
 echo "results in $OUT"

@@ -63,3 +63,6 @@ done
 
 echo "== tests"
 cargo test --locked --workspace --all-features
+
+echo "== Python client: the wheel built in a virtualenv, then pytest against the server cargo built"
+scripts/python-tests.sh

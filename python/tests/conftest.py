@@ -129,13 +129,14 @@ ACCESS = "[Access]\nallowed_drivers = SQLite3, PostgreSQL Unicode\nallowed_unsaf
 
 
 class Server:
-    """An `odbcd run` process on a free port, with `config` added to a minimal configuration."""
+    """An `odbcd run` process on a free port, with `config` added to a minimal configuration
+    and `listener` to its [Connection] section."""
 
-    def __init__(self, config: str = "", port: int = 0) -> None:
+    def __init__(self, config: str = "", port: int = 0, listener: str = "") -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="server-", dir=WORK))
         cfg = self.dir / "server-config.ini"
         cfg.write_text(
-            f"[Connection]\ninterface = 127.0.0.1\nport = {port}\n\n"
+            f"[Connection]\ninterface = 127.0.0.1\nport = {port}\n{listener}\n"
             f"[Logging]\nlog_level = mx.Log.SYSTEM_INFO\n\n{ACCESS}\n{config}\n"
         )
         ready = self.dir / "ready"
@@ -188,8 +189,8 @@ def fresh_server(pg):
     """A server of the test's own, configured by calling it with config text."""
     started = []
 
-    def start(config: str = "") -> Server:
-        s = Server(config)
+    def start(config: str = "", listener: str = "") -> Server:
+        s = Server(config, listener=listener)
         started.append(s)
         return s
 

@@ -264,3 +264,34 @@ def test_a_session_left_open_closes_at_exit_without_hanging(server, pg):
     # Both sessions told the server at exit: their PostgreSQL backends go at once, not after
     # the server's resume window.
     wait_until(lambda: backends(pg) == 0, "the sessions' backends to close", seconds=5)
+
+
+def make_certificate(directory, name: str):
+    key, cert = directory / f"{name}.pkey", directory / f"{name}.cert"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", f"/CN={name}", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-addext", "basicConstraints=critical,CA:FALSE",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return key, cert
+
+
+def test_tls_with_server_verification_and_compression(fresh_server, tmp_path):
+    key, cert = make_certificate(tmp_path, "server")
+    _, other = make_certificate(tmp_path, "impostor")
+    server = fresh_server("[Session]\nenable_compression = 1\n",
+                          listener=f"require_ssl = 1\nserver_private_key_file = {key}\nserver_certificate_file = {cert}\n")
+
+    def config(trusted):
+        return server.config_data(Test_Connection={"using_ssl": 1, "server_certificate_file": str(trusted)},
+                                  Session={"enable_compression": 1})
+
+    session = odbcd.ServerSession(config_data=config(cert))
+    cursor = session.open().DriverConnect("DSN=demo").cursor()
+    assert cursor.execute("select ?, length(?)", ("über TLS", "x" * 100_000)).fetchone() == ("über TLS", 100_000)
+    session.close()
+    # A server whose certificate the client does not trust is refused before any login.
+    with pytest.raises(odbcd.ODBCConnectError, match="certificate"):
+        odbcd.ServerSession(config_data=config(other)).open()
+    # A plain client is told the server requires TLS.
+    with pytest.raises(odbcd.Error):
+        odbcd.ServerSession(config_data=server.config_data()).open()

@@ -31,6 +31,14 @@ enum Command {
         #[arg(long)]
         ready_file: Option<PathBuf>,
     },
+    /// Tell the running server to reload its configuration: sends SIGHUP to the process in the
+    /// configuration's `[Unix] pid_file`. The server re-reads the file; if it is invalid, the
+    /// server keeps its running configuration and logs why.
+    Reload {
+        /// The server's configuration file (it names the PID file).
+        #[arg(short, long)]
+        config: PathBuf,
+    },
     /// Check a configuration file and print the effective settings; with --options, list every
     /// option with its section, default and meaning.
     CheckConfig {
@@ -98,6 +106,7 @@ fn main() -> ExitCode {
     odbcd::server::db::sqlite_guard::keep();
     odbcd::server::db::sqlite_values::keep();
     match Cli::parse().command {
+        Command::Reload { config } => signal_reload(&config),
         Command::CheckConfig { config, options } => {
             if options {
                 let table = odbcd::config::options::server_options();
@@ -284,6 +293,10 @@ fn run(config_path: Option<PathBuf>, ready_file: Option<PathBuf>) -> ExitCode {
         if let Some(path) = &ready_file {
             write_ready_file(path, &server.bound())?;
         }
+        let server = match &config_path {
+            Some(p) => server.reload_from(p.clone()),
+            None => server,
+        };
         server.serve(shutdown_signal()).await;
         Ok::<(), odbcd::server::ServerError>(())
     });
@@ -298,6 +311,57 @@ fn run(config_path: Option<PathBuf>, ready_file: Option<PathBuf>) -> ExitCode {
         Err(e) => {
             tracing::error!("{e}");
             eprintln!("odbcd: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `odbcd reload`: SIGHUP to the PID in the configuration's `pid_file`.
+fn signal_reload(config: &std::path::Path) -> ExitCode {
+    let config = match ServerConfig::load(config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("odbcd: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(pid_file) = config.pid_file else {
+        eprintln!("odbcd: the configuration names no [Unix] pid_file: cannot find the server");
+        return ExitCode::from(2);
+    };
+    let pid = match std::fs::read_to_string(&pid_file) {
+        Ok(text) => match text.trim().parse::<i32>() {
+            Ok(pid) if pid > 1 => pid,
+            _ => {
+                eprintln!(
+                    "odbcd: {}: {:?} is not a process id",
+                    pid_file.display(),
+                    text.trim()
+                );
+                return ExitCode::from(2);
+            }
+        },
+        Err(e) => {
+            eprintln!(
+                "odbcd: cannot read {} ({e}): is the server running?",
+                pid_file.display()
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGHUP,
+    ) {
+        Ok(()) => {
+            println!("odbcd: asked the server (pid {pid}) to reload; its log says how it went");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!(
+                "odbcd: cannot signal pid {pid} from {}: {e}",
+                pid_file.display()
+            );
             ExitCode::from(1)
         }
     }

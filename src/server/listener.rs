@@ -25,6 +25,35 @@ use crate::proto::preamble::{self, Preamble};
 use crate::proto::{frame, ProtoError, MAX_FRAME_LEN, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION};
 use crate::tls::{self, ClientCertRules, TlsError};
 
+/// What the listeners hand new connections, replaced as a whole by a reload (see
+/// `server/reload.rs`): the shared state new sessions start with, and each listening
+/// section's settings (its address stays what was bound).
+#[derive(Clone)]
+pub struct Live {
+    /// The configuration, password file and driver catalog new sessions get.
+    pub shared: Shared,
+    /// Each bound section's current settings, by section name.
+    pub sections: Vec<Arc<SectionState>>,
+}
+
+/// A listening section's settings as a reload left them.
+pub struct SectionState {
+    /// The section.
+    pub config: ListenerConfig,
+    /// Its TLS setup, if it allows TLS.
+    pub tls: Option<Arc<ListenerTls>>,
+}
+
+impl Live {
+    /// The settings of section `name`.
+    fn section(&self, name: &str) -> Option<Arc<SectionState>> {
+        self.sections
+            .iter()
+            .find(|s| s.config.name == name)
+            .cloned()
+    }
+}
+
 /// A bound listening socket and its section.
 pub struct Listener {
     config: ListenerConfig,
@@ -121,14 +150,36 @@ impl Listener {
         &self.config
     }
 
+    /// The section's settings as bound (the start of [`Live::sections`]).
+    pub fn state(&self) -> Arc<SectionState> {
+        Arc::new(SectionState {
+            config: self.config.clone(),
+            tls: self.tls.clone(),
+        })
+    }
+
     /// Accepts forever, backing off when accept fails (e.g. out of file descriptors).
     /// `handshakes` holds the slots of connections in their handshake (shared by listeners).
-    pub async fn serve(self, shared: Shared, handshakes: Arc<Handshakes>) {
+    /// Each connection gets the settings current when it arrives (`live`, which a reload
+    /// replaces).
+    pub async fn serve(
+        self,
+        live: tokio::sync::watch::Receiver<Live>,
+        handshakes: Arc<Handshakes>,
+    ) {
         let mut backoff = Duration::from_millis(10);
         loop {
             match self.socket.accept().await {
                 Ok((stream, peer)) => {
                     backoff = Duration::from_millis(10);
+                    let (shared, section) = {
+                        let live = live.borrow();
+                        (live.shared.clone(), live.section(&self.config.name))
+                    };
+                    let (config, tls) = match section {
+                        Some(s) => (s.config.clone(), s.tls.clone()),
+                        None => (self.config.clone(), self.tls.clone()),
+                    };
                     let ticket = match handshakes.enter(peer.ip()) {
                         Ok(ticket) => ticket,
                         Err(why) => {
@@ -137,9 +188,6 @@ impl Listener {
                             continue;
                         }
                     };
-                    let shared = shared.clone();
-                    let config = self.config.clone();
-                    let tls = self.tls.clone();
                     let handshakes = Arc::clone(&handshakes);
                     actix_rt::spawn(async move {
                         // One deadline for everything before the session starts.

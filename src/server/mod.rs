@@ -18,6 +18,7 @@ pub mod listener;
 pub mod login;
 pub mod pool;
 pub mod registry;
+mod reload;
 pub mod replay;
 pub mod session;
 
@@ -45,8 +46,30 @@ pub struct Shared {
     pub unacknowledged: Arc<std::sync::atomic::AtomicUsize>,
     /// The password file, with `auth_mode = file`.
     pub auth: Option<Arc<login::Authenticator>>,
-    /// The driver manager's drivers and data sources, for the access rules.
-    pub catalog: Arc<access::DriverCatalog>,
+    /// The rules a connect is checked against now: `[Access]` and the driver manager's
+    /// drivers and data sources. Shared by every session (a reload replaces them, and
+    /// sessions already open check their new connections against the new rules).
+    pub connect_rules: Arc<std::sync::RwLock<Arc<ConnectRules>>>,
+}
+
+/// What a connect is checked against (see [`Shared::connect_rules`]).
+pub struct ConnectRules {
+    /// `[Access]`.
+    pub access: crate::config::server::AccessConfig,
+    /// The driver manager's drivers and data sources.
+    pub catalog: access::DriverCatalog,
+}
+
+impl Shared {
+    /// The connect rules in force now.
+    pub fn connect_rules(&self) -> Arc<ConnectRules> {
+        Arc::clone(
+            &self
+                .connect_rules
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
 }
 
 /// Errors that stop the server from starting.
@@ -82,25 +105,6 @@ pub enum ServerError {
         /// The operating system's error.
         source: std::io::Error,
     },
-}
-
-/// SIGHUP re-reads the password file (and never stops the server, which is the signal's default
-/// action). The rest of the configuration is read at start-up only.
-async fn reload_on_hangup(shared: Shared) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut hangup = match signal(SignalKind::hangup()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!(target: "odbcd::lifecycle", "cannot watch SIGHUP: {e}");
-            return;
-        }
-    };
-    while hangup.recv().await.is_some() {
-        tracing::info!(target: "odbcd::lifecycle", "SIGHUP: re-reading the password file (other settings need a restart)");
-        if let Some(auth) = shared.auth.clone() {
-            let _ = actix_rt::task::spawn_blocking(move || auth.reload(true)).await;
-        }
-    }
 }
 
 /// Reads the driver manager's drivers and data sources (blocking; at start-up). A driver
@@ -140,6 +144,8 @@ pub fn load_catalog() -> access::DriverCatalog {
 pub struct Server {
     shared: Shared,
     listeners: Vec<listener::Listener>,
+    /// The file SIGHUP re-reads (`None`: built-in defaults).
+    config_path: Option<std::path::PathBuf>,
 }
 
 impl Server {
@@ -166,7 +172,10 @@ impl Server {
         )
         .start();
         let config = Arc::new(config);
-        let catalog = Arc::new(load_catalog());
+        let connect_rules = Arc::new(std::sync::RwLock::new(Arc::new(ConnectRules {
+            access: config.access.clone(),
+            catalog: load_catalog(),
+        })));
         let listeners = config
             .listeners
             .iter()
@@ -179,10 +188,18 @@ impl Server {
                 running,
                 unacknowledged: Arc::default(),
                 auth,
-                catalog,
+                connect_rules,
             },
             listeners,
+            config_path: None,
         })
+    }
+
+    /// The configuration file SIGHUP re-reads (see `server/reload.rs`).
+    #[must_use]
+    pub fn reload_from(mut self, path: std::path::PathBuf) -> Self {
+        self.config_path = Some(path);
+        self
     }
 
     /// Each listening section's name and bound address (port 0 in the config is bound to a
@@ -211,12 +228,20 @@ impl Server {
             self.shared.config.session.max_handshakes as usize,
             self.shared.config.session.max_handshakes_per_address as usize,
         );
+        let (live, watching) = tokio::sync::watch::channel(listener::Live {
+            shared: self.shared.clone(),
+            sections: self
+                .listeners
+                .iter()
+                .map(listener::Listener::state)
+                .collect(),
+        });
         let tasks: Vec<_> = self
             .listeners
             .into_iter()
-            .map(|l| actix_rt::spawn(l.serve(self.shared.clone(), handshakes.clone())))
+            .map(|l| actix_rt::spawn(l.serve(watching.clone(), handshakes.clone())))
             .collect();
-        let hangup = actix_rt::spawn(reload_on_hangup(self.shared.clone()));
+        let hangup = actix_rt::spawn(reload::reload_on_hangup(self.config_path, live));
         shutdown.await;
         hangup.abort();
         tracing::info!(target: "odbcd::lifecycle", "shutting down");

@@ -116,6 +116,21 @@ impl<C> IdlePool<C> {
         evicted
     }
 
+    /// New limits (a reload): connections beyond the new capacity, oldest first, are given
+    /// back to be disconnected.
+    pub fn set_limits(&mut self, capacity: usize, idle_timeout: Duration) -> Vec<C> {
+        self.capacity = capacity;
+        self.idle_timeout = idle_timeout;
+        let mut evicted = Vec::new();
+        while self.len > self.capacity {
+            match self.evict_oldest() {
+                Some(c) => evicted.push(c),
+                None => break,
+            }
+        }
+        evicted
+    }
+
     /// Removes the connection that has been idle longest.
     pub fn evict_oldest(&mut self) -> Option<C> {
         while let Some((at, key)) = self.order.pop_front() {

@@ -148,23 +148,63 @@ impl Actor for Registry {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        if self.pool.enabled() {
-            let every = (self.pool.idle_timeout() / 4)
-                .clamp(Duration::from_millis(100), Duration::from_secs(5));
-            ctx.run_interval(every, |act, _| {
-                let expired = act.pool.expire(Instant::now());
-                if !expired.is_empty() {
-                    tracing::debug!(
-                        count = expired.len(),
-                        "idle pooled connections disconnected"
-                    );
-                    act.connections = act.connections.saturating_sub(expired.len() as u32);
-                    // Dropping a pooled actor's last address ends its thread, which disconnects
-                    // on its own: the registry never waits on a driver.
-                    drop(expired);
-                }
-            });
-        }
+        self.schedule_expiry(ctx);
+    }
+}
+
+impl Registry {
+    /// Disconnects pooled connections idle past `idle_timeout`, checking a quarter of it
+    /// apart (between 100 ms and 5 s; every 5 s while pooling is off, for a reload that
+    /// turns it on).
+    fn schedule_expiry(&self, ctx: &mut Context<Self>) {
+        let every = if self.pool.enabled() {
+            (self.pool.idle_timeout() / 4).clamp(Duration::from_millis(100), Duration::from_secs(5))
+        } else {
+            Duration::from_secs(5)
+        };
+        ctx.run_later(every, |act, ctx| {
+            let expired = act.pool.expire(Instant::now());
+            if !expired.is_empty() {
+                tracing::debug!(
+                    count = expired.len(),
+                    "idle pooled connections disconnected"
+                );
+                act.connections = act.connections.saturating_sub(expired.len() as u32);
+                // Dropping a pooled actor's last address ends its thread, which disconnects
+                // on its own: the registry never waits on a driver.
+                drop(expired);
+            }
+            act.schedule_expiry(ctx);
+        });
+    }
+}
+
+/// A reload's new limits: for sessions and connections admitted from now on (sessions and
+/// connections already open stay); pooled connections beyond the new pool size are
+/// disconnected.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Reconfigure {
+    /// `max_sessions`.
+    pub max_sessions: u32,
+    /// `[License] max_connections`.
+    pub max_connections: Option<u32>,
+    /// `[Pool]`.
+    pub pool: PoolConfig,
+}
+
+impl Handler<Reconfigure> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: Reconfigure, _: &mut Context<Self>) {
+        self.max_sessions = msg.max_sessions;
+        self.max_connections = msg.max_connections;
+        let evicted = self.pool.set_limits(
+            msg.pool.max_idle_connections as usize,
+            msg.pool.idle_timeout,
+        );
+        self.connections = self.connections.saturating_sub(evicted.len() as u32);
+        drop(evicted);
     }
 }
 

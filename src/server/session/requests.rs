@@ -97,9 +97,10 @@ impl Session {
             Request::DriverConnect { connection_string } => {
                 let masked = connstr::mask_for_log(&connection_string);
                 tracing::info!(connection_string = %masked, "connect");
+                let rules = self.shared.connect_rules();
                 match access::authorize_connection_string(
-                    &self.shared.config.access,
-                    &self.shared.catalog,
+                    &rules.access,
+                    &rules.catalog,
                     &connection_string,
                 ) {
                     // Only the string rebuilt from the checked pairs reaches the driver manager.
@@ -114,7 +115,7 @@ impl Session {
             }
             Request::Connect { dsn, uid, pwd } => {
                 tracing::info!(dsn = %dsn.escape_debug(), uid = %uid.escape_debug(), "connect");
-                match access::check_dsn(&self.shared.config.access, &dsn)
+                match access::check_dsn(&self.shared.connect_rules().access, &dsn)
                     .and_then(|()| access::check_credentials(&uid, &pwd))
                 {
                     Ok(()) => self.open_connection(id, OpenTarget::Dsn { dsn, uid, pwd }, ctx),

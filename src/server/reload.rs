@@ -1,0 +1,223 @@
+//! Reloading the configuration on SIGHUP (`odbcd reload` sends it): re-read and validate the
+//! whole file; if anything is wrong (the file, the password file, a certificate), keep running
+//! on the old configuration and log why, with file and line. Otherwise what the file says
+//! takes effect for sessions and connections that start from now on: log level and log file
+//! (reopened, for log rotation), `[Access]`, users, `max_sessions`, `[License]`, `[Pool]`,
+//! `[Activity]`, timeouts, TLS certificates and client-certificate rules. Sessions already open
+//! keep the settings they started with, except `[Access]` and the driver manager's lists:
+//! every connection opened after the reload is checked against the new rules. Listening addresses and ports (and the other settings
+//! of the sockets, `max_handshakes`, `pid_file`) need a restart: a reload that changes them
+//! says so in the log and keeps the bound sockets.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use super::listener::{ListenerTls, Live, SectionState};
+use super::registry::Reconfigure;
+use super::{login, ConnectRules, Shared};
+use crate::config::server::AuthMode;
+use crate::config::ServerConfig;
+
+/// Reloads on every SIGHUP until the server stops. Without a configuration file (built-in
+/// defaults) there is nothing to re-read: the log file is reopened.
+pub(super) async fn reload_on_hangup(path: Option<PathBuf>, live: watch::Sender<Live>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hangup = match signal(SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(target: "odbcd::lifecycle", "cannot watch SIGHUP: {e}");
+            return;
+        }
+    };
+    while hangup.recv().await.is_some() {
+        match &path {
+            Some(path) => reload(path.clone(), &live).await,
+            None => {
+                let config = &live.borrow().shared.config;
+                if let Err(e) = crate::logging::reload(
+                    config.logging.log_level,
+                    config.logging.log_file.as_deref(),
+                ) {
+                    tracing::error!(target: "odbcd::lifecycle", "SIGHUP: {e}");
+                }
+                tracing::info!(target: "odbcd::lifecycle", "SIGHUP: no configuration file to re-read (built-in defaults)");
+            }
+        }
+    }
+}
+
+/// Everything a reload reads from disk, read off the reactor.
+struct Loaded {
+    config: ServerConfig,
+    auth: Option<Arc<login::Authenticator>>,
+    catalog: super::access::DriverCatalog,
+    tls: Vec<(String, Option<Arc<ListenerTls>>)>,
+}
+
+/// Re-reads `path` and, when it is valid, makes it the settings of new sessions.
+pub(super) async fn reload(path: PathBuf, live: &watch::Sender<Live>) {
+    tracing::info!(target: "odbcd::lifecycle", config = %path.display(), "SIGHUP: reloading the configuration");
+    let current = live.borrow().clone();
+    let old_auth = current.shared.auth.clone();
+    let old_config = Arc::clone(&current.shared.config);
+    let loaded = actix_rt::task::spawn_blocking(move || load(&path, &old_config, old_auth)).await;
+    let loaded = match loaded {
+        Ok(Ok(l)) => l,
+        Ok(Err(why)) => {
+            tracing::error!(target: "odbcd::lifecycle", "reload refused, the running configuration stays: {why}");
+            return;
+        }
+        Err(e) => {
+            tracing::error!(target: "odbcd::lifecycle", "reload failed, the running configuration stays: {e}");
+            return;
+        }
+    };
+    let Loaded {
+        config,
+        auth,
+        catalog,
+        tls,
+    } = loaded;
+    let old = &current.shared.config;
+    for change in restart_only_changes(old, &config) {
+        tracing::warn!(target: "odbcd::lifecycle", "reload: {change} needs a restart; the running value stays");
+    }
+    // Each bound section takes its new settings when its address is unchanged.
+    let sections = current
+        .sections
+        .iter()
+        .map(|bound| {
+            let new = config.listeners.iter().find(|l| {
+                l.name == bound.config.name
+                    && l.interface == bound.config.interface
+                    && l.port == bound.config.port
+            });
+            match new {
+                Some(new) => Arc::new(SectionState {
+                    config: new.clone(),
+                    tls: tls
+                        .iter()
+                        .find(|(name, _)| *name == new.name)
+                        .and_then(|(_, t)| t.clone()),
+                }),
+                None => Arc::clone(bound),
+            }
+        })
+        .collect();
+    current.shared.registry.do_send(Reconfigure {
+        max_sessions: config.session.max_sessions,
+        max_connections: config.license.max_connections,
+        pool: config.pool.clone(),
+    });
+    if let Err(e) =
+        crate::logging::reload(config.logging.log_level, config.logging.log_file.as_deref())
+    {
+        tracing::error!(target: "odbcd::lifecycle", "reload: {e}; logging to the old file");
+    }
+    // The connect rules are shared by every session, old and new.
+    *current
+        .shared
+        .connect_rules
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(ConnectRules {
+        access: config.access.clone(),
+        catalog,
+    });
+    let shared = Shared {
+        config: Arc::new(config),
+        auth,
+        ..current.shared.clone()
+    };
+    live.send_replace(Live { shared, sections });
+    tracing::info!(target: "odbcd::lifecycle", "configuration reloaded: new sessions and connections use it");
+}
+
+/// Reads the file and what it names (password file, certificates, the driver manager's lists).
+fn load(
+    path: &std::path::Path,
+    old: &ServerConfig,
+    old_auth: Option<Arc<login::Authenticator>>,
+) -> Result<Loaded, String> {
+    let config = ServerConfig::load(path).map_err(|e| e.to_string())?;
+    let auth = match config.auth.mode {
+        AuthMode::None => None,
+        // The same file and salt: re-read into the running authenticator (an invalid file
+        // keeps the users read before, as the password file's own reload always did).
+        AuthMode::File
+            if old.auth.mode == AuthMode::File
+                && old.auth.password_file == config.auth.password_file
+                && old.auth.login_salt == config.auth.login_salt =>
+        {
+            match old_auth {
+                Some(a) => {
+                    a.reload(true);
+                    Some(a)
+                }
+                None => Some(Arc::new(
+                    login::Authenticator::load(&config.auth).map_err(|e| e.to_string())?,
+                )),
+            }
+        }
+        AuthMode::File => Some(Arc::new(
+            login::Authenticator::load(&config.auth).map_err(|e| e.to_string())?,
+        )),
+    };
+    let mut tls = Vec::new();
+    for l in &config.listeners {
+        let t = if l.allow_ssl {
+            Some(Arc::new(
+                ListenerTls::load(l).map_err(|e| format!("[{}]: {e}", l.name))?,
+            ))
+        } else {
+            None
+        };
+        tls.push((l.name.clone(), t));
+    }
+    let catalog = super::load_catalog();
+    Ok(Loaded {
+        config,
+        auth,
+        catalog,
+        tls,
+    })
+}
+
+/// What differs between `old` and `new` that a reload cannot change.
+fn restart_only_changes(old: &ServerConfig, new: &ServerConfig) -> Vec<String> {
+    let mut out = Vec::new();
+    for l in &new.listeners {
+        match old.listeners.iter().find(|o| o.name == l.name) {
+            None => out.push(format!("the new listening section [{}]", l.name)),
+            Some(o) if o.interface != l.interface || o.port != l.port => out.push(format!(
+                "[{}] listening on {}:{} instead of {}:{}",
+                l.name, l.interface, l.port, o.interface, o.port
+            )),
+            Some(o)
+                if o.allow_reuse_address != l.allow_reuse_address
+                    || o.request_queue_size != l.request_queue_size =>
+            {
+                out.push(format!(
+                    "[{}] allow_reuse_address or request_queue_size",
+                    l.name
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    for o in &old.listeners {
+        if !new.listeners.iter().any(|l| l.name == o.name) {
+            out.push(format!("removing the listening section [{}]", o.name));
+        }
+    }
+    if old.session.max_handshakes != new.session.max_handshakes
+        || old.session.max_handshakes_per_address != new.session.max_handshakes_per_address
+    {
+        out.push("[Session] max_handshakes or max_handshakes_per_address".into());
+    }
+    if old.pid_file != new.pid_file {
+        out.push("[Unix] pid_file".into());
+    }
+    out
+}

@@ -29,7 +29,7 @@
 //! |---|---|---|
 //! | `01xxx` | Warning | success with information |
 //! | `07xxx`, `21xxx`, `34xxx`, `3Dxxx`, `3Fxxx`, `42xxx` | ProgrammingError | wrong parameters, names, syntax, access |
-//! | `08xxx`, `40xxx` (but `40002`), `HYT00`, `HYT01`, `HY001`, `HY008`, `IM002` | OperationalError | connection, transaction rollback, timeouts, memory, cancel, unknown data source |
+//! | `08xxx`, `40xxx` (but `40002`), `HYT00`, `HYT01`, `HY001`, `HY008`, `57014`, `IM002` | OperationalError | connection, transaction rollback, timeouts, memory, cancel (PostgreSQL's `57014` too), unknown data source |
 //! | `0Axxx`, `HYC00`, `IM001` | NotSupportedError | feature not supported |
 //! | `22xxx` | DataError | data exception |
 //! | `23xxx`, `40002`, `44xxx` | IntegrityError | constraint violations |
@@ -124,7 +124,9 @@ impl ErrorClass {
         let state = state.to_ascii_uppercase();
         match state.as_str() {
             "40002" => return IntegrityError,
-            "HYT00" | "HYT01" | "HY001" | "HY008" | "IM002" => return OperationalError,
+            // 57014: PostgreSQL's "canceling statement" (a cancel or statement_timeout), as
+            // ODBC's HY008.
+            "HYT00" | "HYT01" | "HY001" | "HY008" | "IM002" | "57014" => return OperationalError,
             "HYC00" | "IM001" => return NotSupportedError,
             "HY010" | "HY009" | "HY090" | "07002" => return ProgrammingError,
             _ => {}
@@ -298,6 +300,7 @@ mod tests {
             ("HY000", DatabaseError),
             ("HY001", OperationalError),
             ("HY008", OperationalError),
+            ("57014", OperationalError),
             ("HY010", ProgrammingError),
             ("HYC00", NotSupportedError),
             ("HYT00", OperationalError),

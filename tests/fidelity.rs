@@ -219,6 +219,31 @@ fn postgres_values_psqlodbc_cannot_convert_are_documented_errors_or_choices() {
             "{e}"
         );
     }
+    // Deep in a result, in bulk and row by row (a long text column makes the server read
+    // piecewise): the rows before it arrive, then the error; never a result cut short.
+    for (n, extra) in [
+        (3, ""),
+        (40, ""),
+        (1500, ""),
+        (5000, ", repeat('x', 9000) AS long"),
+    ] {
+        let mut c = conn.cursor();
+        c.execute(
+            &format!("SELECT i, CASE WHEN i = {n} THEN date 'infinity' ELSE date '2000-01-01' END AS day{extra} FROM generate_series(1, 10000) i"),
+            &[],
+        )
+        .unwrap();
+        let mut rows = 0;
+        let e = loop {
+            match c.fetchone() {
+                Ok(Some(_)) => rows += 1,
+                Ok(None) => panic!("row {n}: the result ended after {rows} rows without an error"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(rows, n - 1, "{e}");
+        assert_eq!(e.sqlstate, "22008", "{e}");
+    }
     // Cast to text, each is exactly psql's.
     let rows = fetch_all(
         &conn,

@@ -56,6 +56,7 @@ from ._errors import (
 )
 from ._odbcd import Connection, Cursor, ServerODBC, __version__
 from ._odbcd import ServerSession as _ServerSession
+from ._odbcd import _exiting
 from ._odbcd import connect as _connect
 
 # `import odbcd.Error` / `from odbcd.Error import ProgrammingError` (mxODBC Connect's error
@@ -130,6 +131,9 @@ def connect(
 
 
 def _close_at_exit() -> None:
+    # Threads still inside a call (daemon threads) stay there from now on: the exiting
+    # interpreter cannot take them back.
+    _exiting()
     for connection in list(_open_connections):
         try:
             connection._close_nowait()

@@ -46,26 +46,28 @@ impl PyConnection {
     fn cursor(slf: &Bound<'_, Self>) -> PyResult<PyCursor> {
         let py = slf.py();
         let this = slf.get();
-        if this.inner.closed() {
-            return Err(error(
+        // Without the GIL: the connection's state may be busy with a re-open.
+        let cursor = crate::detach(py, || (!this.inner.closed()).then(|| this.inner.cursor()));
+        match cursor {
+            Some(c) => Ok(PyCursor::new(c, slf.clone().unbind())),
+            None => Err(error(
                 py,
                 ErrorClass::ProgrammingError,
                 "08003",
                 "the connection is closed".into(),
-            ));
+            )),
         }
-        Ok(PyCursor::new(this.inner.cursor(), slf.clone().unbind()))
     }
 
     /// Commits the current transaction.
     fn commit(&self, py: Python<'_>) -> PyResult<()> {
-        let r = py.detach(|| self.inner.commit());
+        let r = crate::detach(py, || self.inner.commit());
         check(py, r)
     }
 
     /// Rolls the current transaction back.
     fn rollback(&self, py: Python<'_>) -> PyResult<()> {
-        let r = py.detach(|| self.inner.rollback());
+        let r = crate::detach(py, || self.inner.rollback());
         check(py, r)
     }
 
@@ -73,7 +75,7 @@ impl PyConnection {
     /// own (the module's `connect()`), closes that too. Closing it again is a
     /// ProgrammingError, like every other use of a closed connection (PEP 249).
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        if py.detach(|| self.inner.closed()) {
+        if crate::detach(py, || self.inner.closed()) {
             return Err(error(
                 py,
                 ErrorClass::ProgrammingError,
@@ -81,7 +83,7 @@ impl PyConnection {
                 "the connection is already closed".into(),
             ));
         }
-        let r = py.detach(|| {
+        let r = crate::detach(py, || {
             let r = self.inner.close();
             match &self.session {
                 Some(s) => r.and(lock(s).close()),
@@ -95,25 +97,25 @@ impl PyConnection {
     /// server (its connections close with it).
     fn _close_nowait(&self, py: Python<'_>) {
         if let Some(s) = &self.session {
-            py.detach(|| lock(s).close_nowait());
+            crate::detach(py, || lock(s).close_nowait());
         }
     }
 
     /// True once the connection is closed.
     #[getter]
     fn closed(&self, py: Python<'_>) -> bool {
-        py.detach(|| self.inner.closed())
+        crate::detach(py, || self.inner.closed())
     }
 
     /// Whether each statement commits by itself. Setting it True commits what is open.
     #[getter]
     fn get_autocommit(&self, py: Python<'_>) -> bool {
-        py.detach(|| self.inner.autocommit())
+        crate::detach(py, || self.inner.autocommit())
     }
 
     #[setter]
     fn set_autocommit(&self, py: Python<'_>, on: bool) -> PyResult<()> {
-        let r = py.detach(|| self.inner.set_autocommit(on));
+        let r = crate::detach(py, || self.inner.set_autocommit(on));
         check(py, r)
     }
 
@@ -126,41 +128,41 @@ impl PyConnection {
         info_type: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let name = info_type.str()?.to_str()?.to_owned();
-        let r = py.detach(|| self.inner.getinfo(&name));
+        let r = crate::detach(py, || self.inner.getinfo(&name));
         info_to_py(py, check(py, r)?)
     }
 
     /// The DBMS name the driver reports (e.g. 'PostgreSQL', 'SQLite').
     #[getter]
     fn dbms_name(&self, py: Python<'_>) -> String {
-        py.detach(|| self.inner.dbms_name())
+        crate::detach(py, || self.inner.dbms_name())
     }
 
     /// The DBMS version (SQL_DBMS_VER).
     #[getter]
     fn dbms_version(&self, py: Python<'_>) -> PyResult<String> {
-        let r = py.detach(|| self.inner.dbms_version());
+        let r = crate::detach(py, || self.inner.dbms_version());
         check(py, r)
     }
 
     /// The driver's name (SQL_DRIVER_NAME).
     #[getter]
     fn driver_name(&self, py: Python<'_>) -> PyResult<String> {
-        let r = py.detach(|| self.inner.driver_name());
+        let r = crate::detach(py, || self.inner.driver_name());
         check(py, r)
     }
 
     /// The driver's version (SQL_DRIVER_VER).
     #[getter]
     fn driver_version(&self, py: Python<'_>) -> PyResult<String> {
-        let r = py.detach(|| self.inner.driver_version());
+        let r = crate::detach(py, || self.inner.driver_version());
         check(py, r)
     }
 
     /// The ODBC version the driver supports (SQL_DRIVER_ODBC_VER).
     #[getter]
     fn odbc_version(&self, py: Python<'_>) -> PyResult<String> {
-        let r = py.detach(|| self.inner.odbc_version());
+        let r = crate::detach(py, || self.inner.odbc_version());
         check(py, r)
     }
 
@@ -181,14 +183,14 @@ impl PyConnection {
                 ))
             }
         };
-        let r = py.detach(|| self.inner.set_isolation(level));
+        let r = crate::detach(py, || self.inner.set_isolation(level));
         check(py, r)
     }
 
     /// set_read_only(on): marks the next transactions read-only (NotSupportedError when the
     /// driver ignores it).
     fn set_read_only(&self, py: Python<'_>, on: bool) -> PyResult<()> {
-        let r = py.detach(|| self.inner.set_read_only(on));
+        let r = crate::detach(py, || self.inner.set_read_only(on));
         check(py, r)
     }
 
@@ -196,13 +198,13 @@ impl PyConnection {
     /// (sqlstate, native, message) tuples. Cleared by `clear_messages()`.
     #[getter]
     fn messages<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let records = py.detach(|| self.inner.messages());
+        let records = crate::detach(py, || self.inner.messages());
         crate::cursor::records_list(py, &records)
     }
 
     /// Forgets the collected warnings.
     fn clear_messages(&self, py: Python<'_>) {
-        py.detach(|| self.inner.clear_messages());
+        crate::detach(py, || self.inner.clear_messages());
     }
 
     /// The module's exception classes as attributes (PEP 249's optional extension:
@@ -230,13 +232,18 @@ impl PyConnection {
         } else {
             self.rollback(py)
         };
-        let closed = self.close(py);
+        // The block may have closed it itself.
+        let closed = if self.closed(py) {
+            Ok(())
+        } else {
+            self.close(py)
+        };
         ended.and(closed)?;
         Ok(false)
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
-        let (closed, dbms) = py.detach(|| (self.inner.closed(), self.inner.dbms_name()));
+        let (closed, dbms) = crate::detach(py, || (self.inner.closed(), self.inner.dbms_name()));
         if closed {
             "<odbcd.Connection closed>".into()
         } else {

@@ -2,33 +2,58 @@
 //! methods, `prepare`/`command`, `scroll`, `rownumber`, `messages`, `nextset`, `callproc`).
 //!
 //! Every call that may wait for the server runs with the GIL released and watches Python's
-//! signals (Ctrl-C cancels the statement on the server). Rows come from the server in batches;
-//! the cursor converts what has arrived into tuples and hands them out from a small buffer of
-//! its own, so iterating costs no GIL round trip per row.
+//! signals (Ctrl-C cancels the statement on the server). Rows come from the server in batches
+//! and wait in the cursor's buffer as the client decoded them; each is converted to a tuple
+//! when it is handed out, so a value Python cannot hold raises at its own row, and no row
+//! before or after it is lost.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use odbcd::client::{CancelHandle, CatalogCall, Cursor, DiagRecord, Error, ErrorClass, ScrollMode};
+use odbcd::client::{
+    CancelHandle, CatalogCall, Cursor, DiagRecord, Error, ErrorClass, Row, ScrollMode,
+};
 use pyo3::exceptions::PyStopIteration;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyTuple};
+use pyo3::types::{PyList, PyString, PyTuple};
 
 use crate::connection::PyConnection;
-use crate::errors::{check, error, watch_signals};
+use crate::errors::{check, error, take_interrupt, to_pyerr, watch_signals};
 use crate::session::lock;
-use crate::values::{column_tuple, row_tuple, to_py, to_values};
+use crate::values::{column_tuple, int_arg, row_tuple, to_py, to_values};
 
-/// Rows converted at once when `fetchone` or iteration finds the buffer empty.
-const CONVERT_AHEAD: usize = 256;
+/// Rows moved from the client's buffer at once when `fetchone` or iteration finds none.
+const FETCH_AHEAD: usize = 256;
+
+/// Rows fetched and not yet handed out, in order: first some already converted (put back
+/// when a fetch stopped at a row that could not be converted), then rows as decoded.
+#[derive(Default)]
+struct Buffered {
+    converted: VecDeque<Py<PyTuple>>,
+    rows: VecDeque<Row>,
+}
+
+impl Buffered {
+    fn len(&self) -> usize {
+        self.converted.len() + self.rows.len()
+    }
+
+    fn clear(&mut self) {
+        self.converted.clear();
+        self.rows.clear();
+    }
+}
 
 /// A cursor (PEP 249 `Cursor`).
 #[pyclass(module = "odbcd", name = "Cursor", frozen)]
 pub struct PyCursor {
     inner: Mutex<Cursor>,
-    /// Rows converted and not yet handed out (only touched with the GIL held).
-    ready: Mutex<VecDeque<Py<PyTuple>>>,
+    /// The thread running a call on the cursor now (0: none): a signal handler that runs
+    /// inside that call and uses the cursor gets an error instead of a deadlock.
+    busy: AtomicU64,
+    /// Only touched with the GIL held, never across a wait.
+    buffered: Mutex<Buffered>,
     arraysize: AtomicUsize,
     connection: Py<PyConnection>,
     /// Cancels the running statement without the cursor's lock (which the call holds).
@@ -50,12 +75,34 @@ fn owned(s: Option<&str>) -> Option<String> {
     s.map(str::to_owned)
 }
 
+/// This thread's token for [`PyCursor::busy`].
+fn thread_token() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static TOKEN: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    TOKEN.with(|t| *t)
+}
+
+/// The SQL text of a statement: a lone surrogate is a `DataError`, not a `UnicodeEncodeError`.
+fn sql_text<'a>(operation: &'a Bound<'_, PyString>) -> PyResult<&'a str> {
+    operation.to_str().map_err(|_| {
+        error(
+            operation.py(),
+            ErrorClass::DataError,
+            "22021",
+            "the statement holds a lone surrogate, which is not Unicode text".into(),
+        )
+    })
+}
+
 impl PyCursor {
     pub(crate) fn new(cursor: Cursor, connection: Py<PyConnection>) -> Self {
         Self {
             cancel: cursor.cancel_handle(),
             inner: Mutex::new(cursor),
-            ready: Mutex::new(VecDeque::new()),
+            busy: AtomicU64::new(0),
+            buffered: Mutex::new(Buffered::default()),
             arraysize: AtomicUsize::new(1),
             connection,
         }
@@ -63,53 +110,119 @@ impl PyCursor {
 
     /// Runs `f` on the client's cursor with the GIL released (the lock is only ever taken
     /// without the GIL, so a thread waiting for it never blocks one that needs the GIL).
-    fn with<R: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut Cursor) -> R + Send) -> R {
-        watch_signals();
-        py.detach(|| f(&mut lock(&self.inner)))
+    ///
+    /// # Errors
+    /// `ProgrammingError` when this thread is already inside a call on the cursor (a signal
+    /// handler that interrupted it).
+    fn with<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut Cursor) -> R + Send,
+    ) -> PyResult<R> {
+        let me = thread_token();
+        if self.busy.load(Ordering::Acquire) == me {
+            return Err(error(
+                py,
+                ErrorClass::ProgrammingError,
+                "HY010",
+                "the cursor is busy with the call this code interrupted (a signal handler): use another cursor".into(),
+            ));
+        }
+        watch_signals(py);
+        Ok(crate::detach(py, || {
+            let mut c = lock(&self.inner);
+            self.busy.store(me, Ordering::Release);
+            let r = f(&mut c);
+            self.busy.store(0, Ordering::Release);
+            r
+        }))
     }
 
-    /// Like [`Self::with`] for calls that start a new statement: the converted rows of the
-    /// previous result go.
+    /// Like [`Self::with`] for calls that start a new statement: the rows of the previous
+    /// result go.
     fn run<R: Send>(
         &self,
         py: Python<'_>,
         f: impl FnOnce(&mut Cursor) -> Result<R, Error> + Send,
     ) -> PyResult<R> {
-        lock(&self.ready).clear();
-        let r = self.with(py, f);
+        lock(&self.buffered).clear();
+        let r = self.with(py, f)?;
         check(py, r)
     }
 
-    fn buffered(&self) -> usize {
-        lock(&self.ready).len()
+    /// Moves up to `max` rows from the client (waiting only when it has none) into the
+    /// buffer; false when the result is exhausted. Rows that arrived stay even when Ctrl-C
+    /// interrupted the wait (the `KeyboardInterrupt` is raised after they are kept).
+    fn pull(&self, py: Python<'_>, max: usize) -> PyResult<bool> {
+        let r = self.with(py, |c| c.fetch_available(max))?;
+        let interrupt = take_interrupt();
+        match r {
+            Ok(rows) => {
+                let any = !rows.is_empty();
+                lock(&self.buffered).rows.extend(rows);
+                match interrupt {
+                    Some(i) => Err(i),
+                    None => Ok(any),
+                }
+            }
+            Err(e) => Err(interrupt.unwrap_or_else(|| to_pyerr(py, e))),
+        }
     }
 
-    /// Converts up to `max` rows that have arrived (waiting only when none has) into the
-    /// buffer; false when the result is exhausted.
-    fn convert_more(&self, py: Python<'_>, max: usize) -> PyResult<bool> {
-        let r = self.with(py, |c| c.fetch_available(max));
-        let rows = check(py, r)?;
-        if rows.is_empty() {
-            return Ok(false);
+    /// Up to `want` rows as tuples, fetching `chunk` at a time as needed. A row that cannot be
+    /// converted raises its error and is consumed; the rows taken before it are put back.
+    fn take(&self, py: Python<'_>, want: usize, chunk: usize) -> PyResult<Vec<Py<PyTuple>>> {
+        let mut out: Vec<Py<PyTuple>> = Vec::new();
+        loop {
+            let rows: Vec<Row> = {
+                let mut b = lock(&self.buffered);
+                while out.len() < want {
+                    match b.converted.pop_front() {
+                        Some(t) => out.push(t),
+                        None => break,
+                    }
+                }
+                let n = (want - out.len()).min(b.rows.len());
+                b.rows.drain(..n).collect()
+            };
+            // Converted without the buffer's lock: converting runs Python code (Decimal,
+            // datetime), and with it possibly a finalizer that uses this cursor.
+            for (i, row) in rows.iter().enumerate() {
+                match row_tuple(py, row) {
+                    Ok(t) => out.push(t.unbind()),
+                    Err(e) => {
+                        let mut b = lock(&self.buffered);
+                        for r in rows.into_iter().skip(i + 1).rev() {
+                            b.rows.push_front(r);
+                        }
+                        for t in out.into_iter().rev() {
+                            b.converted.push_front(t);
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+            if out.len() >= want {
+                return Ok(out);
+            }
+            match self.pull(py, (want - out.len()).min(chunk)) {
+                Ok(true) => {}
+                Ok(false) => return Ok(out),
+                Err(e) => {
+                    let mut b = lock(&self.buffered);
+                    for t in out.into_iter().rev() {
+                        b.converted.push_front(t);
+                    }
+                    return Err(e);
+                }
+            }
         }
-        // Converted before taking the buffer's lock: converting runs Python code (Decimal,
-        // datetime), and with it possibly a finalizer that uses this cursor.
-        let converted = rows
-            .into_iter()
-            .map(|row| row_tuple(py, row).map(Bound::unbind))
-            .collect::<PyResult<Vec<_>>>()?;
-        lock(&self.ready).extend(converted);
-        Ok(true)
     }
 
-    fn next_row(&self, py: Python<'_>) -> PyResult<Option<Py<PyTuple>>> {
-        if let Some(row) = lock(&self.ready).pop_front() {
-            return Ok(Some(row));
-        }
-        if !self.convert_more(py, CONVERT_AHEAD)? {
-            return Ok(None);
-        }
-        Ok(lock(&self.ready).pop_front())
+    /// Fails like a fetch without a result set would, when there is none.
+    fn require_result(&self, py: Python<'_>) -> PyResult<()> {
+        let r = self.with(py, |c| c.fetch_available(0).map(|_| ()))?;
+        check(py, r)
     }
 
     fn catalog(slf: &Bound<'_, Self>, call: CatalogCall) -> PyResult<Py<Self>> {
@@ -129,9 +242,10 @@ impl PyCursor {
     #[pyo3(signature = (operation, parameters=None))]
     fn execute(
         slf: &Bound<'_, Self>,
-        operation: &str,
+        operation: &Bound<'_, PyString>,
         parameters: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<Self>> {
+        let operation = sql_text(operation)?;
         let params = to_values(parameters)?;
         let this = slf.get();
         this.run(slf.py(), move |c| {
@@ -150,9 +264,10 @@ impl PyCursor {
     /// error, the sets before the failing one have run (`cursor.failed_set` is its index).
     fn executemany(
         slf: &Bound<'_, Self>,
-        operation: &str,
+        operation: &Bound<'_, PyString>,
         seq_of_parameters: &Bound<'_, PyAny>,
     ) -> PyResult<Py<Self>> {
+        let operation = sql_text(operation)?;
         let mut sets = Vec::new();
         for p in seq_of_parameters.try_iter()? {
             sets.push(to_values(Some(&p?))?);
@@ -165,7 +280,7 @@ impl PyCursor {
 
     /// The index of the parameter set the last `executemany` failed at (None otherwise).
     #[getter]
-    fn failed_set(&self, py: Python<'_>) -> Option<usize> {
+    fn failed_set(&self, py: Python<'_>) -> PyResult<Option<usize>> {
         self.with(py, |c| c.failed_set())
     }
 
@@ -173,13 +288,14 @@ impl PyCursor {
     ///
     /// Prepares a statement on the server; `cursor.command` is its text, and
     /// `execute(cursor.command, params)` runs it without preparing again.
-    fn prepare(&self, py: Python<'_>, operation: &str) -> PyResult<()> {
+    fn prepare(&self, py: Python<'_>, operation: &Bound<'_, PyString>) -> PyResult<()> {
+        let operation = sql_text(operation)?;
         self.run(py, move |c| c.prepare(operation).map(|_| ()))
     }
 
     /// The statement `prepare()` prepared last (None before).
     #[getter]
-    fn command(&self, py: Python<'_>) -> Option<String> {
+    fn command(&self, py: Python<'_>) -> PyResult<Option<String>> {
         self.with(py, |c| c.command().map(str::to_owned))
     }
 
@@ -187,61 +303,39 @@ impl PyCursor {
     ///
     /// The next row, or None when the result is exhausted.
     fn fetchone(&self, py: Python<'_>) -> PyResult<Option<Py<PyTuple>>> {
-        self.next_row(py)
+        if lock(&self.buffered).len() == 0 {
+            self.require_result(py)?;
+        }
+        Ok(self.take(py, 1, FETCH_AHEAD)?.pop())
     }
 
     /// fetchmany(size=cursor.arraysize) -> list
     ///
     /// Up to `size` rows (fewer at the end of the result).
     #[pyo3(signature = (size=None))]
-    fn fetchmany<'py>(&self, py: Python<'py>, size: Option<usize>) -> PyResult<Bound<'py, PyList>> {
-        let want = size.unwrap_or_else(|| self.arraysize.load(Ordering::Relaxed));
-        let taken: Vec<Py<PyTuple>> = {
-            let mut ready = lock(&self.ready);
-            let n = want.min(ready.len());
-            ready.drain(..n).collect()
+    fn fetchmany<'py>(
+        &self,
+        py: Python<'py>,
+        size: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let want = match size.filter(|s| !s.is_none()) {
+            Some(s) => int_arg::<usize>(s, "fetchmany size")?,
+            None => self.arraysize.load(Ordering::Relaxed),
         };
-        let out = PyList::new(py, taken)?;
-        let need = want.saturating_sub(out.len());
-        if need > 0 {
-            let r = self.with(py, |c| {
-                let mut rows = Vec::new();
-                while rows.len() < need {
-                    let more = c.fetch_available(need - rows.len())?;
-                    if more.is_empty() {
-                        break;
-                    }
-                    rows.extend(more);
-                }
-                Ok::<_, Error>(rows)
-            });
-            for row in check(py, r)? {
-                out.append(row_tuple(py, row)?)?;
-            }
-        } else if want == 0 {
-            // Still an error without a result set.
-            let r = self.with(py, |c| c.fetch_available(0));
-            check(py, r)?;
+        if lock(&self.buffered).len() == 0 {
+            self.require_result(py)?;
         }
-        Ok(out)
+        PyList::new(py, self.take(py, want, want.max(1))?)
     }
 
     /// fetchall() -> list
     ///
     /// All remaining rows.
     fn fetchall<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let taken: Vec<Py<PyTuple>> = lock(&self.ready).drain(..).collect();
-        let out = PyList::new(py, taken)?;
-        loop {
-            let r = self.with(py, |c| c.fetch_available(usize::MAX));
-            let rows = check(py, r)?;
-            if rows.is_empty() {
-                return Ok(out);
-            }
-            for row in rows {
-                out.append(row_tuple(py, row)?)?;
-            }
+        if lock(&self.buffered).len() == 0 {
+            self.require_result(py)?;
         }
+        PyList::new(py, self.take(py, usize::MAX, usize::MAX)?)
     }
 
     fn __iter__(slf: Py<Self>) -> Py<Self> {
@@ -249,7 +343,7 @@ impl PyCursor {
     }
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyTuple>> {
-        self.next_row(py)?
+        self.fetchone(py)?
             .ok_or_else(|| PyStopIteration::new_err(()))
     }
 
@@ -258,7 +352,7 @@ impl PyCursor {
     /// type number and compares equal to STRING, BINARY, NUMBER, DATETIME or ROWID.
     #[getter]
     fn description<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        let columns = self.with(py, |c| c.description().map(<[_]>::to_vec));
+        let columns = self.with(py, |c| c.description().map(<[_]>::to_vec))?;
         let Some(columns) = columns else {
             return Ok(None);
         };
@@ -271,15 +365,15 @@ impl PyCursor {
 
     /// Rows the last statement affected; -1 when unknown (e.g. for a SELECT).
     #[getter]
-    fn rowcount(&self, py: Python<'_>) -> i64 {
+    fn rowcount(&self, py: Python<'_>) -> PyResult<i64> {
         self.with(py, |c| c.rowcount())
     }
 
     /// The index of the next row in the result set.
     #[getter]
-    fn rownumber(&self, py: Python<'_>) -> u64 {
-        let ahead = self.buffered() as u64;
-        self.with(py, |c| c.rownumber()).saturating_sub(ahead)
+    fn rownumber(&self, py: Python<'_>) -> PyResult<u64> {
+        let ahead = lock(&self.buffered).len() as u64;
+        Ok(self.with(py, |c| c.rownumber())?.saturating_sub(ahead))
     }
 
     /// Rows `fetchmany()` returns by default (1).
@@ -289,8 +383,18 @@ impl PyCursor {
     }
 
     #[setter]
-    fn set_arraysize(&self, size: usize) {
-        self.arraysize.store(size.max(1), Ordering::Relaxed);
+    fn set_arraysize(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let size: usize = int_arg(value, "arraysize")?;
+        if size == 0 {
+            return Err(error(
+                value.py(),
+                ErrorClass::ProgrammingError,
+                "HY024",
+                "arraysize: 0 is not a valid value (at least 1)".into(),
+            ));
+        }
+        self.arraysize.store(size, Ordering::Relaxed);
+        Ok(())
     }
 
     /// The connection this cursor belongs to.
@@ -322,7 +426,7 @@ impl PyCursor {
         let params = to_values(parameters)?;
         let out = self.run(py, move |c| c.callproc(procname, &params))?;
         let list = PyList::empty(py);
-        for v in out {
+        for v in &out {
             list.append(to_py(py, v)?)?;
         }
         Ok(list)
@@ -341,7 +445,15 @@ impl PyCursor {
     /// Moves in a scrollable result (`set_scrollable(True)` before executing): by `value`
     /// rows ('relative') or to row `value` ('absolute', 0 is the first). IndexError outside.
     #[pyo3(signature = (value, mode="relative"))]
-    fn scroll(&self, py: Python<'_>, value: i64, mode: &str) -> PyResult<()> {
+    fn scroll(&self, py: Python<'_>, value: &Bound<'_, PyAny>, mode: &str) -> PyResult<()> {
+        let value: i64 = int_arg(value, "scroll value").map_err(|_| {
+            let e = odbcd::client::Error::with_state(
+                ErrorClass::ProgrammingError,
+                "HY107",
+                format!("scroll value {value} is outside any result set"),
+            );
+            to_pyerr(py, e)
+        })?;
         let mode = match mode {
             "relative" => ScrollMode::Relative,
             "absolute" => ScrollMode::Absolute,
@@ -354,55 +466,61 @@ impl PyCursor {
                 ))
             }
         };
-        // Rows converted ahead are not read yet: relative moves count from the caller's row.
-        let ahead = i64::try_from(lock(&self.ready).len()).unwrap_or(i64::MAX);
+        // Rows fetched ahead are not read yet: relative moves count from the caller's row. A
+        // failed scroll moves nothing, so they stay.
+        let ahead = i64::try_from(lock(&self.buffered).len()).unwrap_or(i64::MAX);
         let value = match mode {
             ScrollMode::Relative => value.saturating_sub(ahead),
             ScrollMode::Absolute => value,
         };
-        self.run(py, move |c| c.scroll(value, mode))
+        let r = self.with(py, move |c| c.scroll(value, mode))?;
+        check(py, r)?;
+        lock(&self.buffered).clear();
+        Ok(())
     }
 
     /// set_scrollable(on): the next statements get a scrollable (static) cursor.
-    fn set_scrollable(&self, py: Python<'_>, on: bool) {
-        self.with(py, |c| c.set_scrollable(on));
+    fn set_scrollable(&self, py: Python<'_>, on: bool) -> PyResult<()> {
+        self.with(py, |c| c.set_scrollable(on))
     }
 
     /// set_query_timeout(seconds): statements running longer are cancelled (TimeoutError);
     /// 0 for none.
-    fn set_query_timeout(&self, py: Python<'_>, seconds: u32) {
-        self.with(py, |c| c.set_query_timeout(seconds));
+    fn set_query_timeout(&self, py: Python<'_>, seconds: &Bound<'_, PyAny>) -> PyResult<()> {
+        let seconds: u32 = int_arg(seconds, "query timeout (seconds)")?;
+        self.with(py, |c| c.set_query_timeout(seconds))
     }
 
     /// set_max_rows(rows): results stop after this many rows; 0 for no limit.
-    fn set_max_rows(&self, py: Python<'_>, rows: u64) {
-        self.with(py, |c| c.set_max_rows(rows));
+    fn set_max_rows(&self, py: Python<'_>, rows: &Bound<'_, PyAny>) -> PyResult<()> {
+        let rows: u64 = int_arg(rows, "max rows")?;
+        self.with(py, |c| c.set_max_rows(rows))
     }
 
     /// The driver's warnings for this cursor's statements: a list of
     /// (sqlstate, native, message) tuples. Cleared by `clear_messages()`.
     #[getter]
     fn messages<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let records = self.with(py, |c| c.messages().to_vec());
+        let records = self.with(py, |c| c.messages().to_vec())?;
         records_list(py, &records)
     }
 
     /// Forgets the collected warnings.
-    fn clear_messages(&self, py: Python<'_>) {
-        self.with(py, Cursor::clear_messages);
+    fn clear_messages(&self, py: Python<'_>) -> PyResult<()> {
+        self.with(py, Cursor::clear_messages)
     }
 
     /// Cancels the statement this cursor runs (from another thread): True if one was running.
     fn cancel(&self, py: Python<'_>) -> PyResult<bool> {
         // Not through the cursor's lock: the running call holds it.
-        let r = py.detach(|| self.cancel.cancel());
+        let r = crate::detach(py, || self.cancel.cancel());
         check(py, r)
     }
 
     /// Closes the cursor and its result on the server.
-    fn close(&self, py: Python<'_>) {
-        lock(&self.ready).clear();
-        self.with(py, Cursor::close);
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        lock(&self.buffered).clear();
+        self.with(py, Cursor::close)
     }
 
     /// tables(qualifier=None, owner=None, table=None, type=None) -> Cursor (SQLTables)
@@ -554,16 +672,23 @@ impl PyCursor {
     /// specialcolumns(qualifier=None, owner=None, table=None, coltype=1, scope=2,
     /// nullable=1) -> Cursor (SQLSpecialColumns; coltype 1 is SQL_BEST_ROWID, scope 2
     /// SQL_SCOPE_SESSION, nullable 1 SQL_NULLABLE)
-    #[pyo3(signature = (qualifier=None, owner=None, table=None, coltype=1, scope=2, nullable=1))]
+    #[pyo3(signature = (qualifier=None, owner=None, table=None, coltype=None, scope=None, nullable=None))]
     fn specialcolumns(
         slf: &Bound<'_, Self>,
         qualifier: Option<&str>,
         owner: Option<&str>,
         table: Option<&str>,
-        coltype: u16,
-        scope: u16,
-        nullable: u16,
+        coltype: Option<&Bound<'_, PyAny>>,
+        scope: Option<&Bound<'_, PyAny>>,
+        nullable: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<Self>> {
+        let arg = |v: Option<&Bound<'_, PyAny>>, what: &str, default: u16| match v {
+            Some(v) => int_arg::<u16>(v, what),
+            None => Ok(default),
+        };
+        let coltype = arg(coltype, "coltype", 1)?;
+        let scope = arg(scope, "scope", 2)?;
+        let nullable = arg(nullable, "nullable", 1)?;
         Self::catalog(
             slf,
             CatalogCall::SpecialColumns {
@@ -618,8 +743,15 @@ impl PyCursor {
     }
 
     /// gettypeinfo(sqltypecode=0) -> Cursor (SQLGetTypeInfo; 0 is SQL_ALL_TYPES)
-    #[pyo3(signature = (sqltypecode=0))]
-    fn gettypeinfo(slf: &Bound<'_, Self>, sqltypecode: i16) -> PyResult<Py<Self>> {
+    #[pyo3(signature = (sqltypecode=None))]
+    fn gettypeinfo(
+        slf: &Bound<'_, Self>,
+        sqltypecode: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<Self>> {
+        let sqltypecode: i16 = match sqltypecode {
+            Some(t) => int_arg(t, "sqltypecode")?,
+            None => 0,
+        };
         slf.get()
             .run(slf.py(), move |c| c.gettypeinfo(sqltypecode).map(|_| ()))?;
         Ok(slf.clone().unbind())
@@ -630,8 +762,17 @@ impl PyCursor {
     }
 
     #[pyo3(signature = (*_exc))]
-    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> bool {
-        self.close(py);
-        false
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> PyResult<bool> {
+        self.close(py)?;
+        Ok(false)
+    }
+}
+
+impl Drop for PyCursor {
+    /// Closing tells the server (without waiting for it); done here with the GIL released, so
+    /// that a link that just broke never holds every Python thread up.
+    fn drop(&mut self) {
+        let inner = &self.inner;
+        Python::attach(|py| crate::detach(py, || lock(inner).close()));
     }
 }

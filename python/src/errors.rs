@@ -63,19 +63,33 @@ thread_local! {
 
 /// Installs, once per thread, the check that runs Python's signal handlers while a statement is
 /// awaited (every 100 ms): when one raises (Ctrl-C's `KeyboardInterrupt`), the client cancels
-/// the statement on the server, and [`take_interrupt`] hands the exception back.
-pub(crate) fn watch_signals() {
+/// the statement on the server, and [`take_interrupt`] hands the exception back. Only on the
+/// main thread: Python runs signal handlers nowhere else.
+pub(crate) fn watch_signals(py: Python<'_>) {
     if CHECK_INSTALLED.with(|c| c.replace(true)) {
         return;
     }
+    let main = py
+        .import("threading")
+        .and_then(|t| {
+            let current = t.call_method0("current_thread")?;
+            let main = t.call_method0("main_thread")?;
+            Ok(current.is(&main))
+        })
+        .unwrap_or(false);
+    if !main {
+        return;
+    }
     odbcd::client::interrupt::set_interrupt_check(Some(Box::new(|| {
-        Python::attach(|py| match py.check_signals() {
+        // At interpreter exit there is no Python to ask (and no Ctrl-C to honour).
+        Python::try_attach(|py| match py.check_signals() {
             Ok(()) => false,
             Err(e) => {
                 PENDING.with(|p| *p.borrow_mut() = Some(e));
                 true
             }
         })
+        .unwrap_or(false)
     })));
 }
 

@@ -10,6 +10,7 @@ mod session;
 mod values;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use odbcd::client::OpenOptions;
 use pyo3::prelude::*;
@@ -17,6 +18,36 @@ use pyo3::prelude::*;
 use connection::PyConnection;
 use errors::check;
 use session::{PyOdbc, PySession};
+
+static EXITING: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    static RUNS_EXIT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with the GIL released. Once the interpreter exits (see [`exiting`]), a thread
+/// coming back from `f` (woken because its session was closed at exit) does not take the GIL
+/// again: the finalizing interpreter would end it with `pthread_exit`, which cannot unwind
+/// through Rust frames and aborts the process. It waits for the process to end instead.
+pub(crate) fn detach<T: Send, F: Send + FnOnce() -> T>(py: Python<'_>, f: F) -> T {
+    py.detach(|| {
+        let r = f();
+        if EXITING.load(Ordering::Acquire) && !RUNS_EXIT.with(std::cell::Cell::get) {
+            loop {
+                std::thread::park();
+            }
+        }
+        r
+    })
+}
+
+/// Called first by the package's exit handler: from now on only this thread returns to Python
+/// from a call into the client (see [`detach`]).
+#[pyfunction]
+fn _exiting() {
+    RUNS_EXIT.with(|r| r.set(true));
+    EXITING.store(true, Ordering::Release);
+}
 
 /// Names of the `odbcd` module that connections and the server proxy show as attributes.
 const MODULE_ATTRIBUTES: &[&str] = &[
@@ -73,7 +104,7 @@ fn connect(
     py: Python<'_>,
     connection_string: &str,
     host: Option<&str>,
-    port: Option<u16>,
+    port: Option<&Bound<'_, PyAny>>,
     user: Option<&str>,
     password: Option<&str>,
     config_file: Option<PathBuf>,
@@ -84,6 +115,10 @@ fn connect(
         Some(d) => session::config_data(d)?,
         None => odbcd::client::ConfigData::new(),
     };
+    let port = port
+        .filter(|p| !p.is_none())
+        .map(|p| values::int_arg::<u16>(p, "port"))
+        .transpose()?;
     if host.is_some() || port.is_some() {
         data = data.only_server("Connection", host, port);
     }
@@ -94,7 +129,7 @@ fn connect(
     let options = OpenOptions::new()
         .user(user.unwrap_or(""))
         .password(password.unwrap_or(""));
-    let r = py.detach(|| {
+    let r = crate::detach(py, || {
         let odbc = session.open_with(&options)?;
         let c = odbc.driver_connect(connection_string)?;
         session::transactional(c, clear_auto_commit)
@@ -111,5 +146,6 @@ fn _odbcd(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyConnection>()?;
     m.add_class::<cursor::PyCursor>()?;
     m.add_function(wrap_pyfunction!(connect, m)?)?;
+    m.add_function(wrap_pyfunction!(_exiting, m)?)?;
     Ok(())
 }

@@ -109,7 +109,9 @@ impl PySession {
         module_name: Option<&str>,
         session_id: Option<&str>,
     ) -> PyResult<Odbc> {
-        let r = py.detach(|| lock(session).open(username, password, module_name, session_id));
+        let r = crate::detach(py, || {
+            lock(session).open(username, password, module_name, session_id)
+        });
         check(py, r)
     }
 }
@@ -150,37 +152,37 @@ impl PySession {
     /// Closes the session: the server closes its database connections, rolling back what was
     /// not committed. Closing a closed session does nothing.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        let r = py.detach(|| lock(&self.inner).close());
+        let r = crate::detach(py, || lock(&self.inner).close());
         check(py, r)
     }
 
     /// Closes the session without waiting for the server's answer (what happens at exit).
     fn close_nowait(&self, py: Python<'_>) {
-        py.detach(|| lock(&self.inner).close_nowait());
+        crate::detach(py, || lock(&self.inner).close_nowait());
     }
 
     /// True unless the session is open and its link works.
     #[getter]
     fn closed(&self, py: Python<'_>) -> bool {
-        py.detach(|| lock(&self.inner).closed())
+        crate::detach(py, || lock(&self.inner).closed())
     }
 
     /// The server's version ('' before `open`).
     #[getter]
     fn server_version(&self, py: Python<'_>) -> String {
-        py.detach(|| lock(&self.inner).server_version())
+        crate::detach(py, || lock(&self.inner).server_version())
     }
 
     /// The session id (to resume it), None before `open`.
     #[getter]
     fn session_id(&self, py: Python<'_>) -> Option<String> {
-        py.detach(|| lock(&self.inner).session_id())
+        crate::detach(py, || lock(&self.inner).session_id())
     }
 
     /// The connection section of the server in use (None before `open`).
     #[getter]
     fn server_name(&self, py: Python<'_>) -> Option<String> {
-        py.detach(|| lock(&self.inner).server_name())
+        crate::detach(py, || lock(&self.inner).server_name())
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -194,7 +196,7 @@ impl PySession {
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
-        let (closed, server) = py.detach(|| {
+        let (closed, server) = crate::detach(py, || {
             let s = lock(&self.inner);
             (s.closed(), s.server_name())
         });
@@ -227,7 +229,7 @@ impl PyOdbc {
         connection_string: &str,
         clear_auto_commit: bool,
     ) -> PyResult<PyConnection> {
-        let r = py.detach(|| {
+        let r = crate::detach(py, || {
             let c = self.inner.driver_connect(connection_string)?;
             transactional(c, clear_auto_commit)
         });
@@ -246,7 +248,7 @@ impl PyOdbc {
         password: &str,
         clear_auto_commit: bool,
     ) -> PyResult<PyConnection> {
-        let r = py.detach(|| {
+        let r = crate::detach(py, || {
             let c = self.inner.connect(dsn, user, password)?;
             transactional(c, clear_auto_commit)
         });
@@ -258,7 +260,7 @@ impl PyOdbc {
     /// The server's data sources: {name: driver description}.
     #[pyo3(name = "DataSources")]
     fn data_sources<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let r = py.detach(|| self.inner.data_sources());
+        let r = crate::detach(py, || self.inner.data_sources());
         let out = PyDict::new(py);
         for d in check(py, r)? {
             out.set_item(d.name, d.driver)?;
@@ -271,7 +273,7 @@ impl PyOdbc {
     /// The server's ODBC drivers: {name: {attribute: value}}.
     #[pyo3(name = "Drivers")]
     fn drivers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let r = py.detach(|| self.inner.drivers());
+        let r = crate::detach(py, || self.inner.drivers());
         let out = PyDict::new(py);
         for d in check(py, r)? {
             let attrs = PyDict::new(py);
@@ -285,7 +287,7 @@ impl PyOdbc {
 
     /// A round trip to the server.
     fn ping(&self, py: Python<'_>) -> PyResult<()> {
-        let r = py.detach(|| self.inner.ping());
+        let r = crate::detach(py, || self.inner.ping());
         check(py, r)
     }
 

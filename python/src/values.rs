@@ -46,15 +46,16 @@ pub(crate) fn to_value(obj: &Bound<'_, PyAny>, index: usize) -> PyResult<Value> 
     if obj.is_instance_of::<PyInt>() {
         return Ok(match obj.extract::<i64>() {
             Ok(i) => Value::Int(i),
-            // Beyond 64 bits: exact, as a decimal (for NUMERIC columns).
-            Err(_) => Value::Decimal(obj.str()?.to_str()?.to_owned()),
+            // Beyond 64 bits: exact, as a decimal (for NUMERIC columns); the digits of the
+            // plain int (`__index__`), whatever a subclass's `str()` says (an IntEnum's).
+            Err(_) => Value::Decimal(obj.call_method0("__index__")?.str()?.to_str()?.to_owned()),
         });
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
         return Ok(Value::Float(f.value()));
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Value::Text(s.to_str()?.to_owned()));
+        return Ok(Value::Text(text(s, index)?.to_owned()));
     }
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(Value::Bytes(b.as_bytes().to_vec()));
@@ -91,17 +92,19 @@ pub(crate) fn to_value(obj: &Bound<'_, PyAny>, index: usize) -> PyResult<Value> 
     }
     if obj.is_instance(c.datetime.bind(py))? {
         no_timezone(obj, index)?;
-        return Ok(Value::Timestamp(Timestamp {
-            date: date_of(obj)?,
-            time: time_of(obj)?,
-        }));
+        return temporal(obj, index, || {
+            Ok(Value::Timestamp(Timestamp {
+                date: date_of(obj)?,
+                time: time_of(obj)?,
+            }))
+        });
     }
     if obj.is_instance(c.date.bind(py))? {
-        return Ok(Value::Date(date_of(obj)?));
+        return temporal(obj, index, || Ok(Value::Date(date_of(obj)?)));
     }
     if obj.is_instance(c.time.bind(py))? {
         no_timezone(obj, index)?;
-        return Ok(Value::Time(time_of(obj)?));
+        return temporal(obj, index, || Ok(Value::Time(time_of(obj)?)));
     }
     Err(error(
         py,
@@ -113,6 +116,41 @@ pub(crate) fn to_value(obj: &Bound<'_, PyAny>, index: usize) -> PyResult<Value> 
             obj.get_type().name()?
         ),
     ))
+}
+
+/// A `str` as UTF-8: a lone surrogate (which UTF-8 cannot carry) is a `DataError`.
+pub(crate) fn text<'a>(s: &'a Bound<'_, PyString>, index: usize) -> PyResult<&'a str> {
+    s.to_str().map_err(|_| {
+        error(
+            s.py(),
+            ErrorClass::DataError,
+            "22021",
+            format!(
+                "parameter {}: the text holds a lone surrogate, which is not Unicode text",
+                index + 1
+            ),
+        )
+    })
+}
+
+/// Reads a date or time's fields; a value without proper ones (pandas' `NaT`) is a `DataError`.
+fn temporal(
+    obj: &Bound<'_, PyAny>,
+    index: usize,
+    read: impl FnOnce() -> PyResult<Value>,
+) -> PyResult<Value> {
+    read().map_err(|_| {
+        error(
+            obj.py(),
+            ErrorClass::DataError,
+            "22007",
+            format!(
+                "parameter {}: {} is not a date or time a database can hold",
+                index + 1,
+                obj.repr().map(|r| r.to_string()).unwrap_or_default()
+            ),
+        )
+    })
 }
 
 /// A timezone-aware value would lose its offset on the way: refused rather than shifted.
@@ -142,12 +180,35 @@ fn date_of(obj: &Bound<'_, PyAny>) -> PyResult<Date> {
 
 fn time_of(obj: &Bound<'_, PyAny>) -> PyResult<Time> {
     let micros: u32 = obj.getattr("microsecond")?.extract()?;
+    // pandas' Timestamp carries nanoseconds beyond datetime's microseconds.
+    let nanos: u32 = match obj.getattr("nanosecond") {
+        Ok(n) => n.extract()?,
+        Err(_) => 0,
+    };
     Ok(Time {
         hour: obj.getattr("hour")?.extract()?,
         minute: obj.getattr("minute")?.extract()?,
         second: obj.getattr("second")?.extract()?,
-        nanos: micros * 1000,
+        nanos: micros * 1000 + nanos,
     })
+}
+
+/// An integer argument of a method, in `T`'s range: anything else is a `ProgrammingError`
+/// naming the argument (not a bare `OverflowError`).
+pub(crate) fn int_arg<T: TryFrom<i128>>(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<T> {
+    let bad = || {
+        error(
+            obj.py(),
+            ErrorClass::ProgrammingError,
+            "HY024",
+            format!(
+                "{what}: {} is not a valid value",
+                obj.repr().map(|r| r.to_string()).unwrap_or_default()
+            ),
+        )
+    };
+    let n: i128 = obj.extract().map_err(|_| bad())?;
+    T::try_from(n).map_err(|_| bad())
 }
 
 /// Converts a statement's parameters (any sequence).
@@ -158,8 +219,14 @@ pub(crate) fn to_values(params: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Value
     if params.is_none() {
         return Ok(Vec::new());
     }
+    // Sequences of values only: not a text, bytes (a sequence of ints), a mapping or a set
+    // (no order).
     if params.is_instance_of::<PyString>()
         || params.is_instance_of::<PyBytes>()
+        || params.is_instance_of::<PyByteArray>()
+        || params.is_instance(classes(params.py())?.memoryview.bind(params.py()))?
+        || params.is_instance_of::<pyo3::types::PySet>()
+        || params.is_instance_of::<pyo3::types::PyFrozenSet>()
         || params.hasattr("keys")?
     {
         return Err(error(
@@ -177,21 +244,22 @@ pub(crate) fn to_values(params: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Value
 }
 
 /// Converts a result value.
-pub(crate) fn to_py(py: Python<'_>, v: Value) -> PyResult<Bound<'_, PyAny>> {
+pub(crate) fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
     Ok(match v {
         Value::Null => py.None().into_bound(py),
-        Value::Bool(b) => PyBool::new(py, b).to_owned().into_any(),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
         Value::Int(i) => i.into_pyobject(py)?.into_any(),
-        Value::Float(f) => PyFloat::new(py, f).into_any(),
-        Value::Decimal(s) => classes(py)?.decimal.bind(py).call1((s,))?,
-        Value::Text(s) => PyString::new(py, &s).into_any(),
-        Value::Bytes(b) => PyBytes::new(py, &b).into_any(),
-        Value::Date(d) => py_date(py, d)?,
+        Value::Float(f) => PyFloat::new(py, *f).into_any(),
+        Value::Decimal(s) => classes(py)?.decimal.bind(py).call1((s.as_str(),))?,
+        Value::Text(s) => PyString::new(py, s).into_any(),
+        Value::Bytes(b) => PyBytes::new(py, b).into_any(),
+        Value::Date(d) => py_date(py, *d)?,
         Value::Time(t) => {
-            let (h, m, s, us) = py_time_fields(py, t)?;
+            let (h, m, s, us) = py_time_fields(py, *t)?;
             classes(py)?.time.bind(py).call1((h, m, s, us))?
         }
         Value::Timestamp(ts) => {
+            let ts = *ts;
             check_year(py, ts.date)?;
             let (h, m, s, us) = py_time_fields(py, ts.time)?;
             classes(py)?.datetime.bind(py).call1((
@@ -225,22 +293,26 @@ fn py_date(py: Python<'_>, d: Date) -> PyResult<Bound<'_, PyAny>> {
 }
 
 fn py_time_fields(py: Python<'_>, t: Time) -> PyResult<(u8, u8, u8, u32)> {
-    if !t.nanos.is_multiple_of(1000) || t.second > 59 || t.nanos >= 1_000_000_000 {
+    if !t.nanos.is_multiple_of(1000)
+        || t.hour > 23
+        || t.minute > 59
+        || t.second > 59
+        || t.nanos >= 1_000_000_000
+    {
         return Err(error(
             py,
             ErrorClass::DataError,
             "22008",
-            format!("the time {t} is not a Python time (microseconds, no leap second); select it as text"),
+            format!("the time {t} is not a Python time (00:00 to 23:59:59.999999, microseconds, no leap second); select it as text"),
         ));
     }
     Ok((t.hour, t.minute, t.second, t.nanos / 1000))
 }
 
 /// A row as a tuple.
-pub(crate) fn row_tuple(py: Python<'_>, row: Row) -> PyResult<Bound<'_, PyTuple>> {
-    let values = row.into_values();
-    let mut items = Vec::with_capacity(values.len());
-    for v in values {
+pub(crate) fn row_tuple<'py>(py: Python<'py>, row: &Row) -> PyResult<Bound<'py, PyTuple>> {
+    let mut items = Vec::with_capacity(row.len());
+    for v in row.iter() {
         items.push(to_py(py, v)?);
     }
     PyTuple::new(py, items)

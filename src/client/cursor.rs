@@ -55,6 +55,9 @@ pub struct Cursor {
     running: Running,
     /// The parameter set the last `executemany` failed at.
     failed_set: Option<usize>,
+    /// Why the current result cannot go on (a batch lost with the link, or whose wait was
+    /// interrupted twice): every fetch says so, rather than end early.
+    broken_result: Option<Error>,
     /// Options for the next statements; `options_sent` is false until the server has them,
     /// `server_options` what it has.
     options: CursorOptions,
@@ -96,6 +99,7 @@ impl Cursor {
             server_options: CursorOptions::default(),
             running: Arc::new(Mutex::new(None)),
             failed_set: None,
+            broken_result: None,
         }
     }
 
@@ -115,6 +119,7 @@ impl Cursor {
             link.abandon(id);
         }
         self.rows.clear();
+        self.broken_result = None;
         self.description = None;
         self.names = Arc::from(Vec::new());
         self.rowcount = -1;
@@ -262,7 +267,9 @@ impl Cursor {
     fn wait_interruptibly(link: &Arc<Link>, id: RequestId) -> Result<Response, Error> {
         let armed = super::interrupt::arm();
         let r = link.wait(id);
-        if !super::interrupt::fired() {
+        // Fired means this wait returned because of it (the check is consulted only by the
+        // wait, which returns at once): any other outcome is the answer itself.
+        if !(super::interrupt::fired() && r.is_err()) {
             return r;
         }
         link.send_and_forget(Request::Cancel { request: id });
@@ -1144,7 +1151,14 @@ impl Cursor {
                 break;
             };
             let link = Arc::clone(link);
-            match self.wait(&link, id)? {
+            let answer = self.wait(&link, id);
+            if let Err(e) = &answer {
+                // The batch is gone (the link failed, or a second interruption stopped the
+                // wait for it): the result cannot go on, and every later fetch says why.
+                self.done = true;
+                self.broken_result = Some(e.clone());
+            }
+            match answer? {
                 Response::Rows { rows, done } => {
                     self.rows = rows.into();
                     self.done = done;
@@ -1163,6 +1177,11 @@ impl Cursor {
 
     fn check_result(&self) -> Result<(), Error> {
         self.check_open()?;
+        if let Some(e) = &self.broken_result {
+            if self.rows.is_empty() {
+                return Err(e.clone());
+            }
+        }
         if self.description.is_none() {
             return Err(Error::with_state(
                 ErrorClass::ProgrammingError,

@@ -108,9 +108,11 @@ fn read_by(
     Ok(())
 }
 
-/// Waits for a frame's first byte (up to `socket_timeout`, forever without one) in slices,
-/// consulting the thread's interrupt check between them: an interruption returns before any
-/// byte of the frame is consumed, so the link stays in step.
+/// Waits for a frame's first byte up to `socket_timeout` (forever without one), but at most
+/// one slice: when the slice passes without a byte, returns the error of
+/// [`super::interrupt::error`] with [`super::interrupt::note_slice_elapsed`], before any byte
+/// of the frame is consumed, so that the caller can consult the interrupt check without
+/// holding the link's locks and read again.
 fn read_first_byte_interruptibly(
     sock: &mut ReadSide,
     byte: &mut [u8],
@@ -151,9 +153,11 @@ fn read_first_byte_interruptibly(
                     std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
                 ) =>
             {
-                if super::interrupt::interrupted() {
-                    return Err(super::interrupt::error(peer));
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    continue;
                 }
+                super::interrupt::note_slice_elapsed();
+                return Err(super::interrupt::error(peer));
             }
             Err(e) => return Err(io_error("receiving from", peer, &e)),
         }

@@ -22,6 +22,7 @@ thread_local! {
     static CHECK: RefCell<Option<InterruptCheck>> = const { RefCell::new(None) };
     static ARMED: Cell<bool> = const { Cell::new(false) };
     static FIRED: Cell<bool> = const { Cell::new(false) };
+    static SLICE_ELAPSED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Installs (or with `None` removes) the interrupt check of the calling thread. The check runs
@@ -42,6 +43,25 @@ impl Drop for Armed {
     }
 }
 
+/// Makes this thread's waits uninterruptible until the guard drops (a resume, a handshake:
+/// never cut short in the middle).
+pub(crate) fn suspend() -> Armed {
+    Armed {
+        was: ARMED.with(|a| a.replace(false)),
+    }
+}
+
+/// A read waited a whole [`SLICE`] without a byte: the caller, once it holds no lock of the
+/// link, consults the check ([`interrupted`]) and reads again if it says no.
+pub(crate) fn note_slice_elapsed() {
+    SLICE_ELAPSED.with(|s| s.set(true));
+}
+
+/// Whether the last read on this thread only waited out a slice (and clears that).
+pub(crate) fn take_slice_elapsed() -> bool {
+    SLICE_ELAPSED.with(|s| s.replace(false))
+}
+
 /// Makes the waits of this thread interruptible until the guard drops; clears an earlier
 /// interruption.
 pub(crate) fn arm() -> Armed {
@@ -57,7 +77,9 @@ pub(crate) fn armed() -> bool {
 }
 
 /// Consults the check (when armed); `true` once it asked to interrupt, after which this
-/// thread's waits are no longer interruptible until the next [`arm`].
+/// thread's waits are no longer interruptible until the next [`arm`]. Called only where the
+/// thread holds none of the link's locks: the check runs the application's code (Python's
+/// signal handlers), which may use the same session.
 pub(crate) fn interrupted() -> bool {
     if !armed() {
         return false;

@@ -200,9 +200,11 @@ impl Link {
         self.endpoint.opts.receive_timeout
     }
 
-    /// Sends a request whose answer nobody will wait for (it is discarded on arrival).
+    /// Sends a request whose answer nobody will wait for (it is discarded on arrival). Never
+    /// waits for a resume (it runs in drops and from cancelling threads): if the link just
+    /// broke, the request stays among the unanswered ones, which the next resume sends again.
     pub(crate) fn send_and_forget(&self, request: Request) {
-        if let Ok(id) = self.send(request) {
+        if let Ok(id) = self.send_with(request, false) {
             self.abandon(id);
         }
     }
@@ -262,7 +264,12 @@ impl Link {
         match failed {
             // The request is in `unanswered`: the resume sends it again if needed.
             Some(err) if resume => self.recover(generation, err)?,
-            Some(err) => return Err(err),
+            Some(err) => {
+                // Nobody waits for it: a later resume may still deliver it, its answer is
+                // dropped on arrival.
+                lock(&self.state).abandoned.insert(id);
+                return Err(err);
+            }
             None => {}
         }
         Ok(id)
@@ -459,9 +466,16 @@ impl Link {
                         st.mailbox.insert(f.id, f.response);
                     }
                 }
-                // Interrupted before the frame's first byte: nothing was read, the link is
-                // fine, and the answer is still on its way (for whoever waits next).
-                Err(e) if super::interrupt::fired() && e.sqlstate == "HY008" => return Err(e),
+                // A slice passed before the frame's first byte: nothing was read and the link
+                // is fine. With no lock of the link held, ask the interrupt check; the answer
+                // is still on its way (for whoever waits next).
+                Err(_) if super::interrupt::take_slice_elapsed() => {
+                    drop(st);
+                    if super::interrupt::interrupted() {
+                        return Err(super::interrupt::error(&self.peer));
+                    }
+                    st = lock(&self.state);
+                }
                 Err(e) if resume && resumable(&e) => {
                     drop(st);
                     self.recover(generation, e)?;
@@ -480,6 +494,8 @@ impl Link {
     /// Resumes the session after `cause` broke the connection of `generation`; returns once
     /// the link works again (possibly resumed by another thread), or with the final error.
     fn recover(&self, generation: u64, cause: DbError) -> Result<(), DbError> {
+        // A resume (its handshake, its waits) is never cut short by the interrupt check.
+        let _whole = super::interrupt::suspend();
         {
             let mut st = lock(&self.state);
             loop {

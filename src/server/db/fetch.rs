@@ -430,9 +430,11 @@ impl ResultSet {
         Ok(())
     }
 
-    /// Every row was read and sent.
+    /// Every row was read and sent, and no error waits to be reported (a cell that could not
+    /// be read ends the source, and its error comes with the next fetch: the result is not
+    /// over until the client has it).
     pub(crate) fn is_exhausted(&self) -> bool {
-        self.pending.is_empty() && matches!(self.source, Source::Done(_))
+        self.pending.is_empty() && self.deferred.is_none() && matches!(self.source, Source::Done(_))
     }
 
     /// Binds a new bulk buffer for the next fetch: eight times as many rows when `grow` (the

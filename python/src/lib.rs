@@ -25,7 +25,7 @@ thread_local! {
     static RUNS_EXIT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Runs `f` with the GIL released. Once the interpreter exits (see [`exiting`]), a thread
+/// Runs `f` with the GIL released. Once the interpreter exits (see [`_exiting`]), a thread
 /// coming back from `f` (woken because its session was closed at exit) does not take the GIL
 /// again: the finalizing interpreter would end it with `pthread_exit`, which cannot unwind
 /// through Rust frames and aborts the process. It waits for the process to end instead.

@@ -192,3 +192,129 @@ fn a_cluster_behind_haproxy_survives_a_dead_server() {
         "nothing else is there"
     );
 }
+
+/// One server of the cluster drained with SIGTERM in the middle of the load: it stops taking
+/// sessions, closes each at a transaction boundary and exits; the writers (autocommit, and
+/// two-row transactions) carry on on the others without a single error, and PostgreSQL holds
+/// every acknowledged insert exactly once.
+#[test]
+fn a_server_drained_behind_haproxy_costs_the_writers_nothing() {
+    let pg = pg();
+    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let mut servers: Vec<TestServer> = ports
+        .iter()
+        .map(|p| {
+            TestServer::start_with(&format!(
+                "[Connection]\ninterface = 127.0.0.1\nport = {p}\n\n[Unix]\nshutdown_grace = 20\n\n[Logging]\nlog_level = mx.Log.SYSTEM_INFO\n\n{ACCESS}"
+            ))
+        })
+        .collect();
+    let _db = pg.database("cluster_drain");
+    pg.psql(
+        "cluster_drain",
+        "CREATE TABLE t (id bigint, writer integer)",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let front = free_port();
+    let _haproxy = haproxy(dir.path(), front, &ports);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let drained = Arc::new(AtomicBool::new(false));
+    let after_drain = Arc::new(AtomicU64::new(0));
+    let connstr = pg.connstr("cluster_drain");
+    let writers: Vec<_> = (0..6i64)
+        .map(|w| {
+            let (stop, drained, after_drain, connstr) = (
+                stop.clone(),
+                drained.clone(),
+                after_drain.clone(),
+                connstr.clone(),
+            );
+            std::thread::spawn(move || {
+                let data = ConfigData::new()
+                    .set("Connection", "port", front)
+                    .set("Connection", "connect_timeout", 1)
+                    .set("Communication", "auto_reconnect", 1)
+                    .set("Communication", "reconnect_attempts", 50)
+                    .set("Communication", "reconnect_delay", 0.1);
+                let mut s = ServerSession::new(None, Some(&data)).unwrap();
+                let odbc = s.open("", "", None, None).unwrap();
+                let conn = odbc.driver_connect(&connstr).unwrap();
+                let transactional = w % 2 == 1;
+                if transactional {
+                    conn.set_autocommit(false).unwrap();
+                }
+                let mut acknowledged = BTreeSet::new();
+                let mut n = 0i64;
+                while !stop.load(Ordering::Relaxed) {
+                    let mut c = conn.cursor();
+                    let mut ids = vec![];
+                    for _ in 0..if transactional { 2 } else { 1 } {
+                        n += 1;
+                        let id = w * 1_000_000 + n;
+                        c.execute(
+                            "INSERT INTO t VALUES (?, ?)",
+                            &[Value::Int(id), Value::Int(w)],
+                        )
+                        .unwrap_or_else(|e| panic!("writer {w}: insert {id}: {e}"));
+                        ids.push(id);
+                    }
+                    if transactional {
+                        conn.commit()
+                            .unwrap_or_else(|e| panic!("writer {w}: commit: {e}"));
+                    }
+                    acknowledged.extend(ids);
+                    if drained.load(Ordering::Relaxed) {
+                        after_drain.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                let _ = s.close();
+                acknowledged
+            })
+        })
+        .collect();
+
+    std::thread::sleep(Duration::from_millis(1500));
+    let victim = (0..3)
+        .max_by_key(|&i| {
+            let (_s, odbc) = servers[i].open();
+            odbc.status().map(|st| st.sessions).unwrap_or(0)
+        })
+        .unwrap_or(0);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(servers[victim].pid() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    drained.store(true, Ordering::Relaxed);
+    TestServer::wait_until(25, "the drained server to exit", || {
+        servers[victim].exit_status().is_some()
+    });
+    let status = servers[victim].exit_status().unwrap();
+    assert!(status.success(), "{status:?}\n{}", servers[victim].log());
+    std::thread::sleep(Duration::from_secs(2));
+    stop.store(true, Ordering::Relaxed);
+    let mut acknowledged = BTreeSet::new();
+    for w in writers {
+        acknowledged.extend(w.join().expect("a writer saw an error"));
+    }
+    let after = after_drain.load(Ordering::Relaxed);
+    eprintln!(
+        "cluster drain: {} acknowledged, {after} writes after the SIGTERM",
+        acknowledged.len()
+    );
+    assert!(after > 50, "the writers went on: {after}");
+    assert!(
+        servers[victim].log().contains("closed for the shutdown"),
+        "sessions were drained"
+    );
+
+    let rows: Vec<i64> = pg
+        .psql("cluster_drain", "SELECT id FROM t ORDER BY id")
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    let distinct: BTreeSet<i64> = rows.iter().copied().collect();
+    assert_eq!(distinct.len(), rows.len(), "no row twice");
+    assert_eq!(distinct, acknowledged, "exactly the acknowledged inserts");
+}

@@ -244,3 +244,223 @@ fn a_reload_takes_new_tls_certificates_for_new_sessions() {
     // The session opened before goes on.
     before_odbc.ping().unwrap();
 }
+
+fn signal(server: &TestServer, signal: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(server.pid() as i32), signal).unwrap();
+}
+
+/// Waits (up to `secs`) for the server to exit; its status.
+fn exited(server: &mut TestServer, secs: u64) -> std::process::ExitStatus {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(status) = server.exit_status() {
+            return status;
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "the server did not exit within {secs} s:\n{}",
+            server.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+fn drain_server(grace: u32) -> (TestServer, std::path::PathBuf) {
+    let server = TestServer::start(&format!(
+        "[Unix]\nshutdown_grace = {grace}\npid_file = odbcd.pid\n"
+    ));
+    let pid_file = server.path().join("odbcd.pid");
+    (server, pid_file)
+}
+
+#[test]
+fn sigterm_lets_transactions_finish_refuses_new_sessions_and_exits_cleanly() {
+    let pg = common::pg::pg();
+    let _db = pg.database("drain_finish");
+    let (mut server, pid_file) = drain_server(30);
+    let cs = pg.connstr("drain_finish");
+    let (_s1, _o1, writer) = server.connect(&cs);
+    writer
+        .cursor()
+        .execute("CREATE TABLE t (id int primary key)", &[])
+        .unwrap();
+    writer.set_autocommit(false).unwrap();
+    writer
+        .cursor()
+        .execute("INSERT INTO t VALUES (1)", &[])
+        .unwrap();
+    let (_s2, idle, _c2) = server.connect(&cs);
+    assert!(pid_file.exists());
+
+    signal(&server, nix::sys::signal::Signal::SIGTERM);
+    TestServer::wait_until(10, "the drain to start", || {
+        server.log().contains("draining")
+    });
+    // The idle session is closed between requests: its next request did not run, it says.
+    let e = idle.ping().unwrap_err();
+    assert_eq!(
+        (e.class, e.sqlstate.as_str()),
+        (ErrorClass::ConnectionFailureError, "08S02"),
+        "{e}"
+    );
+    // A new session is refused (the listening socket is closed): its client tries the next
+    // server.
+    let e = open(&server).map(|_| ()).unwrap_err();
+    assert_eq!(e.class, ErrorClass::OperationalError, "{e}");
+    assert!(std::net::TcpStream::connect(("127.0.0.1", server.port)).is_err());
+    // The open transaction goes on to its end.
+    writer
+        .cursor()
+        .execute("INSERT INTO t VALUES (2)", &[])
+        .unwrap();
+    writer.commit().unwrap();
+    let status = exited(&mut server, 20);
+    assert!(status.success(), "{status:?}\n{}", server.log());
+    assert!(!pid_file.exists(), "the PID file is removed");
+    assert_eq!(
+        pg.psql(
+            "drain_finish",
+            "SELECT string_agg(id::text, ',' ORDER BY id) FROM t"
+        ),
+        "1,2"
+    );
+    assert!(server.log().contains("drained"));
+}
+
+#[test]
+fn the_grace_period_ends_with_open_transactions_rolled_back() {
+    let pg = common::pg::pg();
+    let _db = pg.database("drain_grace");
+    let (mut server, _) = drain_server(1);
+    let (_s, _o, conn) = server.connect(&pg.connstr("drain_grace"));
+    conn.cursor()
+        .execute("CREATE TABLE t (id int)", &[])
+        .unwrap();
+    conn.set_autocommit(false).unwrap();
+    conn.cursor()
+        .execute("INSERT INTO t VALUES (1)", &[])
+        .unwrap();
+    let started = std::time::Instant::now();
+    signal(&server, nix::sys::signal::Signal::SIGTERM);
+    let status = exited(&mut server, 10);
+    assert!(status.success(), "{status:?}");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    assert!(
+        server.log().contains("shutdown_grace is over"),
+        "{}",
+        server.log()
+    );
+    let e = conn.commit().unwrap_err();
+    assert_eq!(e.class, ErrorClass::ConnectionFailureError, "{e}");
+    TestServer::wait_until(10, "the backend to go", || pg.backends("drain_grace") == 0);
+    assert_eq!(pg.psql("drain_grace", "SELECT count(*) FROM t"), "0");
+}
+
+#[test]
+fn a_second_sigterm_stops_at_once() {
+    let (mut server, _) = drain_server(60);
+    let (_s, _o, conn) = server.connect(&server.sqlite("second"));
+    conn.set_autocommit(false).unwrap();
+    conn.cursor()
+        .execute("CREATE TABLE t (id int)", &[])
+        .unwrap();
+    signal(&server, nix::sys::signal::Signal::SIGTERM);
+    TestServer::wait_until(10, "the drain to start", || {
+        server.log().contains("draining")
+    });
+    signal(&server, nix::sys::signal::Signal::SIGTERM);
+    let status = exited(&mut server, 5);
+    assert!(status.success(), "{status:?}");
+    assert!(server.log().contains("second signal"));
+}
+
+#[test]
+fn writers_with_auto_reconnect_move_to_the_other_server_and_lose_nothing() {
+    let pg = common::pg::pg();
+    let _db = pg.database("drain_move");
+    let (mut first, _) = drain_server(30);
+    let second = TestServer::start("");
+    let cs = pg.connstr("drain_move");
+    pg.psql(
+        "drain_move",
+        "CREATE TABLE t (writer int, n int, PRIMARY KEY (writer, n))",
+    );
+    let data = odbcd::client::ConfigData::new()
+        .set("First_Connection", "host", "127.0.0.1")
+        .set("First_Connection", "port", first.port)
+        .set("Second_Connection", "host", "127.0.0.1")
+        .set("Second_Connection", "port", second.port)
+        .set(
+            "Communication",
+            "server_connections",
+            "First_Connection, Second_Connection",
+        )
+        .set("Communication", "auto_reconnect", "1")
+        .set("Communication", "reconnect_delay", "0.1");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let data = data.clone();
+            let cs = cs.clone();
+            let stop = std::sync::Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut session = ServerSession::new(None, Some(&data)).unwrap();
+                let odbc = session.open("", "", None, None).unwrap();
+                let conn = odbc.driver_connect(&cs).unwrap();
+                // Writers 0 and 1 in autocommit, 2 and 3 two rows per transaction.
+                let transactional = w >= 2;
+                if transactional {
+                    conn.set_autocommit(false).unwrap();
+                }
+                let mut acknowledged = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let mut c = conn.cursor();
+                    let params = [
+                        odbcd::client::Value::Int(w),
+                        odbcd::client::Value::Int(acknowledged + 1),
+                    ];
+                    c.execute("INSERT INTO t VALUES (?, ?)", &params)
+                        .unwrap_or_else(|e| panic!("writer {w}, row {}: {e}", acknowledged + 1));
+                    if transactional {
+                        let params = [
+                            odbcd::client::Value::Int(w),
+                            odbcd::client::Value::Int(acknowledged + 2),
+                        ];
+                        c.execute("INSERT INTO t VALUES (?, ?)", &params)
+                            .unwrap_or_else(|e| {
+                                panic!("writer {w}, row {}: {e}", acknowledged + 2)
+                            });
+                        conn.commit()
+                            .unwrap_or_else(|e| panic!("writer {w}: commit: {e}"));
+                        acknowledged += 2;
+                    } else {
+                        acknowledged += 1;
+                    }
+                }
+                (w, acknowledged, session.server_name())
+            })
+        })
+        .collect();
+    TestServer::wait_until(20, "rows from every writer", || {
+        pg.psql("drain_move", "SELECT count(DISTINCT writer) FROM t") == "4"
+    });
+    signal(&first, nix::sys::signal::Signal::SIGTERM);
+    let status = exited(&mut first, 30);
+    assert!(status.success(), "{status:?}");
+    // The writers go on on the second server for a while.
+    let before = pg.psql("drain_move", "SELECT count(*) FROM t");
+    TestServer::wait_until(20, "writes on the second server", || {
+        pg.psql("drain_move", "SELECT count(*) FROM t") != before
+    });
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for h in writers {
+        let (w, acknowledged, server_name) = h.join().expect("a writer failed");
+        assert_eq!(server_name.as_deref(), Some("Second_Connection"));
+        // Every acknowledged row exactly once, and nothing else.
+        let rows = pg.psql(
+            "drain_move",
+            &format!("SELECT count(*), coalesce(max(n), 0) FROM t WHERE writer = {w}"),
+        );
+        assert_eq!(rows, format!("{acknowledged}|{acknowledged}"), "writer {w}");
+    }
+}

@@ -297,7 +297,7 @@ fn run(config_path: Option<PathBuf>, ready_file: Option<PathBuf>) -> ExitCode {
             Some(p) => server.reload_from(p.clone()),
             None => server,
         };
-        server.serve(shutdown_signal()).await;
+        server.serve_until(first_signal(), second_signal()).await;
         Ok::<(), odbcd::server::ServerError>(())
     });
     if let Some(p) = &pid_file {
@@ -386,15 +386,31 @@ fn write_ready_file(
         })
 }
 
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
+/// SIGTERM drains (see `Server::serve_until`); SIGINT stops at once.
+async fn first_signal() -> odbcd::server::Stop {
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(s) => s,
         Err(e) => {
             tracing::warn!("cannot watch SIGTERM: {e}");
             let _ = tokio::signal::ctrl_c().await;
-            return;
+            return odbcd::server::Stop::Now;
         }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => odbcd::server::Stop::Now,
+        _ = term.recv() => {
+            tracing::info!(target: "odbcd::lifecycle", "SIGTERM: shutting down gracefully (a second SIGTERM or SIGINT stops at once)");
+            odbcd::server::Stop::Drain
+        }
+    }
+}
+
+/// A second SIGTERM, or SIGINT, while draining.
+async fn second_signal() {
+    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
     };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}

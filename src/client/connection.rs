@@ -84,6 +84,15 @@ impl Connection {
     /// The database's error; when the link is lost after the COMMIT was sent (and could not be
     /// resumed), a `ConnectionFailureError` that says the outcome is unknown.
     pub fn commit(&self) -> Result<(), Error> {
+        match self.commit_once() {
+            // Closed for a shutdown between requests: no transaction was open (the server
+            // waits for one to end), so the COMMIT has nothing to do on a new session either.
+            Err(e) if super::core::not_run(&e) && self.inner.core.reopens() => self.commit_once(),
+            r => r,
+        }
+    }
+
+    fn commit_once(&self) -> Result<(), Error> {
         let (link, conn) = self.inner.ensure()?;
         let id = link.send(Request::Commit { conn })?;
         match link.wait(id) {
@@ -119,8 +128,14 @@ impl Connection {
     /// # Errors
     /// The database's error.
     pub fn rollback(&self) -> Result<(), Error> {
-        let (link, conn) = self.inner.ensure()?;
-        link.call(Request::Rollback { conn }).map(|_| ())
+        let once = || {
+            let (link, conn) = self.inner.ensure()?;
+            link.call(Request::Rollback { conn }).map(|_| ())
+        };
+        match once() {
+            Err(e) if super::core::not_run(&e) && self.inner.core.reopens() => once(),
+            r => r,
+        }
     }
 
     /// Whether autocommit is on.
@@ -162,10 +177,18 @@ impl Connection {
     /// `Err` in `Raise` mode, for the caller to return once it has taken the answer in).
     fn call(
         &self,
-        request: impl FnOnce(crate::proto::message::ConnId) -> Request,
+        request: impl Fn(crate::proto::message::ConnId) -> Request,
     ) -> Result<(Response, Result<(), Error>), Error> {
-        let (link, conn) = self.inner.ensure()?;
-        let (r, warnings) = split_warnings(link.call(request(conn))?);
+        let once = || {
+            let (link, conn) = self.inner.ensure()?;
+            link.call(request(conn))
+        };
+        let answer = match once() {
+            // Not run (the server closed the session between requests for a shutdown).
+            Err(e) if super::core::not_run(&e) && self.inner.core.reopens() => once(),
+            r => r,
+        };
+        let (r, warnings) = split_warnings(answer?);
         let mut st = self.inner.state();
         let format = st.warning_format;
         let raised = format.file(warnings, &mut st.messages);
@@ -345,7 +368,7 @@ impl Connection {
     ) -> Result<Vec<BatchOutcome>, Error> {
         match self.call(|conn| Request::Batch {
             conn,
-            statements,
+            statements: statements.clone(),
             mode,
             max_rows,
         })? {

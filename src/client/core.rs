@@ -85,6 +85,11 @@ impl Core {
         self.get().server_name
     }
 
+    /// Whether a lost session is opened again by itself (`auto_reconnect`).
+    pub(crate) fn reopens(&self) -> bool {
+        self.reopen.is_some()
+    }
+
     /// The link to use for a call and its generation (which changes with every re-open). With
     /// `auto_reconnect`, a session lost before this call is opened again first.
     ///
@@ -133,4 +138,11 @@ impl Core {
         }
         Err(last.unwrap_or_else(|| c.link.lost_error()))
     }
+}
+
+/// The error of a request the server did not run because it closed the session for a
+/// shutdown, between requests ([`crate::proto::DRAINED_SQLSTATE`]): safe to send again on a
+/// new session.
+pub(crate) fn not_run(e: &Error) -> bool {
+    e.sqlstate == crate::proto::DRAINED_SQLSTATE
 }

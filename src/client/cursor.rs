@@ -344,18 +344,32 @@ impl Cursor {
     /// # Errors
     /// The database's error, with its class and SQLSTATE.
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<&mut Self, Error> {
-        let (link, conn) = self.begin()?;
-        let r = self.call(
-            &link,
-            Request::Execute {
-                conn,
-                cursor: self.id,
-                sql: sql.to_owned(),
-                params: params.to_vec(),
-                max_rows: BATCH_ROWS,
-            },
-        )?;
+        let r = self.send_statement(|conn, cursor| Request::Execute {
+            conn,
+            cursor,
+            sql: sql.to_owned(),
+            params: params.to_vec(),
+            max_rows: BATCH_ROWS,
+        })?;
         self.take_result(r)
+    }
+
+    /// Starts a statement and waits for its answer. When the server closed the session for a
+    /// shutdown before running it (between requests) and the session re-opens by itself
+    /// (`auto_reconnect`), it is sent once more, on the new session.
+    fn send_statement(
+        &mut self,
+        request: impl Fn(ConnId, CursorId) -> Request,
+    ) -> Result<Response, Error> {
+        let (link, conn) = self.begin()?;
+        match self.call(&link, request(conn, self.id)) {
+            Err(e) if super::core::not_run(&e) && self.conn.core.reopens() => {
+                tracing::info!("the server closed the session for a shutdown before the statement ran: sending it on a new session");
+                let (link, conn) = self.begin()?;
+                self.call(&link, request(conn, self.id))
+            }
+            r => r,
+        }
     }
 
     /// Prepares `sql` on the server (mxODBC's `prepare`): it becomes [`Self::command`], and
@@ -752,16 +766,12 @@ impl Cursor {
     /// The driver's error; `ProgrammingError` (`HY090`) for a name over 4096 bytes or with a
     /// NUL character.
     pub fn catalog(&mut self, call: CatalogCall) -> Result<&mut Self, Error> {
-        let (link, conn) = self.begin()?;
-        let r = self.call(
-            &link,
-            Request::Catalog {
-                conn,
-                cursor: self.id,
-                call,
-                max_rows: BATCH_ROWS,
-            },
-        )?;
+        let r = self.send_statement(|conn, cursor| Request::Catalog {
+            conn,
+            cursor,
+            call: call.clone(),
+            max_rows: BATCH_ROWS,
+        })?;
         self.take_result(r)
     }
 

@@ -378,6 +378,13 @@ const SERVER_OWN: &[OptionSpec] = &[
     ),
     opt(
         "Unix",
+        "shutdown_grace",
+        "30",
+        SECONDS_OR_ZERO,
+        "on SIGTERM, seconds running requests and open transactions get to finish (new sessions are refused at once; 0: stop at once)",
+    ),
+    opt(
+        "Unix",
         "pid_file",
         "server.pid",
         PATH,

@@ -41,6 +41,8 @@ pub struct ServerConfig {
     pub pool: PoolConfig,
     /// `[Unix] pid_file`; `None` with built-in defaults (no config file, no PID file).
     pub pid_file: Option<PathBuf>,
+    /// `[Unix] shutdown_grace`: how long a SIGTERM lets requests and transactions finish.
+    pub shutdown_grace: Duration,
     /// `[Access]`: which data sources and drivers clients may connect with.
     pub access: AccessConfig,
 }
@@ -318,6 +320,7 @@ impl ServerConfig {
         let pid_file = u
             .path("pid_file")
             .or_else(|| from_file.then(|| resolve(&ini.origin, "server.pid")));
+        let shutdown_grace = u.seconds_or_zero("shutdown_grace")?;
         section("Windows")?;
         let acc = section("Access")?;
         let access = AccessConfig {
@@ -367,6 +370,7 @@ impl ServerConfig {
             license,
             pool,
             pid_file,
+            shutdown_grace,
             access,
         })
     }

@@ -278,6 +278,30 @@ fn unwarned<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Box<Response>, D::
 }
 
 impl Request {
+    /// The database connection a request is for, if any.
+    pub fn conn(&self) -> Option<ConnId> {
+        match self {
+            Self::SetAutocommit { conn, .. }
+            | Self::Commit { conn }
+            | Self::Rollback { conn }
+            | Self::CloseConnection { conn }
+            | Self::Execute { conn, .. }
+            | Self::ExecuteMany { conn, .. }
+            | Self::Fetch { conn, .. }
+            | Self::CloseCursor { conn, .. }
+            | Self::Catalog { conn, .. }
+            | Self::GetInfo { conn, .. }
+            | Self::Prepare { conn, .. }
+            | Self::NextResult { conn, .. }
+            | Self::Scroll { conn, .. }
+            | Self::SetCursorOptions { conn, .. }
+            | Self::SetConnectionOption { conn, .. }
+            | Self::Batch { conn, .. }
+            | Self::CallProcedure { conn, .. } => Some(*conn),
+            _ => None,
+        }
+    }
+
     /// The cursor the request names, if any.
     pub fn cursor(&self) -> Option<CursorId> {
         match self {

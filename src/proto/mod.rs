@@ -35,6 +35,11 @@ pub use error::ProtoError;
 /// `Response::Error`), so servers can be upgraded before their clients.
 pub const PROTOCOL_VERSION: u16 = 2;
 
+/// The SQLSTATE of the notice a server sends when it closes a session for a shutdown, between
+/// requests: nothing the client sent after the last answer it got ran, so a client may send
+/// it again on another server.
+pub const DRAINED_SQLSTATE: &str = "08S02";
+
 /// The oldest protocol version a server still speaks.
 pub const OLDEST_PROTOCOL_VERSION: u16 = 1;
 

@@ -219,8 +219,29 @@ impl Server {
             .collect()
     }
 
-    /// Accepts clients until `shutdown` completes.
+    /// Accepts clients until `shutdown` completes, then stops at once.
     pub async fn serve(self, shutdown: impl Future<Output = ()>) {
+        self.serve_until(
+            async {
+                shutdown.await;
+                Stop::Now
+            },
+            std::future::pending(),
+        )
+        .await;
+    }
+
+    /// Accepts clients until `first` completes. [`Stop::Now`] stops at once; [`Stop::Drain`]
+    /// shuts down gracefully: the listening sockets close at once (new clients, and load
+    /// balancers' health checks, are refused and go to another server; a session registering
+    /// meanwhile is refused too), sessions close at their next transaction boundary, what is still open after
+    /// `[Unix] shutdown_grace` is rolled back, pooled connections are closed. `second`
+    /// completing meanwhile (a second signal) stops at once.
+    pub async fn serve_until(
+        self,
+        first: impl Future<Output = Stop>,
+        second: impl Future<Output = ()>,
+    ) {
         for l in &self.listeners {
             tracing::info!(target: "odbcd::lifecycle", section = %l.config().name, addr = %l.local_addr(), "listening on {}", l.local_addr());
         }
@@ -241,12 +262,76 @@ impl Server {
             .into_iter()
             .map(|l| actix_rt::spawn(l.serve(watching.clone(), handshakes.clone())))
             .collect();
+        let current = watching.clone();
         let hangup = actix_rt::spawn(reload::reload_on_hangup(self.config_path, live));
-        shutdown.await;
+        let stop = first.await;
+        if stop == Stop::Drain {
+            // No new connections from now on: clients (and load balancers' health checks) are
+            // refused at once and go to another server. Sessions already open go on.
+            for t in &tasks {
+                t.abort();
+            }
+            // The settings of the last reload.
+            let shared = current.borrow().shared.clone();
+            tokio::select! {
+                () = drain(&shared) => {}
+                () = second => {
+                    tracing::info!(target: "odbcd::lifecycle", "second signal: stopping at once");
+                }
+            }
+        }
         hangup.abort();
         tracing::info!(target: "odbcd::lifecycle", "shutting down");
         for t in tasks {
             t.abort();
         }
     }
+}
+
+/// How to stop serving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// At once: sessions and their transactions end with the process.
+    Now,
+    /// Gracefully (see [`Server::serve_until`]).
+    Drain,
+}
+
+/// Waits for a count to reach zero, checking every 50 ms, at most until `deadline`; whether
+/// it did.
+async fn sessions_gone(shared: &Shared, deadline: std::time::Instant) -> bool {
+    loop {
+        if shared
+            .registry
+            .send(registry::CountSessions)
+            .await
+            .map_or(true, |n| n == 0)
+        {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        actix_rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// The graceful shutdown of [`Stop::Drain`].
+async fn drain(shared: &Shared) {
+    let grace = shared.config.shutdown_grace;
+    tracing::info!(target: "odbcd::lifecycle", ?grace, "draining: new sessions are refused; sessions close between requests and transactions");
+    let _ = shared.registry.send(registry::Drain { now: false }).await;
+    let started = std::time::Instant::now();
+    if !sessions_gone(shared, started + grace).await {
+        tracing::warn!(target: "odbcd::lifecycle", ?grace, "shutdown_grace is over: closing the remaining sessions, rolling back their transactions");
+        let _ = shared.registry.send(registry::Drain { now: true }).await;
+        // Each ends within a second (its last frames written).
+        sessions_gone(
+            shared,
+            std::time::Instant::now() + std::time::Duration::from_secs(3),
+        )
+        .await;
+    }
+    let _ = shared.registry.send(registry::EmptyPool).await;
+    tracing::info!(target: "odbcd::lifecycle", elapsed = ?started.elapsed(), "drained");
 }

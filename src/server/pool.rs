@@ -83,6 +83,11 @@ impl<C> IdlePool<C> {
         self.idle_timeout
     }
 
+    /// The most idle connections it keeps.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// Whether pooling is on at all.
     pub fn enabled(&self) -> bool {
         self.capacity > 0

@@ -84,6 +84,7 @@ impl Drop for RunningRequestCount {
 
 struct SessionEntry {
     addr: Recipient<Reattach>,
+    drain: Recipient<DrainSession>,
     peer: SocketAddr,
     user: String,
     transport: Transport,
@@ -103,6 +104,8 @@ pub struct Registry {
     tombstone_order: VecDeque<String>,
     /// Requests running on database connections, counted by the sessions.
     running: Arc<AtomicU32>,
+    /// Shutting down: new sessions are refused, resumes still come in.
+    draining: bool,
 }
 
 impl Registry {
@@ -122,6 +125,7 @@ impl Registry {
             tombstones: HashMap::new(),
             tombstone_order: VecDeque::new(),
             running,
+            draining: false,
         }
     }
 
@@ -224,6 +228,8 @@ pub struct RegisterSession {
     pub transport: Transport,
     /// Its counters.
     pub stats: Arc<SessionStats>,
+    /// Where it is told the server is shutting down.
+    pub drain: Recipient<DrainSession>,
 }
 
 /// A session has ended; its connections are released too, and `reason` is what a client that
@@ -298,6 +304,14 @@ impl Handler<RegisterSession> for Registry {
     type Result = Result<(), DbError>;
 
     fn handle(&mut self, msg: RegisterSession, _: &mut Context<Self>) -> Self::Result {
+        if self.draining {
+            tracing::info!(peer = %msg.peer, "session refused: the server is shutting down");
+            return Err(DbError::with_state(
+                ErrorClass::OperationalError,
+                "08004",
+                DRAINING_MESSAGE,
+            ));
+        }
         if self.sessions.len() >= self.max_sessions as usize {
             tracing::warn!(peer = %msg.peer, max_sessions = self.max_sessions, "session refused: {MAX_SESSIONS_MESSAGE}");
             return Err(DbError::new(
@@ -309,6 +323,7 @@ impl Handler<RegisterSession> for Registry {
             msg.id,
             SessionEntry {
                 addr: msg.addr,
+                drain: msg.drain,
                 peer: msg.peer,
                 user: msg.user,
                 transport: msg.transport,
@@ -463,5 +478,71 @@ impl Handler<GetStatus> for Registry {
             session_list,
             rss_kib: rss_kib(),
         })
+    }
+}
+
+/// What a client asking for a new session hears while the server shuts down (it then tries
+/// the next server of its list).
+pub const DRAINING_MESSAGE: &str =
+    "the server is shutting down and takes no new sessions: try another server";
+
+/// The server is shutting down (SIGTERM): a session closes at its next transaction boundary
+/// (`now: false`), or at once, rolling back what is open (`now: true`, the grace period is
+/// over).
+#[derive(Message, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct DrainSession {
+    /// The grace period is over.
+    pub now: bool,
+}
+
+/// Starts the shutdown: new sessions are refused from now on, and every session is told
+/// ([`DrainSession`]).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Drain {
+    /// Close every session at once (the grace period is over).
+    pub now: bool,
+}
+
+impl Handler<Drain> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: Drain, _: &mut Context<Self>) {
+        self.draining = true;
+        for s in self.sessions.values() {
+            s.drain.do_send(DrainSession { now: msg.now });
+        }
+    }
+}
+
+/// How many sessions are open.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct CountSessions;
+
+impl Handler<CountSessions> for Registry {
+    type Result = usize;
+
+    fn handle(&mut self, _: CountSessions, _: &mut Context<Self>) -> usize {
+        self.sessions.len()
+    }
+}
+
+/// Disconnects every pooled connection (at the end of a shutdown).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct EmptyPool;
+
+impl Handler<EmptyPool> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, _: EmptyPool, _: &mut Context<Self>) {
+        let capacity = self.pool.capacity();
+        let timeout = self.pool.idle_timeout();
+        let idle = self.pool.set_limits(0, timeout);
+        self.connections = self.connections.saturating_sub(idle.len() as u32);
+        drop(idle);
+        let _ = self.pool.set_limits(capacity, timeout);
     }
 }

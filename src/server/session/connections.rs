@@ -236,6 +236,7 @@ impl Session {
                     Err(e) => act.reply(id, Response::Error(e)),
                 }
                 act.pump(conn, ctx);
+                act.close_if_drained(ctx);
             })
             .spawn(ctx);
     }

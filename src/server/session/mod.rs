@@ -17,10 +17,12 @@
 //!
 //! Where each job lives: this file holds the actor, its link, its answers and its lifecycle;
 //! [`requests`] what each client request does; [`connections`] opening database connections
-//! and queueing and dispatching their requests; [`watchdog`] the periodic checks; the numbered
-//! frames are a [`ReplayBuffer`].
+//! and queueing and dispatching their requests; [`watchdog`] the periodic checks; [`drain`]
+//! closing at a transaction boundary when the server shuts down; the numbered frames are a
+//! [`ReplayBuffer`].
 
 mod connections;
+mod drain;
 mod requests;
 mod watchdog;
 
@@ -179,6 +181,13 @@ pub struct Session {
     /// The protocol version the client speaks: 1 gets no warnings and no
     /// `ExecuteManyFailed`.
     protocol: u16,
+    /// Requests received and not answered yet (a session closes for a shutdown only when
+    /// there are none: then nothing it did not answer ran).
+    unanswered: std::collections::HashSet<RequestId>,
+    /// Where each connection's transaction stands (see [`drain`]).
+    transactions: drain::Transactions,
+    /// The server shuts down: close at the next transaction boundary.
+    draining: bool,
 }
 
 impl Session {
@@ -221,6 +230,9 @@ impl Session {
                 queued_total: 0,
                 busy: std::collections::HashSet::new(),
                 opening: 0,
+                unanswered: std::collections::HashSet::new(),
+                transactions: drain::Transactions::default(),
+                draining: false,
             };
             s.attach(read, write, ctx);
             s
@@ -306,6 +318,7 @@ impl Session {
     /// Sends a session frame: numbered, kept for replay until acknowledged.
     fn reply(&mut self, id: RequestId, response: Response) {
         let bytes = self.encode(id, response);
+        self.answered(id);
         self.send_numbered(bytes);
     }
 
@@ -392,6 +405,7 @@ impl Session {
             Ok(()) => Bytes::from(buf),
             Err(e) => self.encode_failure(id, &e),
         };
+        self.answered(id);
         self.send_numbered(bytes);
     }
 
@@ -514,6 +528,7 @@ impl Actor for Session {
             user: self.user.clone(),
             transport: self.transport.clone(),
             stats: self.stats.clone(),
+            drain: ctx.address().recipient(),
         };
         self.shared
             .registry
@@ -615,7 +630,7 @@ impl Handler<Reattach> for Session {
         }
         self.peer = msg.peer;
         self.attach(msg.read, msg.write, ctx);
-        if self.closing {
+        if self.closing && !self.draining {
             let reason = self.end_reason.clone().unwrap_or_else(|| {
                 DbError::with_state(
                     ErrorClass::ConnectionFailureError,
@@ -650,6 +665,12 @@ impl Handler<Reattach> for Session {
             for bytes in self.replay.frames() {
                 link.writer.write(bytes.clone());
             }
+        }
+        // Closed for a shutdown while the link was down: the client gets every answer it
+        // missed, then the notice (so it knows what did not run).
+        if self.closing {
+            let reason = self.end_reason.clone().unwrap_or_else(drain::drained);
+            self.fail(reason, ctx);
         }
     }
 }

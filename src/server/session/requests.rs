@@ -37,6 +37,11 @@ impl Session {
             // An acknowledgement only (the client had nothing to ask).
             return;
         }
+        if self.closing {
+            // The session has ended (its notice is on its way): nothing more runs.
+            tracing::debug!(id, "request after the session ended: not run");
+            return;
+        }
         if self.replay.bytes() > MAX_REPLAY_BYTES {
             return self.fail(
                 DbError::new(
@@ -52,6 +57,8 @@ impl Session {
             return;
         }
         self.highest_request = id;
+        self.unanswered.insert(id);
+        self.transactions.note(&request);
         if request.cursor() == Some(db::BATCH_CURSOR) {
             return self.reply(
                 id,

@@ -464,3 +464,181 @@ fn writers_with_auto_reconnect_move_to_the_other_server_and_lose_nothing() {
         assert_eq!(rows, format!("{acknowledged}|{acknowledged}"), "writer {w}");
     }
 }
+
+#[test]
+fn a_transaction_begun_in_sql_and_a_result_being_read_hold_the_drain() {
+    let pg = common::pg::pg();
+    let _db = pg.database("drain_begin");
+    let (mut server, _) = drain_server(30);
+    let cs = pg.connstr("drain_begin");
+    pg.psql("drain_begin", "CREATE TABLE t (id int)");
+    let (_s1, _o1, tx) = server.connect(&cs);
+    // Autocommit on, and a transaction opened in SQL.
+    tx.cursor().execute("BEGIN", &[]).unwrap();
+    tx.cursor()
+        .execute("INSERT INTO t VALUES (1)", &[])
+        .unwrap();
+    // A large result half read.
+    let (_s2, _o2, reader) = server.connect(&cs);
+    let mut big = reader.cursor();
+    big.execute("SELECT g FROM generate_series(1, 40000) g", &[])
+        .unwrap();
+    assert_eq!(big.fetchmany(Some(100)).unwrap().len(), 100);
+    // Manual commit, committed, then a cursor closed: at a boundary.
+    let (_s3, _o3, manual) = server.connect(&cs);
+    manual.set_autocommit(false).unwrap();
+    let mut c = manual.cursor();
+    c.execute("INSERT INTO t VALUES (10)", &[]).unwrap();
+    manual.commit().unwrap();
+    c.close();
+
+    signal(&server, nix::sys::signal::Signal::SIGTERM);
+    TestServer::wait_until(10, "the drain to start", || {
+        server.log().contains("draining")
+    });
+    // The manual-commit session was at a boundary: closed.
+    TestServer::wait_until(10, "the idle session to close", || {
+        server
+            .log()
+            .matches("closed for the shutdown, between requests")
+            .count()
+            >= 1
+    });
+    // The result is read to its end, the transaction goes on and commits.
+    assert_eq!(big.fetchall().unwrap().len(), 39_900);
+    tx.cursor()
+        .execute("INSERT INTO t VALUES (2)", &[])
+        .unwrap();
+    tx.cursor().execute("COMMIT", &[]).unwrap();
+    let started = std::time::Instant::now();
+    let status = exited(&mut server, 20);
+    assert!(status.success(), "{status:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "no wait for the grace period"
+    );
+    assert_eq!(
+        pg.psql(
+            "drain_begin",
+            "SELECT string_agg(id::text, ',' ORDER BY id) FROM t"
+        ),
+        "1,2,10"
+    );
+    assert!(
+        !server.log().contains("shutdown_grace is over"),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn a_detached_session_does_not_hold_the_drain() {
+    let (mut server, _) = drain_server(30);
+    let proxy = common::proxy::Proxy::start(server.port);
+    let data = odbcd::client::ConfigData::new()
+        .set("Connection", "host", "127.0.0.1")
+        .set("Connection", "port", proxy.port);
+    let mut s = ServerSession::new(None, Some(&data)).unwrap();
+    let odbc = s.open("", "", None, None).unwrap();
+    let conn = odbc.driver_connect(&server.sqlite("detached")).unwrap();
+    conn.set_autocommit(false).unwrap();
+    conn.cursor()
+        .execute("CREATE TABLE t (id int)", &[])
+        .unwrap();
+    proxy.cut();
+    TestServer::wait_until(10, "the session to detach", || {
+        server.log().contains("link lost")
+    });
+    let started = std::time::Instant::now();
+    signal(&server, nix::sys::signal::Signal::SIGTERM);
+    let status = exited(&mut server, 20);
+    assert!(status.success(), "{status:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    std::mem::forget(s);
+}
+
+#[test]
+fn a_database_error_with_the_drain_state_is_not_sent_again() {
+    let pg = common::pg::pg();
+    let _db = pg.database("drain_state");
+    let server = TestServer::start("");
+    let data = server
+        .config_data()
+        .set("Communication", "auto_reconnect", "1");
+    let mut s = ServerSession::new(None, Some(&data)).unwrap();
+    let odbc = s.open("", "", None, None).unwrap();
+    let id = s.session_id();
+    let conn = odbc.driver_connect(&pg.connstr("drain_state")).unwrap();
+    conn.cursor()
+        .execute("CREATE TABLE calls (n int)", &[])
+        .unwrap();
+    conn.cursor()
+        .execute(
+            "CREATE PROCEDURE p() LANGUAGE plpgsql AS $$ BEGIN INSERT INTO calls VALUES (1); COMMIT; RAISE EXCEPTION 'from the database' USING ERRCODE = '08S02'; END $$",
+            &[],
+        )
+        .unwrap();
+    let e = conn
+        .cursor()
+        .execute("CALL p()", &[])
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(e.sqlstate, "08S02", "{e}");
+    assert_ne!(e.class, ErrorClass::ConnectionFailureError, "{e}");
+    assert_eq!(
+        s.session_id(),
+        id,
+        "the same session: nothing was re-opened"
+    );
+    assert_eq!(
+        pg.psql("drain_state", "SELECT count(*) FROM calls"),
+        "1",
+        "run once"
+    );
+}
+
+#[test]
+fn a_second_instance_leaves_the_running_ones_pid_file_and_reload_signals_only_odbcd() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    let pid_file = dir.path().join("odbcd.pid");
+    let cfg_text = format!(
+        "[Connection]\ninterface = 127.0.0.1\nport = {port}\n\n[Unix]\npid_file = {}\n",
+        pid_file.display()
+    );
+    let first = TestServer::start_with(&cfg_text);
+    let running_pid = std::fs::read_to_string(&pid_file).unwrap();
+    assert_eq!(running_pid.trim(), first.pid().to_string());
+    // A second `odbcd run` on the same configuration cannot bind: it says so, quietly.
+    let cfg = dir.path().join("server-config.ini");
+    std::fs::write(&cfg, &cfg_text).unwrap();
+    let out = Command::new(common::odbcd_bin())
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot listen") && !err.contains("panicked"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), running_pid);
+    // A stale PID file naming another program: not signalled.
+    let mut other = Command::new("sleep").arg("30").spawn().unwrap();
+    std::fs::write(&pid_file, format!("{}\n", other.id())).unwrap();
+    let out = Command::new(common::odbcd_bin())
+        .args(["reload", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not odbcd"));
+    assert!(other.try_wait().unwrap().is_none(), "sleep still runs");
+    let _ = other.kill();
+    let _ = other.wait();
+}

@@ -280,30 +280,50 @@ fn run(config_path: Option<PathBuf>, ready_file: Option<PathBuf>) -> ExitCode {
         use_odbc_ini_beside(dir);
     }
     let pid_file = config.pid_file.clone();
-    if let Some(p) = &pid_file {
-        if let Err(e) = std::fs::write(p, format!("{}\n", std::process::id())) {
-            eprintln!("odbcd: cannot write pid file {}: {e}", p.display());
-            return ExitCode::from(2);
-        }
-    }
+    let written_pid = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let wrote = std::sync::Arc::clone(&written_pid);
+    let pid_path = pid_file.clone();
     let system = actix_rt::System::new();
     let result = system.block_on(async move {
+        // Signals first: from here a SIGHUP or SIGTERM during start-up is handled (a reload
+        // of what is being started is moot; a SIGTERM drains it), never the default action.
+        let signals = Signals::register();
         let server = Server::bind(config)?;
+        // Written once the sockets are ours: a second instance that cannot bind never
+        // touches the running one's PID file.
+        if let Some(p) = &pid_path {
+            std::fs::write(p, format!("{}\n", std::process::id())).map_err(|e| {
+                odbcd::server::ServerError::Io {
+                    what: format!("writing the pid file {}", p.display()),
+                    source: e,
+                }
+            })?;
+            wrote.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         tracing::info!(target: "odbcd::lifecycle", version = odbcd::VERSION, "odbcd starting");
         if let Some(path) = &ready_file {
             write_ready_file(path, &server.bound())?;
         }
-        let server = match &config_path {
-            Some(p) => server.reload_from(p.clone()),
-            None => server,
-        };
-        server.serve_until(first_signal(), second_signal()).await;
+        let Signals { term, hangup } = signals;
+        let server = server.reload_from(config_path, hangup);
+        let term = std::rc::Rc::new(tokio::sync::Mutex::new(term));
+        server
+            .serve_until(first_signal(std::rc::Rc::clone(&term)), second_signal(term))
+            .await;
         Ok::<(), odbcd::server::ServerError>(())
     });
-    if let Some(p) = &pid_file {
-        let _ = std::fs::remove_file(p);
+    if let (Some(p), true) = (
+        &pid_file,
+        written_pid.load(std::sync::atomic::Ordering::SeqCst),
+    ) {
+        // Only our own: another instance may have written it since.
+        let ours = std::fs::read_to_string(p)
+            .is_ok_and(|text| text.trim() == std::process::id().to_string());
+        if ours {
+            let _ = std::fs::remove_file(p);
+        }
     }
-    match result {
+    let code = match result {
         Ok(()) => {
             tracing::info!(target: "odbcd::lifecycle", "odbcd stopped");
             ExitCode::SUCCESS
@@ -312,6 +332,33 @@ fn run(config_path: Option<PathBuf>, ready_file: Option<PathBuf>) -> ExitCode {
             tracing::error!("{e}");
             eprintln!("odbcd: {e}");
             ExitCode::from(1)
+        }
+    };
+    // Not dropped: dropping the runtime waits for its blocking tasks without a bound (a
+    // driver's SQLCancel that hangs would keep a stopped server alive). The process ends now.
+    std::mem::forget(system);
+    code
+}
+
+/// The signal streams, registered before the server binds.
+struct Signals {
+    term: Option<tokio::signal::unix::Signal>,
+    hangup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn register() -> Self {
+        use tokio::signal::unix::{signal, SignalKind};
+        let watch = |kind: SignalKind, name: &str| match signal(kind) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!("cannot watch {name}: {e}");
+                None
+            }
+        };
+        Self {
+            term: watch(SignalKind::terminate(), "SIGTERM"),
+            hangup: watch(SignalKind::hangup(), "SIGHUP"),
         }
     }
 }
@@ -349,6 +396,34 @@ fn signal_reload(config: &std::path::Path) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A stale PID file may name another program now: SIGHUP would end it.
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+    match exe.as_deref() {
+        Some(name) if name.starts_with("odbcd") => {}
+        Some(name) => {
+            eprintln!(
+                "odbcd: {} names pid {pid}, which is {name}, not odbcd (a stale PID file?): not signalled",
+                pid_file.display()
+            );
+            return ExitCode::from(2);
+        }
+        None if std::path::Path::new(&format!("/proc/{pid}")).exists() => {
+            eprintln!(
+                "odbcd: cannot tell which program pid {pid} (from {}) is: run odbcd reload as the server's user",
+                pid_file.display()
+            );
+            return ExitCode::from(2);
+        }
+        None => {
+            eprintln!(
+                "odbcd: {} names pid {pid}, which is not running: is the server running?",
+                pid_file.display()
+            );
+            return ExitCode::from(2);
+        }
+    }
     match nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid),
         nix::sys::signal::Signal::SIGHUP,
@@ -387,14 +462,13 @@ fn write_ready_file(
 }
 
 /// SIGTERM drains (see `Server::serve_until`); SIGINT stops at once.
-async fn first_signal() -> odbcd::server::Stop {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!("cannot watch SIGTERM: {e}");
-            let _ = tokio::signal::ctrl_c().await;
-            return odbcd::server::Stop::Now;
-        }
+async fn first_signal(
+    term: std::rc::Rc<tokio::sync::Mutex<Option<tokio::signal::unix::Signal>>>,
+) -> odbcd::server::Stop {
+    let mut term = term.lock().await;
+    let Some(term) = term.as_mut() else {
+        let _ = tokio::signal::ctrl_c().await;
+        return odbcd::server::Stop::Now;
     };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => odbcd::server::Stop::Now,
@@ -406,9 +480,9 @@ async fn first_signal() -> odbcd::server::Stop {
 }
 
 /// A second SIGTERM, or SIGINT, while draining.
-async fn second_signal() {
-    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-    else {
+async fn second_signal(term: std::rc::Rc<tokio::sync::Mutex<Option<tokio::signal::unix::Signal>>>) {
+    let mut term = term.lock().await;
+    let Some(term) = term.as_mut() else {
         let _ = tokio::signal::ctrl_c().await;
         return;
     };

@@ -25,8 +25,13 @@ pub struct Connection {
 
 impl Connection {
     pub(crate) fn open(core: Arc<Core>, request: Request) -> Result<Self, Error> {
-        let (link, generation) = core.link()?;
-        let (id, dbms_name) = connected(link.call(request.clone())?)?;
+        let (link, generation, answer) = core.unless_drained(|| {
+            let (link, generation) = core.link()?;
+            let answer = link.call(request.clone())?;
+            Ok((link, generation, answer))
+        })?;
+        drop(link);
+        let (id, dbms_name) = connected(answer)?;
         Ok(Self {
             inner: Arc::new(ConnInner {
                 core,
@@ -84,12 +89,9 @@ impl Connection {
     /// The database's error; when the link is lost after the COMMIT was sent (and could not be
     /// resumed), a `ConnectionFailureError` that says the outcome is unknown.
     pub fn commit(&self) -> Result<(), Error> {
-        match self.commit_once() {
-            // Closed for a shutdown between requests: no transaction was open (the server
-            // waits for one to end), so the COMMIT has nothing to do on a new session either.
-            Err(e) if super::core::not_run(&e) && self.inner.core.reopens() => self.commit_once(),
-            r => r,
-        }
+        // Closed for a shutdown between requests: no transaction was open (the server waits
+        // for one to end), so the COMMIT has nothing to do on a new session either.
+        self.inner.core.unless_drained(|| self.commit_once())
     }
 
     fn commit_once(&self) -> Result<(), Error> {
@@ -132,10 +134,7 @@ impl Connection {
             let (link, conn) = self.inner.ensure()?;
             link.call(Request::Rollback { conn }).map(|_| ())
         };
-        match once() {
-            Err(e) if super::core::not_run(&e) && self.inner.core.reopens() => once(),
-            r => r,
-        }
+        self.inner.core.unless_drained(once)
     }
 
     /// Whether autocommit is on.
@@ -167,8 +166,10 @@ impl Connection {
                 "a transaction guard is open: commit or roll it back instead of turning autocommit on",
             ));
         }
-        let (link, conn) = self.inner.ensure()?;
-        link.call(Request::SetAutocommit { conn, on })?;
+        self.inner.core.unless_drained(|| {
+            let (link, conn) = self.inner.ensure()?;
+            link.call(Request::SetAutocommit { conn, on })
+        })?;
         self.inner.state().autocommit = on;
         Ok(())
     }
@@ -183,11 +184,8 @@ impl Connection {
             let (link, conn) = self.inner.ensure()?;
             link.call(request(conn))
         };
-        let answer = match once() {
-            // Not run (the server closed the session between requests for a shutdown).
-            Err(e) if super::core::not_run(&e) && self.inner.core.reopens() => once(),
-            r => r,
-        };
+        // Not run (the server closed the session between requests for a shutdown).
+        let answer = self.inner.core.unless_drained(once);
         let (r, warnings) = split_warnings(answer?);
         let mut st = self.inner.state();
         let format = st.warning_format;

@@ -141,8 +141,27 @@ impl Core {
 }
 
 /// The error of a request the server did not run because it closed the session for a
-/// shutdown, between requests ([`crate::proto::DRAINED_SQLSTATE`]): safe to send again on a
-/// new session.
+/// shutdown, between requests: its notice ([`crate::proto::DRAINED_SQLSTATE`], a
+/// `ConnectionFailureError`; a database's own error with that SQLSTATE is an
+/// `OperationalError`, never this), safe to send again on a new session.
 pub(crate) fn not_run(e: &Error) -> bool {
-    e.sqlstate == crate::proto::DRAINED_SQLSTATE
+    e.class == crate::error::ErrorClass::ConnectionFailureError
+        && e.sqlstate == crate::proto::DRAINED_SQLSTATE
+}
+
+impl Core {
+    /// Runs `attempt`, and once more (on a new session) when the server closed the session for
+    /// a shutdown before running it and the session re-opens by itself (`auto_reconnect`).
+    pub(crate) fn unless_drained<T>(
+        &self,
+        mut attempt: impl FnMut() -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        match attempt() {
+            Err(e) if not_run(&e) && self.reopens() && self.peek().is_lost() => {
+                tracing::info!("the server closed the session for a shutdown before the request ran: sending it on a new session");
+                attempt()
+            }
+            r => r,
+        }
+    }
 }

@@ -361,15 +361,11 @@ impl Cursor {
         &mut self,
         request: impl Fn(ConnId, CursorId) -> Request,
     ) -> Result<Response, Error> {
-        let (link, conn) = self.begin()?;
-        match self.call(&link, request(conn, self.id)) {
-            Err(e) if super::core::not_run(&e) && self.conn.core.reopens() => {
-                tracing::info!("the server closed the session for a shutdown before the statement ran: sending it on a new session");
-                let (link, conn) = self.begin()?;
-                self.call(&link, request(conn, self.id))
-            }
-            r => r,
-        }
+        let core = Arc::clone(&self.conn.core);
+        core.unless_drained(|| {
+            let (link, conn) = self.begin()?;
+            self.call(&link, request(conn, self.id))
+        })
     }
 
     /// Prepares `sql` on the server (mxODBC's `prepare`): it becomes [`Self::command`], and
@@ -391,15 +387,11 @@ impl Cursor {
     /// # Errors
     /// The database's error (a syntax error, an unknown table).
     pub fn prepare(&mut self, sql: &str) -> Result<u16, Error> {
-        let (link, conn) = self.begin()?;
-        let r = self.call(
-            &link,
-            Request::Prepare {
-                conn,
-                cursor: self.id,
-                sql: sql.to_owned(),
-            },
-        )?;
+        let r = self.send_statement(|conn, cursor| Request::Prepare {
+            conn,
+            cursor,
+            sql: sql.to_owned(),
+        })?;
         let (r, raised) = self.answer(r);
         match r {
             Response::Prepared { columns, params } => {
@@ -1096,16 +1088,12 @@ impl Cursor {
             .map(|p| p.as_ref().to_vec())
             .collect();
         let sets = param_sets.len();
-        let (link, conn) = self.begin()?;
-        let r = self.call(
-            &link,
-            Request::ExecuteMany {
-                conn,
-                cursor: self.id,
-                sql: sql.to_owned(),
-                param_sets,
-            },
-        )?;
+        let r = self.send_statement(|conn, cursor| Request::ExecuteMany {
+            conn,
+            cursor,
+            sql: sql.to_owned(),
+            param_sets: param_sets.clone(),
+        })?;
         let (r, raised) = self.answer(r);
         self.note_done();
         match r {

@@ -358,7 +358,10 @@ impl Odbc {
     /// # Errors
     /// Driver manager or link errors.
     pub fn data_sources(&self) -> Result<Vec<DataSourceInfo>, Error> {
-        match self.core.link()?.0.call(Request::ListDataSources)? {
+        match self
+            .core
+            .unless_drained(|| self.core.link()?.0.call(Request::ListDataSources))?
+        {
             Response::DataSources(d) => Ok(d),
             other => Err(unexpected(&other)),
         }
@@ -369,7 +372,10 @@ impl Odbc {
     /// # Errors
     /// Driver manager or link errors.
     pub fn drivers(&self) -> Result<Vec<DriverInfo>, Error> {
-        match self.core.link()?.0.call(Request::ListDrivers)? {
+        match self
+            .core
+            .unless_drained(|| self.core.link()?.0.call(Request::ListDrivers))?
+        {
             Response::Drivers(d) => Ok(d),
             other => Err(unexpected(&other)),
         }
@@ -381,7 +387,10 @@ impl Odbc {
     /// # Errors
     /// Link errors.
     pub fn status(&self) -> Result<ServerStatus, Error> {
-        match self.core.link()?.0.call(Request::Status)? {
+        match self
+            .core
+            .unless_drained(|| self.core.link()?.0.call(Request::Status))?
+        {
             Response::Status(s) => Ok(s),
             other => Err(unexpected(&other)),
         }
@@ -397,7 +406,9 @@ impl Odbc {
     /// # Errors
     /// Link errors.
     pub fn ping(&self) -> Result<(), Error> {
-        self.core.link()?.0.call(Request::Ping).map(|_| ())
+        self.core
+            .unless_drained(|| self.core.link()?.0.call(Request::Ping))
+            .map(|_| ())
     }
 }
 

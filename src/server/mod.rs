@@ -146,6 +146,9 @@ pub struct Server {
     listeners: Vec<listener::Listener>,
     /// The file SIGHUP re-reads (`None`: built-in defaults).
     config_path: Option<std::path::PathBuf>,
+    /// SIGHUP, when the program registered it before binding (so that a SIGHUP during
+    /// start-up is not the signal's default action, which ends the process).
+    hangup: Option<tokio::signal::unix::Signal>,
 }
 
 impl Server {
@@ -163,6 +166,12 @@ impl Server {
             }
             crate::config::server::AuthMode::None => None,
         };
+        // Sockets first: a start that cannot bind starts no actor.
+        let listeners = config
+            .listeners
+            .iter()
+            .map(|l| listener::Listener::bind(l.clone()))
+            .collect::<Result<Vec<_>, _>>()?;
         let running = Arc::new(AtomicU32::new(0));
         let registry = Registry::new(
             config.session.max_sessions,
@@ -176,11 +185,6 @@ impl Server {
             access: config.access.clone(),
             catalog: load_catalog(),
         })));
-        let listeners = config
-            .listeners
-            .iter()
-            .map(|l| listener::Listener::bind(l.clone()))
-            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             shared: Shared {
                 config,
@@ -192,13 +196,20 @@ impl Server {
             },
             listeners,
             config_path: None,
+            hangup: None,
         })
     }
 
-    /// The configuration file SIGHUP re-reads (see `server/reload.rs`).
+    /// The configuration file SIGHUP re-reads (see `server/reload.rs`), and the SIGHUP stream
+    /// if the program registered one early (else the server registers it when it serves).
     #[must_use]
-    pub fn reload_from(mut self, path: std::path::PathBuf) -> Self {
-        self.config_path = Some(path);
+    pub fn reload_from(
+        mut self,
+        path: Option<std::path::PathBuf>,
+        hangup: Option<tokio::signal::unix::Signal>,
+    ) -> Self {
+        self.config_path = path;
+        self.hangup = hangup;
         self
     }
 
@@ -263,7 +274,11 @@ impl Server {
             .map(|l| actix_rt::spawn(l.serve(watching.clone(), handshakes.clone())))
             .collect();
         let current = watching.clone();
-        let hangup = actix_rt::spawn(reload::reload_on_hangup(self.config_path, live));
+        let hangup = actix_rt::spawn(reload::reload_on_hangup(
+            self.config_path,
+            live,
+            self.hangup,
+        ));
         let stop = first.await;
         if stop == Stop::Drain {
             // No new connections from now on: clients (and load balancers' health checks) are

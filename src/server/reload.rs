@@ -22,9 +22,13 @@ use crate::config::ServerConfig;
 
 /// Reloads on every SIGHUP until the server stops. Without a configuration file (built-in
 /// defaults) there is nothing to re-read: the log file is reopened.
-pub(super) async fn reload_on_hangup(path: Option<PathBuf>, live: watch::Sender<Live>) {
+pub(super) async fn reload_on_hangup(
+    path: Option<PathBuf>,
+    live: watch::Sender<Live>,
+    hangup: Option<tokio::signal::unix::Signal>,
+) {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut hangup = match signal(SignalKind::hangup()) {
+    let mut hangup = match hangup.map_or_else(|| signal(SignalKind::hangup()), Ok) {
         Ok(s) => s,
         Err(e) => {
             tracing::warn!(target: "odbcd::lifecycle", "cannot watch SIGHUP: {e}");
@@ -141,25 +145,11 @@ fn load(
     old_auth: Option<Arc<login::Authenticator>>,
 ) -> Result<Loaded, String> {
     let config = ServerConfig::load(path).map_err(|e| e.to_string())?;
+    // Read anew: a missing or invalid password file refuses the whole reload, and the users
+    // in force stay as they were (the running authenticator is not touched).
+    let _ = (old, old_auth);
     let auth = match config.auth.mode {
         AuthMode::None => None,
-        // The same file and salt: re-read into the running authenticator (an invalid file
-        // keeps the users read before, as the password file's own reload always did).
-        AuthMode::File
-            if old.auth.mode == AuthMode::File
-                && old.auth.password_file == config.auth.password_file
-                && old.auth.login_salt == config.auth.login_salt =>
-        {
-            match old_auth {
-                Some(a) => {
-                    a.reload(true);
-                    Some(a)
-                }
-                None => Some(Arc::new(
-                    login::Authenticator::load(&config.auth).map_err(|e| e.to_string())?,
-                )),
-            }
-        }
         AuthMode::File => Some(Arc::new(
             login::Authenticator::load(&config.auth).map_err(|e| e.to_string())?,
         )),

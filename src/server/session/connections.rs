@@ -106,7 +106,7 @@ impl Session {
             }
         };
         fut.into_actor(self)
-            .map(move |r, act, _| {
+            .map(move |r, act, ctx| {
                 let _entered = act.span.clone().entered();
                 act.opening -= 1;
                 match r {
@@ -124,6 +124,7 @@ impl Session {
                         act.reply(id, Response::Error(e));
                     }
                 }
+                act.close_if_drained(ctx);
             })
             .spawn(ctx);
     }

@@ -6,9 +6,10 @@
 //! on another server and sends it there. When the grace period is over, what is still open
 //! is rolled back (the connections close) and the client is told so.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::*;
+use crate::proto::message::CursorId;
 use crate::server::registry::DrainSession;
 
 /// The notice of a session closed between requests for a shutdown.
@@ -20,57 +21,193 @@ pub(crate) fn drained() -> DbError {
     )
 }
 
-/// Where each connection's transaction stands, from the requests the session forwarded: a
-/// connection with autocommit off is inside a transaction from its first statement to its
-/// commit or rollback.
+/// What a request does to its connection's transaction and results, settled when its answer
+/// goes out (a COMMIT that fails leaves the transaction open).
+#[derive(Debug, Clone, Copy)]
+enum Effect {
+    AutocommitOn,
+    AutocommitOff,
+    /// COMMIT or ROLLBACK.
+    End,
+    CloseConnection,
+    /// Runs SQL: opens a transaction in manual-commit mode; `text` is what the statement text
+    /// itself does (`BEGIN`, `COMMIT`, ...); the answer says whether a result stays open.
+    Statement {
+        text: Option<TextEffect>,
+    },
+    /// Reads a result (its answer says whether rows remain).
+    Read,
+    CloseCursor,
+}
+
+/// A transaction statement in SQL text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TextEffect {
+    Begin,
+    End,
+}
+
+/// The last transaction statement of a statement text: `BEGIN`, `START TRANSACTION` and
+/// `SAVEPOINT` open one; `COMMIT`, `END`, `ROLLBACK` (not `ROLLBACK TO`) end it. Statements
+/// are split at semicolons outside quotes; anything else is no transaction statement.
+fn text_effect(sql: &str) -> Option<TextEffect> {
+    let mut effect = None;
+    let mut statement = String::new();
+    let mut quote: Option<char> = None;
+    let judge = |st: &str, effect: &mut Option<TextEffect>| {
+        let words: Vec<String> = st
+            .split_whitespace()
+            .take(2)
+            .map(str::to_ascii_uppercase)
+            .collect();
+        let first = words.first().map(String::as_str).unwrap_or("");
+        let second = words.get(1).map(String::as_str).unwrap_or("");
+        match (first, second) {
+            ("BEGIN", _) | ("SAVEPOINT", _) => *effect = Some(TextEffect::Begin),
+            ("START", s) if s.starts_with("TRANSACTION") => *effect = Some(TextEffect::Begin),
+            ("ROLLBACK", s) if s.starts_with("TO") => {}
+            ("COMMIT", _) | ("END", _) | ("ROLLBACK", _) | ("ABORT", _) => {
+                *effect = Some(TextEffect::End);
+            }
+            _ => {}
+        }
+    };
+    for c in sql.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None if c == ';' => {
+                judge(&statement, &mut effect);
+                statement.clear();
+                continue;
+            }
+            None => {}
+        }
+        statement.push(c);
+    }
+    judge(&statement, &mut effect);
+    effect
+}
+
+/// Where each connection's transaction and results stand, from the requests the session
+/// forwarded and their answers: a connection is inside a transaction from its first statement
+/// in manual-commit mode (or a `BEGIN` in its SQL) to a successful commit or rollback; a
+/// result with rows still to read keeps the session busy too.
 #[derive(Default)]
 pub(super) struct Transactions {
     manual: HashSet<ConnId>,
     open: HashSet<ConnId>,
+    results: HashSet<(ConnId, CursorId)>,
+    pending: HashMap<RequestId, (ConnId, Option<CursorId>, Effect)>,
 }
 
 impl Transactions {
-    /// Follows one request.
-    pub(super) fn note(&mut self, request: &Request) {
-        match request {
-            Request::SetAutocommit { conn, on: true } => {
-                self.manual.remove(conn);
-                self.open.remove(conn);
+    /// Records what request `id` will do, to settle when it is answered.
+    pub(super) fn note(&mut self, id: RequestId, request: &Request) {
+        let effect = match request {
+            Request::SetAutocommit { on: true, .. } => Effect::AutocommitOn,
+            Request::SetAutocommit { on: false, .. } => Effect::AutocommitOff,
+            Request::Commit { .. } | Request::Rollback { .. } => Effect::End,
+            Request::CloseConnection { .. } => Effect::CloseConnection,
+            Request::Execute { sql, .. } | Request::ExecuteMany { sql, .. } => Effect::Statement {
+                text: text_effect(sql),
+            },
+            Request::Batch { statements, .. } => Effect::Statement {
+                text: statements.iter().rev().find_map(|s| text_effect(&s.sql)),
+            },
+            Request::CallProcedure { .. } | Request::Catalog { .. } | Request::Prepare { .. } => {
+                Effect::Statement { text: None }
             }
-            Request::SetAutocommit { conn, on: false } => {
-                self.manual.insert(*conn);
+            Request::Fetch { .. } | Request::NextResult { .. } | Request::Scroll { .. } => {
+                Effect::Read
             }
-            Request::Commit { conn } | Request::Rollback { conn } => {
-                self.open.remove(conn);
+            Request::CloseCursor { .. } => Effect::CloseCursor,
+            _ => return,
+        };
+        if let Some(conn) = request.conn() {
+            self.pending.insert(id, (conn, request.cursor(), effect));
+        }
+    }
+
+    /// Request `id` was answered: `failed` when with an error, `more_rows` when a result with
+    /// rows still to read stays open.
+    pub(super) fn settle(&mut self, id: RequestId, failed: bool, more_rows: bool) {
+        let Some((conn, cursor, effect)) = self.pending.remove(&id) else {
+            return;
+        };
+        let result = cursor.map(|c| (conn, c));
+        match effect {
+            Effect::AutocommitOn if !failed => {
+                self.manual.remove(&conn);
+                self.open.remove(&conn);
             }
-            Request::CloseConnection { conn } => {
-                self.manual.remove(conn);
-                self.open.remove(conn);
+            Effect::AutocommitOff if !failed => {
+                self.manual.insert(conn);
             }
-            other => {
-                if let Some(conn) = other.conn() {
-                    if self.manual.contains(&conn) {
+            Effect::End if !failed => {
+                self.open.remove(&conn);
+            }
+            Effect::CloseConnection if !failed => {
+                self.manual.remove(&conn);
+                self.open.remove(&conn);
+                self.results.retain(|(c, _)| *c != conn);
+            }
+            Effect::Statement { text } => {
+                // Even a failed statement leaves a manual transaction open (PostgreSQL's is
+                // then aborted, still to be rolled back).
+                if self.manual.contains(&conn) {
+                    self.open.insert(conn);
+                }
+                match text {
+                    Some(TextEffect::Begin) => {
                         self.open.insert(conn);
                     }
+                    Some(TextEffect::End) if !failed && !self.manual.contains(&conn) => {
+                        self.open.remove(&conn);
+                    }
+                    _ => {}
                 }
+                self.track_result(result, more_rows);
+            }
+            Effect::Read => self.track_result(result, more_rows),
+            Effect::CloseCursor => {
+                if let Some(r) = result {
+                    self.results.remove(&r);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn track_result(&mut self, result: Option<(ConnId, CursorId)>, more_rows: bool) {
+        if let Some(r) = result {
+            if more_rows {
+                self.results.insert(r);
+            } else {
+                self.results.remove(&r);
             }
         }
     }
 
-    /// No connection is inside a transaction.
+    /// No connection is inside a transaction and no result has rows left to read.
     pub(super) fn at_boundary(&self) -> bool {
-        self.open.is_empty()
+        self.open.is_empty() && self.results.is_empty()
     }
 }
 
 impl Session {
-    /// Request `id` has its answer.
-    pub(super) fn answered(&mut self, id: RequestId) {
+    /// Request `id` has its answer (`failed`: an error; `more_rows`: a result with rows left).
+    pub(super) fn answered(&mut self, id: RequestId, failed: bool, more_rows: bool) {
         self.unanswered.remove(&id);
+        self.transactions.settle(id, failed, more_rows);
     }
 
     /// While shutting down: closes the session if it is between requests and transactions.
     pub(super) fn close_if_drained(&mut self, ctx: &mut Context<Self>) {
+        if self.draining && self.link.is_none() {
+            return self.end_if_detached_while_draining(ctx);
+        }
         if !self.draining
             || self.closing
             || !self.unanswered.is_empty()
@@ -82,15 +219,26 @@ impl Session {
             return;
         }
         tracing::info!(peer = %self.peer, "session closed for the shutdown, between requests");
-        let reason = drained();
-        if self.link.is_some() {
-            self.fail(reason, ctx);
-        } else {
-            // Detached: its client gets the notice if it comes back within the window.
-            self.end_reason = Some(reason);
-            self.closing = true;
+        self.fail(drained(), ctx);
+    }
+
+    /// While shutting down, a session without a link ends at once: the listeners are closed,
+    /// so its client cannot come back (what it had open is rolled back).
+    pub(super) fn end_if_detached_while_draining(&mut self, ctx: &mut Context<Self>) {
+        if self.draining && self.link.is_none() && !self.closing {
+            tracing::info!(peer = %self.peer, "detached session closed for the shutdown");
+            self.end(drained_detached(), ctx);
         }
     }
+}
+
+/// Why a session that had no link when the server shut down ended.
+fn drained_detached() -> DbError {
+    DbError::with_state(
+        ErrorClass::ConnectionFailureError,
+        "08S01",
+        "the server shut down while the session's link was down: what it had open was rolled back",
+    )
 }
 
 impl Handler<DrainSession> for Session {
@@ -117,6 +265,36 @@ impl Handler<DrainSession> for Session {
                 "the server shut down: its grace period ended with this session inside a transaction or a request, which was rolled back or cancelled",
             ),
             ctx,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{text_effect, TextEffect};
+
+    #[test]
+    fn transaction_statements_in_sql_text() {
+        assert_eq!(text_effect("BEGIN"), Some(TextEffect::Begin));
+        assert_eq!(
+            text_effect("  start   transaction isolation level serializable"),
+            Some(TextEffect::Begin)
+        );
+        assert_eq!(
+            text_effect("BEGIN; INSERT INTO t VALUES (1)"),
+            Some(TextEffect::Begin)
+        );
+        assert_eq!(
+            text_effect("INSERT INTO t VALUES ('a;commit'); COMMIT"),
+            Some(TextEffect::End)
+        );
+        assert_eq!(text_effect("rollback to savepoint a"), None);
+        assert_eq!(text_effect("savepoint a"), Some(TextEffect::Begin));
+        assert_eq!(text_effect("END"), Some(TextEffect::End));
+        assert_eq!(text_effect("SELECT 'begin'"), None);
+        assert_eq!(
+            text_effect("select 1; begin; select 2"),
+            Some(TextEffect::Begin)
         );
     }
 }

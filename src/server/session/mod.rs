@@ -281,6 +281,10 @@ impl Session {
             return;
         };
         retire(link, ctx);
+        if self.draining {
+            // Shutting down: the listeners are closed, the client cannot come back.
+            return self.end_if_detached_while_draining(ctx);
+        }
         self.detached_since = Some(Instant::now());
         self.stats.attached.store(false, Ordering::Relaxed);
         tracing::info!(
@@ -317,8 +321,12 @@ impl Session {
 
     /// Sends a session frame: numbered, kept for replay until acknowledged.
     fn reply(&mut self, id: RequestId, response: Response) {
+        let failed = matches!(
+            &response,
+            Response::Error(_) | Response::ExecuteManyFailed { .. }
+        ) || matches!(&response, Response::Warned { response, .. } if matches!(**response, Response::Error(_) | Response::ExecuteManyFailed { .. }));
         let bytes = self.encode(id, response);
-        self.answered(id);
+        self.answered(id, failed, false);
         self.send_numbered(bytes);
     }
 
@@ -405,7 +413,7 @@ impl Session {
             Ok(()) => Bytes::from(buf),
             Err(e) => self.encode_failure(id, &e),
         };
-        self.answered(id);
+        self.answered(id, false, !done);
         self.send_numbered(bytes);
     }
 

@@ -58,7 +58,7 @@ impl Session {
         }
         self.highest_request = id;
         self.unanswered.insert(id);
-        self.transactions.note(&request);
+        self.transactions.note(id, &request);
         if request.cursor() == Some(db::BATCH_CURSOR) {
             return self.reply(
                 id,
@@ -368,9 +368,10 @@ impl Session {
         h.addr
             .release(h.clone())
             .into_actor(self)
-            .map(move |r, act, _| {
+            .map(move |r, act, ctx| {
                 let _entered = act.span.clone().entered();
                 act.reply_result(id, flatten(r).map(|_| Response::Ok));
+                act.close_if_drained(ctx);
             })
             .spawn(ctx);
     }
@@ -385,10 +386,11 @@ impl Session {
     ) {
         actix_rt::task::spawn_blocking(listing)
             .into_actor(self)
-            .map(move |r, act, _| {
+            .map(move |r, act, ctx| {
                 let _entered = act.span.clone().entered();
                 let r = r.map_err(|e| DbError::new(ErrorClass::InternalError, e.to_string()));
                 act.reply_result(id, r.and_then(|r| r));
+                act.close_if_drained(ctx);
             })
             .spawn(ctx);
     }

@@ -13,6 +13,11 @@ impl Session {
         }
         // Requests held back by the server-wide output budget try again.
         self.pump_all(ctx);
+        // Shutting down: answers the session gave itself may have brought it to a boundary.
+        self.close_if_drained(ctx);
+        if self.closing {
+            return;
+        }
         let activity = &self.shared.config.activity;
         let (window, idle_limit, exec_limit) = (
             activity.max_session_reconnect_time,

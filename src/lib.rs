@@ -48,6 +48,8 @@
 //!   `sqlite3_create_function` (closing extension loading and file functions).
 //! - `src/server/db/sqlite_values.rs`: the interposed `sqlite3_column_text`,
 //!   `sqlite3_column_bytes` and `sqlite3_column_decltype` (exact reals, untyped columns).
+//! - `src/server/systemd.rs`: taking over the listening sockets systemd passes (socket
+//!   activation: file descriptors from 3, checked to be listening TCP sockets).
 
 #![deny(unsafe_code)]
 #![warn(missing_docs, rust_2018_idioms)]

@@ -642,3 +642,134 @@ fn a_second_instance_leaves_the_running_ones_pid_file_and_reload_signals_only_od
     let _ = other.kill();
     let _ = other.wait();
 }
+
+/// Reads the service manager's messages from `socket` until one contains `what`.
+fn expect_notice(socket: &std::os::unix::net::UnixDatagram, what: &str) -> String {
+    let mut buf = [0u8; 4096];
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        assert!(std::time::Instant::now() < end, "no {what} notification");
+        if let Ok(n) = socket.recv(&mut buf) {
+            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if text.contains(what) {
+                return text;
+            }
+        }
+    }
+}
+
+#[test]
+fn systemd_hears_ready_reloading_stopping_and_the_watchdog() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notify");
+    let socket = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .unwrap();
+    let mut server = TestServer::start_with_env(
+        &format!(
+            "[Connection]\ninterface = 127.0.0.1\nport = 0\n\n[Logging]\nlog_level = mx.Log.SYSTEM_INFO\n\n{}",
+            common::ACCESS
+        ),
+        "",
+        &[
+            ("NOTIFY_SOCKET", path.to_str().unwrap()),
+            ("WATCHDOG_USEC", "200000"),
+        ],
+    );
+    assert!(expect_notice(&socket, "READY=1").contains("STATUS="));
+    // Every 100 ms from the reactor.
+    expect_notice(&socket, "WATCHDOG=1");
+    expect_notice(&socket, "WATCHDOG=1");
+    signal(&server, nix::sys::signal::Signal::SIGHUP);
+    assert!(expect_notice(&socket, "RELOADING=1").contains("MONOTONIC_USEC="));
+    expect_notice(&socket, "READY=1");
+    signal(&server, nix::sys::signal::Signal::SIGTERM);
+    expect_notice(&socket, "STOPPING=1");
+    assert!(exited(&mut server, 10).success());
+}
+
+#[test]
+fn socket_activation_serves_the_socket_systemd_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = common::write_odbc_ini(dir.path());
+    let port = common::free_port();
+    let cfg = dir.path().join("server-config.ini");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[Connection]\ninterface = 127.0.0.1\nport = {port}\n\n{}",
+            common::ACCESS
+        ),
+    )
+    .unwrap();
+    let mut activate = Command::new("systemd-socket-activate");
+    activate.arg("-l").arg(format!("127.0.0.1:{port}"));
+    for (k, v) in &env {
+        activate.arg(format!("--setenv={k}={v}"));
+    }
+    let child = activate
+        .arg(common::odbcd_bin())
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("systemd-socket-activate (apt install systemd)");
+    TestServer::wait_until(10, "the activator to listen", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    // The first connection starts odbcd, which serves it on the socket it was handed.
+    let data = odbcd::client::ConfigData::new()
+        .set("Connection", "host", "127.0.0.1")
+        .set("Connection", "port", port);
+    let mut s = ServerSession::new(None, Some(&data)).unwrap();
+    let odbc = s.open("", "", None, None).unwrap();
+    let conn = odbc.driver_connect("DSN=demo").unwrap();
+    let mut c = conn.cursor();
+    c.execute("SELECT 6 * 7", &[]).unwrap();
+    assert_eq!(
+        c.fetchone().unwrap().map(Vec::from),
+        Some(vec![odbcd::client::Value::Int(42)])
+    );
+    s.close().unwrap();
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    );
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("listening on a socket systemd passed"),
+        "{log}"
+    );
+}
+
+#[test]
+fn the_unit_file_passes_systemd_analyze_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let unit = std::fs::read_to_string("config/odbcd.service")
+        .unwrap()
+        .replace(
+            "ExecStart=/usr/bin/odbcd",
+            &format!("ExecStart={}", common::odbcd_bin().display()),
+        );
+    let path = dir.path().join("odbcd.service");
+    std::fs::write(&path, unit).unwrap();
+    let out = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&path)
+        .output()
+        .expect("systemd-analyze (apt install systemd)");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let complaints: Vec<&str> = said
+        .lines()
+        .filter(|l| l.contains("odbcd.service"))
+        .collect();
+    assert!(out.status.success() && complaints.is_empty(), "{said}");
+}

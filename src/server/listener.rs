@@ -111,16 +111,31 @@ impl Listener {
             addr,
             source,
         };
-        let socket = match addr {
-            SocketAddr::V4(_) => TcpSocket::new_v4(),
-            SocketAddr::V6(_) => TcpSocket::new_v6(),
-        }
-        .map_err(err)?;
-        socket
-            .set_reuseaddr(config.allow_reuse_address)
-            .map_err(err)?;
-        socket.bind(addr).map_err(err)?;
-        let socket = socket.listen(config.request_queue_size).map_err(err)?;
+        // Socket activation: systemd opened this address already.
+        let inherited = if config.port == 0 {
+            None
+        } else {
+            super::systemd::take_inherited(addr)
+        };
+        let socket = match inherited {
+            Some(l) => {
+                tracing::info!(target: "odbcd::lifecycle", section = %config.name, %addr, "listening on a socket systemd passed");
+                l.set_nonblocking(true).map_err(err)?;
+                TcpListener::from_std(l).map_err(err)?
+            }
+            None => {
+                let socket = match addr {
+                    SocketAddr::V4(_) => TcpSocket::new_v4(),
+                    SocketAddr::V6(_) => TcpSocket::new_v6(),
+                }
+                .map_err(err)?;
+                socket
+                    .set_reuseaddr(config.allow_reuse_address)
+                    .map_err(err)?;
+                socket.bind(addr).map_err(err)?;
+                socket.listen(config.request_queue_size).map_err(err)?
+            }
+        };
         let tls = if config.allow_ssl {
             Some(Arc::new(ListenerTls::load(&config).map_err(|e| {
                 ServerError::Tls {

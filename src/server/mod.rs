@@ -21,6 +21,7 @@ pub mod registry;
 mod reload;
 pub mod replay;
 pub mod session;
+pub mod systemd;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -274,12 +275,29 @@ impl Server {
             .map(|l| actix_rt::spawn(l.serve(watching.clone(), handshakes.clone())))
             .collect();
         let current = watching.clone();
+        for addr in systemd::unclaimed() {
+            tracing::warn!(target: "odbcd::lifecycle", %addr, "systemd passed a socket no listening section names; ignored");
+        }
+        systemd::notify("READY=1\nSTATUS=accepting sessions");
+        // From the reactor itself: a wedged reactor stops the pings, and systemd restarts it.
+        let watchdog = systemd::watchdog_interval().map(|every| {
+            actix_rt::spawn(async move {
+                loop {
+                    systemd::notify("WATCHDOG=1");
+                    actix_rt::time::sleep(every).await;
+                }
+            })
+        });
         let hangup = actix_rt::spawn(reload::reload_on_hangup(
             self.config_path,
             live,
             self.hangup,
         ));
         let stop = first.await;
+        systemd::notify(match stop {
+            Stop::Drain => "STOPPING=1\nSTATUS=draining: sessions close at transaction boundaries",
+            Stop::Now => "STOPPING=1\nSTATUS=stopping",
+        });
         if stop == Stop::Drain {
             // No new connections from now on: clients (and load balancers' health checks) are
             // refused at once and go to another server. Sessions already open go on.
@@ -296,6 +314,9 @@ impl Server {
             }
         }
         hangup.abort();
+        if let Some(w) = watchdog {
+            w.abort();
+        }
         tracing::info!(target: "odbcd::lifecycle", "shutting down");
         for t in tasks {
             t.abort();

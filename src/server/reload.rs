@@ -36,6 +36,7 @@ pub(super) async fn reload_on_hangup(
         }
     };
     while hangup.recv().await.is_some() {
+        super::systemd::notify(&format!("RELOADING=1\nMONOTONIC_USEC={}", monotonic_usec()));
         match &path {
             Some(path) => reload(path.clone(), &live).await,
             None => {
@@ -49,7 +50,15 @@ pub(super) async fn reload_on_hangup(
                 tracing::info!(target: "odbcd::lifecycle", "SIGHUP: no configuration file to re-read (built-in defaults)");
             }
         }
+        super::systemd::notify("READY=1\nSTATUS=accepting sessions");
     }
+}
+
+/// CLOCK_MONOTONIC in microseconds, as systemd wants with `RELOADING=1`.
+fn monotonic_usec() -> u128 {
+    let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC);
+    now.map(|t| t.tv_sec() as u128 * 1_000_000 + t.tv_nsec() as u128 / 1000)
+        .unwrap_or(0)
 }
 
 /// Everything a reload reads from disk, read off the reactor.

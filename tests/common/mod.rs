@@ -138,6 +138,11 @@ impl TestServer {
     /// Like [`Self::start_with`], with `odbcinst_extra` appended to the driver manager's
     /// odbcinst.ini (e.g. an `[ODBC]` section that turns tracing on).
     pub fn start_with_odbcinst(config: &str, odbcinst_extra: &str) -> Self {
+        Self::start_with_env(config, odbcinst_extra, &[])
+    }
+
+    /// Like [`Self::start_with_odbcinst`], with more environment variables for the server.
+    pub fn start_with_env(config: &str, odbcinst_extra: &str, extra_env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let env = write_odbc_ini(dir.path());
         if !odbcinst_extra.is_empty() {
@@ -166,6 +171,11 @@ impl TestServer {
             .arg(&ready)
             .current_dir(dir.path())
             .envs(env.clone())
+            .envs(
+                extra_env
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string())),
+            )
             .envs(malloc_checks())
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())

@@ -773,3 +773,41 @@ fn the_unit_file_passes_systemd_analyze_verify() {
         .collect();
     assert!(out.status.success() && complaints.is_empty(), "{said}");
 }
+
+#[test]
+fn a_transaction_begun_behind_a_comment_or_with_a_trigger_body_is_not_cut() {
+    let (mut server, _) = drain_server(30);
+    let db = server.sqlite("comment_begin");
+    let (_s, _o, conn) = server.connect(&db);
+    let mut c = conn.cursor();
+    c.execute("CREATE TABLE t (id int)", &[]).unwrap();
+    c.execute("CREATE TABLE u (id int)", &[]).unwrap();
+    c.execute("/* app */ BEGIN", &[]).unwrap();
+    c.execute("INSERT INTO t VALUES (1)", &[]).unwrap();
+    c.execute(
+        "CREATE TRIGGER tr AFTER INSERT ON t BEGIN INSERT INTO u VALUES (new.id); END",
+        &[],
+    )
+    .unwrap();
+    signal(&server, nix::sys::signal::Signal::SIGTERM);
+    TestServer::wait_until(10, "the drain to start", || {
+        server.log().contains("draining")
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    c.execute("INSERT INTO t VALUES (2)", &[])
+        .expect("the transaction goes on during the drain");
+    c.execute("COMMIT", &[]).unwrap();
+    let status = exited(&mut server, 10);
+    assert!(status.success());
+    let path = db
+        .split(';')
+        .find_map(|kv| kv.strip_prefix("Database="))
+        .unwrap()
+        .to_owned();
+    let out = Command::new("sqlite3")
+        .arg(&path)
+        .arg("SELECT group_concat(id) FROM t; SELECT group_concat(id) FROM u;")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1,2\n2\n");
+}

@@ -21,7 +21,7 @@ pub mod registry;
 mod reload;
 pub mod replay;
 pub mod session;
-pub mod systemd;
+mod systemd;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -294,9 +294,15 @@ impl Server {
             self.hangup,
         ));
         let stop = first.await;
-        systemd::notify(match stop {
-            Stop::Drain => "STOPPING=1\nSTATUS=draining: sessions close at transaction boundaries",
-            Stop::Now => "STOPPING=1\nSTATUS=stopping",
+        // No reload from here on (it would tell systemd READY=1 again).
+        hangup.abort();
+        let grace = current.borrow().shared.config.shutdown_grace;
+        systemd::notify(&match stop {
+            Stop::Drain => format!(
+                "STOPPING=1\nSTATUS=draining: sessions close at transaction boundaries\nEXTEND_TIMEOUT_USEC={}",
+                (grace + std::time::Duration::from_secs(10)).as_micros()
+            ),
+            Stop::Now => "STOPPING=1\nSTATUS=stopping".to_owned(),
         });
         if stop == Stop::Drain {
             // No new connections from now on: clients (and load balancers' health checks) are
@@ -313,7 +319,6 @@ impl Server {
                 }
             }
         }
-        hangup.abort();
         if let Some(w) = watchdog {
             w.abort();
         }

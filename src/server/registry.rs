@@ -430,6 +430,11 @@ impl Handler<ConnectionClosed> for Registry {
         let Some((key, conn)) = msg.reusable else {
             return;
         };
+        if self.draining {
+            // Shutting down: nothing enters the pool any more.
+            drop(conn);
+            return;
+        }
         if self
             .max_connections
             .is_some_and(|max| self.connections >= max)

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 /// Sends `state` (newline-separated `KEY=value` lines) to the service manager, if odbcd runs
 /// under one. Failures are logged at debug level: notifications are best effort.
-pub fn notify(state: &str) {
+pub(crate) fn notify(state: &str) {
     let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
         return;
     };
@@ -37,7 +37,7 @@ pub fn notify(state: &str) {
 
 /// How often to send `WATCHDOG=1`: half of `WATCHDOG_USEC`, when the unit asks for it (and
 /// `WATCHDOG_PID`, if set, is this process).
-pub fn watchdog_interval() -> Option<Duration> {
+pub(crate) fn watchdog_interval() -> Option<Duration> {
     let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.trim().parse().ok()?;
     if let Ok(pid) = std::env::var("WATCHDOG_PID") {
         if pid.trim() != std::process::id().to_string() {
@@ -94,22 +94,35 @@ fn take_listener(fd: i32) -> Option<TcpListener> {
     if !(stream && listening && tcp) {
         return None;
     }
+    // Not for the programs a driver may start.
+    socket.set_cloexec(true).ok()?;
     // SAFETY: as above: an open descriptor this process owns from now on, checked to be a
     // listening TCP socket.
     Some(unsafe { TcpListener::from_raw_fd(fd) })
 }
 
-/// The socket systemd passed for `addr`, if any (each is given out once).
-pub fn take_inherited(addr: SocketAddr) -> Option<TcpListener> {
+/// The socket systemd passed for `addr`, if any (each is given out once). A dual-stack
+/// `[::]:port` socket (systemd's `ListenStream=PORT`) serves a section on `0.0.0.0:port`.
+pub(crate) fn take_inherited(addr: SocketAddr) -> Option<TcpListener> {
     let mut list = inherited().lock().unwrap_or_else(PoisonError::into_inner);
-    let i = list
-        .iter()
-        .position(|l| l.local_addr().is_ok_and(|a| a == addr))?;
+    let serves = |l: &TcpListener| {
+        let Ok(bound) = l.local_addr() else {
+            return false;
+        };
+        bound == addr
+            || (addr.ip().is_unspecified()
+                && addr.is_ipv4()
+                && bound.is_ipv6()
+                && bound.ip().is_unspecified()
+                && bound.port() == addr.port()
+                && socket2::SockRef::from(l).only_v6().is_ok_and(|v6| !v6))
+    };
+    let i = list.iter().position(serves)?;
     Some(list.swap_remove(i))
 }
 
 /// Inherited sockets no section claimed (logged once the listeners are set up).
-pub fn unclaimed() -> Vec<SocketAddr> {
+pub(crate) fn unclaimed() -> Vec<SocketAddr> {
     inherited()
         .lock()
         .unwrap_or_else(PoisonError::into_inner)

@@ -47,47 +47,38 @@ enum TextEffect {
     End,
 }
 
-/// The last transaction statement of a statement text: `BEGIN`, `START TRANSACTION` and
-/// `SAVEPOINT` open one; `COMMIT`, `END`, `ROLLBACK` (not `ROLLBACK TO`) end it. Statements
-/// are split at semicolons outside quotes; anything else is no transaction statement.
+/// What a statement text does to a transaction, judged so that a wrong guess only costs
+/// waiting, never work: it may open one when any word of it (comments and bodies included) is
+/// `BEGIN`, `SAVEPOINT`, `START … TRANSACTION`, `AUTOCOMMIT` or `IMPLICIT_TRANSACTIONS`; it ends
+/// one only when the whole text is a single `COMMIT`, `ROLLBACK`, `END` or `ABORT` (optionally
+/// with `WORK` or `TRANSACTION`).
 fn text_effect(sql: &str) -> Option<TextEffect> {
-    let mut effect = None;
-    let mut statement = String::new();
-    let mut quote: Option<char> = None;
-    let judge = |st: &str, effect: &mut Option<TextEffect>| {
-        let words: Vec<String> = st
-            .split_whitespace()
-            .take(2)
-            .map(str::to_ascii_uppercase)
-            .collect();
-        let first = words.first().map(String::as_str).unwrap_or("");
-        let second = words.get(1).map(String::as_str).unwrap_or("");
-        match (first, second) {
-            ("BEGIN", _) | ("SAVEPOINT", _) => *effect = Some(TextEffect::Begin),
-            ("START", s) if s.starts_with("TRANSACTION") => *effect = Some(TextEffect::Begin),
-            ("ROLLBACK", s) if s.starts_with("TO") => {}
-            ("COMMIT", _) | ("END", _) | ("ROLLBACK", _) | ("ABORT", _) => {
-                *effect = Some(TextEffect::End);
-            }
-            _ => {}
-        }
-    };
-    for c in sql.chars() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None if c == '\'' || c == '"' => quote = Some(c),
-            None if c == ';' => {
-                judge(&statement, &mut effect);
-                statement.clear();
-                continue;
-            }
-            None => {}
-        }
-        statement.push(c);
+    let lone: Vec<String> = sql
+        .trim()
+        .trim_end_matches(';')
+        .split_whitespace()
+        .map(str::to_ascii_uppercase)
+        .collect();
+    let ends = matches!(
+        lone.first().map(String::as_str),
+        Some("COMMIT" | "ROLLBACK" | "END" | "ABORT")
+    ) && (lone.len() == 1
+        || (lone.len() == 2 && matches!(lone[1].as_str(), "WORK" | "TRANSACTION")));
+    if ends {
+        return Some(TextEffect::End);
     }
-    judge(&statement, &mut effect);
-    effect
+    let upper = sql.to_ascii_uppercase();
+    let words: Vec<&str> = upper
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let opens = words.iter().enumerate().any(|(i, w)| {
+        matches!(
+            *w,
+            "BEGIN" | "SAVEPOINT" | "AUTOCOMMIT" | "IMPLICIT_TRANSACTIONS"
+        ) || (*w == "START" && words.get(i + 1) == Some(&"TRANSACTION"))
+    });
+    opens.then_some(TextEffect::Begin)
 }
 
 /// Where each connection's transaction and results stand, from the requests the session
@@ -113,8 +104,12 @@ impl Transactions {
             Request::Execute { sql, .. } | Request::ExecuteMany { sql, .. } => Effect::Statement {
                 text: text_effect(sql),
             },
+            // A batch may stop before its COMMIT: it can open a transaction, never end one.
             Request::Batch { statements, .. } => Effect::Statement {
-                text: statements.iter().rev().find_map(|s| text_effect(&s.sql)),
+                text: statements
+                    .iter()
+                    .any(|s| text_effect(&s.sql) == Some(TextEffect::Begin))
+                    .then_some(TextEffect::Begin),
             },
             Request::CallProcedure { .. } | Request::Catalog { .. } | Request::Prepare { .. } => {
                 Effect::Statement { text: None }
@@ -160,10 +155,12 @@ impl Transactions {
                     self.open.insert(conn);
                 }
                 match text {
-                    Some(TextEffect::Begin) => {
+                    Some(TextEffect::Begin) if !failed => {
                         self.open.insert(conn);
                     }
-                    Some(TextEffect::End) if !failed && !self.manual.contains(&conn) => {
+                    // A COMMIT or ROLLBACK in SQL that succeeded ends it (in manual-commit mode
+                    // too: the driver starts the next one with the next statement).
+                    Some(TextEffect::End) if !failed => {
                         self.open.remove(&conn);
                     }
                     _ => {}
@@ -276,6 +273,7 @@ mod tests {
     #[test]
     fn transaction_statements_in_sql_text() {
         assert_eq!(text_effect("BEGIN"), Some(TextEffect::Begin));
+        assert_eq!(text_effect("/* app */ BEGIN"), Some(TextEffect::Begin));
         assert_eq!(
             text_effect("  start   transaction isolation level serializable"),
             Some(TextEffect::Begin)
@@ -284,17 +282,19 @@ mod tests {
             text_effect("BEGIN; INSERT INTO t VALUES (1)"),
             Some(TextEffect::Begin)
         );
+        // Bodies with END do not end anything; a BEGIN anywhere may open.
         assert_eq!(
-            text_effect("INSERT INTO t VALUES ('a;commit'); COMMIT"),
-            Some(TextEffect::End)
-        );
-        assert_eq!(text_effect("rollback to savepoint a"), None);
-        assert_eq!(text_effect("savepoint a"), Some(TextEffect::Begin));
-        assert_eq!(text_effect("END"), Some(TextEffect::End));
-        assert_eq!(text_effect("SELECT 'begin'"), None);
-        assert_eq!(
-            text_effect("select 1; begin; select 2"),
+            text_effect("CREATE TRIGGER tr AFTER INSERT ON t BEGIN INSERT INTO u VALUES (1); END"),
             Some(TextEffect::Begin)
         );
+        assert_eq!(text_effect("INSERT INTO t VALUES ('a'); COMMIT"), None);
+        assert_eq!(text_effect("COMMIT;"), Some(TextEffect::End));
+        assert_eq!(text_effect(" rollback work "), Some(TextEffect::End));
+        assert_eq!(
+            text_effect("rollback to savepoint a"),
+            Some(TextEffect::Begin)
+        );
+        assert_eq!(text_effect("SET autocommit = 0"), Some(TextEffect::Begin));
+        assert_eq!(text_effect("SELECT 1"), None);
     }
 }

@@ -15,17 +15,22 @@ use std::time::{Duration, Instant};
 use common::{free_port, pg::pg, TestServer, ACCESS};
 use odbcd::client::{ConfigData, ErrorClass, ServerSession, Value};
 
-struct HaProxy(Child);
+/// A running HAProxy, and the folder of its configuration (removed with it).
+struct HaProxy {
+    child: Child,
+    _dir: tempfile::TempDir,
+}
 
 impl Drop for HaProxy {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
 /// HAProxy on `port` in front of `servers`, with the health check of `config/haproxy.cfg`.
-fn haproxy(dir: &std::path::Path, port: u16, servers: &[u16]) -> HaProxy {
+fn haproxy(port: u16, servers: &[u16]) -> HaProxy {
+    let dir = tempfile::tempdir().unwrap();
     let example = std::fs::read_to_string("config/haproxy.cfg").unwrap();
     let mut cfg: String = example
         .lines()
@@ -42,7 +47,7 @@ fn haproxy(dir: &std::path::Path, port: u16, servers: &[u16]) -> HaProxy {
     for (i, p) in servers.iter().enumerate() {
         cfg.push_str(&format!("    server odbcd{} 127.0.0.1:{p}\n", i + 1));
     }
-    let path = dir.join("haproxy.cfg");
+    let path = dir.path().join("haproxy.cfg");
     std::fs::write(&path, cfg).unwrap();
     let child = Command::new("haproxy")
         .arg("-f")
@@ -52,7 +57,7 @@ fn haproxy(dir: &std::path::Path, port: u16, servers: &[u16]) -> HaProxy {
         .stderr(Stdio::null())
         .spawn()
         .expect("haproxy (apt install haproxy)");
-    let p = HaProxy(child);
+    let p = HaProxy { child, _dir: dir };
     TestServer::wait_until(10, "haproxy to listen", || {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
     });
@@ -67,23 +72,30 @@ struct Outcome {
     after_kill: AtomicU64,
 }
 
-#[test]
-fn a_cluster_behind_haproxy_survives_a_dead_server() {
-    let pg = pg();
+/// Three servers on fixed free ports (with `extra` configuration) behind HAProxy: the servers,
+/// HAProxy and its front port.
+fn cluster(extra: &str) -> (Vec<TestServer>, HaProxy, u16) {
     let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
-    let mut servers: Vec<TestServer> = ports
+    let servers: Vec<TestServer> = ports
         .iter()
         .map(|p| {
             TestServer::start_with(&format!(
-                "[Connection]\ninterface = 127.0.0.1\nport = {p}\n\n[Activity]\nmax_session_reconnect_time = 2\ncheck_interval = 0.2\n\n[Logging]\nlog_level = mx.Log.SYSTEM_INFO\n\n{ACCESS}"
+                "[Connection]\ninterface = 127.0.0.1\nport = {p}\n\n{extra}\n[Logging]\nlog_level = mx.Log.SYSTEM_INFO\n\n{ACCESS}"
             ))
         })
         .collect();
+    let front = free_port();
+    let proxy = haproxy(front, &ports);
+    (servers, proxy, front)
+}
+
+#[test]
+fn a_cluster_behind_haproxy_survives_a_dead_server() {
+    let pg = pg();
+    let (mut servers, _haproxy, front) =
+        cluster("[Activity]\nmax_session_reconnect_time = 2\ncheck_interval = 0.2\n");
     let _db = pg.database("cluster");
     pg.psql("cluster", "CREATE TABLE t (id bigint, writer integer)");
-    let dir = tempfile::tempdir().unwrap();
-    let front = free_port();
-    let _haproxy = haproxy(dir.path(), front, &ports);
 
     let outcome = Arc::new(Outcome::default());
     let stop = Arc::new(AtomicBool::new(false));
@@ -200,23 +212,12 @@ fn a_cluster_behind_haproxy_survives_a_dead_server() {
 #[test]
 fn a_server_drained_behind_haproxy_costs_the_writers_nothing() {
     let pg = pg();
-    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
-    let mut servers: Vec<TestServer> = ports
-        .iter()
-        .map(|p| {
-            TestServer::start_with(&format!(
-                "[Connection]\ninterface = 127.0.0.1\nport = {p}\n\n[Unix]\nshutdown_grace = 20\n\n[Logging]\nlog_level = mx.Log.SYSTEM_INFO\n\n{ACCESS}"
-            ))
-        })
-        .collect();
+    let (mut servers, _haproxy, front) = cluster("[Unix]\nshutdown_grace = 20\n");
     let _db = pg.database("cluster_drain");
     pg.psql(
         "cluster_drain",
         "CREATE TABLE t (id bigint, writer integer)",
     );
-    let dir = tempfile::tempdir().unwrap();
-    let front = free_port();
-    let _haproxy = haproxy(dir.path(), front, &ports);
 
     let stop = Arc::new(AtomicBool::new(false));
     let drained = Arc::new(AtomicBool::new(false));

@@ -49,47 +49,18 @@ fn _exiting() {
     EXITING.store(true, Ordering::Release);
 }
 
-/// Names of the `odbcd` module that connections and the server proxy show as attributes.
-const MODULE_ATTRIBUTES: &[&str] = &[
-    "Warning",
-    "Error",
-    "InterfaceError",
-    "DatabaseError",
-    "DataError",
-    "OperationalError",
-    "IntegrityError",
-    "InternalError",
-    "ProgrammingError",
-    "NotSupportedError",
-    "ConfigurationError",
-    "ConnectionFailureError",
-    "ODBCConnectError",
-    "PolicyViolationError",
-    "ProtocolError",
-    "TimeoutError",
-    "Date",
-    "Time",
-    "Timestamp",
-    "DateFromTicks",
-    "TimeFromTicks",
-    "TimestampFromTicks",
-    "Binary",
-    "STRING",
-    "BINARY",
-    "NUMBER",
-    "DATETIME",
-    "ROWID",
-    "apilevel",
-    "threadsafety",
-    "paramstyle",
-];
-
-/// `name` of the `odbcd` module, for objects that show the module's API as attributes.
+/// `name` of the `odbcd` module (one of its `__all__`), for objects that show the module's
+/// API as attributes (the server proxy, connections: `connection.ProgrammingError`).
 pub(crate) fn module_attribute<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-    if !MODULE_ATTRIBUTES.contains(&name) {
+    let module = py.import("odbcd")?;
+    let exported = module
+        .getattr("__all__")?
+        .try_iter()?
+        .any(|n| n.is_ok_and(|n| n.extract::<String>().is_ok_and(|n| n == name)));
+    if !exported {
         return Err(pyo3::exceptions::PyAttributeError::new_err(name.to_owned()));
     }
-    py.import("odbcd")?.getattr(name)
+    module.getattr(name)
 }
 
 /// connect(connection_string, *, host=None, port=None, user=None, password=None,

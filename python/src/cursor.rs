@@ -303,9 +303,7 @@ impl PyCursor {
     ///
     /// The next row, or None when the result is exhausted.
     fn fetchone(&self, py: Python<'_>) -> PyResult<Option<Py<PyTuple>>> {
-        if lock(&self.buffered).len() == 0 {
-            self.require_result(py)?;
-        }
+        // Without a result set, the fetch `take` makes raises (one call to the client).
         Ok(self.take(py, 1, FETCH_AHEAD)?.pop())
     }
 
@@ -322,7 +320,8 @@ impl PyCursor {
             Some(s) => int_arg::<usize>(s, "fetchmany size")?,
             None => self.arraysize.load(Ordering::Relaxed),
         };
-        if lock(&self.buffered).len() == 0 {
+        if want == 0 && lock(&self.buffered).len() == 0 {
+            // `take` fetches nothing for no rows: still an error without a result set.
             self.require_result(py)?;
         }
         PyList::new(py, self.take(py, want, want.max(1))?)
@@ -332,9 +331,6 @@ impl PyCursor {
     ///
     /// All remaining rows.
     fn fetchall<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        if lock(&self.buffered).len() == 0 {
-            self.require_result(py)?;
-        }
         PyList::new(py, self.take(py, usize::MAX, usize::MAX)?)
     }
 

@@ -25,12 +25,10 @@ pub struct Connection {
 
 impl Connection {
     pub(crate) fn open(core: Arc<Core>, request: Request) -> Result<Self, Error> {
-        let (link, generation, answer) = core.unless_drained(|| {
+        let (generation, answer) = core.unless_drained(|| {
             let (link, generation) = core.link()?;
-            let answer = link.call(request.clone())?;
-            Ok((link, generation, answer))
+            Ok((generation, link.call(request.clone())?))
         })?;
-        drop(link);
         let (id, dbms_name) = connected(answer)?;
         Ok(Self {
             inner: Arc::new(ConnInner {

@@ -73,9 +73,7 @@ struct Loaded {
 pub(super) async fn reload(path: PathBuf, live: &watch::Sender<Live>) {
     tracing::info!(target: "odbcd::lifecycle", config = %path.display(), "SIGHUP: reloading the configuration");
     let current = live.borrow().clone();
-    let old_auth = current.shared.auth.clone();
-    let old_config = Arc::clone(&current.shared.config);
-    let loaded = actix_rt::task::spawn_blocking(move || load(&path, &old_config, old_auth)).await;
+    let loaded = actix_rt::task::spawn_blocking(move || load(&path)).await;
     let loaded = match loaded {
         Ok(Ok(l)) => l,
         Ok(Err(why)) => {
@@ -148,15 +146,10 @@ pub(super) async fn reload(path: PathBuf, live: &watch::Sender<Live>) {
 }
 
 /// Reads the file and what it names (password file, certificates, the driver manager's lists).
-fn load(
-    path: &std::path::Path,
-    old: &ServerConfig,
-    old_auth: Option<Arc<login::Authenticator>>,
-) -> Result<Loaded, String> {
+fn load(path: &std::path::Path) -> Result<Loaded, String> {
     let config = ServerConfig::load(path).map_err(|e| e.to_string())?;
     // Read anew: a missing or invalid password file refuses the whole reload, and the users
     // in force stay as they were (the running authenticator is not touched).
-    let _ = (old, old_auth);
     let auth = match config.auth.mode {
         AuthMode::None => None,
         AuthMode::File => Some(Arc::new(

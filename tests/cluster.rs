@@ -28,8 +28,9 @@ impl Drop for HaProxy {
     }
 }
 
-/// HAProxy on `port` in front of `servers`, with the health check of `config/haproxy.cfg`.
-fn haproxy(port: u16, servers: &[u16]) -> HaProxy {
+/// HAProxy on `port` in front of `servers` (each its port and, to check `/readyz` as the
+/// example's comment shows, its metrics port), with the health check of `config/haproxy.cfg`.
+fn haproxy(port: u16, servers: &[(u16, Option<u16>)]) -> HaProxy {
     let dir = tempfile::tempdir().unwrap();
     let example = std::fs::read_to_string("config/haproxy.cfg").unwrap();
     let mut cfg: String = example
@@ -41,11 +42,31 @@ fn haproxy(port: u16, servers: &[u16]) -> HaProxy {
         "frontend odbcd\n",
         &format!("frontend odbcd\n    bind 127.0.0.1:{port}\n"),
     );
+    if servers.iter().any(|(_, m)| m.is_some()) {
+        // The example's HTTP check: its commented lines instead of the protocol check.
+        cfg = cfg
+            .lines()
+            .filter(|l| !l.contains("tcp-check") && !l.trim_start().starts_with("default-server"))
+            .map(|l| {
+                let l = l
+                    .strip_prefix("    #   ")
+                    .map_or(l.to_owned(), |l| format!("    {l}"));
+                format!("{}\n", l.replace(" port 9632", ""))
+            })
+            .collect();
+        assert!(cfg.contains("\n    option httpchk GET /readyz\n"), "{cfg}");
+    }
     cfg = cfg
         .replace("inter 1s", "inter 200ms")
         .replace("maxconn 4000", "maxconn 500");
-    for (i, p) in servers.iter().enumerate() {
-        cfg.push_str(&format!("    server odbcd{} 127.0.0.1:{p}\n", i + 1));
+    for (i, (p, metrics)) in servers.iter().enumerate() {
+        let check_port = metrics
+            .map(|m| format!(" check port {m}"))
+            .unwrap_or_default();
+        cfg.push_str(&format!(
+            "    server odbcd{} 127.0.0.1:{p}{check_port}\n",
+            i + 1
+        ));
     }
     let path = dir.path().join("haproxy.cfg");
     std::fs::write(&path, cfg).unwrap();
@@ -73,14 +94,19 @@ struct Outcome {
 }
 
 /// Three servers on fixed free ports (with `extra` configuration) behind HAProxy: the servers,
-/// HAProxy and its front port.
-fn cluster(extra: &str) -> (Vec<TestServer>, HaProxy, u16) {
-    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+/// HAProxy and its front port. With `http_check`, HAProxy checks each server's `/readyz`.
+fn cluster(extra: &str, http_check: bool) -> (Vec<TestServer>, HaProxy, u16) {
+    let ports: Vec<(u16, Option<u16>)> = (0..3)
+        .map(|_| (free_port(), http_check.then(free_port)))
+        .collect();
     let servers: Vec<TestServer> = ports
         .iter()
-        .map(|p| {
+        .map(|(p, metrics)| {
+            let metrics = metrics
+                .map(|m| format!("[Metrics]\nlisten = 127.0.0.1:{m}\n"))
+                .unwrap_or_default();
             TestServer::start_with(&format!(
-                "[Connection]\ninterface = 127.0.0.1\nport = {p}\n\n{extra}\n[Logging]\nlog_level = mx.Log.SYSTEM_INFO\n\n{ACCESS}"
+                "[Connection]\ninterface = 127.0.0.1\nport = {p}\n\n{extra}\n{metrics}[Logging]\nlog_level = mx.Log.SYSTEM_INFO\n\n{ACCESS}"
             ))
         })
         .collect();
@@ -92,8 +118,10 @@ fn cluster(extra: &str) -> (Vec<TestServer>, HaProxy, u16) {
 #[test]
 fn a_cluster_behind_haproxy_survives_a_dead_server() {
     let pg = pg();
-    let (mut servers, _haproxy, front) =
-        cluster("[Activity]\nmax_session_reconnect_time = 2\ncheck_interval = 0.2\n");
+    let (mut servers, _haproxy, front) = cluster(
+        "[Activity]\nmax_session_reconnect_time = 2\ncheck_interval = 0.2\n",
+        false,
+    );
     let _db = pg.database("cluster");
     pg.psql("cluster", "CREATE TABLE t (id bigint, writer integer)");
 
@@ -212,7 +240,8 @@ fn a_cluster_behind_haproxy_survives_a_dead_server() {
 #[test]
 fn a_server_drained_behind_haproxy_costs_the_writers_nothing() {
     let pg = pg();
-    let (mut servers, _haproxy, front) = cluster("[Unix]\nshutdown_grace = 20\n");
+    // HAProxy checks /readyz (the example's HTTP check): 503 from the draining server.
+    let (mut servers, _haproxy, front) = cluster("[Unix]\nshutdown_grace = 20\n", true);
     let _db = pg.database("cluster_drain");
     pg.psql(
         "cluster_drain",

@@ -302,7 +302,10 @@ fn run(config_path: Option<PathBuf>, ready_file: Option<PathBuf>) -> ExitCode {
         }
         tracing::info!(target: "odbcd::lifecycle", version = odbcd::VERSION, "odbcd starting");
         if let Some(path) = &ready_file {
-            write_ready_file(path, &server.bound())?;
+            // Each listening section's address, then the metrics endpoint's (`Metrics`).
+            let mut bound = server.bound();
+            bound.extend(server.metrics_addr().map(|a| ("Metrics".to_owned(), a)));
+            write_ready_file(path, &bound)?;
         }
         let Signals { term, hangup } = signals;
         let server = server.reload_from(config_path, hangup);

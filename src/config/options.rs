@@ -39,6 +39,8 @@ pub enum Kind {
     Address,
     /// Comma-separated connection-string key names.
     KeyList,
+    /// An IP address and a port (`127.0.0.1:9632`, `[::1]:9632`), or nothing (off).
+    SocketAddr,
 }
 
 impl Kind {
@@ -60,6 +62,9 @@ impl Kind {
             Self::CursorType => "None or an ODBC cursor type".into(),
             Self::Address => "an IP address".into(),
             Self::KeyList => "key names, comma-separated".into(),
+            Self::SocketAddr => {
+                "an IP address and port such as 127.0.0.1:9632, or empty (off)".into()
+            }
         }
     }
 }
@@ -382,6 +387,13 @@ const SERVER_OWN: &[OptionSpec] = &[
         "30",
         SECONDS_OR_ZERO,
         "on SIGTERM, seconds running requests and open transactions get to finish (new sessions are refused at once; 0: stop at once)",
+    ),
+    opt(
+        "Metrics",
+        "listen",
+        "",
+        Kind::SocketAddr,
+        "where to serve /metrics (Prometheus text), /healthz and /readyz over HTTP (empty: off)",
     ),
     opt(
         "Unix",

@@ -45,6 +45,8 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// `[Access]`: which data sources and drivers clients may connect with.
     pub access: AccessConfig,
+    /// `[Metrics] listen`: where the HTTP metrics and health endpoint listens (`None`: off).
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// `[Access]` (not in the manual): which data sources and drivers clients may use. A connection
@@ -321,6 +323,7 @@ impl ServerConfig {
             .path("pid_file")
             .or_else(|| from_file.then(|| resolve(&ini.origin, "server.pid")));
         let shutdown_grace = u.seconds_or_zero("shutdown_grace")?;
+        let metrics_listen = section("Metrics")?.opt_socket_addr("listen")?;
         section("Windows")?;
         let acc = section("Access")?;
         let access = AccessConfig {
@@ -372,6 +375,7 @@ impl ServerConfig {
             pid_file,
             shutdown_grace,
             access,
+            metrics_listen,
         })
     }
 }

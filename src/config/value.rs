@@ -474,6 +474,27 @@ impl<'a> SectionReader<'a> {
             .map_err(|_| self.bad(&e, "an IPv4 or IPv6 address such as 127.0.0.1"))
     }
 
+    /// An IP address and port, `None` when empty.
+    pub(crate) fn opt_socket_addr(
+        &self,
+        key: &str,
+    ) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        self.kind(key, |k| matches!(k, Kind::SocketAddr))?;
+        let Some(e) = self.value(key) else {
+            return Ok(None);
+        };
+        let v = unquote(&e.value).trim();
+        if v.is_empty() {
+            return Ok(None);
+        }
+        v.parse().map(Some).map_err(|_| {
+            self.bad(
+                &e,
+                "an IP address and port such as 127.0.0.1:9632 or [::1]:9632, or nothing (off)",
+            )
+        })
+    }
+
     /// The line of `key`, for cross-option errors.
     pub(crate) fn line_of(&self, key: &str) -> Option<usize> {
         self.entry(key).and_then(|e| e.line)

@@ -18,11 +18,11 @@ use super::ProtoError;
 pub type PartialSince = Arc<Mutex<Option<Instant>>>;
 
 /// Decodes frames of `In`.
-#[derive(Debug)]
 pub struct FrameDecoder<In> {
     max_frame: usize,
     partial: PartialSince,
     budget: Option<usize>,
+    meter: Option<Meter>,
     _types: PhantomData<fn() -> In>,
 }
 
@@ -41,6 +41,19 @@ pub enum Decoded<In> {
     },
 }
 
+impl<In> std::fmt::Debug for FrameDecoder<In> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameDecoder")
+            .field("max_frame", &self.max_frame)
+            .field("budget", &self.budget)
+            .field("metered", &self.meter.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Told the sizes of each frame decoded: (bytes with the payload uncompressed, bytes read).
+pub type Meter = std::sync::Arc<dyn Fn(usize, usize) + Send + Sync>;
+
 impl<In> FrameDecoder<In> {
     /// A decoder accepting frames up to `max_frame` bytes, recording partial frames in
     /// `partial`.
@@ -49,6 +62,7 @@ impl<In> FrameDecoder<In> {
             max_frame,
             partial,
             budget: None,
+            meter: None,
             _types: PhantomData,
         }
     }
@@ -57,6 +71,13 @@ impl<In> FrameDecoder<In> {
     #[must_use]
     pub fn with_budget(mut self, bytes: usize) -> Self {
         self.budget = Some(bytes);
+        self
+    }
+
+    /// Tells `meter` the sizes of every frame decoded.
+    #[must_use]
+    pub fn with_meter(mut self, meter: Meter) -> Self {
+        self.meter = Some(meter);
         self
     }
 
@@ -118,6 +139,12 @@ impl<In: DeserializeOwned> Decoder for FrameDecoder<In> {
                 }
             }
         };
+        if let Some(meter) = &self.meter {
+            meter(
+                frame::sizes(&src[..header.frame_len()]).0,
+                header.frame_len(),
+            );
+        }
         src.advance(header.frame_len());
         self.set_partial(!src.is_empty());
         Ok(Some(decoded))

@@ -75,6 +75,31 @@ pub fn encode<M: Serialize>(
     })
 }
 
+/// The sizes of the whole frames at the start of `frames`: (their bytes with each payload
+/// uncompressed, their bytes as they are). Reads only headers and snappy's length preamble;
+/// stops at the first incomplete or invalid frame.
+pub fn sizes(frames: &[u8]) -> (usize, usize) {
+    let (mut plain, mut wire) = (0, 0);
+    let mut rest = frames;
+    while let Some(head) = rest.first_chunk::<HEADER_LEN>() {
+        let Ok(header) = parse_header(head, usize::MAX) else {
+            break;
+        };
+        let Some(payload) = rest.get(HEADER_LEN..header.frame_len()) else {
+            break;
+        };
+        let payload_len = if header.compressed {
+            snap::raw::decompress_len(payload).unwrap_or(payload.len())
+        } else {
+            payload.len()
+        };
+        plain += HEADER_LEN + payload_len;
+        wire += header.frame_len();
+        rest = &rest[header.frame_len()..];
+    }
+    (plain, wire)
+}
+
 /// Appends one frame to `out` whose payload `write` appends to the buffer it is given (which
 /// already holds `out`'s bytes and the frame header). On error `out` is left as it was.
 ///
@@ -180,6 +205,22 @@ mod tests {
     use super::super::message::{ClientFrame, Request, ServerFrame};
     use super::super::MAX_FRAME_LEN;
     use super::*;
+
+    #[test]
+    fn sizes_count_whole_frames_before_and_after_compression() {
+        let text = "a".repeat(10_000);
+        let mut out = Vec::new();
+        encode(&text, Compression::new(true, 9), usize::MAX, &mut out).unwrap();
+        let compressed = out.len();
+        encode(&7u8, Compression::OFF, usize::MAX, &mut out).unwrap();
+        let (plain, wire) = sizes(&out);
+        assert_eq!(wire, out.len());
+        assert!(compressed < 1000, "{compressed}");
+        // postcard: the string's length (2 bytes) and its bytes; the u8: one byte.
+        assert_eq!(plain, HEADER_LEN + 2 + 10_000 + HEADER_LEN + 1);
+        // A torn frame at the end is not counted.
+        assert_eq!(sizes(&out[..out.len() - 1]).1, compressed);
+    }
 
     #[test]
     fn round_trip_plain_and_compressed() {

@@ -278,6 +278,52 @@ fn unwarned<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Box<Response>, D::
 }
 
 impl Request {
+    /// The request's name (its variant), for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::OpenSession { .. } => "OpenSession",
+            Self::CloseSession => "CloseSession",
+            Self::Ping => "Ping",
+            Self::Cancel { .. } => "Cancel",
+            Self::ListDataSources => "ListDataSources",
+            Self::ListDrivers => "ListDrivers",
+            Self::DriverConnect { .. } => "DriverConnect",
+            Self::Connect { .. } => "Connect",
+            Self::SetAutocommit { .. } => "SetAutocommit",
+            Self::Commit { .. } => "Commit",
+            Self::Rollback { .. } => "Rollback",
+            Self::CloseConnection { .. } => "CloseConnection",
+            Self::Execute { .. } => "Execute",
+            Self::ExecuteMany { .. } => "ExecuteMany",
+            Self::Fetch { .. } => "Fetch",
+            Self::CloseCursor { .. } => "CloseCursor",
+            Self::Status => "Status",
+            Self::Catalog { .. } => "Catalog",
+            Self::GetInfo { .. } => "GetInfo",
+            Self::Prepare { .. } => "Prepare",
+            Self::NextResult { .. } => "NextResult",
+            Self::Scroll { .. } => "Scroll",
+            Self::SetCursorOptions { .. } => "SetCursorOptions",
+            Self::SetConnectionOption { .. } => "SetConnectionOption",
+            Self::Batch { .. } => "Batch",
+            Self::CallProcedure { .. } => "CallProcedure",
+        }
+    }
+
+    /// Parameter rows the request carries (one for an execute with parameters, one per set of
+    /// an executemany, one per statement with parameters of a batch).
+    pub fn parameter_rows(&self) -> usize {
+        match self {
+            Self::Execute { params, .. } => usize::from(!params.is_empty()),
+            Self::CallProcedure { params, .. } => usize::from(!params.is_empty()),
+            Self::ExecuteMany { param_sets, .. } => param_sets.len(),
+            Self::Batch { statements, .. } => {
+                statements.iter().filter(|s| !s.params.is_empty()).count()
+            }
+            _ => 0,
+        }
+    }
+
     /// The database connection a request is for, if any.
     pub fn conn(&self) -> Option<ConnId> {
         match self {

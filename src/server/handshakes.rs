@@ -67,6 +67,16 @@ pub enum NoSlot {
     Full,
 }
 
+impl NoSlot {
+    /// The reason's label in the metrics.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Address => "max_handshakes_per_address",
+            Self::Full => "max_handshakes",
+        }
+    }
+}
+
 /// A connection's place in its address's line: counted until dropped.
 pub struct Ticket {
     peer: IpAddr,

@@ -198,6 +198,7 @@ impl Listener {
                     let ticket = match handshakes.enter(peer.ip()) {
                         Ok(ticket) => ticket,
                         Err(why) => {
+                            shared.metrics.refused(why.reason());
                             tracing::warn!(%peer, section = %self.config.name, "{why}; closed");
                             drop(stream);
                             continue;
@@ -214,6 +215,7 @@ impl Listener {
                         let slot = match handshakes.slot(ticket, deadline).await {
                             Ok(slot) => slot,
                             Err(why) => {
+                                shared.metrics.refused(why.reason());
                                 tracing::warn!(%peer, section = %config.name, "{why}; closed");
                                 return;
                             }
@@ -221,6 +223,7 @@ impl Listener {
                         if slot.kind() == SlotKind::Reserve {
                             deadline = deadline.min(RESERVE_DEADLINE);
                         }
+                        let metrics = Arc::clone(&shared.metrics);
                         let result = tokio::time::timeout(
                             deadline,
                             accept(stream, peer, &config, tls.as_deref(), slot.kind(), shared),
@@ -229,6 +232,10 @@ impl Listener {
                         .unwrap_or(Err(AcceptError::Timeout(deadline)));
                         drop(slot);
                         if let Err(e) = result {
+                            metrics.refused(e.reason());
+                            if matches!(e, AcceptError::Timeout(_)) {
+                                metrics.timeout("handshake");
+                            }
                             tracing::info!(%peer, section = %config.name, error = %e, "connection refused");
                         }
                     });
@@ -254,12 +261,32 @@ enum AcceptError {
     TlsNotEnabled,
     #[error("plain client on a listener that requires TLS")]
     TlsRequired,
-    #[error("session refused: {0}")]
-    Refused(String),
+    #[error("session refused: {message}")]
+    Refused {
+        /// The reason's label in the metrics.
+        reason: &'static str,
+        /// What the client was told.
+        message: String,
+    },
     #[error(transparent)]
     Proto(#[from] ProtoError),
     #[error(transparent)]
     Io(#[from] std::io::Error),
+}
+
+impl AcceptError {
+    /// The reason's label in the metrics.
+    fn reason(&self) -> &'static str {
+        match self {
+            Self::OutsideSubnet { .. } => "outside_subnet",
+            Self::Timeout(_) => "handshake_timeout",
+            Self::TlsNotEnabled => "tls_not_enabled",
+            Self::TlsRequired => "tls_required",
+            Self::Refused { reason, .. } => reason,
+            Self::Proto(_) => "protocol_error",
+            Self::Io(_) => "network_error",
+        }
+    }
 }
 
 async fn accept(
@@ -396,7 +423,7 @@ where
         return Err(AcceptError::TlsRequired);
     }
     if let Some(err) = refusal {
-        return refuse(stream, err).await;
+        return refuse(stream, "client_certificate", err).await;
     }
     let mut nonce = vec![0u8; 32];
     getrandom::fill(&mut nonce).map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -441,12 +468,13 @@ where
             "HYT00",
             "the server is busy with other connections' handshakes; try again",
         );
-        return refuse(stream, err).await;
+        return refuse(stream, "reserve_for_resumes", err).await;
     }
     // A new session and a resume alike must prove who they are.
     if let Some(auth) = &shared.auth {
         if let Err(e) = auth.check(peer.ip(), &username, &nonce, &proof).await {
-            return refuse(stream, e).await;
+            shared.metrics.logins_failed.inc();
+            return refuse(stream, "login", e).await;
         }
     }
     let (read, write) = tokio::io::split(stream);
@@ -456,8 +484,9 @@ where
         None => {
             let session_id = match new_session_id() {
                 Ok(id) => id,
-                Err(e) => return refuse(tokio::io::join(read, write), e).await,
+                Err(e) => return refuse(tokio::io::join(read, write), "internal", e).await,
             };
+            shared.metrics.handshakes.with_label_values(&["new"]).inc();
             Session::start(
                 shared,
                 peer,
@@ -485,8 +514,13 @@ where
                 .unwrap_or_else(|e| Err(DbError::new(ErrorClass::InternalError, e.to_string())));
             let addr = match found {
                 Ok(addr) => addr,
-                Err(e) => return refuse(tokio::io::join(read, write), e).await,
+                Err(e) => return refuse(tokio::io::join(read, write), "resume_refused", e).await,
             };
+            shared
+                .metrics
+                .handshakes
+                .with_label_values(&["resumed"])
+                .inc();
             let ack = first.ack;
             if let Err(e) = addr.try_send(Reattach {
                 read,
@@ -547,11 +581,15 @@ async fn write_frame<S: AsyncWrite + Unpin>(
 }
 
 /// Tells the client why it cannot have a session, then closes.
-async fn refuse<S: AsyncWrite + Unpin>(mut stream: S, err: DbError) -> Result<(), AcceptError> {
+async fn refuse<S: AsyncWrite + Unpin>(
+    mut stream: S,
+    reason: &'static str,
+    err: DbError,
+) -> Result<(), AcceptError> {
     let message = err.message.clone();
     write_frame(&mut stream, Response::Error(err)).await?;
     let _ = stream.shutdown().await;
-    Err(AcceptError::Refused(message))
+    Err(AcceptError::Refused { reason, message })
 }
 
 /// True when `peer` is in the subnet `interface`/`netmask` (IPv4-mapped IPv6 peers compare as

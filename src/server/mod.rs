@@ -16,6 +16,7 @@ pub mod handoff;
 pub mod handshakes;
 pub mod listener;
 pub mod login;
+pub mod metrics;
 pub mod pool;
 pub mod registry;
 mod reload;
@@ -51,6 +52,8 @@ pub struct Shared {
     /// drivers and data sources. Shared by every session (a reload replaces them, and
     /// sessions already open check their new connections against the new rules).
     pub connect_rules: Arc<std::sync::RwLock<Arc<ConnectRules>>>,
+    /// What the server counts (see [`metrics`]).
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 /// What a connect is checked against (see [`Shared::connect_rules`]).
@@ -145,6 +148,8 @@ pub fn load_catalog() -> access::DriverCatalog {
 pub struct Server {
     shared: Shared,
     listeners: Vec<listener::Listener>,
+    /// The metrics endpoint's socket (`[Metrics] listen`).
+    metrics_listener: Option<std::net::TcpListener>,
     /// The file SIGHUP re-reads (`None`: built-in defaults).
     config_path: Option<std::path::PathBuf>,
     /// SIGHUP, when the program registered it before binding (so that a SIGHUP during
@@ -173,7 +178,20 @@ impl Server {
             .iter()
             .map(|l| listener::Listener::bind(l.clone()))
             .collect::<Result<Vec<_>, _>>()?;
+        let metrics_listener = config
+            .metrics_listen
+            .map(|addr| {
+                std::net::TcpListener::bind(addr)
+                    .and_then(|l| l.set_nonblocking(true).map(|()| l))
+                    .map_err(|source| ServerError::Bind {
+                        section: "Metrics".into(),
+                        addr,
+                        source,
+                    })
+            })
+            .transpose()?;
         let running = Arc::new(AtomicU32::new(0));
+        let metrics = Arc::new(metrics::Metrics::new());
         let registry = Registry::new(
             config.session.max_sessions,
             config.license.max_connections,
@@ -194,8 +212,10 @@ impl Server {
                 unacknowledged: Arc::default(),
                 auth,
                 connect_rules,
+                metrics,
             },
             listeners,
+            metrics_listener,
             config_path: None,
             hangup: None,
         })
@@ -221,6 +241,13 @@ impl Server {
             .iter()
             .map(|l| (l.config().name.clone(), l.local_addr()))
             .collect()
+    }
+
+    /// Where the metrics endpoint listens, if `[Metrics] listen` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     /// The addresses actually bound (useful with `port = 0`).
@@ -274,6 +301,24 @@ impl Server {
             .into_iter()
             .map(|l| actix_rt::spawn(l.serve(watching.clone(), handshakes.clone())))
             .collect();
+        // The metrics endpoint serves through a drain (its /readyz says 503 meanwhile).
+        let metrics_task = self.metrics_listener.and_then(|l| {
+            let addr = l.local_addr().ok();
+            match tokio::net::TcpListener::from_std(l) {
+                Ok(l) => {
+                    tracing::info!(target: "odbcd::lifecycle", ?addr, "metrics on http://{}/metrics", addr.map_or_else(String::new, |a| a.to_string()));
+                    Some(actix_rt::spawn(metrics::serve(
+                        l,
+                        Arc::clone(&self.shared.metrics),
+                        self.shared.registry.clone(),
+                    )))
+                }
+                Err(e) => {
+                    tracing::error!(target: "odbcd::lifecycle", error = %e, "cannot serve the metrics endpoint");
+                    None
+                }
+            }
+        });
         let current = watching.clone();
         for addr in systemd::unclaimed() {
             tracing::warn!(target: "odbcd::lifecycle", %addr, "systemd passed a socket no listening section names; ignored");
@@ -321,6 +366,9 @@ impl Server {
         }
         if let Some(w) = watchdog {
             w.abort();
+        }
+        if let Some(m) = metrics_task {
+            m.abort();
         }
         tracing::info!(target: "odbcd::lifecycle", "shutting down");
         for t in tasks {

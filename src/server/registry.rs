@@ -534,6 +534,49 @@ impl Handler<CountSessions> for Registry {
     }
 }
 
+/// The gauges of a metrics scrape (see [`super::metrics`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Census {
+    /// Sessions with a link.
+    pub attached: u32,
+    /// Sessions waiting for their client to resume.
+    pub detached: u32,
+    /// Physical connections held by sessions.
+    pub in_use: u32,
+    /// Idle physical connections in the pool.
+    pub pooled: u32,
+    /// Requests running on database connections.
+    pub running: u32,
+    /// Whether new sessions are accepted (not draining).
+    pub ready: bool,
+}
+
+/// Asks for the [`Census`].
+#[derive(Message)]
+#[rtype(result = "Census")]
+pub struct TakeCensus;
+
+impl Handler<TakeCensus> for Registry {
+    type Result = MessageResult<TakeCensus>;
+
+    fn handle(&mut self, _: TakeCensus, _: &mut Context<Self>) -> Self::Result {
+        let attached = self
+            .sessions
+            .values()
+            .filter(|s| s.stats.attached.load(Ordering::Relaxed))
+            .count() as u32;
+        let pooled = self.pool.len() as u32;
+        MessageResult(Census {
+            attached,
+            detached: self.sessions.len() as u32 - attached,
+            in_use: self.connections.saturating_sub(pooled),
+            pooled,
+            running: self.running.load(Ordering::Relaxed),
+            ready: !self.draining,
+        })
+    }
+}
+
 /// Disconnects every pooled connection (at the end of a shutdown).
 #[derive(Message)]
 #[rtype(result = "()")]

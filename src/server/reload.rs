@@ -211,5 +211,8 @@ fn restart_only_changes(old: &ServerConfig, new: &ServerConfig) -> Vec<String> {
     if old.pid_file != new.pid_file {
         out.push("[Unix] pid_file".into());
     }
+    if old.metrics_listen != new.metrics_listen {
+        out.push("[Metrics] listen".into());
+    }
     out
 }

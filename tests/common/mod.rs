@@ -248,6 +248,15 @@ impl TestServer {
         panic!("the server never logged {needle:?}:\n{}", self.log());
     }
 
+    /// The metrics endpoint's address (`[Metrics] listen`), from the ready file.
+    pub fn metrics_addr(&self) -> std::net::SocketAddr {
+        let text = std::fs::read_to_string(self.dir.path().join("ready")).expect("ready file");
+        text.lines()
+            .find_map(|l| l.strip_prefix("Metrics "))
+            .and_then(|a| a.trim().parse().ok())
+            .expect("a Metrics line in the ready file")
+    }
+
     /// Everything the server wrote to stderr so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()

@@ -92,11 +92,15 @@ impl Drop for DbAddr {
 
 impl DbAddr {
     /// Starts an actor made by `make` on a new thread (`make` runs there: the ODBC connection
-    /// it will own is not `Send` once shared with its statements).
+    /// it will own is not `Send` once shared with its statements); `busy` counts the seconds
+    /// the thread spends on messages (the metrics' `database_busy_seconds_total`).
     ///
     /// # Errors
     /// The operating system refused a new thread.
-    pub fn start(make: impl FnOnce() -> DbConnection + Send + 'static) -> Result<DbAddr, DbError> {
+    pub fn start(
+        busy: prometheus::Counter,
+        make: impl FnOnce() -> DbConnection + Send + 'static,
+    ) -> Result<DbAddr, DbError> {
         let mailbox = Arc::new(Mailbox {
             state: Mutex::new(State {
                 queue: VecDeque::new(),
@@ -106,6 +110,8 @@ impl DbAddr {
         });
         let inbox = Inbox {
             mailbox: Arc::clone(&mailbox),
+            busy,
+            serving_since: std::cell::Cell::new(None),
         };
         std::thread::Builder::new()
             .name("odbcd-db".into())
@@ -155,15 +161,22 @@ async fn answer(rx: oneshot::Receiver<Result<DbReply, DbError>>) -> Answer {
 /// The actor's side of its mailbox (not an address: it does not keep the actor alive).
 pub(crate) struct Inbox {
     mailbox: Arc<Mailbox>,
+    /// Counts the thread's busy seconds: from taking a message to asking for the next.
+    busy: prometheus::Counter,
+    serving_since: std::cell::Cell<Option<std::time::Instant>>,
 }
 
 impl Inbox {
     /// The next message, waiting for one; `None` once no address is left and the queue is
     /// empty.
     pub(crate) fn next(&self) -> Option<Envelope> {
+        if let Some(since) = self.serving_since.take() {
+            self.busy.inc_by(since.elapsed().as_secs_f64());
+        }
         let mut state = self.mailbox.lock();
         loop {
             if let Some(e) = state.queue.pop_front() {
+                self.serving_since.set(Some(std::time::Instant::now()));
                 return Some(e);
             }
             if state.addresses == 0 {

@@ -32,6 +32,7 @@ impl Session {
         self.next_conn = self.next_conn.wrapping_add(1).max(1);
         let stats = self.stats.clone();
         let running = self.shared.running.clone();
+        let metrics = Arc::clone(&self.shared.metrics);
         let cursor_type = self.cursor_type;
         let key = target.pool_key(&self.user);
         let pool = &self.shared.config.pool;
@@ -56,6 +57,13 @@ impl Session {
                 pooling,
                 span,
             };
+            if pooling {
+                if pooled.is_some() {
+                    metrics.pool_hits.inc();
+                } else {
+                    metrics.pool_misses.inc();
+                }
+            }
             let counted = RunningRequestCount::start(&stats, &running);
             let (handle, r) = match pooled {
                 Some(handle) => {
@@ -75,7 +83,7 @@ impl Session {
                     // back to settle the registry's count here.
                     let owner = Arc::new(std::sync::Mutex::new(Some(owner)));
                     let handover = Arc::clone(&owner);
-                    let started = DbAddr::start(move || {
+                    let started = DbAddr::start(metrics.database_busy_seconds.clone(), move || {
                         let owner = handover.lock().ok().and_then(|mut o| o.take());
                         DbConnection::new(max_chunk, slot, cursor_type, owner, cache_size)
                     });
@@ -263,6 +271,17 @@ impl Session {
         };
         r.cancelling = true;
         r.cancelled = Some(why);
+        self.shared
+            .metrics
+            .cancels
+            .with_label_values(&[match why {
+                CancelReason::Client => "client",
+                CancelReason::Watchdog => "watchdog",
+            }])
+            .inc();
+        if why == CancelReason::Watchdog {
+            self.shared.metrics.timeout("request");
+        }
         let slot = h.cancel.clone();
         actix_rt::task::spawn_blocking(move || slot.cancel_request(id))
             .into_actor(self)

@@ -196,7 +196,9 @@ impl Transactions {
 impl Session {
     /// Request `id` has its answer (`failed`: an error; `more_rows`: a result with rows left).
     pub(super) fn answered(&mut self, id: RequestId, failed: bool, more_rows: bool) {
-        self.unanswered.remove(&id);
+        if let Some((kind, arrived)) = self.unanswered.remove(&id) {
+            self.shared.metrics.answered(kind, arrived.elapsed());
+        }
         self.transactions.settle(id, failed, more_rows);
     }
 

@@ -183,7 +183,8 @@ pub struct Session {
     protocol: u16,
     /// Requests received and not answered yet (a session closes for a shutdown only when
     /// there are none: then nothing it did not answer ran).
-    unanswered: std::collections::HashSet<RequestId>,
+    /// Each with its kind and arrival, for the latency metrics.
+    unanswered: HashMap<RequestId, (&'static str, Instant)>,
     /// Where each connection's transaction stands (see [`drain`]).
     transactions: drain::Transactions,
     /// The server shuts down: close at the next transaction boundary.
@@ -230,7 +231,7 @@ impl Session {
                 queued_total: 0,
                 busy: std::collections::HashSet::new(),
                 opening: 0,
-                unanswered: std::collections::HashSet::new(),
+                unanswered: HashMap::new(),
                 transactions: drain::Transactions::default(),
                 draining: false,
             };
@@ -250,7 +251,11 @@ impl Session {
         let frames = FramedRead::new(
             read,
             FrameDecoder::<ClientFrame>::new(MAX_FRAME_LEN, partial.clone())
-                .with_budget(self.shared.config.session.max_request_size),
+                .with_budget(self.shared.config.session.max_request_size)
+                .with_meter({
+                    let metrics = Arc::clone(&self.shared.metrics);
+                    Arc::new(move |payload, wire| metrics.received(wire, payload))
+                }),
         )
         .map(move |r| LinkEvent::Frame(generation, r))
         .chain(futures_util::stream::once(async move {
@@ -325,6 +330,14 @@ impl Session {
             &response,
             Response::Error(_) | Response::ExecuteManyFailed { .. }
         ) || matches!(&response, Response::Warned { response, .. } if matches!(**response, Response::Error(_) | Response::ExecuteManyFailed { .. }));
+        if let Response::Error(e) | Response::ExecuteManyFailed { error: e, .. } = &response {
+            self.shared.metrics.error(e.class);
+        }
+        if let Response::Warned { response, .. } = &response {
+            if let Response::Error(e) | Response::ExecuteManyFailed { error: e, .. } = &**response {
+                self.shared.metrics.error(e.class);
+            }
+        }
         let bytes = self.encode(id, response);
         self.answered(id, failed, false);
         self.send_numbered(bytes);
@@ -413,6 +426,7 @@ impl Session {
             Ok(()) => Bytes::from(buf),
             Err(e) => self.encode_failure(id, &e),
         };
+        self.shared.metrics.rows_sent.inc_by(rows.len() as u64);
         self.answered(id, false, !done);
         self.send_numbered(bytes);
     }
@@ -420,6 +434,7 @@ impl Session {
     fn send_numbered(&mut self, bytes: Bytes) {
         self.replay.push(bytes.clone());
         if let Some(link) = &mut self.link {
+            self.shared.metrics.sent(&bytes);
             link.writer.write(bytes);
         }
     }
@@ -433,6 +448,7 @@ impl Session {
     fn send_unnumbered(&mut self, id: RequestId, response: Response) {
         let bytes = self.encode(id, response);
         if let Some(link) = &mut self.link {
+            self.shared.metrics.sent(&bytes);
             link.writer.write(bytes);
         }
     }
@@ -517,6 +533,11 @@ impl Session {
             }
             Err(e) => {
                 // Not registered: nothing to unregister later.
+                self.shared.metrics.refused(if e.sqlstate == "08004" {
+                    "draining"
+                } else {
+                    "max_sessions"
+                });
                 self.id.clear();
                 self.fail(e, ctx);
             }
@@ -671,6 +692,7 @@ impl Handler<Reattach> for Session {
         );
         if let Some(link) = &mut self.link {
             for bytes in self.replay.frames() {
+                self.shared.metrics.sent(bytes);
                 link.writer.write(bytes.clone());
             }
         }

@@ -57,7 +57,13 @@ impl Session {
             return;
         }
         self.highest_request = id;
-        self.unanswered.insert(id);
+        let kind = request.kind();
+        self.shared.metrics.request(kind);
+        self.shared
+            .metrics
+            .parameter_rows_received
+            .inc_by(request.parameter_rows() as u64);
+        self.unanswered.insert(id, (kind, Instant::now()));
         self.transactions.note(id, &request);
         if request.cursor() == Some(db::BATCH_CURSOR) {
             return self.reply(

@@ -28,6 +28,7 @@ impl Session {
         if let Some(since) = self.detached_since {
             if since.elapsed() > window {
                 tracing::info!("the client did not resume in time; closing the session");
+                self.shared.metrics.timeout("reconnect_window");
                 let reason = DbError::with_state(
                     ErrorClass::TimeoutError,
                     "HYT00",
@@ -54,6 +55,7 @@ impl Session {
             && self.last_request.elapsed() > idle_limit
         {
             tracing::info!("idle for max_waiting_time; dropping the session");
+            self.shared.metrics.timeout("idle_session");
             let err = DbError::with_state(
                 ErrorClass::TimeoutError,
                 "HYT00",

@@ -1,5 +1,6 @@
 //! odbcsh's describing commands (`\dt`, `\dv`, `\d NAME`, `\df`, `\dT`): catalog result sets
-//! turned into small tables, the way psql shows them, for any driver.
+//! turned into small tables, the way psql shows them, for any driver; and the admin list of
+//! sessions (`\sessions`).
 
 use crate::client::{ColumnDesc, Connection, Cursor, Error, ErrorClass, Value};
 
@@ -15,7 +16,8 @@ pub struct Listing {
 }
 
 impl Listing {
-    fn new(title: &str, names: &[&str], rows: Vec<Vec<Value>>) -> Self {
+    /// A listing of text columns named `names`.
+    pub fn new(title: &str, names: &[&str], rows: Vec<Vec<Value>>) -> Self {
         Self {
             title: title.to_owned(),
             columns: names.iter().map(|n| text_column(n)).collect(),
@@ -244,6 +246,68 @@ pub fn list_types(conn: &Connection) -> Result<Listing, Error> {
         .map(|r| vec![col(&r, 0), col(&r, 1), col(&r, 2)])
         .collect();
     Ok(Listing::new("", &["Name", "SQL type", "Size"], rows))
+}
+
+/// `\sessions`: the admin list of sessions as a table (one row per running request; a
+/// session without one has a row with empty request columns), titled with the server's total.
+pub fn sessions_listing(
+    total: u32,
+    paused: bool,
+    sessions: &[crate::client::SessionDetail],
+    now_unix_ms: u64,
+) -> Listing {
+    let seconds = |ms: u64| Value::Text(format!("{:.1}", ms as f64 / 1000.0));
+    let mut rows = Vec::new();
+    for s in sessions {
+        let head = |r: &mut Vec<Value>| {
+            r.extend([
+                Value::Text(format!("{}{}", s.id_prefix, if s.own { " *" } else { "" })),
+                Value::Text(s.user.clone()),
+                Value::Text(s.peer.clone()),
+                Value::Text(s.client_name.clone()),
+                seconds(now_unix_ms.saturating_sub(s.opened_unix_ms)),
+                seconds(s.idle_ms),
+                Value::Int(i64::from(s.connections)),
+                Value::Text(if s.attached { "attached" } else { "detached" }.to_owned()),
+            ]);
+        };
+        if s.running.is_empty() {
+            let mut r = Vec::new();
+            head(&mut r);
+            r.extend([Value::Null, Value::Null, Value::Null]);
+            rows.push(r);
+        }
+        for q in &s.running {
+            let mut r = Vec::new();
+            head(&mut r);
+            r.extend([
+                Value::Text(q.kind.clone()),
+                seconds(q.running_ms),
+                q.sql.clone().map_or(Value::Null, Value::Text),
+            ]);
+            rows.push(r);
+        }
+    }
+    Listing::new(
+        &format!(
+            "{total} open session(s) on the server{}; * is this one",
+            if paused { ", new sessions PAUSED" } else { "" }
+        ),
+        &[
+            "id",
+            "user",
+            "peer",
+            "client",
+            "open_s",
+            "idle_s",
+            "connections",
+            "link",
+            "running",
+            "running_s",
+            "sql",
+        ],
+        rows,
+    )
 }
 
 #[cfg(test)]

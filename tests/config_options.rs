@@ -37,9 +37,13 @@ fn origin() -> Origin {
 fn the_server_parser_defaults_are_the_table_defaults() {
     let written = Ini::parse(&defaults_written_out(&server_options()), origin()).unwrap();
     let empty = Ini::parse("", origin()).unwrap();
+    let mut from_defaults = ServerConfig::from_ini(&written).unwrap();
+    let from_nothing = ServerConfig::from_ini(&empty).unwrap();
+    // The same settings from different texts.
+    from_defaults.source = from_nothing.source.clone();
     assert_eq!(
-        ServerConfig::from_ini(&written).unwrap(),
-        ServerConfig::from_ini(&empty).unwrap(),
+        from_defaults,
+        from_nothing,
         "{}",
         defaults_written_out(&server_options())
     );

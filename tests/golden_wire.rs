@@ -9,6 +9,9 @@ use std::path::PathBuf;
 
 use odbcd::error::{DbError, DiagRecord, ErrorClass};
 use odbcd::hex::hex;
+use odbcd::proto::admin::{
+    AdminAnswer, AdminCommand, RunningRequest as AdminRunning, SessionDetail,
+};
 use odbcd::proto::catalog::CatalogCall;
 use odbcd::proto::compress::Compression;
 use odbcd::proto::frame;
@@ -53,6 +56,7 @@ fn request_name(r: &Request) -> &'static str {
         Request::SetConnectionOption { .. } => "SetConnectionOption",
         Request::Batch { .. } => "Batch",
         Request::CallProcedure { .. } => "CallProcedure",
+        Request::Admin(_) => "Admin",
     }
 }
 
@@ -77,6 +81,7 @@ fn response_name(r: &Response) -> &'static str {
         Response::BatchResults { .. } => "BatchResults",
         Response::ProcedureOutputs { .. } => "ProcedureOutputs",
         Response::ExecuteManyFailed { .. } => "ExecuteManyFailed",
+        Response::Admin(_) => "Admin",
     }
 }
 
@@ -255,6 +260,9 @@ fn requests() -> Vec<Request> {
             ],
             max_rows: 10,
         },
+        Request::Admin(AdminCommand::Kill {
+            session: "d4dc39c6".into(),
+        }),
     ]
 }
 
@@ -373,6 +381,26 @@ fn responses() -> Vec<Response> {
                 Value::Decimal("2.5".into()),
             ],
         },
+        Response::Admin(AdminAnswer::Sessions {
+            total: 3,
+            paused: false,
+            sessions: vec![SessionDetail {
+                id_prefix: "d4dc39c6".into(),
+                user: "bob".into(),
+                peer: "127.0.0.1:39790".into(),
+                client_name: "app".into(),
+                opened_unix_ms: 1_790_000_000_000,
+                idle_ms: 600,
+                connections: 1,
+                attached: true,
+                own: false,
+                running: vec![AdminRunning {
+                    kind: "Execute".into(),
+                    sql: Some("SELECT pg_sleep(?)".into()),
+                    running_ms: 600,
+                }],
+            }],
+        }),
     ]
 }
 

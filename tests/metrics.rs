@@ -187,14 +187,19 @@ fn a_scrape_during_a_load_passes_promtool_and_counts_what_the_clients_did() {
             > value(&m, "odbcd_received_bytes_total{stage=\"wire\"}")
     );
     assert!(value(&m, "odbcd_database_busy_seconds_total") > 0.0);
-    assert_eq!(value(&m, "odbcd_sessions{state=\"attached\"}"), 0.0);
-    assert_eq!(value(&m, "odbcd_running_requests"), 0.0);
-    // The connections went back to the pool.
-    TestServer::wait_until(10, "the connections to be pooled", || {
-        let m = samples(&get(addr, "/metrics").1);
-        value(&m, "odbcd_database_connections{state=\"in_use\"}") == 0.0
-            && value(&m, "odbcd_database_connections{state=\"pooled\"}") >= 1.0
-    });
+    // The sessions are gone and their connections back in the pool (a session unregisters
+    // just after its client hears the close).
+    TestServer::wait_until(
+        10,
+        "the sessions to end, the connections to be pooled",
+        || {
+            let m = samples(&get(addr, "/metrics").1);
+            value(&m, "odbcd_sessions{state=\"attached\"}") == 0.0
+                && value(&m, "odbcd_running_requests") == 0.0
+                && value(&m, "odbcd_database_connections{state=\"in_use\"}") == 0.0
+                && value(&m, "odbcd_database_connections{state=\"pooled\"}") >= 1.0
+        },
+    );
 }
 
 #[test]
@@ -228,6 +233,8 @@ fn sessions_refusals_and_failed_logins_are_counted() {
     let e = login("secret").map(|_| ()).unwrap_err();
     assert_eq!(e.class, ErrorClass::PolicyViolationError, "{e}");
     let m = samples(&get(addr, "/metrics").1);
+    // One session admitted; the refused ones are not counted as handshakes.
+    assert_eq!(value(&m, "odbcd_handshakes_total{outcome=\"new\"}"), 1.0);
     assert_eq!(value(&m, "odbcd_logins_failed_total"), 1.0);
     assert_eq!(value(&m, "odbcd_refusals_total{reason=\"login\"}"), 1.0);
     assert_eq!(
@@ -290,23 +297,28 @@ fn the_endpoint_answers_strangers_briefly_and_never_blocks_the_server() {
     huge.extend_from_slice(b"\r\n\r\n");
     assert_eq!(http(addr, &huge).0, 431);
 
-    // Connections that send nothing take the endpoint's slots for at most its timeout...
-    let started = Instant::now();
+    // Connections that send nothing: an address gets a few slots, each for at most a second;
+    // the rest are closed at once...
     let idle: Vec<TcpStream> = (0..20).map(|_| TcpStream::connect(addr).unwrap()).collect();
     // ...meanwhile sessions are served as ever...
     let (_s, odbc) = server.open();
     odbc.ping().unwrap();
-    // ...and a scrape is answered once they are cut.
-    let (status, _) = get(addr, "/healthz");
-    assert_eq!(status, 200);
+    // ...every idle connection is closed within the head timeout...
+    let started = Instant::now();
+    for mut s in idle {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 16];
+        match s.read(&mut buf) {
+            Ok(0) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            other => panic!("an idle scraper is cut, not {other:?}"),
+        }
+    }
     assert!(
-        started.elapsed() < Duration::from_secs(12),
+        started.elapsed() < Duration::from_secs(3),
         "{:?}",
         started.elapsed()
     );
-    for mut s in idle {
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut buf = [0u8; 16];
-        assert_eq!(s.read(&mut buf).unwrap_or(0), 0, "an idle scraper is cut");
-    }
+    // ...and a health check gets its answer.
+    assert_eq!(get(addr, "/healthz").0, 200);
 }

@@ -121,7 +121,8 @@ fn main() -> ExitCode {
             };
             match ServerConfig::load(&config) {
                 Ok(c) => {
-                    let _ = writeln!(std::io::stdout(), "{c:#?}");
+                    // The configuration in force, secrets masked.
+                    let _ = write!(std::io::stdout(), "{}", c.effective());
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

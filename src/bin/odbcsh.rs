@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
-use odbcd::client::{ConfigData, Connection, Error, ErrorClass, Odbc, ServerSession};
+use odbcd::client::{AdminCommand, ConfigData, Connection, Error, ErrorClass, Odbc, ServerSession};
 use odbcd::describe::{self, Listing};
 use odbcd::shell::{format_result, split_statements, Format, ResultWriter, StatementSplitter};
 
@@ -60,9 +60,10 @@ struct Cli {
     /// Password for the server's authentication.
     #[arg(long, default_value = "")]
     password: String,
-    /// ODBC connection string of the data source on the server, e.g. "DSN=demo".
+    /// ODBC connection string of the data source on the server, e.g. "DSN=demo". Without it
+    /// only the server's commands work (\\sessions, \\status, ...): no SQL.
     #[arg(long)]
-    connect: String,
+    connect: Option<String>,
     /// Run this statement (repeatable) and exit.
     #[arg(short = 'e', long = "execute")]
     execute: Vec<String>,
@@ -110,9 +111,10 @@ fn main() -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(&e, 2),
     };
-    let connection = match odbc.driver_connect(&cli.connect) {
-        Ok(c) => c,
-        Err(e) => return fail(&e, 2),
+    let connection = match cli.connect.as_deref().map(|c| odbc.driver_connect(c)) {
+        None => None,
+        Some(Ok(c)) => Some(c),
+        Some(Err(e)) => return fail(&e, 2),
     };
     let mut shell = Shell {
         session: &mut session,
@@ -152,7 +154,8 @@ fn is_session_failure(e: &Error) -> bool {
 struct Shell<'a> {
     session: &'a mut ServerSession,
     odbc: Odbc,
-    connection: Connection,
+    /// The database connection (`--connect`), if any.
+    connection: Option<Connection>,
     format: Format,
     null: String,
     timing: bool,
@@ -168,6 +171,34 @@ enum Step {
 impl Shell<'_> {
     fn status(&self) -> ExitCode {
         ExitCode::from(u8::from(self.failed))
+    }
+
+    /// The database connection, or the error that there is none.
+    fn connection(&self) -> Result<&Connection, Error> {
+        self.connection.as_ref().ok_or_else(|| {
+            Error::new(
+                odbcd::error::ErrorClass::InterfaceError,
+                "no database connection: start odbcsh with --connect \"DSN=...\"",
+            )
+        })
+    }
+
+    /// The database's name, or a dash without a connection.
+    fn dbms_name(&self) -> String {
+        self.connection
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), |c| c.dbms_name().to_owned())
+    }
+
+    /// Prints what an admin order did, or its error.
+    fn admin_order(&mut self, command: AdminCommand) -> Step {
+        match self.odbc.admin_order(command) {
+            Ok(said) => {
+                outln!("{}", said.trim_end());
+                Step::Continue
+            }
+            Err(e) => self.print_listings(Err(e)),
+        }
     }
 
     fn run_all<'s>(&mut self, statements: impl Iterator<Item = &'s str>) -> ExitCode {
@@ -191,7 +222,14 @@ impl Shell<'_> {
             return self.command(input);
         }
         let started = Instant::now();
-        let mut cursor = self.connection.cursor();
+        let mut cursor = match self.connection() {
+            Ok(c) => c.cursor(),
+            Err(e) => {
+                print_error(&e);
+                self.failed = true;
+                return Step::Stop(ExitCode::from(1));
+            }
+        };
         // Rows go to stdout as they arrive (the table holds a bounded window to size its
         // columns): memory stays flat whatever the result's size.
         let result = cursor.execute(input, &[]).and_then(|c| {
@@ -283,29 +321,39 @@ impl Shell<'_> {
         let mut words = input.split_whitespace();
         match words.next().unwrap_or_default() {
             "\\dt" => {
-                let l = describe::list_tables(&self.connection, words.next(), "TABLE");
+                let l = self
+                    .connection()
+                    .and_then(|c| describe::list_tables(c, words.next(), "TABLE"));
                 self.print_listings(l.map(|l| vec![l]))
             }
             "\\dv" => {
-                let l = describe::list_tables(&self.connection, words.next(), "VIEW");
+                let l = self
+                    .connection()
+                    .and_then(|c| describe::list_tables(c, words.next(), "VIEW"));
                 self.print_listings(l.map(|l| vec![l]))
             }
             "\\d" => match words.next() {
                 Some(name) => {
-                    let l = describe::describe_table(&self.connection, name);
+                    let l = self
+                        .connection()
+                        .and_then(|c| describe::describe_table(c, name));
                     self.print_listings(l)
                 }
                 None => {
-                    let l = describe::list_tables(&self.connection, None, "TABLE,VIEW");
+                    let l = self
+                        .connection()
+                        .and_then(|c| describe::list_tables(c, None, "TABLE,VIEW"));
                     self.print_listings(l.map(|l| vec![l]))
                 }
             },
             "\\df" => {
-                let l = describe::list_procedures(&self.connection, words.next());
+                let l = self
+                    .connection()
+                    .and_then(|c| describe::list_procedures(c, words.next()));
                 self.print_listings(l.map(|l| vec![l]))
             }
             "\\dT" => {
-                let l = describe::list_types(&self.connection);
+                let l = self.connection().and_then(describe::list_types);
                 self.print_listings(l.map(|l| vec![l]))
             }
             "\\getinfo" => {
@@ -315,7 +363,7 @@ impl Shell<'_> {
                 };
                 let single = names.len() == 1;
                 for name in names {
-                    match self.connection.getinfo(name) {
+                    match self.connection().and_then(|c| c.getinfo(name)) {
                         Ok(v) => {
                             let full =
                                 odbcd::client::info_type_by_name(name).map_or(name, |i| i.name);
@@ -368,7 +416,7 @@ impl Shell<'_> {
                     "server: [{}] version {}; database: {}; session open: {}",
                     self.session.server_name().unwrap_or_else(|| "-".into()),
                     self.session.server_version(),
-                    self.connection.dbms_name(),
+                    self.dbms_name(),
                     !self.session.closed()
                 );
                 match self.odbc.status() {
@@ -388,8 +436,34 @@ impl Shell<'_> {
                 }
                 Step::Continue
             }
+            "\\sessions" => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64);
+                let listing = self.odbc.sessions().map(|(total, paused, sessions)| {
+                    vec![describe::sessions_listing(total, paused, &sessions, now)]
+                });
+                self.print_listings(listing)
+            }
+            command @ ("\\kill" | "\\cancel") => {
+                let Some(session) = words.next() else {
+                    errln!("{command} needs a session id (as \\sessions shows it)");
+                    self.failed = true;
+                    return Step::Continue;
+                };
+                let session = session.to_owned();
+                self.admin_order(if command == "\\kill" {
+                    AdminCommand::Kill { session }
+                } else {
+                    AdminCommand::Cancel { session }
+                })
+            }
+            "\\pause" => self.admin_order(AdminCommand::Pause),
+            "\\resume" => self.admin_order(AdminCommand::Resume),
+            "\\reload" => self.admin_order(AdminCommand::Reload),
+            "\\config" => self.admin_order(AdminCommand::Config),
             "\\?" | "\\help" => {
-                outln!("SQL statements end with ';'.\n\\dt [PATTERN]   tables (psql patterns: * and ?; schema.name)\n\\dv [PATTERN]   views\n\\d NAME        a table's columns, keys and indexes\n\\df [PATTERN]   procedures and functions\n\\dT            data types\n\\getinfo [NAME] SQLGetInfo (all when no name)\n\\dsn           data sources on the server\n\\drivers       ODBC drivers on the server\n\\status        server and session\n\\timing        toggle timing of statements\n\\q             quit");
+                outln!("SQL statements end with ';'.\n\\dt [PATTERN]   tables (psql patterns: * and ?; schema.name)\n\\dv [PATTERN]   views\n\\d NAME        a table's columns, keys and indexes\n\\df [PATTERN]   procedures and functions\n\\dT            data types\n\\getinfo [NAME] SQLGetInfo (all when no name)\n\\dsn           data sources on the server\n\\drivers       ODBC drivers on the server\n\\status        server and session\n\\sessions      sessions you may see (admins: all) and what they run\n\\kill ID       end a session (its transactions roll back)\n\\cancel ID     cancel a session's running requests\n\\pause, \\resume   stop / start admitting new sessions (admins)\n\\reload        re-read the server's configuration (admins)\n\\config        the server's configuration in force (admins)\n\\timing        toggle timing of statements\n\\q             quit");
                 Step::Continue
             }
             other => {
@@ -449,7 +523,7 @@ impl Shell<'_> {
             odbcd::VERSION,
             self.session.server_name().unwrap_or_else(|| "-".into()),
             self.session.server_version(),
-            self.connection.dbms_name()
+            self.dbms_name()
         );
         let mut splitter = StatementSplitter::default();
         loop {

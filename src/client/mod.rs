@@ -81,6 +81,7 @@ use std::sync::Arc;
 
 pub use crate::config::{ClientConfig, ConfigData};
 pub use crate::error::{DbError as Error, DiagRecord, ErrorClass};
+pub use crate::proto::admin::{AdminAnswer, AdminCommand, SessionDetail};
 pub use crate::proto::catalog::CatalogCall;
 pub use crate::proto::info::{info_type_by_id, info_type_by_name, InfoKind, InfoType, INFO_TYPES};
 pub use crate::proto::message::{DataSourceInfo, DriverInfo, ServerStatus};
@@ -393,6 +394,50 @@ impl Odbc {
         {
             Response::Status(s) => Ok(s),
             other => Err(unexpected(&other)),
+        }
+    }
+
+    /// An admin request (see [`crate::proto::admin`]): users in the server's `admin_users` act
+    /// on every session; others see and end their own sessions only.
+    ///
+    /// # Errors
+    /// `ProgrammingError` `42501` for an admin-only request of another user, `42704`/`42702`
+    /// for a session prefix that names none or several, the reload's error, link errors.
+    pub fn admin(&self, command: AdminCommand) -> Result<AdminAnswer, Error> {
+        match self
+            .core
+            .unless_drained(|| self.core.link()?.0.call(Request::Admin(command.clone())))?
+        {
+            Response::Admin(a) => Ok(a),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// The sessions this user may see (an admin: all): the server's total of open sessions,
+    /// whether new sessions are paused, and each visible session's details.
+    ///
+    /// # Errors
+    /// As [`Self::admin`].
+    pub fn sessions(&self) -> Result<(u32, bool, Vec<SessionDetail>), Error> {
+        match self.admin(AdminCommand::Sessions)? {
+            AdminAnswer::Sessions {
+                total,
+                paused,
+                sessions,
+            } => Ok((total, paused, sessions)),
+            other => Err(unexpected(&Response::Admin(other))),
+        }
+    }
+
+    /// Runs an admin order and returns what the server says it did.
+    ///
+    /// # Errors
+    /// As [`Self::admin`].
+    pub fn admin_order(&self, command: AdminCommand) -> Result<String, Error> {
+        match self.admin(command)? {
+            AdminAnswer::Done { message } => Ok(message),
+            AdminAnswer::Config { text } => Ok(text),
+            other => Err(unexpected(&Response::Admin(other))),
         }
     }
 

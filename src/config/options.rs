@@ -304,6 +304,13 @@ const SERVER_OWN: &[OptionSpec] = &[
         "salt of the login keys (empty: the built-in one)",
     ),
     opt(
+        "Authentication",
+        "admin_users",
+        "",
+        TEXT,
+        "users (of the password file) who may list and end every session, pause, reload and read the configuration",
+    ),
+    opt(
         "Access",
         "allowed_dsns",
         "*",
@@ -672,6 +679,53 @@ pub fn describe(table: &[OptionSpec]) -> String {
                 o.doc,
                 o.kind.describe()
             ));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Whether an option's value is a secret, masked wherever a configuration is shown: salts,
+/// passwords, inline keys (paths to files are not secrets).
+pub fn is_secret(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    !name.ends_with("_file")
+        && !name.ends_with("_dir")
+        && (name.contains("salt")
+            || name.contains("passw")
+            || name.contains("secret")
+            || (name.contains("key") && name.ends_with("_string")))
+}
+
+/// What a secret shows as.
+pub const MASKED: &str = "********";
+
+/// The configuration `ini` makes, as INI text: each section of `table` (each connection
+/// section of `ini`, or `[Connection]` when it has none), every option of it, those `ini` sets
+/// as `option = value` (secrets as [`MASKED`]), the others commented with their default.
+pub fn effective(ini: &super::ini::Ini, table: &[OptionSpec]) -> String {
+    let mut names: Vec<(String, &'static str)> = ini
+        .sections
+        .iter()
+        .filter(|s| super::is_connection_section(&s.name))
+        .map(|s| (s.name.clone(), "Connection"))
+        .collect();
+    if names.is_empty() {
+        names.push(("Connection".to_owned(), "Connection"));
+    }
+    names.extend(sections(table).into_iter().map(|s| (s.to_owned(), s)));
+    let mut out = String::new();
+    for (name, kind) in names {
+        out.push_str(&format!("[{name}]\n"));
+        let section = ini.section(&name);
+        for o in table.iter().filter(|o| o.section == kind) {
+            match section.and_then(|s| s.get(o.name)) {
+                Some(e) if is_secret(o.name) && !e.value.is_empty() => {
+                    out.push_str(&format!("{} = {MASKED}\n", o.name));
+                }
+                Some(e) => out.push_str(&format!("{} = {}\n", o.name, e.value)),
+                None => out.push_str(&format!("# {} = {}\n", o.name, o.default)),
+            }
         }
         out.push('\n');
     }

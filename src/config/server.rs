@@ -47,6 +47,8 @@ pub struct ServerConfig {
     pub access: AccessConfig,
     /// `[Metrics] listen`: where the HTTP metrics and health endpoint listens (`None`: off).
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// The text it was read from (for the effective configuration, see [`Self::effective`]).
+    pub source: Ini,
 }
 
 /// `[Access]` (not in the manual): which data sources and drivers clients may use. A connection
@@ -126,6 +128,8 @@ pub struct AuthConfig {
     pub password_file: PathBuf,
     /// `login_salt` (default: the built-in salt).
     pub login_salt: Option<String>,
+    /// `admin_users` (default: none): who may use the admin requests on every session.
+    pub admin_users: Vec<String>,
 }
 
 /// `[Session]`.
@@ -206,6 +210,13 @@ impl ServerConfig {
         }
     }
 
+    /// The configuration in force as INI text: every option of every section, those the file
+    /// sets as `option = value`, the others as `# option = default`; secrets (salts, keys,
+    /// passwords) masked.
+    pub fn effective(&self) -> String {
+        super::options::effective(&self.source, &server_options())
+    }
+
     /// Loads and validates a configuration file.
     ///
     /// # Errors
@@ -256,7 +267,39 @@ impl ServerConfig {
                 .path("password_file")
                 .unwrap_or_else(|| resolve(&ini.origin, "authorized-users.txt")),
             login_salt: a.string("login_salt").filter(|s| !s.is_empty()),
+            admin_users: a
+                .string("admin_users")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(str::to_owned)
+                .collect(),
         };
+        if !auth.admin_users.is_empty() && auth.mode == AuthMode::None {
+            return Err(ConfigError {
+                origin: ini.origin.clone(),
+                line: a.line_of("admin_users"),
+                kind: ErrorKind::Invalid {
+                    message: "admin_users needs auth_mode = file: without a login nobody can be told apart".into(),
+                },
+            });
+        }
+        if let Some(bad) = auth
+            .admin_users
+            .iter()
+            .find(|u| u.chars().any(|c| c.is_whitespace() || c == ':'))
+        {
+            return Err(ConfigError {
+                origin: ini.origin.clone(),
+                line: a.line_of("admin_users"),
+                kind: ErrorKind::Invalid {
+                    message: format!(
+                        "admin_users: {bad:?} is not a user name (names are separated by commas)"
+                    ),
+                },
+            });
+        }
 
         let s = section("Session")?;
         let act = section("Activity")?;
@@ -376,6 +419,7 @@ impl ServerConfig {
             shutdown_grace,
             access,
             metrics_listen,
+            source: ini.clone(),
         })
     }
 }
@@ -389,6 +433,33 @@ mod tests {
     fn load(text: &str) -> Result<ServerConfig, ConfigError> {
         let origin = Origin::File(PathBuf::from("/etc/odbcd/server-config.ini"));
         ServerConfig::from_ini(&Ini::parse(text, origin)?)
+    }
+
+    #[test]
+    fn admin_users_need_logins_and_the_effective_text_masks_secrets() {
+        let e = load("[Authentication]\n\nadmin_users = ann\n").unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.to_string().contains("auth_mode = file"), "{e}");
+        let e = load("[Authentication]\nauth_mode = file\nadmin_users = ann bob\n").unwrap_err();
+        assert!(e.to_string().contains("not a user name"), "{e}");
+        let c = load(
+            "[Authentication]\nauth_mode = file\nadmin_users = ann, bob\nlogin_salt = pepper\n\n[Admin Connection]\nport = 7000\n",
+        )
+        .unwrap();
+        assert_eq!(c.auth.admin_users, ["ann", "bob"]);
+        let text = c.effective();
+        assert!(
+            text.starts_with("[Admin Connection]\n# interface = 127.0.0.1\n"),
+            "{text}"
+        );
+        assert!(text.contains("\nport = 7000\n"), "{text}");
+        assert!(text.contains("\nlogin_salt = ********\n"), "{text}");
+        assert!(!text.contains("pepper"), "{text}");
+        assert!(text.contains("\nadmin_users = ann, bob\n"), "{text}");
+        assert!(
+            text.contains("[Pool]\n# max_idle_connections = 0\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::admin::{AdminAnswer, AdminCommand};
 use super::catalog::CatalogCall;
 use super::statement::{
     BatchMode, BatchOutcome, BatchStatement, ConnectionOption, CursorOptions, InfoValue, ProcParam,
@@ -257,6 +258,9 @@ pub enum Request {
         /// How many rows to return with a result set.
         max_rows: u32,
     },
+    /// An operator's request about the server itself (see [`super::admin`]); answered with
+    /// [`Response::Admin`].
+    Admin(AdminCommand),
 }
 
 thread_local! {
@@ -307,6 +311,7 @@ impl Request {
             Self::SetConnectionOption { .. } => "SetConnectionOption",
             Self::Batch { .. } => "Batch",
             Self::CallProcedure { .. } => "CallProcedure",
+            Self::Admin(_) => "Admin",
         }
     }
 
@@ -532,6 +537,8 @@ pub enum Response {
         /// Its error.
         error: DbError,
     },
+    /// Answer to [`Request::Admin`].
+    Admin(AdminAnswer),
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 //! Compatibility: postcard is not self-describing, so enum variants in [`message`] are
 //! append-only and never reordered; a change that breaks this bumps [`PROTOCOL_VERSION`].
 
+pub mod admin;
 pub mod budget;
 pub mod catalog;
 pub mod compress;

@@ -284,6 +284,8 @@ impl AcceptError {
             Self::TlsRequired => "tls_required",
             Self::Refused { reason, .. } => reason,
             Self::Proto(_) => "protocol_error",
+            // A TCP health check or a port scan: connected, closed before a word.
+            Self::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => "closed_early",
             Self::Io(_) => "network_error",
         }
     }
@@ -486,7 +488,6 @@ where
                 Ok(id) => id,
                 Err(e) => return refuse(tokio::io::join(read, write), "internal", e).await,
             };
-            shared.metrics.handshakes.with_label_values(&["new"]).inc();
             Session::start(
                 shared,
                 peer,
@@ -516,11 +517,6 @@ where
                 Ok(addr) => addr,
                 Err(e) => return refuse(tokio::io::join(read, write), "resume_refused", e).await,
             };
-            shared
-                .metrics
-                .handshakes
-                .with_label_values(&["resumed"])
-                .inc();
             let ack = first.ack;
             if let Err(e) = addr.try_send(Reattach {
                 read,
@@ -528,7 +524,14 @@ where
                 peer,
                 ack,
             }) {
+                shared.metrics.refused("resume_refused");
                 tracing::info!(%peer, error = %e, "resume failed: the session is ending");
+            } else {
+                shared
+                    .metrics
+                    .handshakes
+                    .with_label_values(&["resumed"])
+                    .inc();
             }
         }
     }

@@ -9,13 +9,17 @@
 //!
 //! The endpoint is a deliberately small HTTP/1.x server: `GET` (or `HEAD`) of four paths, one
 //! request per connection, the request head at most [`MAX_REQUEST_HEAD`] bytes read within
-//! [`REQUEST_TIMEOUT`], at most [`MAX_SCRAPERS`] connections at a time. It serves nothing a
-//! client could use to change the server, and binds where the operator says (by default
-//! nowhere; the example binds loopback).
+//! [`HEAD_TIMEOUT`], at most [`MAX_SCRAPERS`] connections at a time and
+//! [`MAX_SCRAPERS_PER_ADDRESS`] from one address (others are closed at once). It serves
+//! nothing a client could use to change the server, and binds where the operator says (by
+//! default nowhere; the example binds loopback).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::net::IpAddr;
+
+use dashmap::DashMap;
 use prometheus::{
     Counter, Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry as MetricRegistry, TextEncoder,
@@ -31,11 +35,17 @@ use crate::error::ErrorClass;
 /// The longest request head (request line and headers) the endpoint reads.
 pub const MAX_REQUEST_HEAD: usize = 8 * 1024;
 
-/// How long a scraper has to send its request head, and the endpoint to write the answer.
+/// How long a whole exchange may take (the request head within [`HEAD_TIMEOUT`]).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Scrape connections served at once; more wait in the kernel's backlog.
+/// Scrape connections served at once; more are closed at once.
 pub const MAX_SCRAPERS: usize = 16;
+
+/// Scrape connections served at once from one address.
+pub const MAX_SCRAPERS_PER_ADDRESS: usize = 4;
+
+/// How long a scraper has to send its request head.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Request latency buckets, in seconds: from a loopback round trip to a long report.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -56,8 +66,10 @@ pub const REFUSAL_REASONS: &[&str] = &[
     "login",
     "resume_refused",
     "max_sessions",
+    "paused",
     "draining",
     "protocol_error",
+    "closed_early",
     "network_error",
     "internal",
 ];
@@ -364,13 +376,12 @@ impl Metrics {
 }
 
 /// Serves the endpoint on `listener` until the task is dropped; the gauges come from
-/// `registry`.
+/// `registry`. A connection beyond [`MAX_SCRAPERS`], or beyond [`MAX_SCRAPERS_PER_ADDRESS`]
+/// from one address, is closed at once (a health checker sees a failed check, never a hang).
 pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, registry: Addr<Registry>) {
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_SCRAPERS));
+    let per_address: Arc<DashMap<IpAddr, usize>> = Arc::default();
     loop {
-        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
-            return;
-        };
         let (stream, peer) = match listener.accept().await {
             Ok(s) => s,
             Err(e) => {
@@ -378,6 +389,14 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, registry: Addr<
                 actix_rt::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
+        };
+        let Some(address_slot) = AddressSlot::take(&per_address, peer.ip()) else {
+            tracing::debug!(target: "odbcd::metrics", %peer, "too many scrapes from this address; closed");
+            continue;
+        };
+        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+            tracing::debug!(target: "odbcd::metrics", %peer, "too many scrapes; closed");
+            continue;
         };
         let metrics = Arc::clone(&metrics);
         let registry = registry.clone();
@@ -388,6 +407,36 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, registry: Addr<
                 tracing::debug!(target: "odbcd::metrics", %peer, error = %e, "scrape failed");
             }
             drop(permit);
+            drop(address_slot);
+        });
+    }
+}
+
+/// One of an address's [`MAX_SCRAPERS_PER_ADDRESS`] connections, counted until dropped.
+struct AddressSlot {
+    counts: Arc<DashMap<IpAddr, usize>>,
+    address: IpAddr,
+}
+
+impl AddressSlot {
+    fn take(counts: &Arc<DashMap<IpAddr, usize>>, address: IpAddr) -> Option<Self> {
+        let mut n = counts.entry(address).or_insert(0);
+        if *n >= MAX_SCRAPERS_PER_ADDRESS {
+            return None;
+        }
+        *n += 1;
+        Some(Self {
+            counts: Arc::clone(counts),
+            address,
+        })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        self.counts.remove_if_mut(&self.address, |_, n| {
+            *n -= 1;
+            *n == 0
         });
     }
 }
@@ -464,6 +513,7 @@ pub fn parse_request(head: &[u8]) -> Result<(Route, bool), BadRequest> {
 }
 
 /// Reads the request head: up to the blank line, at most [`MAX_REQUEST_HEAD`] bytes.
+/// `Ok(None)` when the peer closes first; an empty head when it is too large.
 async fn read_head(stream: &mut TcpStream) -> std::io::Result<Option<Vec<u8>>> {
     let mut head = Vec::with_capacity(512);
     let mut buf = [0u8; 1024];
@@ -472,14 +522,33 @@ async fn read_head(stream: &mut TcpStream) -> std::io::Result<Option<Vec<u8>>> {
         if n == 0 {
             return Ok(None);
         }
-        head.extend_from_slice(&buf[..n]);
-        if head.windows(4).any(|w| w == b"\r\n\r\n") || head.windows(2).any(|w| w == b"\n\n") {
-            return Ok(Some(head));
-        }
-        if head.len() > MAX_REQUEST_HEAD {
+        if head.len() + n > MAX_REQUEST_HEAD {
             return Ok(Some(Vec::new()));
         }
+        // Only the new bytes (and the three before them) can complete the blank line.
+        let from = head.len().saturating_sub(3);
+        head.extend_from_slice(&buf[..n]);
+        let tail = &head[from..];
+        if tail.windows(4).any(|w| w == b"\r\n\r\n") || tail.windows(2).any(|w| w == b"\n\n") {
+            return Ok(Some(head));
+        }
     }
+}
+
+/// Reads and drops what the peer still sends (a body, pipelined requests), briefly, so that
+/// closing does not reset the connection before the peer read the answer.
+async fn linger(stream: &mut TcpStream) {
+    let mut buf = [0u8; 4096];
+    let _ = tokio::time::timeout(Duration::from_millis(500), async {
+        let mut left: usize = 64 * 1024;
+        while left > 0 {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    })
+    .await;
 }
 
 async fn answer(
@@ -489,7 +558,11 @@ async fn answer(
 ) -> std::io::Result<()> {
     // The gauges, or `None` when the registry is gone (the server is stopping).
     let census = || async { registry.send(TakeCensus).await.ok() };
-    let Some(head) = read_head(&mut stream).await? else {
+    let Ok(head) = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut stream)).await else {
+        // Too slow: closed without an answer.
+        return Ok(());
+    };
+    let Some(head) = head? else {
         return Ok(());
     };
     let (status, reason, content_type, body, head_only) = if head.is_empty() {
@@ -550,7 +623,9 @@ async fn answer(
         out.extend_from_slice(&body);
     }
     stream.write_all(&out).await?;
-    stream.shutdown().await
+    stream.shutdown().await?;
+    linger(&mut stream).await;
+    Ok(())
 }
 
 #[cfg(test)]

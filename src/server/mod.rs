@@ -9,6 +9,7 @@
 //!   own thread.
 
 pub mod access;
+pub mod admin;
 pub mod chunked;
 pub mod db;
 pub mod gate;
@@ -48,28 +49,31 @@ pub struct Shared {
     pub unacknowledged: Arc<std::sync::atomic::AtomicUsize>,
     /// The password file, with `auth_mode = file`.
     pub auth: Option<Arc<login::Authenticator>>,
-    /// The rules a connect is checked against now: `[Access]` and the driver manager's
-    /// drivers and data sources. Shared by every session (a reload replaces them, and
-    /// sessions already open check their new connections against the new rules).
-    pub connect_rules: Arc<std::sync::RwLock<Arc<ConnectRules>>>,
+    /// What is in force now: the latest configuration and the driver manager's drivers and
+    /// data sources. Shared by every session (a reload replaces them): connects are checked
+    /// against its `[Access]`, admin requests against its `admin_users`, in sessions opened
+    /// before the reload too.
+    pub in_force: Arc<std::sync::RwLock<Arc<InForce>>>,
     /// What the server counts (see [`metrics`]).
     pub metrics: Arc<metrics::Metrics>,
+    /// Where an admin asks for a reload (served by the task that reloads on SIGHUP).
+    pub reloads: tokio::sync::mpsc::Sender<reload::ReloadAsked>,
 }
 
-/// What a connect is checked against (see [`Shared::connect_rules`]).
-pub struct ConnectRules {
-    /// `[Access]`.
-    pub access: crate::config::server::AccessConfig,
+/// What is in force now (see [`Shared::in_force`]).
+pub struct InForce {
+    /// The configuration of the last (re)load.
+    pub config: Arc<ServerConfig>,
     /// The driver manager's drivers and data sources.
     pub catalog: access::DriverCatalog,
 }
 
 impl Shared {
-    /// The connect rules in force now.
-    pub fn connect_rules(&self) -> Arc<ConnectRules> {
+    /// The configuration and driver catalog in force now.
+    pub fn in_force(&self) -> Arc<InForce> {
         Arc::clone(
             &self
-                .connect_rules
+                .in_force
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         )
@@ -150,6 +154,8 @@ pub struct Server {
     listeners: Vec<listener::Listener>,
     /// The metrics endpoint's socket (`[Metrics] listen`).
     metrics_listener: Option<std::net::TcpListener>,
+    /// Admins' reload requests, for the reload task.
+    reloads_asked: tokio::sync::mpsc::Receiver<reload::ReloadAsked>,
     /// The file SIGHUP re-reads (`None`: built-in defaults).
     config_path: Option<std::path::PathBuf>,
     /// SIGHUP, when the program registered it before binding (so that a SIGHUP during
@@ -200,8 +206,10 @@ impl Server {
         )
         .start();
         let config = Arc::new(config);
-        let connect_rules = Arc::new(std::sync::RwLock::new(Arc::new(ConnectRules {
-            access: config.access.clone(),
+        // One reload at a time: an admin asking while one waits is told to try again.
+        let (reloads, reloads_asked) = tokio::sync::mpsc::channel(1);
+        let in_force = Arc::new(std::sync::RwLock::new(Arc::new(InForce {
+            config: Arc::clone(&config),
             catalog: load_catalog(),
         })));
         Ok(Self {
@@ -211,11 +219,13 @@ impl Server {
                 running,
                 unacknowledged: Arc::default(),
                 auth,
-                connect_rules,
+                in_force,
                 metrics,
+                reloads,
             },
             listeners,
             metrics_listener,
+            reloads_asked,
             config_path: None,
             hangup: None,
         })
@@ -337,6 +347,7 @@ impl Server {
             self.config_path,
             live,
             self.hangup,
+            self.reloads_asked,
         ));
         let stop = first.await;
         // No reload from here on (it would tell systemd READY=1 again).

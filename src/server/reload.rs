@@ -16,16 +16,21 @@ use tokio::sync::watch;
 
 use super::listener::{ListenerTls, Live, SectionState};
 use super::registry::Reconfigure;
-use super::{login, ConnectRules, Shared};
+use super::{login, InForce, Shared};
 use crate::config::server::AuthMode;
 use crate::config::ServerConfig;
 
-/// Reloads on every SIGHUP until the server stops. Without a configuration file (built-in
-/// defaults) there is nothing to re-read: the log file is reopened.
+/// An admin's reload request: told what happened (`Err`: the reload was refused, why).
+pub type ReloadAsked = tokio::sync::oneshot::Sender<Result<String, String>>;
+
+/// Reloads on every SIGHUP and every admin request until the server stops. Without a
+/// configuration file (built-in defaults) there is nothing to re-read: the log file is
+/// reopened.
 pub(super) async fn reload_on_hangup(
     path: Option<PathBuf>,
     live: watch::Sender<Live>,
     hangup: Option<tokio::signal::unix::Signal>,
+    mut asked: tokio::sync::mpsc::Receiver<ReloadAsked>,
 ) {
     use tokio::signal::unix::{signal, SignalKind};
     let mut hangup = match hangup.map_or_else(|| signal(SignalKind::hangup()), Ok) {
@@ -35,9 +40,16 @@ pub(super) async fn reload_on_hangup(
             return;
         }
     };
-    while hangup.recv().await.is_some() {
+    loop {
+        let answer_to = tokio::select! {
+            signal = hangup.recv() => match signal {
+                Some(()) => None,
+                None => return,
+            },
+            Some(asker) = asked.recv() => Some(asker),
+        };
         super::systemd::notify(&format!("RELOADING=1\nMONOTONIC_USEC={}", monotonic_usec()));
-        match &path {
+        let outcome = match &path {
             Some(path) => reload(path.clone(), &live).await,
             None => {
                 let config = &live.borrow().shared.config;
@@ -48,9 +60,13 @@ pub(super) async fn reload_on_hangup(
                     tracing::error!(target: "odbcd::lifecycle", "SIGHUP: {e}");
                 }
                 tracing::info!(target: "odbcd::lifecycle", "SIGHUP: no configuration file to re-read (built-in defaults)");
+                Ok("no configuration file to re-read (built-in defaults); the log file was reopened".to_owned())
             }
-        }
+        };
         super::systemd::notify("READY=1\nSTATUS=accepting sessions");
+        if let Some(asker) = answer_to {
+            let _ = asker.send(outcome);
+        }
     }
 }
 
@@ -69,8 +85,9 @@ struct Loaded {
     tls: Vec<(String, Option<Arc<ListenerTls>>)>,
 }
 
-/// Re-reads `path` and, when it is valid, makes it the settings of new sessions.
-pub(super) async fn reload(path: PathBuf, live: &watch::Sender<Live>) {
+/// Re-reads `path` and, when it is valid, makes it the settings of new sessions. Says what it
+/// did, or why it refused.
+pub(super) async fn reload(path: PathBuf, live: &watch::Sender<Live>) -> Result<String, String> {
     tracing::info!(target: "odbcd::lifecycle", config = %path.display(), "SIGHUP: reloading the configuration");
     let current = live.borrow().clone();
     let loaded = actix_rt::task::spawn_blocking(move || load(&path)).await;
@@ -78,11 +95,15 @@ pub(super) async fn reload(path: PathBuf, live: &watch::Sender<Live>) {
         Ok(Ok(l)) => l,
         Ok(Err(why)) => {
             tracing::error!(target: "odbcd::lifecycle", "reload refused, the running configuration stays: {why}");
-            return;
+            return Err(format!(
+                "reload refused, the running configuration stays: {why}"
+            ));
         }
         Err(e) => {
             tracing::error!(target: "odbcd::lifecycle", "reload failed, the running configuration stays: {e}");
-            return;
+            return Err(format!(
+                "reload failed, the running configuration stays: {e}"
+            ));
         }
     };
     let Loaded {
@@ -92,9 +113,14 @@ pub(super) async fn reload(path: PathBuf, live: &watch::Sender<Live>) {
         tls,
     } = loaded;
     let old = &current.shared.config;
-    for change in restart_only_changes(old, &config) {
+    let restart = restart_only_changes(old, &config);
+    for change in &restart {
         tracing::warn!(target: "odbcd::lifecycle", "reload: {change} needs a restart; the running value stays");
     }
+    // What needs a restart keeps its running value (so the next reload compares with it).
+    let mut config = config;
+    config.metrics_listen = old.metrics_listen;
+    config.pid_file.clone_from(&old.pid_file);
     // Each bound section takes its new settings when its address is unchanged.
     let sections = current
         .sections
@@ -127,22 +153,28 @@ pub(super) async fn reload(path: PathBuf, live: &watch::Sender<Live>) {
     {
         tracing::error!(target: "odbcd::lifecycle", "reload: {e}; logging to the old file");
     }
-    // The connect rules are shared by every session, old and new.
+    // What is in force is shared by every session, old and new.
+    let config = Arc::new(config);
     *current
         .shared
-        .connect_rules
+        .in_force
         .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(ConnectRules {
-        access: config.access.clone(),
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(InForce {
+        config: Arc::clone(&config),
         catalog,
     });
     let shared = Shared {
-        config: Arc::new(config),
+        config,
         auth,
         ..current.shared.clone()
     };
     live.send_replace(Live { shared, sections });
     tracing::info!(target: "odbcd::lifecycle", "configuration reloaded: new sessions and connections use it");
+    let mut said = "configuration reloaded: new sessions and connections use it".to_owned();
+    for change in restart {
+        said.push_str(&format!("; {change} needs a restart"));
+    }
+    Ok(said)
 }
 
 /// Reads the file and what it names (password file, certificates, the driver manager's lists).

@@ -170,6 +170,18 @@ impl DbRequest {
         }
     }
 
+    /// The SQL text the request runs, if any (a batch's first statement).
+    pub fn sql(&self) -> Option<&str> {
+        match self {
+            Self::Execute { sql, .. }
+            | Self::ExecuteMany { sql, .. }
+            | Self::Prepare { sql, .. }
+            | Self::CallProcedure { sql, .. } => Some(sql),
+            Self::Batch { statements, .. } => statements.first().map(|s| s.sql.as_str()),
+            _ => None,
+        }
+    }
+
     /// The cursor whose rows the request reads (and may read ahead for), if any.
     pub fn reads_rows_of(&self) -> Option<CursorId> {
         match self {

@@ -57,13 +57,7 @@ impl Session {
                 pooling,
                 span,
             };
-            if pooling {
-                if pooled.is_some() {
-                    metrics.pool_hits.inc();
-                } else {
-                    metrics.pool_misses.inc();
-                }
-            }
+            let from_pool = pooled.is_some();
             let counted = RunningRequestCount::start(&stats, &running);
             let (handle, r) = match pooled {
                 Some(handle) => {
@@ -105,7 +99,16 @@ impl Session {
             };
             drop(counted);
             match flatten(r) {
-                Ok(DbReply::Opened { dbms_name }) => Ok((handle, dbms_name)),
+                Ok(DbReply::Opened { dbms_name }) => {
+                    if pooling {
+                        if from_pool {
+                            metrics.pool_hits.inc();
+                        } else {
+                            metrics.pool_misses.inc();
+                        }
+                    }
+                    Ok((handle, dbms_name))
+                }
                 Ok(other) => Err(DbError::new(
                     ErrorClass::InternalError,
                     format!("unexpected reply {other:?}"),
@@ -213,10 +216,18 @@ impl Session {
             return self.reply(id, Response::Error(no_such_connection(conn)));
         };
         self.busy.insert(conn);
+        let sql = req.sql().map(|sql| {
+            let mut end = sql.len().min(crate::server::admin::MAX_KEPT_SQL);
+            while !sql.is_char_boundary(end) {
+                end -= 1;
+            }
+            Box::from(&sql[..end])
+        });
         self.running.insert(
             id,
             RunningRequest {
                 conn,
+                sql,
                 cancelled: None,
                 cancelling: false,
             },
@@ -271,22 +282,26 @@ impl Session {
         };
         r.cancelling = true;
         r.cancelled = Some(why);
-        self.shared
-            .metrics
-            .cancels
-            .with_label_values(&[match why {
-                CancelReason::Client => "client",
-                CancelReason::Watchdog => "watchdog",
-            }])
-            .inc();
-        if why == CancelReason::Watchdog {
-            self.shared.metrics.timeout("request");
-        }
         let slot = h.cancel.clone();
         actix_rt::task::spawn_blocking(move || slot.cancel_request(id))
             .into_actor(self)
             .map(move |asked, act, _| {
                 let _entered = act.span.clone().entered();
+                if asked.as_ref().is_ok_and(|asked| *asked) {
+                    // Counted once the driver was asked (a cancel that found no call of the
+                    // request running is tried again later, and counted then).
+                    let metrics = &act.shared.metrics;
+                    metrics
+                        .cancels
+                        .with_label_values(&[match why {
+                            CancelReason::Client => "client",
+                            CancelReason::Watchdog => "watchdog",
+                        }])
+                        .inc();
+                    if why == CancelReason::Watchdog {
+                        metrics.timeout("request");
+                    }
+                }
                 if let Some(r) = act.running.get_mut(&id) {
                     r.cancelling = false;
                     if !asked.unwrap_or(false) {

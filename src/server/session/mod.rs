@@ -21,6 +21,7 @@
 //! closing at a transaction boundary when the server shuts down; the numbered frames are a
 //! [`ReplayBuffer`].
 
+mod admin;
 mod connections;
 mod drain;
 mod requests;
@@ -47,7 +48,7 @@ use super::gate::{Gate, Gated};
 use super::handoff::{public_prefix, ReadHalf, Reattach, WriteHalf};
 use super::registry::{
     AcquireConnection, GetStatus, RegisterSession, RunningRequestCount, SessionStats, Transport,
-    UnregisterSession,
+    UnregisterSession, PAUSED_MESSAGE,
 };
 use super::replay::ReplayBuffer;
 use super::{access, Shared};
@@ -99,6 +100,9 @@ struct Link {
 /// A request handed to a database connection (at most one per connection at a time).
 struct RunningRequest {
     conn: ConnId,
+    /// The beginning of its SQL (at most [`super::admin::MAX_KEPT_SQL`] bytes), for an admin's
+    /// list.
+    sql: Option<Box<str>>,
     /// Who asked to cancel it, once the driver was asked to: its answer then says so.
     cancelled: Option<CancelReason>,
     /// A cancel is being attempted now (on a blocking thread).
@@ -151,6 +155,8 @@ pub struct Session {
     id: String,
     user: String,
     client_name: String,
+    /// When it opened (for an admin's list).
+    opened: std::time::SystemTime,
     cursor_type: Option<crate::config::CursorType>,
     transport: Transport,
     peer: SocketAddr,
@@ -210,6 +216,7 @@ impl Session {
                 id: open.session_id,
                 user: open.username,
                 client_name: open.client_name,
+                opened: std::time::SystemTime::now(),
                 cursor_type: open.cursor_type,
                 transport: open.transport,
                 protocol: open.protocol,
@@ -311,6 +318,7 @@ impl Session {
 
     /// Only an answer too large for a frame gets here: say so instead.
     fn encode_failure(&self, id: RequestId, e: &ProtoError) -> Bytes {
+        self.shared.metrics.error(ErrorClass::InterfaceError);
         let mut buf = Vec::new();
         let err = DbError::new(
             ErrorClass::InterfaceError,
@@ -413,6 +421,7 @@ impl Session {
         warnings: Vec<DiagRecord>,
     ) {
         let mut buf = Vec::new();
+        let mut sent_rows = rows.len() as u64;
         let bytes = match encode_rows_frame(
             id,
             head,
@@ -424,9 +433,12 @@ impl Session {
             &mut buf,
         ) {
             Ok(()) => Bytes::from(buf),
-            Err(e) => self.encode_failure(id, &e),
+            Err(e) => {
+                sent_rows = 0;
+                self.encode_failure(id, &e)
+            }
         };
-        self.shared.metrics.rows_sent.inc_by(rows.len() as u64);
+        self.shared.metrics.rows_sent.inc_by(sent_rows);
         self.answered(id, false, !done);
         self.send_numbered(bytes);
     }
@@ -517,6 +529,11 @@ impl Session {
     fn registered(&mut self, r: Result<(), DbError>, ctx: &mut Context<Self>) {
         match r {
             Ok(()) => {
+                self.shared
+                    .metrics
+                    .handshakes
+                    .with_label_values(&["new"])
+                    .inc();
                 tracing::info!(peer = %self.peer, client = %self.client_name, user = %self.user, "session opened");
                 let window = self.shared.config.activity.max_session_reconnect_time;
                 self.send_unnumbered(
@@ -533,11 +550,14 @@ impl Session {
             }
             Err(e) => {
                 // Not registered: nothing to unregister later.
-                self.shared.metrics.refused(if e.sqlstate == "08004" {
-                    "draining"
-                } else {
-                    "max_sessions"
-                });
+                self.shared
+                    .metrics
+                    .refused(match (e.class, e.sqlstate.as_str()) {
+                        (_, "08004") if e.message == PAUSED_MESSAGE => "paused",
+                        (_, "08004") => "draining",
+                        (ErrorClass::PolicyViolationError, _) => "max_sessions",
+                        _ => "internal",
+                    });
                 self.id.clear();
                 self.fail(e, ctx);
             }
@@ -558,6 +578,9 @@ impl Actor for Session {
             transport: self.transport.clone(),
             stats: self.stats.clone(),
             drain: ctx.address().recipient(),
+            describe: ctx.address().recipient(),
+            intervene: ctx.address().recipient(),
+            admin: self.viewer().admin,
         };
         self.shared
             .registry

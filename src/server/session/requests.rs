@@ -85,6 +85,7 @@ impl Session {
             ),
             Request::CloseSession => self.close_session(id, ctx),
             Request::Ping => self.reply(id, Response::Pong),
+            Request::Admin(command) => self.admin(id, command, ctx),
             Request::Cancel { request } => self.cancel_request(id, request, ctx),
             Request::Status => {
                 self.shared
@@ -110,9 +111,9 @@ impl Session {
             Request::DriverConnect { connection_string } => {
                 let masked = connstr::mask_for_log(&connection_string);
                 tracing::info!(connection_string = %masked, "connect");
-                let rules = self.shared.connect_rules();
+                let rules = self.shared.in_force();
                 match access::authorize_connection_string(
-                    &rules.access,
+                    &rules.config.access,
                     &rules.catalog,
                     &connection_string,
                 ) {
@@ -128,7 +129,7 @@ impl Session {
             }
             Request::Connect { dsn, uid, pwd } => {
                 tracing::info!(dsn = %dsn.escape_debug(), uid = %uid.escape_debug(), "connect");
-                match access::check_dsn(&self.shared.connect_rules().access, &dsn)
+                match access::check_dsn(&self.shared.in_force().config.access, &dsn)
                     .and_then(|()| access::check_credentials(&uid, &pwd))
                 {
                     Ok(()) => self.open_connection(id, OpenTarget::Dsn { dsn, uid, pwd }, ctx),

@@ -13,6 +13,8 @@
 //! with it parks itself, reset, with [`ConnectionClosed`], and [`AcquireConnection`] gives a
 //! parked one out again, or makes room under the limit by disconnecting the longest-idle one.
 
+pub mod admin;
+
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -26,6 +28,7 @@ use crate::config::server::PoolConfig;
 use crate::error::{DbError, ErrorClass};
 use crate::proto::message::{ServerStatus, SessionStatus};
 use actix::{Actor, AsyncContext, Context, Handler, Message, MessageResult, Recipient};
+pub use admin::{Describe, Intervene};
 
 /// The exact message of manual FAQ 7.1.13.
 pub const MAX_SESSIONS_MESSAGE: &str = "Maximum number of sessions reached.";
@@ -85,6 +88,8 @@ impl Drop for RunningRequestCount {
 struct SessionEntry {
     addr: Recipient<Reattach>,
     drain: Recipient<DrainSession>,
+    describe: Recipient<Describe>,
+    intervene: Recipient<Intervene>,
     peer: SocketAddr,
     user: String,
     transport: Transport,
@@ -106,6 +111,8 @@ pub struct Registry {
     running: Arc<AtomicU32>,
     /// Shutting down: new sessions are refused, resumes still come in.
     draining: bool,
+    /// An admin paused new sessions (see [`admin`]): refused like while draining.
+    paused: bool,
 }
 
 impl Registry {
@@ -126,6 +133,7 @@ impl Registry {
             tombstone_order: VecDeque::new(),
             running,
             draining: false,
+            paused: false,
         }
     }
 
@@ -230,6 +238,12 @@ pub struct RegisterSession {
     pub stats: Arc<SessionStats>,
     /// Where it is told the server is shutting down.
     pub drain: Recipient<DrainSession>,
+    /// Where an admin's list asks for its details.
+    pub describe: Recipient<Describe>,
+    /// Where an admin's kill or cancel is sent.
+    pub intervene: Recipient<Intervene>,
+    /// Whether its user is in `admin_users` (admitted while new sessions are paused).
+    pub admin: bool,
 }
 
 /// A session has ended; its connections are released too, and `reason` is what a client that
@@ -312,6 +326,14 @@ impl Handler<RegisterSession> for Registry {
                 DRAINING_MESSAGE,
             ));
         }
+        if self.paused && !msg.admin {
+            tracing::info!(peer = %msg.peer, "session refused: new sessions are paused");
+            return Err(DbError::with_state(
+                ErrorClass::OperationalError,
+                "08004",
+                PAUSED_MESSAGE,
+            ));
+        }
         if self.sessions.len() >= self.max_sessions as usize {
             tracing::warn!(peer = %msg.peer, max_sessions = self.max_sessions, "session refused: {MAX_SESSIONS_MESSAGE}");
             return Err(DbError::new(
@@ -329,6 +351,8 @@ impl Handler<RegisterSession> for Registry {
                 transport: msg.transport,
                 connections: 0,
                 stats: msg.stats,
+                describe: msg.describe,
+                intervene: msg.intervene,
             },
         );
         Ok(())
@@ -486,6 +510,11 @@ impl Handler<GetStatus> for Registry {
     }
 }
 
+/// What a client asking for a new session hears while an admin paused new sessions (it then
+/// tries the next server of its list).
+pub const PAUSED_MESSAGE: &str =
+    "the server is paused by an administrator and accepts no new sessions; try another server";
+
 /// What a client asking for a new session hears while the server shuts down (it then tries
 /// the next server of its list).
 pub const DRAINING_MESSAGE: &str =
@@ -572,7 +601,7 @@ impl Handler<TakeCensus> for Registry {
             in_use: self.connections.saturating_sub(pooled),
             pooled,
             running: self.running.load(Ordering::Relaxed),
-            ready: !self.draining,
+            ready: !self.draining && !self.paused,
         })
     }
 }

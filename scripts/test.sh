@@ -64,5 +64,8 @@ done
 echo "== tests"
 cargo test --locked --workspace --all-features
 
+echo "== Debian package: built, inspected, installed with dpkg -i, served, queried, purged"
+scripts/test-deb.sh
+
 echo "== Python client: the wheel built in a virtualenv, then pytest against the server cargo built"
 scripts/python-tests.sh

@@ -199,6 +199,18 @@ fn prepare(args: &Args, runner: &mut dyn Runner) -> Result<(), (String, String)>
 }
 
 fn main() -> ExitCode {
+    // `odbcd-loadtest --man-page`: the manual page (roff), for packaging.
+    if std::env::args_os().skip(1).eq(["--man-page"]) {
+        use clap::CommandFactory;
+        let mut out = std::io::stdout().lock();
+        return match clap_mangen::Man::new(Args::command()).render(&mut out) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("odbcd-loadtest: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let args = Args::parse();
     let templates: Vec<Template> = match &args.sql {
         None => Vec::new(),

@@ -21,6 +21,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Write the manual pages (odbcd.1, and odbcd-SUBCOMMAND.1 for each subcommand) into DIR;
+    /// for packaging.
+    #[command(hide = true)]
+    Man {
+        /// Where to write them.
+        dir: PathBuf,
+    },
     /// Run the server in the foreground until SIGINT or SIGTERM.
     Run {
         /// Server configuration file (server-config.ini); built-in defaults without it.
@@ -107,6 +114,7 @@ fn main() -> ExitCode {
     odbcd::server::db::sqlite_values::keep();
     match Cli::parse().command {
         Command::Reload { config } => signal_reload(&config),
+        Command::Man { dir } => man_pages(&dir),
         Command::CheckConfig { config, options } => {
             if options {
                 let table = odbcd::config::options::server_options();
@@ -135,6 +143,28 @@ fn main() -> ExitCode {
         Command::Digest { files } => digest(&files),
         Command::Passwd(args) => passwd(args),
     }
+}
+
+/// `odbcd man DIR`: the manual pages, from the command-line definitions.
+fn man_pages(dir: &std::path::Path) -> ExitCode {
+    use clap::CommandFactory;
+    let odbcd = Cli::command();
+    let mut pages = vec![("odbcd".to_owned(), odbcd.clone())];
+    for sub in odbcd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("odbcd-{}", sub.get_name());
+        let bin = format!("odbcd {}", sub.get_name());
+        pages.push((name.clone(), sub.clone().name(name).bin_name(bin)));
+    }
+    for (name, command) in pages {
+        let path = dir.join(format!("{name}.1"));
+        let written = std::fs::File::create(&path)
+            .and_then(|mut f| clap_mangen::Man::new(command).render(&mut f));
+        if let Err(e) = written {
+            eprintln!("odbcd man: {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn passwd(args: PasswdArgs) -> ExitCode {

@@ -77,6 +77,9 @@ struct Cli {
     /// Go on after a failed statement (the exit status is still 1).
     #[arg(long)]
     continue_on_error: bool,
+    /// Print the manual page (roff) and exit; for packaging.
+    #[arg(long, hide = true, exclusive = true)]
+    man_page: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -88,6 +91,14 @@ enum FormatArg {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.man_page {
+        use clap::CommandFactory;
+        let mut out = std::io::stdout().lock();
+        return match clap_mangen::Man::new(Cli::command()).render(&mut out) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&output_error(&e), 2),
+        };
+    }
     let format = match cli.format {
         FormatArg::Table => Format::Table,
         FormatArg::Csv => Format::Csv,

@@ -257,14 +257,22 @@ pub fn sessions_listing(
     now_unix_ms: u64,
 ) -> Listing {
     let seconds = |ms: u64| Value::Text(format!("{:.1}", ms as f64 / 1000.0));
+    // What clients chose (their names) must not drive the admin's terminal.
+    let shown = |s: &str| {
+        Value::Text(
+            s.chars()
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect(),
+        )
+    };
     let mut rows = Vec::new();
     for s in sessions {
         let head = |r: &mut Vec<Value>| {
             r.extend([
                 Value::Text(format!("{}{}", s.id_prefix, if s.own { " *" } else { "" })),
-                Value::Text(s.user.clone()),
-                Value::Text(s.peer.clone()),
-                Value::Text(s.client_name.clone()),
+                shown(&s.user),
+                shown(&s.peer),
+                shown(&s.client_name),
                 seconds(now_unix_ms.saturating_sub(s.opened_unix_ms)),
                 seconds(s.idle_ms),
                 Value::Int(i64::from(s.connections)),
@@ -283,7 +291,7 @@ pub fn sessions_listing(
             r.extend([
                 Value::Text(q.kind.clone()),
                 seconds(q.running_ms),
-                q.sql.clone().map_or(Value::Null, Value::Text),
+                q.sql.as_deref().map_or(Value::Null, shown),
             ]);
             rows.push(r);
         }

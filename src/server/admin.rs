@@ -1,6 +1,6 @@
 //! What the admin requests show and who may use them (the requests themselves:
 //! [`crate::proto::admin`]; the session's side: `session/admin.rs`; the registry's:
-//! [`super::registry::ListSessions`], [`super::registry::InterveneIn`]).
+//! [`super::registry::admin::ListSessions`], [`super::registry::admin::InterveneIn`]).
 //!
 //! A running request's SQL is shown with its literals masked: strings, numbers, dollar-quoted
 //! bodies and comments become `?`, so an operator sees the statement's shape and never a
@@ -40,29 +40,48 @@ impl Viewer {
 }
 
 /// `sql` with every literal replaced by `?` and comments removed, cut after
-/// [`MAX_SHOWN_SQL`] characters (with `...` when cut).
+/// [`MAX_SHOWN_SQL`] characters (with `...` when cut). Where the dialect decides what is a
+/// literal, it hides: text in double quotes or backticks (an identifier in one database, a
+/// string in another) shows as `"?"`, a `#` starts a comment (MySQL), and a backslash in a
+/// string that is not an `E'...'` string (an escape in MySQL, a character in standard SQL)
+/// hides the rest of the statement.
 pub fn mask_literals(sql: &str) -> String {
     let chars: Vec<char> = sql.chars().collect();
-    let mut out = String::with_capacity(sql.len().min(MAX_SHOWN_SQL + 3));
+    let mut out = Masked::default();
     let mut i = 0;
     // Whether the previous character continues an identifier (so digits after it are part
-    // of a name, `t1`, or a placeholder, `$1`).
+    // of a name: `t1`).
     let mut in_word = false;
     while i < chars.len() {
-        if out.chars().count() >= MAX_SHOWN_SQL {
-            out.push_str("...");
-            return out;
+        if out.shown >= MAX_SHOWN_SQL {
+            out.text.push_str("...");
+            return out.text;
         }
         let c = chars[i];
         let next = chars.get(i + 1).copied();
+        if !in_word && matches!(c, 'q' | 'Q') && next == Some('\'') {
+            // Oracle's q'<delimiter>...<delimiter>'.
+            out.push('?');
+            i = q_quote_end(&chars, i + 2);
+            continue;
+        }
         match c {
             '\'' => {
-                // A string: '' and \ escape (a standard string's backslash is not an escape,
-                // so this may hide more than the literal: never less).
+                // E'...' (PostgreSQL): backslashes escape.
+                let escapes = i >= 1
+                    && matches!(chars[i - 1], 'E' | 'e')
+                    && (i < 2 || !is_word_char(chars[i - 2]));
                 i += 1;
                 while i < chars.len() {
                     match chars[i] {
-                        '\\' => i += 2,
+                        '\\' if escapes => i += 2,
+                        '\\' => {
+                            // Standard SQL or MySQL: which characters are the literal is the
+                            // database's to say. Hide everything.
+                            out.push('?');
+                            out.text.push_str(" ...");
+                            return out.text;
+                        }
                         '\'' if chars.get(i + 1) == Some(&'\'') => i += 2,
                         '\'' => {
                             i += 1;
@@ -72,57 +91,63 @@ pub fn mask_literals(sql: &str) -> String {
                     }
                 }
                 out.push('?');
-                in_word = false;
-                continue;
             }
-            '-' if next == Some('-') => {
-                while i < chars.len() && chars[i] != '\n' {
-                    i += 1;
-                }
-                out.push(' ');
-                in_word = false;
-                continue;
-            }
-            '/' if next == Some('*') => {
-                i += 2;
-                while i < chars.len() && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
-                    i += 1;
-                }
-                i = (i + 2).min(chars.len());
-                out.push(' ');
-                in_word = false;
-                continue;
-            }
-            '$' if !in_word => {
-                if let Some(end) = dollar_quote_end(&chars, i) {
-                    out.push('?');
-                    i = end;
-                    in_word = false;
-                    continue;
-                }
-                out.push('$');
-                in_word = true;
-                i += 1;
-                continue;
-            }
-            '"' | '`' | '[' => {
-                // A quoted identifier: kept as written.
-                let close = match c {
-                    '[' => ']',
-                    q => q,
-                };
-                out.push(c);
+            '"' | '`' => {
+                // A quoted identifier, or a string: its contents hidden either way.
                 i += 1;
                 while i < chars.len() {
-                    out.push(chars[i]);
-                    i += 1;
-                    if chars[i - 1] == close {
+                    if chars[i] == c {
+                        if chars.get(i + 1) == Some(&c) {
+                            i += 2;
+                            continue;
+                        }
+                        i += 1;
                         break;
                     }
+                    i += 1;
                 }
-                in_word = false;
-                continue;
+                out.push(c);
+                out.push('?');
+                out.push(c);
             }
+            '-' if next == Some('-') => {
+                i = line_end(&chars, i);
+                out.push(' ');
+            }
+            '#' if !in_word => {
+                i = line_end(&chars, i);
+                out.push(' ');
+            }
+            '/' if next == Some('*') => {
+                // Block comments nest in PostgreSQL: count them.
+                let mut depth = 0usize;
+                while i < chars.len() {
+                    if chars[i] == '/' && chars.get(i + 1) == Some(&'*') {
+                        depth += 1;
+                        i += 2;
+                    } else if chars[i] == '*' && chars.get(i + 1) == Some(&'/') {
+                        depth -= 1;
+                        i += 2;
+                        if depth == 0 {
+                            break;
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+                out.push(' ');
+            }
+            '$' if !in_word => match dollar_quote_end(&chars, i) {
+                Some(end) => {
+                    out.push('?');
+                    i = end;
+                }
+                None => {
+                    // `$1` (a placeholder) or `$1000` (money): the digits are masked.
+                    out.push('$');
+                    i += 1;
+                }
+            },
             c if c.is_ascii_digit() && !in_word => {
                 // A number: digits, a fraction, an exponent (with its sign), hex digits
                 // after 0x.
@@ -138,26 +163,75 @@ pub fn mask_literals(sql: &str) -> String {
                     }
                 }
                 out.push('?');
-                in_word = false;
-                continue;
             }
             '.' if !in_word && next.is_some_and(|n| n.is_ascii_digit()) => {
-                // .5
                 i += 1;
                 while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
                     i += 1;
                 }
                 out.push('?');
-                in_word = false;
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+                in_word = is_word_char(c);
                 continue;
             }
-            _ => {}
         }
-        in_word = c.is_alphanumeric() || c == '_' || c == '$' || c == '@' || c == '#';
-        out.push(c);
+        in_word = false;
+    }
+    out.text
+}
+
+/// The masked text and how many characters it shows.
+#[derive(Default)]
+struct Masked {
+    text: String,
+    shown: usize,
+}
+
+impl Masked {
+    fn push(&mut self, c: char) {
+        // Control characters (a newline inside a name, a terminal's escape) as spaces.
+        self.text
+            .push(if c.is_control() && c != '\n' { ' ' } else { c });
+        self.shown += 1;
+    }
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '@' || c == '$'
+}
+
+/// The index of the line end at or after `i` (or the end).
+fn line_end(chars: &[char], mut i: usize) -> usize {
+    while i < chars.len() && chars[i] != '\n' {
         i += 1;
     }
-    out
+    i
+}
+
+/// Where Oracle's `q'<d>...<d>'` whose delimiter is at `start` ends (the index after it, or
+/// the end of the text).
+fn q_quote_end(chars: &[char], start: usize) -> usize {
+    let Some(&open) = chars.get(start) else {
+        return chars.len();
+    };
+    let close = match open {
+        '[' => ']',
+        '{' => '}',
+        '(' => ')',
+        '<' => '>',
+        c => c,
+    };
+    let mut i = start + 1;
+    while i + 1 < chars.len() {
+        if chars[i] == close && chars[i + 1] == '\'' {
+            return i + 2;
+        }
+        i += 1;
+    }
+    chars.len()
 }
 
 /// Where the dollar-quoted string starting at `start` (`$tag$...$tag$`) ends (the index after
@@ -200,16 +274,25 @@ mod tests {
             ),
             (
                 "UPDATE users SET pw = E'it\\'s secret' WHERE id = $1",
-                "UPDATE users SET pw = E? WHERE id = $1",
+                "UPDATE users SET pw = E? WHERE id = $?",
             ),
             ("SELECT $$a 'secret'$$, $x$ 42 $x$", "SELECT ?, ?"),
             ("/* card 4111 */ SELECT 1 -- pw 'x'\n", "  SELECT ?  \n"),
+            ("/* a /* b */ hunter2 */ SELECT 1", "  SELECT ?"),
             (
-                "SELECT \"col 1\", [my col], `c` FROM \"T9\"",
-                "SELECT \"col 1\", [my col], `c` FROM \"T9\"",
+                "SELECT \"col 1\", [my col], `c` FROM \"T9\" WHERE x = \"hunter2\"",
+                "SELECT \"?\", [my col], `?` FROM \"?\" WHERE x = \"?\"",
             ),
             ("SELECT 'unterminated secret", "SELECT ?"),
-            ("SELECT @v1, #t2, a.b3", "SELECT @v1, #t2, a.b3"),
+            ("SELECT @v1, a.b3 # 'x' hunter2\n", "SELECT @v1, a.b3  \n"),
+            (
+                "UPDATE t SET dir = 'C:\\', pw = 'hunter2'",
+                "UPDATE t SET dir = ? ...",
+            ),
+            ("SELECT ARRAY['4111111111111111']", "SELECT ARRAY[?]"),
+            ("SELECT q'[it's secret]', Q'{x}', 1", "SELECT ?, ?, ?"),
+            ("SELECT $1000, a$1", "SELECT $?, a$1"),
+            ("SELECT \"unterminated hunter2", "SELECT \"?\""),
         ] {
             assert_eq!(mask_literals(sql), masked, "{sql}");
         }
@@ -250,7 +333,7 @@ mod tests {
         /// Whatever surrounds them, the contents of string literals and numbers never show.
         #[test]
         fn no_literal_survives(
-            words in proptest::collection::vec("[A-Za-z_][A-Za-z0-9_]{0,8}|[-+*/(),=<>;. \n]{1,3}|\"[a-z ]{0,5}\"", 0..12),
+            words in proptest::collection::vec("[A-Za-z_][A-Za-z0-9_]{0,8}|[-+*/(),=<>;. \n\\\\\\[\\]#$`\"]{1,3}|\"[a-z ]{0,5}\"|q|E", 0..12),
             secrets in proptest::collection::vec("[a-z0-9 ]{0,6}SECRET[a-z0-9 ']{0,6}", 1..4),
             numbers in proptest::collection::vec(100_000u64..999_999, 1..4),
         ) {

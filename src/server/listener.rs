@@ -472,13 +472,19 @@ where
         );
         return refuse(stream, "reserve_for_resumes", err).await;
     }
-    // A new session and a resume alike must prove who they are.
-    if let Some(auth) = &shared.auth {
-        if let Err(e) = auth.check(peer.ip(), &username, &nonce, &proof).await {
-            shared.metrics.logins_failed.inc();
-            return refuse(stream, "login", e).await;
+    // A new session and a resume alike must prove who they are. Without authentication a
+    // user name proves nothing: every client is anonymous ("", which the admin requests and
+    // `Status` treat as "this session only"), whatever name it sends.
+    let username = match &shared.auth {
+        Some(auth) => {
+            if let Err(e) = auth.check(peer.ip(), &username, &nonce, &proof).await {
+                shared.metrics.logins_failed.inc();
+                return refuse(stream, "login", e).await;
+            }
+            username
         }
-    }
+        None => String::new(),
+    };
     let (read, write) = tokio::io::split(stream);
     let read: ReadHalf = Box::new(read);
     let write: WriteHalf = Box::new(write);

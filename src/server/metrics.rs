@@ -194,7 +194,7 @@ impl Metrics {
             &r,
             IntGauge::new(
                 "ready",
-                "1 while the server accepts new sessions, 0 while it drains",
+                "1 while the server accepts new sessions, 0 while it drains or an admin paused them",
             )
             .unwrap_or_else(|e| unreachable!("the gauge is well-formed: {e}")),
         );
@@ -288,7 +288,7 @@ impl Metrics {
             self.bytes_sent.with_label_values(&[stage]);
             self.bytes_received.with_label_values(&[stage]);
         }
-        for by in ["client", "watchdog"] {
+        for by in ["client", "admin", "watchdog"] {
             self.cancels.with_label_values(&[by]);
         }
         for kind in ["request", "idle_session", "reconnect_window", "handshake"] {
@@ -597,7 +597,7 @@ async fn answer(
                             503,
                             "Service Unavailable",
                             "text/plain",
-                            b"draining: new sessions are refused\n".to_vec(),
+                            b"not ready: new sessions are refused (draining, or paused by an administrator)\n".to_vec(),
                         ),
                     },
                     Route::Metrics => {

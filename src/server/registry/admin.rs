@@ -15,6 +15,10 @@ use crate::server::admin::Viewer;
 /// only a session that ends meanwhile does not answer).
 const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long a session gets to carry out a kill or cancel (it may be closing, waiting for its
+/// connections): past it the admin is told so.
+const INTERVENE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Asks a session for its details (sent by the registry for [`ListSessions`]).
 #[derive(Message)]
 #[rtype(result = "SessionDetail")]
@@ -78,20 +82,41 @@ impl Handler<ListSessions> for Registry {
             .sessions
             .iter()
             .filter(|(id, s)| msg.viewer.may_see(id, &s.user))
-            .map(|(_, s)| {
-                tokio::time::timeout(
+            .map(|(id, s)| {
+                // What the registry knows, for a session that does not answer in time.
+                let known = SessionDetail {
+                    id_prefix: public_prefix(id).to_owned(),
+                    user: s.user.clone(),
+                    peer: s.peer.to_string(),
+                    client_name: "(not answering)".to_owned(),
+                    opened_unix_ms: 0,
+                    idle_ms: 0,
+                    connections: s.connections,
+                    attached: s.stats.attached.load(std::sync::atomic::Ordering::Relaxed),
+                    own: *id == msg.viewer.session,
+                    running: Vec::new(),
+                };
+                let ask = tokio::time::timeout(
                     DESCRIBE_TIMEOUT,
                     s.describe.send(Describe {
                         asker: msg.viewer.session.clone(),
                     }),
-                )
+                );
+                async move {
+                    match ask.await {
+                        Ok(Ok(detail)) => Some(detail),
+                        // Ended meanwhile: not listed.
+                        Ok(Err(_)) => None,
+                        Err(_) => Some(known),
+                    }
+                }
             })
             .collect();
         Box::pin(async move {
             let mut sessions: Vec<SessionDetail> = futures_util::future::join_all(asks)
                 .await
                 .into_iter()
-                .filter_map(|r| r.ok()?.ok())
+                .flatten()
                 .collect();
             sessions.sort_by(|a, b| {
                 (a.opened_unix_ms, &a.id_prefix).cmp(&(b.opened_unix_ms, &b.id_prefix))
@@ -127,10 +152,15 @@ impl Handler<InterveneIn> for Registry {
                 .filter(|(id, s)| {
                     public_prefix(id).starts_with(&prefix) && msg.viewer.may_see(id, &s.user)
                 })
-                .map(|(_, s)| s.intervene.clone())
+                .map(|(id, s)| (id.clone(), s.intervene.clone()))
                 .collect();
             match matching.as_slice() {
-                [one] => Ok(one.clone()),
+                [(id, _)] if *id == msg.viewer.session => Err(DbError::with_state(
+                    ErrorClass::ProgrammingError,
+                    "42000",
+                    "that is the session you are asking from: close it instead",
+                )),
+                [(_, one)] => Ok(one.clone()),
                 [] => Err(DbError::with_state(
                     ErrorClass::ProgrammingError,
                     "42704",
@@ -153,10 +183,22 @@ impl Handler<InterveneIn> for Registry {
         };
         let action = msg.action;
         Box::pin(async move {
-            found?
-                .send(Intervene { action, by })
+            match tokio::time::timeout(INTERVENE_TIMEOUT, found?.send(Intervene { action, by }))
                 .await
-                .map_err(|_| DbError::new(ErrorClass::OperationalError, "the session has ended"))
+            {
+                Ok(Ok(said)) => Ok(said),
+                Ok(Err(_)) => Err(DbError::new(
+                    ErrorClass::OperationalError,
+                    "the session has ended",
+                )),
+                Err(_) => Err(DbError::with_state(
+                    ErrorClass::OperationalError,
+                    "HYT00",
+                    format!(
+                        "the session did not answer within {INTERVENE_TIMEOUT:?} (it may be closing and waiting for its database connections); try again"
+                    ),
+                )),
+            }
         })
     }
 }
@@ -174,6 +216,9 @@ impl Handler<SetPaused> for Registry {
                 )
             }
             (true, true) => "already paused".to_owned(),
+            (true, false) if self.draining => {
+                "resumed, but the server is shutting down: it admits no new sessions".to_owned()
+            }
             (true, false) => {
                 tracing::warn!(target: "odbcd::lifecycle", "new sessions resumed by an administrator");
                 "resumed: new sessions are admitted".to_owned()

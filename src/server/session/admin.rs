@@ -52,6 +52,16 @@ impl Session {
                 )),
             );
         }
+        if self.admin_busy {
+            return self.reply(
+                id,
+                Response::Error(DbError::with_state(
+                    ErrorClass::ProgrammingError,
+                    "HY010",
+                    "an admin request of this session is still under way: one at a time",
+                )),
+            );
+        }
         tracing::info!(user = %self.user, admin = viewer.admin, ?command, "admin request");
         let done = |message: String| Response::Admin(AdminAnswer::Done { message });
         match command {
@@ -78,19 +88,29 @@ impl Session {
             }
             AdminCommand::Reload => {
                 let (tx, rx) = tokio::sync::oneshot::channel();
-                if self.shared.reloads.try_send(tx).is_err() {
+                if let Err(e) = self.shared.reloads.try_send(tx) {
+                    let why = match e {
+                        tokio::sync::mpsc::error::TrySendError::Full(_) => {
+                            "a reload is already under way; ask again when it is done"
+                        }
+                        tokio::sync::mpsc::error::TrySendError::Closed(_) => {
+                            "the server reloads no more (it is stopping, or cannot watch for reloads: see its log)"
+                        }
+                    };
                     return self.reply(
                         id,
                         Response::Error(DbError::with_state(
                             ErrorClass::OperationalError,
                             "HY000",
-                            "a reload is already under way; ask again when it is done",
+                            why,
                         )),
                     );
                 }
+                self.admin_busy = true;
                 rx.into_actor(self)
                     .map(move |r, act, _| {
                         let _entered = act.span.clone().entered();
+                        act.admin_busy = false;
                         let response = match r {
                             Ok(Ok(message)) => done(message),
                             Ok(Err(why)) => Response::Error(DbError::with_state(
@@ -144,10 +164,12 @@ impl Session {
         turn: impl FnOnce(T) -> Result<Response, DbError> + 'static,
         ctx: &mut Context<Self>,
     ) {
+        self.admin_busy = true;
         asked
             .into_actor(self)
             .map(move |r, act, _| {
                 let _entered = act.span.clone().entered();
+                act.admin_busy = false;
                 let response = r.map_err(internal).and_then(turn);
                 act.reply_result(id, response);
             })
@@ -212,10 +234,7 @@ impl Handler<Intervene> for Session {
                     DbError::with_state(
                         ErrorClass::OperationalError,
                         KILLED_SQLSTATE,
-                        format!(
-                            "the session was ended by an administrator ({}); what it had not committed was rolled back",
-                            msg.by
-                        ),
+                        "the session was ended by an administrator; what it had not committed was rolled back",
                     ),
                     ctx,
                 );
@@ -225,10 +244,10 @@ impl Handler<Intervene> for Session {
                 let running: Vec<RequestId> = self.running.keys().copied().collect();
                 tracing::warn!(by = %msg.by, requests = running.len(), "running requests cancelled by an administrator");
                 for id in &running {
-                    self.cancel_running(*id, CancelReason::Client, ctx);
+                    self.cancel_running(*id, CancelReason::Admin, ctx);
                 }
                 format!(
-                    "session {name}: {} running request(s) cancelled",
+                    "session {name}: asked the driver to cancel {} running request(s)",
                     running.len()
                 )
             }

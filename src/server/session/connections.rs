@@ -285,7 +285,7 @@ impl Session {
         let slot = h.cancel.clone();
         actix_rt::task::spawn_blocking(move || slot.cancel_request(id))
             .into_actor(self)
-            .map(move |asked, act, _| {
+            .map(move |asked, act, ctx| {
                 let _entered = act.span.clone().entered();
                 if asked.as_ref().is_ok_and(|asked| *asked) {
                     // Counted once the driver was asked (a cancel that found no call of the
@@ -295,6 +295,7 @@ impl Session {
                         .cancels
                         .with_label_values(&[match why {
                             CancelReason::Client => "client",
+                            CancelReason::Admin => "admin",
                             CancelReason::Watchdog => "watchdog",
                         }])
                         .inc();
@@ -302,16 +303,29 @@ impl Session {
                         metrics.timeout("request");
                     }
                 }
+                let mut again = false;
                 if let Some(r) = act.running.get_mut(&id) {
                     r.cancelling = false;
                     if !asked.unwrap_or(false) {
                         r.cancelled = None;
+                        // The request had not started its statement yet: a client's or an
+                        // admin's cancel is tried again shortly (the watchdog's at its
+                        // next check).
+                        again = why != CancelReason::Watchdog;
                     }
+                }
+                if again {
+                    ctx.run_later(CANCEL_RETRY, move |act, ctx| {
+                        act.cancel_running(id, why, ctx);
+                    });
                 }
             })
             .spawn(ctx);
     }
 }
+
+/// How soon a cancel that came before its request's statement started is tried again.
+const CANCEL_RETRY: Duration = Duration::from_millis(50);
 
 /// The error of a request the watchdog cancelled: a `TimeoutError` that says why.
 fn timed_out(e: DbError, limit: Duration) -> DbError {

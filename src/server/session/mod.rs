@@ -116,6 +116,8 @@ enum CancelReason {
     Watchdog,
     /// The client's `Cancel` request.
     Client,
+    /// An admin's cancel of the session's running requests.
+    Admin,
 }
 
 /// A request waiting in the session for its database connection.
@@ -195,6 +197,8 @@ pub struct Session {
     transactions: drain::Transactions,
     /// The server shuts down: close at the next transaction boundary.
     draining: bool,
+    /// An admin request of this session is under way (one at a time).
+    admin_busy: bool,
 }
 
 impl Session {
@@ -241,6 +245,7 @@ impl Session {
                 unanswered: HashMap::new(),
                 transactions: drain::Transactions::default(),
                 draining: false,
+                admin_busy: false,
             };
             s.attach(read, write, ctx);
             s

@@ -3,7 +3,7 @@
 # PostgreSQL (for the tests), and checks for a Rust toolchain. Uses sudo only when not root.
 set -euo pipefail
 
-packages=(python3 python3-venv systemd unixodbc unixodbc-dev odbc-postgresql libsqliteodbc sqlite3 postgresql postgresql-client haproxy prometheus dpkg-dev openssl gcc g++ pkg-config util-linux)
+packages=(python3 python3-venv systemd unixodbc unixodbc-dev odbc-postgresql libsqliteodbc sqlite3 postgresql postgresql-client haproxy prometheus dpkg-dev libsqlite3-dev openssl gcc g++ pkg-config util-linux)
 missing=()
 for p in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

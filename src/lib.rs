@@ -50,6 +50,9 @@
 //!   `sqlite3_column_bytes` and `sqlite3_column_decltype` (exact reals, untyped columns).
 //! - `src/server/systemd.rs`: taking over the listening sockets systemd passes (socket
 //!   activation: file descriptors from 3, checked to be listening TCP sockets).
+//! - `src/server/db/worker.rs`: a worker process puts `SIGSEGV` and `SIGBUS` back to their
+//!   default action (no handler), so that such a signal ends it as it would end a driver's
+//!   own program, and the server sees which.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs, rust_2018_idioms)]

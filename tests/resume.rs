@@ -220,15 +220,11 @@ fn explicit_resume_with_open_session_id() {
     }
     assert_eq!(n, 50000);
 
-    // Another client: a wrong user cannot take it; the right one can, and closes it.
+    // Another client with the id takes it over, and closes it. (Without authentication the
+    // id is the only secret: a user name proves nothing, and is not compared. With
+    // authentication a resume must log in as the session's user: tests/security.rs.)
     let mut other = ServerSession::new(None, Some(&server.config_data())).unwrap();
-    let e = other
-        .open("mallory", "", None, Some(&id))
-        .map(|_| ())
-        .unwrap_err();
-    assert_eq!(e.class, ErrorClass::ConnectionFailureError, "{e}");
-    assert!(e.message.contains("no such session"), "{e}");
-    other.open("", "", None, Some(&id)).unwrap();
+    other.open("mallory", "", None, Some(&id)).unwrap();
     assert_eq!(other.session_id().as_deref(), Some(id.as_str()));
     other.close().unwrap();
     TestServer::wait_until(10, "backends to close", || {

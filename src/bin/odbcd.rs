@@ -28,6 +28,14 @@ enum Command {
         /// Where to write them.
         dir: PathBuf,
     },
+    /// A database connection's worker process (`[Session] driver_isolation = process`):
+    /// started by the server, never by hand.
+    #[command(hide = true)]
+    Worker {
+        /// The descriptor of the pipe cancels come through.
+        #[arg(long)]
+        cancel_fd: i32,
+    },
     /// Run the server in the foreground until SIGINT or SIGTERM.
     Run {
         /// Server configuration file (server-config.ini); built-in defaults without it.
@@ -115,6 +123,7 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Reload { config } => signal_reload(&config),
         Command::Man { dir } => man_pages(&dir),
+        Command::Worker { cancel_fd } => odbcd::server::db::worker::main(cancel_fd),
         Command::CheckConfig { config, options } => {
             if options {
                 let table = odbcd::config::options::server_options();

@@ -383,6 +383,20 @@ const SERVER_OWN: &[OptionSpec] = &[
     ),
     opt(
         "Session",
+        "driver_isolation",
+        "thread",
+        Kind::Choice(&["thread", "process"]),
+        "where each database connection's ODBC calls run: thread (fastest) or process (a driver that crashes loses only its connection)",
+    ),
+    opt(
+        "Session",
+        "worker_memory_limit",
+        "None",
+        Kind::OptInt(16, 1 << 20),
+        "with driver_isolation = process: the most memory (address space, MiB) a worker may take; beyond it its allocations fail",
+    ),
+    opt(
+        "Session",
         "statement_cache_size",
         "32",
         Kind::Int(0, 4096),

@@ -160,6 +160,21 @@ pub struct SessionConfig {
     /// How the server sends and receives (`enable_compression` governs server-to-client
     /// frames).
     pub transport: TransportConfig,
+    /// `driver_isolation` (not in the manual, default `thread`): where each physical database
+    /// connection's ODBC calls run.
+    pub driver_isolation: DriverIsolation,
+    /// `worker_memory_limit` (not in the manual, default None): with process isolation, the
+    /// most address space a worker may take, in bytes (configured in MiB).
+    pub worker_memory_limit: Option<u64>,
+}
+
+/// Where a physical database connection's ODBC calls run (`[Session] driver_isolation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DriverIsolation {
+    /// On a thread of the server: fastest; a driver that crashes ends the server.
+    Thread,
+    /// In a worker process of its own: a driver that crashes loses that connection only.
+    Process,
 }
 
 /// `[Activity]`.
@@ -332,6 +347,11 @@ impl ServerConfig {
             max_connections_per_session: s.int("max_connections_per_session")? as u32,
             statement_cache_size: s.int("statement_cache_size")? as usize,
             transport: transport(&s)?,
+            driver_isolation: match s.choice("driver_isolation")? {
+                "process" => DriverIsolation::Process,
+                _ => DriverIsolation::Thread,
+            },
+            worker_memory_limit: s.opt_int("worker_memory_limit")?.map(|mib| mib << 20),
         };
         let activity = ActivityConfig {
             check_interval: act.seconds("check_interval")?,

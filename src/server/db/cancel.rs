@@ -27,6 +27,9 @@ unsafe impl Send for RawStmt {}
 #[derive(Default)]
 pub struct CancelSlot {
     current: Mutex<Current>,
+    /// With the connection in a worker process: where a cancel of the running request is
+    /// sent (the worker cancels its statement; `true` when it was sent).
+    remote: std::sync::OnceLock<Box<dyn Fn(u32) -> bool + Send + Sync>>,
 }
 
 #[derive(Default)]
@@ -91,11 +94,24 @@ impl CancelSlot {
         Armed { slot: self }
     }
 
+    /// Sends cancels to `remote` instead of calling the driver here: the connection runs in a
+    /// worker process, which cancels its own statement once it started.
+    pub fn send_cancels_to(&self, remote: impl Fn(u32) -> bool + Send + Sync + 'static) {
+        let _ = self.remote.set(Box::new(remote));
+    }
+
     /// Asks the driver to cancel the statement of request `id`, if that request is running a
     /// call now. Returns whether it asked. May block briefly (e.g. psqlodbc sends a cancel
     /// request to the server).
     pub fn cancel_request(&self, id: u32) -> bool {
         let mut guard = self.lock();
+        if let Some(remote) = self.remote.get() {
+            let running = guard.request.is_some_and(|(running, _)| running == id);
+            if running {
+                guard.cancelled = true;
+            }
+            return running && remote(id);
+        }
         let asked = match (&guard.stmt, guard.request) {
             (Some(stmt), Some((running, _))) if running == id => {
                 // SAFETY: the slot is armed, so the handle is live (see `RawStmt`), and the

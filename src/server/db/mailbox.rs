@@ -1,6 +1,6 @@
 //! The database connection actor's thread and mailbox.
 //!
-//! Each [`DbConnection`] runs on its own OS thread and takes its messages (`Envelope`s) one at
+//! Each [`super::DbConnection`] runs on its own OS thread and takes its messages (`Envelope`s) one at
 //! a time, in order, from a queue; answers go back through one-shot channels that the session's
 //! futures await. The thread ends when the last [`DbAddr`] is dropped and the queue is empty.
 //!
@@ -19,7 +19,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use actix::MailboxError;
 use tokio::sync::oneshot;
 
-use super::{Adopt, DbConnection, DbHandle, DbReply, DbRequest};
+use super::{Adopt, DbHandle, DbReply, DbRequest};
 use crate::error::{DbError, ErrorClass};
 use crate::proto::message::CursorId;
 
@@ -91,15 +91,17 @@ impl Drop for DbAddr {
 }
 
 impl DbAddr {
-    /// Starts an actor made by `make` on a new thread (`make` runs there: the ODBC connection
-    /// it will own is not `Send` once shared with its statements); `busy` counts the seconds
-    /// the thread spends on messages (the metrics' `database_busy_seconds_total`).
+    /// Starts an actor on a new thread: `run` makes it there (the ODBC connection it will own
+    /// is not `Send` once shared with its statements) and runs its life on the inbox — a
+    /// [`super::DbConnection`], or a [`super::process::WorkerProcess`] standing for one in a worker
+    /// process. `busy` counts the seconds the thread spends on messages (the metrics'
+    /// `database_busy_seconds_total`).
     ///
     /// # Errors
     /// The operating system refused a new thread.
-    pub fn start(
+    pub(crate) fn start(
         busy: prometheus::Counter,
-        make: impl FnOnce() -> DbConnection + Send + 'static,
+        run: impl FnOnce(&Inbox) + Send + 'static,
     ) -> Result<DbAddr, DbError> {
         let mailbox = Arc::new(Mailbox {
             state: Mutex::new(State {
@@ -115,7 +117,7 @@ impl DbAddr {
         };
         std::thread::Builder::new()
             .name("odbcd-db".into())
-            .spawn(move || make().run(&inbox))
+            .spawn(move || run(&inbox))
             .map_err(|e| {
                 DbError::with_state(
                     ErrorClass::OperationalError,

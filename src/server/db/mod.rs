@@ -34,12 +34,14 @@ mod param_arrays;
 mod params;
 mod pieces;
 mod procedures;
+pub mod process;
 mod rowset;
 pub mod sqlite_guard;
 pub mod sqlite_values;
 mod statements;
 mod stmt_attr;
 pub mod warnings;
+pub mod worker;
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -290,11 +292,11 @@ impl DbConnection {
     /// connected afresh.
     fn adopt(
         &mut self,
-        owner: Owner,
+        owner: Option<Owner>,
         target: OpenTarget,
         check: Option<(Arc<str>, std::time::Duration)>,
     ) -> Result<DbReply, DbError> {
-        self.owner = Some(owner);
+        self.owner = owner;
         let idle = self.parked_at.take().map(|at| at.elapsed());
         let alive = match &self.conn {
             None => false,
@@ -323,32 +325,13 @@ impl DbConnection {
     /// own handle), with pooling on and a clean connection, keeps the connection and parks (the
     /// registry gets `me`), else disconnects. Tells the registry once.
     fn close(&mut self, me: Option<DbHandle>) {
-        self.cursors.clear();
-        self.pending.clear();
-        self.discarded.clear();
-        self.cache.clear();
         let owner = self.owner.take();
-        let mut parked = None;
-        if let Some(conn) = self.conn.take() {
-            let reset =
-                self.autocommit || (conn.rollback().is_ok() && conn.set_autocommit(true).is_ok());
-            self.autocommit = true;
-            let pooling = owner.as_ref().is_some_and(|o| o.pooling);
-            // The result sets are gone, so the count is 1 unless a statement is still alive.
-            let clean = reset
-                && !self.poisoned
-                && !self.attributes_changed
-                && Arc::strong_count(&conn) == 1
-                && matches!(conn.is_dead(), Ok(false));
-            match me {
-                Some(me) if pooling && clean => {
-                    self.conn = Some(conn);
-                    self.parked_at = Some(std::time::Instant::now());
-                    parked = Some(me);
-                }
-                _ => drop(conn),
-            }
-        }
+        let pooling = owner.as_ref().is_some_and(|o| o.pooling);
+        let parked = if self.release(pooling && me.is_some()) {
+            me
+        } else {
+            None
+        };
         if let Some(owner) = owner {
             owner.registry.do_send(ConnectionClosed {
                 session: owner.session,
@@ -359,8 +342,65 @@ impl DbConnection {
 }
 
 impl DbConnection {
+    /// Closes result sets and rolls back what was not committed; then, when `keep` and the
+    /// connection is clean, keeps it (reset, autocommit on: parked for reuse), else
+    /// disconnects. Whether it kept it.
+    fn release(&mut self, keep: bool) -> bool {
+        self.cursors.clear();
+        self.pending.clear();
+        self.discarded.clear();
+        self.cache.clear();
+        let Some(conn) = self.conn.take() else {
+            return false;
+        };
+        let reset =
+            self.autocommit || (conn.rollback().is_ok() && conn.set_autocommit(true).is_ok());
+        self.autocommit = true;
+        // The result sets are gone, so the count is 1 unless a statement is still alive.
+        let clean = reset
+            && !self.poisoned
+            && !self.attributes_changed
+            && Arc::strong_count(&conn) == 1
+            && matches!(conn.is_dead(), Ok(false));
+        if keep && clean {
+            self.conn = Some(conn);
+            self.parked_at = Some(std::time::Instant::now());
+            true
+        } else {
+            drop(conn);
+            false
+        }
+    }
+
+    /// Serves one request of the session (its id `id`): the answer, and the cursor whose next
+    /// batch to read ahead while the answer travels, if any.
+    fn serve_call(
+        &mut self,
+        id: u32,
+        req: DbRequest,
+    ) -> (Result<DbReply, DbError>, Option<CursorId>) {
+        let reads = req.reads_rows_of();
+        let working = Arc::clone(&self.cancel);
+        let mark = working.begin(id);
+        let result = self.handle_call(req);
+        drop(mark);
+        let answer = match &result {
+            Ok(DbReply::Warned(_, reply)) => Some(&**reply),
+            Ok(reply) => Some(reply),
+            Err(_) => None,
+        };
+        let read_ahead = match (reads, answer) {
+            (
+                Some(cursor),
+                Some(DbReply::Executed { done: false, .. } | DbReply::Rows { done: false, .. }),
+            ) => Some(cursor),
+            _ => None,
+        };
+        (result, read_ahead)
+    }
+
     /// The actor's life: one message at a time until no address is left.
-    fn run(mut self, inbox: &Inbox) {
+    pub(crate) fn run(mut self, inbox: &Inbox) {
         while let Some(envelope) = inbox.next() {
             let span = self
                 .owner
@@ -369,24 +409,8 @@ impl DbConnection {
             let _entered = span.entered();
             match envelope {
                 Envelope::Call(id, req, reply_to) => {
-                    let reads = req.reads_rows_of();
-                    let working = Arc::clone(&self.cancel);
-                    let mark = working.begin(id);
-                    let result = self.handle_call(req);
-                    drop(mark);
-                    let answer = match &result {
-                        Ok(DbReply::Warned(_, reply)) => Some(&**reply),
-                        Ok(reply) => Some(reply),
-                        Err(_) => None,
-                    };
-                    if let (
-                        Some(cursor),
-                        Some(
-                            DbReply::Executed { done: false, .. }
-                            | DbReply::Rows { done: false, .. },
-                        ),
-                    ) = (reads, answer)
-                    {
+                    let (result, read_ahead) = self.serve_call(id, req);
+                    if let Some(cursor) = read_ahead {
                         // The next batch is read while this one is on the wire, and is ready
                         // when the client's next Fetch (queued behind this) arrives.
                         inbox.push(Envelope::ReadAhead(cursor));
@@ -402,7 +426,7 @@ impl DbConnection {
                 Envelope::Adopt(msg, reply_to) => {
                     self.cursor_type = msg.cursor_type;
                     let result = contain(&mut self, |this| {
-                        this.adopt(msg.owner, msg.target, msg.check)
+                        this.adopt(Some(msg.owner), msg.target, msg.check)
                     });
                     let _ = reply_to.send(result);
                 }

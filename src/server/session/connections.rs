@@ -3,6 +3,9 @@
 //! while the client does not acknowledge), dispatching a request and cancelling it.
 
 use super::*;
+use crate::config::server::DriverIsolation;
+use crate::server::db::process::WorkerProcess;
+use crate::server::db::worker::WorkerInit;
 
 impl Session {
     pub(super) fn open_connection(
@@ -33,6 +36,9 @@ impl Session {
         let stats = self.stats.clone();
         let running = self.shared.running.clone();
         let metrics = Arc::clone(&self.shared.metrics);
+        let isolation = self.shared.config.session.driver_isolation;
+        let memory_limit = self.shared.config.session.worker_memory_limit;
+        let log_level = self.shared.config.logging.log_level;
         let cursor_type = self.cursor_type;
         let key = target.pool_key(&self.user);
         let pool = &self.shared.config.pool;
@@ -77,10 +83,32 @@ impl Session {
                     // back to settle the registry's count here.
                     let owner = Arc::new(std::sync::Mutex::new(Some(owner)));
                     let handover = Arc::clone(&owner);
-                    let started = DbAddr::start(metrics.database_busy_seconds.clone(), move || {
-                        let owner = handover.lock().ok().and_then(|mut o| o.take());
-                        DbConnection::new(max_chunk, slot, cursor_type, owner, cache_size)
-                    });
+                    let started =
+                        DbAddr::start(metrics.database_busy_seconds.clone(), move |inbox| {
+                            let owner = handover.lock().ok().and_then(|mut o| o.take());
+                            match isolation {
+                                DriverIsolation::Thread => {
+                                    DbConnection::new(
+                                        max_chunk,
+                                        slot,
+                                        cursor_type,
+                                        owner,
+                                        cache_size,
+                                    )
+                                    .run(inbox);
+                                }
+                                DriverIsolation::Process => {
+                                    let init = WorkerInit {
+                                        max_chunk: max_chunk as u64,
+                                        cache_size: cache_size as u64,
+                                        cursor_type,
+                                        memory_limit,
+                                        log_level,
+                                    };
+                                    WorkerProcess::new(init, slot, owner).run(inbox);
+                                }
+                            }
+                        });
                     let addr = match started {
                         Ok(addr) => addr,
                         Err(e) => {

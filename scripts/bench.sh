@@ -3,7 +3,8 @@
 # PostgreSQL cluster, pgbouncer and odbcd on loopback, runs each measurement REPEAT times
 # (default 3; the report takes medians), writes JSON reports and plots to bench-results/, and
 # stops everything. Usage: scripts/bench.sh [REPEAT]; ONLY=bulk,select1,lookup,scale,connect
-# runs a subset (python: the Python client against pyodbc); STATEMENT_CACHE_SIZE=N sets odbcd's statement cache (default 32, 0 = off).
+# runs a subset (python: the Python client against pyodbc; isolation: driver_isolation = process
+# against thread, side by side); STATEMENT_CACHE_SIZE=N sets odbcd's statement cache (default 32, 0 = off).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPEAT=${1:-3}
@@ -28,6 +29,7 @@ ulimit -n 20000 2>/dev/null || true
 cleanup() {
     [ -n "${ODBCD_PID:-}" ] && kill "$ODBCD_PID" 2>/dev/null || true
     [ -n "${ODBCD_PLAIN_PID:-}" ] && kill "$ODBCD_PLAIN_PID" 2>/dev/null || true
+    [ -n "${ODBCD_PROC_PID:-}" ] && kill "$ODBCD_PROC_PID" 2>/dev/null || true
     [ -n "${BOUNCER_PID:-}" ] && kill "$BOUNCER_PID" 2>/dev/null || true
     $AS_PG "$PGBIN/pg_ctl" -D "$WORK/pg" -m fast stop >/dev/null 2>&1 || true
     rm -rf "$WORK"
@@ -96,6 +98,12 @@ sed -e "s/^port = $ODBCD/port = $ODBCD_PLAIN/" -e "s/^\[Session\]/[Session]\nena
     -e "s#odbcd.log#odbcd-plain.log#" -e "/^\[Pool\]/,+1d" "$WORK/server.ini" > "$WORK/server-plain.ini"
 target/release/odbcd run --config "$WORK/server-plain.ini" 2>/dev/null &
 ODBCD_PLAIN_PID=$!
+# A third one with every database connection in a worker process, for the isolation cost.
+ODBCD_PROC=56634
+sed -e "s/^port = $ODBCD/port = $ODBCD_PROC/" -e "s/^\[Session\]/[Session]\ndriver_isolation = process/" \
+    -e "s#odbcd.log#odbcd-process.log#" "$WORK/server.ini" > "$WORK/server-process.ini"
+target/release/odbcd run --config "$WORK/server-process.ini" 2>/dev/null &
+ODBCD_PROC_PID=$!
 sleep 1
 
 SQLITE="Driver=SQLite3;Database=$WORK/bench.db;StepAPI=1"
@@ -185,5 +193,26 @@ for db in SQLITE PG; do
     done
     echo "python-$db done"
 done
+fi
+# 8. Crash isolation: the same workloads with every connection in a worker process
+#    (driver_isolation = process) and on a thread (the default), interleaved run by run.
+if want isolation; then
+LT_PROC="target/release/odbcd-loadtest --port $ODBCD_PROC"
+for db in SQLITE PG; do
+    cs=${!db}
+    $LT --connect "$cs" --workload bulk --prepare-rows 1000000 --requests 1 >/dev/null
+done
+for i in $(seq "$REPEAT"); do
+    for mode in thread process; do
+        lt=$LT; [ "$mode" = process ] && lt=$LT_PROC
+        $lt --connect "$SQLITE" --workload select1 --duration 5 --warmup 1 --json "$OUT/isolation-select1-SQLITE-$mode.$i.json" >/dev/null
+        $lt --connect "$PG_OLTP" --workload select1 --duration 5 --warmup 1 --json "$OUT/isolation-select1-PG-$mode.$i.json" >/dev/null
+        for db in SQLITE PG; do
+            $lt --connect "${!db}" --workload bulk --prepare-rows 1000000 --requests 3 --json "$OUT/isolation-bulk-$db-$mode.$i.json" >/dev/null
+        done
+        $lt --connect "$PG_OLTP" --workload connect --duration 5 --warmup 1 --json "$OUT/isolation-connect-PG-$mode.$i.json" >/dev/null
+    done
+done
+echo "isolation done"
 fi
 echo "results in $OUT"

@@ -32,6 +32,9 @@ static SPAWNING: Mutex<()> = Mutex::new(());
 /// How long a worker gets to disconnect and exit once the server is done with it.
 const EXIT_GRACE: Duration = Duration::from_secs(5);
 
+/// The size asked for the pipes to and from a worker.
+const PIPE_BYTES: i32 = 1 << 20;
+
 /// The SQLSTATE of a call whose worker died (communication link failure).
 pub const WORKER_DIED_SQLSTATE: &str = "08S01";
 
@@ -57,6 +60,8 @@ pub struct WorkerProcess {
     dead: Option<DbError>,
     /// What it is connected to, for the log (no password).
     target: String,
+    /// A release was sent whose answer is still to be read.
+    release_pending: bool,
 }
 
 impl WorkerProcess {
@@ -78,6 +83,7 @@ impl WorkerProcess {
             worker: None,
             dead: None,
             target: String::new(),
+            release_pending: false,
         }
     }
 
@@ -112,12 +118,12 @@ impl WorkerProcess {
                 Envelope::Release(me, reply_to) => {
                     let owner = self.owner.take();
                     let pooling = owner.as_ref().is_some_and(|o| o.pooling);
-                    let kept = self.worker.is_some()
-                        && matches!(
-                            self.exchange(ToWorker::Release { keep: pooling }),
-                            Ok(FromWorker::Released { kept: true })
-                        );
+                    // Parked at once, its answer read before the next message: the session
+                    // does not wait for the worker's reset. A worker that could not keep its
+                    // connection (not clean) has none when it is adopted, and connects afresh.
+                    let kept = pooling && self.worker.is_some() && self.send_release();
                     if !kept {
+                        // Its stdin ends: the worker rolls back, disconnects and exits.
                         self.stop();
                     }
                     if let Some(owner) = owner {
@@ -216,10 +222,15 @@ impl WorkerProcess {
             let _ = child.wait();
             return Err(failed("odbcd worker", &"no pipes"));
         };
+        // Pipes as large as an answer of rows may be (one write, one read per batch instead of
+        // sixteen 64 KiB rounds); the system's limit may allow less.
+        for fd in [input.as_raw_fd(), output.as_raw_fd()] {
+            let _ = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_BYTES));
+        }
         let mut running = Running {
             child,
-            input: BufWriter::new(input),
-            output: BufReader::new(output),
+            input: BufWriter::with_capacity(PIPE_BYTES as usize, input),
+            output: BufReader::with_capacity(PIPE_BYTES as usize, output),
         };
         if let Err(e) = write_message(&mut running.input, &ToWorker::Init(self.init.clone())) {
             let _ = running.child.kill();
@@ -237,21 +248,48 @@ impl WorkerProcess {
 
     /// One message and its answer; a worker that cannot be talked to is dead.
     fn exchange(&mut self, msg: ToWorker) -> Result<FromWorker, DbError> {
+        let release_pending = std::mem::take(&mut self.release_pending);
         let Some(w) = self.worker.as_mut() else {
             return Err(self
                 .dead
                 .clone()
                 .unwrap_or_else(|| DbError::new(ErrorClass::InternalError, "no worker process")));
         };
-        let answer = write_message(&mut w.input, &msg).and_then(|()| read_message(&mut w.output));
+        // The answer to a release sent without waiting comes first.
+        let settled = if release_pending {
+            read_message::<FromWorker>(&mut w.output).map(|_| ())
+        } else {
+            Ok(())
+        };
+        let answer = settled
+            .and_then(|()| write_message(&mut w.input, &msg))
+            .and_then(|()| read_message(&mut w.output));
         match answer {
             Ok(a) => Ok(a),
             Err(e) => Err(self.bury(&e)),
         }
     }
 
+    /// Sends a release for the pool without waiting for its answer; whether it was sent.
+    fn send_release(&mut self) -> bool {
+        let Some(w) = self.worker.as_mut() else {
+            return false;
+        };
+        match write_message(&mut w.input, &ToWorker::Release { keep: true }) {
+            Ok(()) => {
+                self.release_pending = true;
+                true
+            }
+            Err(e) => {
+                self.bury(&e);
+                false
+            }
+        }
+    }
+
     /// The worker stopped answering: reap it, say why, release the connection's counts.
     fn bury(&mut self, e: &std::io::Error) -> DbError {
+        self.release_pending = false;
         let how = match self.worker.take() {
             Some(mut w) => {
                 drop(w.input);
@@ -297,6 +335,7 @@ impl WorkerProcess {
     /// Lets the worker go: its stdin ends, it disconnects and exits (or is killed after
     /// [`EXIT_GRACE`]).
     fn stop(&mut self) {
+        self.release_pending = false;
         *self
             .cancel_pipe
             .lock()

@@ -67,25 +67,44 @@ impl Mailbox {
 /// last one is dropped, the actor finishes what is queued and its thread ends (its `Drop`
 /// disconnects).
 pub struct DbAddr {
-    mailbox: Arc<Mailbox>,
+    to: To,
+}
+
+/// Where a [`DbAddr`]'s messages go.
+enum To {
+    /// The mailbox of an actor on its own thread.
+    Thread(Arc<Mailbox>),
+    /// The task of a connection in a worker process (see [`super::process`]); it ends when
+    /// the last sender is dropped.
+    Worker(tokio::sync::mpsc::UnboundedSender<Envelope>),
 }
 
 impl Clone for DbAddr {
     fn clone(&self) -> Self {
-        self.mailbox.lock().addresses += 1;
-        Self {
-            mailbox: Arc::clone(&self.mailbox),
+        match &self.to {
+            To::Thread(mailbox) => {
+                mailbox.lock().addresses += 1;
+                Self {
+                    to: To::Thread(Arc::clone(mailbox)),
+                }
+            }
+            To::Worker(tx) => Self {
+                to: To::Worker(tx.clone()),
+            },
         }
     }
 }
 
 impl Drop for DbAddr {
     fn drop(&mut self) {
-        let mut state = self.mailbox.lock();
+        let To::Thread(mailbox) = &self.to else {
+            return;
+        };
+        let mut state = mailbox.lock();
         state.addresses -= 1;
         if state.addresses == 0 {
             drop(state);
-            self.mailbox.wake.notify_one();
+            mailbox.wake.notify_one();
         }
     }
 }
@@ -125,20 +144,38 @@ impl DbAddr {
                     format!("cannot start a thread for the database connection: {e}"),
                 )
             })?;
-        Ok(DbAddr { mailbox })
+        Ok(DbAddr {
+            to: To::Thread(mailbox),
+        })
+    }
+
+    /// The address of a connection in a worker process, whose task reads `tx`'s receiver.
+    pub(crate) fn worker(tx: tokio::sync::mpsc::UnboundedSender<Envelope>) -> Self {
+        Self { to: To::Worker(tx) }
+    }
+
+    fn push(&self, e: Envelope) {
+        match &self.to {
+            To::Thread(mailbox) => mailbox.push(e),
+            // A task that ended drops the envelope, and with it the reply channel: the
+            // sender hears `MailboxError::Closed`.
+            To::Worker(tx) => {
+                let _ = tx.send(e);
+            }
+        }
     }
 
     /// Sends `req` (the session's request `id`) and returns its answer.
     pub fn call(&self, id: u32, req: DbRequest) -> impl Future<Output = Answer> + use<> {
         let (tx, rx) = oneshot::channel();
-        self.mailbox.push(Envelope::Call(id, req, tx));
+        self.push(Envelope::Call(id, req, tx));
         answer(rx)
     }
 
     /// Hands a parked actor to a new user.
     pub fn adopt(&self, msg: Adopt) -> impl Future<Output = Answer> + use<> {
         let (tx, rx) = oneshot::channel();
-        self.mailbox.push(Envelope::Adopt(msg, tx));
+        self.push(Envelope::Adopt(msg, tx));
         answer(rx)
     }
 
@@ -146,13 +183,13 @@ impl DbAddr {
     /// parked.
     pub fn release(&self, me: DbHandle) -> impl Future<Output = Answer> + use<> {
         let (tx, rx) = oneshot::channel();
-        self.mailbox.push(Envelope::Release(me, Some(tx)));
+        self.push(Envelope::Release(me, Some(tx)));
         answer(rx)
     }
 
     /// Releases the connection without waiting.
     pub fn release_now(&self, me: DbHandle) {
-        self.mailbox.push(Envelope::Release(me, None));
+        self.push(Envelope::Release(me, None));
     }
 }
 

@@ -11,6 +11,7 @@
 
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -79,10 +80,14 @@ pub(crate) enum FromWorker {
     },
 }
 
+/// The largest message between the server and a worker: a client request as large as a frame
+/// may be, wrapped.
+pub(crate) const WORKER_FRAME_LEN: usize = 2 * MAX_FRAME_LEN;
+
 /// Writes one message as a frame.
 pub(crate) fn write_message<M: Serialize>(out: &mut impl Write, msg: &M) -> std::io::Result<()> {
     let mut buf = Vec::new();
-    frame::encode(msg, Compression::OFF, MAX_FRAME_LEN, &mut buf)
+    frame::encode(msg, Compression::OFF, WORKER_FRAME_LEN, &mut buf)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
     out.write_all(&buf)?;
     out.flush()
@@ -95,16 +100,14 @@ pub(crate) fn read_message<M: DeserializeOwned>(input: &mut impl Read) -> std::i
     let bad = |e: crate::proto::ProtoError| {
         std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
     };
-    let header = frame::parse_header(&head, MAX_FRAME_LEN).map_err(bad)?;
+    let header = frame::parse_header(&head, WORKER_FRAME_LEN).map_err(bad)?;
     let mut payload = vec![0u8; header.payload_len];
     input.read_exact(&mut payload)?;
-    frame::decode_payload(&header, &payload, MAX_FRAME_LEN).map_err(bad)
+    frame::decode_payload(&header, &payload, WORKER_FRAME_LEN).map_err(bad)
 }
 
-/// How often a cancel that came before its statement started is tried again, and for how
-/// long at most.
+/// How often a cancel that came before its statement started is tried again.
 const CANCEL_RETRY: Duration = Duration::from_millis(20);
-const CANCEL_TRIES: u32 = 500;
 
 /// `odbcd worker --cancel-fd N`: serves one database connection until its stdin ends.
 pub fn main(cancel_fd: i32) -> ExitCode {
@@ -115,9 +118,24 @@ pub fn main(cancel_fd: i32) -> ExitCode {
     if parent.is_some_and(|p| p != nix::unistd::getppid().to_string()) {
         return ExitCode::from(3);
     }
-    default_fatal_signals();
-    let mut input = BufReader::new(std::io::stdin().lock());
-    let mut output = BufWriter::new(std::io::stdout().lock());
+    worker_signals();
+    // The protocol's pipes on descriptors of their own (close-on-exec); a driver's stray
+    // printf goes to stderr, and nothing it starts inherits the pipes.
+    let (Ok(input), Ok(output)) = (
+        std::fs::File::open("/proc/self/fd/0"),
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/proc/self/fd/1"),
+    ) else {
+        eprintln!("odbcd worker: cannot reopen its pipes");
+        return ExitCode::from(2);
+    };
+    if let Ok(null) = std::fs::File::open("/dev/null") {
+        let _ = nix::unistd::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), 0);
+    }
+    let _ = nix::unistd::dup2(2, 1);
+    let mut input = BufReader::new(input);
+    let mut output = BufWriter::new(output);
     let init = match read_message::<ToWorker>(&mut input) {
         Ok(ToWorker::Init(init)) => init,
         _ => {
@@ -125,6 +143,8 @@ pub fn main(cancel_fd: i32) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A crashing driver's memory holds connection credentials: no core files.
+    let _ = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0);
     if let Some(bytes) = init.memory_limit {
         if let Err(e) =
             nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_AS, bytes, bytes)
@@ -136,7 +156,9 @@ pub fn main(cancel_fd: i32) -> ExitCode {
     let _ = crate::logging::init(init.log_level, None, crate::logging::Echo::Stderr);
     super::warnings::install();
     let cancel = Arc::new(CancelSlot::default());
-    listen_for_cancels(cancel_fd, Arc::clone(&cancel));
+    // The number of the last call finished: a cancel for it, or an earlier one, is late.
+    let finished = Arc::new(AtomicU32::new(0));
+    listen_for_cancels(cancel_fd, Arc::clone(&cancel), Arc::clone(&finished));
     let mut conn = DbConnection::new(
         init.max_chunk as usize,
         cancel,
@@ -148,7 +170,8 @@ pub fn main(cancel_fd: i32) -> ExitCode {
         let answer = match msg {
             ToWorker::Call { id, req } => {
                 let (result, read_ahead) = conn.serve_call(id, req);
-                if write_message(&mut output, &FromWorker::Reply(result)).is_err() {
+                finished.store(id, Ordering::Release);
+                if send(&mut output, FromWorker::Reply(result)).is_err() {
                     break;
                 }
                 // The next batch is read while this one travels (see `DbConnection::run`).
@@ -169,12 +192,17 @@ pub fn main(cancel_fd: i32) -> ExitCode {
                 let check = check.map(|(q, ms)| (Arc::<str>::from(q), Duration::from_millis(ms)));
                 FromWorker::Reply(contain(&mut conn, |this| this.adopt(None, target, check)))
             }
-            ToWorker::Release { keep } => FromWorker::Released {
-                kept: conn.release(keep),
-            },
+            ToWorker::Release { keep } => {
+                let kept = conn.release(keep);
+                if send(&mut output, FromWorker::Released { kept }).is_err() || !kept {
+                    // Not clean (or a driver call panicked here): this process is not reused.
+                    break;
+                }
+                continue;
+            }
             ToWorker::Init(_) => continue,
         };
-        if write_message(&mut output, &answer).is_err() {
+        if send(&mut output, answer).is_err() {
             break;
         }
     }
@@ -183,44 +211,64 @@ pub fn main(cancel_fd: i32) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Puts `SIGSEGV` and `SIGBUS` back to their default action. Rust's runtime handles them to
-/// report stack overflows, and its handler lets a `kill -SEGV` from outside pass as if
-/// nothing happened; a worker must die of it, like the driver's own programs would.
+/// Writes an answer; one too large for the pipe's frames becomes an error answer (as the
+/// session does with one too large for the client's).
+fn send(output: &mut impl Write, answer: FromWorker) -> std::io::Result<()> {
+    match write_message(output, &answer) {
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            let err = DbError::new(
+                crate::error::ErrorClass::InterfaceError,
+                format!("cannot send the answer: {e}"),
+            );
+            write_message(output, &FromWorker::Reply(Err(err)))
+        }
+        r => r,
+    }
+}
+
+/// Puts `SIGSEGV` and `SIGBUS` back to their default action, and ignores `SIGTERM`,
+/// `SIGINT` and `SIGHUP`. Rust's runtime handles the first two to report stack overflows, and
+/// its handler lets a `kill -SEGV` from outside pass as if nothing happened: a worker must die
+/// of it, like the driver's own programs would. The others are for the server (a drain under
+/// systemd's stop, a terminal's Ctrl-C): a worker ends when the server lets it go or dies.
 #[allow(unsafe_code)]
-fn default_fatal_signals() {
+fn worker_signals() {
     use nix::sys::signal::{signal, SigHandler, Signal};
-    for sig in [Signal::SIGSEGV, Signal::SIGBUS] {
-        // SAFETY: SIG_DFL installs no handler, so no code of ours runs in signal context; the
-        // previous handler (Rust's) is simply no longer called.
-        let _ = unsafe { signal(sig, SigHandler::SigDfl) };
+    for (sig, action) in [
+        (Signal::SIGSEGV, SigHandler::SigDfl),
+        (Signal::SIGBUS, SigHandler::SigDfl),
+        (Signal::SIGTERM, SigHandler::SigIgn),
+        (Signal::SIGINT, SigHandler::SigIgn),
+        (Signal::SIGHUP, SigHandler::SigIgn),
+    ] {
+        // SAFETY: SIG_DFL and SIG_IGN install no handler, so no code of ours runs in signal
+        // context; the previous handler (Rust's) is simply no longer called.
+        let _ = unsafe { signal(sig, action) };
     }
 }
 
 /// Reads request ids from the cancel pipe and cancels them, each on a thread of its own that
 /// tries again until the request's statement started (or the request ended).
-fn listen_for_cancels(fd: i32, slot: Arc<CancelSlot>) {
-    // The pipe's read end, by its name in /proc (no unsafe adoption of a descriptor number).
-    let Ok(mut pipe) = std::fs::File::open(format!("/proc/self/fd/{fd}")) else {
+fn listen_for_cancels(fd: i32, slot: Arc<CancelSlot>, finished: Arc<AtomicU32>) {
+    // The pipe's read end, by its name in /proc (no unsafe adoption of a descriptor number),
+    // then the inherited descriptor closed (what the driver starts does not get it).
+    let pipe = std::fs::File::open(format!("/proc/self/fd/{fd}"));
+    let _ = nix::unistd::close(fd);
+    let Ok(mut pipe) = pipe else {
         eprintln!("odbcd worker: no cancel pipe at descriptor {fd}: cancels will not work");
         return;
     };
+    // One thread, started now (not when memory may be short): a cancel waits until its call
+    // began and armed its statement, or ended.
     let _ = std::thread::Builder::new()
         .name("odbcd-cancel".into())
         .spawn(move || {
-            let mut id = [0u8; 4];
-            while pipe.read_exact(&mut id).is_ok() {
-                let id = u32::from_be_bytes(id);
-                let slot = Arc::clone(&slot);
-                let _ = std::thread::Builder::new()
-                    .name("odbcd-cancel".into())
-                    .spawn(move || {
-                        for _ in 0..CANCEL_TRIES {
-                            if slot.cancel_request(id) || slot.started(id).is_none() {
-                                break;
-                            }
-                            std::thread::sleep(CANCEL_RETRY);
-                        }
-                    });
+            let mut call = [0u8; 4];
+            while pipe.read_exact(&mut call).is_ok() {
+                let call = u32::from_be_bytes(call);
+                while !slot.cancel_request(call) && finished.load(Ordering::Acquire) < call {
+                    std::thread::sleep(CANCEL_RETRY);
+                }
             }
         });
 }

@@ -83,32 +83,25 @@ impl Session {
                     // back to settle the registry's count here.
                     let owner = Arc::new(std::sync::Mutex::new(Some(owner)));
                     let handover = Arc::clone(&owner);
-                    let started =
-                        DbAddr::start(metrics.database_busy_seconds.clone(), move |inbox| {
+                    let busy = metrics.database_busy_seconds.clone();
+                    let started = match isolation {
+                        DriverIsolation::Thread => DbAddr::start(busy, move |inbox| {
                             let owner = handover.lock().ok().and_then(|mut o| o.take());
-                            match isolation {
-                                DriverIsolation::Thread => {
-                                    DbConnection::new(
-                                        max_chunk,
-                                        slot,
-                                        cursor_type,
-                                        owner,
-                                        cache_size,
-                                    )
-                                    .run(inbox);
-                                }
-                                DriverIsolation::Process => {
-                                    let init = WorkerInit {
-                                        max_chunk: max_chunk as u64,
-                                        cache_size: cache_size as u64,
-                                        cursor_type,
-                                        memory_limit,
-                                        log_level,
-                                    };
-                                    WorkerProcess::new(init, slot, owner).run(inbox);
-                                }
-                            }
-                        });
+                            DbConnection::new(max_chunk, slot, cursor_type, owner, cache_size)
+                                .run(inbox);
+                        }),
+                        DriverIsolation::Process => {
+                            let init = WorkerInit {
+                                max_chunk: max_chunk as u64,
+                                cache_size: cache_size as u64,
+                                cursor_type,
+                                memory_limit,
+                                log_level,
+                            };
+                            let owner = handover.lock().ok().and_then(|mut o| o.take());
+                            Ok(WorkerProcess::start(init, slot, owner, busy))
+                        }
+                    };
                     let addr = match started {
                         Ok(addr) => addr,
                         Err(e) => {

@@ -458,3 +458,30 @@ fn a_drain_that_signals_every_process_of_the_server_still_lets_transactions_fini
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn a_worker_that_dies_between_requests_is_noticed_at_once() {
+    let server = TestServer::start(PROCESS);
+    let (_s, odbc) = server.open();
+    let keep = odbc.driver_connect(&server.sqlite("idle-keep")).unwrap();
+    let before = workers(&server);
+    let idle = odbc.driver_connect(&server.sqlite("idle-victim")).unwrap();
+    let victim = new_worker(&server, &before);
+    TestServer::wait_until(10, "two connections", || {
+        odbc.status().map(|s| s.connections).unwrap_or(0) == 2
+    });
+    kill(victim, nix::sys::signal::Signal::SIGKILL);
+    // No request on it: the count drops and the log says so all the same.
+    TestServer::wait_until(10, "the count to drop", || {
+        odbc.status().map(|s| s.connections).unwrap_or(0) == 1
+    });
+    server.expect_log("SIGKILL");
+    assert!(!alive(victim), "reaped");
+    let e = idle
+        .cursor()
+        .execute("SELECT 1", &[])
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(e.sqlstate, "08S01", "{e}");
+    keep.cursor().execute("SELECT 1", &[]).unwrap();
+}

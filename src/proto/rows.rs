@@ -39,7 +39,50 @@ mod tag {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EncodedRows {
     rows: usize,
+    /// As one byte string, not a sequence of numbers: the same bytes in postcard, decoded by
+    /// copying (a worker's answers cross a pipe this way).
+    #[serde(with = "byte_string")]
     bytes: Vec<u8>,
+}
+
+/// `Vec<u8>` (de)serialized as a byte string (`serialize_bytes`).
+mod byte_string {
+    use serde::de::{Deserializer, SeqAccess, Visitor};
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(bytes)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        d.deserialize_byte_buf(Bytes)
+    }
+
+    struct Bytes;
+
+    impl<'de> Visitor<'de> for Bytes {
+        type Value = Vec<u8>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("bytes")
+        }
+
+        fn visit_bytes<E>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(v.to_vec())
+        }
+
+        fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(v)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(b) = seq.next_element()? {
+                out.push(b);
+            }
+            Ok(out)
+        }
+    }
 }
 
 impl EncodedRows {
@@ -308,6 +351,19 @@ pub fn encode_rows_frame(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn encoded_rows_cross_as_one_byte_string_with_the_bytes_of_a_plain_vec() {
+        let mut rows = EncodedRows::new();
+        rows.begin_row(2);
+        rows.push_int(42);
+        rows.push_text("x");
+        let ours = postcard::to_allocvec(&rows).unwrap();
+        let plain = postcard::to_allocvec(&(rows.rows, rows.bytes.clone())).unwrap();
+        assert_eq!(ours, plain);
+        let back: EncodedRows = postcard::from_bytes(&ours).unwrap();
+        assert_eq!(back, rows);
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -21,10 +21,10 @@ use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
@@ -40,7 +40,9 @@ use crate::proto::frame;
 const EXIT_GRACE: Duration = Duration::from_secs(5);
 
 /// The size asked for the pipes to and from a worker (four times the default: an answer of
-/// rows crosses in a few rounds; the per-user limit on pipe memory allows a few hundred).
+/// rows crosses in a few rounds). The system's per-user limit on pipe memory
+/// (`fs.pipe-user-pages-soft`, 64 MiB by default) allows about a hundred workers at that
+/// size; beyond, pipes get the default size (logged once).
 const PIPE_BYTES: i32 = 256 * 1024;
 
 /// The SQLSTATE of a call whose worker died (communication link failure).
@@ -58,22 +60,26 @@ type SpawnReply = oneshot::Sender<std::io::Result<Spawned>>;
 /// started a process ends: this one lives as long as the server. Starting them one at a time
 /// also keeps each cancel pipe's read end (inheritable while its own worker starts) out of
 /// the others.
-fn spawner() -> &'static Mutex<std::sync::mpsc::Sender<SpawnReply>> {
-    static SPAWNER: OnceLock<Mutex<std::sync::mpsc::Sender<SpawnReply>>> = OnceLock::new();
-    SPAWNER.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel::<SpawnReply>();
-        let started = std::thread::Builder::new()
-            .name("odbcd-spawner".into())
-            .spawn(move || {
-                while let Ok(reply) = rx.recv() {
-                    let _ = reply.send(spawn_worker());
-                }
-            });
-        if let Err(e) = started {
-            tracing::error!("cannot start the worker spawner thread: {e}");
-        }
-        Mutex::new(tx)
-    })
+fn spawner() -> Result<std::sync::mpsc::Sender<SpawnReply>, std::io::Error> {
+    static SPAWNER: Mutex<Option<std::sync::mpsc::Sender<SpawnReply>>> = Mutex::new(None);
+    let mut spawner = SPAWNER.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(tx) = spawner.as_ref() {
+        return Ok(tx.clone());
+    }
+    // Started at the first worker (tried again at the next if the system refused a thread).
+    let (tx, rx) = std::sync::mpsc::channel::<SpawnReply>();
+    std::thread::Builder::new()
+        .name("odbcd-spawner".into())
+        .spawn(move || {
+            while let Ok(reply) = rx.recv() {
+                // Its end would kill every worker (their PR_SET_PDEATHSIG): it never unwinds.
+                let spawned = std::panic::catch_unwind(spawn_worker)
+                    .unwrap_or_else(|_| Err(std::io::Error::other("the spawner panicked")));
+                let _ = reply.send(spawned);
+            }
+        })?;
+    *spawner = Some(tx.clone());
+    Ok(tx)
 }
 
 /// Starts `odbcd worker` with its cancel pipe (on the spawner thread).
@@ -88,12 +94,17 @@ fn spawn_worker() -> std::io::Result<Spawned> {
         nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
     )
     .map_err(std::io::Error::from)?;
-    // A cancel never blocks its sender: a worker that does not read its pipe loses it.
+    // A cancel never blocks its sender: a worker that does not read its pipe loses it. One
+    // page is room enough for a thousand cancels.
     nix::fcntl::fcntl(
         write_end.as_raw_fd(),
         nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
     )
     .map_err(std::io::Error::from)?;
+    let _ = nix::fcntl::fcntl(
+        write_end.as_raw_fd(),
+        nix::fcntl::FcntlArg::F_SETPIPE_SZ(4096),
+    );
     let child = Command::new("/proc/self/exe")
         .arg0("odbcd-worker")
         .arg("worker")
@@ -136,8 +147,6 @@ pub(crate) struct WorkerProcess {
     dead: Option<DbError>,
     /// What it is connected to, for the log (no password).
     target: String,
-    /// A release was sent whose answer is still to be read.
-    release_pending: bool,
     /// The connection's busy seconds (the metrics' `database_busy_seconds_total`).
     busy: prometheus::Counter,
     /// The last call's number: calls are numbered per worker (a pooled worker serves several
@@ -176,7 +185,6 @@ impl WorkerProcess {
             worker: None,
             dead: None,
             target: String::new(),
-            release_pending: false,
             busy,
             seq: 0,
             running,
@@ -189,7 +197,32 @@ impl WorkerProcess {
     /// The task's life: one message at a time until no address is left; then the worker is
     /// let go.
     async fn serve(mut self, mut inbox: mpsc::UnboundedReceiver<Envelope>) {
-        while let Some(envelope) = inbox.recv().await {
+        loop {
+            // Between calls the worker says nothing: its pipe ending means it died (noticed
+            // at once, not at the next request).
+            let next = match self.worker.as_mut() {
+                Some(w) => tokio::select! {
+                    envelope = inbox.recv() => Next::Message(envelope),
+                    idle = w.output.fill_buf() => Next::Spoke(idle.map(<[u8]>::is_empty)),
+                },
+                None => Next::Message(inbox.recv().await),
+            };
+            let envelope = match next {
+                Next::Message(Some(envelope)) => envelope,
+                Next::Message(None) => break,
+                Next::Spoke(Ok(true)) => {
+                    let eof = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+                    self.bury(&eof).await;
+                    continue;
+                }
+                Next::Spoke(r) => {
+                    let out_of_turn = r.err().unwrap_or_else(|| {
+                        std::io::Error::new(std::io::ErrorKind::InvalidData, "spoke out of turn")
+                    });
+                    self.bury(&out_of_turn).await;
+                    continue;
+                }
+            };
             let span = self
                 .owner
                 .as_ref()
@@ -199,13 +232,8 @@ impl WorkerProcess {
             self.busy.inc_by(started.elapsed().as_secs_f64());
         }
         self.stop().await;
-        // Never released (its connect failed, its session ended first): the count settles.
-        if let Some(owner) = self.owner.take() {
-            owner.registry.do_send(ConnectionClosed {
-                session: owner.session,
-                reusable: None,
-            });
-        }
+        // (A connection never released — its connect failed, its session ended first — has
+        // its count settled by `Drop`.)
     }
 
     async fn handle(&mut self, envelope: Envelope) {
@@ -236,12 +264,20 @@ impl WorkerProcess {
             Envelope::Release(me, reply_to) => {
                 let owner = self.owner.take();
                 let pooling = owner.as_ref().is_some_and(|o| o.pooling);
-                // Parked at once, its answer read before the next message: the session does
-                // not wait for the worker's reset. A worker that could not keep its
-                // connection (not clean) has none when it is adopted, and connects afresh.
-                let kept = pooling && self.worker.is_some() && self.send_release().await;
+                // The session does not wait for the worker's reset; the registry hears whether
+                // the connection is reusable once the worker said so.
+                if let Some(reply_to) = reply_to {
+                    let _ = reply_to.send(Ok(DbReply::Done));
+                }
+                let kept = pooling
+                    && self.worker.is_some()
+                    && matches!(
+                        self.exchange(ToWorker::Release { keep: true }).await,
+                        Ok(FromWorker::Released { kept: true })
+                    );
                 if !kept {
-                    // Its stdin ends: the worker rolls back, disconnects and exits.
+                    // Its stdin ends: the worker rolls back, disconnects and exits (one that
+                    // could not keep its connection exits by itself).
                     self.stop().await;
                 }
                 if let Some(owner) = owner {
@@ -249,9 +285,6 @@ impl WorkerProcess {
                         session: owner.session,
                         reusable: kept.then_some((owner.key, me)),
                     });
-                }
-                if let Some(reply_to) = reply_to {
-                    let _ = reply_to.send(Ok(DbReply::Done));
                 }
             }
         }
@@ -285,20 +318,6 @@ impl WorkerProcess {
         target: OpenTarget,
         check: Option<(Arc<str>, Duration)>,
     ) -> Result<DbReply, DbError> {
-        // Its release's answer first: a worker that could not keep its connection (not clean,
-        // or a driver call panicked in it) exited; a new one connects afresh.
-        if self.worker.is_some() && std::mem::take(&mut self.release_pending) {
-            let kept = match self.worker.as_mut() {
-                Some(w) => matches!(
-                    read_message::<FromWorker>(&mut w.output).await,
-                    Ok(FromWorker::Released { kept: true })
-                ),
-                None => false,
-            };
-            if !kept {
-                self.stop().await;
-            }
-        }
         if self.worker.is_some() {
             let msg = ToWorker::Adopt {
                 target: target.clone(),
@@ -334,8 +353,7 @@ impl WorkerProcess {
         };
         let (tx, rx) = oneshot::channel();
         spawner()
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+            .map_err(|e| failed(&e))?
             .send(tx)
             .map_err(|e| failed(&e))?;
         let Spawned {
@@ -344,9 +362,17 @@ impl WorkerProcess {
         } = rx.await.map_err(|e| failed(&e))?.map_err(|e| failed(&e))?;
         let pipes = match (child.stdin.take(), child.stdout.take()) {
             (Some(input), Some(output)) => {
-                // Pipes as large as an answer of rows may be; the system may allow less.
+                // Larger pipes; the system may allow less (said once).
                 for fd in [input.as_raw_fd(), output.as_raw_fd()] {
-                    let _ = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_BYTES));
+                    let sized =
+                        nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_BYTES));
+                    if let Err(e) = sized {
+                        static SAID: std::sync::atomic::AtomicBool =
+                            std::sync::atomic::AtomicBool::new(false);
+                        if !SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                            tracing::warn!(target: "odbcd::lifecycle", "worker pipes stay at the system's default size ({e}): raise fs.pipe-user-pages-soft for many workers");
+                        }
+                    }
                 }
                 tokio::process::ChildStdin::from_std(input).and_then(|input| {
                     tokio::process::ChildStdout::from_std(output).map(|output| (input, output))
@@ -358,7 +384,7 @@ impl WorkerProcess {
             Ok(p) => p,
             Err(e) => {
                 let _ = child.kill();
-                let _ = child.wait();
+                actix_rt::spawn(reap_later(child));
                 return Err(failed(&e));
             }
         };
@@ -367,10 +393,14 @@ impl WorkerProcess {
             input,
             output: BufReader::with_capacity(PIPE_BYTES as usize, output),
         };
-        if let Err(e) = write_message(&mut running.input, &ToWorker::Init(self.init.clone())).await
-        {
+        let init = encode(&ToWorker::Init(self.init.clone()));
+        let sent = match init {
+            Ok(frame) => running.input.write_all(&frame).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
             let _ = running.child.kill();
-            let _ = running.child.wait();
+            actix_rt::spawn(reap_later(running.child));
             return Err(failed(&e));
         }
         tracing::debug!(pid = running.child.id(), "worker process started");
@@ -384,7 +414,14 @@ impl WorkerProcess {
 
     /// One message and its answer; a worker that cannot be talked to is dead.
     async fn exchange(&mut self, msg: ToWorker) -> Result<FromWorker, DbError> {
-        let release_pending = std::mem::take(&mut self.release_pending);
+        // A message too large for the pipe's frames is an error of this request, not of the
+        // worker.
+        let frame = encode(&msg).map_err(|e| {
+            DbError::new(
+                ErrorClass::InterfaceError,
+                format!("cannot send the request to the worker: {e}"),
+            )
+        })?;
         let Some(w) = self.worker.as_mut() else {
             return Err(self
                 .dead
@@ -392,11 +429,7 @@ impl WorkerProcess {
                 .unwrap_or_else(|| DbError::new(ErrorClass::InternalError, "no worker process")));
         };
         let answer = async {
-            // The answer to a release sent without waiting comes first.
-            if release_pending {
-                read_message::<FromWorker>(&mut w.output).await?;
-            }
-            write_message(&mut w.input, &msg).await?;
+            w.input.write_all(&frame).await?;
             read_message(&mut w.output).await
         }
         .await;
@@ -406,34 +439,8 @@ impl WorkerProcess {
         }
     }
 
-    /// Sends a release for the pool without waiting for its answer; whether it was sent.
-    async fn send_release(&mut self) -> bool {
-        let Some(w) = self.worker.as_mut() else {
-            return false;
-        };
-        let pending = std::mem::take(&mut self.release_pending);
-        let sent = async {
-            if pending {
-                read_message::<FromWorker>(&mut w.output).await?;
-            }
-            write_message(&mut w.input, &ToWorker::Release { keep: true }).await
-        }
-        .await;
-        match sent {
-            Ok(()) => {
-                self.release_pending = true;
-                true
-            }
-            Err(e) => {
-                self.bury(&e).await;
-                false
-            }
-        }
-    }
-
     /// The worker stopped answering: reap it, say why, release the connection's counts.
     async fn bury(&mut self, e: &std::io::Error) -> DbError {
-        self.release_pending = false;
         let how = match self.worker.take() {
             Some(mut w) => {
                 drop(w.input);
@@ -445,7 +452,7 @@ impl WorkerProcess {
                     let _ = w.child.kill();
                 }
                 let pid = w.child.id();
-                let how = match reap(&mut w.child, Duration::from_secs(1)).await {
+                let how = match reap(w.child, Duration::from_secs(1)).await {
                     Some(status) => match status.signal() {
                         Some(sig) => format!("was killed by signal {sig} ({})", signal_name(sig)),
                         None => format!("exited with status {}", status.code().unwrap_or(-1)),
@@ -479,48 +486,83 @@ impl WorkerProcess {
     /// Lets the worker go: its stdin ends, it disconnects and exits (or is killed after
     /// [`EXIT_GRACE`]).
     async fn stop(&mut self) {
-        self.release_pending = false;
         *self
             .cancel_pipe
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = None;
-        let Some(mut w) = self.worker.take() else {
+        let Some(w) = self.worker.take() else {
             return;
         };
         drop(w.input);
-        if reap(&mut w.child, EXIT_GRACE).await.is_none() {
-            tracing::warn!(pid = w.child.id(), "a worker did not exit in time; killed");
+        let pid = w.child.id();
+        if reap(w.child, EXIT_GRACE).await.is_none() {
+            tracing::warn!(pid, "a worker did not exit in time; killed");
         }
     }
 }
 
-/// Waits (without blocking the reactor) up to `grace` for `child` to exit, then kills it; its
-/// status when it exited by itself.
-async fn reap(child: &mut Child, grace: Duration) -> Option<std::process::ExitStatus> {
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        // A connection never released (its connect failed, its session ended first, the task
+        // ended any way at all) settles its count here, once.
+        if let Some(owner) = self.owner.take() {
+            owner.registry.do_send(ConnectionClosed {
+                session: owner.session,
+                reusable: None,
+            });
+        }
+        if let Some(mut w) = self.worker.take() {
+            let _ = w.child.kill();
+            actix_rt::spawn(reap_later(w.child));
+        }
+    }
+}
+
+/// What the task waits for next (short-lived, one at a time: its size does not matter).
+#[allow(clippy::large_enum_variant)]
+enum Next {
+    /// A message from the session (`None`: the last address is gone).
+    Message(Option<Envelope>),
+    /// The worker's pipe between calls: `true` when it ended.
+    Spoke(std::io::Result<bool>),
+}
+
+/// Waits, without blocking the reactor, up to `grace` for `child` to exit; its status when it
+/// did. Past it the child is killed and reaped later, in the background (a process stuck in
+/// the kernel may take its time to go, and must not hold anyone up).
+async fn reap(mut child: Child, grace: Duration) -> Option<std::process::ExitStatus> {
     let deadline = Instant::now() + grace;
+    let mut pause = Duration::from_millis(1);
     loop {
         match child.try_wait() {
             Ok(Some(status)) => return Some(status),
             Err(_) => return None,
             Ok(None) if Instant::now() >= deadline => {
                 let _ = child.kill();
-                let _ = child.wait();
+                actix_rt::spawn(reap_later(child));
                 return None;
             }
-            Ok(None) => actix_rt::time::sleep(Duration::from_millis(5)).await,
+            Ok(None) => {
+                actix_rt::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
         }
     }
 }
 
-/// Writes one message as a frame.
-async fn write_message(
-    out: &mut tokio::process::ChildStdin,
-    msg: &ToWorker,
-) -> std::io::Result<()> {
+/// Reaps a killed child whenever it goes.
+async fn reap_later(mut child: Child) {
+    while let Ok(None) = child.try_wait() {
+        actix_rt::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A message as a frame for the worker's pipe.
+fn encode(msg: &ToWorker) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::new();
     frame::encode(msg, Compression::OFF, WORKER_FRAME_LEN, &mut buf)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
-    out.write_all(&buf).await
+    Ok(buf)
 }
 
 /// Reads one message (an end of input is `UnexpectedEof`).
@@ -533,8 +575,15 @@ async fn read_message<M: serde::de::DeserializeOwned>(
         std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
     };
     let header = frame::parse_header(&head, WORKER_FRAME_LEN).map_err(bad)?;
-    let mut payload = vec![0u8; header.payload_len];
-    input.read_exact(&mut payload).await?;
+    // Grown as the bytes arrive, not allocated from the header alone.
+    let mut payload = Vec::with_capacity(header.payload_len.min(PIPE_BYTES as usize));
+    let read = (&mut *input)
+        .take(header.payload_len as u64)
+        .read_to_end(&mut payload)
+        .await?;
+    if read < header.payload_len {
+        return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof));
+    }
     frame::decode_payload(&header, &payload, WORKER_FRAME_LEN).map_err(bad)
 }
 

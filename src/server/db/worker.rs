@@ -130,10 +130,20 @@ pub fn main(cancel_fd: i32) -> ExitCode {
         eprintln!("odbcd worker: cannot reopen its pipes");
         return ExitCode::from(2);
     };
-    if let Ok(null) = std::fs::File::open("/dev/null") {
-        let _ = nix::unistd::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), 0);
+    let moved = std::fs::File::open("/dev/null")
+        .map_err(|e| e.to_string())
+        .and_then(|null| {
+            nix::unistd::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), 0)
+                .and_then(|_| nix::unistd::dup2(2, 1))
+                .map_err(|e| e.to_string())
+        });
+    if let Err(e) = moved {
+        eprintln!("odbcd worker: cannot move its pipes off descriptors 0 and 1: {e}");
+        return ExitCode::from(2);
     }
-    let _ = nix::unistd::dup2(2, 1);
+    // Its memory holds connection credentials: no core file, no ptrace or /proc/PID/mem for
+    // other processes of the user.
+    let _ = nix::sys::prctl::set_dumpable(false);
     let mut input = BufReader::new(input);
     let mut output = BufWriter::new(output);
     let init = match read_message::<ToWorker>(&mut input) {
@@ -143,8 +153,15 @@ pub fn main(cancel_fd: i32) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // A crashing driver's memory holds connection credentials: no core files.
     let _ = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0);
+    let cancel = Arc::new(CancelSlot::default());
+    // The number of the last call finished: a cancel for it, or an earlier one, is late.
+    let finished = Arc::new(AtomicU32::new(0));
+    // Before the memory limit: the cancel thread's stack must not be what the limit refuses.
+    if let Err(e) = listen_for_cancels(cancel_fd, Arc::clone(&cancel), Arc::clone(&finished)) {
+        eprintln!("odbcd worker: cannot listen for cancels: {e}");
+        return ExitCode::from(2);
+    }
     if let Some(bytes) = init.memory_limit {
         if let Err(e) =
             nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_AS, bytes, bytes)
@@ -155,10 +172,6 @@ pub fn main(cancel_fd: i32) -> ExitCode {
     }
     let _ = crate::logging::init(init.log_level, None, crate::logging::Echo::Stderr);
     super::warnings::install();
-    let cancel = Arc::new(CancelSlot::default());
-    // The number of the last call finished: a cancel for it, or an earlier one, is late.
-    let finished = Arc::new(AtomicU32::new(0));
-    listen_for_cancels(cancel_fd, Arc::clone(&cancel), Arc::clone(&finished));
     let mut conn = DbConnection::new(
         init.max_chunk as usize,
         cancel,
@@ -249,26 +262,31 @@ fn worker_signals() {
 
 /// Reads request ids from the cancel pipe and cancels them, each on a thread of its own that
 /// tries again until the request's statement started (or the request ended).
-fn listen_for_cancels(fd: i32, slot: Arc<CancelSlot>, finished: Arc<AtomicU32>) {
+fn listen_for_cancels(
+    fd: i32,
+    slot: Arc<CancelSlot>,
+    finished: Arc<AtomicU32>,
+) -> std::io::Result<()> {
     // The pipe's read end, by its name in /proc (no unsafe adoption of a descriptor number),
     // then the inherited descriptor closed (what the driver starts does not get it).
     let pipe = std::fs::File::open(format!("/proc/self/fd/{fd}"));
     let _ = nix::unistd::close(fd);
-    let Ok(mut pipe) = pipe else {
-        eprintln!("odbcd worker: no cancel pipe at descriptor {fd}: cancels will not work");
-        return;
-    };
+    let mut pipe = pipe?;
     // One thread, started now (not when memory may be short): a cancel waits until its call
     // began and armed its statement, or ended.
-    let _ = std::thread::Builder::new()
+    std::thread::Builder::new()
         .name("odbcd-cancel".into())
         .spawn(move || {
             let mut call = [0u8; 4];
             while pipe.read_exact(&mut call).is_ok() {
                 let call = u32::from_be_bytes(call);
-                while !slot.cancel_request(call) && finished.load(Ordering::Acquire) < call {
+                // Calls are numbered with wrapping: "not finished yet" is "ahead of the last
+                // finished", on the circle.
+                let pending = || (call.wrapping_sub(finished.load(Ordering::Acquire)) as i32) > 0;
+                while !slot.cancel_request(call) && pending() {
                     std::thread::sleep(CANCEL_RETRY);
                 }
             }
-        });
+        })?;
+    Ok(())
 }

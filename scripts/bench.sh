@@ -142,6 +142,8 @@ want select1 && for db in SQLITE PG_OLTP; do
 done
 # ... and the server's own round trip, without the database (what select1 adds is the database hop).
 want select1 && run "ping-remote" --connect "$SQLITE" --workload ping --duration 5 --warmup 1
+# ... and this machine's floor: two processes exchanging a select1's frames over loopback TCP.
+want select1 && run "pingpong" --connect none --workload pingpong --duration 5 --warmup 1
 # 3. Many sessions: lookup on PostgreSQL, 64 sessions, against pgbouncer + pgbench -S -c 64.
 if want lookup; then
 $LT --connect "$PG" --workload lookup --prepare-rows 100000 --requests 1 >/dev/null
@@ -216,3 +218,5 @@ done
 echo "isolation done"
 fi
 echo "results in $OUT"
+echo
+scripts/bench-summary.py "$OUT"

@@ -8,6 +8,7 @@
 //! not hidden by requests that were never sent (no coordinated omission). Every run stops by
 //! itself after `--duration` seconds or `--requests` requests.
 
+mod pingpong;
 mod report;
 mod runner;
 mod workload;
@@ -128,6 +129,12 @@ fn session(args: &Args) -> Result<ServerSession, odbcd::client::Error> {
 }
 
 fn open_runner(args: &Args) -> Result<Box<dyn Runner>, (String, String)> {
+    if args.workload == Kind::Pingpong && args.sql.is_none() {
+        let Some(addr) = pingpong::ECHO.get() else {
+            return Err(("InterfaceError".into(), "no echo process".into()));
+        };
+        return pingpong::PingPong::open(*addr).map(|r| Box::new(r) as Box<dyn Runner>);
+    }
     if args.direct {
         Ok(Box::new(Direct::open(&args.connect)?))
     } else {
@@ -199,6 +206,10 @@ fn prepare(args: &Args, runner: &mut dyn Runner) -> Result<(), (String, String)>
 }
 
 fn main() -> ExitCode {
+    // The other process of `--workload pingpong` (started by the loadtest itself).
+    if std::env::args_os().skip(1).eq(["--pingpong-echo"]) {
+        return pingpong::echo();
+    }
     // `odbcd-loadtest --man-page`: the manual page (roff), for packaging.
     if std::env::args_os().skip(1).eq(["--man-page"]) {
         use clap::CommandFactory;
@@ -235,6 +246,15 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    // The echo process lives as long as this one (its stdin is ours: it ends with us).
+    let _echo = if args.workload == Kind::Pingpong && args.sql.is_none() {
+        match pingpong::start_echo() {
+            Ok(child) => Some(child),
+            Err(e) => return fail("starting the echo process", e),
+        }
+    } else {
+        None
+    };
     match open_runner(&args) {
         Ok(mut r) => {
             if let Err(e) = prepare(&args, r.as_mut()) {

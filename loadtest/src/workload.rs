@@ -44,6 +44,10 @@ pub enum Kind {
     /// A ping: the server's own round trip, without the database (remote only). Subtract it
     /// from `select1` to see what the database hop costs.
     Ping,
+    /// This machine's floor: two processes exchanging a `select1`'s request and answer frames
+    /// (their exact sizes) over TCP on loopback, blocking, no server and no database. Ignores
+    /// `--connect`.
+    Pingpong,
 }
 
 impl Kind {
@@ -57,6 +61,7 @@ impl Kind {
             Self::Mixed => "mixed",
             Self::Connect => "connect",
             Self::Ping => "ping",
+            Self::Pingpong => "pingpong",
         }
     }
 }
@@ -244,7 +249,7 @@ impl Generator {
                 params: vec![],
             }],
             Kind::Lookup => vec![self.lookup()],
-            Kind::Ping => vec![Step::Ping],
+            Kind::Ping | Kind::Pingpong => vec![Step::Ping],
             Kind::Connect => vec![
                 Step::Reconnect,
                 Step::Execute {
@@ -287,7 +292,7 @@ pub fn setup_sql(kind: Kind) -> (Vec<String>, bool) {
             vec![format!("CREATE TABLE {INSERT_TABLE} (session INTEGER, n INTEGER, payload VARCHAR(40))")],
             false,
         ),
-        Kind::Select1 | Kind::Connect | Kind::Ping => (Vec::new(), false),
+        Kind::Select1 | Kind::Connect | Kind::Ping | Kind::Pingpong => (Vec::new(), false),
     }
 }
 

@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""One screen of what scripts/bench.sh measured: each target of BENCHMARKS.md, the median of
+the runs found in bench-results/ (NAME.N.json), the ratio or difference, and whether it is
+reached. Figures whose runs are missing (a subset run with ONLY=...) are left out.
+
+Usage: scripts/bench-summary.py [bench-results]
+"""
+import glob
+import json
+import os
+import statistics
+import sys
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else "bench-results"
+
+
+def runs(name):
+    found = []
+    for path in sorted(glob.glob(os.path.join(OUT, f"{name}.*.json"))):
+        with open(path) as f:
+            found.append(json.load(f))
+    return found
+
+
+def median(name, pick):
+    values = [pick(r) for r in runs(name)]
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def rows_per_s(name):
+    return median(name, lambda r: r.get("rows_per_s"))
+
+
+def rps(name):
+    return median(name, lambda r: r.get("throughput_rps"))
+
+
+def p50(name):
+    return median(name, lambda r: r["latency_us"]["p50"])
+
+
+def p99(name):
+    return median(name, lambda r: r["latency_us"]["p99"])
+
+
+def received(name):
+    return median(name, lambda r: r.get("bytes_received"))
+
+
+lines = []
+
+
+def ratio(figure, ours, theirs, target, unit="", fmt="{:,.0f}"):
+    if ours is None or theirs is None or not theirs:
+        return
+    r = ours / theirs
+    lines.append((figure, f"{fmt.format(ours)}{unit} / {fmt.format(theirs)}{unit}", f"{r:.2f}x",
+                  f">= {target}x", "yes" if r >= target else "NO"))
+
+
+def at_most(figure, ours, limit, unit="us"):
+    if ours is None:
+        return
+    lines.append((figure, f"{ours:,.0f} {unit}", "", f"<= {limit:,.0f} {unit}",
+                  "yes" if ours <= limit else "NO"))
+
+
+def difference(figure, ours, theirs, limit, unit="us"):
+    if ours is None or theirs is None:
+        return
+    d = ours - theirs
+    lines.append((figure, f"{ours:,.0f} / {theirs:,.0f} {unit}", f"{d:+,.0f} {unit}",
+                  f"<= +{limit} {unit}", "yes" if d <= limit else "NO"))
+
+
+for db in ("SQLITE", "PG"):
+    ratio(f"bulk {db}: remote / direct rows/s", rows_per_s(f"bulk-{db}-remote"),
+          rows_per_s(f"bulk-{db}-direct"), 0.9)
+pp = p50("pingpong")
+if pp is not None:
+    lines.append(("pingpong p50 (this machine's floor)", f"{pp:,.0f} us", "", "", ""))
+    s1 = p50("select1-SQLITE-remote")
+    if s1 is not None:
+        r = s1 / pp
+        lines.append(("select1 SQLite p50 / pingpong p50", f"{s1:,.0f} / {pp:,.0f} us",
+                      f"{r:.2f}x", "<= 1.3x", "yes" if r <= 1.3 else "NO"))
+at_most("select1 SQLite p99", p99("select1-SQLITE-remote"), 150)
+difference("select1 PG p50: remote - direct", p50("select1-PG_OLTP-remote"),
+           p50("select1-PG_OLTP-direct"), 40)
+ratio("lookup 64 sessions PG: remote / direct req/s", rps("lookup64-PG-remote"),
+      rps("lookup64-PG-direct"), 1.0)
+plain, packed = received("bulk-PG-remote-nocompress"), received("bulk-PG-remote")
+if plain and packed:
+    r = plain / packed
+    lines.append(("compression: bytes saved on bulk PG", f"{packed:,.0f} / {plain:,.0f} B",
+                  f"{r:.2f}x fewer", ">= 2x", "yes" if r >= 2 else "NO"))
+ratio("compression cost: bulk PG rows/s on / off", rows_per_s("bulk-PG-remote"),
+      rows_per_s("bulk-PG-remote-nocompress"), 0.95)
+scale = runs("scale-SQLITE")
+if scale and scale[0].get("idle") and scale[0]["idle"].get("server_kib_per_session") is not None:
+    kib = scale[0]["idle"]["server_kib_per_session"]
+    lines.append((f"{scale[0]['idle']['sessions']:,} idle sessions: server KiB each",
+                  f"{kib:,.1f} KiB", "", "< 32 KiB", "yes" if kib < 32 else "NO"))
+at_most("open loop 2,000 req/s with them: p99", p99("scale-SQLITE-rate2000"), 1000)
+ratio("connect: pooled / unpooled cycles/s", rps("connect-PG-pooled"),
+      rps("connect-PG-unpooled"), 10)
+for db in ("SQLITE", "PG"):
+    difference(f"isolation select1 {db} p50: process - thread",
+               p50(f"isolation-select1-{db}-process"), p50(f"isolation-select1-{db}-thread"), 30)
+    ratio(f"isolation bulk {db}: process / thread rows/s",
+          rows_per_s(f"isolation-bulk-{db}-process"), rows_per_s(f"isolation-bulk-{db}-thread"),
+          0.95)
+ratio("isolation connect PG: process / thread cycles/s", rps("isolation-connect-PG-process"),
+      rps("isolation-connect-PG-thread"), 0.9)
+
+if not lines:
+    print(f"no results in {OUT}")
+    sys.exit(0)
+head = ("figure", "measured", "ratio", "target", "reached")
+widths = [max(len(str(row[i])) for row in [head] + lines) for i in range(5)]
+for row in [head] + lines:
+    print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())

@@ -485,3 +485,69 @@ fn a_worker_that_dies_between_requests_is_noticed_at_once() {
     assert_eq!(e.sqlstate, "08S01", "{e}");
     keep.cursor().execute("SELECT 1", &[]).unwrap();
 }
+
+#[test]
+fn workers_run_as_the_configured_user() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: switching users needs root (CI runs as root)");
+        return;
+    }
+    let pg = pg();
+    let _db = pg.database("isolation_user");
+    let cs = pg.connstr("isolation_user");
+    let server = TestServer::start(&format!("{PROCESS}worker_user = nobody\n"));
+    // The driver manager's files are in the server's folder: readable by the worker's user.
+    std::fs::set_permissions(
+        server.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    for f in ["odbcinst.ini", "odbc.ini"] {
+        std::fs::set_permissions(
+            server.path().join(f),
+            std::os::unix::fs::PermissionsExt::from_mode(0o644),
+        )
+        .unwrap();
+    }
+    let before = workers(&server);
+    let (_s, odbc) = server.open();
+    let conn = odbc
+        .driver_connect(&cs)
+        .unwrap_or_else(|e| panic!("{e}\n{}", server.log()));
+    let worker = new_worker(&server, &before);
+    let status = std::fs::read_to_string(format!("/proc/{worker}/status")).unwrap();
+    let nobody = nix::unistd::User::from_name("nobody")
+        .unwrap()
+        .unwrap()
+        .uid
+        .as_raw();
+    let uids = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    assert!(
+        uids.split_whitespace()
+            .skip(1)
+            .all(|u| u == nobody.to_string()),
+        "{uids}"
+    );
+    let mut c = conn.cursor();
+    c.execute("SELECT current_user", &[]).unwrap();
+    assert_eq!(c.fetchone().unwrap().unwrap().get::<String>(0), "postgres");
+    // A user that does not exist is a configuration error, with its line.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("server.ini");
+    std::fs::write(
+        &cfg,
+        "[Session]\ndriver_isolation = process\nworker_user = no-such-user-here\n",
+    )
+    .unwrap();
+    let out = Command::new(common::odbcd_bin())
+        .args(["check-config", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("server.ini:3") && err.contains("no-such-user-here"),
+        "{err}"
+    );
+}

@@ -397,6 +397,13 @@ const SERVER_OWN: &[OptionSpec] = &[
     ),
     opt(
         "Session",
+        "worker_user",
+        "",
+        TEXT,
+        "with driver_isolation = process: the system user workers run as (the server must run as root to switch; empty: the server's user)",
+    ),
+    opt(
+        "Session",
         "statement_cache_size",
         "32",
         Kind::Int(0, 4096),

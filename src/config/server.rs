@@ -166,6 +166,10 @@ pub struct SessionConfig {
     /// `worker_memory_limit` (not in the manual, default None): with process isolation, the
     /// most address space a worker may take, in bytes (configured in MiB).
     pub worker_memory_limit: Option<u64>,
+    /// `worker_user` (not in the manual, default: the server's own user): with process
+    /// isolation, the system user workers run as — its name, user id and group id, looked
+    /// up when the configuration is read.
+    pub worker_user: Option<(String, u32, u32)>,
 }
 
 /// Where a physical database connection's ODBC calls run (`[Session] driver_isolation`).
@@ -175,6 +179,37 @@ pub enum DriverIsolation {
     Thread,
     /// In a worker process of its own: a driver that crashes loses that connection only.
     Process,
+}
+
+/// `[Session] worker_user`: the user's name and ids, `None` when not set.
+fn worker_user(
+    s: &SectionReader<'_>,
+    origin: &Origin,
+) -> Result<Option<(String, u32, u32)>, ConfigError> {
+    let Some(name) = s.string("worker_user").filter(|n| !n.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let name = name.trim().to_owned();
+    let invalid = |message: String| ConfigError {
+        origin: origin.clone(),
+        line: s.line_of("worker_user"),
+        kind: ErrorKind::Invalid { message },
+    };
+    #[cfg(feature = "server")]
+    let found = match nix::unistd::User::from_name(&name) {
+        Ok(Some(u)) if u.uid.is_root() => Err(invalid(format!(
+            "worker_user {name:?} is root: workers are to run with less privilege"
+        ))),
+        Ok(Some(u)) => Ok(Some((name, u.uid.as_raw(), u.gid.as_raw()))),
+        Ok(None) => Err(invalid(format!("worker_user: no system user {name:?}"))),
+        Err(e) => Err(invalid(format!("worker_user {name:?}: {e}"))),
+    };
+    // Only the server runs workers (and reads this setting).
+    #[cfg(not(feature = "server"))]
+    let found = Err(invalid(format!(
+        "worker_user {name:?}: this build has no server"
+    )));
+    found
 }
 
 /// `[Activity]`.
@@ -352,6 +387,7 @@ impl ServerConfig {
                 _ => DriverIsolation::Thread,
             },
             worker_memory_limit: s.opt_int("worker_memory_limit")?.map(|mib| mib << 20),
+            worker_user: worker_user(&s, &ini.origin)?,
         };
         let activity = ActivityConfig {
             check_interval: act.seconds("check_interval")?,

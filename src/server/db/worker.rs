@@ -64,6 +64,8 @@ pub(crate) struct WorkerInit {
     pub cursor_type: Option<CursorType>,
     /// `worker_memory_limit` in bytes.
     pub memory_limit: Option<u64>,
+    /// `worker_user`: the user and group ids to run as.
+    pub run_as: Option<(u32, u32)>,
     /// The server's log level.
     pub log_level: LogLevel,
 }
@@ -141,9 +143,7 @@ pub fn main(cancel_fd: i32) -> ExitCode {
         eprintln!("odbcd worker: cannot move its pipes off descriptors 0 and 1: {e}");
         return ExitCode::from(2);
     }
-    // Its memory holds connection credentials: no core file, no ptrace or /proc/PID/mem for
-    // other processes of the user.
-    let _ = nix::sys::prctl::set_dumpable(false);
+
     let mut input = BufReader::new(input);
     let mut output = BufWriter::new(output);
     let init = match read_message::<ToWorker>(&mut input) {
@@ -153,15 +153,27 @@ pub fn main(cancel_fd: i32) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let _ = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0);
     let cancel = Arc::new(CancelSlot::default());
     // The number of the last call finished: a cancel for it, or an earlier one, is late.
     let finished = Arc::new(AtomicU32::new(0));
-    // Before the memory limit: the cancel thread's stack must not be what the limit refuses.
+    // Before the memory limit (the cancel thread's stack must not be what the limit refuses),
+    // and before the change of user and non-dumpability (which close /proc/self to it).
     if let Err(e) = listen_for_cancels(cancel_fd, Arc::clone(&cancel), Arc::clone(&finished)) {
         eprintln!("odbcd worker: cannot listen for cancels: {e}");
         return ExitCode::from(2);
     }
+    if let Some((uid, gid)) = init.run_as {
+        if let Err(e) = become_user(uid, gid) {
+            eprintln!(
+                "odbcd worker: cannot run as user {uid} (group {gid}): {e}; is the server root?"
+            );
+            return ExitCode::from(2);
+        }
+    }
+    // Its memory holds connection credentials: no core file, no ptrace or /proc/PID/mem for
+    // other processes of the user.
+    let _ = nix::sys::prctl::set_dumpable(false);
+    let _ = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0);
     if let Some(bytes) = init.memory_limit {
         if let Err(e) =
             nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_AS, bytes, bytes)
@@ -222,6 +234,26 @@ pub fn main(cancel_fd: i32) -> ExitCode {
     // The server is done with us (or gone): `Drop` disconnects.
     drop(conn);
     ExitCode::SUCCESS
+}
+
+/// Switches to `uid` and `gid` (the supplementary groups dropped) for good; then sets again
+/// what a change of user resets: the death signal and non-dumpability.
+fn become_user(uid: u32, gid: u32) -> nix::Result<()> {
+    use nix::unistd::{setgid, setgroups, setuid, Gid, Uid};
+    let gid = Gid::from_raw(gid);
+    setgroups(&[gid])?;
+    setgid(gid)?;
+    setuid(Uid::from_raw(uid))?;
+    if setuid(Uid::from_raw(0)).is_ok() {
+        return Err(nix::errno::Errno::EPERM);
+    }
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
+    nix::sys::prctl::set_dumpable(false)?;
+    // The server may have died while the death signal was off.
+    if std::env::var("ODBCD_WORKER_PARENT").is_ok_and(|p| p != nix::unistd::getppid().to_string()) {
+        std::process::exit(3);
+    }
+    Ok(())
 }
 
 /// Writes an answer; one too large for the pipe's frames becomes an error answer (as the

@@ -38,6 +38,13 @@ impl Session {
         let metrics = Arc::clone(&self.shared.metrics);
         let isolation = self.shared.config.session.driver_isolation;
         let memory_limit = self.shared.config.session.worker_memory_limit;
+        let run_as = self
+            .shared
+            .config
+            .session
+            .worker_user
+            .as_ref()
+            .map(|(_, uid, gid)| (*uid, *gid));
         let log_level = self.shared.config.logging.log_level;
         let cursor_type = self.cursor_type;
         let key = target.pool_key(&self.user);
@@ -96,6 +103,7 @@ impl Session {
                                 cache_size: cache_size as u64,
                                 cursor_type,
                                 memory_limit,
+                                run_as,
                                 log_level,
                             };
                             let owner = handover.lock().ok().and_then(|mut o| o.take());

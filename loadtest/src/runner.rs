@@ -105,6 +105,12 @@ impl Drop for Remote {
     }
 }
 
+/// The rows `--direct` binds for a result's first batch (as the server's bulk reader).
+const FIRST_BATCH_ROWS: usize = 32;
+
+/// The most bytes `--direct` binds for one batch (as the server's bulk reader).
+const DIRECT_BUFFER_BYTES: usize = 4 << 20;
+
 /// The same data source through `odbc-api`, in this process.
 pub struct Direct {
     conn: Arc<Connection<'static>>,
@@ -174,14 +180,30 @@ impl Runner for Direct {
                         .unwrap_or(BufferDesc::Text { max_str_len: 4096 });
                     descs.push(desc);
                 }
-                let buffer =
-                    ColumnarDynBuffer::try_from_descs(1000, descs).map_err(|e| odbc_err(&e))?;
-                let mut block = cursor.bind_buffer(buffer).map_err(|e| odbc_err(&e))?;
+                // As the server reads: a small buffer first (a point query binds 32 rows, not
+                // a thousand), eight times larger while the result goes on, at most 4 MiB.
+                let row_bytes: usize = descs.iter().map(BufferDesc::bytes_per_row).sum();
+                let most_rows = (DIRECT_BUFFER_BYTES / row_bytes.max(1)).max(1);
+                let mut rows = FIRST_BATCH_ROWS.min(most_rows);
                 let mut n = 0;
-                while let Some(batch) = block.fetch().map_err(|e| odbc_err(&e))? {
-                    n += batch.num_rows() as u64;
+                loop {
+                    let buffer = ColumnarDynBuffer::try_from_descs(rows, descs.iter().copied())
+                        .map_err(|e| odbc_err(&e))?;
+                    let mut block = cursor.bind_buffer(buffer).map_err(|e| odbc_err(&e))?;
+                    match block.fetch().map_err(|e| odbc_err(&e))? {
+                        None => return Ok(n),
+                        Some(batch) => n += batch.num_rows() as u64,
+                    }
+                    if rows < most_rows {
+                        rows = (rows * 8).min(most_rows);
+                        cursor = block.unbind().map_err(|e| odbc_err(&e))?.0;
+                        continue;
+                    }
+                    while let Some(batch) = block.fetch().map_err(|e| odbc_err(&e))? {
+                        n += batch.num_rows() as u64;
+                    }
+                    return Ok(n);
                 }
-                Ok(n)
             }
             Step::Commit => self.conn.commit().map(|()| 0).map_err(|e| odbc_err(&e)),
             Step::Reconnect => {

@@ -19,14 +19,7 @@ fn server(extra: &str) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let users = dir.path().join("users.txt");
     for (user, password) in [("ann", "ann-pw"), ("bob", "bob-pw"), ("carl", "carl-pw")] {
-        let ok = Command::new(common::odbcd_bin())
-            .args(["passwd", "-f"])
-            .arg(&users)
-            .args(["--add", user, "-p", password, "--login-salt", SALT])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok);
+        common::add_user(&users, user, password, Some(SALT));
     }
     let server = TestServer::start(&format!(
         "[Authentication]\nauth_mode = file\npassword_file = {}\nlogin_salt = {SALT}\nadmin_users = ann\n\n[Unix]\npid_file = odbcd.pid\n{extra}",

@@ -206,17 +206,7 @@ fn a_scrape_during_a_load_passes_promtool_and_counts_what_the_clients_did() {
 fn sessions_refusals_and_failed_logins_are_counted() {
     let dir = tempfile::tempdir().unwrap();
     let users = dir.path().join("users.txt");
-    let out = Command::new(common::odbcd_bin())
-        .args(["passwd", "-f"])
-        .arg(&users)
-        .args(["--add", "ann", "-p", "secret"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::add_user(&users, "ann", "secret", None);
     let server = TestServer::start(&format!(
         "{METRICS}\n[Session]\nmax_sessions = 1\n[Authentication]\nauth_mode = file\npassword_file = {}\n",
         users.display()

@@ -105,6 +105,24 @@ pub fn odbcd_bin() -> PathBuf {
     bin
 }
 
+/// Adds `user` with `password` to the password file `file` (created if missing) with
+/// `odbcd passwd`, keyed with `salt` when given.
+pub fn add_user(file: &Path, user: &str, password: &str, salt: Option<&str>) {
+    let mut cmd = Command::new(odbcd_bin());
+    cmd.args(["passwd", "-f"])
+        .arg(file)
+        .args(["--add", user, "-p", password]);
+    if let Some(s) = salt {
+        cmd.args(["--login-salt", s]);
+    }
+    let out = cmd.output().expect("odbcd passwd");
+    assert!(
+        out.status.success(),
+        "odbcd passwd --add {user}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The port of the first listener in odbcd's `--ready-file`, once it is written (`None` if the
 /// server exits or takes more than 20 s).
 pub fn ready_port(ready: &std::path::Path, child: &mut Child) -> Option<u16> {

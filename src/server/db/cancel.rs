@@ -27,6 +27,10 @@ unsafe impl Send for RawStmt {}
 #[derive(Default)]
 pub struct CancelSlot {
     current: Mutex<Current>,
+    /// The same request mark, for [`CancelSlot::started`] alone: the reactor reads it (the
+    /// watchdog, the admin list) and must never wait behind a `SQLCancel`, which holds
+    /// `current` while the driver cancels (psqlodbc sends a cancel request over the network).
+    clock: Mutex<Option<(u32, Instant)>>,
     /// With the connection in a worker process: where a cancel of the running request is
     /// sent (the worker cancels its statement; `true` when it was sent).
     remote: std::sync::OnceLock<Box<dyn Fn(u32) -> bool + Send + Sync>>,
@@ -50,6 +54,7 @@ pub(crate) struct Working<'a> {
 impl Drop for Working<'_> {
     fn drop(&mut self) {
         self.slot.lock().request = None;
+        *self.slot.clock() = None;
     }
 }
 
@@ -65,6 +70,10 @@ impl Drop for Armed<'_> {
 }
 
 impl CancelSlot {
+    fn clock(&self) -> std::sync::MutexGuard<'_, Option<(u32, Instant)>> {
+        self.clock.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Current> {
         self.current.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -73,7 +82,9 @@ impl CancelSlot {
     /// returned guard is dropped.
     pub(crate) fn begin(&self, id: u32) -> Working<'_> {
         let mut current = self.lock();
-        current.request = Some((id, Instant::now()));
+        let mark = (id, Instant::now());
+        current.request = Some(mark);
+        *self.clock() = Some(mark);
         current.cancelled = false;
         drop(current);
         Working { slot: self }
@@ -81,7 +92,7 @@ impl CancelSlot {
 
     /// When request `id` started on the connection, if it is the one running.
     pub fn started(&self, id: u32) -> Option<Instant> {
-        match self.lock().request {
+        match *self.clock() {
             Some((running, since)) if running == id => Some(since),
             _ => None,
         }

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{free_port, pg::pg, TestServer, ACCESS};
-use odbcd::client::{ConfigData, ErrorClass, ServerSession, Value};
+use odbcd::client::{ConfigData, Connection, ErrorClass, ServerSession, Value};
 
 /// A running HAProxy, and the folder of its configuration (removed with it).
 struct HaProxy {
@@ -115,6 +115,21 @@ fn cluster(extra: &str, http_check: bool) -> (Vec<TestServer>, HaProxy, u16) {
     (servers, proxy, front)
 }
 
+/// A writer's session through HAProxy on `front` (with `auto_reconnect` and `attempts`
+/// reconnect attempts) and its connection to `connstr`.
+fn writer(front: u16, attempts: u32, connstr: &str) -> (ServerSession, Connection) {
+    let data = ConfigData::new()
+        .set("Connection", "port", front)
+        .set("Connection", "connect_timeout", 1)
+        .set("Communication", "auto_reconnect", 1)
+        .set("Communication", "reconnect_attempts", attempts)
+        .set("Communication", "reconnect_delay", 0.1);
+    let mut s = ServerSession::new(None, Some(&data)).unwrap();
+    let odbc = s.open("", "", None, None).unwrap();
+    let conn = odbc.driver_connect(connstr).unwrap();
+    (s, conn)
+}
+
 #[test]
 fn a_cluster_behind_haproxy_survives_a_dead_server() {
     let pg = pg();
@@ -138,15 +153,7 @@ fn a_cluster_behind_haproxy_survives_a_dead_server() {
                 connstr.clone(),
             );
             std::thread::spawn(move || {
-                let data = ConfigData::new()
-                    .set("Connection", "port", front)
-                    .set("Connection", "connect_timeout", 1)
-                    .set("Communication", "auto_reconnect", 1)
-                    .set("Communication", "reconnect_attempts", 20)
-                    .set("Communication", "reconnect_delay", 0.1);
-                let mut s = ServerSession::new(None, Some(&data)).unwrap();
-                let odbc = s.open("", "", None, None).unwrap();
-                let conn = odbc.driver_connect(&connstr).unwrap();
+                let (mut s, conn) = writer(front, 20, &connstr);
                 let mut c = conn.cursor();
                 let mut n = 0i64;
                 while !stop.load(Ordering::Relaxed) {
@@ -261,15 +268,7 @@ fn a_server_drained_behind_haproxy_costs_the_writers_nothing() {
                 connstr.clone(),
             );
             std::thread::spawn(move || {
-                let data = ConfigData::new()
-                    .set("Connection", "port", front)
-                    .set("Connection", "connect_timeout", 1)
-                    .set("Communication", "auto_reconnect", 1)
-                    .set("Communication", "reconnect_attempts", 50)
-                    .set("Communication", "reconnect_delay", 0.1);
-                let mut s = ServerSession::new(None, Some(&data)).unwrap();
-                let odbc = s.open("", "", None, None).unwrap();
-                let conn = odbc.driver_connect(&connstr).unwrap();
+                let (mut s, conn) = writer(front, 50, &connstr);
                 let transactional = w % 2 == 1;
                 if transactional {
                     conn.set_autocommit(false).unwrap();

@@ -120,30 +120,26 @@ impl std::fmt::Debug for Metrics {
 }
 
 fn counter_vec(registry: &MetricRegistry, name: &str, help: &str, label: &str) -> IntCounterVec {
-    let m = IntCounterVec::new(Opts::new(name, help), &[label]).unwrap_or_else(|e| {
-        unreachable!("metric {name} is well-formed: {e}");
-    });
-    register(registry, m)
+    register(
+        registry,
+        IntCounterVec::new(Opts::new(name, help), &[label]),
+    )
 }
 
 fn counter(registry: &MetricRegistry, name: &str, help: &str) -> IntCounter {
-    let m = IntCounter::new(name, help).unwrap_or_else(|e| {
-        unreachable!("metric {name} is well-formed: {e}");
-    });
-    register(registry, m)
+    register(registry, IntCounter::new(name, help))
 }
 
 fn gauge_vec(registry: &MetricRegistry, name: &str, help: &str, label: &str) -> IntGaugeVec {
-    let m = IntGaugeVec::new(Opts::new(name, help), &[label]).unwrap_or_else(|e| {
-        unreachable!("metric {name} is well-formed: {e}");
-    });
-    register(registry, m)
+    register(registry, IntGaugeVec::new(Opts::new(name, help), &[label]))
 }
 
+/// Registers a metric just made (its names are constants: both steps cannot fail).
 fn register<M: prometheus::core::Collector + Clone + 'static>(
     registry: &MetricRegistry,
-    m: M,
+    made: prometheus::Result<M>,
 ) -> M {
+    let m = made.unwrap_or_else(|e| unreachable!("each metric is well-formed: {e}"));
     if let Err(e) = registry.register(Box::new(m.clone())) {
         unreachable!("each metric is registered once: {e}");
     }
@@ -171,32 +167,28 @@ impl Metrics {
                 )
                 .buckets(LATENCY_BUCKETS.to_vec()),
                 &["kind"],
-            )
-            .unwrap_or_else(|e| unreachable!("the histogram is well-formed: {e}")),
+            ),
         );
         let database_busy_seconds = register(
             &r,
             Counter::new(
                 "database_busy_seconds_total",
                 "Seconds database-connection threads spent serving requests",
-            )
-            .unwrap_or_else(|e| unreachable!("the counter is well-formed: {e}")),
+            ),
         );
         let running_requests = register(
             &r,
             IntGauge::new(
                 "running_requests",
                 "Requests running on database connections now",
-            )
-            .unwrap_or_else(|e| unreachable!("the gauge is well-formed: {e}")),
+            ),
         );
         let ready = register(
             &r,
             IntGauge::new(
                 "ready",
                 "1 while the server accepts new sessions, 0 while it drains or an admin paused them",
-            )
-            .unwrap_or_else(|e| unreachable!("the gauge is well-formed: {e}")),
+            ),
         );
         Self {
             handshakes: counter_vec(

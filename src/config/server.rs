@@ -519,6 +519,38 @@ mod tests {
     }
 
     #[test]
+    fn metrics_and_isolation_settings_refuse_what_they_cannot_take_with_the_line() {
+        assert_eq!(load("[Metrics]\nlisten =\n").unwrap().metrics_listen, None);
+        assert_eq!(
+            load("[Metrics]\nlisten = [::1]:9632\n")
+                .unwrap()
+                .metrics_listen,
+            Some("[::1]:9632".parse().unwrap())
+        );
+        for bad in [
+            "localhost:9632",
+            "127.0.0.1",
+            "127.0.0.1:99999",
+            ":9632",
+            "http://127.0.0.1:9632/",
+            "127.0.0.1:9632; rm -rf /",
+        ] {
+            let e = load(&format!("[Metrics]\n\nlisten = {bad}\n")).unwrap_err();
+            assert_eq!(e.line, Some(3), "{bad}: {e}");
+            assert!(e.to_string().contains("IP address and port"), "{bad}: {e}");
+        }
+        let e = load("[Session]\ndriver_isolation = fork\n").unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+        let e = load("[Session]\nworker_memory_limit = 1\n").unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+        let e = load("[Session]\nworker_user = root\n").unwrap_err();
+        assert!(e.to_string().contains("is root"), "{e}");
+        let c = load("[Session]\ndriver_isolation = PROCESS\nworker_memory_limit = 512\n").unwrap();
+        assert_eq!(c.session.driver_isolation, DriverIsolation::Process);
+        assert_eq!(c.session.worker_memory_limit, Some(512 << 20));
+    }
+
+    #[test]
     fn pool_section() {
         let c = load("[Pool]\nmax_idle_connections = 8\nidle_timeout = 5\ncheck_query =\ncheck_delay = 0.5\n")
             .unwrap();

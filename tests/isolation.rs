@@ -344,6 +344,7 @@ fn pooled_connections_are_workers_a_pool_hit_starts_no_process_and_a_failed_conn
     let pids = workers(&server);
     assert_eq!(pids.len(), 1);
     first.close().unwrap();
+    // The close is answered once the connection is parked: the next connect finds it.
     // The same worker and the same database connection serve the next connect.
     let second = odbc.driver_connect(&cs).unwrap();
     assert_eq!(backend(&second), pid);

@@ -264,11 +264,8 @@ impl WorkerProcess {
             Envelope::Release(me, reply_to) => {
                 let owner = self.owner.take();
                 let pooling = owner.as_ref().is_some_and(|o| o.pooling);
-                // The session does not wait for the worker's reset; the registry hears whether
-                // the connection is reusable once the worker said so.
-                if let Some(reply_to) = reply_to {
-                    let _ = reply_to.send(Ok(DbReply::Done));
-                }
+                // As in thread mode, the close is answered once the registry has heard whether
+                // the connection is reusable: a connect right after the close finds it parked.
                 let kept = pooling
                     && self.worker.is_some()
                     && matches!(
@@ -285,6 +282,9 @@ impl WorkerProcess {
                         session: owner.session,
                         reusable: kept.then_some((owner.key, me)),
                     });
+                }
+                if let Some(reply_to) = reply_to {
+                    let _ = reply_to.send(Ok(DbReply::Done));
                 }
             }
         }

@@ -114,6 +114,31 @@ for db in ("SQLITE", "PG"):
 ratio("isolation connect PG: process / thread cycles/s", rps("isolation-connect-PG-process"),
       rps("isolation-connect-PG-thread"), 0.9)
 
+# The network case (ONLY=network): rows/s over each emulated link, and how busy the link was
+# (bytes received / (time x bandwidth)).
+for mbit, rtt in ((100, 10), (1000, 1)):
+    name = f"{mbit}mbit-{rtt}ms"
+    link = f"{mbit} Mbit/s, {rtt} ms"
+    odbcd, psql = rows_per_s(f"net-{name}-bulk-odbcd"), rows_per_s(f"net-{name}-bulk-psql")
+    if mbit == 100:
+        ratio(f"bulk PG over {link}: odbcd / psql rows/s", odbcd, psql, 1.5)
+    elif odbcd is not None and psql is not None:
+        lines.append((f"bulk PG over {link}: odbcd / psql rows/s",
+                      f"{odbcd:,.0f} / {psql:,.0f}", f"{odbcd / psql:.2f}x", "", ""))
+    for who in ("odbcd", "odbcd-plain", "psql"):
+        busy = median(f"net-{name}-bulk-{who}",
+                      lambda r: r["bytes_received"] * 8 / (r["duration_s"] * mbit * 1e6))
+        rate = rows_per_s(f"net-{name}-bulk-{who}")
+        if busy is not None:
+            lines.append((f"  link busy during the fetch: {who}",
+                          f"{busy * 100:.0f} % ({rate:,.0f} rows/s)", "", ">= 80 %",
+                          "yes" if busy >= 0.8 else "NO"))
+    for what in ("select1", "lookup"):
+        over = p50(f"net-{name}-{what}-PG")
+        if over is not None:
+            lines.append((f"{what} PG p50 over {link} (RTT {rtt * 1000} us)",
+                          f"{over:,.0f} us", f"{over - rtt * 1000:+,.0f} us above RTT", "", ""))
+
 if not lines:
     print(f"no results in {OUT}")
     sys.exit(0)

@@ -4,7 +4,8 @@
 # (default 3; the report takes medians), writes JSON reports and plots to bench-results/, and
 # stops everything. Usage: scripts/bench.sh [REPEAT]; ONLY=bulk,select1,lookup,scale,connect
 # runs a subset (python: the Python client against pyodbc; isolation: driver_isolation = process
-# against thread, side by side); STATEMENT_CACHE_SIZE=N sets odbcd's statement cache (default 32, 0 = off).
+# against thread, side by side; network: bulk, select1 and lookup through the link emulator,
+# against psql over the same links); STATEMENT_CACHE_SIZE=N sets odbcd's statement cache (default 32, 0 = off).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPEAT=${1:-3}
@@ -31,6 +32,7 @@ cleanup() {
     [ -n "${ODBCD_PLAIN_PID:-}" ] && kill "$ODBCD_PLAIN_PID" 2>/dev/null || true
     [ -n "${ODBCD_PROC_PID:-}" ] && kill "$ODBCD_PROC_PID" 2>/dev/null || true
     [ -n "${BOUNCER_PID:-}" ] && kill "$BOUNCER_PID" 2>/dev/null || true
+    [ -n "${LINK_PIDS:-}" ] && kill $LINK_PIDS 2>/dev/null || true
     $AS_PG "$PGBIN/pg_ctl" -D "$WORK/pg" -m fast stop >/dev/null 2>&1 || true
     rm -rf "$WORK"
 }
@@ -216,6 +218,57 @@ for i in $(seq "$REPEAT"); do
     done
 done
 echo "isolation done"
+fi
+# 9. The network case: the same bulk fetch of the 1M-row PostgreSQL table over an emulated
+#    link (odbcd-loadtest link: a delay each way and a bandwidth limit), through odbcd with and
+#    without compression, and with psql over the same link to PostgreSQL itself; select1 and
+#    lookup latency over the 1 Gbit/s one. Each link's traffic is logged per connection.
+if want network; then
+$LT --connect "$PG" --workload bulk --prepare-rows 1000000 --requests 1 >/dev/null
+link() { # mbit, rtt-ms, listen-port, target-port, log
+    target/release/odbcd-loadtest link --listen "127.0.0.1:$3" --to "127.0.0.1:$4" \
+        --mbit "$1" --rtt-ms "$2" >/dev/null 2>>"$5" &
+    LINK_PIDS="${LINK_PIDS:-} $!"
+}
+for spec in 100:10 1000:1; do
+    mbit=${spec%:*}; rtt=${spec#*:}; name="${mbit}mbit-${rtt}ms"
+    LINK_PIDS_BEFORE=${LINK_PIDS:-}
+    link "$mbit" "$rtt" 56700 "$ODBCD" "$OUT/link-$name-odbcd.log"
+    link "$mbit" "$rtt" 56701 "$ODBCD_PLAIN" "$OUT/link-$name-odbcd-plain.log"
+    link "$mbit" "$rtt" 56702 "$PGPORT" "$OUT/link-$name-psql.log"
+    sleep 0.5
+    for i in $(seq "$REPEAT"); do
+        target/release/odbcd-loadtest --port 56700 --connect "$PG" --workload bulk --prepare-rows 1000000 --requests 1 \
+            --json "$OUT/net-$name-bulk-odbcd.$i.json" >/dev/null
+        target/release/odbcd-loadtest --port 56701 --connect "$PG" --workload bulk --prepare-rows 1000000 --requests 1 \
+            --no-compression --json "$OUT/net-$name-bulk-odbcd-plain.$i.json" >/dev/null
+        # PostgreSQL's own protocol: psql fetching the same rows (all of them, then printed).
+        : > "$OUT/link-$name-psql.log"
+        start=$(date +%s.%N)
+        rows=$(command psql -X -q -At -h 127.0.0.1 -p 56702 -U postgres -d bench \
+            -c "SELECT id, name, amount, created FROM odbcd_loadtest" | wc -l)
+        end=$(date +%s.%N)
+        sleep 0.2
+        python3 - "$start" "$end" "$rows" "$OUT/link-$name-psql.log" > "$OUT/net-$name-bulk-psql.$i.json" <<'PY'
+import json, sys
+start, end, rows, log = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+down = sum(json.loads(l)["down_bytes"] for l in open(log) if l.startswith("{"))
+secs = end - start
+print(json.dumps({"duration_s": secs, "rows": rows, "rows_per_s": rows / secs, "bytes_received": down}))
+PY
+    done
+    if [ "$mbit" = 1000 ]; then
+        for i in $(seq "$REPEAT"); do
+            target/release/odbcd-loadtest --port 56700 --connect "$PG_OLTP" --workload select1 --duration 5 --warmup 1 \
+                --json "$OUT/net-$name-select1-PG.$i.json" >/dev/null
+            target/release/odbcd-loadtest --port 56700 --connect "$PG_OLTP" --workload lookup --prepare-rows 1000000 \
+                --duration 5 --warmup 1 --json "$OUT/net-$name-lookup-PG.$i.json" >/dev/null
+        done
+    fi
+    kill ${LINK_PIDS#"$LINK_PIDS_BEFORE"} 2>/dev/null || true
+    wait ${LINK_PIDS#"$LINK_PIDS_BEFORE"} 2>/dev/null || true
+    echo "network $name done"
+done
 fi
 echo "results in $OUT"
 echo

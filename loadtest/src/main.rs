@@ -7,7 +7,12 @@
 //! in total and latency is measured from each request's *intended* start, so a slow server is
 //! not hidden by requests that were never sent (no coordinated omission). Every run stops by
 //! itself after `--duration` seconds or `--requests` requests.
+//!
+//! `odbcd-loadtest link --listen ADDR --to ADDR --rtt-ms MS --mbit MBIT` runs a network link
+//! emulator instead (see `link.rs`): the benchmarks put it between a client and odbcd, or
+//! between `psql` and PostgreSQL.
 
+mod link;
 mod pingpong;
 mod report;
 mod runner;
@@ -209,6 +214,10 @@ fn main() -> ExitCode {
     // The other process of `--workload pingpong` (started by the loadtest itself).
     if std::env::args_os().skip(1).eq(["--pingpong-echo"]) {
         return pingpong::echo();
+    }
+    // `odbcd-loadtest link ...`: the network link emulator (a proxy of its own).
+    if std::env::args_os().nth(1).is_some_and(|a| a == "link") {
+        return link::run(&link::LinkArgs::parse_from(std::env::args_os().skip(1)));
     }
     // `odbcd-loadtest --man-page`: the manual page (roff), for packaging.
     if std::env::args_os().skip(1).eq(["--man-page"]) {

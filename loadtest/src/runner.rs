@@ -186,11 +186,17 @@ impl Runner for Direct {
                 let most_rows = (DIRECT_BUFFER_BYTES / row_bytes.max(1)).max(1);
                 let mut rows = FIRST_BATCH_ROWS.min(most_rows);
                 let mut n = 0;
+                // Every value checked for truncation, as odbcd checks them (it reads a longer
+                // one again whole; here it is an error): the same guarantee, not a faster
+                // reader that may cut values silently.
                 loop {
                     let buffer = ColumnarDynBuffer::try_from_descs(rows, descs.iter().copied())
                         .map_err(|e| odbc_err(&e))?;
                     let mut block = cursor.bind_buffer(buffer).map_err(|e| odbc_err(&e))?;
-                    match block.fetch().map_err(|e| odbc_err(&e))? {
+                    match block
+                        .fetch_with_truncation_check(true)
+                        .map_err(|e| odbc_err(&e))?
+                    {
                         None => return Ok(n),
                         Some(batch) => n += batch.num_rows() as u64,
                     }
@@ -199,7 +205,10 @@ impl Runner for Direct {
                         cursor = block.unbind().map_err(|e| odbc_err(&e))?.0;
                         continue;
                     }
-                    while let Some(batch) = block.fetch().map_err(|e| odbc_err(&e))? {
+                    while let Some(batch) = block
+                        .fetch_with_truncation_check(true)
+                        .map_err(|e| odbc_err(&e))?
+                    {
                         n += batch.num_rows() as u64;
                     }
                     return Ok(n);

@@ -133,11 +133,19 @@ for mbit, rtt in ((100, 10), (1000, 1)):
             lines.append((f"  link busy during the fetch: {who}",
                           f"{busy * 100:.0f} % ({rate:,.0f} rows/s)", "", ">= 80 %",
                           "yes" if busy >= 0.8 else "NO"))
+    ping_over, ping_here = p50(f"net-{name}-ping-PG"), p50("net-loopback-ping-PG")
+    if ping_over is None or ping_here is None:
+        continue
+    emulator = ping_over - rtt * 1000 - ping_here
+    lines.append((f"  the emulator's own cost (ping over the link - RTT - ping)",
+                  f"{emulator:+,.0f} us", "", "", ""))
     for what in ("select1", "lookup"):
-        over = p50(f"net-{name}-{what}-PG")
-        if over is not None:
-            lines.append((f"{what} PG p50 over {link} (RTT {rtt * 1000} us)",
-                          f"{over:,.0f} us", f"{over - rtt * 1000:+,.0f} us above RTT", "", ""))
+        over, here = p50(f"net-{name}-{what}-PG"), p50(f"net-loopback-{what}-PG")
+        if over is not None and here is not None:
+            more = over - rtt * 1000 - here - emulator
+            lines.append((f"{what} PG p50 over {link}: - RTT - loopback - emulator",
+                          f"{over:,.0f} us ({here:,.0f} on loopback)", f"{more:+,.0f} us",
+                          "<= +20 us", "yes" if more <= 20 else "NO"))
 
 if not lines:
     print(f"no results in {OUT}")

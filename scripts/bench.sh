@@ -258,11 +258,16 @@ print(json.dumps({"duration_s": secs, "rows": rows, "rows_per_s": rows / secs, "
 PY
     done
     if [ "$mbit" = 1000 ]; then
+        # Latency over the link and on loopback, and ping (no database) both ways: what the
+        # link adds beyond its RTT is the emulator's own cost (its threads' wake-ups).
         for i in $(seq "$REPEAT"); do
-            target/release/odbcd-loadtest --port 56700 --connect "$PG_OLTP" --workload select1 --duration 5 --warmup 1 \
-                --json "$OUT/net-$name-select1-PG.$i.json" >/dev/null
-            target/release/odbcd-loadtest --port 56700 --connect "$PG_OLTP" --workload lookup --prepare-rows 1000000 \
-                --duration 5 --warmup 1 --json "$OUT/net-$name-lookup-PG.$i.json" >/dev/null
+            for via in "$name:56700" "loopback:$ODBCD"; do
+                where=${via%:*}; port=${via#*:}
+                for w in select1 lookup ping; do
+                    target/release/odbcd-loadtest --port "$port" --connect "$PG_OLTP" --workload "$w" --prepare-rows 1000000 \
+                        --duration 5 --warmup 1 --json "$OUT/net-$where-$w-PG.$i.json" >/dev/null
+                done
+            done
         done
     fi
     kill ${LINK_PIDS#"$LINK_PIDS_BEFORE"} 2>/dev/null || true

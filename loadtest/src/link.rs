@@ -194,6 +194,9 @@ fn send(wire: &Wire, mut from: TcpStream, in_flight: &InFlight) -> Carried {
 /// Writes each chunk to `to` at its arrival time (chunks already due go out in one write);
 /// at the end, or when `to` fails, closes both sides of this direction.
 fn deliver(in_flight: &InFlight, mut to: TcpStream, from: TcpStream) {
+    // Sleeps end on time: Linux lets a sleep overrun by 50 µs by default (the timer slack),
+    // which would add to every delay of the emulated link.
+    let _ = nix::sys::prctl::set_timerslack(1);
     let (queue, arrived) = &**in_flight;
     let mut out = Vec::new();
     loop {

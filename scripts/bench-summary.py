@@ -114,6 +114,27 @@ for db in ("SQLITE", "PG"):
 ratio("isolation connect PG: process / thread cycles/s", rps("isolation-connect-PG-process"),
       rps("isolation-connect-PG-thread"), 0.9)
 
+# Busy polling (ONLY=busypoll): latency and throughput with and without, and the server's CPU
+# (cores busy on average over each run, from /proc).
+def cores(name):
+    found = []
+    for path in sorted(glob.glob(os.path.join(OUT, f"{name}.*.cpu"))):
+        ticks, start, end = open(path).read().split()
+        found.append(int(ticks) / 100 / (float(end) - float(start)))
+    return statistics.median(found) if found else None
+
+
+for name in ("select1-SQLITE", "select1-PG", "lookup64-PG"):
+    off, on = f"poll-{name}-off", f"poll-{name}-on"
+    if p50(on) is None or p50(off) is None:
+        continue
+    lines.append((f"busy_poll {name}: p50 / p99 on vs off",
+                  f"{p50(on):,.0f} / {p99(on):,.0f} vs {p50(off):,.0f} / {p99(off):,.0f} us",
+                  f"{p50(on) / p50(off):.2f}x p50", "", ""))
+    lines.append((f"  req/s on vs off; server cores busy on vs off",
+                  f"{rps(on):,.0f} vs {rps(off):,.0f}; {cores(on):.2f} vs {cores(off):.2f}",
+                  f"{rps(on) / rps(off):.2f}x req/s", "", ""))
+
 # The network case (ONLY=network): rows/s over each emulated link, and how busy the link was
 # (bytes received / (time x bandwidth)).
 for mbit, rtt in ((100, 10), (1000, 1)):

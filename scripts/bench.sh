@@ -31,6 +31,7 @@ cleanup() {
     [ -n "${ODBCD_PID:-}" ] && kill "$ODBCD_PID" 2>/dev/null || true
     [ -n "${ODBCD_PLAIN_PID:-}" ] && kill "$ODBCD_PLAIN_PID" 2>/dev/null || true
     [ -n "${ODBCD_PROC_PID:-}" ] && kill "$ODBCD_PROC_PID" 2>/dev/null || true
+    [ -n "${ODBCD_POLL_PID:-}" ] && kill "$ODBCD_POLL_PID" 2>/dev/null || true
     [ -n "${BOUNCER_PID:-}" ] && kill "$BOUNCER_PID" 2>/dev/null || true
     [ -n "${LINK_PIDS:-}" ] && kill $LINK_PIDS 2>/dev/null || true
     $AS_PG "$PGBIN/pg_ctl" -D "$WORK/pg" -m fast stop >/dev/null 2>&1 || true
@@ -106,6 +107,12 @@ sed -e "s/^port = $ODBCD/port = $ODBCD_PROC/" -e "s/^\[Session\]/[Session]\ndriv
     -e "s#odbcd.log#odbcd-process.log#" "$WORK/server.ini" > "$WORK/server-process.ini"
 target/release/odbcd run --config "$WORK/server-process.ini" 2>/dev/null &
 ODBCD_PROC_PID=$!
+# A fourth one whose database threads busy-poll for 200 µs after each answer.
+ODBCD_POLL=56635
+sed -e "s/^port = $ODBCD/port = $ODBCD_POLL/" -e "s/^\[Session\]/[Session]\nbusy_poll = 200/" \
+    -e "s#odbcd.log#odbcd-poll.log#" "$WORK/server.ini" > "$WORK/server-poll.ini"
+target/release/odbcd run --config "$WORK/server-poll.ini" 2>/dev/null &
+ODBCD_POLL_PID=$!
 sleep 1
 
 SQLITE="Driver=SQLite3;Database=$WORK/bench.db;StepAPI=1"
@@ -218,6 +225,27 @@ for i in $(seq "$REPEAT"); do
     done
 done
 echo "isolation done"
+fi
+# 10. Busy polling (busy_poll = 200 µs) against none, interleaved run by run: select1 on both
+#     databases and the 64-session lookup, with each server's CPU seconds over each run
+#     (utime + stime from /proc, in 1/100 s) for the CPU cost per request.
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+if want busypoll; then
+$LT --connect "$PG" --workload lookup --prepare-rows 100000 --requests 1 >/dev/null
+for i in $(seq "$REPEAT"); do
+    for mode in off on; do
+        port=$ODBCD; pid=$ODBCD_PID
+        [ "$mode" = on ] && port=$ODBCD_POLL && pid=$ODBCD_POLL_PID
+        for w in "select1-SQLITE:$SQLITE:select1:1" "select1-PG:$PG_OLTP:select1:1" "lookup64-PG:$PG_OLTP:lookup:64"; do
+            name=${w%%:*}; rest=${w#*:}; sessions=${rest##*:}; rest=${rest%:*}; workload=${rest##*:}; cs=${rest%:*}
+            before=$(cpu "$pid"); start=$(date +%s.%N)
+            target/release/odbcd-loadtest --port "$port" --connect "$cs" --workload "$workload" --prepare-rows 100000 \
+                --sessions "$sessions" --duration 5 --warmup 1 --json "$OUT/poll-$name-$mode.$i.json" >/dev/null
+            echo "$(( $(cpu "$pid") - before )) $start $(date +%s.%N)" > "$OUT/poll-$name-$mode.$i.cpu"
+        done
+    done
+done
+echo "busypoll done"
 fi
 # 9. The network case: the same bulk fetch of the 1M-row PostgreSQL table over an emulated
 #    link (odbcd-loadtest link: a delay each way and a bandwidth limit), through odbcd with and

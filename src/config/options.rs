@@ -410,6 +410,13 @@ const SERVER_OWN: &[OptionSpec] = &[
         "prepared statements kept per database connection (0: none)",
     ),
     opt(
+        "Session",
+        "busy_poll",
+        "0",
+        Kind::Int(0, 10_000),
+        "microseconds a database connection's thread keeps checking for the next request after answering one, instead of sleeping (saves a wake-up per back-to-back request, costs up to that much CPU per request; thread isolation only; 0: off)",
+    ),
+    opt(
         "Unix",
         "shutdown_grace",
         "30",

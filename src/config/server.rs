@@ -154,6 +154,10 @@ pub struct SessionConfig {
     /// database connection keeps for the SQL texts it ran last, so running one again reuses
     /// the driver's statement (0: every statement is prepared, or run, anew).
     pub statement_cache_size: usize,
+    /// `busy_poll` (not in the manual, default 0: off; configured in microseconds, at most
+    /// 10,000): how long a database connection's thread keeps checking for the session's next
+    /// request after answering one, instead of going to sleep at once (thread isolation only).
+    pub busy_poll: Duration,
     /// `handshake_timeout` (not in the manual, default 5 s, never more than `receive_timeout`):
     /// everything before the session starts (TLS, preamble, login) must finish within it.
     pub handshake_timeout: Duration,
@@ -381,6 +385,7 @@ impl ServerConfig {
             max_request_size: s.int("max_request_size")? as usize,
             max_connections_per_session: s.int("max_connections_per_session")? as u32,
             statement_cache_size: s.int("statement_cache_size")? as usize,
+            busy_poll: Duration::from_micros(s.int("busy_poll")?),
             transport: transport(&s)?,
             driver_isolation: match s.choice("driver_isolation")? {
                 "process" => DriverIsolation::Process,
@@ -548,6 +553,14 @@ mod tests {
         let c = load("[Session]\ndriver_isolation = PROCESS\nworker_memory_limit = 512\n").unwrap();
         assert_eq!(c.session.driver_isolation, DriverIsolation::Process);
         assert_eq!(c.session.worker_memory_limit, Some(512 << 20));
+        for bad in ["10001", "-1", "0.5", "200us", "on"] {
+            let e = load(&format!("[Session]\n\nbusy_poll = {bad}\n")).unwrap_err();
+            assert_eq!(e.line, Some(3), "{bad}: {e}");
+            assert!(e.to_string().contains("busy_poll"), "{bad}: {e}");
+        }
+        assert_eq!(load("").unwrap().session.busy_poll, Duration::ZERO);
+        let c = load("[Session]\nbusy_poll = 200\n").unwrap();
+        assert_eq!(c.session.busy_poll, Duration::from_micros(200));
     }
 
     #[test]

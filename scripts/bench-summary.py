@@ -124,6 +124,13 @@ def cores(name):
     return statistics.median(found) if found else None
 
 
+pp = p50("pingpong")
+polled = p50("poll-select1-SQLITE-on")
+if pp is not None and polled is not None:
+    r = polled / pp
+    lines.append(("select1 SQLite p50 with busy_poll = 200 / pingpong p50", f"{polled:,.0f} / {pp:,.0f} us",
+                  f"{r:.2f}x", "<= 1.3x", "yes" if r <= 1.3 else "NO"))
+at_most("select1 SQLite p99 with busy_poll = 200", p99("poll-select1-SQLITE-on"), 150)
 for name in ("select1-SQLITE", "select1-PG", "lookup64-PG"):
     off, on = f"poll-{name}-off", f"poll-{name}-on"
     if p50(on) is None or p50(off) is None:

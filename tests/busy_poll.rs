@@ -1,7 +1,7 @@
 //! `[Session] busy_poll`: after answering, a database connection's thread keeps checking for
 //! the session's next request for a while instead of sleeping. What a user can see: every
-//! answer still belongs to its request, many busy sessions on two cores all finish (at most one
-//! thread per spare core polls), and the polling ends: an idle server uses no CPU.
+//! answer still belongs to its request, many busy sessions on two cores all finish (a thread
+//! polls only while no other one works), and the polling ends: an idle server uses no CPU.
 
 mod common;
 
@@ -48,8 +48,8 @@ fn answers_stay_with_their_requests_and_an_idle_server_stops_polling() {
 
 #[test]
 fn many_busy_sessions_on_few_cores_all_finish() {
-    // The longest polling there is, with more sessions than cores: polling threads beyond
-    // one per spare core sleep instead, so those with work get the CPU.
+    // The longest polling there is, with more sessions than cores: a thread polls only while
+    // no other one works, and at most one per spare core, so those with work get the CPU.
     let server = TestServer::start("[Session]\nbusy_poll = 10000\n");
     let started = Instant::now();
     std::thread::scope(|s| {

@@ -60,6 +60,10 @@ struct Mailbox {
 /// Database threads busy-polling right now, server-wide.
 static POLLING: AtomicUsize = AtomicUsize::new(0);
 
+/// Database threads serving a message right now, server-wide: while any is, none polls (the
+/// CPU is better spent on the work than on waiting for more).
+static SERVING: AtomicUsize = AtomicUsize::new(0);
+
 /// How many threads may busy-poll at once: one per core but one (at least one), so that
 /// polling never takes every core from the threads that have work.
 fn polling_limit() -> usize {
@@ -84,9 +88,12 @@ impl Mailbox {
     }
 
     /// Watches the queue for up to `span` without sleeping; returns early when a message
-    /// arrives or the last address is gone. Skipped when as many threads as
-    /// [`polling_limit`] poll already.
+    /// arrives, the last address is gone, or another database thread starts working. Skipped
+    /// while another one works, or when as many threads as [`polling_limit`] poll already.
     fn poll(&self, span: Duration) {
+        if SERVING.load(Ordering::Acquire) > 0 {
+            return;
+        }
         let limit = polling_limit();
         if POLLING
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
@@ -97,7 +104,10 @@ impl Mailbox {
             return;
         }
         let until = Instant::now() + span;
-        while !self.mail.load(Ordering::Acquire) && Instant::now() < until {
+        while !self.mail.load(Ordering::Acquire)
+            && SERVING.load(Ordering::Acquire) == 0
+            && Instant::now() < until
+        {
             std::hint::spin_loop();
         }
         POLLING.fetch_sub(1, Ordering::AcqRel);
@@ -265,6 +275,7 @@ impl Inbox {
     pub(crate) fn next(&self) -> Option<Envelope> {
         if let Some(since) = self.serving_since.take() {
             self.busy.inc_by(since.elapsed().as_secs_f64());
+            SERVING.fetch_sub(1, Ordering::AcqRel);
         }
         if !self.busy_poll.is_zero() && !self.mailbox.mail.load(Ordering::Acquire) {
             self.mailbox.poll(self.busy_poll);
@@ -276,6 +287,7 @@ impl Inbox {
                     .mail
                     .store(!state.queue.is_empty(), Ordering::Release);
                 self.serving_since.set(Some(std::time::Instant::now()));
+                SERVING.fetch_add(1, Ordering::AcqRel);
                 return Some(e);
             }
             if state.addresses == 0 {
@@ -292,5 +304,14 @@ impl Inbox {
     /// Queues a message from the actor to itself.
     pub(crate) fn push(&self, e: Envelope) {
         self.mailbox.push(e);
+    }
+}
+
+impl Drop for Inbox {
+    fn drop(&mut self) {
+        // The thread ends while serving its last message (a release that disconnected).
+        if self.serving_since.take().is_some() {
+            SERVING.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 }

@@ -90,6 +90,8 @@ difference("select1 PG p50: remote - direct", p50("select1-PG_OLTP-remote"),
            p50("select1-PG_OLTP-direct"), 40)
 ratio("lookup 64 sessions PG: remote / direct req/s", rps("lookup64-PG-remote"),
       rps("lookup64-PG-direct"), 1.0)
+difference("lookup 1 session PG p50: remote - direct", p50("lookup1-PG-remote"),
+           p50("lookup1-PG-direct"), 30)
 plain, packed = received("bulk-PG-remote-nocompress"), received("bulk-PG-remote")
 if plain and packed:
     r = plain / packed

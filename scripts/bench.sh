@@ -158,6 +158,9 @@ if want lookup; then
 $LT --connect "$PG" --workload lookup --prepare-rows 100000 --requests 1 >/dev/null
 run "lookup64-PG-remote" --connect "$PG_OLTP" --workload lookup --prepare-rows 100000 --sessions 64 --duration 10 --warmup 2
 run "lookup64-PG-direct" --connect "$PG_OLTP" --workload lookup --prepare-rows 100000 --sessions 64 --duration 10 --warmup 2 --direct
+# ... and one session alone (its latency against in-process ODBC's).
+run "lookup1-PG-remote" --connect "$PG_OLTP" --workload lookup --prepare-rows 100000 --duration 5 --warmup 1
+run "lookup1-PG-direct" --connect "$PG_OLTP" --workload lookup --prepare-rows 100000 --duration 5 --warmup 1 --direct
 "$PGBIN/pgbench" -h 127.0.0.1 -p "$PGPORT" -U postgres -i -s 1 -q bench >/dev/null 2>&1
 for i in $(seq "$REPEAT"); do
     "$PGBIN/pgbench" -h 127.0.0.1 -p "$BOUNCER" -U postgres -S -c 64 -j 2 -T 10 -n bench 2>/dev/null \

@@ -625,3 +625,74 @@ fn a_version_1_client_gets_version_1_answers() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A client keeps several fetches in flight on a long result; those it sent before it saw the
+/// end get an empty last batch, not an error (nor an error count in the metrics). A fetch on a
+/// cursor that never had a result is still an error.
+#[test]
+fn fetches_sent_ahead_past_the_end_get_an_empty_last_batch() {
+    let server = TestServer::start("");
+    let mut s = opened(&server, "pipeliner");
+    let conn = connect(&mut s, 1, server.sqlite("ahead"));
+    send(
+        &mut s,
+        2,
+        Request::Execute {
+            conn,
+            cursor: 1,
+            sql: "WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < 3) SELECT x FROM g".into(),
+            params: vec![],
+            max_rows: 1,
+        },
+    );
+    let Response::Executed { rows, done, .. } = read_frame(&mut s).unwrap().response else {
+        panic!("not executed")
+    };
+    assert_eq!((rows.len(), done), (1, false));
+    for id in 3..=7 {
+        send(
+            &mut s,
+            id,
+            Request::Fetch {
+                conn,
+                cursor: 1,
+                max_rows: 1,
+            },
+        );
+    }
+    let mut seen = Vec::new();
+    let mut ended = false;
+    for id in 3..=7 {
+        let f = read_frame(&mut s).unwrap();
+        assert_eq!(f.id, id);
+        let Response::Rows { rows, done } = f.response else {
+            panic!("fetch {id}: {:?}", f.response)
+        };
+        if ended {
+            assert!(rows.is_empty() && done, "past the end: {rows:?}");
+        }
+        seen.extend(rows);
+        ended |= done;
+    }
+    assert!(ended);
+    assert_eq!(
+        seen,
+        vec![
+            vec![odbcd::proto::value::Value::Int(2)],
+            vec![odbcd::proto::value::Value::Int(3)]
+        ]
+    );
+    send(
+        &mut s,
+        8,
+        Request::Fetch {
+            conn,
+            cursor: 9,
+            max_rows: 1,
+        },
+    );
+    let Response::Error(e) = read_frame(&mut s).unwrap().response else {
+        panic!("a fetch without a result set answered")
+    };
+    assert_eq!(e.sqlstate, "24000", "{e}");
+}

@@ -98,6 +98,10 @@ pub const MAX_PENDING: usize = 16;
 /// `nextset` says so instead of "no more results".
 pub const MAX_DISCARDED: usize = 1024;
 
+/// How many cursors read to the end and let go are remembered, so that fetches the client
+/// sent ahead before it saw the end get an empty last batch.
+pub const MAX_READ_TO_END: usize = 1024;
+
 /// The statement of a cursor's last execute.
 pub(crate) struct Current {
     held: Held,
@@ -174,6 +178,7 @@ impl DbConnection {
         self.release_current(cursor);
         self.pending.retain(|c| *c != cursor);
         self.discarded.retain(|c| *c != cursor);
+        self.read_to_end.retain(|c| *c != cursor);
     }
 
     /// Lets go of the cursor's current statement: back to the cache or the cursor when it was
@@ -668,6 +673,20 @@ impl DbConnection {
 
     /// `Fetch`: the cursor's next rows.
     pub(crate) fn fetch(&mut self, cursor: CursorId, max_rows: u32) -> Result<DbReply, DbError> {
+        let has_rows = matches!(
+            self.cursors.get(&cursor).and_then(|c| c.current.as_ref()),
+            Some(Current {
+                held: Held::Rows(_),
+                ..
+            })
+        );
+        if !has_rows && self.read_to_end.contains(&cursor) {
+            // Read to the end already: past the end there is nothing, as at the end.
+            return Ok(DbReply::Rows {
+                rows: EncodedRows::new(),
+                done: true,
+            });
+        }
         let max_chunk = self.max_chunk;
         let cancel = Arc::clone(&self.cancel);
         let rs = self.result_set(cursor)?;
@@ -730,6 +749,7 @@ impl DbConnection {
         self.release_current(cursor);
         self.pending.retain(|c| *c != cursor);
         self.discarded.retain(|c| *c != cursor);
+        self.read_to_end.retain(|c| *c != cursor);
         if let Some(state) = self.cursors.remove(&cursor) {
             if let Some(p) = state.prepared {
                 if p.kind.cacheable {
@@ -1010,6 +1030,11 @@ impl DbConnection {
             } else {
                 self.release_current(cursor);
                 self.forget_if_idle(cursor);
+                self.read_to_end.retain(|c| *c != cursor);
+                self.read_to_end.push_back(cursor);
+                if self.read_to_end.len() > MAX_READ_TO_END {
+                    self.read_to_end.pop_front();
+                }
             }
         }
     }

@@ -86,6 +86,10 @@ pub struct DbConnection {
     pending: std::collections::VecDeque<CursorId>,
     /// Cursors whose further results were let go (bounded, oldest first).
     discarded: std::collections::VecDeque<CursorId>,
+    /// Cursors whose result set was read to the end and let go (bounded, oldest first): a
+    /// fetch past the end (a client keeps several in flight) gets an empty last batch, not
+    /// "no result set".
+    read_to_end: std::collections::VecDeque<CursorId>,
     /// `SQLGetInfo` answers that cannot change while connected.
     info_cache: HashMap<u16, InfoValue>,
     /// The client set a connection attribute: the connection is not pooled.
@@ -127,6 +131,7 @@ impl DbConnection {
             cursors: HashMap::new(),
             pending: std::collections::VecDeque::new(),
             discarded: std::collections::VecDeque::new(),
+            read_to_end: std::collections::VecDeque::new(),
             cache: StatementCache::new(cache_size),
             cache_size,
             info_cache: HashMap::new(),
@@ -349,6 +354,7 @@ impl DbConnection {
         self.cursors.clear();
         self.pending.clear();
         self.discarded.clear();
+        self.read_to_end.clear();
         self.cache.clear();
         let Some(conn) = self.conn.take() else {
             return false;

@@ -1,7 +1,9 @@
 //! `[Session] busy_poll`: after answering, a database connection's thread keeps checking for
-//! the session's next request for a while instead of sleeping. What a user can see: every
-//! answer still belongs to its request, many busy sessions on two cores all finish (a thread
-//! polls only while no other one works), and the polling ends: an idle server uses no CPU.
+//! the session's next request for a while instead of sleeping. What a user can see: polling
+//! finds back-to-back requests (the metrics count it) and every answer still belongs to its
+//! request; a server without it never polls; many busy sessions on two cores all finish (a
+//! thread polls only while no other one works); and the polling ends: an idle server uses no
+//! CPU.
 
 mod common;
 
@@ -23,12 +25,26 @@ fn cpu_seconds(pid: u32) -> f64 {
 
 #[test]
 fn answers_stay_with_their_requests_and_an_idle_server_stops_polling() {
-    let server = TestServer::start("[Session]\nbusy_poll = 2000\n");
+    let server =
+        TestServer::start("[Session]\nbusy_poll = 2000\n[Metrics]\nlisten = 127.0.0.1:0\n");
     let (_session, _odbc, conn) = server.connect(&server.sqlite("busy-poll"));
     let mut c = conn.cursor();
     for i in 0..300i64 {
         c.execute("SELECT ? * 2", &params![i]).unwrap();
         assert_eq!(c.fetchone().unwrap().unwrap().get::<i64>(0), i * 2);
+    }
+    // Back to back, the next request arrives within 2 ms: polling found many of them (not all:
+    // the other tests of this file load the same two cores meanwhile). On a
+    // one-core machine nothing polls (the thread that delivers requests needs the core).
+    let found = server.metric("odbcd_database_polls_total{found=\"request\"}");
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) > 1 {
+        let nothing = server.metric("odbcd_database_polls_total{found=\"nothing\"}");
+        assert!(
+            found >= 30.0,
+            "{found} of 300 requests found by polling ({nothing} polls found nothing)"
+        );
+    } else {
+        assert_eq!(found, 0.0);
     }
     // A long statement is answered too (the thread polls only between requests).
     c.execute(
@@ -44,6 +60,21 @@ fn answers_stay_with_their_requests_and_an_idle_server_stops_polling() {
     std::thread::sleep(Duration::from_secs(1));
     let used = cpu_seconds(server.pid()) - before;
     assert!(used < 0.2, "the idle server used {used} s of CPU in 1 s");
+}
+
+#[test]
+fn without_busy_poll_nothing_polls() {
+    let server = TestServer::start("[Metrics]\nlisten = 127.0.0.1:0\n");
+    let (_session, _odbc, conn) = server.connect(&server.sqlite("no-poll"));
+    let mut c = conn.cursor();
+    for i in 0..50i64 {
+        c.execute("SELECT ?", &params![i]).unwrap();
+        assert_eq!(c.fetchone().unwrap().unwrap().get::<i64>(0), i);
+    }
+    for found in ["request", "nothing"] {
+        let key = format!("odbcd_database_polls_total{{found=\"{found}\"}}");
+        assert_eq!(server.metric(&key), 0.0, "{key}");
+    }
 }
 
 #[test]

@@ -50,8 +50,25 @@ struct Wire {
     max_backlog: Duration,
 }
 
-/// Chunks that crossed the link, waiting for their arrival time; `None` marks the end.
-type InFlight = Arc<(Mutex<VecDeque<(Instant, Option<Vec<u8>>)>>, Condvar)>;
+/// Chunks on their way, with their arrival times (`None` marks the end), and their bytes.
+#[derive(Default)]
+struct Chunks {
+    queue: VecDeque<(Instant, Option<Vec<u8>>)>,
+    bytes: usize,
+    /// The deliverer is gone (its receiver failed): the sender waits for room no more.
+    closed: bool,
+}
+
+/// One direction's chunks between its two threads: `arrived` wakes the deliverer, `room` the
+/// sender once a receiver that reads slower than the link has caught up.
+#[derive(Default)]
+struct Pipe {
+    chunks: Mutex<Chunks>,
+    arrived: Condvar,
+    room: Condvar,
+}
+
+type InFlight = Arc<Pipe>;
 
 /// What one direction carried.
 #[derive(Debug, Default, Clone, Copy)]
@@ -63,8 +80,8 @@ struct Carried {
 
 /// Runs the proxy until killed.
 pub fn run(args: &LinkArgs) -> ExitCode {
-    if !(args.mbit > 0.0 && args.mbit.is_finite() && args.rtt_ms >= 0.0 && args.rtt_ms < 60_000.0) {
-        eprintln!("link: --mbit must be positive and --rtt-ms between 0 and 60000");
+    if !(args.mbit >= 0.01 && args.mbit <= 1e6 && args.rtt_ms >= 0.0 && args.rtt_ms < 60_000.0) {
+        eprintln!("link: --mbit must be between 0.01 and 1000000, --rtt-ms between 0 and 60000");
         return ExitCode::from(2);
     }
     let listener = match TcpListener::bind(args.listen) {
@@ -94,7 +111,9 @@ pub fn run(args: &LinkArgs) -> ExitCode {
         let client = match accepted {
             Ok(c) => c,
             Err(e) => {
+                // Out of descriptors, say: wait rather than spin.
                 eprintln!("link: accept: {e}");
+                std::thread::sleep(Duration::from_millis(100));
                 continue;
             }
         };
@@ -136,7 +155,7 @@ fn direction(
     to: TcpStream,
     wire: Arc<Wire>,
 ) -> std::io::Result<std::thread::JoinHandle<Carried>> {
-    let in_flight: InFlight = Arc::new((Mutex::new(VecDeque::new()), Condvar::new()));
+    let in_flight: InFlight = Arc::new(Pipe::default());
     let deliver = {
         let in_flight = Arc::clone(&in_flight);
         let from = from.try_clone()?;
@@ -163,7 +182,13 @@ fn send(wire: &Wire, mut from: TcpStream, in_flight: &InFlight) -> Carried {
     let mut buf = vec![0u8; chunk];
     let mut free_at = Instant::now();
     let mut carried = Carried::default();
-    let (queue, arrived) = &**in_flight;
+    // What may be on its way at once: the link's own bytes in flight (a bandwidth-delay
+    // product) and its queue; beyond it the receiver reads slower than the link, and the
+    // sender must feel that too.
+    let most_in_flight = ((wire.bytes_per_sec
+        * (wire.one_way.as_secs_f64() * 2.0 + wire.max_backlog.as_secs_f64()))
+        as usize)
+        .max(4 * chunk);
     loop {
         // The queue in front of the link is full: wait for it to drain to half before reading.
         let now = Instant::now();
@@ -176,18 +201,32 @@ fn send(wire: &Wire, mut from: TcpStream, in_flight: &InFlight) -> Carried {
         };
         let now = Instant::now();
         if n == 0 {
-            let mut q = queue.lock().unwrap_or_else(PoisonError::into_inner);
-            q.push_back((free_at.max(now) + wire.one_way, None));
-            arrived.notify_one();
+            let mut q = in_flight
+                .chunks
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            q.queue.push_back((free_at.max(now) + wire.one_way, None));
+            in_flight.arrived.notify_one();
             return carried;
         }
         let sending = Duration::from_secs_f64(n as f64 / wire.bytes_per_sec);
         free_at = free_at.max(now) + sending;
         carried.bytes += n as u64;
         carried.busy += sending;
-        let mut q = queue.lock().unwrap_or_else(PoisonError::into_inner);
-        q.push_back((free_at + wire.one_way, Some(buf[..n].to_vec())));
-        arrived.notify_one();
+        let mut q = in_flight
+            .chunks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        q.queue
+            .push_back((free_at + wire.one_way, Some(buf[..n].to_vec())));
+        q.bytes += n;
+        in_flight.arrived.notify_one();
+        while q.bytes > most_in_flight && !q.closed {
+            q = in_flight
+                .room
+                .wait(q)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
     }
 }
 
@@ -197,27 +236,35 @@ fn deliver(in_flight: &InFlight, mut to: TcpStream, from: TcpStream) {
     // Sleeps end on time: Linux lets a sleep overrun by 50 µs by default (the timer slack),
     // which would add to every delay of the emulated link.
     let _ = nix::sys::prctl::set_timerslack(1);
-    let (queue, arrived) = &**in_flight;
     let mut out = Vec::new();
     loop {
-        let mut q = queue.lock().unwrap_or_else(PoisonError::into_inner);
-        while q.is_empty() {
-            q = arrived.wait(q).unwrap_or_else(PoisonError::into_inner);
+        let mut q = in_flight
+            .chunks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        while q.queue.is_empty() {
+            q = in_flight
+                .arrived
+                .wait(q)
+                .unwrap_or_else(PoisonError::into_inner);
         }
-        let due = q.front().map_or_else(Instant::now, |(at, _)| *at);
+        let due = q.queue.front().map_or_else(Instant::now, |(at, _)| *at);
         drop(q);
         let now = Instant::now();
         if due > now {
             std::thread::sleep(due - now);
         }
         let mut ended = false;
-        let mut q = queue.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut q = in_flight
+            .chunks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let now = Instant::now();
-        while let Some((at, _)) = q.front() {
+        while let Some((at, _)) = q.queue.front() {
             if *at > now {
                 break;
             }
-            match q.pop_front() {
+            match q.queue.pop_front() {
                 Some((_, Some(bytes))) => out.extend_from_slice(&bytes),
                 _ => {
                     ended = true;
@@ -227,11 +274,25 @@ fn deliver(in_flight: &InFlight, mut to: TcpStream, from: TcpStream) {
         }
         drop(q);
         if !out.is_empty() && to.write_all(&out).is_err() {
-            // The receiver is gone: stop the sender too.
+            // The receiver is gone: stop the sender too (and wake it if it waits for room).
             let _ = from.shutdown(Shutdown::Both);
             let _ = to.shutdown(Shutdown::Both);
+            let mut q = in_flight
+                .chunks
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            q.closed = true;
+            in_flight.room.notify_one();
             return;
         }
+        // Delivered: the sender may send more.
+        let mut q = in_flight
+            .chunks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        q.bytes -= out.len();
+        in_flight.room.notify_one();
+        drop(q);
         out.clear();
         if ended {
             let _ = to.shutdown(Shutdown::Write);

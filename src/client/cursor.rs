@@ -26,6 +26,12 @@ const BATCH_ROWS: u32 = 10_000;
 /// 8 ms, before compression).
 const MAX_WINDOW: usize = 16;
 
+/// Requests in flight on a link beyond which a cursor sends no fetch ahead (it still has one
+/// in flight): half of what a server session queues before it stops reading the link
+/// (`MAX_QUEUED`, 64), so that several cursors reading ahead at once never make the server
+/// stop reading, and acknowledgements, cancels and other connections' requests get through.
+const MAX_LINK_WINDOW: usize = 24;
+
 /// A wait for a batch at least this long says that the batches in flight did not cover the
 /// round trip (or the server's pace): the cursor then doubles its window. On loopback a batch
 /// that was already on its way takes far less to arrive and decode.
@@ -627,6 +633,8 @@ impl Cursor {
             ));
         };
         self.abandon_prefetches();
+        // Reading starts again from the new position, as after an execute.
+        self.window = 1;
         let r = self.call(
             &link,
             Request::Scroll {
@@ -1146,7 +1154,9 @@ impl Cursor {
         let (false, Some(link)) = (self.done, &self.link) else {
             return Ok(());
         };
-        while self.prefetch.len() < self.window {
+        while self.prefetch.len() < self.window
+            && (self.prefetch.is_empty() || link.in_flight() < MAX_LINK_WINDOW)
+        {
             self.prefetch.push_back(link.send(Request::Fetch {
                 conn: self.conn_id,
                 cursor: self.id,
@@ -1157,7 +1167,9 @@ impl Cursor {
     }
 
     /// Drops the answers of the fetch requests in flight whenever they arrive (the result
-    /// ended, failed, or is left).
+    /// ended, failed, or is left). They still run on the server (at most the window's worth
+    /// of batches, read for nothing when a result is left early): cancelling them would
+    /// turn each into an error answer, counted as such in the server's metrics.
     fn abandon_prefetches(&mut self) {
         if let Some(link) = &self.link {
             for id in self.prefetch.drain(..) {

@@ -148,6 +148,12 @@ impl Link {
         )
     }
 
+    /// Requests sent on this link and not answered yet (abandoned ones included: the server
+    /// still queues them).
+    pub(crate) fn in_flight(&self) -> usize {
+        lock(&self.state).unanswered.len()
+    }
+
     /// True once the link failed for good.
     pub(crate) fn is_broken(&self) -> bool {
         lock(&self.state).broken.is_some()

@@ -107,6 +107,9 @@ pub struct Metrics {
     pub timeouts: IntCounterVec,
     /// Seconds database-connection threads spent serving requests.
     pub database_busy_seconds: Counter,
+    /// `[Session] busy_poll`: polls that found the next request (`found="request"`) and those
+    /// that ended without one (`found="nothing"`, the thread then slept).
+    pub database_polls: IntCounterVec,
     sessions: IntGaugeVec,
     connections: IntGaugeVec,
     running_requests: IntGauge,
@@ -248,6 +251,12 @@ impl Metrics {
             ),
             timeouts: counter_vec(&r, "timeouts_total", "Timeouts, by kind", "kind"),
             database_busy_seconds,
+            database_polls: counter_vec(
+                &r,
+                "database_polls_total",
+                "Database threads' busy polls ([Session] busy_poll), by whether they found the next request",
+                "found",
+            ),
             sessions: gauge_vec(
                 &r,
                 "sessions",

@@ -275,6 +275,23 @@ impl TestServer {
             .expect("a Metrics line in the ready file")
     }
 
+    /// One sample of the server's metrics (`[Metrics] listen` must be set), by its name with
+    /// labels as exposed (`odbcd_database_polls_total{found="request"}`); 0 when absent.
+    pub fn metric(&self, name: &str) -> f64 {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(self.metrics_addr()).expect("metrics endpoint");
+        s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: odbcd\r\n\r\n")
+            .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).expect("a scrape");
+        text.lines()
+            .filter_map(|l| l.rsplit_once(' '))
+            .find(|(k, _)| *k == name)
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0.0)
+    }
+
     /// Everything the server wrote to stderr so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()

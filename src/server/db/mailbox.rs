@@ -68,11 +68,21 @@ static SERVING: AtomicUsize = AtomicUsize::new(0);
 /// polling never takes every core from the threads that have work.
 fn polling_limit() -> usize {
     static LIMIT: OnceLock<usize> = OnceLock::new();
+    // None on one core: the thread that must deliver the next request would wait for it.
     *LIMIT.get_or_init(|| {
-        std::thread::available_parallelism()
-            .map_or(1, |n| n.get().saturating_sub(1))
-            .max(1)
+        std::thread::available_parallelism().map_or(0, |n| n.get().saturating_sub(1))
     })
+}
+
+/// What a poll came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Polled {
+    /// It did not poll (another thread works, or enough poll).
+    Skipped,
+    /// The next message arrived while it polled.
+    Found,
+    /// It polled the whole span for nothing.
+    Nothing,
 }
 
 impl Mailbox {
@@ -90,9 +100,9 @@ impl Mailbox {
     /// Watches the queue for up to `span` without sleeping; returns early when a message
     /// arrives, the last address is gone, or another database thread starts working. Skipped
     /// while another one works, or when as many threads as [`polling_limit`] poll already.
-    fn poll(&self, span: Duration) {
+    fn poll(&self, span: Duration) -> Polled {
         if SERVING.load(Ordering::Acquire) > 0 {
-            return;
+            return Polled::Skipped;
         }
         let limit = polling_limit();
         if POLLING
@@ -101,7 +111,7 @@ impl Mailbox {
             })
             .is_err()
         {
-            return;
+            return Polled::Skipped;
         }
         let until = Instant::now() + span;
         while !self.mail.load(Ordering::Acquire)
@@ -111,6 +121,11 @@ impl Mailbox {
             std::hint::spin_loop();
         }
         POLLING.fetch_sub(1, Ordering::AcqRel);
+        if self.mail.load(Ordering::Acquire) {
+            Polled::Found
+        } else {
+            Polled::Nothing
+        }
     }
 }
 
@@ -168,13 +183,14 @@ impl DbAddr {
     /// [`super::DbConnection`], or a [`super::process::WorkerProcess`] standing for one in a worker
     /// process. `busy` counts the seconds the thread spends on messages (the metrics'
     /// `database_busy_seconds_total`); `busy_poll` is `[Session] busy_poll` (zero: sleep at
-    /// once when the queue is empty).
+    /// once when the queue is empty) and `polls` counts its polls (`database_polls_total`).
     ///
     /// # Errors
     /// The operating system refused a new thread.
     pub(crate) fn start(
         busy: prometheus::Counter,
         busy_poll: Duration,
+        polls: prometheus::IntCounterVec,
         run: impl FnOnce(&Inbox) + Send + 'static,
     ) -> Result<DbAddr, DbError> {
         let mailbox = Arc::new(Mailbox {
@@ -189,6 +205,7 @@ impl DbAddr {
             mailbox: Arc::clone(&mailbox),
             busy,
             busy_poll,
+            polls,
             serving_since: std::cell::Cell::new(None),
         };
         std::thread::Builder::new()
@@ -261,6 +278,8 @@ pub(crate) struct Inbox {
     busy: prometheus::Counter,
     /// `[Session] busy_poll`.
     busy_poll: Duration,
+    /// Counts the polls by outcome (the metrics' `database_polls_total`).
+    polls: prometheus::IntCounterVec,
     serving_since: std::cell::Cell<Option<std::time::Instant>>,
 }
 
@@ -278,7 +297,11 @@ impl Inbox {
             SERVING.fetch_sub(1, Ordering::AcqRel);
         }
         if !self.busy_poll.is_zero() && !self.mailbox.mail.load(Ordering::Acquire) {
-            self.mailbox.poll(self.busy_poll);
+            match self.mailbox.poll(self.busy_poll) {
+                Polled::Skipped => {}
+                Polled::Found => self.polls.with_label_values(&["request"]).inc(),
+                Polled::Nothing => self.polls.with_label_values(&["nothing"]).inc(),
+            }
         }
         let mut state = self.mailbox.lock();
         loop {

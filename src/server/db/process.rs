@@ -266,11 +266,18 @@ impl WorkerProcess {
                 let pooling = owner.as_ref().is_some_and(|o| o.pooling);
                 // As in thread mode, the close is answered once the registry has heard whether
                 // the connection is reusable: a connect right after the close finds it parked.
+                // A worker that does not finish its reset in time (a driver stuck in its
+                // rollback) is not kept: it is stopped below, killed after its grace, so a
+                // close never waits more than twice EXIT_GRACE.
                 let kept = pooling
                     && self.worker.is_some()
                     && matches!(
-                        self.exchange(ToWorker::Release { keep: true }).await,
-                        Ok(FromWorker::Released { kept: true })
+                        tokio::time::timeout(
+                            EXIT_GRACE,
+                            self.exchange(ToWorker::Release { keep: true })
+                        )
+                        .await,
+                        Ok(Ok(FromWorker::Released { kept: true }))
                     );
                 if !kept {
                     // Its stdin ends: the worker rolls back, disconnects and exits (one that

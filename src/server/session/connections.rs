@@ -31,7 +31,8 @@ impl Session {
         let registry = self.shared.registry.clone();
         let max_chunk = self.shared.config.session.transport.max_chunk_length as usize;
         let cache_size = self.shared.config.session.statement_cache_size;
-        // Reloadable: a new connection polls as the configuration in force says.
+        // Reloadable: a new connection polls as the configuration in force says (a pooled
+        // one keeps what it started with).
         let busy_poll = self.shared.in_force().config.session.busy_poll;
         let conn = self.next_conn;
         self.next_conn = self.next_conn.wrapping_add(1).max(1);
@@ -93,12 +94,15 @@ impl Session {
                     let owner = Arc::new(std::sync::Mutex::new(Some(owner)));
                     let handover = Arc::clone(&owner);
                     let busy = metrics.database_busy_seconds.clone();
+                    let polls = metrics.database_polls.clone();
                     let started = match isolation {
-                        DriverIsolation::Thread => DbAddr::start(busy, busy_poll, move |inbox| {
-                            let owner = handover.lock().ok().and_then(|mut o| o.take());
-                            DbConnection::new(max_chunk, slot, cursor_type, owner, cache_size)
-                                .run(inbox);
-                        }),
+                        DriverIsolation::Thread => {
+                            DbAddr::start(busy, busy_poll, polls, move |inbox| {
+                                let owner = handover.lock().ok().and_then(|mut o| o.take());
+                                DbConnection::new(max_chunk, slot, cursor_type, owner, cache_size)
+                                    .run(inbox);
+                            })
+                        }
                         DriverIsolation::Process => {
                             let init = WorkerInit {
                                 max_chunk: max_chunk as u64,

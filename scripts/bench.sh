@@ -204,6 +204,9 @@ for db in SQLITE PG; do
     for i in $(seq "$REPEAT"); do
         "$venv/bin/python" python/bench/bench.py --port "$ODBCD" --connect "$cs" --oltp-connect "$oltp" \
             --json "$OUT/python-$db.$i.json" >/dev/null
+        # The same against the server with busy_poll = 200.
+        "$venv/bin/python" python/bench/bench.py --port "$ODBCD_POLL" --connect "$cs" --oltp-connect "$oltp" \
+            --json "$OUT/python-poll-$db.$i.json" >/dev/null
     done
     echo "python-$db done"
 done

@@ -99,8 +99,10 @@ pub const MAX_PENDING: usize = 16;
 pub const MAX_DISCARDED: usize = 1024;
 
 /// How many cursors read to the end and let go are remembered, so that fetches the client
-/// sent ahead before it saw the end get an empty last batch.
-pub const MAX_READ_TO_END: usize = 1024;
+/// sent ahead before it saw the end get an empty last batch. The client keeps at most 24
+/// requests in flight on a link, so fetches sent ahead can wait for at most 24 cursors; the
+/// list is scanned on every statement, so it stays short.
+pub const MAX_READ_TO_END: usize = 64;
 
 /// The statement of a cursor's last execute.
 pub(crate) struct Current {

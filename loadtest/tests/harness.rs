@@ -4,33 +4,17 @@
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
+mod run;
 
 use std::process::Command;
 
 use common::TestServer;
 
 fn loadtest(server: &TestServer, args: &[&str]) -> serde_json::Value {
-    let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("report.json");
-    let plot = dir.path().join("plot.svg");
-    let out = Command::new(env!("CARGO_BIN_EXE_odbcd-loadtest"))
-        .args(["--port", &server.port.to_string()])
-        .args(args)
-        .arg("--json")
-        .arg(&json)
-        .arg("--plot")
-        .arg(&plot)
-        .envs(server.odbc_env().to_vec())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("latency µs: p50"));
-    assert!(std::fs::read_to_string(&plot).unwrap().starts_with("<svg"));
-    serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap()
+    let r = run::run(server, server.port, args, true);
+    assert!(r.stdout.contains("latency µs: p50"));
+    assert!(r.plot.unwrap().starts_with("<svg"));
+    r.report
 }
 
 fn check(r: &serde_json::Value, workload: &str, mode: &str) {

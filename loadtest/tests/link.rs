@@ -6,6 +6,7 @@
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
+mod run;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -61,25 +62,6 @@ impl Drop for Link {
     }
 }
 
-fn loadtest(server: &TestServer, port: u16, args: &[&str]) -> serde_json::Value {
-    let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("report.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_odbcd-loadtest"))
-        .args(["--port", &port.to_string()])
-        .args(args)
-        .arg("--json")
-        .arg(&json)
-        .envs(server.odbc_env().to_vec())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap()
-}
-
 #[test]
 fn over_an_emulated_link_a_round_trip_costs_its_delay_and_a_long_result_keeps_the_link_busy() {
     let dir = tempfile::tempdir().unwrap();
@@ -91,42 +73,25 @@ fn over_an_emulated_link_a_round_trip_costs_its_delay_and_a_long_result_keeps_th
     // 100 ms there and back, 20 Mbit/s.
     let link = Link::start(server.port, 100, 20);
 
+    // Runs `sql` `requests` times through the link.
+    let sql_file = dir.path().join("statement.sql");
+    let through_link = |sql: &str, requests: &str| {
+        std::fs::write(&sql_file, format!("{sql}\n")).unwrap();
+        let file = sql_file.to_str().unwrap();
+        let args = ["--connect", &cs, "--sql", file, "--requests", requests];
+        run::run(&server, link.port, &args, false).report
+    };
+
     // A round trip takes at least the link's.
-    let sql = dir.path().join("one.sql");
-    std::fs::write(&sql, "SELECT 1\n").unwrap();
-    let r = loadtest(
-        &server,
-        link.port,
-        &[
-            "--connect",
-            &cs,
-            "--sql",
-            sql.to_str().unwrap(),
-            "--requests",
-            "5",
-        ],
-    );
+    let r = through_link("SELECT 1", "5");
     assert!(r["latency_us"]["p50"].as_u64().unwrap() >= 100_000, "{r}");
 
     // About 3 MB of rows that do not compress much (random hex), in some 50 batches of the
     // default 64,000 bytes. One batch per round trip would need 50 x 100 ms and keep the link
     // busy a quarter of the time at most; with fetches kept in flight the link is the bound.
-    std::fs::write(
-        &sql,
-        "SELECT x, hex(randomblob(500)) FROM (WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < 3000) SELECT x FROM g)\n",
-    )
-    .unwrap();
-    let r = loadtest(
-        &server,
-        link.port,
-        &[
-            "--connect",
-            &cs,
-            "--sql",
-            sql.to_str().unwrap(),
-            "--requests",
-            "1",
-        ],
+    let r = through_link(
+        "SELECT x, hex(randomblob(500)) FROM (WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < 3000) SELECT x FROM g)",
+        "1",
     );
     assert_eq!(r["rows"], 3000, "every row once: {r}");
     let bits = r["bytes_received"].as_f64().unwrap() * 8.0;

@@ -5,7 +5,8 @@
 # stops everything. Usage: scripts/bench.sh [REPEAT]; ONLY=bulk,select1,lookup,scale,connect
 # runs a subset (python: the Python client against pyodbc; isolation: driver_isolation = process
 # against thread, side by side; network: bulk, select1 and lookup through the link emulator,
-# against psql over the same links); STATEMENT_CACHE_SIZE=N sets odbcd's statement cache (default 32, 0 = off).
+# against psql over the same links; busypoll: a server with [Session] busy_poll = 200 against
+# one without, with each server's CPU); STATEMENT_CACHE_SIZE=N sets odbcd's statement cache (default 32, 0 = off).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPEAT=${1:-3}

@@ -100,6 +100,8 @@ impl Mailbox {
     /// Watches the queue for up to `span` without sleeping; returns early when a message
     /// arrives, the last address is gone, or another database thread starts working. Skipped
     /// while another one works, or when as many threads as [`polling_limit`] poll already.
+    /// Between checks the thread yields its core to any other runnable thread (the reactor,
+    /// the client, a database backend): it keeps the core awake, not to itself.
     fn poll(&self, span: Duration) -> Polled {
         if SERVING.load(Ordering::Acquire) > 0 {
             return Polled::Skipped;
@@ -118,7 +120,7 @@ impl Mailbox {
             && SERVING.load(Ordering::Acquire) == 0
             && Instant::now() < until
         {
-            std::hint::spin_loop();
+            std::thread::yield_now();
         }
         POLLING.fetch_sub(1, Ordering::AcqRel);
         if self.mail.load(Ordering::Acquire) {

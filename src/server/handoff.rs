@@ -67,6 +67,64 @@ pub fn public_prefix(id: &str) -> &str {
     random.get(..8).unwrap_or(random)
 }
 
+/// How long a closed link's read half goes on reading (and discarding) what the client still
+/// sends, at most.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A client socket's read half that, when the session lets it go, goes on reading for a
+/// moment before the socket is closed (a "lingering close").
+///
+/// A socket closed while bytes the client sent are still unread is reset (TCP RST), and a
+/// reset makes the client's kernel throw away what the server sent last and the client has
+/// not read yet. A client keeps fetches in flight ahead of the rows it reads, so when the
+/// server ends a session at a drain boundary, requests it will never answer can be on their
+/// way: without lingering, the last batches of rows and the notice that the session ended
+/// would be lost with them. The write half is shut down by the session (FIN after the last
+/// frame); this reads until the client closes too, or [`LINGER`] passes.
+pub struct Lingering {
+    inner: Option<ReadHalf>,
+}
+
+impl Lingering {
+    /// Wraps a read half.
+    pub fn new(inner: ReadHalf) -> Self {
+        Self { inner: Some(inner) }
+    }
+}
+
+impl AsyncRead for Lingering {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.inner.as_mut() {
+            Some(inner) => std::pin::Pin::new(inner).poll_read(cx, buf),
+            None => std::task::Poll::Ready(Ok(())),
+        }
+    }
+}
+
+impl Drop for Lingering {
+    fn drop(&mut self) {
+        let Some(mut inner) = self.inner.take() else {
+            return;
+        };
+        // Outside a runtime (the server is stopping) the socket just closes.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            use tokio::io::AsyncReadExt;
+            let mut sink = [0u8; 4096];
+            let _ = tokio::time::timeout(LINGER, async {
+                while matches!(inner.read(&mut sink).await, Ok(n) if n > 0) {}
+            })
+            .await;
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{new_session_id, public_prefix, server_instance};

@@ -12,7 +12,7 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
 use super::chunked::Chunked;
-use super::handoff::{new_session_id, ReadHalf, Reattach, WriteHalf};
+use super::handoff::{new_session_id, Lingering, ReadHalf, Reattach, WriteHalf};
 use super::handshakes::{Handshakes, SlotKind, RESERVE_DEADLINE};
 use super::registry::{LookupSession, Transport};
 use super::session::{OpenRequest, Session};
@@ -486,7 +486,7 @@ where
         None => String::new(),
     };
     let (read, write) = tokio::io::split(stream);
-    let read: ReadHalf = Box::new(read);
+    let read: ReadHalf = Box::new(Lingering::new(Box::new(read)));
     let write: WriteHalf = Box::new(write);
     match session_id {
         None => {

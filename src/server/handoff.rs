@@ -127,7 +127,43 @@ impl Drop for Lingering {
 
 #[cfg(test)]
 mod tests {
-    use super::{new_session_id, public_prefix, server_instance};
+    use super::{new_session_id, public_prefix, server_instance, Lingering};
+    use std::io::{Read, Write};
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
+
+    /// The server's last frames reach a client that sent bytes the server never read: the
+    /// read half lingers and drains them, so the socket is not reset with the frames still in
+    /// its buffers (a reset discards them on both sides).
+    #[tokio::test]
+    async fn a_lingering_close_delivers_everything_to_a_client_that_sent_unread_bytes() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = std::thread::spawn(move || {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            // Bytes the server never reads (requests sent ahead).
+            s.write_all(&[7u8; 64 * 1024]).unwrap();
+            // Not reading yet: the server's answers fill the buffers.
+            std::thread::sleep(Duration::from_millis(300));
+            let mut got = Vec::new();
+            s.read_to_end(&mut got).map(|_| got.len())
+        });
+        let (stream, _) = listener.accept().await.unwrap();
+        let (read, mut write) = tokio::io::split(stream);
+        let read = Lingering::new(Box::new(read));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // The session ends: its reader goes first, its writer once the last frames are
+        // handed to the kernel (dropped, as when the session stops, not shut down).
+        drop(read);
+        let answers = vec![1u8; 8 << 20];
+        write.write_all(&answers).await.unwrap();
+        drop(write);
+        let got = tokio::task::spawn_blocking(move || client.join().unwrap())
+            .await
+            .unwrap()
+            .expect("the client reads to the end, not into a reset");
+        assert_eq!(got, answers.len());
+    }
 
     #[test]
     fn the_public_prefix_tells_sessions_apart() {

@@ -480,8 +480,11 @@ impl Session {
         match &mut self.link {
             Some(link) => {
                 link.writer.close();
-                // Whatever the client does, go within a second.
-                ctx.run_later(Duration::from_secs(1), |_, ctx| ctx.stop());
+                // The client gets the frames queued before the end (its last batches, which
+                // may be many when it fetches ahead) as long as it reads them; one that stops
+                // reading is let go after send_timeout, as any stalled write is.
+                let patience = self.shared.config.session.transport.send_timeout;
+                ctx.run_later(patience, |_, ctx| ctx.stop());
             }
             None => ctx.stop(),
         }

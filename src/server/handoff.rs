@@ -165,6 +165,34 @@ mod tests {
         assert_eq!(got, answers.len());
     }
 
+    /// A client that never stops sending cannot keep a lingering socket open: after
+    /// [`super::LINGER`] the server closes it, having read and discarded (not kept) the bytes.
+    #[tokio::test]
+    async fn a_client_that_never_stops_sending_is_cut_off_after_the_linger() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = std::thread::spawn(move || {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            let started = std::time::Instant::now();
+            let chunk = [9u8; 64 * 1024];
+            while s.write_all(&chunk).is_ok() {
+                if started.elapsed() > Duration::from_secs(30) {
+                    return None;
+                }
+            }
+            Some(started.elapsed())
+        });
+        let (stream, _) = listener.accept().await.unwrap();
+        let (read, write) = tokio::io::split(stream);
+        drop(Lingering::new(Box::new(read)));
+        drop(write);
+        let cut_after = tokio::task::spawn_blocking(move || client.join().unwrap())
+            .await
+            .unwrap()
+            .expect("the server never closed the socket");
+        assert!(cut_after < Duration::from_secs(10), "{cut_after:?}");
+    }
+
     #[test]
     fn the_public_prefix_tells_sessions_apart() {
         let (a, b) = (new_session_id().unwrap(), new_session_id().unwrap());

@@ -366,6 +366,19 @@ fn pooled_connections_are_workers_a_pool_hit_starts_no_process_and_a_failed_conn
         odbc.status().map(|s| s.connections).unwrap_or(0) == 1
     });
     TestServer::wait_until(10, "the failed workers to go", || workers(&server) == pids);
+
+    // The pooled worker dies while parked: it leaves the pool and the count at once (not when
+    // someone adopts it), the log says so, and the next connect starts a new worker.
+    kill(pids[0], nix::sys::signal::Signal::SIGKILL);
+    TestServer::wait_until(10, "the dead pooled connection to leave the count", || {
+        odbc.status().map(|s| s.connections).unwrap_or(9) == 0
+    });
+    server.expect_log("pooled database connection died");
+    let third = odbc.driver_connect(&cs).unwrap();
+    assert_ne!(backend(&third), pid, "a new database connection");
+    let now = workers(&server);
+    assert_eq!(now.len(), 1);
+    assert_ne!(now, pids, "a new worker");
 }
 
 #[test]

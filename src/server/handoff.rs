@@ -24,6 +24,8 @@ pub struct Reattach {
     pub read: ReadHalf,
     /// The new link's write half.
     pub write: WriteHalf,
+    /// The new link's socket for direct writes (plain TCP; see [`super::outbox`]).
+    pub direct: Option<std::net::TcpStream>,
     /// The client's address now.
     pub peer: SocketAddr,
     /// The last session frame the client received.

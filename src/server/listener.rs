@@ -317,19 +317,26 @@ async fn accept(
     }
     let chunk = shared.config.session.transport.max_chunk_length as usize;
     let send_timeout = shared.config.session.transport.send_timeout;
-    let io = Chunked::new(stream, chunk).with_send_timeout(send_timeout);
     if !preamble::looks_like_tls(first[0]) {
+        // A second descriptor of the socket, for the session's direct writes (its outbox).
+        let direct = socket2::SockRef::from(&stream)
+            .try_clone()
+            .ok()
+            .map(std::net::TcpStream::from);
+        let io = Chunked::new(stream, chunk).with_send_timeout(send_timeout);
         let arrival = Arrival {
             peer,
             cursor_type: config.connection_cursortype,
             transport: Transport::Plain,
             slot,
+            direct,
         };
         return handshake(io, arrival, config.require_ssl, None, shared).await;
     }
     let Some(tls) = tls else {
         return Err(AcceptError::TlsNotEnabled);
     };
+    let io = Chunked::new(stream, chunk).with_send_timeout(send_timeout);
     let stream = within(timeout, tls.acceptor.accept(io)).await?;
     let cert = stream
         .get_ref()
@@ -359,6 +366,7 @@ async fn accept(
         cursor_type: config.connection_cursortype,
         transport,
         slot,
+        direct: None,
     };
     handshake(stream, arrival, false, refusal, shared).await
 }
@@ -372,6 +380,8 @@ struct Arrival {
     transport: Transport,
     /// The handshake slot it holds.
     slot: SlotKind,
+    /// The socket for direct writes: plain TCP only (a TLS link's bytes must go through TLS).
+    direct: Option<std::net::TcpStream>,
 }
 
 /// The handshake on a plain or TLS stream: preambles, greeting, `OpenSession`; then a new
@@ -391,6 +401,7 @@ where
         cursor_type,
         transport,
         slot,
+        direct,
     } = arrival;
     let timeout = shared.config.session.transport.receive_timeout;
     let mut pre = [0u8; preamble::LEN];
@@ -499,6 +510,7 @@ where
                 peer,
                 read,
                 write,
+                direct,
                 OpenRequest {
                     session_id,
                     username,
@@ -527,6 +539,7 @@ where
             if let Err(e) = addr.try_send(Reattach {
                 read,
                 write,
+                direct,
                 peer,
                 ack,
             }) {

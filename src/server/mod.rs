@@ -18,6 +18,7 @@ pub mod handshakes;
 pub mod listener;
 pub mod login;
 pub mod metrics;
+pub mod outbox;
 pub mod pool;
 pub mod registry;
 mod reload;

@@ -104,6 +104,20 @@ impl<C> IdlePool<C> {
         Some(conn)
     }
 
+    /// Removes the idle connection of `key` that `which` picks, if it is still here.
+    pub fn remove(&mut self, key: &PoolKey, which: impl Fn(&C) -> bool) -> Option<C> {
+        let list = self.by_key.get_mut(key)?;
+        let pos = list.iter().position(|(_, c)| which(c))?;
+        let (_, conn) = list.remove(pos);
+        if list.is_empty() {
+            self.by_key.remove(key);
+        }
+        // Its entry in `order` is skipped when reached (no connection entered at that instant
+        // is left, or the one left is evicted in its place: equally old).
+        self.len -= 1;
+        Some(conn)
+    }
+
     /// Keeps `conn` for `key`; when the pool is full the oldest idle connection makes room and
     /// is given back to be disconnected. With pooling off, `conn` itself comes back.
     pub fn put(&mut self, key: PoolKey, conn: C, now: Instant) -> Option<C> {
@@ -160,14 +174,25 @@ impl<C> IdlePool<C> {
     /// Removes every connection idle longer than the idle timeout at `now`.
     pub fn expire(&mut self, now: Instant) -> Vec<C> {
         let mut out = Vec::new();
-        while let Some(&(at, _)) = self.order.front() {
+        while let Some(&(at, key)) = self.order.front() {
             if now.duration_since(at) < self.idle_timeout {
                 break;
             }
-            match self.evict_oldest() {
-                Some(c) => out.push(c),
-                None => break,
+            self.order.pop_front();
+            // An entry of a connection taken or removed since is skipped (evicting the oldest
+            // live one instead would drop a connection that has not been idle long enough).
+            let Some(list) = self.by_key.get_mut(&key) else {
+                continue;
+            };
+            let Some(pos) = list.iter().position(|(t, _)| *t == at) else {
+                continue;
+            };
+            let (_, conn) = list.remove(pos);
+            if list.is_empty() {
+                self.by_key.remove(&key);
             }
+            self.len -= 1;
+            out.push(conn);
         }
         out
     }
@@ -179,6 +204,26 @@ mod tests {
 
     fn key(n: &str) -> PoolKey {
         PoolKey::new("alice", "connstr", &[n])
+    }
+
+    #[test]
+    fn expiry_skips_connections_taken_or_removed_and_keeps_younger_ones() {
+        let t0 = Instant::now();
+        let idle = Duration::from_secs(60);
+        let mut pool = IdlePool::new(4, idle);
+        assert!(pool.put(key("a"), 1, t0).is_none());
+        assert_eq!(pool.take(&key("a")), Some(1));
+        assert!(pool.put(key("a"), 2, t0 + Duration::from_secs(1)).is_none());
+        assert_eq!(pool.remove(&key("a"), |c| *c == 2), Some(2));
+        assert_eq!(pool.remove(&key("a"), |c| *c == 2), None);
+        assert!(pool
+            .put(key("a"), 3, t0 + Duration::from_secs(50))
+            .is_none());
+        // The entries of 1 and 2 are old, but 3 has been idle only 11 s.
+        assert!(pool.expire(t0 + Duration::from_secs(61)).is_empty());
+        assert_eq!(pool.len(), 1);
+        assert_eq!(pool.expire(t0 + Duration::from_secs(111)), vec![3]);
+        assert!(pool.is_empty());
     }
 
     #[test]

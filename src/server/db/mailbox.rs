@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use actix::MailboxError;
 use tokio::sync::oneshot;
 
+use super::answer::Route;
 use super::{Adopt, DbHandle, DbReply, DbRequest};
 use crate::error::{DbError, ErrorClass};
 use crate::proto::message::CursorId;
@@ -33,8 +34,9 @@ type ReplyTo = oneshot::Sender<Result<DbReply, DbError>>;
 
 /// One message to a database connection actor.
 pub(crate) enum Envelope {
-    /// A [`DbRequest`] from the session, with the session's request id (for cancelling).
-    Call(u32, DbRequest, ReplyTo),
+    /// A [`DbRequest`] from the session, with the session's request id (for cancelling) and
+    /// the route by which the thread may answer the client itself.
+    Call(u32, DbRequest, ReplyTo, Option<Route>),
     /// A new session takes over a parked actor.
     Adopt(Adopt, ReplyTo),
     /// The session is done with the connection (`me` is the actor's own handle).
@@ -244,7 +246,22 @@ impl DbAddr {
     /// Sends `req` (the session's request `id`) and returns its answer.
     pub fn call(&self, id: u32, req: DbRequest) -> impl Future<Output = Answer> + use<> {
         let (tx, rx) = oneshot::channel();
-        self.push(Envelope::Call(id, req, tx));
+        self.push(Envelope::Call(id, req, tx, None));
+        answer(rx)
+    }
+
+    /// Sends `req` with a route by which the connection's thread may send the answer to the
+    /// client itself (then the session hears [`DbReply::Sent`]). A connection in a worker
+    /// process answers through the session as [`Self::call`] does.
+    pub fn call_routed(
+        &self,
+        id: u32,
+        req: DbRequest,
+        route: Route,
+    ) -> impl Future<Output = Answer> + use<> {
+        let (tx, rx) = oneshot::channel();
+        let route = matches!(self.to, To::Thread(_)).then_some(route);
+        self.push(Envelope::Call(id, req, tx, route));
         answer(rx)
     }
 

@@ -255,6 +255,14 @@ pub enum DbReply {
     },
     /// A reply with the driver's warnings.
     Warned(Vec<DiagRecord>, Box<DbReply>),
+    /// The connection's thread sent the answer to the client itself (see
+    /// [`super::answer::Route`]); what the session needs to know of it.
+    Sent {
+        /// It was an error (or a failed `ExecuteMany`).
+        failed: bool,
+        /// It carried rows of a result set that has more.
+        more_rows: bool,
+    },
 }
 
 /// A database connection actor as its session (or the pool) holds it.
@@ -290,10 +298,23 @@ pub struct ConnectionClosed {
     pub reusable: Option<(PoolKey, DbHandle)>,
 }
 
+/// A parked (pooled) connection died while it waited (a worker process that exited): the
+/// registry drops it from the pool and from its count. The handle's cancel slot says which.
+#[derive(actix::Message)]
+#[rtype(result = "()")]
+pub struct ParkedConnectionGone {
+    /// Its pool key.
+    pub key: PoolKey,
+    /// Its handle's cancel slot (the same `Arc` as the pool's handle holds).
+    pub cancel: Arc<CancelSlot>,
+}
+
 /// Where a connection actor reports that its connection is gone or reusable.
 pub struct Owner {
     /// The registry, which counts the connection.
     pub registry: actix::Recipient<ConnectionClosed>,
+    /// The registry again, for a parked connection that dies.
+    pub parked_gone: actix::Recipient<ParkedConnectionGone>,
     /// The session using it.
     pub session: String,
     /// Its pool key.

@@ -18,6 +18,7 @@
 //! a driver call is caught: the caller gets an `InternalError` and the connection is closed;
 //! other connections and sessions go on.
 
+pub mod answer;
 mod batch;
 mod bulk;
 pub mod cancel;
@@ -64,7 +65,9 @@ pub use dm_lists::{data_sources, drivers};
 pub use fetch::LONG_COLUMN_BYTES;
 pub use mailbox::DbAddr;
 use mailbox::{Envelope, Inbox};
-pub use messages::{Adopt, ConnectionClosed, DbHandle, DbReply, DbRequest, OpenTarget, Owner};
+pub use messages::{
+    Adopt, ConnectionClosed, DbHandle, DbReply, DbRequest, OpenTarget, Owner, ParkedConnectionGone,
+};
 
 /// The most cursors one connection may hold (each may hold statement handles and up to a batch
 /// of rows).
@@ -414,8 +417,13 @@ impl DbConnection {
                 .map_or_else(tracing::Span::none, |o| o.span.clone());
             let _entered = span.entered();
             match envelope {
-                Envelope::Call(id, req, reply_to) => {
+                Envelope::Call(id, req, reply_to, route) => {
                     let (result, read_ahead) = self.serve_call(id, req);
+                    // The answer leaves first; the session's bookkeeping follows.
+                    let result = match route {
+                        Some(route) => route.deliver(result),
+                        None => result,
+                    };
                     if let Some(cursor) = read_ahead {
                         // The next batch is read while this one is on the wire, and is ready
                         // when the client's next Fetch (queued behind this) arrives.

@@ -29,12 +29,14 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
 use super::mailbox::{DbAddr, Envelope};
+use super::messages::ParkedConnectionGone;
 use super::worker::WORKER_FRAME_LEN;
 use super::worker::{FromWorker, ToWorker, WorkerInit};
 use super::{CancelSlot, ConnectionClosed, DbReply, DbRequest, OpenTarget, Owner};
 use crate::error::{DbError, ErrorClass};
 use crate::proto::compress::Compression;
 use crate::proto::frame;
+use crate::server::pool::PoolKey;
 
 /// How long a worker gets to disconnect and exit once the server is done with it.
 const EXIT_GRACE: Duration = Duration::from_secs(5);
@@ -142,6 +144,8 @@ pub(crate) struct WorkerProcess {
     cancel_pipe: Arc<Mutex<Option<File>>>,
     /// Told of the close once (or of the worker's death), then `None`.
     owner: Option<Owner>,
+    /// While parked in the pool: whom to tell if the worker dies, and its pool key.
+    parked: Option<(actix::Recipient<ParkedConnectionGone>, PoolKey)>,
     worker: Option<Running>,
     /// Why every call fails, once the worker died.
     dead: Option<DbError>,
@@ -182,6 +186,7 @@ impl WorkerProcess {
             cancel,
             cancel_pipe,
             owner,
+            parked: None,
             worker: None,
             dead: None,
             target: String::new(),
@@ -238,7 +243,7 @@ impl WorkerProcess {
 
     async fn handle(&mut self, envelope: Envelope) {
         match envelope {
-            Envelope::Call(id, req, reply_to) => {
+            Envelope::Call(id, req, reply_to, _) => {
                 if let DbRequest::Open(target) = &req {
                     self.target = describe(target);
                 }
@@ -257,6 +262,7 @@ impl WorkerProcess {
                 self.init.cursor_type = msg.cursor_type;
                 // The new owner only once adopted: a parked worker found dead must not
                 // report the new session's connection closed.
+                self.parked = None;
                 let result = self.adopt(msg.target, msg.check).await;
                 self.owner = Some(msg.owner);
                 let _ = reply_to.send(result);
@@ -285,6 +291,9 @@ impl WorkerProcess {
                     self.stop().await;
                 }
                 if let Some(owner) = owner {
+                    if kept {
+                        self.parked = Some((owner.parked_gone.clone(), owner.key));
+                    }
                     owner.registry.do_send(ConnectionClosed {
                         session: owner.session,
                         reusable: kept.then_some((owner.key, me)),
@@ -474,7 +483,16 @@ impl WorkerProcess {
             .cancel_pipe
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = None;
-        tracing::error!(target = %self.target, "the worker process of a database connection died: it {how}; its session's other connections go on");
+        if let Some((registry, key)) = self.parked.take() {
+            // Parked in the pool: it leaves the pool and the count now, not when adopted.
+            tracing::error!(target = %self.target, "the worker process of a pooled database connection died: it {how}; it leaves the pool");
+            registry.do_send(ParkedConnectionGone {
+                key,
+                cancel: Arc::clone(&self.cancel),
+            });
+        } else {
+            tracing::error!(target = %self.target, "the worker process of a database connection died: it {how}; its session's other connections go on");
+        }
         let err = DbError::with_state(
             ErrorClass::OperationalError,
             WORKER_DIED_SQLSTATE,

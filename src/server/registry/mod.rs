@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::db::{ConnectionClosed, DbHandle};
+use super::db::{ConnectionClosed, DbHandle, ParkedConnectionGone};
 use super::handoff::{public_prefix, server_instance, Reattach};
 use super::pool::{IdlePool, PoolKey};
 use crate::config::server::PoolConfig;
@@ -470,6 +470,19 @@ impl Handler<ConnectionClosed> for Registry {
         if let Some(evicted) = self.pool.put(key, conn, Instant::now()) {
             self.connections = self.connections.saturating_sub(1);
             drop(evicted);
+        }
+    }
+}
+
+impl Handler<ParkedConnectionGone> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: ParkedConnectionGone, _: &mut Context<Self>) {
+        let gone = self
+            .pool
+            .remove(&msg.key, |h| Arc::ptr_eq(&h.cancel, &msg.cancel));
+        if gone.is_some() {
+            self.connections = self.connections.saturating_sub(1);
         }
     }
 }

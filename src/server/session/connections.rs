@@ -68,6 +68,7 @@ impl Session {
             // From here the connection actor owns the count and settles it when it ends.
             let owner = Owner {
                 registry: registry.clone().recipient(),
+                parked_gone: registry.clone().recipient(),
                 session,
                 key,
                 pooling,
@@ -213,7 +214,7 @@ impl Session {
     /// and the output budget allows.
     pub(super) fn pump(&mut self, conn: ConnId, ctx: &mut Context<Self>) {
         if self.busy.contains(&conn)
-            || self.replay.bytes() > OUTPUT_BUDGET
+            || self.outbox.kept_bytes() > OUTPUT_BUDGET
             || self.shared.unacknowledged.load(Ordering::Relaxed) > SERVER_OUTPUT_BUDGET
         {
             return;
@@ -258,6 +259,7 @@ impl Session {
             }
             Box::from(&sql[..end])
         });
+        let hold = Arc::new(std::sync::atomic::AtomicBool::new(false));
         self.running.insert(
             id,
             RunningRequest {
@@ -265,13 +267,23 @@ impl Session {
                 sql,
                 cancelled: None,
                 cancelling: false,
+                hold: Arc::clone(&hold),
             },
         );
+        // The connection's thread sends a small answer to the client itself.
+        let route = db::answer::Route {
+            outbox: Arc::clone(&self.outbox),
+            id,
+            protocol: self.protocol,
+            compression: self.compression,
+            hold,
+            metrics: Arc::clone(&self.shared.metrics),
+        };
         // Lowered when the answer comes, or when the session ends first and drops the future.
         let counted = RunningRequestCount::start(&self.stats, &self.shared.running);
         let exec_limit = self.shared.config.activity.max_request_execution_time;
         h.addr
-            .call(id, req)
+            .call_routed(id, req, route)
             .into_actor(self)
             .map(move |r, act, ctx| {
                 let _entered = act.span.clone().entered();
@@ -317,6 +329,10 @@ impl Session {
         };
         r.cancelling = true;
         r.cancelled = Some(why);
+        if why == CancelReason::Watchdog {
+            // Its answer says why it stopped: the session sends it.
+            r.hold.store(true, Ordering::Release);
+        }
         let slot = h.cancel.clone();
         actix_rt::task::spawn_blocking(move || slot.cancel_request(id))
             .into_actor(self)
@@ -343,6 +359,7 @@ impl Session {
                     r.cancelling = false;
                     if !asked.unwrap_or(false) {
                         r.cancelled = None;
+                        r.hold.store(false, Ordering::Release);
                         // The request had not started its statement yet: a client's or an
                         // admin's cancel is tried again shortly (the watchdog's at its
                         // next check).

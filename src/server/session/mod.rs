@@ -19,7 +19,8 @@
 //! [`requests`] what each client request does; [`connections`] opening database connections
 //! and queueing and dispatching their requests; [`watchdog`] the periodic checks; [`drain`]
 //! closing at a transaction boundary when the server shuts down; the numbered frames are a
-//! [`ReplayBuffer`].
+//! [`ReplayBuffer`] in the session's [`Outbox`], which the connections' threads also write
+//! their answers to (see [`db::answer`]).
 
 mod admin;
 mod connections;
@@ -33,9 +34,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix::io::{FramedWrite, WriteHandler};
 use actix::prelude::*;
-use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio_util::codec::FramedRead;
 
@@ -46,22 +45,19 @@ use super::db::{
 use super::gate::{Gate, Gated};
 
 use super::handoff::{public_prefix, ReadHalf, Reattach, WriteHalf};
+use super::outbox::{Drained, Outbox};
 use super::registry::{
     AcquireConnection, GetStatus, RegisterSession, RunningRequestCount, SessionStats, Transport,
     UnregisterSession, PAUSED_MESSAGE,
 };
-use super::replay::ReplayBuffer;
 use super::{access, Shared};
 use crate::connstr;
-use crate::error::{DbError, DiagRecord, ErrorClass};
-use crate::proto::codec::{CodecError, Decoded, FrameDecoder, PartialSince, RawFrames};
+use crate::error::{DbError, ErrorClass};
+use crate::proto::codec::{CodecError, Decoded, FrameDecoder, PartialSince};
 use crate::proto::compress::Compression;
-use crate::proto::frame;
-use crate::proto::message::{ClientFrame, ConnId, Request, RequestId, Response, ServerFrame};
-use crate::proto::rows::{encode_rows_frame, EncodedRows, RowsHead};
-use crate::proto::{ProtoError, MAX_FRAME_LEN};
-
-type Writer = FramedWrite<Bytes, WriteHalf, RawFrames>;
+use crate::proto::message::{ClientFrame, ConnId, Request, RequestId, Response};
+use crate::proto::MAX_FRAME_LEN;
+use db::answer::ClientAnswer;
 
 /// A client that stops acknowledging frames cannot make the session keep more than this.
 const MAX_REPLAY_BYTES: usize = 256 * 1024 * 1024;
@@ -85,9 +81,7 @@ pub struct OpenRequest {
 
 /// The current link to the client.
 struct Link {
-    writer: Writer,
-    /// The writer's future, recorded when it starts: `FramedWrite::handle` must not be called
-    /// from inside the writer's own callbacks (it borrows state the writer's poll holds).
+    /// The task writing what waits in the outbox to this link ([`Outbox::drive`]).
     writer_task: SpawnHandle,
     reader: SpawnHandle,
     /// Holds the reader while too many requests wait (see [`MAX_QUEUED`]).
@@ -107,6 +101,9 @@ struct RunningRequest {
     cancelled: Option<CancelReason>,
     /// A cancel is being attempted now (on a blocking thread).
     cancelling: bool,
+    /// Keeps its answer from being sent by the connection's thread (see
+    /// [`db::answer::Route`]).
+    hold: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Why a running request was cancelled.
@@ -173,9 +170,8 @@ pub struct Session {
     last_request: Instant,
     highest_request: RequestId,
     compression: Compression,
-    /// Frames sent but not yet acknowledged: (sequence number, encoded frame).
-    /// Session frames sent and not yet acknowledged.
-    replay: ReplayBuffer,
+    /// Frames on their way to the client, and the session frames it has not acknowledged.
+    outbox: Arc<Outbox>,
     conns: HashMap<ConnId, DbHandle>,
     next_conn: ConnId,
     running: HashMap<RequestId, RunningRequest>,
@@ -208,11 +204,16 @@ impl Session {
         peer: SocketAddr,
         read: ReadHalf,
         write: WriteHalf,
+        direct: Option<std::net::TcpStream>,
         open: OpenRequest,
     ) -> Addr<Self> {
         Self::create(move |ctx| {
             let compression = shared.config.session.transport.compression();
-            let replay = ReplayBuffer::new(Arc::clone(&shared.unacknowledged));
+            let outbox = Arc::new(Outbox::new(
+                Arc::clone(&shared.unacknowledged),
+                Arc::clone(&shared.metrics),
+                shared.config.session.transport.max_chunk_length as usize,
+            ));
             let span = tracing::info_span!("session", id = %public_prefix(&open.session_id));
             let mut s = Self {
                 span,
@@ -234,7 +235,7 @@ impl Session {
                 last_request: Instant::now(),
                 highest_request: 0,
                 compression,
-                replay,
+                outbox,
                 conns: HashMap::new(),
                 next_conn: 1,
                 running: HashMap::new(),
@@ -247,12 +248,21 @@ impl Session {
                 draining: false,
                 admin_busy: false,
             };
-            s.attach(read, write, ctx);
+            s.attach(read, write, direct, None, ctx);
             s
         })
     }
 
-    fn attach(&mut self, read: ReadHalf, write: WriteHalf, ctx: &mut Context<Self>) {
+    /// Takes a new link; `first` goes out on it first, then (with `first`: a resume) every
+    /// session frame the client has not acknowledged.
+    fn attach(
+        &mut self,
+        read: ReadHalf,
+        write: WriteHalf,
+        direct: Option<std::net::TcpStream>,
+        first: Option<bytes::Bytes>,
+        ctx: &mut Context<Self>,
+    ) {
         self.generation += 1;
         let generation = self.generation;
         let partial = PartialSince::default();
@@ -274,10 +284,15 @@ impl Session {
             LinkEvent::Closed(generation)
         }));
         let reader = ctx.add_stream(Gated::new(frames, gate.clone()));
-        let writer = FramedWrite::new(write, RawFrames, ctx);
-        let writer_task = writer.handle();
+        let resume = first.is_some();
+        self.outbox.attach(generation, direct, first, resume);
+        let outbox = Arc::clone(&self.outbox);
+        let writer_task = ctx.spawn(
+            async move { outbox.drive(generation, write).await }
+                .into_actor(self)
+                .map(move |r, act, ctx| act.written(generation, r, ctx)),
+        );
         self.link = Some(Link {
-            writer,
             writer_task,
             reader,
             gate,
@@ -297,7 +312,7 @@ impl Session {
         let Some(link) = self.link.take() else {
             return;
         };
-        retire(link, ctx);
+        self.retire(link, ctx);
         if self.draining {
             // Shutting down: the listeners are closed, the client cannot come back.
             return self.end_if_detached_while_draining(ctx);
@@ -312,148 +327,25 @@ impl Session {
         );
     }
 
-    fn encode(&self, id: RequestId, response: Response) -> Bytes {
-        let mut buf = Vec::new();
-        let frame = ServerFrame { id, response };
-        if let Err(e) = frame::encode(&frame, self.compression, MAX_FRAME_LEN, &mut buf) {
-            return self.encode_failure(id, &e);
-        }
-        Bytes::from(buf)
-    }
-
-    /// Only an answer too large for a frame gets here: say so instead.
-    fn encode_failure(&self, id: RequestId, e: &ProtoError) -> Bytes {
-        self.shared.metrics.error(ErrorClass::InterfaceError);
-        let mut buf = Vec::new();
-        let err = DbError::new(
-            ErrorClass::InterfaceError,
-            format!("cannot send the answer: {e}"),
-        );
-        let fallback = ServerFrame {
-            id,
-            response: Response::Error(err),
-        };
-        let _ = frame::encode(&fallback, Compression::OFF, MAX_FRAME_LEN, &mut buf);
-        Bytes::from(buf)
-    }
-
     /// Sends a session frame: numbered, kept for replay until acknowledged.
     fn reply(&mut self, id: RequestId, response: Response) {
-        let failed = matches!(
-            &response,
-            Response::Error(_) | Response::ExecuteManyFailed { .. }
-        ) || matches!(&response, Response::Warned { response, .. } if matches!(**response, Response::Error(_) | Response::ExecuteManyFailed { .. }));
-        if let Response::Error(e) | Response::ExecuteManyFailed { error: e, .. } = &response {
-            self.shared.metrics.error(e.class);
-        }
-        if let Response::Warned { response, .. } = &response {
-            if let Response::Error(e) | Response::ExecuteManyFailed { error: e, .. } = &**response {
-                self.shared.metrics.error(e.class);
-            }
-        }
-        let bytes = self.encode(id, response);
-        self.answered(id, failed, false);
-        self.send_numbered(bytes);
+        self.send_answer(id, ClientAnswer::Other(response));
     }
 
     /// Answers request `id` with a database actor's reply (and the driver's warnings).
     fn reply_db(&mut self, id: RequestId, reply: DbReply) {
-        let (mut warnings, reply) = match reply {
-            DbReply::Warned(warnings, reply) => (warnings, *reply),
-            reply => (Vec::new(), reply),
-        };
-        let legacy = self.protocol < 2;
-        if legacy {
-            // A version-1 client cannot read warnings: they go to the log.
-            for w in warnings.drain(..) {
-                tracing::debug!(sqlstate = %w.sqlstate, message = %w.message, "driver warning");
-            }
+        if let DbReply::Sent { failed, more_rows } = reply {
+            // The connection's thread sent it already.
+            return self.answered(id, failed, more_rows);
         }
-        let response = match reply {
-            DbReply::Executed {
-                columns,
-                rowcount,
-                rows,
-                done,
-            } => {
-                let head = RowsHead::Executed { columns, rowcount };
-                return self.reply_rows(id, head, &rows, done, warnings);
-            }
-            DbReply::Rows { rows, done } => {
-                return self.reply_rows(id, RowsHead::Rows, &rows, done, warnings);
-            }
-            DbReply::Opened { .. } | DbReply::Done => Response::Ok,
-            DbReply::Info(v) => Response::Info(v),
-            DbReply::Prepared { columns, params } => Response::Prepared { columns, params },
-            DbReply::NoMoreResults => Response::NoMoreResults,
-            DbReply::Batch(outcomes) => Response::BatchResults { outcomes },
-            DbReply::ProcedureOutputs { rowcount, values } => {
-                Response::ProcedureOutputs { rowcount, values }
-            }
-            // A version-1 client reads a failed ExecuteMany as an error (its message names
-            // the set).
-            DbReply::ManyFailed { error, .. } if legacy => Response::Error(error),
-            DbReply::ManyFailed {
-                index,
-                rowcount,
-                error,
-            } => Response::ExecuteManyFailed {
-                index,
-                rowcount,
-                error,
-            },
-            // Nested warnings do not happen: one level is unwrapped above.
-            DbReply::Warned(..) => Response::Ok,
-        };
-        let response = if warnings.is_empty() {
-            response
-        } else {
-            Response::Warned {
-                warnings,
-                response: Box::new(response),
-            }
-        };
-        self.reply(id, response);
+        self.send_answer(id, ClientAnswer::from_reply(reply, self.protocol));
     }
 
-    /// Sends rows the database actor already encoded, as a numbered session frame.
-    fn reply_rows(
-        &mut self,
-        id: RequestId,
-        head: RowsHead,
-        rows: &EncodedRows,
-        done: bool,
-        warnings: Vec<DiagRecord>,
-    ) {
-        let mut buf = Vec::new();
-        let mut sent_rows = rows.len() as u64;
-        let bytes = match encode_rows_frame(
-            id,
-            head,
-            rows,
-            done,
-            warnings,
-            self.compression,
-            MAX_FRAME_LEN,
-            &mut buf,
-        ) {
-            Ok(()) => Bytes::from(buf),
-            Err(e) => {
-                sent_rows = 0;
-                self.encode_failure(id, &e)
-            }
-        };
-        self.shared.metrics.rows_sent.inc_by(sent_rows);
-        self.answered(id, false, !done);
-        self.send_numbered(bytes);
-    }
-
-    fn send_numbered(&mut self, bytes: Bytes) {
-        self.replay.push(bytes.clone());
-        if let Some(link) = &mut self.link {
-            self.shared.metrics.sent(&bytes);
-            link.writer.write(bytes);
-        }
+    fn send_answer(&mut self, id: RequestId, answer: ClientAnswer) {
+        let encoded = answer.encode(id, self.compression);
+        encoded.count(&self.shared.metrics);
+        self.answered(id, encoded.failed, encoded.more_rows);
+        self.outbox.send_numbered(encoded.bytes);
     }
 
     fn reply_result(&mut self, id: RequestId, r: Result<Response, DbError>) {
@@ -461,25 +353,34 @@ impl Session {
         self.reply(id, response);
     }
 
-    /// Sends a frame outside the numbered stream (handshake answers, final notices).
+    /// Encodes a frame outside the numbered stream (handshake answers, final notices).
+    fn unnumbered(&self, id: RequestId, response: Response) -> bytes::Bytes {
+        ClientAnswer::Other(response)
+            .encode(id, self.compression)
+            .bytes
+    }
+
+    /// Sends a frame outside the numbered stream.
     fn send_unnumbered(&mut self, id: RequestId, response: Response) {
-        let bytes = self.encode(id, response);
-        if let Some(link) = &mut self.link {
-            self.shared.metrics.sent(&bytes);
-            link.writer.write(bytes);
-        }
+        let frame = self.unnumbered(id, response);
+        self.outbox.send_unnumbered(frame);
     }
 
     /// Ends the session once the frames already queued are written; `reason` is what a
     /// client that tries to resume will be told.
     fn end(&mut self, reason: DbError, ctx: &mut Context<Self>) {
+        self.end_with(reason, None, ctx);
+    }
+
+    /// [`Self::end`], with `notice` as the last frame the client gets.
+    fn end_with(&mut self, reason: DbError, notice: Option<bytes::Bytes>, ctx: &mut Context<Self>) {
         if self.end_reason.is_none() {
             self.end_reason = Some(reason);
         }
         self.closing = true;
+        self.outbox.close(notice);
         match &mut self.link {
-            Some(link) => {
-                link.writer.close();
+            Some(_) => {
                 // The client gets the frames queued before the end (its last batches, which
                 // may be many when it fetches ahead) as long as it reads them; one that stops
                 // reading is let go after send_timeout, as any stalled write is.
@@ -492,25 +393,39 @@ impl Session {
 
     /// Sends `err` as a notice (id 0) and ends the session.
     fn fail(&mut self, err: DbError, ctx: &mut Context<Self>) {
-        self.send_unnumbered(0, Response::Error(err.clone()));
-        self.end(err, ctx);
+        // The notice is the last frame: nothing a connection's thread sends goes after it.
+        let notice = self.unnumbered(0, Response::Error(err.clone()));
+        self.end_with(err, Some(notice), ctx);
     }
 
     fn acknowledge(&mut self, ack: u64, ctx: &mut Context<Self>) {
-        let held = self.replay.bytes() > OUTPUT_BUDGET;
-        self.replay.acknowledge(ack);
-        if held && self.replay.bytes() <= OUTPUT_BUDGET {
+        let held = self.outbox.kept_bytes() > OUTPUT_BUDGET;
+        self.outbox.acknowledge(ack);
+        if held && self.outbox.kept_bytes() <= OUTPUT_BUDGET {
             self.pump_all(ctx);
         }
     }
-}
 
-/// Stops a link's reader and writer. The writer is dropped later, not here: this may run inside
-/// the writer's own callback, and dropping it there would re-borrow state its poll holds.
-fn retire(link: Link, ctx: &mut Context<Session>) {
-    ctx.cancel_future(link.reader);
-    ctx.cancel_future(link.writer_task);
-    ctx.run_later(Duration::ZERO, move |_, _| drop(link));
+    /// Link `generation`'s writer task ended.
+    fn written(&mut self, generation: u64, r: std::io::Result<Drained>, ctx: &mut Context<Self>) {
+        let _entered = self.span.clone().entered();
+        let current = self
+            .link
+            .as_ref()
+            .is_some_and(|l| l.generation == generation);
+        match r {
+            Err(e) if current => self.detach(&format!("write failed: {e}"), ctx),
+            Ok(Drained::Closed) if self.closing => ctx.stop(),
+            _ => {}
+        }
+    }
+
+    /// Stops a link's reader and writer; the outbox writes to it no more.
+    fn retire(&self, link: Link, ctx: &mut Context<Session>) {
+        self.outbox.detach();
+        ctx.cancel_future(link.reader);
+        ctx.cancel_future(link.writer_task);
+    }
 }
 
 fn flatten<T>(r: Result<Result<T, DbError>, MailboxError>) -> Result<T, DbError> {
@@ -603,8 +518,11 @@ impl Actor for Session {
 
     fn stopping(&mut self, _: &mut Context<Self>) -> Running {
         let _entered = self.span.clone().entered();
-        // What this session kept for replay no longer counts against the server's budget.
-        self.replay.acknowledge(u64::MAX);
+        // What this session kept for replay no longer counts against the server's budget, and
+        // the outbox lets the socket go (a connection's thread still answering holds the
+        // outbox, not the socket).
+        self.outbox.acknowledge(u64::MAX);
+        self.outbox.detach();
         let running: Vec<(RequestId, ConnId)> =
             self.running.iter().map(|(id, r)| (*id, r.conn)).collect();
         self.queued.clear();
@@ -664,21 +582,6 @@ impl StreamHandler<LinkEvent> for Session {
     }
 }
 
-impl WriteHandler<CodecError> for Session {
-    fn error(&mut self, err: CodecError, ctx: &mut Context<Self>) -> Running {
-        let _entered = self.span.clone().entered();
-        self.detach(&format!("write failed: {err}"), ctx);
-        // Stop this writer (not the session: `finished` below only acts when ending).
-        Running::Stop
-    }
-
-    fn finished(&mut self, ctx: &mut Context<Self>) {
-        if self.closing {
-            ctx.stop();
-        }
-    }
-}
-
 impl Handler<Reattach> for Session {
     type Result = ();
 
@@ -686,10 +589,9 @@ impl Handler<Reattach> for Session {
         let _entered = self.span.clone().entered();
         if let Some(old) = self.link.take() {
             // The client gave up on the old link (e.g. it stalled): so do we.
-            retire(old, ctx);
+            self.retire(old, ctx);
         }
         self.peer = msg.peer;
-        self.attach(msg.read, msg.write, ctx);
         if self.closing && !self.draining {
             let reason = self.end_reason.clone().unwrap_or_else(|| {
                 DbError::with_state(
@@ -698,21 +600,22 @@ impl Handler<Reattach> for Session {
                     "the session has ended",
                 )
             });
+            self.attach(msg.read, msg.write, msg.direct, None, ctx);
             return self.fail(reason, ctx);
         }
         self.acknowledge(msg.ack, ctx);
-        if self.replay.resume(msg.ack).is_err() {
+        if self.outbox.resume(msg.ack).is_err() {
             let err = DbError::with_state(
                 ErrorClass::ConnectionFailureError,
                 "08S01",
                 "cannot resume: answers the client has not received are gone",
             );
+            self.attach(msg.read, msg.write, msg.direct, None, ctx);
             return self.fail(err, ctx);
         }
-        tracing::info!(peer = %self.peer, replayed = self.replay.len(), "session resumed");
         self.last_request = Instant::now();
         let window = self.shared.config.activity.max_session_reconnect_time;
-        self.send_unnumbered(
+        let hello = self.unnumbered(
             0,
             Response::SessionOpened {
                 session_id: self.id.clone(),
@@ -721,12 +624,10 @@ impl Handler<Reattach> for Session {
                 reconnect_window_ms: window.as_millis() as u64,
             },
         );
-        if let Some(link) = &mut self.link {
-            for bytes in self.replay.frames() {
-                self.shared.metrics.sent(bytes);
-                link.writer.write(bytes.clone());
-            }
-        }
+        // The greeting, then every frame the client missed, then what comes next: in one
+        // step, so that no connection's answer slips in between.
+        self.attach(msg.read, msg.write, msg.direct, Some(hello), ctx);
+        tracing::info!(peer = %self.peer, replayed = self.outbox.kept_frames(), "session resumed");
         // Closed for a shutdown while the link was down: the client gets every answer it
         // missed, then the notice (so it knows what did not run).
         if self.closing {

@@ -42,7 +42,7 @@ impl Session {
             tracing::debug!(id, "request after the session ended: not run");
             return;
         }
-        if self.replay.bytes() > MAX_REPLAY_BYTES {
+        if self.outbox.kept_bytes() > MAX_REPLAY_BYTES {
             return self.fail(
                 DbError::new(
                     ErrorClass::ProtocolError,

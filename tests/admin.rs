@@ -180,12 +180,13 @@ fn an_admin_cancels_a_query_and_ends_a_session_whose_transaction_rolls_back() {
         bob_id.is_some()
     });
     let bob_id = bob_id.unwrap();
-    let said = admin
-        .admin_order(AdminCommand::Cancel {
-            session: bob_id.clone(),
-        })
-        .unwrap();
-    assert!(said.ends_with("cancel 1 running request(s)"), "{said}");
+    // Through odbcsh, as an operator would.
+    let (code, said, err) = odbcsh(&server, "ann", &[&format!("\\cancel {bob_id}")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        said.trim_end().ends_with("cancel 1 running request(s)"),
+        "{said}"
+    );
     let e = sleeper.join().unwrap().unwrap_err();
     assert_eq!(
         (e.class, e.sqlstate.as_str()),
@@ -289,7 +290,8 @@ fn pause_reload_and_config_are_for_admins_and_follow_the_configuration_in_force(
 
     // Pause: new sessions are refused (so clients go to their next server), except an admin's;
     // open ones go on.
-    let said = admin.admin_order(AdminCommand::Pause).unwrap();
+    let (code, said, err) = odbcsh(&server, "ann", &["\\pause"]);
+    assert_eq!(code, 0, "{err}");
     assert!(said.starts_with("paused"), "{said}");
     let e = login(&server, "carl").map(|_| ()).unwrap_err();
     assert_eq!(
@@ -337,7 +339,8 @@ fn pause_reload_and_config_are_for_admins_and_follow_the_configuration_in_force(
             .replace("max_sessions = 10", "max_sessions = 11"),
     )
     .unwrap();
-    let said = admin.admin_order(AdminCommand::Reload).unwrap();
+    let (code, said, err) = odbcsh(&server, "ann", &["\\reload"]);
+    assert_eq!(code, 0, "{err}");
     assert!(said.starts_with("configuration reloaded"), "{said}");
     let e = admin.admin_order(AdminCommand::Config).unwrap_err();
     assert_eq!(e.sqlstate, "42501", "{e}");

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::pg::pg;
 use common::TestServer;
-use odbcd::client::{ErrorClass, Value};
+use odbcd::client::{ErrorClass, ServerSession, Value};
 
 const PROCESS: &str = "[Session]\ndriver_isolation = process\n";
 
@@ -131,7 +131,25 @@ fn a_driver_that_crashes_fails_its_own_connection_and_nothing_else() {
         .unwrap();
     let (_s2, odbc2, own_pg) = server.connect(&cs);
     let crashy = odbc2.driver_connect("DSN=crashy").unwrap();
-    assert_eq!(workers(&server).len(), 3);
+    // And a third session querying PostgreSQL in a loop all along.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let querying = std::thread::spawn({
+        let (data, cs, stop) = (server.config_data(), cs.clone(), stop.clone());
+        move || -> u32 {
+            let mut s = ServerSession::new(None, Some(&data)).unwrap();
+            let odbc = s.open("", "", None, None).unwrap();
+            let conn = odbc.driver_connect(&cs).unwrap();
+            let mut done = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) || done == 0 {
+                let mut c = conn.cursor();
+                c.execute("SELECT count(*) FROM t", &[]).unwrap();
+                assert!(c.fetchone().unwrap().is_some());
+                done += 1;
+            }
+            done
+        }
+    });
+    TestServer::wait_until(10, "four workers", || workers(&server).len() == 4);
 
     let started = Instant::now();
     let e = crashy
@@ -161,6 +179,11 @@ fn a_driver_that_crashes_fails_its_own_connection_and_nothing_else() {
         .execute("INSERT INTO t VALUES (?)", &[Value::Int(2)])
         .unwrap();
     writer.commit().unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let queries = querying
+        .join()
+        .expect("every query of the third session succeeded");
+    assert!(queries > 0);
     assert_eq!(
         pg.psql(
             "isolation_crash",
@@ -213,6 +236,12 @@ fn a_driver_that_crashes_fails_its_own_connection_and_nothing_else() {
     drop((writer, own_pg));
     drop((odbc1, odbc2, _s1, _s2));
     TestServer::wait_until(10, "every worker to go", || workers(&server).is_empty());
+    // And every count is back to zero.
+    let (_s, odbc) = server.open();
+    TestServer::wait_until(10, "no connection counted", || {
+        let s = odbc.status().unwrap();
+        s.connections == 0 && s.sessions == 1
+    });
 }
 
 #[test]
@@ -244,8 +273,12 @@ fn a_worker_killed_mid_fetch_or_mid_transaction_loses_only_its_connection() {
     assert_eq!(e.sqlstate, "08S01", "{e}");
 
     // Mid-transaction: PostgreSQL rolls back what the dead worker's connection had begun.
+    // (This connection carries a password, which PostgreSQL's trust login ignores: the log
+    // line of the death names the data source without it.)
     let before = workers(&server);
-    let tx = odbc.driver_connect(&cs).unwrap();
+    let tx = odbc
+        .driver_connect(&format!("{cs};PWD=never-in-the-log-42"))
+        .unwrap();
     let victim = new_worker(&server, &before);
     tx.set_autocommit(false).unwrap();
     tx.cursor()
@@ -254,6 +287,19 @@ fn a_worker_killed_mid_fetch_or_mid_transaction_loses_only_its_connection() {
     kill(victim, nix::sys::signal::Signal::SIGSEGV);
     let e = tx.commit().unwrap_err();
     assert_eq!(e.sqlstate, "08S01", "{e}");
+    assert!(!e.message.contains("never-in-the-log-42"), "{e}");
+    let log = server.log();
+    let deaths: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("worker process of a database connection died"))
+        .collect();
+    assert_eq!(deaths.len(), 2, "{log}");
+    assert!(
+        deaths[1].contains("SIGSEGV") && deaths[1].contains("isolation_kill"),
+        "{}",
+        deaths[1]
+    );
+    assert!(!log.contains("never-in-the-log-42"), "{log}");
     // Its PostgreSQL backend is gone (the transaction with it): only the keeper's is left.
     TestServer::wait_until(10, "the dead worker's backend to go", || {
         pg.backends("isolation_kill") == 1

@@ -131,6 +131,78 @@ fn a_reload_changes_limits_and_access_for_what_starts_next_and_a_bad_file_change
     drop((first, second));
 }
 
+const SALT: &str = "reload-salt";
+
+fn login(server: &TestServer, user: &str) -> Result<ServerSession, odbcd::client::Error> {
+    let data = server
+        .config_data()
+        .set("Authentication", "login_salt", SALT);
+    let mut s = ServerSession::new(None, Some(&data))?;
+    s.open(user, &format!("{user}-pw"), None, None)?;
+    Ok(s)
+}
+
+/// A reload applies the password file, `[License]`, `[Pool]` and `[Activity]` to what starts
+/// after it.
+#[test]
+fn a_reload_applies_users_licence_pool_and_activity_to_what_starts_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.txt");
+    common::add_user(&users, "ann", "ann-pw", Some(SALT));
+    let auth = format!(
+        "[Authentication]\nauth_mode = file\npassword_file = {}\nlogin_salt = {SALT}\n\n",
+        users.display()
+    );
+    let before = format!("{auth}[License]\nmax_connections = 5\n");
+    let server = TestServer::start_with(&config(dir.path(), 10, "SQLite3", &before));
+    let path = server.path().join("server-config.ini");
+    let ann = login(&server, "ann").expect("ann logs in");
+    let refused = login(&server, "bob").map(|_| ()).unwrap_err();
+    assert_eq!(refused.sqlstate, "28000", "{refused}");
+    let sqlite = server.sqlite("reload-limits");
+    let ann_odbc = ann.odbc().unwrap();
+    let _a1 = ann_odbc.driver_connect(&sqlite).unwrap();
+    let a2 = ann_odbc.driver_connect(&sqlite).unwrap();
+
+    // bob joins the password file; one physical connection, a pool, idle sessions dropped
+    // after 1 s.
+    common::add_user(&users, "bob", "bob-pw", Some(SALT));
+    let after = format!(
+        "{auth}[License]\nmax_connections = 1\n\n[Pool]\nmax_idle_connections = 2\n\n\
+         [Activity]\ncheck_interval = 0.1\nmax_waiting_time = 1\n"
+    );
+    std::fs::write(&path, config(dir.path(), 10, "SQLite3", &after)).unwrap();
+    reload(&server);
+    TestServer::wait_until(10, "the reload", || {
+        reloads_logged(&server, "configuration reloaded") == 1
+    });
+    let bob = login(&server, "bob").expect("bob logs in after the reload");
+    let bob_odbc = bob.odbc().unwrap();
+    // The licence: ann's two connections already exceed it, so bob's first is refused.
+    let e = bob_odbc.driver_connect(&sqlite).map(|_| ()).unwrap_err();
+    assert!(e.message.contains("allows 1 physical"), "{e}");
+    drop(_a1);
+    a2.close().unwrap();
+    // ann's closed connection is parked (the pool is on now) and counts; at the limit, a
+    // connection in use takes its place.
+    let b1 = bob_odbc
+        .driver_connect(&sqlite)
+        .expect("the parked one gives way");
+    assert_eq!(ann_odbc.status().unwrap().connections, 1);
+    let e = bob_odbc.driver_connect(&sqlite).map(|_| ()).unwrap_err();
+    assert!(e.message.contains("allows 1 physical"), "{e}");
+    // [Activity]: bob's session, opened after the reload, is dropped when idle for 1 s.
+    std::thread::sleep(std::time::Duration::from_millis(1600));
+    let e = b1
+        .cursor()
+        .execute("SELECT 1", &[])
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(e.class, ErrorClass::TimeoutError, "{e}");
+    assert!(e.message.contains("max_waiting_time"), "{e}");
+    drop(ann);
+}
+
 #[test]
 fn a_reload_reopens_the_log_file_and_changes_the_level() {
     let dir = tempfile::tempdir().unwrap();
@@ -372,6 +444,58 @@ fn a_second_sigterm_stops_at_once() {
     let status = exited(&mut server, 5);
     assert!(status.success(), "{status:?}");
     assert!(server.log().contains("second signal"));
+}
+
+#[test]
+fn a_sigint_during_a_drain_stops_at_once() {
+    let (mut server, _) = drain_server(60);
+    let (_s, _o, conn) = server.connect(&server.sqlite("sigint"));
+    conn.set_autocommit(false).unwrap();
+    conn.cursor()
+        .execute("CREATE TABLE t (id int)", &[])
+        .unwrap();
+    signal(&server, nix::sys::signal::Signal::SIGTERM);
+    TestServer::wait_until(10, "the drain to start", || {
+        server.log().contains("draining")
+    });
+    signal(&server, nix::sys::signal::Signal::SIGINT);
+    let status = exited(&mut server, 5);
+    assert!(status.success(), "{status:?}");
+    assert!(server.log().contains("second signal"));
+}
+
+/// A drain closes the pool's idle connections at once (their database sessions end while a
+/// transaction elsewhere still holds the drain), and the rest when it is over.
+#[test]
+fn a_drain_closes_pooled_connections_at_once() {
+    let pg = common::pg::pg();
+    let _db = pg.database("drain_pool");
+    let cs = pg.connstr("drain_pool");
+    let mut server = TestServer::start(
+        "[Unix]\nshutdown_grace = 60\npid_file = odbcd.pid\n\n[Pool]\nmax_idle_connections = 4\n",
+    );
+    let (_s2, _o2, busy) = server.connect(&cs);
+    busy.set_autocommit(false).unwrap();
+    busy.cursor()
+        .execute("CREATE TABLE t (id int)", &[])
+        .unwrap();
+    let (_s1, _o1, parked) = server.connect(&cs);
+    parked.close().unwrap();
+    assert_eq!(
+        pg.backends("drain_pool"),
+        2,
+        "one parked, one in a transaction"
+    );
+    signal(&server, nix::sys::signal::Signal::SIGTERM);
+    TestServer::wait_until(10, "the parked connection's backend to end", || {
+        pg.backends("drain_pool") == 1
+    });
+    busy.commit().unwrap();
+    let status = exited(&mut server, 10);
+    assert!(status.success(), "{status:?}");
+    TestServer::wait_until(10, "every backend to end", || {
+        pg.backends("drain_pool") == 0
+    });
 }
 
 #[test]

@@ -422,6 +422,9 @@ async fn drain(shared: &Shared) {
     let grace = shared.config.shutdown_grace;
     tracing::info!(target: "odbcd::lifecycle", ?grace, "draining: new sessions are refused; sessions close between requests and transactions");
     let _ = shared.registry.send(registry::Drain { now: false }).await;
+    // Idle pooled connections serve no one any more (no session starts, nothing is parked):
+    // their database sessions end now, not after the grace period.
+    let _ = shared.registry.send(registry::EmptyPool).await;
     let started = std::time::Instant::now();
     if !sessions_gone(shared, started + grace).await {
         tracing::warn!(target: "odbcd::lifecycle", ?grace, "shutdown_grace is over: closing the remaining sessions, rolling back their transactions");

@@ -414,8 +414,9 @@ impl Session {
             .as_ref()
             .is_some_and(|l| l.generation == generation);
         match r {
+            // Ending: its last frames are written, or they cannot be (the client is gone).
+            Ok(Drained::Closed) | Err(_) if self.closing && current => ctx.stop(),
             Err(e) if current => self.detach(&format!("write failed: {e}"), ctx),
-            Ok(Drained::Closed) if self.closing => ctx.stop(),
             _ => {}
         }
     }

@@ -19,7 +19,7 @@
 //! [`requests`] what each client request does; [`connections`] opening database connections
 //! and queueing and dispatching their requests; [`watchdog`] the periodic checks; [`drain`]
 //! closing at a transaction boundary when the server shuts down; the numbered frames are a
-//! [`ReplayBuffer`] in the session's [`Outbox`], which the connections' threads also write
+//! [`ReplayBuffer`](super::replay::ReplayBuffer) in the session's [`Outbox`], which the connections' threads also write
 //! their answers to (see [`db::answer`]).
 
 mod admin;

@@ -288,12 +288,16 @@ fn a_worker_killed_mid_fetch_or_mid_transaction_loses_only_its_connection() {
     let e = tx.commit().unwrap_err();
     assert_eq!(e.sqlstate, "08S01", "{e}");
     assert!(!e.message.contains("never-in-the-log-42"), "{e}");
+    let died = |log: &str| {
+        log.lines()
+            .filter(|l| l.contains("worker process of a database connection died"))
+            .map(str::to_owned)
+            .collect::<Vec<String>>()
+    };
+    // (The log reaches the test through a pipe, after the answer sometimes.)
+    TestServer::wait_until(10, "two deaths logged", || died(&server.log()).len() == 2);
     let log = server.log();
-    let deaths: Vec<&str> = log
-        .lines()
-        .filter(|l| l.contains("worker process of a database connection died"))
-        .collect();
-    assert_eq!(deaths.len(), 2, "{log}");
+    let deaths = died(&log);
     assert!(
         deaths[1].contains("SIGSEGV") && deaths[1].contains("isolation_kill"),
         "{}",
@@ -609,5 +613,55 @@ fn workers_run_as_the_configured_user() {
     assert!(
         err.contains("server.ini:3") && err.contains("no-such-user-here"),
         "{err}"
+    );
+}
+
+/// A worker sends its answers as the client's finished frames (compressed in the worker),
+/// which the server relays: what a client reads through a worker is what it reads through a
+/// thread, value for value, with the same rows and errors counted.
+#[test]
+fn a_workers_finished_frames_are_what_a_thread_sends() {
+    let pg = pg();
+    let _db = pg.database("isolation_frames");
+    let cs = pg.connstr("isolation_frames");
+    pg.psql(
+        "isolation_frames",
+        "CREATE TABLE t AS SELECT i AS id, 'customer number ' || (i % 100) AS name, (i * 1.25)::numeric(12,2) AS amount, \
+         timestamp '2026-01-01' + i * interval '1 second' AS at, CASE WHEN i % 7 = 0 THEN NULL ELSE i END AS maybe \
+         FROM generate_series(1, 30000) AS i",
+    );
+    let metrics = "[Metrics]\nlisten = 127.0.0.1:0\n";
+    let thread = TestServer::start(metrics);
+    let process = TestServer::start(&format!("{PROCESS}{metrics}"));
+    let read = |server: &TestServer| {
+        let (_s, _o, conn) = server.connect(&cs);
+        let mut c = conn.cursor();
+        c.execute("SELECT id, name, amount, at, maybe FROM t ORDER BY id", &[])
+            .unwrap();
+        let mut rows = Vec::new();
+        loop {
+            let batch = c.fetchmany(Some(7000)).unwrap();
+            if batch.is_empty() {
+                break;
+            }
+            rows.extend(batch.into_iter().map(|r| format!("{r:?}")));
+        }
+        let e = c.execute("SELECT no_such_column FROM t", &[]).unwrap_err();
+        // Counted before the session's cleanup (whose requests race the close).
+        let counted = [
+            "odbcd_rows_sent_total",
+            "odbcd_errors_total{class=\"ProgrammingError\"}",
+        ]
+        .map(|name| server.metric(name));
+        (rows, e.sqlstate, e.class, counted)
+    };
+    let (through_thread, through_worker) = (read(&thread), read(&process));
+    assert_eq!(through_worker.0.len(), 30000);
+    assert_eq!(through_worker, through_thread);
+    assert_eq!(through_worker.3, [30000.0, 1.0]);
+    // The batches were large enough to be compressed.
+    assert!(
+        process.metric("odbcd_sent_bytes_total{stage=\"wire\"}")
+            < process.metric("odbcd_sent_bytes_total{stage=\"payload\"}") / 2.0
     );
 }

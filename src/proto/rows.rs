@@ -46,7 +46,7 @@ pub struct EncodedRows {
 }
 
 /// `Vec<u8>` (de)serialized as a byte string (`serialize_bytes`).
-mod byte_string {
+pub(crate) mod byte_string {
     use serde::de::{Deserializer, SeqAccess, Visitor};
     use serde::Serializer;
 

@@ -256,6 +256,37 @@ impl Route {
     }
 }
 
+/// An answer a worker process already encoded as the client's frame (see
+/// [`super::worker::FrameAs`]): the server relays its bytes.
+pub struct FinishedFrame {
+    /// The frame.
+    pub bytes: Bytes,
+    /// It is an error (an answer too large for a frame).
+    pub failed: bool,
+    /// It carries rows of a result set that has more.
+    pub more_rows: bool,
+    /// The rows it carries.
+    pub rows: u64,
+}
+
+impl Route {
+    /// Sends a frame a worker finished (whatever its size: the worker encoded and compressed
+    /// it in its own process) and returns what the session hears.
+    pub fn relay(self, frame: FinishedFrame) -> DbReply {
+        if frame.failed {
+            self.metrics.error(ErrorClass::InterfaceError);
+        }
+        if frame.rows > 0 {
+            self.metrics.rows_sent.inc_by(frame.rows);
+        }
+        self.outbox.send_numbered(frame.bytes);
+        DbReply::Sent {
+            failed: frame.failed,
+            more_rows: frame.more_rows,
+        }
+    }
+}
+
 /// Whether a reply is small enough to encode on the database thread.
 fn small(result: &Result<DbReply, DbError>) -> bool {
     let mut reply = match result {

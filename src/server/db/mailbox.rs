@@ -251,8 +251,8 @@ impl DbAddr {
     }
 
     /// Sends `req` with a route by which the connection's thread may send the answer to the
-    /// client itself (then the session hears [`DbReply::Sent`]). A connection in a worker
-    /// process answers through the session as [`Self::call`] does.
+    /// client itself (then the session hears [`DbReply::Sent`]); a connection in a worker
+    /// process relays the frame its worker finished.
     pub fn call_routed(
         &self,
         id: u32,
@@ -260,8 +260,7 @@ impl DbAddr {
         route: Route,
     ) -> impl Future<Output = Answer> + use<> {
         let (tx, rx) = oneshot::channel();
-        let route = matches!(self.to, To::Thread(_)).then_some(route);
-        self.push(Envelope::Call(id, req, tx, route));
+        self.push(Envelope::Call(id, req, tx, Some(route)));
         answer(rx)
     }
 

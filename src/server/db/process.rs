@@ -6,7 +6,7 @@
 //! thread but the worker (and the reactor for the answer), as a request on a thread wakes
 //! that thread. It starts `odbcd worker` (this very program, from `/proc/self/exe`) through a
 //! thread that lives as long as the server, so that the worker's `PR_SET_PDEATHSIG` fires when
-//! the server dies, not before. Rows arrive already encoded for the wire: they are relayed,
+//! the server dies, not before. Answers arrive as the client's finished frames: they are relayed,
 //! not decoded. The session's cancels go through the [`CancelSlot`] to the worker's cancel
 //! pipe.
 //!
@@ -28,10 +28,11 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
+use super::answer::FinishedFrame;
 use super::mailbox::{DbAddr, Envelope};
 use super::messages::ParkedConnectionGone;
 use super::worker::WORKER_FRAME_LEN;
-use super::worker::{FromWorker, ToWorker, WorkerInit};
+use super::worker::{FrameAs, FromWorker, ToWorker, WorkerInit};
 use super::{CancelSlot, ConnectionClosed, DbReply, DbRequest, OpenTarget, Owner};
 use crate::error::{DbError, ErrorClass};
 use crate::proto::compress::Compression;
@@ -128,6 +129,14 @@ fn spawn_worker() -> std::io::Result<Spawned> {
 }
 
 /// A running worker.
+/// What a call to a worker came back as.
+enum Called {
+    /// A reply, as a thread would give it.
+    Reply(Result<DbReply, DbError>),
+    /// The client's finished frame (the call carried a route).
+    Frame(FinishedFrame),
+}
+
 struct Running {
     child: Child,
     input: tokio::process::ChildStdin,
@@ -243,7 +252,7 @@ impl WorkerProcess {
 
     async fn handle(&mut self, envelope: Envelope) {
         match envelope {
-            Envelope::Call(id, req, reply_to, _) => {
+            Envelope::Call(id, req, reply_to, route) => {
                 if let DbRequest::Open(target) = &req {
                     self.target = describe(target);
                 }
@@ -251,9 +260,32 @@ impl WorkerProcess {
                 let mark = slot.begin(id);
                 self.seq = self.seq.wrapping_add(1).max(1);
                 *self.running.lock().unwrap_or_else(PoisonError::into_inner) = Some((id, self.seq));
-                let result = self.call(ToWorker::Call { id: self.seq, req }).await;
+                // With a route the worker finishes a successful answer as the client's frame
+                // and this task relays the bytes to the session's outbox.
+                let frame = route.as_ref().map(|r| FrameAs {
+                    request: r.id,
+                    protocol: r.protocol,
+                    compression: u64::try_from(r.compression.threshold).unwrap_or(u64::MAX),
+                });
+                let call = ToWorker::Call {
+                    id: self.seq,
+                    req,
+                    frame,
+                };
+                let answer = self.call_for(call).await;
                 *self.running.lock().unwrap_or_else(PoisonError::into_inner) = None;
                 drop(mark);
+                let result = match (answer, route) {
+                    (Ok(Called::Frame(frame)), Some(route)) => Ok(route.relay(frame)),
+                    (Ok(Called::Frame(_)), None) => Err(DbError::new(
+                        ErrorClass::InternalError,
+                        "the worker answered with a frame nobody asked for",
+                    )),
+                    (Ok(Called::Reply(r)), Some(route)) => route.deliver(r),
+                    (Ok(Called::Reply(r)), None) => r,
+                    (Err(e), Some(route)) => route.deliver(Err(e)),
+                    (Err(e), None) => Err(e),
+                };
                 let _ = reply_to.send(result);
             }
             // The worker reads ahead on its own.
@@ -308,6 +340,17 @@ impl WorkerProcess {
 
     /// Sends a call and returns the worker's answer (starting the worker for the first).
     async fn call(&mut self, msg: ToWorker) -> Result<DbReply, DbError> {
+        match self.call_for(msg).await? {
+            Called::Reply(r) => r,
+            Called::Frame(_) => Err(DbError::new(
+                ErrorClass::InternalError,
+                "the worker answered with a frame nobody asked for",
+            )),
+        }
+    }
+
+    /// [`Self::call`], for a call that may come back as the client's finished frame.
+    async fn call_for(&mut self, msg: ToWorker) -> Result<Called, DbError> {
         if let Some(e) = &self.dead {
             return Err(e.clone());
         }
@@ -315,7 +358,18 @@ impl WorkerProcess {
             self.start_worker().await?;
         }
         match self.exchange(msg).await? {
-            FromWorker::Reply(r) => r,
+            FromWorker::Reply(r) => Ok(Called::Reply(r)),
+            FromWorker::Frame {
+                bytes,
+                failed,
+                more_rows,
+                rows,
+            } => Ok(Called::Frame(FinishedFrame {
+                bytes: bytes.into(),
+                failed,
+                more_rows,
+                rows,
+            })),
             FromWorker::Released { .. } => {
                 // Out of step: nothing it says can be trusted any more.
                 let e = std::io::Error::new(
@@ -354,6 +408,7 @@ impl WorkerProcess {
         self.call(ToWorker::Call {
             id: self.seq,
             req: DbRequest::Open(target),
+            frame: None,
         })
         .await
     }

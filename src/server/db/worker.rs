@@ -18,6 +18,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::answer::ClientAnswer;
 use super::{contain, CancelSlot, DbConnection, DbReply, DbRequest, OpenTarget};
 use crate::config::{CursorType, LogLevel};
 use crate::error::DbError;
@@ -35,6 +36,8 @@ pub(crate) enum ToWorker {
         id: u32,
         /// The request.
         req: DbRequest,
+        /// How to answer it as the client's finished frame, when the server relays it.
+        frame: Option<FrameAs>,
     },
     /// A new session takes over this (parked) connection.
     Adopt {
@@ -51,6 +54,26 @@ pub(crate) enum ToWorker {
         /// Whether the server would pool it.
         keep: bool,
     },
+}
+
+/// What a worker needs to turn a successful reply into the client's frame itself: the server
+/// then relays the bytes (it neither decodes nor encodes the rows).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub(crate) struct FrameAs {
+    /// The client's request id.
+    pub request: u32,
+    /// The protocol version the client speaks.
+    pub protocol: u16,
+    /// The session's compression threshold (`u64::MAX`: off).
+    pub compression: u64,
+}
+
+impl FrameAs {
+    fn compression(&self) -> Compression {
+        Compression {
+            threshold: usize::try_from(self.compression).unwrap_or(usize::MAX),
+        }
+    }
 }
 
 /// How a worker serves (from the server's configuration).
@@ -75,6 +98,18 @@ pub(crate) struct WorkerInit {
 pub(crate) enum FromWorker {
     /// The answer to a call or an adoption.
     Reply(Result<DbReply, DbError>),
+    /// A successful call's answer as the client's frame (the call asked for it).
+    Frame {
+        /// The frame.
+        #[serde(with = "crate::proto::rows::byte_string")]
+        bytes: Vec<u8>,
+        /// It is an error (only an answer too large for a frame becomes one).
+        failed: bool,
+        /// It carries rows of a result set that has more.
+        more_rows: bool,
+        /// The rows it carries.
+        rows: u64,
+    },
     /// The answer to a release: whether the connection was kept for reuse.
     Released {
         /// Kept (parked, reset); otherwise disconnected.
@@ -193,10 +228,23 @@ pub fn main(cancel_fd: i32) -> ExitCode {
     );
     while let Ok(msg) = read_message::<ToWorker>(&mut input) {
         let answer = match msg {
-            ToWorker::Call { id, req } => {
+            ToWorker::Call { id, req, frame } => {
                 let (result, read_ahead) = conn.serve_call(id, req);
                 finished.store(id, Ordering::Release);
-                if send(&mut output, FromWorker::Reply(result)).is_err() {
+                let answer = match (frame, result) {
+                    (Some(to), Ok(reply)) if finished_by_worker(&reply) => {
+                        let encoded = ClientAnswer::from_reply(reply, to.protocol)
+                            .encode(to.request, to.compression());
+                        FromWorker::Frame {
+                            bytes: encoded.bytes.to_vec(),
+                            failed: encoded.failed,
+                            more_rows: encoded.more_rows,
+                            rows: encoded.rows,
+                        }
+                    }
+                    (_, result) => FromWorker::Reply(result),
+                };
+                if send(&mut output, answer).is_err() {
                     break;
                 }
                 // The next batch is read while this one travels (see `DbConnection::run`).
@@ -258,6 +306,17 @@ fn become_user(uid: u32, gid: u32) -> nix::Result<()> {
 
 /// Writes an answer; one too large for the pipe's frames becomes an error answer (as the
 /// session does with one too large for the client's).
+/// Whether the worker finishes a reply as the client's frame: not a connect (the session
+/// answers it) nor a failed `ExecuteMany` (the session rewords it when the watchdog stopped
+/// it; errors come back as replies for the same reason).
+fn finished_by_worker(reply: &DbReply) -> bool {
+    match reply {
+        DbReply::Opened { .. } | DbReply::ManyFailed { .. } | DbReply::Sent { .. } => false,
+        DbReply::Warned(_, inner) => finished_by_worker(inner),
+        _ => true,
+    }
+}
+
 fn send(output: &mut impl Write, answer: FromWorker) -> std::io::Result<()> {
     match write_message(output, &answer) {
         Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {

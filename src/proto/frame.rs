@@ -133,6 +133,28 @@ pub fn encode_with(
     Ok(())
 }
 
+/// One whole uncompressed frame, compressed as `compression` says (the same frame when
+/// compression does not apply or pay off, or the bytes are not one uncompressed frame). What a
+/// relay uses to compress a frame someone else encoded without decoding its message.
+pub fn compress_frame(frame: bytes::Bytes, compression: Compression) -> bytes::Bytes {
+    let Some(head) = frame.first_chunk::<HEADER_LEN>() else {
+        return frame;
+    };
+    let whole =
+        parse_header(head, usize::MAX).is_ok_and(|h| !h.compressed && h.frame_len() == frame.len());
+    if !whole {
+        return frame;
+    }
+    let Some(c) = compression.compress(&frame[HEADER_LEN..]) else {
+        return frame;
+    };
+    let mut out = Vec::with_capacity(HEADER_LEN + c.len());
+    out.extend_from_slice(&((c.len() + 1) as u32).to_be_bytes());
+    out.push(FLAG_COMPRESSED);
+    out.extend_from_slice(&c);
+    bytes::Bytes::from(out)
+}
+
 /// The payload of a frame whose header was parsed, decompressed if it was compressed.
 ///
 /// # Errors
@@ -205,6 +227,31 @@ mod tests {
     use super::super::message::{ClientFrame, Request, ServerFrame};
     use super::super::MAX_FRAME_LEN;
     use super::*;
+
+    /// A frame compressed by a relay is the frame the encoder would have compressed, and
+    /// anything that is not one whole uncompressed frame passes unchanged.
+    #[test]
+    fn a_relay_compresses_a_finished_frame_as_the_encoder_would() {
+        let text = "b".repeat(10_000);
+        let (mut plain, mut direct) = (Vec::new(), Vec::new());
+        encode(&text, Compression::OFF, usize::MAX, &mut plain).unwrap();
+        encode(&text, Compression::new(true, 2), usize::MAX, &mut direct).unwrap();
+        let relayed = compress_frame(bytes::Bytes::from(plain.clone()), Compression::new(true, 2));
+        assert_eq!(&relayed[..], &direct[..]);
+        let decoded: String = decode(&relayed, usize::MAX).unwrap().unwrap().0;
+        assert_eq!(decoded, text);
+        // Compression off, a compressed frame, a torn frame, two frames: unchanged.
+        let off = compress_frame(bytes::Bytes::from(plain.clone()), Compression::OFF);
+        assert_eq!(&off[..], &plain[..]);
+        for odd in [
+            direct.clone(),
+            plain[..plain.len() - 1].to_vec(),
+            [plain.clone(), plain.clone()].concat(),
+        ] {
+            let out = compress_frame(bytes::Bytes::from(odd.clone()), Compression::new(true, 9));
+            assert_eq!(&out[..], &odd[..]);
+        }
+    }
 
     #[test]
     fn sizes_count_whole_frames_before_and_after_compression() {

@@ -267,6 +267,8 @@ pub struct FinishedFrame {
     pub more_rows: bool,
     /// The rows it carries.
     pub rows: u64,
+    /// It is sent uncompressed for the relay to compress (see [`frame::compress_frame`]).
+    pub compress: bool,
 }
 
 impl Route {
@@ -279,11 +281,27 @@ impl Route {
         if frame.rows > 0 {
             self.metrics.rows_sent.inc_by(frame.rows);
         }
-        self.outbox.send_numbered(frame.bytes);
+        let bytes = if frame.compress {
+            frame::compress_frame(frame.bytes, self.compression)
+        } else {
+            frame.bytes
+        };
+        self.outbox.send_numbered(bytes);
         DbReply::Sent {
             failed: frame.failed,
             more_rows: frame.more_rows,
         }
+    }
+}
+
+/// The bytes of the rows a reply carries.
+pub fn rows_bytes(mut reply: &DbReply) -> usize {
+    while let DbReply::Warned(_, inner) = reply {
+        reply = inner;
+    }
+    match reply {
+        DbReply::Executed { rows, .. } | DbReply::Rows { rows, .. } => rows.byte_len(),
+        _ => 0,
     }
 }
 
@@ -297,9 +315,7 @@ fn small(result: &Result<DbReply, DbError>) -> bool {
         reply = inner;
     }
     match reply {
-        DbReply::Executed { rows, .. } | DbReply::Rows { rows, .. } => {
-            rows.byte_len() <= DIRECT_ROWS_BYTES
-        }
+        DbReply::Executed { .. } | DbReply::Rows { .. } => rows_bytes(reply) <= DIRECT_ROWS_BYTES,
         // Connecting is answered by the session (it learns the connection's id).
         DbReply::Opened { .. } | DbReply::Sent { .. } => false,
         _ => true,

@@ -364,11 +364,13 @@ impl WorkerProcess {
                 failed,
                 more_rows,
                 rows,
+                compress,
             } => Ok(Called::Frame(FinishedFrame {
                 bytes: bytes.into(),
                 failed,
                 more_rows,
                 rows,
+                compress,
             })),
             FromWorker::Released { .. } => {
                 // Out of step: nothing it says can be trusted any more.

@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::answer::ClientAnswer;
+use super::answer::{ClientAnswer, DIRECT_ROWS_BYTES};
 use super::{contain, CancelSlot, DbConnection, DbReply, DbRequest, OpenTarget};
 use crate::config::{CursorType, LogLevel};
 use crate::error::DbError;
@@ -109,6 +109,8 @@ pub(crate) enum FromWorker {
         more_rows: bool,
         /// The rows it carries.
         rows: u64,
+        /// The server compresses it (it is large, and sent uncompressed).
+        compress: bool,
     },
     /// The answer to a release: whether the connection was kept for reuse.
     Released {
@@ -233,13 +235,22 @@ pub fn main(cancel_fd: i32) -> ExitCode {
                 finished.store(id, Ordering::Release);
                 let answer = match (frame, result) {
                     (Some(to), Ok(reply)) if finished_by_worker(&reply) => {
+                        // Large batches are compressed by the server while this process
+                        // reads the next one (as the reactor does for a thread).
+                        let later = super::answer::rows_bytes(&reply) > DIRECT_ROWS_BYTES;
+                        let compression = if later {
+                            Compression::OFF
+                        } else {
+                            to.compression()
+                        };
                         let encoded = ClientAnswer::from_reply(reply, to.protocol)
-                            .encode(to.request, to.compression());
+                            .encode(to.request, compression);
                         FromWorker::Frame {
                             bytes: encoded.bytes.to_vec(),
                             failed: encoded.failed,
                             more_rows: encoded.more_rows,
                             rows: encoded.rows,
+                            compress: later,
                         }
                     }
                     (_, result) => FromWorker::Reply(result),

@@ -36,6 +36,8 @@ pub struct Outbox {
 struct State {
     replay: ReplayBuffer,
     link: Option<LinkOut>,
+    /// The session is gone: frames are neither sent nor kept.
+    ended: bool,
 }
 
 /// The output side of the current link.
@@ -50,6 +52,17 @@ struct LinkOut {
     closing: bool,
     /// A direct write failed: the writer task reports it (the session detaches).
     failed: Option<io::Error>,
+}
+
+/// What a new link carries after its first frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Then {
+    /// What comes next.
+    Continue,
+    /// Every frame the client has not acknowledged (a resume), then what comes next.
+    Replay,
+    /// Nothing: the first frame is a notice that ends the session.
+    Close,
 }
 
 /// How a link's writer task ended.
@@ -69,6 +82,7 @@ impl Outbox {
             state: Mutex::new(State {
                 replay: ReplayBuffer::new(server_total),
                 link: None,
+                ended: false,
             }),
             wake: Notify::new(),
             metrics,
@@ -82,19 +96,18 @@ impl Outbox {
     }
 
     /// A new link: `generation` names it, `direct` is its socket for direct writes (plain
-    /// TCP), `first` goes out first (a resume's greeting), then every frame the client has not
-    /// acknowledged (all of them after `resume`).
+    /// TCP), `first` goes out first, then what `then` says.
     pub fn attach(
         &self,
         generation: u64,
         direct: Option<std::net::TcpStream>,
         first: Option<Bytes>,
-        replay: bool,
+        then: Then,
     ) {
         let mut state = self.lock();
         let mut waiting = VecDeque::new();
         waiting.extend(first);
-        if replay {
+        if then == Then::Replay {
             waiting.extend(state.replay.frames().cloned());
         }
         for frame in &waiting {
@@ -105,9 +118,19 @@ impl Outbox {
             direct,
             waiting,
             offset: 0,
-            closing: false,
+            closing: then == Then::Close,
             failed: None,
         });
+        drop(state);
+        self.wake.notify_one();
+    }
+
+    /// The session is gone: nothing more is sent or kept, and the socket is let go.
+    pub fn end(&self) {
+        let mut state = self.lock();
+        state.ended = true;
+        state.link = None;
+        state.replay.acknowledge(u64::MAX);
         drop(state);
         self.wake.notify_one();
     }
@@ -118,11 +141,17 @@ impl Outbox {
         self.wake.notify_one();
     }
 
-    /// Sends a numbered session frame (kept until acknowledged).
-    pub fn send_numbered(&self, frame: Bytes) {
+    /// Sends a numbered session frame (kept until acknowledged); false when it will never
+    /// reach the client (the session ended, or is closing).
+    pub fn send_numbered(&self, frame: Bytes) -> bool {
         let mut state = self.lock();
+        let closing = state.link.as_ref().is_some_and(|l| l.closing);
+        if state.ended || closing {
+            return false;
+        }
         state.replay.push(frame.clone());
         self.put(&mut state, frame);
+        true
     }
 
     /// Sends a frame outside the numbered stream (a notice).
@@ -312,7 +341,7 @@ mod tests {
             Arc::new(Metrics::new()),
             16 * 1024,
         ));
-        outbox.attach(1, Some(direct), None, false);
+        outbox.attach(1, Some(direct), None, Then::Continue);
         let writer = tokio::spawn({
             let outbox = Arc::clone(&outbox);
             async move { outbox.drive(1, write).await }
@@ -366,6 +395,28 @@ mod tests {
         assert_eq!(total.load(std::sync::atomic::Ordering::Relaxed), 0);
     }
 
+    /// After the final notice nothing is sent (and senders hear so, to count nothing); after
+    /// the session ended nothing is kept either.
+    #[tokio::test]
+    async fn nothing_goes_after_the_final_notice_and_nothing_is_kept_after_the_end() {
+        let total = Arc::new(AtomicUsize::new(0));
+        let outbox = Outbox::new(Arc::clone(&total), Arc::new(Metrics::new()), 1024);
+        let (write, direct, mut client) = pair().await;
+        outbox.attach(1, Some(direct), Some(frame(7, 8)), Then::Close);
+        assert!(!outbox.send_numbered(frame(8, 8)), "after the notice");
+        assert!(matches!(outbox.drive(1, write).await, Ok(Drained::Closed)));
+        let mut got = Vec::new();
+        client.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got, frame(7, 8));
+        outbox.detach();
+        assert!(outbox.send_numbered(frame(9, 8)), "kept for a resume");
+        assert_eq!(total.load(std::sync::atomic::Ordering::Relaxed), 8);
+        outbox.end();
+        assert_eq!(total.load(std::sync::atomic::Ordering::Relaxed), 0);
+        assert!(!outbox.send_numbered(frame(10, 8)), "after the end");
+        assert_eq!(outbox.kept_frames(), 0);
+    }
+
     /// Frames sent while no link is attached are kept, and a resume sends the greeting, then
     /// exactly the frames the client did not acknowledge, then what comes next.
     #[tokio::test]
@@ -376,7 +427,7 @@ mod tests {
         }
         outbox.resume(1).unwrap();
         let (write, direct, mut client) = pair().await;
-        outbox.attach(2, Some(direct), Some(frame(100, 8)), true);
+        outbox.attach(2, Some(direct), Some(frame(100, 8)), Then::Replay);
         outbox.send_numbered(frame(4, 8));
         outbox.close(None);
         let drained = outbox.drive(2, write).await.unwrap();

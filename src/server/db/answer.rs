@@ -177,14 +177,21 @@ pub struct EncodedAnswer {
 }
 
 impl EncodedAnswer {
-    /// Counts the answer in the metrics (rows and errors; the outbox counts the bytes).
-    pub fn count(&self, metrics: &Metrics) {
-        if let Some(class) = self.error {
-            metrics.error(class);
+    /// Sends the answer as a numbered frame and counts it in the metrics (rows and errors;
+    /// the outbox counts the bytes) if it is on its way.
+    pub fn send(self, outbox: &Outbox, metrics: &Metrics) {
+        if outbox.send_numbered(self.bytes) {
+            count(metrics, self.error, self.rows);
         }
-        if self.rows > 0 {
-            metrics.rows_sent.inc_by(self.rows);
-        }
+    }
+}
+
+fn count(metrics: &Metrics, error: Option<ErrorClass>, rows: u64) {
+    if let Some(class) = error {
+        metrics.error(class);
+    }
+    if rows > 0 {
+        metrics.rows_sent.inc_by(rows);
     }
 }
 
@@ -247,11 +254,12 @@ impl Route {
             Err(e) => ClientAnswer::Other(Response::Error(e)),
         };
         let encoded = answer.encode(self.id, self.compression);
-        encoded.count(&self.metrics);
-        self.outbox.send_numbered(encoded.bytes);
+        let (failed, more_rows) = (encoded.failed, encoded.more_rows);
+        encoded.send(&self.outbox, &self.metrics);
         Ok(DbReply::Sent {
-            failed: encoded.failed,
-            more_rows: encoded.more_rows,
+            failed,
+            more_rows,
+            at: Some(std::time::Instant::now()),
         })
     }
 }
@@ -275,21 +283,19 @@ impl Route {
     /// Sends a frame a worker finished (whatever its size: the worker encoded and compressed
     /// it in its own process) and returns what the session hears.
     pub fn relay(self, frame: FinishedFrame) -> DbReply {
-        if frame.failed {
-            self.metrics.error(ErrorClass::InterfaceError);
-        }
-        if frame.rows > 0 {
-            self.metrics.rows_sent.inc_by(frame.rows);
-        }
         let bytes = if frame.compress {
             frame::compress_frame(frame.bytes, self.compression)
         } else {
             frame.bytes
         };
-        self.outbox.send_numbered(bytes);
+        if self.outbox.send_numbered(bytes) {
+            let error = frame.failed.then_some(ErrorClass::InterfaceError);
+            count(&self.metrics, error, frame.rows);
+        }
         DbReply::Sent {
             failed: frame.failed,
             more_rows: frame.more_rows,
+            at: Some(std::time::Instant::now()),
         }
     }
 }

@@ -262,6 +262,10 @@ pub enum DbReply {
         failed: bool,
         /// It carried rows of a result set that has more.
         more_rows: bool,
+        /// When it left (the request's latency ends there, not when the session hears of
+        /// it). Never crosses a worker's pipe.
+        #[serde(skip)]
+        at: Option<std::time::Instant>,
     },
 }
 

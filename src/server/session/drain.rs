@@ -196,8 +196,22 @@ impl Transactions {
 impl Session {
     /// Request `id` has its answer (`failed`: an error; `more_rows`: a result with rows left).
     pub(super) fn answered(&mut self, id: RequestId, failed: bool, more_rows: bool) {
+        self.answered_at(id, failed, more_rows, None);
+    }
+
+    /// [`Self::answered`] for an answer that left at `at` (now when `None`).
+    pub(super) fn answered_at(
+        &mut self,
+        id: RequestId,
+        failed: bool,
+        more_rows: bool,
+        at: Option<Instant>,
+    ) {
         if let Some((kind, arrived)) = self.unanswered.remove(&id) {
-            self.shared.metrics.answered(kind, arrived.elapsed());
+            let left = at.unwrap_or_else(Instant::now);
+            self.shared
+                .metrics
+                .answered(kind, left.saturating_duration_since(arrived));
         }
         self.transactions.settle(id, failed, more_rows);
     }

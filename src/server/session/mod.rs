@@ -45,7 +45,7 @@ use super::db::{
 use super::gate::{Gate, Gated};
 
 use super::handoff::{public_prefix, ReadHalf, Reattach, WriteHalf};
-use super::outbox::{Drained, Outbox};
+use super::outbox::{Drained, Outbox, Then};
 use super::registry::{
     AcquireConnection, GetStatus, RegisterSession, RunningRequestCount, SessionStats, Transport,
     UnregisterSession, PAUSED_MESSAGE,
@@ -248,19 +248,19 @@ impl Session {
                 draining: false,
                 admin_busy: false,
             };
-            s.attach(read, write, direct, None, ctx);
+            s.attach(read, write, direct, None, Then::Continue, ctx);
             s
         })
     }
 
-    /// Takes a new link; `first` goes out on it first, then (with `first`: a resume) every
-    /// session frame the client has not acknowledged.
+    /// Takes a new link; `first` goes out on it first, then what `then` says.
     fn attach(
         &mut self,
         read: ReadHalf,
         write: WriteHalf,
         direct: Option<std::net::TcpStream>,
         first: Option<bytes::Bytes>,
+        then: Then,
         ctx: &mut Context<Self>,
     ) {
         self.generation += 1;
@@ -284,8 +284,7 @@ impl Session {
             LinkEvent::Closed(generation)
         }));
         let reader = ctx.add_stream(Gated::new(frames, gate.clone()));
-        let resume = first.is_some();
-        self.outbox.attach(generation, direct, first, resume);
+        self.outbox.attach(generation, direct, first, then);
         let outbox = Arc::clone(&self.outbox);
         let writer_task = ctx.spawn(
             async move { outbox.drive(generation, write).await }
@@ -334,18 +333,22 @@ impl Session {
 
     /// Answers request `id` with a database actor's reply (and the driver's warnings).
     fn reply_db(&mut self, id: RequestId, reply: DbReply) {
-        if let DbReply::Sent { failed, more_rows } = reply {
+        if let DbReply::Sent {
+            failed,
+            more_rows,
+            at,
+        } = reply
+        {
             // The connection's thread sent it already.
-            return self.answered(id, failed, more_rows);
+            return self.answered_at(id, failed, more_rows, at);
         }
         self.send_answer(id, ClientAnswer::from_reply(reply, self.protocol));
     }
 
     fn send_answer(&mut self, id: RequestId, answer: ClientAnswer) {
         let encoded = answer.encode(id, self.compression);
-        encoded.count(&self.shared.metrics);
         self.answered(id, encoded.failed, encoded.more_rows);
-        self.outbox.send_numbered(encoded.bytes);
+        encoded.send(&self.outbox, &self.shared.metrics);
     }
 
     fn reply_result(&mut self, id: RequestId, r: Result<Response, DbError>) {
@@ -522,8 +525,7 @@ impl Actor for Session {
         // What this session kept for replay no longer counts against the server's budget, and
         // the outbox lets the socket go (a connection's thread still answering holds the
         // outbox, not the socket).
-        self.outbox.acknowledge(u64::MAX);
-        self.outbox.detach();
+        self.outbox.end();
         let running: Vec<(RequestId, ConnId)> =
             self.running.iter().map(|(id, r)| (*id, r.conn)).collect();
         self.queued.clear();
@@ -601,8 +603,17 @@ impl Handler<Reattach> for Session {
                     "the session has ended",
                 )
             });
-            self.attach(msg.read, msg.write, msg.direct, None, ctx);
-            return self.fail(reason, ctx);
+            // The notice is the link's only frame (no connection's answer goes before it).
+            let notice = self.unnumbered(0, Response::Error(reason.clone()));
+            self.attach(
+                msg.read,
+                msg.write,
+                msg.direct,
+                Some(notice),
+                Then::Close,
+                ctx,
+            );
+            return self.end(reason, ctx);
         }
         self.acknowledge(msg.ack, ctx);
         if self.outbox.resume(msg.ack).is_err() {
@@ -611,8 +622,16 @@ impl Handler<Reattach> for Session {
                 "08S01",
                 "cannot resume: answers the client has not received are gone",
             );
-            self.attach(msg.read, msg.write, msg.direct, None, ctx);
-            return self.fail(err, ctx);
+            let notice = self.unnumbered(0, Response::Error(err.clone()));
+            self.attach(
+                msg.read,
+                msg.write,
+                msg.direct,
+                Some(notice),
+                Then::Close,
+                ctx,
+            );
+            return self.end(err, ctx);
         }
         self.last_request = Instant::now();
         let window = self.shared.config.activity.max_session_reconnect_time;
@@ -627,7 +646,14 @@ impl Handler<Reattach> for Session {
         );
         // The greeting, then every frame the client missed, then what comes next: in one
         // step, so that no connection's answer slips in between.
-        self.attach(msg.read, msg.write, msg.direct, Some(hello), ctx);
+        self.attach(
+            msg.read,
+            msg.write,
+            msg.direct,
+            Some(hello),
+            Then::Replay,
+            ctx,
+        );
         tracing::info!(peer = %self.peer, replayed = self.outbox.kept_frames(), "session resumed");
         // Closed for a shutdown while the link was down: the client gets every answer it
         // missed, then the notice (so it knows what did not run).

@@ -133,26 +133,22 @@ pub fn encode_with(
     Ok(())
 }
 
-/// One whole uncompressed frame, compressed as `compression` says (the same frame when
-/// compression does not apply or pay off, or the bytes are not one uncompressed frame). What a
-/// relay uses to compress a frame someone else encoded without decoding its message.
-pub fn compress_frame(frame: bytes::Bytes, compression: Compression) -> bytes::Bytes {
-    let Some(head) = frame.first_chunk::<HEADER_LEN>() else {
-        return frame;
-    };
+/// One whole uncompressed frame, compressed as `compression` says; `None` (keep the frame)
+/// when compression does not apply or pay off, or the bytes are not one uncompressed frame.
+/// What a relay uses to compress a frame someone else encoded without decoding its message.
+pub fn compress_frame(frame: &[u8], compression: Compression) -> Option<Vec<u8>> {
+    let head = frame.first_chunk::<HEADER_LEN>()?;
     let whole =
         parse_header(head, usize::MAX).is_ok_and(|h| !h.compressed && h.frame_len() == frame.len());
     if !whole {
-        return frame;
+        return None;
     }
-    let Some(c) = compression.compress(&frame[HEADER_LEN..]) else {
-        return frame;
-    };
+    let c = compression.compress(&frame[HEADER_LEN..])?;
     let mut out = Vec::with_capacity(HEADER_LEN + c.len());
     out.extend_from_slice(&((c.len() + 1) as u32).to_be_bytes());
     out.push(FLAG_COMPRESSED);
     out.extend_from_slice(&c);
-    bytes::Bytes::from(out)
+    Some(out)
 }
 
 /// The payload of a frame whose header was parsed, decompressed if it was compressed.
@@ -236,20 +232,16 @@ mod tests {
         let (mut plain, mut direct) = (Vec::new(), Vec::new());
         encode(&text, Compression::OFF, usize::MAX, &mut plain).unwrap();
         encode(&text, Compression::new(true, 2), usize::MAX, &mut direct).unwrap();
-        let relayed = compress_frame(bytes::Bytes::from(plain.clone()), Compression::new(true, 2));
-        assert_eq!(&relayed[..], &direct[..]);
+        let relayed = compress_frame(&plain, Compression::new(true, 2)).unwrap();
+        assert_eq!(relayed, direct);
         let decoded: String = decode(&relayed, usize::MAX).unwrap().unwrap().0;
         assert_eq!(decoded, text);
-        // Compression off, a compressed frame, a torn frame, two frames: unchanged.
-        let off = compress_frame(bytes::Bytes::from(plain.clone()), Compression::OFF);
-        assert_eq!(&off[..], &plain[..]);
-        for odd in [
-            direct.clone(),
-            plain[..plain.len() - 1].to_vec(),
-            [plain.clone(), plain.clone()].concat(),
-        ] {
-            let out = compress_frame(bytes::Bytes::from(odd.clone()), Compression::new(true, 9));
-            assert_eq!(&out[..], &odd[..]);
+        // Compression off, a compressed frame, a torn frame, two frames: left as they are.
+        assert_eq!(compress_frame(&plain, Compression::OFF), None);
+        let torn = plain[..plain.len() - 1].to_vec();
+        let two = [plain.clone(), plain.clone()].concat();
+        for odd in [direct, torn, two] {
+            assert_eq!(compress_frame(&odd, Compression::new(true, 9)), None);
         }
     }
 

@@ -283,11 +283,11 @@ impl Route {
     /// Sends a frame a worker finished (whatever its size: the worker encoded and compressed
     /// it in its own process) and returns what the session hears.
     pub fn relay(self, frame: FinishedFrame) -> DbReply {
-        let bytes = if frame.compress {
-            frame::compress_frame(frame.bytes, self.compression)
-        } else {
-            frame.bytes
-        };
+        let compressed = frame
+            .compress
+            .then(|| frame::compress_frame(&frame.bytes, self.compression))
+            .flatten();
+        let bytes = compressed.map_or(frame.bytes, Bytes::from);
         if self.outbox.send_numbered(bytes) {
             let error = frame.failed.then_some(ErrorClass::InterfaceError);
             count(&self.metrics, error, frame.rows);

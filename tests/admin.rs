@@ -30,12 +30,7 @@ fn server(extra: &str) -> TestServer {
 }
 
 fn login(server: &TestServer, user: &str) -> Result<ServerSession, odbcd::client::Error> {
-    let data = server
-        .config_data()
-        .set("Authentication", "login_salt", SALT);
-    let mut s = ServerSession::new(None, Some(&data))?;
-    s.open(user, &format!("{user}-pw"), None, None)?;
-    Ok(s)
+    common::login(server, SALT, user)
 }
 
 /// `odbcsh` as `user` running `commands`: its exit status, stdout and stderr.

@@ -134,12 +134,7 @@ fn a_reload_changes_limits_and_access_for_what_starts_next_and_a_bad_file_change
 const SALT: &str = "reload-salt";
 
 fn login(server: &TestServer, user: &str) -> Result<ServerSession, odbcd::client::Error> {
-    let data = server
-        .config_data()
-        .set("Authentication", "login_salt", SALT);
-    let mut s = ServerSession::new(None, Some(&data))?;
-    s.open(user, &format!("{user}-pw"), None, None)?;
-    Ok(s)
+    common::login(server, SALT, user)
 }
 
 /// A reload applies the password file, `[License]`, `[Pool]` and `[Activity]` to what starts
@@ -428,40 +423,28 @@ fn the_grace_period_ends_with_open_transactions_rolled_back() {
     assert_eq!(pg.psql("drain_grace", "SELECT count(*) FROM t"), "0");
 }
 
+/// During a drain, a second SIGTERM or a SIGINT stops the server at once.
 #[test]
-fn a_second_sigterm_stops_at_once() {
-    let (mut server, _) = drain_server(60);
-    let (_s, _o, conn) = server.connect(&server.sqlite("second"));
-    conn.set_autocommit(false).unwrap();
-    conn.cursor()
-        .execute("CREATE TABLE t (id int)", &[])
-        .unwrap();
-    signal(&server, nix::sys::signal::Signal::SIGTERM);
-    TestServer::wait_until(10, "the drain to start", || {
-        server.log().contains("draining")
-    });
-    signal(&server, nix::sys::signal::Signal::SIGTERM);
-    let status = exited(&mut server, 5);
-    assert!(status.success(), "{status:?}");
-    assert!(server.log().contains("second signal"));
-}
-
-#[test]
-fn a_sigint_during_a_drain_stops_at_once() {
-    let (mut server, _) = drain_server(60);
-    let (_s, _o, conn) = server.connect(&server.sqlite("sigint"));
-    conn.set_autocommit(false).unwrap();
-    conn.cursor()
-        .execute("CREATE TABLE t (id int)", &[])
-        .unwrap();
-    signal(&server, nix::sys::signal::Signal::SIGTERM);
-    TestServer::wait_until(10, "the drain to start", || {
-        server.log().contains("draining")
-    });
-    signal(&server, nix::sys::signal::Signal::SIGINT);
-    let status = exited(&mut server, 5);
-    assert!(status.success(), "{status:?}");
-    assert!(server.log().contains("second signal"));
+fn a_second_sigterm_or_a_sigint_stops_at_once() {
+    for second in [
+        nix::sys::signal::Signal::SIGTERM,
+        nix::sys::signal::Signal::SIGINT,
+    ] {
+        let (mut server, _) = drain_server(60);
+        let (_s, _o, conn) = server.connect(&server.sqlite("second"));
+        conn.set_autocommit(false).unwrap();
+        conn.cursor()
+            .execute("CREATE TABLE t (id int)", &[])
+            .unwrap();
+        signal(&server, nix::sys::signal::Signal::SIGTERM);
+        TestServer::wait_until(10, "the drain to start", || {
+            server.log().contains("draining")
+        });
+        signal(&server, second);
+        let status = exited(&mut server, 5);
+        assert!(status.success(), "{second}: {status:?}");
+        assert!(server.log().contains("second signal"), "{second}");
+    }
 }
 
 /// A drain closes the pool's idle connections at once (their database sessions end while a

@@ -153,22 +153,25 @@ impl<C> IdlePool<C> {
     /// Removes the connection that has been idle longest.
     pub fn evict_oldest(&mut self) -> Option<C> {
         while let Some((at, key)) = self.order.pop_front() {
-            let Some(list) = self.by_key.get_mut(&key) else {
-                continue;
-            };
-            // The list is in entry order; an entry of `order` is live while a connection of that
-            // key entered at that instant is still there.
-            let Some(pos) = list.iter().position(|(t, _)| *t == at) else {
-                continue;
-            };
-            let (_, conn) = list.remove(pos);
-            if list.is_empty() {
-                self.by_key.remove(&key);
+            if let Some(conn) = self.take_entry(at, &key) {
+                return Some(conn);
             }
-            self.len -= 1;
-            return Some(conn);
         }
         None
+    }
+
+    /// The connection of `key` that entered at `at`, if it is still here. The list is in entry
+    /// order; an entry of `order` is live while a connection of that key entered at that
+    /// instant is still there.
+    fn take_entry(&mut self, at: Instant, key: &PoolKey) -> Option<C> {
+        let list = self.by_key.get_mut(key)?;
+        let pos = list.iter().position(|(t, _)| *t == at)?;
+        let (_, conn) = list.remove(pos);
+        if list.is_empty() {
+            self.by_key.remove(key);
+        }
+        self.len -= 1;
+        Some(conn)
     }
 
     /// Removes every connection idle longer than the idle timeout at `now`.
@@ -181,18 +184,9 @@ impl<C> IdlePool<C> {
             self.order.pop_front();
             // An entry of a connection taken or removed since is skipped (evicting the oldest
             // live one instead would drop a connection that has not been idle long enough).
-            let Some(list) = self.by_key.get_mut(&key) else {
-                continue;
-            };
-            let Some(pos) = list.iter().position(|(t, _)| *t == at) else {
-                continue;
-            };
-            let (_, conn) = list.remove(pos);
-            if list.is_empty() {
-                self.by_key.remove(&key);
+            if let Some(conn) = self.take_entry(at, &key) {
+                out.push(conn);
             }
-            self.len -= 1;
-            out.push(conn);
         }
         out
     }

@@ -123,6 +123,21 @@ pub fn add_user(file: &Path, user: &str, password: &str, salt: Option<&str>) {
     );
 }
 
+/// A session opened on `server` as `user`, whose password is `USER-pw` (as [`add_user`] was
+/// given it), with the server's `login_salt`.
+pub fn login(
+    server: &TestServer,
+    salt: &str,
+    user: &str,
+) -> Result<ServerSession, odbcd::client::Error> {
+    let data = server
+        .config_data()
+        .set("Authentication", "login_salt", salt);
+    let mut s = ServerSession::new(None, Some(&data))?;
+    s.open(user, &format!("{user}-pw"), None, None)?;
+    Ok(s)
+}
+
 /// The port of the first listener in odbcd's `--ready-file`, once it is written (`None` if the
 /// server exits or takes more than 20 s).
 pub fn ready_port(ready: &std::path::Path, child: &mut Child) -> Option<u16> {

@@ -301,29 +301,29 @@ impl Route {
 }
 
 /// The bytes of the rows a reply carries.
-pub fn rows_bytes(mut reply: &DbReply) -> usize {
-    while let DbReply::Warned(_, inner) = reply {
-        reply = inner;
-    }
-    match reply {
+pub fn rows_bytes(reply: &DbReply) -> usize {
+    match innermost(reply) {
         DbReply::Executed { rows, .. } | DbReply::Rows { rows, .. } => rows.byte_len(),
         _ => 0,
     }
 }
 
-/// Whether a reply is small enough to encode on the database thread.
-fn small(result: &Result<DbReply, DbError>) -> bool {
-    let mut reply = match result {
-        Ok(reply) => reply,
-        Err(_) => return true,
-    };
+/// A reply without its warnings.
+fn innermost(mut reply: &DbReply) -> &DbReply {
     while let DbReply::Warned(_, inner) = reply {
         reply = inner;
     }
-    match reply {
-        DbReply::Executed { .. } | DbReply::Rows { .. } => rows_bytes(reply) <= DIRECT_ROWS_BYTES,
+    reply
+}
+
+/// Whether a reply is small enough to encode on the database thread.
+fn small(result: &Result<DbReply, DbError>) -> bool {
+    match result {
+        Err(_) => true,
         // Connecting is answered by the session (it learns the connection's id).
-        DbReply::Opened { .. } | DbReply::Sent { .. } => false,
-        _ => true,
+        Ok(reply) => match innermost(reply) {
+            DbReply::Opened { .. } | DbReply::Sent { .. } => false,
+            _ => rows_bytes(reply) <= DIRECT_ROWS_BYTES,
+        },
     }
 }

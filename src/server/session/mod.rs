@@ -424,6 +424,21 @@ impl Session {
         }
     }
 
+    /// Tells a client resuming on `msg`'s link why it cannot, and ends the session: the notice
+    /// is the link's only frame (no connection's answer goes before it).
+    fn refuse_resume(&mut self, msg: Reattach, err: DbError, ctx: &mut Context<Self>) {
+        let notice = self.unnumbered(0, Response::Error(err.clone()));
+        self.attach(
+            msg.read,
+            msg.write,
+            msg.direct,
+            Some(notice),
+            Then::Close,
+            ctx,
+        );
+        self.end(err, ctx);
+    }
+
     /// Stops a link's reader and writer; the outbox writes to it no more.
     fn retire(&self, link: Link, ctx: &mut Context<Session>) {
         self.outbox.detach();
@@ -603,17 +618,7 @@ impl Handler<Reattach> for Session {
                     "the session has ended",
                 )
             });
-            // The notice is the link's only frame (no connection's answer goes before it).
-            let notice = self.unnumbered(0, Response::Error(reason.clone()));
-            self.attach(
-                msg.read,
-                msg.write,
-                msg.direct,
-                Some(notice),
-                Then::Close,
-                ctx,
-            );
-            return self.end(reason, ctx);
+            return self.refuse_resume(msg, reason, ctx);
         }
         self.acknowledge(msg.ack, ctx);
         if self.outbox.resume(msg.ack).is_err() {
@@ -622,16 +627,7 @@ impl Handler<Reattach> for Session {
                 "08S01",
                 "cannot resume: answers the client has not received are gone",
             );
-            let notice = self.unnumbered(0, Response::Error(err.clone()));
-            self.attach(
-                msg.read,
-                msg.write,
-                msg.direct,
-                Some(notice),
-                Then::Close,
-                ctx,
-            );
-            return self.end(err, ctx);
+            return self.refuse_resume(msg, err, ctx);
         }
         self.last_request = Instant::now();
         let window = self.shared.config.activity.max_session_reconnect_time;

@@ -387,3 +387,39 @@ fn without_authentication_a_client_sees_and_ends_only_its_own_session() {
     let e = odbc_a.admin(AdminCommand::Pause).unwrap_err();
     assert_eq!(e.sqlstate, "42501", "{e}");
 }
+
+#[test]
+fn a_session_that_has_its_answers_shows_nothing_running() {
+    // A connection's thread sends a small answer itself, and the session settles it only on
+    // its next wake-up: what others see of the session must not wait for that.
+    let server = server("");
+    let bob = login(&server, "bob").unwrap();
+    let conn = bob
+        .odbc()
+        .unwrap()
+        .driver_connect(&server.sqlite("quiet"))
+        .unwrap();
+    let mut c = conn.cursor();
+    for _ in 0..20 {
+        c.execute("SELECT 1", &[]).unwrap();
+        assert_eq!(
+            c.fetchone().unwrap().map(Vec::from),
+            Some(vec![Value::Int(1)])
+        );
+    }
+    // bob's session sends nothing more; ann looks.
+    let ann = login(&server, "ann").unwrap();
+    let odbc_ann = ann.odbc().unwrap();
+    let status = odbc_ann.status().unwrap();
+    assert_eq!(status.running_requests, 0, "{status:?}");
+    let (_, _, sessions) = odbc_ann.sessions().unwrap();
+    let bobs = sessions.iter().find(|s| s.user == "bob").unwrap();
+    assert!(bobs.running.is_empty(), "{bobs:?}");
+    assert_eq!(bobs.connections, 1);
+    // And the connection takes the next request at once.
+    c.execute("SELECT 2", &[]).unwrap();
+    assert_eq!(
+        c.fetchone().unwrap().map(Vec::from),
+        Some(vec![Value::Int(2)])
+    );
+}

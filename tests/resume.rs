@@ -196,6 +196,43 @@ fn a_transaction_and_open_cursor_survive_a_resume() {
 }
 
 #[test]
+fn a_client_taking_over_a_session_passes_over_the_answers_to_the_previous_owner() {
+    let pg = pg();
+    let server = server();
+    let _db = pg.database("resume_takeover");
+    let (a, odbc) = server.open();
+    let id = a.session_id().unwrap().to_owned();
+    let conn = odbc.driver_connect(&pg.connstr("resume_takeover")).unwrap();
+    // The first owner's request is still running when another client takes the session over.
+    let first = std::thread::spawn(move || {
+        let mut c = conn.cursor();
+        let ok = c.execute("SELECT pg_sleep(2)", &[]).is_ok();
+        drop(c);
+        drop(conn);
+        ok
+    });
+    TestServer::wait_until(10, "the sleep to run", || {
+        pg.psql(
+            "resume_takeover",
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(2)%' AND state = 'active' AND pid <> pg_backend_pid()",
+        ) == "1"
+    });
+    let mut other = ServerSession::new(None, Some(&server.config_data())).unwrap();
+    other.open("", "", None, Some(&id)).unwrap();
+    // Closing waits for the sleep; its answer reaches this link first, and is not this
+    // client's: the close still succeeds.
+    other.close().unwrap();
+    assert!(
+        !first.join().unwrap(),
+        "the first owner's link was taken over"
+    );
+    drop(a);
+    TestServer::wait_until(10, "backends to close", || {
+        pg.backends("resume_takeover") == 0
+    });
+}
+
+#[test]
 fn explicit_resume_with_open_session_id() {
     let pg = pg();
     let server = server();

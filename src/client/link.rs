@@ -61,6 +61,10 @@ struct ReadState {
     /// When a frame last went out or came in (for pings).
     last_traffic: Option<Instant>,
     broken: Option<DbError>,
+    /// A session taken over from another client (opened with its id): the highest request id
+    /// that client sent. Answers to its requests still on their way come here, and are passed
+    /// over.
+    previous_owner_upto: RequestId,
 }
 
 struct Writer {
@@ -112,7 +116,10 @@ impl Link {
                 next_id: session.last_request.wrapping_add(1).max(1),
             }),
             reader: Mutex::new(reader),
-            state: Mutex::new(ReadState::default()),
+            state: Mutex::new(ReadState {
+                previous_owner_upto: session.last_request,
+                ..ReadState::default()
+            }),
             wake: Condvar::new(),
             peer: endpoint.peer.clone(),
             endpoint,
@@ -447,7 +454,14 @@ impl Link {
                         self.send_acknowledgement();
                         st = lock(&self.state);
                     }
-                    if st.unanswered.remove(&f.id).is_none() {
+                    let ours = st.unanswered.remove(&f.id).is_some();
+                    if !ours && f.id <= st.previous_owner_upto {
+                        // The answer to a request of the client this session was taken over
+                        // from (it was still running or queued): not ours to read.
+                        tracing::debug!(server = %self.peer, request = f.id, "answer to the previous owner's request passed over");
+                        continue;
+                    }
+                    if !ours {
                         // Never sent, or answered already: the numbering both sides rely on
                         // is broken, and someone may be waiting for an answer that will not
                         // come.

@@ -36,6 +36,7 @@ mod params;
 mod pieces;
 mod procedures;
 pub mod process;
+pub mod reply;
 mod rowset;
 pub mod sqlite_guard;
 pub mod sqlite_values;
@@ -429,7 +430,7 @@ impl DbConnection {
                         // when the client's next Fetch (queued behind this) arrives.
                         inbox.push(Envelope::ReadAhead(cursor));
                     }
-                    let _ = reply_to.send(result);
+                    reply_to.send(result);
                 }
                 Envelope::ReadAhead(cursor) => {
                     let _ = contain(&mut self, |this| {

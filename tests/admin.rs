@@ -390,8 +390,8 @@ fn without_authentication_a_client_sees_and_ends_only_its_own_session() {
 
 #[test]
 fn a_session_that_has_its_answers_shows_nothing_running() {
-    // A connection's thread sends a small answer itself, and the session settles it only on
-    // its next wake-up: what others see of the session must not wait for that.
+    // A connection's thread sends a small answer itself and tells the session afterwards: a
+    // session whose client has its answers shows nothing running, to others too.
     let server = server("");
     let bob = login(&server, "bob").unwrap();
     let conn = bob

@@ -1,9 +1,8 @@
 //! The database connection actor's thread and mailbox.
 //!
 //! Each [`super::DbConnection`] runs on its own OS thread and takes its messages (`Envelope`s) one at
-//! a time, in order, from a queue; a request's answer goes back through a [`super::reply`] slot
-//! that the session's future awaits (and that may leave an answer already sent to the client
-//! for the session's next wake-up), other answers through one-shot channels. The thread ends when the last [`DbAddr`] is dropped and the queue is empty.
+//! a time, in order, from a queue; answers go back through one-shot channels that the session's
+//! futures await. The thread ends when the last [`DbAddr`] is dropped and the queue is empty.
 //!
 //! Why not actix's `SyncArbiter`, which this replaced: it panics when the operating system
 //! refuses a new thread (on the reactor thread, which ended the session and left its counts
@@ -24,14 +23,14 @@ use actix::MailboxError;
 use tokio::sync::oneshot;
 
 use super::answer::Route;
-use super::reply::{reply_slot, ReplyFuture, ReplySlot, ReplyTo};
 use super::{Adopt, DbHandle, DbReply, DbRequest};
 use crate::error::{DbError, ErrorClass};
 use crate::proto::message::CursorId;
 
-pub use super::reply::Answer;
+/// What a request's answer looks like to the one who sent it: `Err` when the actor is gone.
+pub type Answer = Result<Result<DbReply, DbError>, MailboxError>;
 
-type OneShot = oneshot::Sender<Result<DbReply, DbError>>;
+type ReplyTo = oneshot::Sender<Result<DbReply, DbError>>;
 
 /// One message to a database connection actor.
 pub(crate) enum Envelope {
@@ -39,9 +38,9 @@ pub(crate) enum Envelope {
     /// the route by which the thread may answer the client itself.
     Call(u32, DbRequest, ReplyTo, Option<Route>),
     /// A new session takes over a parked actor.
-    Adopt(Adopt, OneShot),
+    Adopt(Adopt, ReplyTo),
     /// The session is done with the connection (`me` is the actor's own handle).
-    Release(DbHandle, Option<OneShot>),
+    Release(DbHandle, Option<ReplyTo>),
     /// Read the next batch of this cursor before the client asks (the actor to itself).
     ReadAhead(CursorId),
 }
@@ -246,26 +245,23 @@ impl DbAddr {
 
     /// Sends `req` (the session's request `id`) and returns its answer.
     pub fn call(&self, id: u32, req: DbRequest) -> impl Future<Output = Answer> + use<> {
-        let (tx, rx, _) = reply_slot(false, None);
+        let (tx, rx) = oneshot::channel();
         self.push(Envelope::Call(id, req, tx, None));
-        async move { rx.await.unwrap_or(Err(MailboxError::Closed)) }
+        answer(rx)
     }
 
     /// Sends `req` with a route by which the connection's thread may send the answer to the
-    /// client itself (then the session hears [`DbReply::Sent`], quietly: see
-    /// [`super::reply`]); a connection in a worker process relays the frame its worker
-    /// finished. `guard` is held until the answer comes. Returns the answer's future and its
-    /// slot.
+    /// client itself (then the session hears [`DbReply::Sent`]); a connection in a worker
+    /// process relays the frame its worker finished.
     pub fn call_routed(
         &self,
         id: u32,
         req: DbRequest,
         route: Route,
-        guard: Box<dyn Send>,
-    ) -> (ReplyFuture, Arc<ReplySlot>) {
-        let (tx, rx, slot) = reply_slot(true, Some(guard));
+    ) -> impl Future<Output = Answer> + use<> {
+        let (tx, rx) = oneshot::channel();
         self.push(Envelope::Call(id, req, tx, Some(route)));
-        (rx, slot)
+        answer(rx)
     }
 
     /// Hands a parked actor to a new user.

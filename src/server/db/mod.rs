@@ -36,7 +36,6 @@ mod params;
 mod pieces;
 mod procedures;
 pub mod process;
-pub mod reply;
 mod rowset;
 pub mod sqlite_guard;
 pub mod sqlite_values;
@@ -430,7 +429,7 @@ impl DbConnection {
                         // when the client's next Fetch (queued behind this) arrives.
                         inbox.push(Envelope::ReadAhead(cursor));
                     }
-                    reply_to.send(result);
+                    let _ = reply_to.send(result);
                 }
                 Envelope::ReadAhead(cursor) => {
                     let _ = contain(&mut self, |this| {

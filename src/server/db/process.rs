@@ -286,7 +286,7 @@ impl WorkerProcess {
                     (Err(e), Some(route)) => route.deliver(Err(e)),
                     (Err(e), None) => Err(e),
                 };
-                reply_to.send(result);
+                let _ = reply_to.send(result);
             }
             // The worker reads ahead on its own.
             Envelope::ReadAhead(_) => {}

@@ -216,9 +216,7 @@ impl Session {
 impl Handler<Describe> for Session {
     type Result = MessageResult<Describe>;
 
-    fn handle(&mut self, msg: Describe, ctx: &mut Context<Self>) -> Self::Result {
-        // What was answered is not shown running.
-        self.harvest(ctx);
+    fn handle(&mut self, msg: Describe, _: &mut Context<Self>) -> Self::Result {
         MessageResult(self.describe(&msg.asker))
     }
 }
@@ -243,7 +241,6 @@ impl Handler<Intervene> for Session {
                 format!("session {name} ended")
             }
             Action::Cancel => {
-                self.harvest(ctx);
                 let running: Vec<RequestId> = self.running.keys().copied().collect();
                 tracing::warn!(by = %msg.by, requests = running.len(), "running requests cancelled by an administrator");
                 for id in &running {

@@ -199,47 +199,7 @@ impl Session {
                 link.gate.close();
             }
         }
-        if self.busy.contains(&conn) {
-            // Something waits for the connection: its running request's answer must wake the
-            // session, even one the connection's thread sent itself.
-            let mut answered = false;
-            for r in self.running.values().filter(|r| r.conn == conn) {
-                answered |= r.reply.want_wake();
-            }
-            if answered {
-                return self.harvest(ctx);
-            }
-        }
         self.pump(conn, ctx);
-    }
-
-    /// Settles the requests whose answers the connections' threads sent without waking the
-    /// session (see [`db::reply`]): run first thing on a wake-up that reads or changes what
-    /// runs (a client's frame, the watchdog, a drain, an admin's look), so that it sees each
-    /// connection as it is.
-    pub(super) fn harvest(&mut self, ctx: &mut Context<Self>) {
-        if self.running.is_empty() {
-            return;
-        }
-        let answered: Vec<(RequestId, ConnId, DbReply)> = self
-            .running
-            .iter()
-            .filter_map(|(id, r)| r.reply.take_quiet().map(|reply| (*id, r.conn, reply)))
-            .collect();
-        for (id, conn, reply) in answered {
-            self.completed(id, conn, Ok(Ok(reply)), ctx);
-        }
-    }
-
-    /// Every running request's answer wakes the session from now on (a drain waits for them).
-    pub(super) fn wake_on_every_answer(&mut self, ctx: &mut Context<Self>) {
-        let mut answered = false;
-        for r in self.running.values() {
-            answered |= r.reply.want_wake();
-        }
-        if answered {
-            self.harvest(ctx);
-        }
     }
 
     /// [`Self::pump`] for every connection with requests waiting.
@@ -300,23 +260,6 @@ impl Session {
             Box::from(&sql[..end])
         });
         let hold = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        // The connection's thread sends a small answer to the client itself.
-        let route = db::answer::Route {
-            outbox: Arc::clone(&self.outbox),
-            id,
-            protocol: self.protocol,
-            compression: self.compression,
-            hold: Arc::clone(&hold),
-            metrics: Arc::clone(&self.shared.metrics),
-        };
-        // Lowered when the answer comes (by the connection's thread), or when nobody can
-        // answer any more.
-        let counted = RunningRequestCount::start(&self.stats, &self.shared.running);
-        let (answer, reply) = h.addr.call_routed(id, req, route, Box::new(counted));
-        if self.draining || self.queued.contains_key(&conn) {
-            // The next request waits for this one's answer, or the drain does.
-            reply.want_wake();
-        }
         self.running.insert(
             id,
             RunningRequest {
@@ -324,48 +267,45 @@ impl Session {
                 sql,
                 cancelled: None,
                 cancelling: false,
-                hold,
-                reply,
+                hold: Arc::clone(&hold),
             },
         );
-        answer
+        // The connection's thread sends a small answer to the client itself.
+        let route = db::answer::Route {
+            outbox: Arc::clone(&self.outbox),
+            id,
+            protocol: self.protocol,
+            compression: self.compression,
+            hold,
+            metrics: Arc::clone(&self.shared.metrics),
+        };
+        // Lowered when the answer comes, or when the session ends first and drops the future.
+        let counted = RunningRequestCount::start(&self.stats, &self.shared.running);
+        let exec_limit = self.shared.config.activity.max_request_execution_time;
+        h.addr
+            .call_routed(id, req, route)
             .into_actor(self)
             .map(move |r, act, ctx| {
-                // `None`: taken already by a harvest.
-                if let Some(r) = r {
-                    let _entered = act.span.clone().entered();
-                    act.completed(id, conn, r, ctx);
+                let _entered = act.span.clone().entered();
+                drop(counted);
+                let cancelled = act.running.remove(&id).and_then(|r| r.cancelled);
+                act.busy.remove(&conn);
+                match flatten(r) {
+                    // Cancelled by the watchdog, and the driver did stop it: say why. (A
+                    // request the cancel came too late for answers with what it did.)
+                    Ok(reply) if cancelled == Some(CancelReason::Watchdog) => {
+                        act.reply_db(id, many_timed_out(reply, exec_limit));
+                    }
+                    Ok(reply) => act.reply_db(id, reply),
+                    Err(e) if cancelled == Some(CancelReason::Watchdog) => {
+                        act.reply(id, Response::Error(timed_out(e, exec_limit)));
+                    }
+                    Err(e) => act.reply(id, Response::Error(e)),
                 }
+                act.pump(conn, ctx);
+                act.close_if_drained(ctx);
             })
             .spawn(ctx);
-    }
-
-    /// Request `id` on `conn` has its answer: it goes to the client (unless the connection's
-    /// thread sent it already), and the connection takes its next request.
-    fn completed(
-        &mut self,
-        id: RequestId,
-        conn: ConnId,
-        r: db::mailbox::Answer,
-        ctx: &mut Context<Self>,
-    ) {
-        let exec_limit = self.shared.config.activity.max_request_execution_time;
-        let cancelled = self.running.remove(&id).and_then(|r| r.cancelled);
-        self.busy.remove(&conn);
-        match flatten(r) {
-            // Cancelled by the watchdog, and the driver did stop it: say why. (A request the
-            // cancel came too late for answers with what it did.)
-            Ok(reply) if cancelled == Some(CancelReason::Watchdog) => {
-                self.reply_db(id, many_timed_out(reply, exec_limit));
-            }
-            Ok(reply) => self.reply_db(id, reply),
-            Err(e) if cancelled == Some(CancelReason::Watchdog) => {
-                self.reply(id, Response::Error(timed_out(e, exec_limit)));
-            }
-            Err(e) => self.reply(id, Response::Error(e)),
-        }
-        self.pump(conn, ctx);
-        self.close_if_drained(ctx);
     }
 
     /// Asks the driver to cancel request `id`'s statement, on a blocking thread (`SQLCancel`

@@ -260,8 +260,6 @@ impl Handler<DrainSession> for Session {
     fn handle(&mut self, msg: DrainSession, ctx: &mut Context<Self>) {
         let _entered = self.span.clone().entered();
         self.draining = true;
-        // The drain closes the session at its first boundary: it must hear every answer.
-        self.wake_on_every_answer(ctx);
         if !msg.now {
             return self.close_if_drained(ctx);
         }

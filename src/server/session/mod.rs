@@ -104,9 +104,6 @@ struct RunningRequest {
     /// Keeps its answer from being sent by the connection's thread (see
     /// [`db::answer::Route`]).
     hold: Arc<std::sync::atomic::AtomicBool>,
-    /// Where its answer comes: an answer the thread sent already waits there, without waking
-    /// the session, until the session's next wake-up takes it ([`Session::harvest`]).
-    reply: Arc<db::reply::ReplySlot>,
 }
 
 /// Why a running request was cancelled.
@@ -558,9 +555,8 @@ impl Actor for Session {
             // afterwards ends that thread.
             h.addr.release_now(h.clone());
         }
-        // The answers of running requests will not come back to this actor; the running
-        // counts (`RunningRequestCount`) go down as each connection's thread stops its request
-        // (cancelled above) and lets its reply slot go.
+        // The answers of running requests will not come back to this actor; their futures,
+        // dropped with it, lower the running counts (`RunningRequestCount`).
         self.running.clear();
         if !self.id.is_empty() {
             tracing::info!(peer = %self.peer, "session closed");

@@ -27,9 +27,6 @@ impl Session {
     pub(super) fn handle_frame(&mut self, frame: ClientFrame, ctx: &mut Context<Self>) {
         let ClientFrame { id, ack, request } = frame;
         let _request = tracing::debug_span!("request", id).entered();
-        // Answers sent since the last wake-up free their connections first: the request
-        // finds its connection idle, not busy with what was answered already.
-        self.harvest(ctx);
         // Pings keep the link alive, not the session busy: they do not count for
         // max_waiting_time.
         if !matches!(request, Request::Ping) {

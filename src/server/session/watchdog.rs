@@ -11,7 +11,6 @@ impl Session {
         if self.closing {
             return;
         }
-        self.harvest(ctx);
         // Requests held back by the server-wide output budget try again.
         self.pump_all(ctx);
         // Shutting down: answers the session gave itself may have brought it to a boundary.

@@ -628,6 +628,32 @@ fn prepared_statements_run_again_and_the_cache_survives_errors_and_schema_change
             Value::Text("w".into())
         ]]
     );
+    // Its description is the new table's too (the result's description is kept with the
+    // prepared statement and checked on every run), and so after a column changes its scale.
+    let scale_of_d = |c: &odbcd::client::Cursor| c.description().unwrap()[2].scale;
+    run(
+        &conn,
+        &[
+            "drop table t",
+            "create table t (i integer, s text, d numeric(10,3), b text, f text)",
+            "insert into t values (1, 'x', 1.25, 'z', 'w')",
+        ],
+    );
+    for _ in 0..2 {
+        other.execute(select, &[Value::Int(1)]).unwrap();
+        assert_eq!(scale_of_d(&other), Some(3));
+        assert_eq!(
+            other.fetchall().unwrap()[0][2],
+            Value::Decimal("1.250".into())
+        );
+    }
+    run(&conn, &["alter table t alter column d type numeric(12,5)"]);
+    other.execute(select, &[Value::Int(1)]).unwrap();
+    assert_eq!(scale_of_d(&other), Some(5));
+    assert_eq!(
+        other.fetchall().unwrap()[0][2],
+        Value::Decimal("1.25000".into())
+    );
     // A syntax error is an error at prepare time.
     assert!(c
         .prepare("selec 1")

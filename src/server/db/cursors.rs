@@ -505,8 +505,19 @@ impl DbConnection {
         // Binding buffers may draw notes (01S02: the driver took another rowset size): ours,
         // not the statement's.
         let dialect = self.dialect;
-        let (mut rs, columns) =
-            warnings::collect(|| ResultSet::open(owned, dialect, scrollable)).0?;
+        // A prepared statement (cached, or the cursor's own) was described when it last ran.
+        let key = match &reuse {
+            Reuse::Cache(key) => Some(*key),
+            Reuse::Cursor(kind) => Some(kind.key),
+            Reuse::Free => None,
+        };
+        let known = key.and_then(|k| self.cache.described(&k));
+        let (mut rs, described) =
+            warnings::collect(|| ResultSet::open(owned, dialect, scrollable, known)).0?;
+        let columns = described.descs.clone();
+        if let Some(key) = key {
+            self.cache.remember(key, described);
+        }
         let max = self.options(cursor).max_rows;
         if max > 0 {
             rs.set_limit(max);

@@ -178,24 +178,41 @@ impl ResultSet {
     ///
     /// # Errors
     /// Driver errors while describing or binding.
+    ///
+    /// `known` is how the same prepared statement's result was described when it last ran:
+    /// taken as it is when the driver still describes every column the same way
+    /// (`SQLDescribeCol`), which spares the other four attribute calls per column. Returns
+    /// the result set and its description.
     pub(crate) fn open(
         mut cursor: OwnedCursor,
         dialect: Dialect,
         scrollable: bool,
-    ) -> Result<(Self, Vec<ColumnDesc>), DbError> {
+        known: Option<Arc<Described>>,
+    ) -> Result<(Self, Arc<Described>), DbError> {
         let stmt = {
             use odbc_api::handles::{AsStatementRef, Statement};
             cursor.as_stmt_ref().as_sys()
         };
         let n = cursor.num_result_cols().map_err(|e| from_odbc(&e))?;
         let n = u16::try_from(n).unwrap_or(0);
-        let mut columns = Vec::with_capacity(usize::from(n));
-        let mut descs = Vec::with_capacity(usize::from(n));
-        for i in 1..=n {
-            let (desc, col) = describe(&mut cursor, stmt, i, dialect)?;
-            descs.push(desc);
-            columns.push(col);
-        }
+        let described = match known {
+            Some(known) if dialect != Dialect::Sqlite && known.still_holds(stmt, n) => known,
+            _ => {
+                let mut described = Described {
+                    shapes: Vec::with_capacity(usize::from(n)),
+                    descs: Vec::with_capacity(usize::from(n)),
+                    columns: Vec::with_capacity(usize::from(n)),
+                };
+                for i in 1..=n {
+                    let (desc, col, shape) = describe(&mut cursor, stmt, i, dialect)?;
+                    described.descs.push(desc);
+                    described.columns.push(col);
+                    described.shapes.push(shape);
+                }
+                Arc::new(described)
+            }
+        };
+        let columns = described.columns.clone();
         let bulk: Option<Vec<BufferDesc>> = columns.iter().map(|c| c.bulk).collect();
         let source = match bulk {
             Some(descs) if !descs.is_empty() && !scrollable => {
@@ -239,7 +256,7 @@ impl ResultSet {
                 limit: None,
                 limit_left: None,
             },
-            descs,
+            described,
         ))
     }
 
@@ -609,8 +626,40 @@ pub(crate) fn describe_columns(
     let n = meta.num_result_cols().map_err(|e| from_odbc(&e))?;
     let n = u16::try_from(n).unwrap_or(0);
     (1..=n)
-        .map(|i| describe(meta, stmt, i, dialect).map(|(desc, _)| desc))
+        .map(|i| describe(meta, stmt, i, dialect).map(|(desc, _, _)| desc))
         .collect()
+}
+
+/// What `SQLDescribeCol` says of a column: name, SQL type, size, decimal digits, nullability.
+type ColumnShape = (
+    String,
+    odbc_api::sys::SqlDataType,
+    usize,
+    i16,
+    odbc_api::sys::Nullability,
+);
+
+/// A result set's columns as they were described: kept with a cached prepared statement
+/// (see [`super::statements::StatementCache`]), so that running it again asks the driver
+/// one `SQLDescribeCol` per column, to check, instead of five calls.
+pub(crate) struct Described {
+    /// What `SQLDescribeCol` said of each column.
+    shapes: Vec<ColumnShape>,
+    /// The columns as the client sees them.
+    pub(crate) descs: Vec<ColumnDesc>,
+    /// How each column is read.
+    columns: Vec<Column>,
+}
+
+impl Described {
+    /// The statement's result still has `n` columns that the driver describes as before.
+    /// (Anything else, such as a table altered under a prepared statement, is described again.)
+    fn still_holds(&self, stmt: odbc_api::sys::HStmt, n: u16) -> bool {
+        usize::from(n) == self.shapes.len()
+            && (1..=n)
+                .zip(&self.shapes)
+                .all(|(i, shape)| odbc_calls::describe_col(stmt, i).is_ok_and(|s| s == *shape))
+    }
 }
 
 fn describe(
@@ -618,13 +667,13 @@ fn describe(
     stmt: odbc_api::sys::HStmt,
     i: u16,
     dialect: Dialect,
-) -> Result<(ColumnDesc, Column), DbError> {
+) -> Result<(ColumnDesc, Column, ColumnShape), DbError> {
     // SQLDescribeCol, not SQLColAttribute: sqliteodbc answers SQL_DESC_CONCISE_TYPE with C
     // types (e.g. -25 for BIGINT, SQL_C_CHAR for BLOB), but describes columns correctly.
-    let (name, data_type, size, digits, nullable) =
-        odbc_calls::describe_col(stmt, i).map_err(|_| {
-            DbError::from_records(records(&odbc_calls::RawStmt(stmt)), "SQLDescribeCol failed")
-        })?;
+    let shape = odbc_calls::describe_col(stmt, i).map_err(|_| {
+        DbError::from_records(records(&odbc_calls::RawStmt(stmt)), "SQLDescribeCol failed")
+    })?;
+    let (name, data_type, size, digits, nullable) = shape.clone();
     let dt = DataType::new(data_type, size, digits);
     let null_ok = match Nullability::new(nullable) {
         Nullability::Nullable => Some(true),
@@ -711,6 +760,7 @@ fn describe(
             null_ok,
         },
         Column { kind, name, bulk },
+        shape,
     ))
 }
 

@@ -533,7 +533,58 @@ pub(crate) fn describe_col(
     ),
     SqlReturn,
 > {
+    // Most names fit a small buffer on the stack; a longer one is asked for again.
+    let mut short = [0u8; SHORT_COLUMN_NAME_BYTES];
+    match describe_col_into(stmt, column, &mut short) {
+        Ok((len, described)) if len < SHORT_COLUMN_NAME_BYTES => {
+            return Ok((
+                column_name(&short, len),
+                described.0,
+                described.1,
+                described.2,
+                described.3,
+            ));
+        }
+        Err(rc) => return Err(rc),
+        Ok(_) => {}
+    }
     let mut name = vec![0u8; MAX_COLUMN_NAME_BYTES + 1];
+    let (len, (data_type, size, digits, nullable)) = describe_col_into(stmt, column, &mut name)?;
+    Ok((column_name(&name, len), data_type, size, digits, nullable))
+}
+
+/// A name buffer that holds most column names (a longer one is asked for again).
+const SHORT_COLUMN_NAME_BYTES: usize = 256;
+
+/// What `SQLDescribeCol` says of a column besides its name.
+type ColumnShape = (
+    odbc_api::sys::SqlDataType,
+    usize,
+    i16,
+    odbc_api::sys::Nullability,
+);
+
+/// The name a buffer of [`describe_col_into`] holds, `len` bytes of it (cut at a character
+/// boundary when the buffer was too short).
+fn column_name(name: &[u8], len: usize) -> String {
+    let written = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+    let len = len.min(written);
+    let mut text = String::from_utf8_lossy(&name[..len]).into_owned();
+    if text.ends_with('\u{fffd}') && len == name.len() - 1 {
+        // Cut inside a character.
+        text.pop();
+    }
+    text
+}
+
+/// `SQLDescribeCol` into `name`: the name's length as the driver reports it (`usize::MAX` when
+/// it reports none that makes sense, as for a name longer than an `SQLSMALLINT` counts), and
+/// the rest.
+fn describe_col_into(
+    stmt: HStmt,
+    column: u16,
+    name: &mut [u8],
+) -> Result<(usize, ColumnShape), SqlReturn> {
     let mut name_len: i16 = 0;
     let mut data_type = odbc_api::sys::SqlDataType::UNKNOWN_TYPE;
     let mut size: usize = 0;
@@ -547,7 +598,7 @@ pub(crate) fn describe_col(
             stmt,
             column,
             name.as_mut_ptr(),
-            name.len() as i16,
+            i16::try_from(name.len()).unwrap_or(i16::MAX),
             &mut name_len,
             &mut data_type,
             &mut size,
@@ -558,14 +609,8 @@ pub(crate) fn describe_col(
     if !succeeded(rc) {
         return Err(rc);
     }
-    let written = name.iter().position(|&b| b == 0).unwrap_or(name.len());
-    let len = usize::try_from(name_len).map_or(written, |n| n.min(written));
-    let mut text = String::from_utf8_lossy(&name[..len]).into_owned();
-    if text.ends_with('\u{fffd}') && len == MAX_COLUMN_NAME_BYTES {
-        // Cut inside a character.
-        text.pop();
-    }
-    Ok((text, data_type, size, digits, nullable))
+    let len = usize::try_from(name_len).unwrap_or(usize::MAX);
+    Ok((len, (data_type, size, digits, nullable)))
 }
 
 /// Unbinds `stmt`'s parameters (`SQLFreeStmt(SQL_RESET_PARAMS)`); false when the driver

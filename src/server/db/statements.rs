@@ -9,9 +9,10 @@
 //! the end of transactions (`SQL_CURSOR_COMMIT_BEHAVIOR` = `SQL_CB_DELETE`); a statement whose
 //! execution fails is not put back.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
-use super::fetch::Statement;
+use super::fetch::{Described, Statement};
 
 /// A SQL text's SHA-256: what prepared statements are kept under (the text itself may be
 /// megabytes; the client sends it with every execute anyway).
@@ -31,6 +32,10 @@ pub const MAX_CACHED_SQL_BYTES: usize = 64 * 1024;
 pub(crate) struct StatementCache {
     capacity: usize,
     entries: VecDeque<(SqlKey, Statement)>,
+    /// How the result of each SQL text run on a prepared statement was described, checked
+    /// again by each run (see [`super::fetch::ResultSet::open`]); at most twice `capacity`
+    /// entries (cached statements, and cursors' own prepared ones).
+    described: HashMap<SqlKey, Arc<Described>>,
 }
 
 impl StatementCache {
@@ -39,6 +44,7 @@ impl StatementCache {
         Self {
             capacity,
             entries: VecDeque::new(),
+            described: HashMap::new(),
         }
     }
 
@@ -50,7 +56,26 @@ impl StatementCache {
     /// Turns caching off for good (the driver cannot keep prepared statements).
     pub(crate) fn disable(&mut self) {
         self.capacity = 0;
-        self.entries.clear();
+        self.clear();
+    }
+
+    /// How the result of the SQL text with `key` was described when it last ran prepared.
+    pub(crate) fn described(&self, key: &SqlKey) -> Option<Arc<Described>> {
+        self.described.get(key).cloned()
+    }
+
+    /// Keeps how the result of the SQL text with `key` is described (nothing while caching is
+    /// off); forgets every other description when twice `capacity` are kept.
+    pub(crate) fn remember(&mut self, key: SqlKey, described: Arc<Described>) {
+        if self.capacity == 0 {
+            return;
+        }
+        if self.described.len() >= self.capacity.saturating_mul(2)
+            && !self.described.contains_key(&key)
+        {
+            self.described.clear();
+        }
+        self.described.insert(key, described);
     }
 
     /// Takes the statement prepared for the SQL text with `key` out of the cache.
@@ -70,7 +95,9 @@ impl StatementCache {
             self.entries.remove(i);
         }
         while self.entries.len() >= self.capacity {
-            self.entries.pop_front();
+            if let Some((old, _)) = self.entries.pop_front() {
+                self.described.remove(&old);
+            }
         }
         self.entries.push_back((key, stmt));
     }
@@ -78,5 +105,6 @@ impl StatementCache {
     /// Frees every cached statement.
     pub(crate) fn clear(&mut self) {
         self.entries.clear();
+        self.described.clear();
     }
 }

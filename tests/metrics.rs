@@ -312,3 +312,40 @@ fn the_endpoint_answers_strangers_briefly_and_never_blocks_the_server() {
     // ...and a health check gets its answer.
     assert_eq!(get(addr, "/healthz").0, 200);
 }
+
+#[test]
+fn closing_a_connection_before_its_cursor_sends_nothing_that_fails() {
+    let server = TestServer::start(METRICS);
+    let addr = server.metrics_addr();
+    let (mut session, _odbc, conn) = server.connect(&server.sqlite("order"));
+    let mut c = conn.cursor();
+    // More rows than the first answer carries: the result stays open on the server.
+    c.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) SELECT i FROM n",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        c.fetchone().unwrap().map(Vec::from),
+        Some(vec![Value::Int(1)])
+    );
+    conn.close().unwrap();
+    // The cursor went with its connection: dropping it (and the connection) asks for nothing.
+    drop(c);
+    drop(conn);
+    session.close().unwrap();
+    TestServer::wait_until(10, "the session to end", || {
+        value(
+            &samples(&get(addr, "/metrics").1),
+            "odbcd_sessions{state=\"attached\"}",
+        ) == 0.0
+    });
+    let m = samples(&get(addr, "/metrics").1);
+    let errors: Vec<_> = m
+        .iter()
+        .filter(|(k, v)| k.starts_with("odbcd_errors_total") && **v > 0.0)
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let close_cursors = m.get("odbcd_requests_total{kind=\"CloseCursor\"}");
+    assert!(close_cursors.is_none_or(|n| *n == 0.0), "{close_cursors:?}");
+}

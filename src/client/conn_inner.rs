@@ -57,6 +57,12 @@ impl ConnInner {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The connection is open on the server now: not closed, and not gone with a lost session.
+    pub(super) fn open_on_server(&self) -> bool {
+        let st = self.state();
+        !st.closed && st.generation == self.core.generation()
+    }
+
     /// The link and connection id to use now, connecting again on a new session after an
     /// automatic re-open.
     pub(crate) fn ensure(&self) -> Result<(Arc<Link>, ConnId), Error> {
@@ -103,11 +109,12 @@ impl Drop for ConnInner {
     /// The connection's last handle (the `Connection` or one of its cursors) is gone: close it
     /// on the server (rolling back what was not committed), unless it went with a lost session.
     fn drop(&mut self) {
-        let st = self.state();
-        if !st.closed && st.generation == self.core.generation() {
+        if self.open_on_server() {
             let link = self.core.peek();
             if !link.is_broken() {
-                link.send_and_forget(Request::CloseConnection { conn: st.id });
+                link.send_and_forget(Request::CloseConnection {
+                    conn: self.state().id,
+                });
             }
         }
     }

@@ -1410,7 +1410,8 @@ impl Cursor {
         if self.closed {
             return;
         }
-        let open = self.open_on_server;
+        // A cursor of a connection closed already went with it on the server.
+        let open = self.open_on_server && self.conn.open_on_server();
         self.reset();
         self.closed = true;
         if let (true, Some(link)) = (open, &self.link) {

@@ -1567,3 +1567,37 @@ fn a_batch_over_the_statement_limit_is_refused_before_anything_runs() {
     c.execute("select count(*) from t", &[]).unwrap();
     assert_eq!(c.fetchall().unwrap(), vec![vec![Value::Int(0)]]);
 }
+
+#[test]
+fn result_column_names_come_back_whole_up_to_4096_bytes() {
+    let server = TestServer::start("");
+    let (_s, _o, conn) = server.connect(&server.sqlite("long_names"));
+    let mut c = conn.cursor();
+    let name_of = |c: &mut Cursor, sql: &str| {
+        c.execute(sql, &[]).unwrap();
+        c.description().unwrap()[0].name.clone()
+    };
+    // Short, past the first (256-byte) buffer, past the cap: cut at 4,096 bytes, at a
+    // character boundary.
+    for (len, want) in [(10, 10), (255, 255), (256, 256), (300, 300), (5000, 4096)] {
+        let alias = "n".repeat(len);
+        for _ in 0..2 {
+            let got = name_of(&mut c, &format!("SELECT 1 AS \"{alias}\""));
+            assert_eq!((len, got.len()), (len, want));
+            assert_eq!(got, alias[..want]);
+        }
+    }
+    let alias = format!("a{}", "é".repeat(2100));
+    let got = name_of(&mut c, &format!("SELECT 1 AS \"{alias}\""));
+    assert_eq!(got, format!("a{}", "é".repeat(2047)));
+    // sqliteodbc names an expression by its text, here longer than an SQLSMALLINT counts:
+    // its length comes back negative, and the name is still the text's beginning.
+    let comment = "x".repeat(40_000);
+    let got = name_of(&mut c, &format!("SELECT 1 /* {comment} */ + 1"));
+    assert!(
+        got.len() <= 4096 && got.starts_with("1 /* xxx"),
+        "{}",
+        &got[..20]
+    );
+    assert_eq!(c.fetchall().unwrap(), vec![vec![Value::Int(2)]]);
+}

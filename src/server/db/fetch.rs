@@ -35,7 +35,7 @@ use super::bulk::{BulkSize, BulkView, FIRST_BULK_ROWS};
 pub(crate) use super::cells::Dialect;
 use super::cells::{encode_var, sqlite_column, Kind};
 use super::diag::{from_odbc, records};
-use super::odbc_calls;
+use super::odbc_calls::{self, ColumnShape};
 use super::pieces::{read_piece, reread};
 use super::stmt_attr::column_type_name;
 use crate::error::{DbError, ErrorClass};
@@ -629,15 +629,6 @@ pub(crate) fn describe_columns(
         .map(|i| describe(meta, stmt, i, dialect).map(|(desc, _, _)| desc))
         .collect()
 }
-
-/// What `SQLDescribeCol` says of a column: name, SQL type, size, decimal digits, nullability.
-type ColumnShape = (
-    String,
-    odbc_api::sys::SqlDataType,
-    usize,
-    i16,
-    odbc_api::sys::Nullability,
-);
 
 /// A result set's columns as they were described: kept with a cached prepared statement
 /// (see [`super::statements::StatementCache`]), so that running it again asks the driver

@@ -520,44 +520,36 @@ pub const MAX_COLUMN_NAME_BYTES: usize = 4096;
 /// for a name longer than an `SQLSMALLINT` counts (sqliteodbc names a column by its
 /// expression, comments included) is negative and made it panic. Returns the name, SQL type,
 /// column size, decimal digits and nullability.
-pub(crate) fn describe_col(
-    stmt: HStmt,
-    column: u16,
-) -> Result<
-    (
-        String,
-        odbc_api::sys::SqlDataType,
-        usize,
-        i16,
-        odbc_api::sys::Nullability,
-    ),
-    SqlReturn,
-> {
+pub(crate) fn describe_col(stmt: HStmt, column: u16) -> Result<ColumnShape, SqlReturn> {
     // Most names fit a small buffer on the stack; a longer one is asked for again.
     let mut short = [0u8; SHORT_COLUMN_NAME_BYTES];
-    match describe_col_into(stmt, column, &mut short) {
-        Ok((len, described)) if len < SHORT_COLUMN_NAME_BYTES => {
-            return Ok((
-                column_name(&short, len),
-                described.0,
-                described.1,
-                described.2,
-                described.3,
-            ));
-        }
-        Err(rc) => return Err(rc),
-        Ok(_) => {}
-    }
-    let mut name = vec![0u8; MAX_COLUMN_NAME_BYTES + 1];
-    let (len, (data_type, size, digits, nullable)) = describe_col_into(stmt, column, &mut name)?;
-    Ok((column_name(&name, len), data_type, size, digits, nullable))
+    let (len, traits) = describe_col_into(stmt, column, &mut short)?;
+    // A name that reached the buffer's end may have been cut: some drivers (sqliteodbc) then
+    // report the length they copied, not the name's.
+    let (name, (data_type, size, digits, nullable)) = if len + 1 < SHORT_COLUMN_NAME_BYTES {
+        (column_name(&short, len), traits)
+    } else {
+        let mut long = vec![0u8; MAX_COLUMN_NAME_BYTES + 1];
+        let (len, traits) = describe_col_into(stmt, column, &mut long)?;
+        (column_name(&long, len), traits)
+    };
+    Ok((name, data_type, size, digits, nullable))
 }
+
+/// What `SQLDescribeCol` says of a column: name, SQL type, size, decimal digits, nullability.
+pub(crate) type ColumnShape = (
+    String,
+    odbc_api::sys::SqlDataType,
+    usize,
+    i16,
+    odbc_api::sys::Nullability,
+);
 
 /// A name buffer that holds most column names (a longer one is asked for again).
 const SHORT_COLUMN_NAME_BYTES: usize = 256;
 
 /// What `SQLDescribeCol` says of a column besides its name.
-type ColumnShape = (
+type ColumnTraits = (
     odbc_api::sys::SqlDataType,
     usize,
     i16,
@@ -584,7 +576,7 @@ fn describe_col_into(
     stmt: HStmt,
     column: u16,
     name: &mut [u8],
-) -> Result<(usize, ColumnShape), SqlReturn> {
+) -> Result<(usize, ColumnTraits), SqlReturn> {
     let mut name_len: i16 = 0;
     let mut data_type = odbc_api::sys::SqlDataType::UNKNOWN_TYPE;
     let mut size: usize = 0;

@@ -463,9 +463,18 @@ fn a_client_cancel_at_once_after_the_statement_was_sent_still_stops_it() {
     let pg = pg();
     let _db = pg.database("isolation_client_cancel");
     let cs = pg.connstr("isolation_client_cancel");
-    let server = TestServer::start(PROCESS);
-    let (_s, _odbc, conn) = server.connect(&cs);
-    for wait_ms in [0u64, 5, 50] {
+    // A cancel that reaches the driver just before psqlodbc marks the statement executing,
+    // or PostgreSQL's backend before the query, is lost: the server asks again while the
+    // request runs. Many tries near the start, in both modes, to meet that window.
+    for isolation in ["", PROCESS] {
+        let server = TestServer::start(isolation);
+        let (_s, _odbc, conn) = server.connect(&cs);
+        cancel_at_once(&conn, isolation);
+    }
+}
+
+fn cancel_at_once(conn: &odbcd::client::Connection, isolation: &str) {
+    for wait_ms in [0u64, 0, 0, 0, 1, 1, 2, 2, 3, 5, 50] {
         let mut c = conn.cursor();
         let cancel = c.cancel_handle();
         let started = Instant::now();
@@ -484,7 +493,12 @@ fn a_client_cancel_at_once_after_the_statement_was_sent_still_stops_it() {
             .map(|_| ())
             .unwrap_err();
         canceller.join().unwrap();
-        assert_eq!(e.sqlstate, "57014", "after {wait_ms} ms: {e}");
+        // Stopped by PostgreSQL (57014), or taken out of the session's queue before it ran
+        // (HY008).
+        assert!(
+            ["57014", "HY008"].contains(&e.sqlstate.as_str()),
+            "{isolation} after {wait_ms} ms: {e}"
+        );
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "{:?}",

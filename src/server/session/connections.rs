@@ -354,10 +354,13 @@ impl Session {
                         metrics.timeout("request");
                     }
                 }
-                let mut again = false;
+                let (mut again, mut repeat) = (false, false);
+                let asked = asked.unwrap_or(false);
                 if let Some(r) = act.running.get_mut(&id) {
                     r.cancelling = false;
-                    if !asked.unwrap_or(false) {
+                    if asked {
+                        repeat = true;
+                    } else {
                         r.cancelled = None;
                         r.hold.store(false, Ordering::Release);
                         // The request had not started its statement yet: a client's or an
@@ -371,13 +374,49 @@ impl Session {
                         act.cancel_running(id, why, ctx);
                     });
                 }
+                if repeat {
+                    act.cancel_again_later(id, CANCEL_REPEAT, ctx);
+                }
             })
             .spawn(ctx);
+    }
+
+    /// Asks the driver again, after `after`, to cancel request `id` if it still runs: a
+    /// cancel that reached the driver can still be lost (psqlodbc's `SQLCancel` does nothing
+    /// before the statement is marked executing, and PostgreSQL ignores a cancel request that
+    /// reaches the backend before the query does). Repeated with a growing interval until the
+    /// request ends; not counted again in the metrics.
+    fn cancel_again_later(&mut self, id: RequestId, after: Duration, ctx: &mut Context<Self>) {
+        ctx.run_later(after, move |act, ctx| {
+            let Some(r) = act.running.get(&id) else {
+                return;
+            };
+            if r.cancelling || r.cancelled.is_none() {
+                return;
+            }
+            let Some(h) = act.conns.get(&r.conn) else {
+                return;
+            };
+            let slot = h.cancel.clone();
+            actix_rt::task::spawn_blocking(move || slot.cancel_request(id))
+                .into_actor(act)
+                .map(move |_, act, ctx| {
+                    act.cancel_again_later(id, (after * 2).min(CANCEL_REPEAT_MAX), ctx);
+                })
+                .spawn(ctx);
+        });
     }
 }
 
 /// How soon a cancel that came before its request's statement started is tried again.
 const CANCEL_RETRY: Duration = Duration::from_millis(50);
+
+/// How long a request whose cancel reached the driver may go on before the driver is asked
+/// again (doubling each time, up to [`CANCEL_REPEAT_MAX`]).
+const CANCEL_REPEAT: Duration = Duration::from_millis(200);
+
+/// The longest wait between two cancels of one request.
+const CANCEL_REPEAT_MAX: Duration = Duration::from_secs(2);
 
 /// The error of a request the watchdog cancelled: a `TimeoutError` that says why.
 fn timed_out(e: DbError, limit: Duration) -> DbError {

@@ -188,6 +188,66 @@ fn postgres_values_are_exactly_what_psql_shows_in_and_out() {
     }
 }
 
+/// Timestamps are read from psqlodbc's structs: where the struct cannot be told from one
+/// psqlodbc made up (a midnight on the days around today, which it puts in for a year after
+/// 9999), the cell is read again as text, in bulk, deep in a result and in both directions.
+#[test]
+fn postgres_timestamps_from_structs_are_exact_even_where_psqlodbc_makes_one_up() {
+    let pg = pg();
+    let server = TestServer::start("");
+    let _db = pg.database("fidelity_stamps");
+    pg.psql(
+        "fidelity_stamps",
+        "CREATE TABLE stamps (id int, ts timestamp, ts3 timestamp(3));
+         INSERT INTO stamps SELECT i, v,
+             CASE WHEN i % 8 = 5 THEN timestamp '9999-12-31 23:59:59.998' ELSE v END
+           FROM (SELECT i, CASE i % 8
+             WHEN 0 THEN current_date::timestamp
+             WHEN 1 THEN current_date::timestamp - interval '1 day'
+             WHEN 2 THEN current_date::timestamp + interval '1 day'
+             WHEN 3 THEN timestamp '0044-03-15 12:00:00 BC' + i * interval '1 second'
+             WHEN 4 THEN timestamp '2000-01-01' + i * interval '1 microsecond'
+             WHEN 5 THEN timestamp '9999-12-31 23:59:59.999999'
+             WHEN 6 THEN timestamp '4714-11-24 00:00:00 BC' + i * interval '1 day'
+             ELSE NULL END AS v FROM generate_series(1, 2000) i) t",
+    );
+    let (_s, _odbc, conn) = server.connect(&pg.connstr("fidelity_stamps"));
+    pg_table_is_exact(&conn, pg.port, "fidelity_stamps", "stamps");
+    // A timestamp with time zone at today's midnight is the wall-clock time (the cluster
+    // runs in UTC), typed.
+    let today = pg.psql("fidelity_stamps", "SELECT current_date::timestamp::text");
+    let rows = fetch_all(&conn, "SELECT current_date::timestamptz");
+    assert!(
+        matches!(rows[0][0], Value::Timestamp(_)),
+        "{:?}",
+        rows[0][0]
+    );
+    assert_eq!(rows[0][0].to_string(), today);
+    // A year after 9999 among midnights of today (each read again) is refused at its row.
+    for n in [3, 700, 5000] {
+        let mut c = conn.cursor();
+        c.execute(
+            &format!("SELECT i, CASE WHEN i = {n} THEN timestamp '10000-01-01' ELSE current_date::timestamp END AS t FROM generate_series(1, 6000) i"),
+            &[],
+        )
+        .unwrap();
+        let mut rows = 0;
+        let e = loop {
+            match c.fetchone() {
+                Ok(Some(row)) => {
+                    assert_eq!(row.get::<Value>(1).to_string(), today);
+                    rows += 1;
+                }
+                Ok(None) => panic!("row {n}: the result ended after {rows} rows without an error"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(rows, n - 1, "{e}");
+        assert_eq!(e.sqlstate, "22008", "{e}");
+        assert!(e.message.contains("0000-00-00 00:00:00"), "{e}");
+    }
+}
+
 /// The README's type table documents what psqlodbc cannot carry; these are those lines.
 #[test]
 fn postgres_values_psqlodbc_cannot_convert_are_documented_errors_or_choices() {

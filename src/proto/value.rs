@@ -96,6 +96,20 @@ impl Date {
         parse_ymd(ymd, bc)
     }
 
+    /// Days from 1970-01-01 to this date (negative before it), in the proleptic Gregorian
+    /// calendar.
+    pub fn days_since_epoch(&self) -> i64 {
+        // Howard Hinnant's days_from_civil: years start in March, so February's leap day
+        // ends one.
+        let month = i64::from(self.month);
+        let year = i64::from(self.year) - i64::from(month <= 2);
+        let era = year.div_euclid(400);
+        let year_of_era = year - era * 400;
+        let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + i64::from(self.day) - 1;
+        let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+        era * 146_097 + day_of_era - 719_468
+    }
+
     /// True for a real calendar date (month 1-12, a day the month has).
     pub fn is_valid(&self) -> bool {
         (1..=12).contains(&self.month)
@@ -490,6 +504,39 @@ mod tests {
         assert_eq!(shown(f64::NEG_INFINITY), "-Infinity");
         for x in [0.1 + 0.2, 1e300, 5e-324, 123_456_789_012_345_678.0, -2.5] {
             assert_eq!(shown(x).parse::<f64>().ok(), Some(x));
+        }
+    }
+
+    #[test]
+    fn days_since_epoch_count_the_proleptic_calendar() {
+        let days = |year, month, day| Date { year, month, day }.days_since_epoch();
+        assert_eq!(days(1970, 1, 1), 0);
+        assert_eq!(days(1969, 12, 31), -1);
+        assert_eq!(days(2000, 3, 1), 11_017);
+        assert_eq!(days(2026, 12, 1), 20_788);
+        // PostgreSQL's first day, 4714-11-24 BC (year -4713), is Julian day 0, 2,440,588
+        // days before 1970.
+        assert_eq!(days(-4713, 11, 24), -2_440_588);
+        // Consecutive days are one apart across month, leap-year and era ends.
+        let mut previous = days(-4713, 1, 1);
+        for year in [-4713i16, -1, 0, 1, 1900, 2000, 2024, 9999] {
+            for month in 1..=12u8 {
+                let d = Date {
+                    year,
+                    month,
+                    day: 1,
+                };
+                for day in 1..=31u8 {
+                    let date = Date { day, ..d };
+                    if date.is_valid() && !(year == -4713 && month == 1 && day == 1) {
+                        let n = date.days_since_epoch();
+                        if day > 1 || month > 1 {
+                            assert_eq!(n, previous + 1, "{date}");
+                        }
+                        previous = n;
+                    }
+                }
+            }
         }
     }
 

@@ -7,7 +7,7 @@ use odbc_api::buffers::{
 };
 use odbc_api::Bit;
 
-use super::cells::{CellError, Kind};
+use super::cells::{pg_timestamp, CellError, Kind, RecentDays};
 use super::diag::from_odbc;
 use crate::error::DbError;
 use crate::proto::rows::EncodedRows;
@@ -102,6 +102,8 @@ pub(crate) enum BulkView<'a> {
     Bool(NullableSlice<'a, Bit>),
     Int(NullableSlice<'a, i64>),
     Float(NullableSlice<'a, f64>),
+    /// PostgreSQL timestamps as psqlodbc's structs (see [`pg_timestamp`]).
+    Timestamp(NullableSlice<'a, odbc_api::sys::Timestamp>),
     Text(TextColumnSlice<'a, u8>),
     Bytes(BinColumnSlice<'a>),
     /// The buffer is not of the kind's type (never: `describe` chose both).
@@ -116,13 +118,14 @@ impl<'a> BulkView<'a> {
             Kind::Int => col.as_nullable_slice().map(Self::Int),
             Kind::Float => col.as_nullable_slice().map(Self::Float),
             Kind::Bytes => col.as_binary().map(Self::Bytes),
-            Kind::Decimal
-            | Kind::Text
-            | Kind::Date
-            | Kind::Time
-            | Kind::Timestamp
-            | Kind::Uuid
-            | Kind::Sqlite(_) => col.as_text().map(Self::Text),
+            // As a struct for PostgreSQL, as text for the others (`describe` chose which).
+            Kind::Timestamp => col
+                .as_nullable_slice()
+                .map(Self::Timestamp)
+                .or_else(|| batch.column(i).as_text().map(Self::Text)),
+            Kind::Decimal | Kind::Text | Kind::Date | Kind::Time | Kind::Uuid | Kind::Sqlite(_) => {
+                col.as_text().map(Self::Text)
+            }
         };
         view.unwrap_or(Self::Mismatch)
     }
@@ -146,9 +149,23 @@ impl<'a> BulkView<'a> {
         }
     }
 
-    /// Encodes the cell of row `r` of a fixed-size column.
-    pub(crate) fn encode_fixed(&self, r: usize, out: &mut EncodedRows) -> Result<(), CellError> {
+    /// Encodes the cell of row `r` of a fixed-size column, unless it is to be read again as
+    /// text ([`Fixed::ReadAsText`]: a timestamp psqlodbc may have made up, see
+    /// [`pg_timestamp`], whose `recent` days are the ones to doubt).
+    pub(crate) fn encode_fixed(
+        &self,
+        r: usize,
+        out: &mut EncodedRows,
+        recent: RecentDays,
+    ) -> Result<Fixed, CellError> {
         match self {
+            Self::Timestamp(s) => match s.get(r) {
+                Some(ts) => match pg_timestamp(ts, recent) {
+                    Some(t) => out.push_timestamp(t),
+                    None => return Ok(Fixed::ReadAsText),
+                },
+                None => out.push_null(),
+            },
             Self::Bool(s) => match s.get(r) {
                 Some(b) => out.push_bool(b.as_bool()),
                 None => out.push_null(),
@@ -163,8 +180,17 @@ impl<'a> BulkView<'a> {
             },
             Self::Text(_) | Self::Bytes(_) | Self::Mismatch => return Err(CellError::Mismatch),
         }
-        Ok(())
+        Ok(Fixed::Encoded)
     }
+}
+
+/// What [`BulkView::encode_fixed`] did with a cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fixed {
+    /// Encoded from the buffer.
+    Encoded,
+    /// The buffer may not hold the value: read the cell again as text.
+    ReadAsText,
 }
 
 #[cfg(test)]

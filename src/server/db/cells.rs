@@ -156,9 +156,84 @@ fn temporal_cell(
     Ok(())
 }
 
+/// The days (since 1970-01-01, UTC) on which psqlodbc may have made up a timestamp: it puts
+/// the statement's local date, at midnight, in the struct of a year after 9999. The statement's
+/// clock starts at its first conversion, after the result opened; local dates lie within a day
+/// of UTC's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RecentDays {
+    first: i64,
+    last: i64,
+}
+
+impl RecentDays {
+    /// The days from the day before `opened` to the day after `now`.
+    pub(crate) fn between(opened: std::time::SystemTime, now: std::time::SystemTime) -> Self {
+        let day = |t: std::time::SystemTime| {
+            t.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| {
+                i64::try_from(d.as_secs() / 86_400).unwrap_or(i64::MAX)
+            })
+        };
+        Self {
+            first: day(opened).saturating_sub(1),
+            last: day(now).saturating_add(1),
+        }
+    }
+
+    fn contains(self, day: i64) -> bool {
+        (self.first..=self.last).contains(&day)
+    }
+}
+
+/// A PostgreSQL timestamp from psqlodbc's `SQL_TIMESTAMP_STRUCT`, or `None` when the struct
+/// may not be the value and the cell must be read again as text (see [`temporal_cell`]).
+///
+/// psqlodbc fills the struct from the same parse as the text it would print for
+/// `SQL_C_CHAR` (BC years are negative: `-44` is 44 BC), except where it made a value up: its
+/// `-infinity` is year -9999 (before PostgreSQL's first year), and a year after 9999 becomes
+/// the statement's date at midnight (`recent`) where the text says `0000-00-00`. Those, and
+/// anything that is not a real timestamp with microseconds, are read again; a midnight on a
+/// recent day is too, as it cannot be told from a made-up one. (`infinity` is `9999-12-31
+/// 23:59:59` in both: documented.)
+pub(crate) fn pg_timestamp(ts: &odbc_api::sys::Timestamp, recent: RecentDays) -> Option<Timestamp> {
+    let year = match ts.year {
+        y if (1..=9999).contains(&y) => y,
+        // 1 BC is year 0 in astronomical numbering; PostgreSQL's first year is 4714 BC.
+        y if (-4714..=-1).contains(&y) => y + 1,
+        _ => return None,
+    };
+    let date = Date {
+        year,
+        month: u8::try_from(ts.month).ok()?,
+        day: u8::try_from(ts.day).ok()?,
+    };
+    let exact = date.is_valid()
+        && ts.hour <= 23
+        && ts.minute <= 59
+        && ts.second <= 59
+        && ts.fraction < 1_000_000_000
+        && ts.fraction.is_multiple_of(1_000);
+    if !exact {
+        return None;
+    }
+    let midnight = ts.hour == 0 && ts.minute == 0 && ts.second == 0 && ts.fraction == 0;
+    if midnight && recent.contains(date.days_since_epoch()) {
+        return None;
+    }
+    Some(Timestamp {
+        date,
+        time: Time {
+            hour: u8::try_from(ts.hour).ok()?,
+            minute: u8::try_from(ts.minute).ok()?,
+            second: u8::try_from(ts.second).ok()?,
+            nanos: ts.fraction,
+        },
+    })
+}
+
 /// psqlodbc's spelling of a date it could not convert: a date-shaped text with a month or day
 /// of `00` (`infinity`, years after 9999), or its `-infinity` timestamp `9999-01-01 00:00:00
-/// BC` (PostgreSQL holds no year before 4713 BC, so no real value reads like that).
+/// BC` (PostgreSQL holds no year before 4714 BC, so no real value reads like that).
 fn psqlodbc_stand_in(text: &str) -> bool {
     let b = text.as_bytes();
     let zero_field = b.len() >= 10
@@ -356,7 +431,78 @@ impl CellError {
 
 #[cfg(test)]
 mod tests {
-    use super::{blob_literal, canonical_integer, psqlodbc_stand_in, real_number};
+    use super::{
+        blob_literal, canonical_integer, pg_timestamp, psqlodbc_stand_in, real_number, RecentDays,
+    };
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn psqlodbc_timestamp_structs_are_taken_only_when_they_cannot_be_made_up() {
+        // Opened on 2026-11-30 (day 20,787), read on 2026-12-01.
+        let day = |n: u64| UNIX_EPOCH + Duration::from_secs(n * 86_400 + 3_600);
+        let recent = RecentDays::between(day(20_787), day(20_788));
+        let ts = |year, month, day, hour, minute, second, fraction| odbc_api::sys::Timestamp {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            fraction,
+        };
+        let shown = |t| pg_timestamp(&t, recent).map(|t| t.to_string());
+        let s = |text: &str| Some(text.to_owned());
+        assert_eq!(
+            shown(ts(2026, 11, 30, 12, 34, 56, 789_012_000)),
+            s("2026-11-30 12:34:56.789012")
+        );
+        assert_eq!(
+            shown(ts(-44, 3, 15, 12, 0, 0, 0)),
+            s("0044-03-15 12:00:00 BC")
+        );
+        assert_eq!(
+            shown(ts(-4713, 1, 1, 0, 0, 0, 0)),
+            s("4713-01-01 00:00:00 BC")
+        );
+        assert_eq!(
+            shown(ts(-4714, 11, 24, 0, 0, 0, 0)),
+            s("4714-11-24 00:00:00 BC")
+        );
+        assert_eq!(
+            shown(ts(-1, 12, 31, 0, 0, 0, 0)),
+            s("0001-12-31 00:00:00 BC")
+        );
+        assert_eq!(
+            shown(ts(9999, 12, 31, 23, 59, 59, 0)),
+            s("9999-12-31 23:59:59")
+        );
+        // Midnight on days far from the result's: taken.
+        assert_eq!(
+            shown(ts(2026, 11, 27, 0, 0, 0, 0)),
+            s("2026-11-27 00:00:00")
+        );
+        assert_eq!(shown(ts(2026, 12, 3, 0, 0, 0, 0)), s("2026-12-03 00:00:00"));
+        // A made-up -infinity, midnights around the days the result was read (a year after
+        // 9999 reads so), impossible fields, and more than microseconds: read as text.
+        for doubtful in [
+            ts(-9999, 1, 1, 0, 0, 0, 0),
+            ts(0, 1, 1, 0, 0, 0, 0),
+            ts(-4715, 12, 31, 0, 0, 0, 0),
+            ts(2026, 11, 29, 0, 0, 0, 0),
+            ts(2026, 11, 30, 0, 0, 0, 0),
+            ts(2026, 12, 1, 0, 0, 0, 0),
+            ts(2026, 12, 2, 0, 0, 0, 0),
+            ts(2026, 2, 29, 1, 0, 0, 0),
+            ts(2026, 13, 1, 1, 0, 0, 0),
+            ts(2026, 1, 1, 24, 0, 0, 0),
+            ts(2026, 1, 1, 1, 60, 0, 0),
+            ts(2026, 1, 1, 1, 0, 60, 0),
+            ts(2026, 1, 1, 1, 0, 0, 1_000_000_000),
+            ts(2026, 1, 1, 1, 0, 0, 1),
+        ] {
+            assert_eq!(pg_timestamp(&doubtful, recent), None, "{doubtful:?}");
+        }
+    }
 
     #[test]
     fn sqlite_spellings() {

@@ -31,9 +31,9 @@ use odbc_api::buffers::{BufferDesc, ColumnarDynBuffer};
 use odbc_api::handles::{Nullability, StatementConnection};
 use odbc_api::{BlockCursor, Connection, Cursor, CursorImpl, DataType, ResultSetMetadata};
 
-use super::bulk::{BulkSize, BulkView, FIRST_BULK_ROWS};
+use super::bulk::{BulkSize, BulkView, Fixed, FIRST_BULK_ROWS};
 pub(crate) use super::cells::Dialect;
-use super::cells::{encode_var, sqlite_column, Kind};
+use super::cells::{encode_var, sqlite_column, Kind, RecentDays};
 use super::diag::{from_odbc, records};
 use super::odbc_calls::{self, ColumnShape};
 use super::pieces::{read_piece, reread};
@@ -100,6 +100,9 @@ pub(crate) struct ResultSet {
     /// The cursor's max rows (`None`: no limit) and how many are still to return.
     limit: Option<u64>,
     limit_left: Option<u64>,
+    /// When the result set opened (the days psqlodbc may date a made-up timestamp start
+    /// here: see [`RecentDays`]).
+    opened: std::time::SystemTime,
 }
 
 /// What follows a result set read to the end.
@@ -255,6 +258,7 @@ impl ResultSet {
                 after: After::Unknown,
                 limit: None,
                 limit_left: None,
+                opened: std::time::SystemTime::now(),
             },
             described,
         ))
@@ -483,6 +487,7 @@ impl ResultSet {
             piece,
             last_read_full,
             dialect,
+            opened,
             ..
         } = self;
         match source {
@@ -509,11 +514,18 @@ impl ResultSet {
                 // The longest value of each column that did not fit its buffer.
                 let mut outgrown = vec![0usize; views.len()];
                 let mut failed = None;
+                let recent = RecentDays::between(*opened, std::time::SystemTime::now());
                 'rows: for r in 0..n {
                     pending.rows.begin_row(views.len());
                     for (i, (view, column)) in views.iter().zip(columns.iter()).enumerate() {
                         let cell = match view.var_cell(r) {
-                            None => view.encode_fixed(r, &mut pending.rows),
+                            None => match view.encode_fixed(r, &mut pending.rows, recent) {
+                                Ok(Fixed::ReadAsText) => reread(*stmt, r, i, column.kind, piece)
+                                    .and_then(|text| {
+                                        encode_var(column.kind, *dialect, text, &mut pending.rows)
+                                    }),
+                                done => done.map(|_| ()),
+                            },
                             Some(None) => {
                                 pending.rows.push_null();
                                 Ok(())
@@ -711,6 +723,13 @@ fn describe(
         ),
         DataType::Date => (Kind::Date, text(32)),
         DataType::Time { .. } => (Kind::Time, text(32)),
+        // psqlodbc prints a timestamp from the struct it parsed its text into: read the
+        // struct (no printing, no parsing here); the few it may have made up are read again
+        // as text (`cells::pg_timestamp`).
+        DataType::Timestamp { .. } if dialect == Dialect::Postgres => (
+            Kind::Timestamp,
+            Some(BufferDesc::Timestamp { nullable: true }),
+        ),
         DataType::Timestamp { .. } => (Kind::Timestamp, text(48)),
         DataType::Char { length }
         | DataType::Varchar { length }

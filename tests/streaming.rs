@@ -11,7 +11,11 @@ use odbcd::client::{Odbc, Value};
 const ROWS: i64 = 1_000_000;
 
 fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+    rss_kib_of("self")
+}
+
+fn rss_kib_of(pid: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
@@ -85,4 +89,27 @@ fn million_rows_stream_with_bounded_client_memory() {
         ),
     );
     stream(&odbc, &pg.connstr("streaming"), "postgres");
+
+    // A cursor left after its first row: the server reads ahead of it a bounded amount (two
+    // answers and a batch), not the rest of the result (about 50 MB encoded).
+    let server_pid = server.pid().to_string();
+    let conn = odbc.driver_connect(&pg.connstr("streaming")).unwrap();
+    let mut c = conn.cursor();
+    let before = rss_kib_of(&server_pid);
+    c.execute("SELECT id, name, amount, created FROM big ORDER BY id", &[])
+        .unwrap();
+    assert_eq!(c.fetchone().unwrap().unwrap()[0], Value::Int(1));
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let grown_mib = rss_kib_of(&server_pid).saturating_sub(before) / 1024;
+    assert!(
+        grown_mib < 16,
+        "the server grew by {grown_mib} MiB ahead of a client that stopped reading"
+    );
+    // Read on, every row comes once, in order.
+    let mut n = 1i64;
+    for row in c.rows() {
+        n += 1;
+        assert_eq!(row.unwrap()[0], Value::Int(n));
+    }
+    assert_eq!(n, ROWS);
 }

@@ -123,6 +123,13 @@ impl EncodedRows {
         Ok(out)
     }
 
+    /// Removes the first `rows` rows, which take the first `bytes` bytes (whole rows: the
+    /// caller knows where they end).
+    pub fn drain_front(&mut self, rows: usize, bytes: usize) {
+        self.rows = self.rows.saturating_sub(rows);
+        self.bytes.drain(..bytes.min(self.bytes.len()));
+    }
+
     /// Removes every row, keeping the memory.
     pub fn clear(&mut self) {
         self.rows = 0;

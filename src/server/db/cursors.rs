@@ -729,13 +729,17 @@ impl DbConnection {
         Ok(DbReply::Rows { rows, done })
     }
 
-    /// Reads ahead for the cursor's next fetch.
-    pub(crate) fn read_ahead(&mut self, cursor: CursorId) {
+    /// Reads ahead for the cursor's next fetches; returns whether reading further would
+    /// still be useful (see [`ResultSet::read_ahead`]).
+    pub(crate) fn read_ahead(&mut self, cursor: CursorId) -> bool {
         let max_chunk = self.max_chunk;
         let cancel = Arc::clone(&self.cancel);
-        if let Ok(rs) = self.result_set(cursor) {
-            let _armed = cancel.arm(rs.stmt());
-            rs.read_ahead(max_chunk);
+        match self.result_set(cursor) {
+            Ok(rs) => {
+                let _armed = cancel.arm(rs.stmt());
+                rs.read_ahead(max_chunk)
+            }
+            Err(_) => false,
         }
     }
 

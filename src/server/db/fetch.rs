@@ -31,7 +31,7 @@ use odbc_api::buffers::{BufferDesc, ColumnarDynBuffer};
 use odbc_api::handles::{Nullability, StatementConnection};
 use odbc_api::{BlockCursor, Connection, Cursor, CursorImpl, DataType, ResultSetMetadata};
 
-use super::bulk::{BulkSize, BulkView, Fixed, FIRST_BULK_ROWS};
+use super::bulk::{BulkSize, BulkView, Fixed, BULK_BUFFER_BYTES, FIRST_BULK_ROWS};
 pub(crate) use super::cells::Dialect;
 use super::cells::{encode_var, sqlite_column, Kind, RecentDays};
 use super::diag::{from_odbc, records};
@@ -132,6 +132,27 @@ struct PendingRows {
 impl PendingRows {
     fn is_empty(&self) -> bool {
         self.next == self.ends.len()
+    }
+
+    /// The bytes of the rows not sent yet.
+    fn waiting_bytes(&self) -> usize {
+        let sent = self.next.checked_sub(1).map_or(0, |i| self.ends[i]);
+        self.rows.byte_len() - sent
+    }
+
+    /// Lets the rows already sent go, so that reading on behind rows still waiting does not
+    /// keep every row of the result set.
+    fn compact(&mut self) {
+        let Some(last_sent) = self.next.checked_sub(1) else {
+            return;
+        };
+        let sent = self.ends[last_sent];
+        self.rows.drain_front(self.next, sent);
+        self.ends.drain(..self.next);
+        for end in &mut self.ends {
+            *end -= sent;
+        }
+        self.next = 0;
     }
 
     /// Ends the row just written.
@@ -372,12 +393,27 @@ impl ResultSet {
         Ok((out, self.is_exhausted()))
     }
 
-    /// Reads the next batch ahead of the client's request, unless rows are already waiting.
-    /// An error is kept for [`Self::fetch`], which reports it after the rows read before it.
-    pub(crate) fn read_ahead(&mut self, max_bytes: usize) {
-        if self.pending.is_empty() && self.deferred.is_none() {
-            if let Err(e) = self.refill(self.last_want, max_bytes) {
+    /// Reads the next batch ahead of the client's requests, unless [`ahead_bytes`] of rows
+    /// are waiting already. An error is kept for [`Self::fetch`], which reports it after the
+    /// rows read before it. Returns whether reading further ahead would still be useful (the
+    /// result set goes on and less than that is waiting).
+    pub(crate) fn read_ahead(&mut self, max_bytes: usize) -> bool {
+        let limit = ahead_bytes(max_bytes);
+        if self.deferred.is_some()
+            || matches!(self.source, Source::Done(_))
+            || self.pending.waiting_bytes() >= limit
+        {
+            return false;
+        }
+        self.pending.compact();
+        match self.refill(self.last_want, max_bytes) {
+            Ok(more) => {
+                more && !matches!(self.source, Source::Done(_))
+                    && self.pending.waiting_bytes() < limit
+            }
+            Err(e) => {
                 self.deferred = Some(e);
+                false
             }
         }
     }
@@ -626,6 +662,13 @@ impl ResultSet {
     }
 }
 
+/// How many bytes of rows a result set reads ahead of the client's requests, for answers of
+/// at most `max_bytes`: two answers' worth, at most a bulk buffer's (what a cursor holds is
+/// this and one batch).
+fn ahead_bytes(max_bytes: usize) -> usize {
+    max_bytes.saturating_mul(2).min(BULK_BUFFER_BYTES)
+}
+
 /// Describes the result columns of a prepared statement (before it runs).
 ///
 /// # Errors
@@ -777,3 +820,57 @@ fn describe(
 /// The most bytes a driver may leave unused at the end of a buffer it cut a value into (it
 /// cuts before a character it cannot fit whole: at most 3 bytes of UTF-8, and a terminator).
 const MAX_CHAR_BYTES: usize = 4;
+
+#[cfg(test)]
+mod tests {
+    use super::PendingRows;
+    use crate::proto::rows::EncodedRows;
+
+    fn pending(values: std::ops::Range<i64>) -> PendingRows {
+        let mut p = PendingRows::default();
+        for v in values {
+            p.rows.begin_row(1);
+            p.rows.push_int(v);
+            p.end_row();
+        }
+        p
+    }
+
+    fn ints(rows: &EncodedRows) -> Vec<i64> {
+        rows.decode()
+            .unwrap()
+            .into_iter()
+            .map(|r| match r[..] {
+                [crate::proto::value::Value::Int(i)] => i,
+                _ => panic!("{r:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rows_sent_are_let_go_and_the_rest_read_on_as_before() {
+        let mut p = pending(0..10);
+        let mut out = EncodedRows::new();
+        p.take_into(&mut out, 3, usize::MAX);
+        assert_eq!(ints(&out), [0, 1, 2]);
+        let waiting = p.waiting_bytes();
+        p.compact();
+        assert_eq!(p.waiting_bytes(), waiting);
+        assert_eq!(p.rows.byte_len(), waiting);
+        // Rows read after the compaction follow those still waiting.
+        for v in 10..12 {
+            p.rows.begin_row(1);
+            p.rows.push_int(v);
+            p.end_row();
+        }
+        let mut rest = EncodedRows::new();
+        p.take_into(&mut rest, 100, usize::MAX);
+        assert_eq!(ints(&rest), (3..12).collect::<Vec<_>>());
+        assert!(p.is_empty());
+        assert_eq!(p.waiting_bytes(), 0);
+        // Nothing sent yet: nothing to let go.
+        let mut fresh = pending(0..2);
+        fresh.compact();
+        assert_eq!(fresh.ends.len(), 2);
+    }
+}

@@ -432,10 +432,12 @@ impl DbConnection {
                     let _ = reply_to.send(result);
                 }
                 Envelope::ReadAhead(cursor) => {
-                    let _ = contain(&mut self, |this| {
-                        this.read_ahead(cursor);
-                        Ok(DbReply::Done)
-                    });
+                    // One batch at a time: a request that came meanwhile is served before the
+                    // next one (it is ahead of this in the queue).
+                    let more = contain(&mut self, |this| Ok(this.read_ahead(cursor)));
+                    if more.unwrap_or(false) {
+                        inbox.push(Envelope::ReadAhead(cursor));
+                    }
                 }
                 Envelope::Adopt(msg, reply_to) => {
                     self.cursor_type = msg.cursor_type;
@@ -521,10 +523,10 @@ impl DbConnection {
 
 /// Runs `f`, turning a panic inside the driver into an `InternalError` and closing the
 /// connection.
-fn contain(
+fn contain<T>(
     this: &mut DbConnection,
-    f: impl FnOnce(&mut DbConnection) -> Result<DbReply, DbError>,
-) -> Result<DbReply, DbError> {
+    f: impl FnOnce(&mut DbConnection) -> Result<T, DbError>,
+) -> Result<T, DbError> {
     match std::panic::catch_unwind(AssertUnwindSafe(|| f(this))) {
         Ok(r) => r,
         Err(_) => {

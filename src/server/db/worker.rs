@@ -258,12 +258,12 @@ pub fn main(cancel_fd: i32) -> ExitCode {
                 if send(&mut output, answer).is_err() {
                     break;
                 }
-                // The next batch is read while this one travels (see `DbConnection::run`).
+                // The next batches are read while this one travels, one at a time while no
+                // request waits (see `DbConnection::run`).
                 if let Some(cursor) = read_ahead {
-                    let _ = contain(&mut conn, |this| {
-                        this.read_ahead(cursor);
-                        Ok(DbReply::Done)
-                    });
+                    while contain(&mut conn, |this| Ok(this.read_ahead(cursor))).unwrap_or(false)
+                        && !request_waiting(&input)
+                    {}
                 }
                 continue;
             }
@@ -360,6 +360,20 @@ fn worker_signals() {
         // context; the previous handler (Rust's) is simply no longer called.
         let _ = unsafe { signal(sig, action) };
     }
+}
+
+/// Whether the server sent something this process has not read yet.
+fn request_waiting(input: &BufReader<std::fs::File>) -> bool {
+    use std::os::fd::AsFd;
+    if !input.buffer().is_empty() {
+        return true;
+    }
+    let mut fds = [nix::poll::PollFd::new(
+        input.get_ref().as_fd(),
+        nix::poll::PollFlags::POLLIN,
+    )];
+    // An error or a hang-up counts as waiting: the next read says what it is.
+    nix::poll::poll(&mut fds, nix::poll::PollTimeout::ZERO).map_or(true, |n| n > 0)
 }
 
 /// Reads request ids from the cancel pipe and cancels them, each on a thread of its own that

@@ -9,7 +9,7 @@
 use odbc_api::DataType;
 
 use super::diag::from_odbc;
-use super::sqlite_values::real_text;
+use super::sqlite_values::{real_spelled, real_text};
 use crate::error::{DbError, ErrorClass};
 use crate::proto::rows::EncodedRows;
 use crate::proto::value::{Date, Time, Timestamp};
@@ -118,7 +118,7 @@ pub(crate) fn encode_var(
         },
         Kind::Uuid => push_text_or_bytes(&value.to_ascii_lowercase(), out),
         Kind::Date | Kind::Time | Kind::Timestamp => temporal_cell(kind, dialect, value, out)?,
-        Kind::Sqlite(column) => sqlite_cell(column, value, out)?,
+        Kind::Sqlite(column) => sqlite_cell(column, None, value, out)?,
         // Read into fixed-size buffers, never as text.
         Kind::Bool | Kind::Int | Kind::Float => return Err(CellError::Mismatch),
     }
@@ -259,8 +259,12 @@ fn psqlodbc_stand_in(text: &str) -> bool {
 /// In columns with numeric affinity this is exact, since SQLite stores number-like text given
 /// to them as numbers. In columns without affinity (declared `BLOB`, untyped, expressions) a
 /// text spelled as a number is read as that number: the README's type table says so.
+///
+/// `index` is the cell's column index in SQLite's result when known: a real this thread's
+/// sqliteodbc spelled there a moment ago is then taken without reading its text again.
 pub(crate) fn sqlite_cell(
     column: SqliteColumn,
+    index: Option<usize>,
     value: &[u8],
     out: &mut EncodedRows,
 ) -> Result<(), CellError> {
@@ -296,7 +300,10 @@ pub(crate) fn sqlite_cell(
             (SqliteColumn::Bool, 0 | 1) => out.push_bool(i == 1),
             _ => out.push_int(i),
         }
-    } else if let Some(f) = real_number(text).filter(|f| real_text(*f) == text) {
+    } else if let Some(f) = index
+        .and_then(|c| real_spelled(c, value))
+        .or_else(|| real_number(text).filter(|f| real_text(*f) == text))
+    {
         // Only the spelling odbcd gives a REAL: a text such as `2.50` or `1e999` stays text.
         out.push_float(f);
     } else {

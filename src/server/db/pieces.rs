@@ -6,7 +6,7 @@ use odbc_api::buffers::Indicator;
 use odbc_api::parameter::{Binary, Text, VarCell, VarKind};
 use odbc_api::{Bit, Nullable};
 
-use super::cells::{encode_var, CellError, Dialect, Kind, MAX_VALUE_BYTES};
+use super::cells::{encode_var, sqlite_cell, CellError, Dialect, Kind, MAX_VALUE_BYTES};
 use super::rowset::Positioned;
 use crate::proto::rows::EncodedRows;
 
@@ -144,7 +144,13 @@ pub(crate) fn read_piece(
                 MAX_VALUE_BYTES
             };
             if read_capped::<Text>(&mut |t| row.get_data(i, t), buf, cap)? {
-                encode_var(kind, dialect, buf, out)
+                match kind {
+                    // ODBC's column `i` is SQLite's `i - 1`.
+                    Kind::Sqlite(column) => {
+                        sqlite_cell(column, usize::from(i).checked_sub(1), buf, out)
+                    }
+                    _ => encode_var(kind, dialect, buf, out),
+                }
             } else {
                 out.push_null();
                 Ok(())

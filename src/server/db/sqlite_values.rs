@@ -27,7 +27,7 @@
 #![allow(unsafe_code)]
 
 use std::cell::RefCell;
-use std::ffi::{c_char, c_int, c_void, CString};
+use std::ffi::{c_char, c_int, c_void};
 use std::sync::atomic::AtomicUsize;
 
 use super::sqlite_guard::real_symbol;
@@ -41,18 +41,49 @@ type ColumnType = unsafe extern "C" fn(*mut c_void, c_int) -> c_int;
 type ColumnDouble = unsafe extern "C" fn(*mut c_void, c_int) -> f64;
 type ColumnText = unsafe extern "C" fn(*mut c_void, c_int) -> *const u8;
 
+/// A `REAL` cell's text as last returned for one column index: the text with its NUL
+/// (empty before the first), and the real it spells.
+struct Spelled {
+    text: Vec<u8>,
+    real: f64,
+}
+
 thread_local! {
     /// The text last returned for each column index on this thread.
-    static TEXTS: RefCell<Vec<CString>> = const { RefCell::new(Vec::new()) };
+    static TEXTS: RefCell<Vec<Spelled>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The shortest decimal text that parses back to `value` (SQLite's spelling for infinities).
 pub(crate) fn real_text(value: f64) -> String {
+    let mut text = Vec::new();
+    write_real_text(value, &mut text);
+    String::from_utf8(text).unwrap_or_default()
+}
+
+/// Appends [`real_text`]`(value)` to `out`, allocating nothing when it has room.
+fn write_real_text(value: f64, out: &mut Vec<u8>) {
+    use std::io::Write;
     if value.is_infinite() {
-        return if value > 0.0 { "Inf" } else { "-Inf" }.to_owned();
+        out.extend_from_slice(if value > 0.0 { b"Inf" } else { b"-Inf" });
+        return;
     }
     // Debug writes the shortest round-trip form and always marks a float (`100.0`, `1e16`).
-    format!("{value:?}")
+    let _ = write!(out, "{value:?}");
+}
+
+/// The real whose text this thread last returned for column index `column`, if `text` is that
+/// text: a cell sqliteodbc read through [`sqlite3_column_text`] is taken without parsing and
+/// spelling it again. (Exact: the text is [`real_text`] of the real, so reading it gives the
+/// real.)
+pub(crate) fn real_spelled(column: usize, text: &[u8]) -> Option<f64> {
+    TEXTS
+        .try_with(|texts| {
+            let texts = texts.borrow();
+            let s = texts.get(column)?;
+            (s.text.len() == text.len() + 1 && s.text.starts_with(text)).then_some(s.real)
+        })
+        .ok()
+        .flatten()
 }
 
 /// The value of cell `column` of `stmt` when its storage class is `REAL` and its column is one
@@ -99,23 +130,38 @@ pub unsafe extern "C" fn sqlite3_column_text(stmt: *mut c_void, column: c_int) -
     // SAFETY: libsqlite3's `const unsigned char *sqlite3_column_text(sqlite3_stmt*, int)`.
     let text = unsafe { std::mem::transmute::<usize, ColumnText>(text) };
     // SAFETY: the caller's arguments.
-    let formatted = unsafe { rewritten_real(stmt, column) }
-        .and_then(|value| CString::new(real_text(value)).ok());
-    let (Some(formatted), Ok(slot)) = (formatted, usize::try_from(column)) else {
+    let real = unsafe { rewritten_real(stmt, column) };
+    let (Some(value), Ok(slot)) = (real, usize::try_from(column)) else {
         // SAFETY: the caller's arguments, passed on.
         return unsafe { text(stmt, column) };
     };
-    let kept = TEXTS.try_with(|texts| {
-        let mut texts = texts.borrow_mut();
-        if texts.len() <= slot {
-            texts.resize_with(slot + 1, CString::default);
-        }
-        texts[slot] = formatted;
-        texts[slot].as_ptr().cast::<u8>()
-    });
+    let kept = spell(slot, value);
     // The thread is ending (its buffers are gone): SQLite's own text.
     // SAFETY: the caller's arguments, passed on.
     kept.unwrap_or_else(|_| unsafe { text(stmt, column) })
+}
+
+/// Keeps `value`'s text as column index `slot`'s on this thread; returns it (NUL-terminated,
+/// valid until the next call for that index), or an error while the thread ends.
+fn spell(slot: usize, value: f64) -> Result<*const u8, std::thread::AccessError> {
+    TEXTS.try_with(|texts| {
+        let mut texts = texts.borrow_mut();
+        if texts.len() <= slot {
+            texts.resize_with(slot + 1, || Spelled {
+                text: Vec::new(),
+                real: 0.0,
+            });
+        }
+        let spelled = &mut texts[slot];
+        // The same real as last time (a column of equal values) keeps its text.
+        if spelled.text.is_empty() || spelled.real.to_bits() != value.to_bits() {
+            spelled.text.clear();
+            write_real_text(value, &mut spelled.text);
+            spelled.text.push(0);
+            spelled.real = value;
+        }
+        spelled.text.as_ptr()
+    })
 }
 
 type ColumnBytes = unsafe extern "C" fn(*mut c_void, c_int) -> c_int;
@@ -129,7 +175,19 @@ type ColumnBytes = unsafe extern "C" fn(*mut c_void, c_int) -> c_int;
 pub unsafe extern "C" fn sqlite3_column_bytes(stmt: *mut c_void, column: c_int) -> c_int {
     // SAFETY: the caller's arguments.
     if let Some(value) = unsafe { rewritten_real(stmt, column) } {
-        return c_int::try_from(real_text(value).len()).unwrap_or(c_int::MAX);
+        let known = usize::try_from(column).ok().and_then(|slot| {
+            TEXTS
+                .try_with(|texts| {
+                    let texts = texts.borrow();
+                    let s = texts.get(slot)?;
+                    (!s.text.is_empty() && s.real.to_bits() == value.to_bits())
+                        .then(|| s.text.len() - 1)
+                })
+                .ok()
+                .flatten()
+        });
+        let len = known.unwrap_or_else(|| real_text(value).len());
+        return c_int::try_from(len).unwrap_or(c_int::MAX);
     }
     static BYTES: AtomicUsize = AtomicUsize::new(0);
     let bytes = real_symbol(&BYTES, c"sqlite3_column_bytes");
@@ -179,7 +237,30 @@ pub fn keep() {
 
 #[cfg(test)]
 mod tests {
-    use super::real_text;
+    use super::{real_spelled, real_text, spell};
+
+    #[test]
+    fn a_real_just_spelled_is_known_by_its_exact_text_only() {
+        assert_eq!(real_spelled(7, b"0.5"), None);
+        spell(7, 0.5).unwrap();
+        assert_eq!(real_spelled(7, b"0.5"), Some(0.5));
+        for other in [&b"0.50"[..], b"0.", b"", b"0.5\0", b".5"] {
+            assert_eq!(real_spelled(7, other), None, "{other:?}");
+        }
+        assert_eq!(real_spelled(6, b"0.5"), None);
+        // The next real in that column replaces it; -0.0 is not 0.0.
+        spell(7, 0.1 + 0.2).unwrap();
+        assert_eq!(real_spelled(7, b"0.5"), None);
+        assert_eq!(real_spelled(7, b"0.30000000000000004"), Some(0.1 + 0.2));
+        spell(7, -0.0).unwrap();
+        spell(7, 0.0).unwrap();
+        assert_eq!(
+            real_spelled(7, b"0.0").map(f64::is_sign_negative),
+            Some(false)
+        );
+        spell(7, f64::NEG_INFINITY).unwrap();
+        assert_eq!(real_spelled(7, b"-Inf"), Some(f64::NEG_INFINITY));
+    }
 
     #[test]
     fn reals_keep_every_digit_and_look_like_reals() {

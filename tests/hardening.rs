@@ -476,7 +476,7 @@ fn a_session_holds_a_bounded_number_of_connections_cursors_and_value_bytes() {
 
     // Cursors with open results, on one connection: about 1 MB each, more than the server
     // reads ahead (two answers and a batch), so none of them ends while the client looks
-    // away. (sqliteodbc holds each whole result from its execute on.)
+    // away.
     let many = "WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < 20000) SELECT x, printf('%.50c', 'v') FROM g";
     let mut open = Vec::new();
     let refused = loop {

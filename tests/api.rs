@@ -1601,3 +1601,52 @@ fn result_column_names_come_back_whole_up_to_4096_bytes() {
     );
     assert_eq!(c.fetchall().unwrap(), vec![vec![Value::Int(2)]]);
 }
+
+/// A transaction's commit never reports success for what PostgreSQL rolled back: the server
+/// reads ahead of an open result only as far as the client's requests go while a transaction
+/// is open (a statement failing in rows read ahead would abort the transaction unseen), and
+/// reads on freely under autocommit.
+#[test]
+fn reading_ahead_in_a_transaction_never_hides_an_aborted_commit() {
+    let pg = pg();
+    let _db = pg.database("api_read_ahead_tx");
+    pg.psql("api_read_ahead_tx", "CREATE TABLE t (x int)");
+    let cs = pg.connstr("api_read_ahead_tx");
+    for isolation in ["", "[Session]\ndriver_isolation = process\n"] {
+        let server = TestServer::start(isolation);
+        let (_s, _odbc, conn) = server.connect(&cs);
+        for (n, failing_row) in [(1, 5000), (2, 20000), (3, 60000)] {
+            conn.set_autocommit(false).unwrap();
+            conn.cursor()
+                .execute("INSERT INTO t VALUES (?)", &[Value::Int(n)])
+                .unwrap();
+            let mut rows = conn.cursor();
+            rows.execute(
+                &format!("SELECT i, 1 / (i - {failing_row}) FROM generate_series(1, 200000) i"),
+                &[],
+            )
+            .unwrap();
+            assert_eq!(rows.fetchone().unwrap().unwrap()[0], Value::Int(1));
+            // Time for the server to read ahead as far as it would.
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            let committed = conn.commit();
+            let stored = pg.psql(
+                "api_read_ahead_tx",
+                &format!("SELECT count(*) FROM t WHERE x = {n}"),
+            );
+            match committed {
+                Ok(()) => assert_eq!(
+                    stored, "1",
+                    "{isolation:?} row {failing_row}: committed but not stored"
+                ),
+                Err(e) => assert_eq!(
+                    stored, "0",
+                    "{isolation:?} row {failing_row}: {e}, yet stored"
+                ),
+            }
+            drop(rows);
+            conn.set_autocommit(true).unwrap();
+            pg.psql("api_read_ahead_tx", "DELETE FROM t");
+        }
+    }
+}

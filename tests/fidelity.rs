@@ -70,6 +70,28 @@ fn matches_psql(v: &Value, psql: Option<&str>) -> bool {
     }
 }
 
+/// Runs `sql` and reads it row by row until its error: the rows before it (each given to
+/// `row`) and the error. A result that ends without one fails the test.
+fn rows_before_error(
+    conn: &Connection,
+    sql: &str,
+    mut row: impl FnMut(&odbcd::client::Row),
+) -> (usize, odbcd::client::Error) {
+    let mut c = conn.cursor();
+    c.execute(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let mut rows = 0;
+    loop {
+        match c.fetchone() {
+            Ok(Some(r)) => {
+                row(&r);
+                rows += 1;
+            }
+            Ok(None) => panic!("{sql}: the result ended after {rows} rows without an error"),
+            Err(e) => return (rows, e),
+        }
+    }
+}
+
 fn fetch_all(conn: &Connection, sql: &str) -> Vec<Vec<Value>> {
     let mut c = conn.cursor();
     c.execute(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"));
@@ -225,23 +247,11 @@ fn postgres_timestamps_from_structs_are_exact_even_where_psqlodbc_makes_one_up()
     assert_eq!(rows[0][0].to_string(), today);
     // A year after 9999 among midnights of today (each read again) is refused at its row.
     for n in [3, 700, 5000] {
-        let mut c = conn.cursor();
-        c.execute(
+        let (rows, e) = rows_before_error(
+            &conn,
             &format!("SELECT i, CASE WHEN i = {n} THEN timestamp '10000-01-01' ELSE current_date::timestamp END AS t FROM generate_series(1, 6000) i"),
-            &[],
-        )
-        .unwrap();
-        let mut rows = 0;
-        let e = loop {
-            match c.fetchone() {
-                Ok(Some(row)) => {
-                    assert_eq!(row.get::<Value>(1).to_string(), today);
-                    rows += 1;
-                }
-                Ok(None) => panic!("row {n}: the result ended after {rows} rows without an error"),
-                Err(e) => break e,
-            }
-        };
+            |row| assert_eq!(row.get::<Value>(1).to_string(), today),
+        );
         assert_eq!(rows, n - 1, "{e}");
         assert_eq!(e.sqlstate, "22008", "{e}");
         assert!(e.message.contains("0000-00-00 00:00:00"), "{e}");
@@ -287,20 +297,11 @@ fn postgres_values_psqlodbc_cannot_convert_are_documented_errors_or_choices() {
         (1500, ""),
         (5000, ", repeat('x', 9000) AS long"),
     ] {
-        let mut c = conn.cursor();
-        c.execute(
+        let (rows, e) = rows_before_error(
+            &conn,
             &format!("SELECT i, CASE WHEN i = {n} THEN date 'infinity' ELSE date '2000-01-01' END AS day{extra} FROM generate_series(1, 10000) i"),
-            &[],
-        )
-        .unwrap();
-        let mut rows = 0;
-        let e = loop {
-            match c.fetchone() {
-                Ok(Some(_)) => rows += 1,
-                Ok(None) => panic!("row {n}: the result ended after {rows} rows without an error"),
-                Err(e) => break e,
-            }
-        };
+            |_| {},
+        );
         assert_eq!(rows, n - 1, "{e}");
         assert_eq!(e.sqlstate, "22008", "{e}");
     }

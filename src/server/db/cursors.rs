@@ -731,13 +731,19 @@ impl DbConnection {
 
     /// Reads ahead for the cursor's next fetches; returns whether reading further would
     /// still be useful (see [`ResultSet::read_ahead`]).
+    ///
+    /// In the client's transaction (autocommit off) it reads one batch per request only: a
+    /// statement that fails in rows the client has not asked for aborts a PostgreSQL
+    /// transaction, and an error met ahead waits for the client's next fetch of that cursor,
+    /// so reading on would let a commit report success for what PostgreSQL rolled back.
     pub(crate) fn read_ahead(&mut self, cursor: CursorId) -> bool {
         let max_chunk = self.max_chunk;
+        let autocommit = self.autocommit;
         let cancel = Arc::clone(&self.cancel);
         match self.result_set(cursor) {
             Ok(rs) => {
                 let _armed = cancel.arm(rs.stmt());
-                rs.read_ahead(max_chunk)
+                rs.read_ahead(max_chunk) && autocommit
             }
             Err(_) => false,
         }

@@ -458,37 +458,22 @@ mod tests {
             fraction,
         };
         let shown = |t| pg_timestamp(&t, recent).map(|t| t.to_string());
-        let s = |text: &str| Some(text.to_owned());
-        assert_eq!(
-            shown(ts(2026, 11, 30, 12, 34, 56, 789_012_000)),
-            s("2026-11-30 12:34:56.789012")
-        );
-        assert_eq!(
-            shown(ts(-44, 3, 15, 12, 0, 0, 0)),
-            s("0044-03-15 12:00:00 BC")
-        );
-        assert_eq!(
-            shown(ts(-4713, 1, 1, 0, 0, 0, 0)),
-            s("4713-01-01 00:00:00 BC")
-        );
-        assert_eq!(
-            shown(ts(-4714, 11, 24, 0, 0, 0, 0)),
-            s("4714-11-24 00:00:00 BC")
-        );
-        assert_eq!(
-            shown(ts(-1, 12, 31, 0, 0, 0, 0)),
-            s("0001-12-31 00:00:00 BC")
-        );
-        assert_eq!(
-            shown(ts(9999, 12, 31, 23, 59, 59, 0)),
-            s("9999-12-31 23:59:59")
-        );
-        // Midnight on days far from the result's: taken.
-        assert_eq!(
-            shown(ts(2026, 11, 27, 0, 0, 0, 0)),
-            s("2026-11-27 00:00:00")
-        );
-        assert_eq!(shown(ts(2026, 12, 3, 0, 0, 0, 0)), s("2026-12-03 00:00:00"));
+        // Taken as they are, midnights on days far from the result's among them.
+        for (taken, text) in [
+            (
+                ts(2026, 11, 30, 12, 34, 56, 789_012_000),
+                "2026-11-30 12:34:56.789012",
+            ),
+            (ts(-44, 3, 15, 12, 0, 0, 0), "0044-03-15 12:00:00 BC"),
+            (ts(-4713, 1, 1, 0, 0, 0, 0), "4713-01-01 00:00:00 BC"),
+            (ts(-4714, 11, 24, 0, 0, 0, 0), "4714-11-24 00:00:00 BC"),
+            (ts(-1, 12, 31, 0, 0, 0, 0), "0001-12-31 00:00:00 BC"),
+            (ts(9999, 12, 31, 23, 59, 59, 0), "9999-12-31 23:59:59"),
+            (ts(2026, 11, 27, 0, 0, 0, 0), "2026-11-27 00:00:00"),
+            (ts(2026, 12, 3, 0, 0, 0, 0), "2026-12-03 00:00:00"),
+        ] {
+            assert_eq!(shown(taken).as_deref(), Some(text));
+        }
         // A made-up -infinity, midnights around the days the result was read (a year after
         // 9999 reads so), impossible fields, and more than microseconds: read as text.
         for doubtful in [

@@ -1650,3 +1650,131 @@ fn reading_ahead_in_a_transaction_never_hides_an_aborted_commit() {
         }
     }
 }
+
+/// psqlodbc's declare/fetch (`UseDeclareFetch=1`) opens a cursor inside a
+/// transaction even under autocommit, and commits that transaction after
+/// each other statement run meanwhile: the commit materialises the rest of
+/// the cursor's rows, and a statement failing there rolls the other
+/// statement back, which psqlodbc reports as a success. Through odbcd an
+/// autocommit statement that was answered Ok is stored, whatever a cursor
+/// still open on the same connection does later.
+#[test]
+fn an_autocommit_insert_beside_an_open_cursor_is_stored_or_refused() {
+    let pg = pg();
+    let _db = pg.database("api_beside_cursor");
+    pg.psql("api_beside_cursor", "CREATE TABLE t (x int)");
+    let cs = pg.connstr("api_beside_cursor");
+    for isolation in ["", "[Session]\ndriver_isolation = process\n"] {
+        pg.psql("api_beside_cursor", "DELETE FROM t");
+        let server = TestServer::start(isolation);
+        let (_s, _odbc, conn) = server.connect(&cs);
+        for (n, failing_row) in [(1, 5000), (2, 20000), (3, 60000)] {
+            let mut rows = conn.cursor();
+            rows.execute(
+                &format!("SELECT i, 1 / (i - {failing_row}) FROM generate_series(1, 200000) i"),
+                &[],
+            )
+            .unwrap();
+            assert_eq!(rows.fetchone().unwrap().unwrap()[0], Value::Int(1));
+            let mut insert = conn.cursor();
+            let inserted = insert
+                .execute("INSERT INTO t VALUES (?)", &[Value::Int(n)])
+                .map(|_| ());
+            let stored = pg.psql(
+                "api_beside_cursor",
+                &format!("SELECT count(*) FROM t WHERE x = {n}"),
+            );
+            match inserted {
+                Ok(_) => assert_eq!(
+                    stored, "1",
+                    "{isolation:?} row {failing_row}: answered Ok but not stored"
+                ),
+                Err(e) => assert_eq!(
+                    stored, "0",
+                    "{isolation:?} row {failing_row}: {e}, yet stored"
+                ),
+            }
+            // The cursor's statement fails at its row, after the rows before it: never a
+            // clean end where the driver lost its rows.
+            let mut read = 1;
+            let end = loop {
+                match rows.fetchmany(Some(5000)) {
+                    Ok(batch) if batch.is_empty() => break None,
+                    Ok(batch) => read += batch.len(),
+                    Err(e) => break Some(e),
+                }
+            };
+            let e = end.unwrap_or_else(|| {
+                panic!("{isolation:?} row {failing_row}: a clean end after {read} rows")
+            });
+            assert!(read < failing_row, "{isolation:?}: {read} rows, then {e}");
+            assert_eq!(e.sqlstate, "22012", "{isolation:?} row {failing_row}: {e}");
+            // The connection goes on working afterwards.
+            drop(rows);
+            let mut check = conn.cursor();
+            check.execute("SELECT 1", &[]).unwrap();
+            assert_eq!(check.fetchone().unwrap().unwrap()[0], Value::Int(1));
+        }
+    }
+}
+
+/// Two cursors open in psqlodbc's transaction under autocommit; one fails while the server
+/// reads ahead, which aborts the transaction the other one lives in. The other one then
+/// ends with an error or gives every row, never a clean end short of its rows.
+#[test]
+fn a_cursor_beside_a_failed_one_gives_all_its_rows_or_an_error() {
+    let pg = pg();
+    let _db = pg.database("api_beside_failed");
+    pg.psql("api_beside_failed", "CREATE TABLE t (x int)");
+    let cs = pg.connstr("api_beside_failed");
+    let server = TestServer::start("");
+    let (_s, _odbc, conn) = server.connect(&cs);
+    for failing_row in [3000, 20000] {
+        let mut good = conn.cursor();
+        good.execute("SELECT i FROM generate_series(1, 100000) i", &[])
+            .unwrap();
+        assert_eq!(good.fetchone().unwrap().unwrap()[0], Value::Int(1));
+        let mut bad = conn.cursor();
+        bad.execute(
+            &format!("SELECT i, 1 / (i - {failing_row}) FROM generate_series(1, 200000) i"),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(bad.fetchone().unwrap().unwrap()[0], Value::Int(1));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let bad_end = loop {
+            match bad.fetchmany(Some(5000)) {
+                Ok(b) if b.is_empty() => break None,
+                Ok(_) => {}
+                Err(e) => break Some(e),
+            }
+        };
+        assert_eq!(bad_end.map(|e| e.sqlstate).as_deref(), Some("22012"));
+        let mut insert = conn.cursor();
+        let inserted = insert
+            .execute("INSERT INTO t VALUES (?)", &[Value::Int(failing_row)])
+            .map(|_| ());
+        let stored = pg.psql(
+            "api_beside_failed",
+            &format!("SELECT count(*) FROM t WHERE x = {failing_row}"),
+        );
+        match &inserted {
+            Ok(()) => assert_eq!(stored, "1", "answered Ok but not stored"),
+            Err(e) => assert_eq!(stored, "0", "{e}, yet stored"),
+        }
+        let mut read = 1;
+        let end = loop {
+            match good.fetchmany(Some(5000)) {
+                Ok(b) if b.is_empty() => break None,
+                Ok(b) => read += b.len(),
+                Err(e) => break Some(e),
+            }
+        };
+        if end.is_none() {
+            assert_eq!(
+                read, 100_000,
+                "row {failing_row}: a clean end after {read} rows"
+            );
+        }
+    }
+}

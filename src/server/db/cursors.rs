@@ -15,7 +15,7 @@ use odbc_api::sys::{SqlReturn, StatementAttribute};
 use odbc_api::{ConnectionTransitions, CursorImpl, Prepared};
 
 use super::diag::{from_odbc, from_odbc_with_handle, records};
-use super::fetch::{describe_columns, After, ResultSet, Statement};
+use super::fetch::{describe_columns, After, Dialect, ResultSet, Statement};
 use super::odbc_calls::{self, RawStmt};
 use super::param_arrays::{ArrayOutcome, ParamArrays};
 use super::params::Param;
@@ -518,6 +518,9 @@ impl DbConnection {
         if let Some(key) = key {
             self.cache.remember(key, described);
         }
+        if dialect == Dialect::Postgres && self.autocommit {
+            rs.set_in_driver_transaction();
+        }
         let max = self.options(cursor).max_rows;
         if max > 0 {
             rs.set_limit(max);
@@ -546,6 +549,93 @@ impl DbConnection {
         })
     }
 
+    /// Ends the transaction psqlodbc keeps open under autocommit for its cursors, before the
+    /// connection runs another statement.
+    ///
+    /// With declare/fetch (`UseDeclareFetch=1`) psqlodbc opens a query's cursor inside a
+    /// transaction of its own (`BEGIN; DECLARE ... WITH HOLD`) and keeps it until the cursor
+    /// closes. A statement run meanwhile joins that transaction, and psqlodbc commits after it
+    /// without looking at the outcome: the commit reads the rest of every open cursor (a
+    /// holdable cursor's rows are kept at commit), a query failing there rolls the
+    /// transaction back, and the statement that was answered "done" is not stored. Here the
+    /// commit comes first, on its own: the statement then runs in autocommit as the client
+    /// expects, and a commit that fails ends the cursors it took with them with its error
+    /// (the driver would report their lost rows as the end of the result).
+    ///
+    /// Costs one round trip, once per query whose cursor stays open beside another statement,
+    /// and PostgreSQL reads the rest of those cursors' rows then (as it would at psqlodbc's
+    /// own commit).
+    ///
+    /// # Errors
+    /// The request was cancelled while the commit ran: its statement must not run.
+    pub(crate) fn end_cursors_transaction(&mut self) -> Result<(), DbError> {
+        if self.dialect != Dialect::Postgres || !self.autocommit {
+            return Ok(());
+        }
+        let open = self
+            .cursors
+            .values()
+            .filter_map(|c| match c.current.as_ref() {
+                Some(Current {
+                    held: Held::Rows(rs),
+                    ..
+                }) => Some(rs),
+                _ => None,
+            })
+            .any(|rs| rs.in_driver_transaction());
+        if !open {
+            return Ok(());
+        }
+        let committed = self.run_commit_statement();
+        match &committed {
+            Ok(()) => tracing::debug!("committed the driver's transaction of open cursors"),
+            Err(e) => {
+                tracing::info!(sqlstate = %e.sqlstate, "the driver's transaction of open cursors failed to commit: {}", e.message)
+            }
+        }
+        for state in self.cursors.values_mut() {
+            let Some(Current {
+                held: Held::Rows(rs),
+                ..
+            }) = state.current.as_mut()
+            else {
+                continue;
+            };
+            if !rs.in_driver_transaction() {
+                continue;
+            }
+            match &committed {
+                Ok(()) => rs.driver_transaction_committed(),
+                Err(e) => rs.cut_off(DbError {
+                    message: format!(
+                        "the rest of the result was lost: the transaction the driver holds open cursors in failed to commit before the next statement: {}",
+                        e.message
+                    ),
+                    ..e.clone()
+                }),
+            }
+        }
+        match committed {
+            Err(e) if self.cancel.was_cancelled() => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Runs `COMMIT` as a statement (under autocommit `SQLEndTran` does nothing), cancellable.
+    fn run_commit_statement(&mut self) -> Result<(), DbError> {
+        let mut stmt = self.new_statement(CursorOptions::default())?;
+        let raw = stmt.as_stmt_ref().as_sys();
+        let armed = self.cancel.arm(raw);
+        // SAFETY: a fresh statement handle allocated on this connection, in the allocated
+        // state `Preallocated` expects.
+        #[allow(unsafe_code)]
+        let mut pre = unsafe { odbc_api::Preallocated::new(stmt) };
+        let outcome = pre.execute("COMMIT", ()).map(|_| ());
+        drop(armed);
+        let mut stmt = pre.into_handle();
+        outcome.map_err(|e| from_odbc_with_handle(&e, &stmt.as_stmt_ref()))
+    }
+
     /// `Execute`: runs `sql` on the cursor (closing its previous result).
     pub(crate) fn execute(
         &mut self,
@@ -555,6 +645,7 @@ impl DbConnection {
         max_rows: u32,
     ) -> Result<DbReply, DbError> {
         self.begin_statement(cursor);
+        self.end_cursors_transaction()?;
         self.cursor_state(cursor)?;
         let params = super::params::to_params(params)?;
         let options = self.options(cursor);
@@ -808,6 +899,7 @@ impl DbConnection {
         sets: &[Vec<Value>],
     ) -> Result<DbReply, DbError> {
         self.begin_statement(cursor);
+        self.end_cursors_transaction()?;
         self.cursor_state(cursor)?;
         let options = self.options(cursor);
         let mut total: i64 = 0;
@@ -963,6 +1055,7 @@ impl DbConnection {
         max_rows: u32,
     ) -> Result<DbReply, DbError> {
         self.begin_statement(cursor);
+        self.end_cursors_transaction()?;
         self.cursor_state(cursor)?;
         let mut bindings = super::procedures::Bindings::new(params)?;
         let mut stmt = self.new_statement(self.options(cursor))?;
@@ -1117,6 +1210,7 @@ impl DbConnection {
     ) -> Result<BatchResult, DbError> {
         let params = super::params::to_params(params)?;
         self.close_cursor(BATCH_CURSOR);
+        self.end_cursors_transaction()?;
         let (stmt, has_cursor, reuse, set) =
             self.run_sql(BATCH_CURSOR, sql, &params, CursorOptions::default())?;
         let saved = self.max_chunk;

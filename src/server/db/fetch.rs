@@ -103,6 +103,12 @@ pub(crate) struct ResultSet {
     /// When the result set opened (the days psqlodbc may date a made-up timestamp start
     /// here: see [`RecentDays`]).
     opened: std::time::SystemTime,
+    /// The driver may hold the rest of its rows in a transaction of its own that no commit
+    /// has ended yet (psqlodbc's declare/fetch under autocommit: see
+    /// [`super::DbConnection::end_cursors_transaction`]).
+    in_driver_transaction: bool,
+    /// Its rows were lost to a failed commit: it cannot scroll any more.
+    cut_off: bool,
 }
 
 /// What follows a result set read to the end.
@@ -280,6 +286,8 @@ impl ResultSet {
                 limit: None,
                 limit_left: None,
                 opened: std::time::SystemTime::now(),
+                in_driver_transaction: false,
+                cut_off: false,
             },
             described,
         ))
@@ -331,6 +339,38 @@ impl ResultSet {
             self.settle();
         }
         Ok((rows, done))
+    }
+
+    /// Marks the result set as opened in a transaction the driver began for it (see
+    /// [`Self::in_driver_transaction`]).
+    pub(crate) fn set_in_driver_transaction(&mut self) {
+        self.in_driver_transaction = true;
+    }
+
+    /// The driver still has the statement's cursor open inside a transaction it began for it,
+    /// which no commit has ended yet.
+    pub(crate) fn in_driver_transaction(&self) -> bool {
+        self.in_driver_transaction && !matches!(self.after, After::NoMore) && !self.cut_off
+    }
+
+    /// The driver's transaction was committed: the database keeps the rest of the rows (a
+    /// holdable cursor).
+    pub(crate) fn driver_transaction_committed(&mut self) {
+        self.in_driver_transaction = false;
+    }
+
+    /// The driver's transaction failed to commit and took the rest of the rows with it: the
+    /// rows already read still go out, then `error` ends the result set (never a clean end:
+    /// the driver would report the lost rows as the end of the result).
+    pub(crate) fn cut_off(&mut self, error: DbError) {
+        self.in_driver_transaction = false;
+        self.cut_off = true;
+        // An error met before (reading ahead) came first and stays first.
+        if self.deferred.is_none() {
+            self.deferred = Some(error);
+        }
+        finish(&mut self.source);
+        self.after = After::NoMore;
     }
 
     /// Returns at most `rows` rows from now on (the cursor's max rows, enforced here whatever
@@ -449,6 +489,13 @@ impl ResultSet {
                 ErrorClass::NotSupportedError,
                 "HYC00",
                 "the cursor is forward-only: set it scrollable before executing to scroll",
+            ));
+        }
+        if self.cut_off {
+            return Err(DbError::with_state(
+                ErrorClass::OperationalError,
+                "HY010",
+                "the result set's rows were lost when the transaction holding them failed to commit",
             ));
         }
         let cursor = match std::mem::replace(&mut self.source, Source::Done(None)) {

@@ -241,6 +241,11 @@ impl DbConnection {
     }
 
     fn set_autocommit(&mut self, on: bool) -> Result<(), DbError> {
+        if !on {
+            // The client's transaction starts clean, without cursors the driver opened in one
+            // of its own (see `end_cursors_transaction`).
+            self.end_cursors_transaction()?;
+        }
         self.conn()?.set_autocommit(on).map_err(|e| from_odbc(&e))?;
         self.autocommit = on;
         Ok(())

@@ -258,6 +258,53 @@ fn postgres_timestamps_from_structs_are_exact_even_where_psqlodbc_makes_one_up()
     }
 }
 
+/// psqlodbc makes up the server's local date for a year after 9999, in the server's time
+/// zone: with a zone whose date is not UTC's now, such a value is still refused at its row,
+/// among that local date's midnights (each read again) and the UTC date's (taken as read).
+#[test]
+fn a_made_up_timestamp_is_refused_in_a_time_zone_whose_date_is_not_utcs() {
+    let pg = pg();
+    let _db = pg.database("fidelity_zone");
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // POSIX zones count west of Greenwich: "XXX-14" is 14 hours ahead of UTC.
+    let (zone, shift) = if secs % 86_400 >= 10 * 3_600 {
+        ("XXX-14", 14 * 3_600)
+    } else {
+        ("XXX+12", -12 * 3_600)
+    };
+    let local_days = (secs as i64 + shift).div_euclid(86_400);
+    let local = pg.psql(
+        "fidelity_zone",
+        &format!("SELECT (date '1970-01-01' + {local_days})::timestamp::text"),
+    );
+    let utc = pg.psql("fidelity_zone", "SELECT current_date::timestamp::text");
+    assert_ne!(local, utc);
+    for isolation in ["", "[Session]\ndriver_isolation = process\n"] {
+        let server = TestServer::start_in_env(isolation, &[("TZ", zone)]);
+        let (_s, _odbc, conn) = server.connect(&pg.connstr("fidelity_zone"));
+        for n in [3, 5000] {
+            let (rows, e) = rows_before_error(
+                &conn,
+                &format!(
+                    "SELECT i, CASE WHEN i = {n} THEN timestamp '10000-01-01' \
+                     WHEN i % 2 = 0 THEN timestamp '{local}' ELSE timestamp '{utc}' END \
+                     FROM generate_series(1, 6000) i"
+                ),
+                |row| {
+                    let i = row.get::<Value>(0).to_string().parse::<i64>().unwrap();
+                    let want = if i % 2 == 0 { &local } else { &utc };
+                    assert_eq!(&row.get::<Value>(1).to_string(), want);
+                },
+            );
+            assert_eq!(rows, n - 1, "{zone} {isolation:?}: {e}");
+            assert_eq!(e.sqlstate, "22008", "{e}");
+        }
+    }
+}
+
 /// The README's type table documents what psqlodbc cannot carry; these are those lines.
 #[test]
 fn postgres_values_psqlodbc_cannot_convert_are_documented_errors_or_choices() {

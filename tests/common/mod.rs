@@ -158,9 +158,18 @@ pub fn ready_port(ready: &std::path::Path, child: &mut Child) -> Option<u16> {
 impl TestServer {
     /// Starts `odbcd run` with `[Connection] port = 0` plus `extra` config text.
     pub fn start(extra: &str) -> Self {
-        Self::start_with(&format!(
-            "[Connection]\ninterface = 127.0.0.1\nport = 0\n\n[Logging]\nlog_level = mx.Log.SYSTEM_INFO\n\n{ACCESS}\n{extra}"
-        ))
+        Self::start_in_env(extra, &[])
+    }
+
+    /// Like [`Self::start`], with more environment variables for the server (e.g. `TZ`).
+    pub fn start_in_env(extra: &str, extra_env: &[(&str, &str)]) -> Self {
+        Self::start_with_env(
+            &format!(
+                "[Connection]\ninterface = 127.0.0.1\nport = 0\n\n[Logging]\nlog_level = mx.Log.SYSTEM_INFO\n\n{ACCESS}\n{extra}"
+            ),
+            "",
+            extra_env,
+        )
     }
 
     /// Starts `odbcd run` with exactly this config text (it must listen on port 0 once).

@@ -156,10 +156,12 @@ fn temporal_cell(
     Ok(())
 }
 
-/// The days (since 1970-01-01, UTC) on which psqlodbc may have made up a timestamp: it puts
+/// The days (counted from 1970-01-01) on which psqlodbc may have made up a timestamp: it puts
 /// the statement's local date, at midnight, in the struct of a year after 9999. The statement's
-/// clock starts at its first conversion, after the result opened; local dates lie within a day
-/// of UTC's.
+/// clock is read (`time`, then `localtime_r`, in this process and time zone) at the first
+/// conversion of each fetch call, so its date is this process's local date at some moment of
+/// that call: [`Self::local_today`] just before and just after the call bound it, whatever
+/// the zone's offset and even when the wall clock is stepped meanwhile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RecentDays {
     first: i64,
@@ -167,22 +169,62 @@ pub(crate) struct RecentDays {
 }
 
 impl RecentDays {
-    /// The days from the day before `opened` to the day after `now`.
-    pub(crate) fn between(opened: std::time::SystemTime, now: std::time::SystemTime) -> Self {
-        let day = |t: std::time::SystemTime| {
-            t.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| {
-                i64::try_from(d.as_secs() / 86_400).unwrap_or(i64::MAX)
-            })
-        };
+    /// This process's local date now, as psqlodbc's statement clock would read it; when the
+    /// C library cannot tell it, UTC's date and the days on either side (local dates lie
+    /// within 25 hours of UTC's).
+    pub(crate) fn local_today() -> Self {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        match local_day(now) {
+            Some(day) => Self {
+                first: day,
+                last: day,
+            },
+            None => {
+                let day = now.div_euclid(86_400);
+                Self {
+                    first: day - 2,
+                    last: day + 2,
+                }
+            }
+        }
+    }
+
+    /// The days from `self`'s first to `later`'s last, or the other way round if the clock
+    /// went back between them: every day the clock may have shown.
+    pub(crate) fn through(self, later: Self) -> Self {
         Self {
-            first: day(opened).saturating_sub(1),
-            last: day(now).saturating_add(1),
+            first: self.first.min(later.first),
+            last: self.last.max(later.last),
         }
     }
 
     fn contains(self, day: i64) -> bool {
         (self.first..=self.last).contains(&day)
     }
+}
+
+/// The local date (days since 1970-01-01) at `secs` seconds after the epoch, as the C
+/// library's `localtime_r` has it (psqlodbc's way); `None` when it fails.
+fn local_day(secs: i64) -> Option<i64> {
+    let t = nix::libc::time_t::try_from(secs).ok()?;
+    // SAFETY: `tm` is a plain C struct for which all zeros is a valid value; `localtime_r`
+    // reads `t` and writes only `tm`, both alive for the call, and is thread-safe.
+    #[allow(unsafe_code)]
+    let tm = unsafe {
+        let mut tm: nix::libc::tm = std::mem::zeroed();
+        if nix::libc::localtime_r(&t, &mut tm).is_null() {
+            return None;
+        }
+        tm
+    };
+    let date = Date {
+        year: i16::try_from(tm.tm_year.checked_add(1900)?).ok()?,
+        month: u8::try_from(tm.tm_mon.checked_add(1)?).ok()?,
+        day: u8::try_from(tm.tm_mday).ok()?,
+    };
+    date.is_valid().then(|| date.days_since_epoch())
 }
 
 /// A PostgreSQL timestamp from psqlodbc's `SQL_TIMESTAMP_STRUCT`, or `None` when the struct
@@ -439,15 +481,42 @@ impl CellError {
 #[cfg(test)]
 mod tests {
     use super::{
-        blob_literal, canonical_integer, pg_timestamp, psqlodbc_stand_in, real_number, RecentDays,
+        blob_literal, canonical_integer, local_day, pg_timestamp, psqlodbc_stand_in, real_number,
+        RecentDays,
     };
-    use std::time::{Duration, UNIX_EPOCH};
+
+    fn on(day: i64) -> RecentDays {
+        RecentDays {
+            first: day,
+            last: day,
+        }
+    }
+
+    #[test]
+    fn the_days_a_statement_clock_may_show_span_both_readings_either_way() {
+        assert_eq!(
+            on(20_787).through(on(20_788)),
+            RecentDays {
+                first: 20_787,
+                last: 20_788
+            }
+        );
+        // A clock stepped back across midnight during the fetch call.
+        let stepped_back = on(20_788).through(on(20_787));
+        assert!(stepped_back.contains(20_787) && stepped_back.contains(20_788));
+        assert!(!stepped_back.contains(20_786) && !stepped_back.contains(20_789));
+        // Some local date exists for any time this process runs at, and it is near UTC's.
+        let now = 20_788 * 86_400 + 43_200;
+        let local = local_day(now).expect("localtime_r");
+        assert!((20_787..=20_789).contains(&local), "{local}");
+        let today = RecentDays::local_today();
+        assert!(today.last - today.first <= 4, "{today:?}");
+    }
 
     #[test]
     fn psqlodbc_timestamp_structs_are_taken_only_when_they_cannot_be_made_up() {
-        // Opened on 2026-11-30 (day 20,787), read on 2026-12-01.
-        let day = |n: u64| UNIX_EPOCH + Duration::from_secs(n * 86_400 + 3_600);
-        let recent = RecentDays::between(day(20_787), day(20_788));
+        // Fetched across midnight: the clock showed 2026-11-30 (day 20,787) then 2026-12-01.
+        let recent = on(20_787).through(on(20_788));
         let ts = |year, month, day, hour, minute, second, fraction| odbc_api::sys::Timestamp {
             year,
             month,
@@ -458,7 +527,7 @@ mod tests {
             fraction,
         };
         let shown = |t| pg_timestamp(&t, recent).map(|t| t.to_string());
-        // Taken as they are, midnights on days far from the result's among them.
+        // Taken as they are, midnights on other days than the clock's among them.
         for (taken, text) in [
             (
                 ts(2026, 11, 30, 12, 34, 56, 789_012_000),
@@ -469,21 +538,19 @@ mod tests {
             (ts(-4714, 11, 24, 0, 0, 0, 0), "4714-11-24 00:00:00 BC"),
             (ts(-1, 12, 31, 0, 0, 0, 0), "0001-12-31 00:00:00 BC"),
             (ts(9999, 12, 31, 23, 59, 59, 0), "9999-12-31 23:59:59"),
-            (ts(2026, 11, 27, 0, 0, 0, 0), "2026-11-27 00:00:00"),
-            (ts(2026, 12, 3, 0, 0, 0, 0), "2026-12-03 00:00:00"),
+            (ts(2026, 11, 29, 0, 0, 0, 0), "2026-11-29 00:00:00"),
+            (ts(2026, 12, 2, 0, 0, 0, 0), "2026-12-02 00:00:00"),
         ] {
             assert_eq!(shown(taken).as_deref(), Some(text));
         }
-        // A made-up -infinity, midnights around the days the result was read (a year after
-        // 9999 reads so), impossible fields, and more than microseconds: read as text.
+        // A made-up -infinity, midnights on the days the clock showed (a year after 9999
+        // reads so), impossible fields, and more than microseconds: read as text.
         for doubtful in [
             ts(-9999, 1, 1, 0, 0, 0, 0),
             ts(0, 1, 1, 0, 0, 0, 0),
             ts(-4715, 12, 31, 0, 0, 0, 0),
-            ts(2026, 11, 29, 0, 0, 0, 0),
             ts(2026, 11, 30, 0, 0, 0, 0),
             ts(2026, 12, 1, 0, 0, 0, 0),
-            ts(2026, 12, 2, 0, 0, 0, 0),
             ts(2026, 2, 29, 1, 0, 0, 0),
             ts(2026, 13, 1, 1, 0, 0, 0),
             ts(2026, 1, 1, 24, 0, 0, 0),

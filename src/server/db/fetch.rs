@@ -100,9 +100,6 @@ pub(crate) struct ResultSet {
     /// The cursor's max rows (`None`: no limit) and how many are still to return.
     limit: Option<u64>,
     limit_left: Option<u64>,
-    /// When the result set opened (the days psqlodbc may date a made-up timestamp start
-    /// here: see [`RecentDays`]).
-    opened: std::time::SystemTime,
     /// The driver may hold the rest of its rows in a transaction of its own that no commit
     /// has ended yet (psqlodbc's declare/fetch under autocommit: see
     /// [`super::DbConnection::end_cursors_transaction`]).
@@ -285,7 +282,6 @@ impl ResultSet {
                 after: After::Unknown,
                 limit: None,
                 limit_left: None,
-                opened: std::time::SystemTime::now(),
                 in_driver_transaction: false,
                 cut_off: false,
             },
@@ -570,12 +566,13 @@ impl ResultSet {
             piece,
             last_read_full,
             dialect,
-            opened,
             ..
         } = self;
         match source {
             Source::Done(_) => Ok(false),
             Source::Bulk(block, size) => {
+                // The days psqlodbc's statement clock may show during the fetch call.
+                let before = RecentDays::local_today();
                 let batch = block
                     .fetch_with_truncation_check(false)
                     .map_err(|e| from_odbc(&e))?;
@@ -597,7 +594,7 @@ impl ResultSet {
                 // The longest value of each column that did not fit its buffer.
                 let mut outgrown = vec![0usize; views.len()];
                 let mut failed = None;
-                let recent = RecentDays::between(*opened, std::time::SystemTime::now());
+                let recent = before.through(RecentDays::local_today());
                 'rows: for r in 0..n {
                     pending.rows.begin_row(views.len());
                     for (i, (view, column)) in views.iter().zip(columns.iter()).enumerate() {

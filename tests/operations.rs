@@ -156,7 +156,7 @@ fn a_reload_applies_users_licence_pool_and_activity_to_what_starts_next() {
     assert_eq!(refused.sqlstate, "28000", "{refused}");
     let sqlite = server.sqlite("reload-limits");
     let ann_odbc = ann.odbc().unwrap();
-    let _a1 = ann_odbc.driver_connect(&sqlite).unwrap();
+    let a1 = ann_odbc.driver_connect(&sqlite).unwrap();
     let a2 = ann_odbc.driver_connect(&sqlite).unwrap();
 
     // bob joins the password file; one physical connection, a pool, idle sessions dropped
@@ -176,7 +176,9 @@ fn a_reload_applies_users_licence_pool_and_activity_to_what_starts_next() {
     // The licence: ann's two connections already exceed it, so bob's first is refused.
     let e = bob_odbc.driver_connect(&sqlite).map(|_| ()).unwrap_err();
     assert!(e.message.contains("allows 1 physical"), "{e}");
-    drop(_a1);
+    // Closed and answered, both (a dropped connection closes without waiting: the next
+    // connect could come first).
+    a1.close().unwrap();
     a2.close().unwrap();
     // ann's closed connection is parked (the pool is on now) and counts; at the limit, a
     // connection in use takes its place.

@@ -238,6 +238,9 @@ pub struct Route {
     /// Set by the session when the answer must come back to it instead (the watchdog
     /// cancelled the request, and its answer says so).
     pub hold: Arc<AtomicBool>,
+    /// The request follows others on its connection whose answers may still be with the
+    /// session: its answer goes there too, to leave after theirs.
+    pub behind: bool,
     /// The server's metrics.
     pub metrics: Arc<Metrics>,
 }
@@ -246,7 +249,7 @@ impl Route {
     /// Sends `result` to the client when it is small and nothing holds it, and returns what
     /// the session hears instead ([`DbReply::Sent`]); otherwise returns `result` unchanged.
     pub fn deliver(self, result: Result<DbReply, DbError>) -> Result<DbReply, DbError> {
-        if self.hold.load(Ordering::Acquire) || !small(&result) {
+        if self.behind || self.hold.load(Ordering::Acquire) || !small(&result) {
             return result;
         }
         let answer = match result {

@@ -6,6 +6,7 @@ use super::*;
 use crate::config::server::DriverIsolation;
 use crate::server::db::process::WorkerProcess;
 use crate::server::db::worker::WorkerInit;
+use tokio::sync::oneshot;
 
 impl Session {
     pub(super) fn open_connection(
@@ -213,8 +214,17 @@ impl Session {
     /// Hands the next queued request of `conn` to the connection, if the connection is free
     /// and the output budget allows.
     pub(super) fn pump(&mut self, conn: ConnId, ctx: &mut Context<Self>) {
-        if self.busy.contains(&conn)
-            || self.outbox.kept_bytes() > OUTPUT_BUDGET
+        if let Some(in_flight) = self.busy.get(&conn) {
+            let next_is_fetch = self
+                .queued
+                .get(&conn)
+                .and_then(VecDeque::front)
+                .is_some_and(Queued::is_fetch);
+            if !(in_flight.may_follow() && next_is_fetch) {
+                return;
+            }
+        }
+        if self.outbox.kept_bytes() > OUTPUT_BUDGET
             || self.shared.unacknowledged.load(Ordering::Relaxed) > SERVER_OUTPUT_BUDGET
         {
             return;
@@ -236,7 +246,14 @@ impl Session {
             }
         }
         match item {
-            Queued::Call(id, req) => self.dispatch(id, conn, req, ctx),
+            Queued::Call(id, req) => {
+                let fetch = matches!(req, DbRequest::Fetch { .. });
+                self.dispatch(id, conn, req, ctx);
+                if fetch {
+                    // Fetches queued behind it may follow at once.
+                    self.pump(conn, ctx);
+                }
+            }
             Queued::Close(id) => self.close_connection(id, conn, ctx),
         }
     }
@@ -251,7 +268,9 @@ impl Session {
         let Some(h) = self.conns.get(&conn) else {
             return self.reply(id, Response::Error(no_such_connection(conn)));
         };
-        self.busy.insert(conn);
+        let is_fetch = matches!(req, DbRequest::Fetch { .. });
+        // Answers are handled in the order the requests were handed over (see `InFlight`).
+        let (previous, my_turn) = self.busy.entry(conn).or_default().add(is_fetch);
         let sql = req.sql().map(|sql| {
             let mut end = sql.len().min(crate::server::admin::MAX_KEPT_SQL);
             while !sql.is_char_boundary(end) {
@@ -270,42 +289,54 @@ impl Session {
                 hold: Arc::clone(&hold),
             },
         );
-        // The connection's thread sends a small answer to the client itself.
+        // The connection's thread sends a small answer to the client itself, unless it follows
+        // others still in flight.
         let route = db::answer::Route {
             outbox: Arc::clone(&self.outbox),
             id,
             protocol: self.protocol,
             compression: self.compression,
             hold,
+            behind: previous.is_some(),
             metrics: Arc::clone(&self.shared.metrics),
         };
         // Lowered when the answer comes, or when the session ends first and drops the future.
         let counted = RunningRequestCount::start(&self.stats, &self.shared.running);
         let exec_limit = self.shared.config.activity.max_request_execution_time;
-        h.addr
-            .call_routed(id, req, route)
-            .into_actor(self)
-            .map(move |r, act, ctx| {
-                let _entered = act.span.clone().entered();
-                drop(counted);
-                let cancelled = act.running.remove(&id).and_then(|r| r.cancelled);
+        let call = h.addr.call_routed(id, req, route);
+        async move {
+            let answer = call.await;
+            if let Some(previous) = previous {
+                // The previous request's answer was handled (or its future dropped).
+                let _ = previous.await;
+            }
+            answer
+        }
+        .into_actor(self)
+        .map(move |r, act, ctx| {
+            let _entered = act.span.clone().entered();
+            drop(counted);
+            drop(my_turn);
+            let cancelled = act.running.remove(&id).and_then(|r| r.cancelled);
+            if act.busy.get_mut(&conn).is_some_and(InFlight::answered) {
                 act.busy.remove(&conn);
-                match flatten(r) {
-                    // Cancelled by the watchdog, and the driver did stop it: say why. (A
-                    // request the cancel came too late for answers with what it did.)
-                    Ok(reply) if cancelled == Some(CancelReason::Watchdog) => {
-                        act.reply_db(id, many_timed_out(reply, exec_limit));
-                    }
-                    Ok(reply) => act.reply_db(id, reply),
-                    Err(e) if cancelled == Some(CancelReason::Watchdog) => {
-                        act.reply(id, Response::Error(timed_out(e, exec_limit)));
-                    }
-                    Err(e) => act.reply(id, Response::Error(e)),
+            }
+            match flatten(r) {
+                // Cancelled by the watchdog, and the driver did stop it: say why. (A
+                // request the cancel came too late for answers with what it did.)
+                Ok(reply) if cancelled == Some(CancelReason::Watchdog) => {
+                    act.reply_db(id, many_timed_out(reply, exec_limit));
                 }
-                act.pump(conn, ctx);
-                act.close_if_drained(ctx);
-            })
-            .spawn(ctx);
+                Ok(reply) => act.reply_db(id, reply),
+                Err(e) if cancelled == Some(CancelReason::Watchdog) => {
+                    act.reply(id, Response::Error(timed_out(e, exec_limit)));
+                }
+                Err(e) => act.reply(id, Response::Error(e)),
+            }
+            act.pump(conn, ctx);
+            act.close_if_drained(ctx);
+        })
+        .spawn(ctx);
     }
 
     /// Asks the driver to cancel request `id`'s statement, on a blocking thread (`SQLCancel`
@@ -447,5 +478,55 @@ fn many_timed_out(reply: DbReply, limit: Duration) -> DbReply {
             DbReply::Warned(warnings, Box::new(many_timed_out(*reply, limit)))
         }
         other => other,
+    }
+}
+
+/// The most fetches handed to one connection at once. While the connection's thread answers
+/// one fetch, the next waits in its mailbox: the thread goes on from rows it read ahead
+/// instead of sleeping until the session, woken by the answer, hands the next one over.
+const MAX_FETCHES_IN_FLIGHT: u8 = 4;
+
+/// The requests handed to a connection and not answered yet.
+///
+/// Their answers are handled in the order they were handed over (the bookkeeping of a
+/// result's rows, and the order of the frames, depend on it): each request's future waits,
+/// after its answer, until the previous one's was handled, whose turn ends when that future
+/// is done with (the sender is dropped).
+#[derive(Debug, Default)]
+pub(super) struct InFlight {
+    requests: u8,
+    /// Every one of them is a `Fetch`.
+    fetches_only: bool,
+    /// Ends when the last request handed over has had its answer handled.
+    last_turn: Option<oneshot::Receiver<()>>,
+}
+
+impl InFlight {
+    /// Counts a request handed over; returns the turn it waits for (the previous request's,
+    /// if one is still in flight) and its own, to drop once its answer is handled.
+    fn add(&mut self, fetch: bool) -> (Option<oneshot::Receiver<()>>, oneshot::Sender<()>) {
+        let (mine, next) = oneshot::channel();
+        let previous = self.last_turn.replace(next);
+        let previous = if self.requests == 0 {
+            self.fetches_only = fetch;
+            None
+        } else {
+            self.fetches_only = self.fetches_only && fetch;
+            previous
+        };
+        self.requests = self.requests.saturating_add(1);
+        (previous, mine)
+    }
+
+    /// One was answered; returns whether none is left.
+    fn answered(&mut self) -> bool {
+        self.requests = self.requests.saturating_sub(1);
+        self.requests == 0
+    }
+
+    /// A fetch may be handed over behind these: they are fetches, fewer than
+    /// [`MAX_FETCHES_IN_FLIGHT`]. Any other request waits for the connection to be free.
+    fn may_follow(&self) -> bool {
+        self.fetches_only && self.requests < MAX_FETCHES_IN_FLIGHT
     }
 }

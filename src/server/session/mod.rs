@@ -28,6 +28,8 @@ mod drain;
 mod requests;
 mod watchdog;
 
+use connections::InFlight;
+
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -125,6 +127,13 @@ enum Queued {
     Close(RequestId),
 }
 
+impl Queued {
+    /// A `Fetch` (which may follow fetches still running on its connection).
+    fn is_fetch(&self) -> bool {
+        matches!(self, Self::Call(_, DbRequest::Fetch { .. }))
+    }
+}
+
 /// Output the client has not acknowledged beyond which the session hands no further requests
 /// to its database connections (back-pressure): what runs finishes, nothing new starts until
 /// the client acknowledges. The client acknowledges at least every
@@ -178,8 +187,8 @@ pub struct Session {
     /// Requests waiting for their connection, per connection, in the order received.
     queued: HashMap<ConnId, VecDeque<Queued>>,
     queued_total: usize,
-    /// Connections with a request handed to them.
-    busy: std::collections::HashSet<ConnId>,
+    /// Connections with requests handed to them and not answered yet.
+    busy: HashMap<ConnId, InFlight>,
     /// Connections being opened now (they count against `max_connections_per_session`).
     opening: usize,
     /// The protocol version the client speaks: 1 gets no warnings and no
@@ -241,7 +250,7 @@ impl Session {
                 running: HashMap::new(),
                 queued: HashMap::new(),
                 queued_total: 0,
-                busy: std::collections::HashSet::new(),
+                busy: HashMap::new(),
                 opening: 0,
                 unanswered: HashMap::new(),
                 transactions: drain::Transactions::default(),

@@ -1778,3 +1778,59 @@ fn a_cursor_beside_a_failed_one_gives_all_its_rows_or_an_error() {
         }
     }
 }
+
+/// A transaction the client began in SQL under autocommit stays the client's: nothing
+/// commits it early because a cursor is open in it, and its rollback takes everything back.
+#[test]
+fn a_transaction_begun_in_sql_beside_an_open_cursor_is_rolled_back_whole() {
+    let pg = pg();
+    let _db = pg.database("api_sql_begin");
+    pg.psql("api_sql_begin", "CREATE TABLE t (x int)");
+    let cs = pg.connstr("api_sql_begin");
+    for isolation in ["", "[Session]\ndriver_isolation = process\n"] {
+        let server = TestServer::start(isolation);
+        let (_s, _odbc, conn) = server.connect(&cs);
+        for (begin, end) in [
+            ("BEGIN", "ROLLBACK"),
+            ("START TRANSACTION", "ROLLBACK WORK"),
+        ] {
+            let mut tx = conn.cursor();
+            tx.execute(begin, &[]).unwrap();
+            tx.execute("INSERT INTO t VALUES (1)", &[]).unwrap();
+            let mut rows = conn.cursor();
+            rows.execute("SELECT i FROM generate_series(1, 100000) i", &[])
+                .unwrap();
+            assert_eq!(rows.fetchone().unwrap().unwrap()[0], Value::Int(1));
+            tx.execute("INSERT INTO t VALUES (2)", &[]).unwrap();
+            let mut other = conn.cursor();
+            other.execute("SELECT 1", &[]).unwrap();
+            tx.execute("INSERT INTO t VALUES (3)", &[]).unwrap();
+            drop(rows);
+            drop(other);
+            tx.execute(end, &[]).unwrap();
+            assert_eq!(
+                pg.psql("api_sql_begin", "SELECT count(*) FROM t"),
+                "0",
+                "{isolation:?} {begin}: rolled back, yet stored"
+            );
+        }
+        // After the client's transaction, the protection is back: an insert beside a
+        // failing cursor is stored or refused.
+        let mut rows = conn.cursor();
+        rows.execute(
+            "SELECT i, 1 / (i - 20000) FROM generate_series(1, 200000) i",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(rows.fetchone().unwrap().unwrap()[0], Value::Int(1));
+        let mut insert = conn.cursor();
+        let inserted = insert.execute("INSERT INTO t VALUES (4)", &[]).map(|_| ());
+        let stored = pg.psql("api_sql_begin", "SELECT count(*) FROM t WHERE x = 4");
+        match &inserted {
+            Ok(()) => assert_eq!(stored, "1", "{isolation:?}: answered Ok but not stored"),
+            Err(e) => assert_eq!(stored, "0", "{isolation:?}: {e}, yet stored"),
+        }
+        drop(rows);
+        pg.psql("api_sql_begin", "DELETE FROM t");
+    }
+}

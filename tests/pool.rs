@@ -248,3 +248,39 @@ fn the_licence_count_stays_exact_under_concurrent_connects_and_closes() {
         refused.load(std::sync::atomic::Ordering::Relaxed)
     );
 }
+
+/// A transaction begun in SQL under autocommit and left open is not handed to the next user
+/// with the connection: what was in it is rolled back, and the next user's statements are
+/// committed as they run.
+#[test]
+fn a_transaction_begun_in_sql_and_left_open_does_not_go_to_the_next_user() {
+    let pg = pg();
+    let _db = pg.database("pooled_sql_begin");
+    pg.psql("pooled_sql_begin", "CREATE TABLE t (id int)");
+    let server = TestServer::start("[Pool]\nmax_idle_connections = 2\n");
+    let (_s, odbc) = server.open();
+    let connstr = pg.connstr("pooled_sql_begin");
+    let first = odbc.driver_connect(&connstr).unwrap();
+    let mut c = first.cursor();
+    c.execute("BEGIN", &[]).unwrap();
+    c.execute("INSERT INTO t VALUES (1)", &[]).unwrap();
+    first.close().unwrap();
+
+    let second = odbc.driver_connect(&connstr).unwrap();
+    second
+        .cursor()
+        .execute("INSERT INTO t VALUES (2)", &[])
+        .unwrap();
+    assert_eq!(
+        pg.psql(
+            "pooled_sql_begin",
+            "SELECT coalesce(string_agg(id::text, ','), '') FROM t"
+        ),
+        "2"
+    );
+    // A connection that began no transaction in SQL is still pooled.
+    let pid = backend_pid(&second);
+    second.close().unwrap();
+    let third = odbc.driver_connect(&connstr).unwrap();
+    assert_eq!(backend_pid(&third), pid, "the same physical connection");
+}

@@ -25,6 +25,7 @@ mod reload;
 pub mod replay;
 pub mod session;
 mod systemd;
+pub mod transaction_text;
 
 use std::future::Future;
 use std::net::SocketAddr;

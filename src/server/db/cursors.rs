@@ -27,6 +27,7 @@ use crate::proto::message::CursorId;
 use crate::proto::rows::EncodedRows;
 use crate::proto::statement::CursorOptions;
 use crate::proto::value::Value;
+use crate::server::transaction_text::{text_effect, TextEffect};
 
 /// `SQL_CURSOR_STATIC`, the cursor type of a scrollable cursor.
 const STATIC_CURSOR: usize = 3;
@@ -296,7 +297,14 @@ impl DbConnection {
                 }
             }
         }
-        if options.scrollable || !self.cache.enabled() || sql.len() > MAX_CACHED_SQL_BYTES {
+        // A transaction statement (`BEGIN`, `COMMIT`, ...) runs directly: psqlodbc does not
+        // see a transaction begun by a prepared one, and would then begin one of its own for a
+        // cursor and commit it, with the client's work, after the next statement.
+        if options.scrollable
+            || !self.cache.enabled()
+            || sql.len() > MAX_CACHED_SQL_BYTES
+            || text_effect(sql).is_some()
+        {
             tracing::debug!(
                 bytes = sql.len(),
                 "statement run directly (not for the cache)"
@@ -569,7 +577,9 @@ impl DbConnection {
     /// # Errors
     /// The request was cancelled while the commit ran: its statement must not run.
     pub(crate) fn end_cursors_transaction(&mut self) -> Result<(), DbError> {
-        if self.dialect != Dialect::Postgres || !self.autocommit {
+        // In a transaction the client began in SQL, psqlodbc commits nothing by itself, and
+        // nor may the server.
+        if self.dialect != Dialect::Postgres || !self.autocommit || self.transaction_begun_in_sql {
             return Ok(());
         }
         let open = self
@@ -621,6 +631,31 @@ impl DbConnection {
         }
     }
 
+    /// Notes, before `sql` runs under autocommit, whether its text may begin a transaction
+    /// (`BEGIN`, `START TRANSACTION`, ...: judged generously, so a guess can only withhold
+    /// the commit of [`Self::end_cursors_transaction`], never make it); returns whether it
+    /// ends one (a lone `COMMIT`, `ROLLBACK`, ...), for [`Self::ran_transaction_text`].
+    fn note_transaction_text(&mut self, sql: &str) -> bool {
+        if !self.autocommit {
+            return false;
+        }
+        match text_effect(sql) {
+            Some(TextEffect::Begin) => {
+                self.transaction_begun_in_sql = true;
+                false
+            }
+            Some(TextEffect::End) => true,
+            None => false,
+        }
+    }
+
+    /// After a statement ran: one that ends a transaction ended the client's.
+    fn ran_transaction_text(&mut self, ended: bool) {
+        if ended {
+            self.transaction_begun_in_sql = false;
+        }
+    }
+
     /// Runs `COMMIT` as a statement (under autocommit `SQLEndTran` does nothing), cancellable.
     fn run_commit_statement(&mut self) -> Result<(), DbError> {
         let mut stmt = self.new_statement(CursorOptions::default())?;
@@ -649,7 +684,9 @@ impl DbConnection {
         self.cursor_state(cursor)?;
         let params = super::params::to_params(params)?;
         let options = self.options(cursor);
+        let ends = self.note_transaction_text(sql);
         let (stmt, has_cursor, reuse, set) = self.run_sql(cursor, sql, &params, options)?;
+        self.ran_transaction_text(ends);
         self.hold(cursor, stmt, has_cursor, reuse, set, max_rows)
     }
 
@@ -901,6 +938,8 @@ impl DbConnection {
         self.begin_statement(cursor);
         self.end_cursors_transaction()?;
         self.cursor_state(cursor)?;
+        // A transaction statement run per parameter set ends nothing for sure.
+        let _ = self.note_transaction_text(sql);
         let options = self.options(cursor);
         let mut total: i64 = 0;
         let mut known = true;
@@ -1057,6 +1096,7 @@ impl DbConnection {
         self.begin_statement(cursor);
         self.end_cursors_transaction()?;
         self.cursor_state(cursor)?;
+        let _ = self.note_transaction_text(sql);
         let mut bindings = super::procedures::Bindings::new(params)?;
         let mut stmt = self.new_statement(self.options(cursor))?;
         let raw = stmt.as_stmt_ref().as_sys();
@@ -1211,8 +1251,10 @@ impl DbConnection {
         let params = super::params::to_params(params)?;
         self.close_cursor(BATCH_CURSOR);
         self.end_cursors_transaction()?;
+        let ends = self.note_transaction_text(sql);
         let (stmt, has_cursor, reuse, set) =
             self.run_sql(BATCH_CURSOR, sql, &params, CursorOptions::default())?;
+        self.ran_transaction_text(ends);
         let saved = self.max_chunk;
         self.max_chunk = max_bytes.max(1);
         // No rows at all once the batch's answer budget is spent (`max_rows` 0).

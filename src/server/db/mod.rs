@@ -98,6 +98,10 @@ pub struct DbConnection {
     /// The client set a connection attribute: the connection is not pooled.
     attributes_changed: bool,
     autocommit: bool,
+    /// A statement's text may have begun a transaction under autocommit (`BEGIN`), and none
+    /// has ended it since: the driver's transaction may be the client's own, which the
+    /// server must never commit for it (see `end_cursors_transaction`).
+    transaction_begun_in_sql: bool,
     /// Bound on the bytes of one batch of rows (the server's `max_chunk_length`).
     max_chunk: usize,
     /// The database behind the connection: SQLite's driver reports every error as `HY000` (see
@@ -140,6 +144,7 @@ impl DbConnection {
             info_cache: HashMap::new(),
             attributes_changed: false,
             autocommit: true,
+            transaction_begun_in_sql: false,
             max_chunk,
             dialect: Dialect::Other,
             cancel,
@@ -248,15 +253,20 @@ impl DbConnection {
         }
         self.conn()?.set_autocommit(on).map_err(|e| from_odbc(&e))?;
         self.autocommit = on;
+        self.transaction_begun_in_sql = false;
         Ok(())
     }
 
     fn commit(&mut self) -> Result<(), DbError> {
-        self.conn()?.commit().map_err(|e| from_odbc(&e))
+        self.conn()?.commit().map_err(|e| from_odbc(&e))?;
+        self.transaction_begun_in_sql = false;
+        Ok(())
     }
 
     fn rollback(&mut self) -> Result<(), DbError> {
-        self.conn()?.rollback().map_err(|e| from_odbc(&e))
+        self.conn()?.rollback().map_err(|e| from_odbc(&e))?;
+        self.transaction_begun_in_sql = false;
+        Ok(())
     }
 
     fn open(&mut self, target: OpenTarget) -> Result<DbReply, DbError> {
@@ -289,6 +299,7 @@ impl DbConnection {
         let conn = Arc::new(conn);
         self.conn = Some(conn);
         self.autocommit = true;
+        self.transaction_begun_in_sql = false;
         self.attributes_changed = false;
         self.dbms_name = dbms_name.clone();
         self.info_cache.clear();
@@ -370,8 +381,12 @@ impl DbConnection {
         let reset =
             self.autocommit || (conn.rollback().is_ok() && conn.set_autocommit(true).is_ok());
         self.autocommit = true;
+        let begun_in_sql = std::mem::take(&mut self.transaction_begun_in_sql);
         // The result sets are gone, so the count is 1 unless a statement is still alive.
+        // A transaction the client began in SQL (`BEGIN` under autocommit) may still be open:
+        // only a disconnect is sure to end it.
         let clean = reset
+            && !begun_in_sql
             && !self.poisoned
             && !self.attributes_changed
             && Arc::strong_count(&conn) == 1

@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use super::*;
 use crate::proto::message::CursorId;
 use crate::server::registry::DrainSession;
+use crate::server::transaction_text::{text_effect, TextEffect};
 
 /// The notice of a session closed between requests for a shutdown.
 pub(crate) fn drained() -> DbError {
@@ -38,47 +39,6 @@ enum Effect {
     /// Reads a result (its answer says whether rows remain).
     Read,
     CloseCursor,
-}
-
-/// A transaction statement in SQL text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TextEffect {
-    Begin,
-    End,
-}
-
-/// What a statement text does to a transaction, judged so that a wrong guess only costs
-/// waiting, never work: it may open one when any word of it (comments and bodies included) is
-/// `BEGIN`, `SAVEPOINT`, `START … TRANSACTION`, `AUTOCOMMIT` or `IMPLICIT_TRANSACTIONS`; it ends
-/// one only when the whole text is a single `COMMIT`, `ROLLBACK`, `END` or `ABORT` (optionally
-/// with `WORK` or `TRANSACTION`).
-fn text_effect(sql: &str) -> Option<TextEffect> {
-    let lone: Vec<String> = sql
-        .trim()
-        .trim_end_matches(';')
-        .split_whitespace()
-        .map(str::to_ascii_uppercase)
-        .collect();
-    let ends = matches!(
-        lone.first().map(String::as_str),
-        Some("COMMIT" | "ROLLBACK" | "END" | "ABORT")
-    ) && (lone.len() == 1
-        || (lone.len() == 2 && matches!(lone[1].as_str(), "WORK" | "TRANSACTION")));
-    if ends {
-        return Some(TextEffect::End);
-    }
-    let upper = sql.to_ascii_uppercase();
-    let words: Vec<&str> = upper
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty())
-        .collect();
-    let opens = words.iter().enumerate().any(|(i, w)| {
-        matches!(
-            *w,
-            "BEGIN" | "SAVEPOINT" | "AUTOCOMMIT" | "IMPLICIT_TRANSACTIONS"
-        ) || (*w == "START" && words.get(i + 1) == Some(&"TRANSACTION"))
-    });
-    opens.then_some(TextEffect::Begin)
 }
 
 /// Where each connection's transaction and results stand, from the requests the session
@@ -279,38 +239,5 @@ impl Handler<DrainSession> for Session {
             ),
             ctx,
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{text_effect, TextEffect};
-
-    #[test]
-    fn transaction_statements_in_sql_text() {
-        assert_eq!(text_effect("BEGIN"), Some(TextEffect::Begin));
-        assert_eq!(text_effect("/* app */ BEGIN"), Some(TextEffect::Begin));
-        assert_eq!(
-            text_effect("  start   transaction isolation level serializable"),
-            Some(TextEffect::Begin)
-        );
-        assert_eq!(
-            text_effect("BEGIN; INSERT INTO t VALUES (1)"),
-            Some(TextEffect::Begin)
-        );
-        // Bodies with END do not end anything; a BEGIN anywhere may open.
-        assert_eq!(
-            text_effect("CREATE TRIGGER tr AFTER INSERT ON t BEGIN INSERT INTO u VALUES (1); END"),
-            Some(TextEffect::Begin)
-        );
-        assert_eq!(text_effect("INSERT INTO t VALUES ('a'); COMMIT"), None);
-        assert_eq!(text_effect("COMMIT;"), Some(TextEffect::End));
-        assert_eq!(text_effect(" rollback work "), Some(TextEffect::End));
-        assert_eq!(
-            text_effect("rollback to savepoint a"),
-            Some(TextEffect::Begin)
-        );
-        assert_eq!(text_effect("SET autocommit = 0"), Some(TextEffect::Begin));
-        assert_eq!(text_effect("SELECT 1"), None);
     }
 }

@@ -48,6 +48,8 @@
 //!   `sqlite3_create_function` (closing extension loading and file functions).
 //! - `src/server/db/sqlite_values.rs`: the interposed `sqlite3_column_text`,
 //!   `sqlite3_column_bytes` and `sqlite3_column_decltype` (exact reals, untyped columns).
+//! - `src/server/db/cells.rs`: `localtime_r`, for the local date psqlodbc's statement clock
+//!   shows (the date it makes up for a PostgreSQL year after 9999).
 //! - `src/server/systemd.rs`: taking over the listening sockets systemd passes (socket
 //!   activation: file descriptors from 3, checked to be listening TCP sockets).
 //! - `src/server/db/worker.rs`: a worker process puts `SIGSEGV` and `SIGBUS` back to their

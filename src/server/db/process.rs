@@ -252,7 +252,13 @@ impl WorkerProcess {
 
     async fn handle(&mut self, envelope: Envelope) {
         match envelope {
-            Envelope::Call(id, req, reply_to, route) => {
+            Envelope::Call(id, req, reply_to, mut route) => {
+                // This task relays every answer itself, one call after another: a call that
+                // follows others keeps its place on the wire without going through the
+                // session.
+                if let Some(route) = route.as_mut() {
+                    route.behind = false;
+                }
                 if let DbRequest::Open(target) = &req {
                     self.target = describe(target);
                 }

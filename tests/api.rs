@@ -1720,7 +1720,8 @@ fn an_autocommit_insert_beside_an_open_cursor_is_stored_or_refused() {
 
 /// Two cursors open in psqlodbc's transaction under autocommit; one fails while the server
 /// reads ahead, which aborts the transaction the other one lives in. The other one then
-/// ends with an error or gives every row, never a clean end short of its rows.
+/// ends with an error or gives every row, never a clean end short of its rows, whether an
+/// insert runs between (it is stored or refused) or not.
 #[test]
 fn a_cursor_beside_a_failed_one_gives_all_its_rows_or_an_error() {
     let pg = pg();
@@ -1729,7 +1730,7 @@ fn a_cursor_beside_a_failed_one_gives_all_its_rows_or_an_error() {
     let cs = pg.connstr("api_beside_failed");
     let server = TestServer::start("");
     let (_s, _odbc, conn) = server.connect(&cs);
-    for failing_row in [3000, 20000] {
+    for (failing_row, with_insert) in [(3000, true), (20000, true), (3000, false), (20000, false)] {
         let mut good = conn.cursor();
         good.execute("SELECT i FROM generate_series(1, 100000) i", &[])
             .unwrap();
@@ -1750,17 +1751,20 @@ fn a_cursor_beside_a_failed_one_gives_all_its_rows_or_an_error() {
             }
         };
         assert_eq!(bad_end.map(|e| e.sqlstate).as_deref(), Some("22012"));
-        let mut insert = conn.cursor();
-        let inserted = insert
-            .execute("INSERT INTO t VALUES (?)", &[Value::Int(failing_row)])
-            .map(|_| ());
-        let stored = pg.psql(
-            "api_beside_failed",
-            &format!("SELECT count(*) FROM t WHERE x = {failing_row}"),
-        );
-        match &inserted {
-            Ok(()) => assert_eq!(stored, "1", "answered Ok but not stored"),
-            Err(e) => assert_eq!(stored, "0", "{e}, yet stored"),
+        if with_insert {
+            let mut insert = conn.cursor();
+            let inserted = insert
+                .execute("INSERT INTO t VALUES (?)", &[Value::Int(failing_row)])
+                .map(|_| ());
+            let stored = pg.psql(
+                "api_beside_failed",
+                &format!("SELECT count(*) FROM t WHERE x = {failing_row}"),
+            );
+            match &inserted {
+                Ok(()) => assert_eq!(stored, "1", "answered Ok but not stored"),
+                Err(e) => assert_eq!(stored, "0", "{e}, yet stored"),
+            }
+            pg.psql("api_beside_failed", "DELETE FROM t");
         }
         let mut read = 1;
         let end = loop {
@@ -1773,9 +1777,10 @@ fn a_cursor_beside_a_failed_one_gives_all_its_rows_or_an_error() {
         if end.is_none() {
             assert_eq!(
                 read, 100_000,
-                "row {failing_row}: a clean end after {read} rows"
+                "row {failing_row}, insert {with_insert}: a clean end after {read} rows"
             );
         }
+        eprintln!("row {failing_row}, insert {with_insert}: {read} rows, {end:?}");
     }
 }
 
@@ -1832,5 +1837,110 @@ fn a_transaction_begun_in_sql_beside_an_open_cursor_is_rolled_back_whole() {
         }
         drop(rows);
         pg.psql("api_sql_begin", "DELETE FROM t");
+    }
+}
+
+/// A statement failing at once beside an open cursor (under autocommit, in the transaction
+/// psqlodbc holds the cursor in) leaves the cursor giving every row or an error.
+#[test]
+fn a_cursor_beside_a_statement_failing_at_once_gives_all_its_rows_or_an_error() {
+    let pg = pg();
+    let _db = pg.database("api_beside_failing_now");
+    pg.psql(
+        "api_beside_failing_now",
+        "CREATE TABLE t (x int PRIMARY KEY)",
+    );
+    pg.psql("api_beside_failing_now", "INSERT INTO t VALUES (1)");
+    let cs = pg.connstr("api_beside_failing_now");
+    let server = TestServer::start("");
+    let (_s, _odbc, conn) = server.connect(&cs);
+    for failing in [
+        "SELECT 1/0",
+        "SELECT i, 1 / (i - 10) FROM generate_series(1, 100) i",
+        "INSERT INTO t VALUES (1)",
+        "SELEC 1",
+    ] {
+        let mut good = conn.cursor();
+        good.execute("SELECT i FROM generate_series(1, 100000) i", &[])
+            .unwrap();
+        assert_eq!(good.fetchone().unwrap().unwrap()[0], Value::Int(1));
+        let mut other = conn.cursor();
+        let e = other.execute(failing, &[]).map(|_| ());
+        let e = match e {
+            Err(e) => e,
+            Ok(()) => other.fetchall().map(|_| ()).unwrap_err(),
+        };
+        let mut read = 1;
+        let end = loop {
+            match good.fetchmany(Some(5000)) {
+                Ok(b) if b.is_empty() => break None,
+                Ok(b) => read += b.len(),
+                Err(e) => break Some(e),
+            }
+        };
+        if end.is_none() {
+            assert_eq!(
+                read, 100_000,
+                "{failing} ({e}): a clean end after {read} rows"
+            );
+        }
+        eprintln!("{failing}: {read} rows, {end:?}");
+        // The connection goes on.
+        let mut check = conn.cursor();
+        check.execute("SELECT count(*) FROM t", &[]).unwrap();
+        assert_eq!(check.fetchone().unwrap().unwrap()[0], Value::Int(1));
+    }
+}
+
+/// A result read through a cursor in a transaction that is then rolled back: with
+/// psqlodbc's declare/fetch its rows went with the transaction, and it ends with an error
+/// after the rows already read (never a clean, short end); without declare/fetch psqlodbc
+/// holds every row already, and all of them come.
+#[test]
+fn a_result_whose_transaction_was_rolled_back_gives_all_its_rows_or_an_error() {
+    let pg = pg();
+    let _db = pg.database("api_rolled_back_result");
+    let cs = pg.connstr("api_rolled_back_result");
+    let whole = cs.replace("UseDeclareFetch=1", "UseDeclareFetch=0");
+    let server = TestServer::start("");
+    for (connstr, declare_fetch) in [(&cs, true), (&whole, false)] {
+        let (_s, _odbc, conn) = server.connect(connstr);
+        for how in ["api", "sql", "sql under autocommit"] {
+            if how == "sql under autocommit" {
+                conn.cursor().execute("BEGIN", &[]).unwrap();
+            } else {
+                conn.set_autocommit(false).unwrap();
+            }
+            let mut rows = conn.cursor();
+            rows.execute("SELECT i FROM generate_series(1, 100000) i", &[])
+                .unwrap();
+            assert_eq!(rows.fetchone().unwrap().unwrap()[0], Value::Int(1));
+            match how {
+                "api" => conn.rollback().unwrap(),
+                _ => {
+                    conn.cursor().execute("ROLLBACK", &[]).unwrap();
+                }
+            }
+            let mut read = 1;
+            let end = loop {
+                match rows.fetchmany(Some(5000)) {
+                    Ok(b) if b.is_empty() => break None,
+                    Ok(b) => read += b.len(),
+                    Err(e) => break Some(e),
+                }
+            };
+            match end {
+                None => assert_eq!(
+                    read, 100_000,
+                    "declare/fetch {declare_fetch}, {how}: a clean end after {read} rows"
+                ),
+                Some(e) => {
+                    assert!(declare_fetch, "{how}: {e} though every row was read");
+                    assert_eq!(e.sqlstate, "25P02", "{how}: {e}");
+                }
+            }
+            drop(rows);
+            conn.set_autocommit(true).unwrap();
+        }
     }
 }

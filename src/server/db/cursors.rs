@@ -29,6 +29,64 @@ use crate::proto::statement::CursorOptions;
 use crate::proto::value::Value;
 use crate::server::transaction_text::{text_effect, TextEffect};
 
+/// PostgreSQL's warning for a `COMMIT` outside a transaction.
+const NO_TRANSACTION_IN_PROGRESS: &str = "25P01";
+
+/// PostgreSQL's "current transaction is aborted" (in failed SQL transaction).
+const IN_FAILED_TRANSACTION: &str = "25P02";
+
+/// The end of a result set whose rows went with the driver's transaction when another
+/// cursor's statement failed in it.
+fn lost_to_abort() -> DbError {
+    DbError::with_state(
+        ErrorClass::from_sqlstate(IN_FAILED_TRANSACTION),
+        IN_FAILED_TRANSACTION,
+        "the rest of the result was lost: another cursor's statement failed in the transaction the driver holds open cursors in, and PostgreSQL rolled it back",
+    )
+}
+
+/// Whether `sql` starts with `word` as psqlodbc judges a statement's type: the first word
+/// after spaces and opening parentheses, as a prefix, any case (a leading comment makes any
+/// statement "other").
+fn psqlodbc_starts_with(sql: &str, word: &str) -> bool {
+    let text = sql.trim_start_matches(|c: char| c.is_ascii_whitespace() || c == '(');
+    text.get(..word.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(word))
+}
+
+/// Whether psqlodbc runs `sql` as a cursor (`DECLARE ... FETCH`, with declare/fetch): a
+/// `SELECT` or `WITH` query.
+fn psqlodbc_runs_as_cursor(sql: &str) -> bool {
+    psqlodbc_starts_with(sql, "SELECT") || psqlodbc_starts_with(sql, "WITH")
+}
+
+/// Whether psqlodbc commits its own transaction after running `sql` under autocommit: after
+/// anything but a query it runs as a cursor and a procedure call (`CALL` or `{`).
+fn psqlodbc_commits_after(sql: &str) -> bool {
+    !(psqlodbc_runs_as_cursor(sql)
+        || psqlodbc_starts_with(sql, "CALL")
+        || psqlodbc_starts_with(sql, "{"))
+}
+
+/// How a transaction ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    Commit,
+    Rollback,
+}
+
+impl Ending {
+    /// How a lone transaction-ending statement (`COMMIT`, `END`, `ROLLBACK`, `ABORT`) ends it.
+    fn of(sql: &str) -> Self {
+        let first = sql.split_whitespace().next().unwrap_or_default();
+        if first.eq_ignore_ascii_case("ROLLBACK") || first.eq_ignore_ascii_case("ABORT") {
+            Self::Rollback
+        } else {
+            Self::Commit
+        }
+    }
+}
+
 /// `SQL_CURSOR_STATIC`, the cursor type of a scrollable cursor.
 const STATIC_CURSOR: usize = 3;
 
@@ -191,7 +249,11 @@ impl DbConnection {
             return;
         };
         let stmt = match current.held {
-            Held::Rows(rs) => rs.into_statement().0,
+            Held::Rows(rs) => {
+                // Its failure aborted the driver's transaction, which outlives it.
+                self.driver_transaction_aborted |= rs.aborted_driver_transaction();
+                rs.into_statement().0
+            }
             Held::Finished(stmt, _) => Some(stmt),
         };
         if let Some(stmt) = stmt {
@@ -526,7 +588,9 @@ impl DbConnection {
         if let Some(key) = key {
             self.cache.remember(key, described);
         }
-        if dialect == Dialect::Postgres && self.autocommit {
+        // With declare/fetch, psqlodbc reads the rows through a cursor that lives in a
+        // transaction (its own under autocommit).
+        if dialect == Dialect::Postgres && self.driver_begins_cursor_transactions {
             rs.set_in_driver_transaction();
         }
         let max = self.options(cursor).max_rows;
@@ -548,6 +612,7 @@ impl DbConnection {
             reuse,
             options_set,
         });
+        self.spread_abort(cursor);
         let (rows, done) = first?;
         Ok(DbReply::Executed {
             columns: Some(columns),
@@ -558,7 +623,8 @@ impl DbConnection {
     }
 
     /// Ends the transaction psqlodbc keeps open under autocommit for its cursors, before the
-    /// connection runs another statement.
+    /// connection runs a statement psqlodbc would commit after (`next`: its text; `None` for
+    /// one it may commit after whatever the text, e.g. parameter arrays).
     ///
     /// With declare/fetch (`UseDeclareFetch=1`) psqlodbc opens a query's cursor inside a
     /// transaction of its own (`BEGIN; DECLARE ... WITH HOLD`) and keeps it until the cursor
@@ -570,39 +636,65 @@ impl DbConnection {
     /// expects, and a commit that fails ends the cursors it took with them with its error
     /// (the driver would report their lost rows as the end of the result).
     ///
-    /// Costs one round trip, once per query whose cursor stays open beside another statement,
-    /// and PostgreSQL reads the rest of those cursors' rows then (as it would at psqlodbc's
-    /// own commit).
+    /// Only where psqlodbc would commit (see [`psqlodbc_commits_after`]): a query beside an
+    /// open cursor commits nothing, so PostgreSQL reads the rest of the open cursors' rows
+    /// (and runs a scrollable one's query again) exactly when it would without odbcd. Costs
+    /// one round trip then. A `COMMIT` that finds no transaction (psqlodbc without
+    /// declare/fetch reads every row at once and begins none) turns this off for the
+    /// connection.
     ///
     /// # Errors
     /// The request was cancelled while the commit ran: its statement must not run.
-    pub(crate) fn end_cursors_transaction(&mut self) -> Result<(), DbError> {
+    pub(crate) fn end_cursors_transaction(&mut self, next: Option<&str>) -> Result<(), DbError> {
         // In a transaction the client began in SQL, psqlodbc commits nothing by itself, and
         // nor may the server.
-        if self.dialect != Dialect::Postgres || !self.autocommit || self.transaction_begun_in_sql {
+        if self.dialect != Dialect::Postgres
+            || !self.autocommit
+            || self.transaction_begun_in_sql
+            || !self.driver_begins_cursor_transactions
+        {
             return Ok(());
         }
-        let open = self
-            .cursors
-            .values()
-            .filter_map(|c| match c.current.as_ref() {
-                Some(Current {
-                    held: Held::Rows(rs),
-                    ..
-                }) => Some(rs),
-                _ => None,
-            })
-            .any(|rs| rs.in_driver_transaction());
-        if !open {
+        let (mut open, mut aborted) = (false, self.driver_transaction_aborted);
+        for rs in self.result_sets() {
+            open |= rs.in_driver_transaction();
+            aborted |= rs.aborted_driver_transaction();
+        }
+        // An aborted transaction is ended before any statement (which it would refuse); a
+        // live one only where psqlodbc would commit it.
+        if !(aborted || (open && next.is_none_or(psqlodbc_commits_after))) {
             return Ok(());
         }
-        let committed = self.run_commit_statement();
-        match &committed {
-            Ok(()) => tracing::debug!("committed the driver's transaction of open cursors"),
-            Err(e) => {
-                tracing::info!(sqlstate = %e.sqlstate, "the driver's transaction of open cursors failed to commit: {}", e.message)
+        // In an aborted transaction PostgreSQL answers the COMMIT with a rollback.
+        let (committed, found_none) = self.run_commit_statement();
+        if found_none && !aborted {
+            // psqlodbc holds no transaction for open cursors: it read their rows at once.
+            tracing::debug!(
+                "no transaction for the open cursors: the driver reads rows at once here"
+            );
+            self.driver_begins_cursor_transactions = false;
+        }
+        self.driver_transaction_aborted = false;
+        let lost = match (&committed, aborted) {
+            (Ok(()), false) => {
+                tracing::debug!("committed the driver's transaction of open cursors");
+                None
             }
-        }
+            (_, true) => {
+                tracing::info!("rolled back the driver's transaction of open cursors: a statement failed in it");
+                Some(lost_to_abort())
+            }
+            (Err(e), false) => {
+                tracing::info!(sqlstate = %e.sqlstate, "the driver's transaction of open cursors failed to commit: {}", e.message);
+                Some(DbError {
+                    message: format!(
+                        "the rest of the result was lost: the transaction the driver holds open cursors in failed to commit before the next statement: {}",
+                        e.message
+                    ),
+                    ..e.clone()
+                })
+            }
+        };
         for state in self.cursors.values_mut() {
             let Some(Current {
                 held: Held::Rows(rs),
@@ -614,15 +706,14 @@ impl DbConnection {
             if !rs.in_driver_transaction() {
                 continue;
             }
-            match &committed {
-                Ok(()) => rs.driver_transaction_committed(),
-                Err(e) => rs.cut_off(DbError {
-                    message: format!(
-                        "the rest of the result was lost: the transaction the driver holds open cursors in failed to commit before the next statement: {}",
-                        e.message
-                    ),
-                    ..e.clone()
-                }),
+            if rs.aborted_driver_transaction() {
+                // Its own error was (or will be) its end.
+                rs.driver_transaction_committed();
+                continue;
+            }
+            match &lost {
+                None => rs.driver_transaction_committed(),
+                Some(e) => rs.cut_off(e.clone()),
             }
         }
         match committed {
@@ -631,34 +722,148 @@ impl DbConnection {
         }
     }
 
-    /// Notes, before `sql` runs under autocommit, whether its text may begin a transaction
-    /// (`BEGIN`, `START TRANSACTION`, ...: judged generously, so a guess can only withhold
-    /// the commit of [`Self::end_cursors_transaction`], never make it); returns whether it
-    /// ends one (a lone `COMMIT`, `ROLLBACK`, ...), for [`Self::ran_transaction_text`].
-    fn note_transaction_text(&mut self, sql: &str) -> bool {
-        if !self.autocommit {
-            return false;
+    /// After a read of `cursor`'s result set: if it failed inside the driver's transaction,
+    /// PostgreSQL aborted that transaction, and psqlodbc rolls it back and reports the other
+    /// cursors opened in it as ended where their rows stop: those end with an error after the
+    /// rows already read instead.
+    fn spread_abort(&mut self, cursor: CursorId) {
+        let failed = self
+            .cursors
+            .get(&cursor)
+            .and_then(|c| c.current.as_ref())
+            .is_some_and(|c| matches!(&c.held, Held::Rows(rs) if rs.aborted_driver_transaction()));
+        // psqlodbc rolls back only its own transaction (under autocommit, not one the client
+        // began in SQL); in the client's, the other cursors' next fetches fail visibly.
+        if !failed
+            || self.driver_transaction_aborted
+            || !self.autocommit
+            || self.transaction_begun_in_sql
+        {
+            return;
         }
+        self.driver_transaction_aborted = true;
+        for (id, state) in &mut self.cursors {
+            if *id == cursor {
+                continue;
+            }
+            if let Some(Current {
+                held: Held::Rows(rs),
+                ..
+            }) = state.current.as_mut()
+            {
+                if rs.in_driver_transaction() && !rs.aborted_driver_transaction() {
+                    rs.cut_off(lost_to_abort());
+                }
+            }
+        }
+    }
+
+    /// The result sets the cursors hold.
+    fn result_sets(&self) -> impl Iterator<Item = &ResultSet> {
+        self.cursors
+            .values()
+            .filter_map(|c| match c.current.as_ref() {
+                Some(Current {
+                    held: Held::Rows(rs),
+                    ..
+                }) => Some(rs.as_ref()),
+                _ => None,
+            })
+    }
+
+    /// Notes, before `sql` runs, whether its text may begin a transaction under autocommit
+    /// (`BEGIN`, `START TRANSACTION`, ...: judged generously, so a guess can only withhold
+    /// the commit of [`Self::end_cursors_transaction`], never make it); returns how it ends
+    /// one, if it is a lone `COMMIT`, `ROLLBACK`, ... (for [`Self::ran_transaction_text`]).
+    fn note_transaction_text(&mut self, sql: &str) -> Option<Ending> {
         match text_effect(sql) {
             Some(TextEffect::Begin) => {
-                self.transaction_begun_in_sql = true;
-                false
+                if self.autocommit {
+                    self.transaction_begun_in_sql = true;
+                }
+                None
             }
-            Some(TextEffect::End) => true,
-            None => false,
+            Some(TextEffect::End) => Some(Ending::of(sql)),
+            None => None,
         }
     }
 
-    /// After a statement ran: one that ends a transaction ended the client's.
-    fn ran_transaction_text(&mut self, ended: bool) {
-        if ended {
-            self.transaction_begun_in_sql = false;
+    /// After a statement that ends a transaction ran.
+    fn ran_transaction_text(&mut self, ending: Option<Ending>) {
+        if let Some(ending) = ending {
+            self.transaction_ended(ending);
         }
     }
 
-    /// Runs `COMMIT` as a statement (under autocommit `SQLEndTran` does nothing), cancellable.
-    fn run_commit_statement(&mut self) -> Result<(), DbError> {
-        let mut stmt = self.new_statement(CursorOptions::default())?;
+    /// The database's transaction ended: the result sets opened in it keep their rows after a
+    /// commit (psqlodbc declares its cursors `WITH HOLD`); after a rollback they are gone,
+    /// and end with an error after the rows already read (psqlodbc would report them ended).
+    pub(crate) fn transaction_ended(&mut self, ending: Ending) {
+        self.transaction_begun_in_sql = false;
+        self.driver_transaction_aborted = false;
+        for state in self.cursors.values_mut() {
+            if let Some(Current {
+                held: Held::Rows(rs),
+                ..
+            }) = state.current.as_mut()
+            {
+                if !rs.in_driver_transaction() {
+                    continue;
+                }
+                match ending {
+                    Ending::Commit => rs.driver_transaction_committed(),
+                    Ending::Rollback if rs.aborted_driver_transaction() => {
+                        rs.driver_transaction_committed();
+                    }
+                    Ending::Rollback => rs.cut_off(DbError::with_state(
+                        ErrorClass::from_sqlstate(IN_FAILED_TRANSACTION),
+                        IN_FAILED_TRANSACTION,
+                        "the rest of the result was lost: the transaction it was opened in was rolled back",
+                    )),
+                }
+            }
+        }
+    }
+
+    /// A statement failed at once with `e`: a query psqlodbc runs as a cursor
+    /// (`DECLARE ... FETCH`) that fails inside the transaction psqlodbc holds open cursors in
+    /// under autocommit aborts it, and psqlodbc rolls it back and reports the other cursors
+    /// ended where their rows stop; those end with an error instead. (Other statements fail
+    /// alone: psqlodbc rolls back to a savepoint.)
+    fn statement_failed(&mut self, sql: &str, e: &DbError) {
+        if self.dialect != Dialect::Postgres
+            || !self.autocommit
+            || self.transaction_begun_in_sql
+            || e.records.is_empty()
+            || !psqlodbc_runs_as_cursor(sql)
+        {
+            return;
+        }
+        let mut any = false;
+        for state in self.cursors.values_mut() {
+            if let Some(Current {
+                held: Held::Rows(rs),
+                ..
+            }) = state.current.as_mut()
+            {
+                if rs.in_driver_transaction() && !rs.aborted_driver_transaction() {
+                    rs.cut_off(lost_to_abort());
+                    any = true;
+                }
+            }
+        }
+        if any {
+            self.driver_transaction_aborted = true;
+        }
+    }
+
+    /// Runs `COMMIT` as a statement (under autocommit `SQLEndTran` does nothing), cancellable;
+    /// also says whether PostgreSQL warned that no transaction was in progress.
+    fn run_commit_statement(&mut self) -> (Result<(), DbError>, bool) {
+        let mut stmt = match self.new_statement(CursorOptions::default()) {
+            Ok(stmt) => stmt,
+            Err(e) => return (Err(e), false),
+        };
         let raw = stmt.as_stmt_ref().as_sys();
         let armed = self.cancel.arm(raw);
         // SAFETY: a fresh statement handle allocated on this connection, in the allocated
@@ -668,7 +873,12 @@ impl DbConnection {
         let outcome = pre.execute("COMMIT", ()).map(|_| ());
         drop(armed);
         let mut stmt = pre.into_handle();
-        outcome.map_err(|e| from_odbc_with_handle(&e, &stmt.as_stmt_ref()))
+        let found_none = outcome.is_ok()
+            && records(&RawStmt(stmt.as_stmt_ref().as_sys()))
+                .iter()
+                .any(|r| r.sqlstate == NO_TRANSACTION_IN_PROGRESS);
+        let outcome = outcome.map_err(|e| from_odbc_with_handle(&e, &stmt.as_stmt_ref()));
+        (outcome, found_none)
     }
 
     /// `Execute`: runs `sql` on the cursor (closing its previous result).
@@ -680,12 +890,14 @@ impl DbConnection {
         max_rows: u32,
     ) -> Result<DbReply, DbError> {
         self.begin_statement(cursor);
-        self.end_cursors_transaction()?;
+        self.end_cursors_transaction(Some(sql))?;
         self.cursor_state(cursor)?;
         let params = super::params::to_params(params)?;
         let options = self.options(cursor);
         let ends = self.note_transaction_text(sql);
-        let (stmt, has_cursor, reuse, set) = self.run_sql(cursor, sql, &params, options)?;
+        let (stmt, has_cursor, reuse, set) = self
+            .run_sql(cursor, sql, &params, options)
+            .inspect_err(|e| self.statement_failed(sql, e))?;
         self.ran_transaction_text(ends);
         self.hold(cursor, stmt, has_cursor, reuse, set, max_rows)
     }
@@ -834,6 +1046,7 @@ impl DbConnection {
         let armed = cancel.arm(rs.stmt());
         let fetched = rs.fetch(max_rows.max(1) as usize, max_chunk);
         drop(armed);
+        self.spread_abort(cursor);
         let (rows, done) = fetched?;
         Ok(DbReply::Rows { rows, done })
     }
@@ -853,6 +1066,7 @@ impl DbConnection {
             .scroll_to(position)
             .and_then(|()| rs.fetch(max_rows.max(1) as usize, max_chunk));
         drop(armed);
+        self.spread_abort(cursor);
         let (rows, done) = r?;
         Ok(DbReply::Rows { rows, done })
     }
@@ -868,13 +1082,15 @@ impl DbConnection {
         let max_chunk = self.max_chunk;
         let autocommit = self.autocommit;
         let cancel = Arc::clone(&self.cancel);
-        match self.result_set(cursor) {
+        let more = match self.result_set(cursor) {
             Ok(rs) => {
                 let _armed = cancel.arm(rs.stmt());
                 rs.read_ahead(max_chunk) && autocommit
             }
             Err(_) => false,
-        }
+        };
+        self.spread_abort(cursor);
+        more
     }
 
     fn result_set(&mut self, cursor: CursorId) -> Result<&mut ResultSet, DbError> {
@@ -936,7 +1152,8 @@ impl DbConnection {
         sets: &[Vec<Value>],
     ) -> Result<DbReply, DbError> {
         self.begin_statement(cursor);
-        self.end_cursors_transaction()?;
+        // Its sets may go as a parameter array, which psqlodbc never runs as a cursor.
+        self.end_cursors_transaction(None)?;
         self.cursor_state(cursor)?;
         // A transaction statement run per parameter set ends nothing for sure.
         let _ = self.note_transaction_text(sql);
@@ -1094,7 +1311,7 @@ impl DbConnection {
         max_rows: u32,
     ) -> Result<DbReply, DbError> {
         self.begin_statement(cursor);
-        self.end_cursors_transaction()?;
+        self.end_cursors_transaction(Some(sql))?;
         self.cursor_state(cursor)?;
         let _ = self.note_transaction_text(sql);
         let mut bindings = super::procedures::Bindings::new(params)?;
@@ -1250,10 +1467,11 @@ impl DbConnection {
     ) -> Result<BatchResult, DbError> {
         let params = super::params::to_params(params)?;
         self.close_cursor(BATCH_CURSOR);
-        self.end_cursors_transaction()?;
+        self.end_cursors_transaction(Some(sql))?;
         let ends = self.note_transaction_text(sql);
-        let (stmt, has_cursor, reuse, set) =
-            self.run_sql(BATCH_CURSOR, sql, &params, CursorOptions::default())?;
+        let (stmt, has_cursor, reuse, set) = self
+            .run_sql(BATCH_CURSOR, sql, &params, CursorOptions::default())
+            .inspect_err(|e| self.statement_failed(sql, e))?;
         self.ran_transaction_text(ends);
         let saved = self.max_chunk;
         self.max_chunk = max_bytes.max(1);
@@ -1308,4 +1526,46 @@ fn row_count(stmt: &mut Statement) -> i64 {
         .ok()
         .and_then(|n| i64::try_from(n).ok())
         .unwrap_or(-1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{psqlodbc_commits_after, psqlodbc_runs_as_cursor, Ending};
+
+    #[test]
+    fn statements_are_typed_as_psqlodbc_types_them() {
+        for query in [
+            "SELECT 1",
+            "  select * from t",
+            "((SELECT 1) UNION (SELECT 2))",
+            "WITH x AS (SELECT 1) SELECT * FROM x",
+            "selectx", // psqlodbc compares a prefix
+        ] {
+            assert!(psqlodbc_runs_as_cursor(query), "{query}");
+            assert!(!psqlodbc_commits_after(query), "{query}");
+        }
+        for call in ["CALL p(1)", "{call p(?)}", "{? = call f(?)}"] {
+            assert!(!psqlodbc_runs_as_cursor(call), "{call}");
+            assert!(!psqlodbc_commits_after(call), "{call}");
+        }
+        for other in [
+            "INSERT INTO t VALUES (1)",
+            "/* a comment first */ SELECT 1",
+            "VALUES (1)",
+            "EXPLAIN SELECT 1",
+            "SET x = 1",
+            "",
+        ] {
+            assert!(!psqlodbc_runs_as_cursor(other), "{other}");
+            assert!(psqlodbc_commits_after(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn how_a_lone_transaction_statement_ends_the_transaction() {
+        assert_eq!(Ending::of("COMMIT"), Ending::Commit);
+        assert_eq!(Ending::of(" end work"), Ending::Commit);
+        assert_eq!(Ending::of("rollback"), Ending::Rollback);
+        assert_eq!(Ending::of("ABORT TRANSACTION"), Ending::Rollback);
+    }
 }

@@ -106,6 +106,9 @@ pub(crate) struct ResultSet {
     in_driver_transaction: bool,
     /// Its rows were lost to a failed commit: it cannot scroll any more.
     cut_off: bool,
+    /// The driver failed while reading it inside the driver's transaction, which PostgreSQL
+    /// then aborted (taking the other cursors opened in it).
+    aborted_driver_transaction: bool,
 }
 
 /// What follows a result set read to the end.
@@ -284,6 +287,7 @@ impl ResultSet {
                 limit_left: None,
                 in_driver_transaction: false,
                 cut_off: false,
+                aborted_driver_transaction: false,
             },
             described,
         ))
@@ -420,8 +424,14 @@ impl ResultSet {
                 match self.refill(max_rows - out.len(), max_bytes) {
                     Ok(true) => {}
                     Ok(false) => break,
-                    Err(e) if out.is_empty() && self.pending.is_empty() => return Err(e),
-                    Err(e) => self.deferred = Some(e),
+                    Err(e) if out.is_empty() && self.pending.is_empty() => {
+                        self.note_failure(&e);
+                        return Err(e);
+                    }
+                    Err(e) => {
+                        self.note_failure(&e);
+                        self.deferred = Some(e);
+                    }
                 }
             }
             self.pending.take_into(&mut out, max_rows, max_bytes);
@@ -448,10 +458,25 @@ impl ResultSet {
                     && self.pending.waiting_bytes() < limit
             }
             Err(e) => {
+                self.note_failure(&e);
                 self.deferred = Some(e);
                 false
             }
         }
+    }
+
+    /// A read failed with `e`: one the driver reported, inside the driver's transaction,
+    /// aborted it (PostgreSQL aborts a transaction at any error in it).
+    fn note_failure(&mut self, e: &DbError) {
+        if self.in_driver_transaction && !e.records.is_empty() {
+            self.aborted_driver_transaction = true;
+        }
+    }
+
+    /// Reading it failed in the driver's transaction and aborted it (see
+    /// [`Self::in_driver_transaction`]).
+    pub(crate) fn aborted_driver_transaction(&self) -> bool {
+        self.aborted_driver_transaction
     }
 
     /// The statement behind the result set, with its cursor still open (for its next result)

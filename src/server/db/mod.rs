@@ -59,6 +59,10 @@ use diag::from_odbc;
 use fetch::Dialect;
 use statements::StatementCache;
 
+/// psqlodbc's connection attribute that says whether it reads results with declare/fetch
+/// (`SQL_ATTR_PGOPT_USE_DECLAREFETCH`, read through unixODBC like any other).
+const PSQLODBC_USE_DECLAREFETCH: i32 = 65539;
+
 pub use bulk::BULK_BUFFER_BYTES;
 pub use cancel::CancelSlot;
 pub use dm_lists::{data_sources, drivers};
@@ -102,6 +106,12 @@ pub struct DbConnection {
     /// has ended it since: the driver's transaction may be the client's own, which the
     /// server must never commit for it (see `end_cursors_transaction`).
     transaction_begun_in_sql: bool,
+    /// The driver may begin transactions for its cursors under autocommit (psqlodbc with
+    /// declare/fetch); false once a commit for them found none.
+    driver_begins_cursor_transactions: bool,
+    /// A result set let go had failed inside the driver's transaction, which PostgreSQL then
+    /// aborted: it is rolled back before the next statement.
+    driver_transaction_aborted: bool,
     /// Bound on the bytes of one batch of rows (the server's `max_chunk_length`).
     max_chunk: usize,
     /// The database behind the connection: SQLite's driver reports every error as `HY000` (see
@@ -145,6 +155,8 @@ impl DbConnection {
             attributes_changed: false,
             autocommit: true,
             transaction_begun_in_sql: false,
+            driver_begins_cursor_transactions: true,
+            driver_transaction_aborted: false,
             max_chunk,
             dialect: Dialect::Other,
             cancel,
@@ -249,22 +261,37 @@ impl DbConnection {
         if !on {
             // The client's transaction starts clean, without cursors the driver opened in one
             // of its own (see `end_cursors_transaction`).
-            self.end_cursors_transaction()?;
+            self.end_cursors_transaction(None)?;
         }
+        let was = self.autocommit;
         self.conn()?.set_autocommit(on).map_err(|e| from_odbc(&e))?;
         self.autocommit = on;
         self.transaction_begun_in_sql = false;
+        if on && !was {
+            // Turning autocommit on commits the transaction in progress.
+            self.transaction_ended(cursors::Ending::Commit);
+        }
         Ok(())
     }
 
     fn commit(&mut self) -> Result<(), DbError> {
+        // Under autocommit the driver has no transaction of the client's to end, unless one
+        // was begun in SQL (psqlodbc's own, for its cursors, it keeps).
+        let visible = !self.autocommit || self.transaction_begun_in_sql;
         self.conn()?.commit().map_err(|e| from_odbc(&e))?;
+        if visible {
+            self.transaction_ended(cursors::Ending::Commit);
+        }
         self.transaction_begun_in_sql = false;
         Ok(())
     }
 
     fn rollback(&mut self) -> Result<(), DbError> {
+        let visible = !self.autocommit || self.transaction_begun_in_sql;
         self.conn()?.rollback().map_err(|e| from_odbc(&e))?;
+        if visible {
+            self.transaction_ended(cursors::Ending::Rollback);
+        }
         self.transaction_begun_in_sql = false;
         Ok(())
     }
@@ -300,6 +327,14 @@ impl DbConnection {
         self.conn = Some(conn);
         self.autocommit = true;
         self.transaction_begun_in_sql = false;
+        // psqlodbc says whether it reads results through cursors (declare/fetch), which live
+        // in transactions; read whole at once, a result outlives any rollback.
+        self.driver_begins_cursor_transactions = self.dialect != Dialect::Postgres
+            || self.conn().is_ok_and(|c| {
+                odbc_calls::get_connect_attr(c.as_sys(), PSQLODBC_USE_DECLAREFETCH)
+                    .is_none_or(|on| on != 0)
+            });
+        self.driver_transaction_aborted = false;
         self.attributes_changed = false;
         self.dbms_name = dbms_name.clone();
         self.info_cache.clear();

@@ -49,6 +49,13 @@ impl DbConnection {
                     "an atomic batch is a transaction of its own: run it with autocommit on (or run the statements as an independent batch inside your transaction)",
                 ));
             }
+            if self.transaction_begun_in_sql {
+                return Err(DbError::with_state(
+                    ErrorClass::ProgrammingError,
+                    "25000",
+                    "an atomic batch is a transaction of its own, and this connection is inside one begun in SQL (BEGIN): end it first (or run the statements as an independent batch inside it)",
+                ));
+            }
             self.set_autocommit(false)?;
         }
         let mut outcomes = Vec::with_capacity(statements.len());

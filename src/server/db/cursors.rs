@@ -27,7 +27,7 @@ use crate::proto::message::CursorId;
 use crate::proto::rows::EncodedRows;
 use crate::proto::statement::CursorOptions;
 use crate::proto::value::Value;
-use crate::server::transaction_text::{text_effect, TextEffect};
+use crate::server::transaction_text::{begins_transaction, statements, text_effect, TextEffect};
 
 /// PostgreSQL's warning for a `COMMIT` outside a transaction.
 const NO_TRANSACTION_IN_PROGRESS: &str = "25P01";
@@ -61,11 +61,15 @@ fn psqlodbc_runs_as_cursor(sql: &str) -> bool {
 }
 
 /// Whether psqlodbc commits its own transaction after running `sql` under autocommit: after
-/// anything but a query it runs as a cursor and a procedure call (`CALL` or `{`).
+/// anything but a query it runs as a cursor and a procedure call (`CALL` or `{`). A text of
+/// several statements counts as committing too: psqlodbc types it by its first (a `SELECT`
+/// followed by an `INSERT` commits nothing), so its writes would wait in psqlodbc's
+/// transaction; the server's commit before it lets it run in autocommit.
 fn psqlodbc_commits_after(sql: &str) -> bool {
     !(psqlodbc_runs_as_cursor(sql)
         || psqlodbc_starts_with(sql, "CALL")
         || psqlodbc_starts_with(sql, "{"))
+        || statements(sql).nth(1).is_some()
 }
 
 /// How a transaction ended.
@@ -732,30 +736,11 @@ impl DbConnection {
             .get(&cursor)
             .and_then(|c| c.current.as_ref())
             .is_some_and(|c| matches!(&c.held, Held::Rows(rs) if rs.aborted_driver_transaction()));
-        // psqlodbc rolls back only its own transaction (under autocommit, not one the client
-        // began in SQL); in the client's, the other cursors' next fetches fail visibly.
-        if !failed
-            || self.driver_transaction_aborted
-            || !self.autocommit
-            || self.transaction_begun_in_sql
-        {
+        if !failed || self.driver_transaction_aborted {
             return;
         }
-        self.driver_transaction_aborted = true;
-        for (id, state) in &mut self.cursors {
-            if *id == cursor {
-                continue;
-            }
-            if let Some(Current {
-                held: Held::Rows(rs),
-                ..
-            }) = state.current.as_mut()
-            {
-                if rs.in_driver_transaction() && !rs.aborted_driver_transaction() {
-                    rs.cut_off(lost_to_abort());
-                }
-            }
-        }
+        let own = self.autocommit && !self.transaction_begun_in_sql;
+        self.lose_open_cursors(Some(cursor), own);
     }
 
     /// The result sets the cursors hold.
@@ -771,27 +756,14 @@ impl DbConnection {
             })
     }
 
-    /// Notes, before `sql` runs, whether its text may begin a transaction under autocommit
-    /// (`BEGIN`, `START TRANSACTION`, ...: judged generously, so a guess can only withhold
-    /// the commit of [`Self::end_cursors_transaction`], never make it); returns how it ends
-    /// one, if it is a lone `COMMIT`, `ROLLBACK`, ... (for [`Self::ran_transaction_text`]).
-    fn note_transaction_text(&mut self, sql: &str) -> Option<Ending> {
-        match text_effect(sql) {
-            Some(TextEffect::Begin) => {
-                if self.autocommit {
-                    self.transaction_begun_in_sql = true;
-                }
-                None
-            }
-            Some(TextEffect::End) => Some(Ending::of(sql)),
-            None => None,
-        }
-    }
-
-    /// After a statement that ends a transaction ran.
-    fn ran_transaction_text(&mut self, ending: Option<Ending>) {
-        if let Some(ending) = ending {
-            self.transaction_ended(ending);
+    /// After `sql` ran without error: a lone `COMMIT`, `ROLLBACK`, ... ended the transaction;
+    /// under autocommit a statement that begins one as PostgreSQL reads it (`BEGIN`,
+    /// `START TRANSACTION`) began the client's own, which the server must never commit for it.
+    fn ran_transaction_text(&mut self, sql: &str) {
+        if text_effect(sql) == Some(TextEffect::End) {
+            self.transaction_ended(Ending::of(sql));
+        } else if self.autocommit && begins_transaction(sql) {
+            self.transaction_begun_in_sql = true;
         }
     }
 
@@ -825,22 +797,32 @@ impl DbConnection {
         }
     }
 
-    /// A statement failed at once with `e`: a query psqlodbc runs as a cursor
-    /// (`DECLARE ... FETCH`) that fails inside the transaction psqlodbc holds open cursors in
-    /// under autocommit aborts it, and psqlodbc rolls it back and reports the other cursors
-    /// ended where their rows stop; those end with an error instead. (Other statements fail
-    /// alone: psqlodbc rolls back to a savepoint.)
+    /// A statement failed at once with `e` (reported by the driver). psqlodbc then rolls back
+    /// the transaction the open cursors were opened in, and reports them ended where their
+    /// rows stop: in the client's transaction (autocommit off, or begun in SQL) after any
+    /// failure, in its own under autocommit after a query it runs as a cursor or a text of
+    /// several statements (a single other statement fails alone: psqlodbc rolls back to a
+    /// savepoint). Those cursors end with an error after the rows already read instead.
     fn statement_failed(&mut self, sql: &str, e: &DbError) {
-        if self.dialect != Dialect::Postgres
-            || !self.autocommit
-            || self.transaction_begun_in_sql
-            || e.records.is_empty()
-            || !psqlodbc_runs_as_cursor(sql)
-        {
+        if self.dialect != Dialect::Postgres || e.records.is_empty() {
             return;
         }
+        let own = self.autocommit && !self.transaction_begun_in_sql;
+        if own && psqlodbc_commits_after(sql) && statements(sql).nth(1).is_none() {
+            return;
+        }
+        self.lose_open_cursors(None, own);
+    }
+
+    /// Ends every result set still in the driver's transaction (but `except`'s) with
+    /// [`lost_to_abort`]; in the driver's own transaction (`own`), it is rolled back before
+    /// the next statement.
+    fn lose_open_cursors(&mut self, except: Option<CursorId>, own: bool) {
         let mut any = false;
-        for state in self.cursors.values_mut() {
+        for (id, state) in &mut self.cursors {
+            if Some(*id) == except {
+                continue;
+            }
             if let Some(Current {
                 held: Held::Rows(rs),
                 ..
@@ -852,7 +834,7 @@ impl DbConnection {
                 }
             }
         }
-        if any {
+        if own && (any || except.is_some()) {
             self.driver_transaction_aborted = true;
         }
     }
@@ -894,11 +876,10 @@ impl DbConnection {
         self.cursor_state(cursor)?;
         let params = super::params::to_params(params)?;
         let options = self.options(cursor);
-        let ends = self.note_transaction_text(sql);
         let (stmt, has_cursor, reuse, set) = self
             .run_sql(cursor, sql, &params, options)
             .inspect_err(|e| self.statement_failed(sql, e))?;
-        self.ran_transaction_text(ends);
+        self.ran_transaction_text(sql);
         self.hold(cursor, stmt, has_cursor, reuse, set, max_rows)
     }
 
@@ -1155,8 +1136,6 @@ impl DbConnection {
         // Its sets may go as a parameter array, which psqlodbc never runs as a cursor.
         self.end_cursors_transaction(None)?;
         self.cursor_state(cursor)?;
-        // A transaction statement run per parameter set ends nothing for sure.
-        let _ = self.note_transaction_text(sql);
         let options = self.options(cursor);
         let mut total: i64 = 0;
         let mut known = true;
@@ -1313,7 +1292,6 @@ impl DbConnection {
         self.begin_statement(cursor);
         self.end_cursors_transaction(Some(sql))?;
         self.cursor_state(cursor)?;
-        let _ = self.note_transaction_text(sql);
         let mut bindings = super::procedures::Bindings::new(params)?;
         let mut stmt = self.new_statement(self.options(cursor))?;
         let raw = stmt.as_stmt_ref().as_sys();
@@ -1468,11 +1446,10 @@ impl DbConnection {
         let params = super::params::to_params(params)?;
         self.close_cursor(BATCH_CURSOR);
         self.end_cursors_transaction(Some(sql))?;
-        let ends = self.note_transaction_text(sql);
         let (stmt, has_cursor, reuse, set) = self
             .run_sql(BATCH_CURSOR, sql, &params, CursorOptions::default())
             .inspect_err(|e| self.statement_failed(sql, e))?;
-        self.ran_transaction_text(ends);
+        self.ran_transaction_text(sql);
         let saved = self.max_chunk;
         self.max_chunk = max_bytes.max(1);
         // No rows at all once the batch's answer budget is spent (`max_rows` 0).

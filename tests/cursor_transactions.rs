@@ -515,3 +515,44 @@ fn a_query_followed_by_a_write_in_one_text_beside_a_cursor_is_stored() {
     let (read, end) = read_to_end(&mut rows, 1);
     assert!(end.is_some(), "a clean end after {read} rows");
 }
+
+/// The same with an executemany and a procedure call that fail in the client's transaction.
+#[test]
+fn a_failed_executemany_or_call_in_the_clients_transaction_never_ends_a_cursor_short() {
+    let pg = pg();
+    let db = "ct_client_tx_many";
+    let _db = pg.database(db);
+    pg.psql(
+        db,
+        "CREATE TABLE t (x int PRIMARY KEY);
+         CREATE FUNCTION boom(v int) RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1 / v; END $$",
+    );
+    let server = TestServer::start("");
+    let (_s, _odbc, conn) = server.connect(&pg.connstr(db));
+    for how in ["executemany", "callproc"] {
+        conn.set_autocommit(false).unwrap();
+        let mut rows = good_cursor(&conn);
+        let mut other = conn.cursor();
+        let e = match how {
+            "executemany" => other
+                .executemany(
+                    "INSERT INTO t VALUES (?)",
+                    &[vec![Value::Int(1)], vec![Value::Int(1)]],
+                )
+                .map(|_| ())
+                .unwrap_err(),
+            _ => other
+                .callproc("boom", &[Value::Int(0)])
+                .map(|_| ())
+                .unwrap_err(),
+        };
+        let (read, end) = read_to_end(&mut rows, 1);
+        if end.is_none() {
+            assert_eq!(read, 100_000, "{how} ({e}): a clean end after {read} rows");
+        }
+        drop(rows);
+        drop(other);
+        conn.rollback().unwrap();
+        conn.set_autocommit(true).unwrap();
+    }
+}

@@ -556,3 +556,60 @@ fn a_failed_executemany_or_call_in_the_clients_transaction_never_ends_a_cursor_s
         conn.set_autocommit(true).unwrap();
     }
 }
+
+/// Transaction statements written the many ways PostgreSQL reads them: a `BEGIN` after a
+/// nested comment, an escaped string or a name with `$` in it begins the client's transaction
+/// (its rollback takes back everything); a `COMMIT` with a comment, words after it or in a
+/// text of several statements ends it (the protection beside open cursors is back after it).
+#[test]
+fn transaction_statements_are_read_as_postgresql_reads_them() {
+    let pg = pg();
+    let db = "ct_texts";
+    let _db = pg.database(db);
+    pg.psql(db, "CREATE TABLE t (x int)");
+    let cs = pg.connstr(db);
+    let server = TestServer::start("");
+    let (_s, _odbc, conn) = server.connect(&cs);
+    // (A BEGIN after a query in one text is not among them: psqlodbc types such a text as a
+    // query and takes the transaction for its own, in-process too; see the README.)
+    for begin in [
+        "/* off:\n SELECT 1; /* note */\n*/\nBEGIN",
+        "INSERT INTO t SELECT 1 WHERE E'\\'' = ''; BEGIN",
+        "INSERT INTO t SELECT 1 AS a$b$ WHERE false; BEGIN",
+    ] {
+        let mut tx = conn.cursor();
+        tx.execute(begin, &[]).unwrap();
+        while tx.nextset().unwrap_or(false) {}
+        tx.execute("INSERT INTO t VALUES (1)", &[]).unwrap();
+        let mut rows = good_cursor(&conn);
+        tx.execute("INSERT INTO t VALUES (2)", &[]).unwrap();
+        drop(rows.fetchmany(Some(10)));
+        drop(rows);
+        tx.execute("ROLLBACK", &[]).unwrap();
+        assert_eq!(pg.psql(db, "SELECT count(*) FROM t"), "0", "{begin:?}");
+    }
+    for (x, end) in [
+        (3, "COMMIT -- done"),
+        (4, "/* app */ COMMIT"),
+        (5, "COMMIT AND NO CHAIN"),
+        (6, "COMMIT; SELECT 1"),
+    ] {
+        let mut tx = conn.cursor();
+        tx.execute("BEGIN", &[]).unwrap();
+        tx.execute(end, &[]).unwrap();
+        while tx.nextset().unwrap_or(false) {}
+        // Autocommit again: a query runs, and an insert beside a failing cursor is stored
+        // or refused, the cursor ending with its error.
+        let mut check = conn.cursor();
+        check.execute("SELECT 1", &[]).unwrap();
+        let mut rows = failing_cursor(&conn, 20000);
+        let mut insert = conn.cursor();
+        let inserted = insert
+            .execute("INSERT INTO t VALUES (?)", &[Value::Int(x)])
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        stored_or_refused(pg, db, x, inserted, end);
+        let (read, error) = read_to_end(&mut rows, 1);
+        assert!(error.is_some(), "{end:?}: a clean end after {read} rows");
+    }
+}

@@ -47,31 +47,52 @@ pub(crate) fn text_effect(sql: &str) -> Option<TextEffect> {
     None
 }
 
-/// The statements of an SQL text: its pieces between top-level `;` (outside quotes, quoted
-/// names, comments and dollar-quoted bodies), without the empty ones.
-pub(crate) fn statements(sql: &str) -> impl Iterator<Item = &str> {
+/// A byte that may be part of a name (PostgreSQL's identifier characters, `$` included, and
+/// any byte of a non-ASCII character).
+fn name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
+}
+
+/// Where `sql`'s top-level `;`s are (outside quotes, quoted names, nested comments and
+/// dollar-quoted bodies), and whether every quote and comment was closed (if not, the text
+/// was not read as PostgreSQL reads it).
+fn lex(sql: &str) -> (Vec<usize>, bool) {
     let bytes = sql.as_bytes();
     let mut cuts = Vec::new();
+    let mut closed = true;
     let mut i = 0;
     while i < bytes.len() {
+        let after_name = i > 0 && name_byte(bytes[i - 1]);
         match bytes[i] {
             b';' => {
                 cuts.push(i);
                 i += 1;
             }
             quote @ (b'\'' | b'"') => {
+                // `E'...'` takes backslash escapes (an `E` that starts a word).
+                let escapes = quote == b'\''
+                    && i > 0
+                    && matches!(bytes[i - 1], b'E' | b'e')
+                    && !(i > 1 && name_byte(bytes[i - 2]));
                 // Up to the closing quote (a doubled one stays inside).
                 i += 1;
+                let mut shut = false;
                 while i < bytes.len() {
+                    if escapes && bytes[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
                     if bytes[i] == quote {
                         if bytes.get(i + 1) == Some(&quote) {
                             i += 2;
                             continue;
                         }
+                        shut = true;
                         break;
                     }
                     i += 1;
                 }
+                closed &= shut;
                 i += 1;
             }
             b'-' if bytes.get(i + 1) == Some(&b'-') => {
@@ -79,27 +100,31 @@ pub(crate) fn statements(sql: &str) -> impl Iterator<Item = &str> {
                     i += 1;
                 }
             }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i < bytes.len() && !(bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/')) {
-                    i += 1;
+            b'/' if bytes.get(i + 1) == Some(&b'*') => match comment_end(&bytes[i..]) {
+                Some(n) => i += n,
+                None => {
+                    closed = false;
+                    i = bytes.len();
                 }
-                i += 2;
-            }
-            b'$' => {
-                // `$tag$ ... $tag$` (the tag may be empty); `$1` is a parameter.
+            },
+            // `$tag$ ... $tag$` (the tag may be empty, never starts with a digit); `$1` is a
+            // parameter, and a `$` inside a name starts nothing.
+            b'$' if !after_name => {
                 let tag_end = bytes[i + 1..]
                     .iter()
-                    .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+                    .position(|b| !(name_byte(*b) && *b != b'$'))
                     .map(|n| i + 1 + n);
                 match tag_end {
                     Some(end) if bytes[end] == b'$' && !bytes[i + 1].is_ascii_digit() => {
                         let tag = &bytes[i..=end];
                         let body = end + 1;
-                        i = bytes[body..]
-                            .windows(tag.len())
-                            .position(|w| w == tag)
-                            .map_or(bytes.len(), |n| body + n + tag.len());
+                        match bytes[body..].windows(tag.len()).position(|w| w == tag) {
+                            Some(n) => i = body + n + tag.len(),
+                            None => {
+                                closed = false;
+                                i = bytes.len();
+                            }
+                        }
                     }
                     _ => i += 1,
                 }
@@ -108,6 +133,35 @@ pub(crate) fn statements(sql: &str) -> impl Iterator<Item = &str> {
         }
     }
     cuts.push(sql.len());
+    (cuts, closed)
+}
+
+/// The length of the (nested) comment `text` starts with, `None` when it is not closed.
+fn comment_end(text: &[u8]) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i + 1 < text.len() {
+        match (text[i], text[i + 1]) {
+            (b'/', b'*') => {
+                depth += 1;
+                i += 2;
+            }
+            (b'*', b'/') => {
+                depth -= 1;
+                i += 2;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// The statements of an SQL text: its pieces between top-level `;`, without the empty ones.
+pub(crate) fn statements(sql: &str) -> impl Iterator<Item = &str> {
+    let (cuts, _) = lex(sql);
     let mut start = 0;
     cuts.into_iter()
         .map(move |cut| {
@@ -128,12 +182,12 @@ fn first_words(statement: &str) -> impl Iterator<Item = &str> {
             rest = after.find('\n').map_or("", |n| &after[n..]);
             continue;
         }
-        if let Some(after) = rest.strip_prefix("/*") {
-            rest = after.find("*/").map_or("", |n| &after[n + 2..]);
+        if rest.starts_with("/*") {
+            rest = comment_end(rest.as_bytes()).map_or("", |n| &rest[n..]);
             continue;
         }
         let end = rest
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
             .unwrap_or(rest.len());
         if end == 0 {
             return None;
@@ -144,20 +198,72 @@ fn first_words(statement: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// Whether a statement of `sql` begins a transaction as PostgreSQL reads it: one whose first
-/// word is `BEGIN` or whose first words are `START TRANSACTION` (a `BEGIN` inside a body or a
-/// string begins nothing).
-pub(crate) fn begins_transaction(sql: &str) -> bool {
-    statements(sql).any(|statement| {
-        let mut words = first_words(statement);
-        match words.next() {
-            Some(w) if w.eq_ignore_ascii_case("BEGIN") => true,
-            Some(w) if w.eq_ignore_ascii_case("START") => words
-                .next()
-                .is_some_and(|w| w.eq_ignore_ascii_case("TRANSACTION")),
-            _ => false,
+/// What a text does to the transaction as PostgreSQL reads it (its last transaction
+/// statement decides).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TransactionChange {
+    /// A transaction begins (`BEGIN`, `START TRANSACTION`, `COMMIT AND CHAIN`), or the text
+    /// could not be read as PostgreSQL reads it (then a transaction is taken as begun: the
+    /// server never commits one the client may have begun).
+    Begun,
+    /// `COMMIT` or `END`.
+    Committed,
+    /// `ROLLBACK` or `ABORT` (not to a savepoint), or `PREPARE TRANSACTION`.
+    RolledBack,
+}
+
+/// What `sql` does to the transaction (see [`TransactionChange`]); `None` when it does
+/// nothing to it.
+pub(crate) fn transaction_change(sql: &str) -> Option<TransactionChange> {
+    let (_, closed) = lex(sql);
+    if !closed {
+        return Some(TransactionChange::Begun);
+    }
+    statements(sql).filter_map(statement_change).last()
+}
+
+fn statement_change(statement: &str) -> Option<TransactionChange> {
+    let words: Vec<&str> = first_words(statement).take(4).collect();
+    let is = |n: usize, keyword: &str| {
+        words
+            .get(n)
+            .is_some_and(|w| w.eq_ignore_ascii_case(keyword))
+    };
+    let chained = (1..words.len()).any(|n| is(n, "AND")) && !(1..words.len()).any(|n| is(n, "NO"));
+    if is(0, "BEGIN") || (is(0, "START") && is(1, "TRANSACTION")) {
+        return Some(TransactionChange::Begun);
+    }
+    if is(1, "PREPARED") {
+        // COMMIT/ROLLBACK PREPARED act on a prepared transaction, not the session's.
+        return None;
+    }
+    if is(0, "COMMIT") || is(0, "END") {
+        return Some(if chained {
+            TransactionChange::Begun
+        } else {
+            TransactionChange::Committed
+        });
+    }
+    if is(0, "ROLLBACK") || is(0, "ABORT") {
+        if is(1, "TO") || is(2, "TO") {
+            return None;
         }
-    })
+        return Some(if chained {
+            TransactionChange::Begun
+        } else {
+            TransactionChange::RolledBack
+        });
+    }
+    if is(0, "PREPARE") && is(1, "TRANSACTION") {
+        return Some(TransactionChange::RolledBack);
+    }
+    None
+}
+
+/// Whether `sql` leaves a transaction begun (see [`transaction_change`]).
+#[cfg(test)]
+fn begins_transaction(sql: &str) -> bool {
+    transaction_change(sql) == Some(TransactionChange::Begun)
 }
 
 #[cfg(test)]
@@ -189,11 +295,53 @@ mod tests {
         assert_eq!(split("SELECT $1; SELECT $2"), ["SELECT $1", "SELECT $2"]);
         assert_eq!(split("SELECT 'open; quote"), ["SELECT 'open; quote"]);
         assert_eq!(
+            split("/* a /* ; */ ; */ SELECT 1"),
+            ["/* a /* ; */ ; */ SELECT 1"]
+        );
+        assert_eq!(
+            split("SELECT E'\\'; x'; SELECT 2"),
+            ["SELECT E'\\'; x'", "SELECT 2"]
+        );
+        assert_eq!(
             split("SELECT $x$ never closed; 1"),
             ["SELECT $x$ never closed; 1"]
         );
         assert_eq!(split("SELECT 1 $"), ["SELECT 1 $"]);
         assert_eq!(split("SELECT /* never closed"), ["SELECT /* never closed"]);
+    }
+
+    #[test]
+    fn texts_are_read_as_postgresql_reads_them() {
+        use super::{transaction_change, TransactionChange::*};
+        for (sql, change) in [
+            ("/* off:\n SELECT 1; /* note */\n*/\nBEGIN", Some(Begun)),
+            ("SELECT E'\\''; BEGIN", Some(Begun)),
+            ("SELECT E'it\\'s; BEGIN'", None),
+            ("SELECT 1 AS a$b$; BEGIN", Some(Begun)),
+            ("SELECT 1 AS a$$b; BEGIN", Some(Begun)),
+            ("SELECT $é$'$é$; BEGIN", Some(Begun)),
+            ("SELECT $é$ ; BEGIN $é$", None),
+            ("/* a /* b */ ; BEGIN */ SELECT 1", None),
+            ("BEGIN; INSERT INTO t VALUES (1); COMMIT", Some(Committed)),
+            ("COMMIT -- done", Some(Committed)),
+            ("/* app */ COMMIT", Some(Committed)),
+            ("COMMIT AND NO CHAIN", Some(Committed)),
+            ("COMMIT AND CHAIN", Some(Begun)),
+            ("COMMIT; SELECT 1", Some(Committed)),
+            ("ROLLBACK -- undo", Some(RolledBack)),
+            ("ROLLBACK TO SAVEPOINT a", None),
+            ("ROLLBACK WORK TO a", None),
+            ("ROLLBACK PREPARED 'x'", None),
+            ("PREPARE TRANSACTION 'x'", Some(RolledBack)),
+            ("end", Some(Committed)),
+            // Not closed: not read as PostgreSQL would, so taken as begun.
+            ("SELECT 'open", Some(Begun)),
+            ("SELECT 1 /* open", Some(Begun)),
+            ("SELECT $x$ open", Some(Begun)),
+            ("SELECT 1", None),
+        ] {
+            assert_eq!(transaction_change(sql), change, "{sql}");
+        }
     }
 
     #[test]

@@ -27,7 +27,9 @@ use crate::proto::message::CursorId;
 use crate::proto::rows::EncodedRows;
 use crate::proto::statement::CursorOptions;
 use crate::proto::value::Value;
-use crate::server::transaction_text::{begins_transaction, statements, text_effect, TextEffect};
+use crate::server::transaction_text::{
+    statements, text_effect, transaction_change, TransactionChange,
+};
 
 /// PostgreSQL's warning for a `COMMIT` outside a transaction.
 const NO_TRANSACTION_IN_PROGRESS: &str = "25P01";
@@ -41,7 +43,7 @@ fn lost_to_abort() -> DbError {
     DbError::with_state(
         ErrorClass::from_sqlstate(IN_FAILED_TRANSACTION),
         IN_FAILED_TRANSACTION,
-        "the rest of the result was lost: another cursor's statement failed in the transaction the driver holds open cursors in, and PostgreSQL rolled it back",
+        "the rest of the result is not read: a statement failed in the transaction this cursor was opened in, after which psqlodbc may drop the cursor and report the end of its rows",
     )
 }
 
@@ -77,18 +79,6 @@ fn psqlodbc_commits_after(sql: &str) -> bool {
 pub(crate) enum Ending {
     Commit,
     Rollback,
-}
-
-impl Ending {
-    /// How a lone transaction-ending statement (`COMMIT`, `END`, `ROLLBACK`, `ABORT`) ends it.
-    fn of(sql: &str) -> Self {
-        let first = sql.split_whitespace().next().unwrap_or_default();
-        if first.eq_ignore_ascii_case("ROLLBACK") || first.eq_ignore_ascii_case("ABORT") {
-            Self::Rollback
-        } else {
-            Self::Commit
-        }
-    }
 }
 
 /// `SQL_CURSOR_STATIC`, the cursor type of a scrollable cursor.
@@ -370,6 +360,7 @@ impl DbConnection {
             || !self.cache.enabled()
             || sql.len() > MAX_CACHED_SQL_BYTES
             || text_effect(sql).is_some()
+            || transaction_change(sql).is_some()
         {
             tracing::debug!(
                 bytes = sql.len(),
@@ -760,10 +751,13 @@ impl DbConnection {
     /// under autocommit a statement that begins one as PostgreSQL reads it (`BEGIN`,
     /// `START TRANSACTION`) began the client's own, which the server must never commit for it.
     fn ran_transaction_text(&mut self, sql: &str) {
-        if text_effect(sql) == Some(TextEffect::End) {
-            self.transaction_ended(Ending::of(sql));
-        } else if self.autocommit && begins_transaction(sql) {
-            self.transaction_begun_in_sql = true;
+        match transaction_change(sql) {
+            Some(TransactionChange::Committed) => self.transaction_ended(Ending::Commit),
+            Some(TransactionChange::RolledBack) => self.transaction_ended(Ending::Rollback),
+            Some(TransactionChange::Begun) if self.autocommit => {
+                self.transaction_begun_in_sql = true;
+            }
+            _ => {}
         }
     }
 
@@ -1536,7 +1530,7 @@ fn row_count(stmt: &mut Statement) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{psqlodbc_commits_after, psqlodbc_runs_as_cursor, Ending};
+    use super::{psqlodbc_commits_after, psqlodbc_runs_as_cursor};
 
     #[test]
     fn statements_are_typed_as_psqlodbc_types_them() {
@@ -1565,13 +1559,5 @@ mod tests {
             assert!(!psqlodbc_runs_as_cursor(other), "{other}");
             assert!(psqlodbc_commits_after(other), "{other}");
         }
-    }
-
-    #[test]
-    fn how_a_lone_transaction_statement_ends_the_transaction() {
-        assert_eq!(Ending::of("COMMIT"), Ending::Commit);
-        assert_eq!(Ending::of(" end work"), Ending::Commit);
-        assert_eq!(Ending::of("rollback"), Ending::Rollback);
-        assert_eq!(Ending::of("ABORT TRANSACTION"), Ending::Rollback);
     }
 }

@@ -104,14 +104,7 @@ fn an_autocommit_insert_beside_an_open_cursor_is_stored_or_refused() {
             }
             // The cursor's statement fails at its row, after the rows before it: never a
             // clean end where the driver lost its rows.
-            let mut read = 1;
-            let end = loop {
-                match rows.fetchmany(Some(5000)) {
-                    Ok(batch) if batch.is_empty() => break None,
-                    Ok(batch) => read += batch.len(),
-                    Err(e) => break Some(e),
-                }
-            };
+            let (read, end) = read_to_end(&mut rows, 1);
             let e = end.unwrap_or_else(|| {
                 panic!("{isolation:?} row {failing_row}: a clean end after {read} rows")
             });
@@ -151,13 +144,7 @@ fn a_cursor_beside_a_failed_one_gives_all_its_rows_or_an_error() {
         .unwrap();
         assert_eq!(bad.fetchone().unwrap().unwrap()[0], Value::Int(1));
         std::thread::sleep(std::time::Duration::from_millis(300));
-        let bad_end = loop {
-            match bad.fetchmany(Some(5000)) {
-                Ok(b) if b.is_empty() => break None,
-                Ok(_) => {}
-                Err(e) => break Some(e),
-            }
-        };
+        let (_, bad_end) = read_to_end(&mut bad, 1);
         assert_eq!(bad_end.map(|e| e.sqlstate).as_deref(), Some("22012"));
         if with_insert {
             let mut insert = conn.cursor();
@@ -174,21 +161,13 @@ fn a_cursor_beside_a_failed_one_gives_all_its_rows_or_an_error() {
             }
             pg.psql("api_beside_failed", "DELETE FROM t");
         }
-        let mut read = 1;
-        let end = loop {
-            match good.fetchmany(Some(5000)) {
-                Ok(b) if b.is_empty() => break None,
-                Ok(b) => read += b.len(),
-                Err(e) => break Some(e),
-            }
-        };
+        let (read, end) = read_to_end(&mut good, 1);
         if end.is_none() {
             assert_eq!(
                 read, 100_000,
                 "row {failing_row}, insert {with_insert}: a clean end after {read} rows"
             );
         }
-        eprintln!("row {failing_row}, insert {with_insert}: {read} rows, {end:?}");
     }
 }
 
@@ -278,21 +257,13 @@ fn a_cursor_beside_a_statement_failing_at_once_gives_all_its_rows_or_an_error() 
             Err(e) => e,
             Ok(()) => other.fetchall().map(|_| ()).unwrap_err(),
         };
-        let mut read = 1;
-        let end = loop {
-            match good.fetchmany(Some(5000)) {
-                Ok(b) if b.is_empty() => break None,
-                Ok(b) => read += b.len(),
-                Err(e) => break Some(e),
-            }
-        };
+        let (read, end) = read_to_end(&mut good, 1);
         if end.is_none() {
             assert_eq!(
                 read, 100_000,
                 "{failing} ({e}): a clean end after {read} rows"
             );
         }
-        eprintln!("{failing}: {read} rows, {end:?}");
         // The connection goes on.
         let mut check = conn.cursor();
         check.execute("SELECT count(*) FROM t", &[]).unwrap();
@@ -329,14 +300,7 @@ fn a_result_whose_transaction_was_rolled_back_gives_all_its_rows_or_an_error() {
                     conn.cursor().execute("ROLLBACK", &[]).unwrap();
                 }
             }
-            let mut read = 1;
-            let end = loop {
-                match rows.fetchmany(Some(5000)) {
-                    Ok(b) if b.is_empty() => break None,
-                    Ok(b) => read += b.len(),
-                    Err(e) => break Some(e),
-                }
-            };
+            let (read, end) = read_to_end(&mut rows, 1);
             match end {
                 None => assert_eq!(
                     read, 100_000,

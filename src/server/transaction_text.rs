@@ -161,7 +161,11 @@ fn comment_end(text: &[u8]) -> Option<usize> {
 
 /// The statements of an SQL text: its pieces between top-level `;`, without the empty ones.
 pub(crate) fn statements(sql: &str) -> impl Iterator<Item = &str> {
-    let (cuts, _) = lex(sql);
+    pieces(sql, lex(sql).0)
+}
+
+/// The non-empty pieces of `sql` between the `cuts` [`lex`] found.
+fn pieces(sql: &str, cuts: Vec<usize>) -> impl Iterator<Item = &str> {
     let mut start = 0;
     cuts.into_iter()
         .map(move |cut| {
@@ -215,11 +219,11 @@ pub(crate) enum TransactionChange {
 /// What `sql` does to the transaction (see [`TransactionChange`]); `None` when it does
 /// nothing to it.
 pub(crate) fn transaction_change(sql: &str) -> Option<TransactionChange> {
-    let (_, closed) = lex(sql);
+    let (cuts, closed) = lex(sql);
     if !closed {
         return Some(TransactionChange::Begun);
     }
-    statements(sql).filter_map(statement_change).last()
+    pieces(sql, cuts).filter_map(statement_change).last()
 }
 
 fn statement_change(statement: &str) -> Option<TransactionChange> {

@@ -690,14 +690,7 @@ impl DbConnection {
                 })
             }
         };
-        for state in self.cursors.values_mut() {
-            let Some(Current {
-                held: Held::Rows(rs),
-                ..
-            }) = state.current.as_mut()
-            else {
-                continue;
-            };
+        for (_, rs) in self.result_sets_mut() {
             if !rs.in_driver_transaction() {
                 continue;
             }
@@ -734,6 +727,19 @@ impl DbConnection {
         self.lose_open_cursors(Some(cursor), own);
     }
 
+    /// The result sets the cursors hold, with their cursors, to change.
+    fn result_sets_mut(&mut self) -> impl Iterator<Item = (CursorId, &mut ResultSet)> {
+        self.cursors
+            .iter_mut()
+            .filter_map(|(id, c)| match c.current.as_mut() {
+                Some(Current {
+                    held: Held::Rows(rs),
+                    ..
+                }) => Some((*id, rs.as_mut())),
+                _ => None,
+            })
+    }
+
     /// The result sets the cursors hold.
     fn result_sets(&self) -> impl Iterator<Item = &ResultSet> {
         self.cursors
@@ -767,26 +773,20 @@ impl DbConnection {
     pub(crate) fn transaction_ended(&mut self, ending: Ending) {
         self.transaction_begun_in_sql = false;
         self.driver_transaction_aborted = false;
-        for state in self.cursors.values_mut() {
-            if let Some(Current {
-                held: Held::Rows(rs),
-                ..
-            }) = state.current.as_mut()
-            {
-                if !rs.in_driver_transaction() {
-                    continue;
+        for (_, rs) in self.result_sets_mut() {
+            if !rs.in_driver_transaction() {
+                continue;
+            }
+            match ending {
+                Ending::Commit => rs.driver_transaction_committed(),
+                Ending::Rollback if rs.aborted_driver_transaction() => {
+                    rs.driver_transaction_committed();
                 }
-                match ending {
-                    Ending::Commit => rs.driver_transaction_committed(),
-                    Ending::Rollback if rs.aborted_driver_transaction() => {
-                        rs.driver_transaction_committed();
-                    }
-                    Ending::Rollback => rs.cut_off(DbError::with_state(
-                        ErrorClass::from_sqlstate(IN_FAILED_TRANSACTION),
-                        IN_FAILED_TRANSACTION,
-                        "the rest of the result was lost: the transaction it was opened in was rolled back",
-                    )),
-                }
+                Ending::Rollback => rs.cut_off(DbError::with_state(
+                    ErrorClass::from_sqlstate(IN_FAILED_TRANSACTION),
+                    IN_FAILED_TRANSACTION,
+                    "the rest of the result was lost: the transaction it was opened in was rolled back",
+                )),
             }
         }
     }
@@ -813,19 +813,11 @@ impl DbConnection {
     /// the next statement.
     fn lose_open_cursors(&mut self, except: Option<CursorId>, own: bool) {
         let mut any = false;
-        for (id, state) in &mut self.cursors {
-            if Some(*id) == except {
-                continue;
-            }
-            if let Some(Current {
-                held: Held::Rows(rs),
-                ..
-            }) = state.current.as_mut()
+        for (id, rs) in self.result_sets_mut() {
+            if Some(id) != except && rs.in_driver_transaction() && !rs.aborted_driver_transaction()
             {
-                if rs.in_driver_transaction() && !rs.aborted_driver_transaction() {
-                    rs.cut_off(lost_to_abort());
-                    any = true;
-                }
+                rs.cut_off(lost_to_abort());
+                any = true;
             }
         }
         if own && (any || except.is_some()) {

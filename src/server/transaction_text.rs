@@ -315,6 +315,27 @@ mod tests {
     }
 
     #[test]
+    fn a_large_hostile_text_is_read_to_its_end() {
+        use super::{transaction_change, TransactionChange};
+        // A client's text of 64 KiB built to make a lexer backtrack or loop: every opening
+        // without its close, tags that nearly match.
+        for unit in ["$a", "$a$", "/*", "'", "\"", "$$a$", "E'\\", "-", ";"] {
+            let sql = unit.repeat(65_536 / unit.len());
+            let change = transaction_change(&sql);
+            assert!(
+                change.is_none() || change == Some(TransactionChange::Begun),
+                "{unit}: {change:?}"
+            );
+            assert!(statements(&sql).count() <= sql.len());
+        }
+        let near_tags = format!("$t{}$ {} $t$", "x".repeat(4000), "$tx$ ".repeat(10_000));
+        assert_eq!(
+            transaction_change(&near_tags),
+            Some(TransactionChange::Begun)
+        );
+    }
+
+    #[test]
     fn texts_are_read_as_postgresql_reads_them() {
         use super::{transaction_change, TransactionChange::*};
         for (sql, change) in [
